@@ -1,0 +1,19 @@
+//===- Passes.h - NormLIR conversion passes ---------------------*- C++ -*-===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORMLIR_CONVERSION_PASSES_H
+#define NORMLIR_CONVERSION_PASSES_H
+
+#include "normlir/Conversion/NormToLinalg/NormToLinalg.h"
+
+namespace normlir {
+
+#define GEN_PASS_REGISTRATION
+#include "normlir/Conversion/Passes.h.inc"
+
+} // namespace normlir
+
+#endif // NORMLIR_CONVERSION_PASSES_H

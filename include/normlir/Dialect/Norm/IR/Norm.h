@@ -1,0 +1,27 @@
+//===- Norm.h - norm dialect ------------------------------------*- C++ -*-===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORMLIR_DIALECT_NORM_IR_NORM_H
+#define NORMLIR_DIALECT_NORM_IR_NORM_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "normlir/Dialect/Norm/IR/NormOpsDialect.h.inc"
+
+#define GET_OP_CLASSES
+#include "normlir/Dialect/Norm/IR/NormOps.h.inc"
+
+#endif // NORMLIR_DIALECT_NORM_IR_NORM_H

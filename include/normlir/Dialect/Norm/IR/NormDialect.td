@@ -1,0 +1,45 @@
+//===- NormDialect.td - norm dialect definition ------------*- tablegen -*-===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORMLIR_DIALECT_NORM_IR_NORMDIALECT_TD
+#define NORMLIR_DIALECT_NORM_IR_NORMDIALECT_TD
+
+include "mlir/IR/OpBase.td"
+
+def Norm_Dialect : Dialect {
+  let name = "norm";
+  let cppNamespace = "::normlir::norm";
+  let summary = "Normalization layers as reductions over chosen axes";
+  let description = [{
+    The `norm` dialect expresses the normalization layers of neural networks
+    (LayerNorm, RMSNorm, BatchNorm, InstanceNorm, GroupNorm) with PyTorch's
+    parameters and semantics, at two levels:
+
+    * **Named ops** (`norm.layer_norm`, `norm.rms_norm`, `norm.batch_norm`,
+      `norm.instance_norm`, `norm.group_norm`) carry the user-facing
+      parameters: `normalized_shape`, `num_groups`, `momentum`, the channel
+      axis, optional weight and bias, running statistics.
+    * **Core ops** express every normalization as one pattern: statistics are
+      reductions of the input over a chosen axis set (`norm.moments`,
+      `norm.mean_square`), `norm.rstd` turns a variance into a reciprocal
+      standard deviation, and `norm.apply` is the elementwise
+      `(x - mean) * rstd * weight + bias` with broadcasting.
+
+    `norm-expand` rewrites every named op into the core ops; later passes
+    (lowering, fusion, tiling) only ever see the core pattern.
+
+    Element types: inputs are f32, f16 or bf16; statistics are always f32
+    (PyTorch's accumulation type), outputs have the input's element type.
+  }];
+  let dependentDialects = [
+    "::mlir::tensor::TensorDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::arith::ArithDialect"
+  ];
+  let hasConstantMaterializer = 0;
+}
+
+#endif // NORMLIR_DIALECT_NORM_IR_NORMDIALECT_TD

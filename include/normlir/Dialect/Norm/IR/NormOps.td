@@ -1,0 +1,403 @@
+//===- NormOps.td - norm dialect operations ----------------*- tablegen -*-===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Op classes: NormOp (all), NormCoreOp (the statistics/apply pattern every
+// normalization expands into) and NormNamedOp (PyTorch-level layers).
+// Constraints are numbered (C1, C2, ...) per op; NormOps.cpp enforces each one
+// in the op's verifier with a comment naming it, and test/Dialect/Norm/
+// invalid.mlir has a negative test per constraint.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORMLIR_DIALECT_NORM_IR_NORMOPS_TD
+#define NORMLIR_DIALECT_NORM_IR_NORMOPS_TD
+
+include "normlir/Dialect/Norm/IR/NormDialect.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def Norm_FloatTensor : StaticShapeTensorOf<[F32, F16, BF16]>;
+def Norm_StatTensor : StaticShapeTensorOf<[F32]>;
+def Norm_CounterTensor : 0DTensorOf<[I64]>;
+
+//===----------------------------------------------------------------------===//
+// Op classes
+//===----------------------------------------------------------------------===//
+
+class Norm_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Norm_Dialect, mnemonic, !listconcat(traits, [Pure])> {
+  let hasVerifier = 1;
+}
+
+/// The core level: statistics over an axis set and the elementwise apply.
+class Norm_CoreOp<string mnemonic, list<Trait> traits = []>
+    : Norm_Op<mnemonic, traits>;
+
+/// Statistics ops reduce `input` over `axes`, keeping reduced dimensions with
+/// size 1, and always produce f32 results.
+class Norm_StatsOp<string mnemonic, list<Trait> traits = []>
+    : Norm_CoreOp<mnemonic, traits> {
+  let arguments = (ins Norm_FloatTensor:$input, DenseI64ArrayAttr:$axes);
+  let assemblyFormat = [{
+    $input `axes` `=` $axes attr-dict `:` type($input) `->` type(results)
+  }];
+}
+
+/// The named level: PyTorch layers with their parameters.
+class Norm_NamedOp<string mnemonic, list<Trait> traits = []>
+    : Norm_Op<mnemonic, traits>;
+
+//===----------------------------------------------------------------------===//
+// Core ops
+//===----------------------------------------------------------------------===//
+
+def Norm_MomentsOp : Norm_StatsOp<"moments",
+    [AllTypesMatch<["mean", "variance"]>]> {
+  let summary = "Mean and biased variance over an axis set";
+  let description = [{
+    Computes `mean = E_A[x]` and the biased `variance = E_A[(x - mean)^2]`
+    over the axes `A = axes` of `input`, accumulating in f32. Reduced
+    dimensions are kept with size 1, so the results broadcast against the
+    input. The variance is computed from the centred values (two passes over
+    the reduced slice), never as `E[x^2] - E[x]^2`, which cancels
+    catastrophically for inputs with a large mean and small spread.
+
+    Reference decomposition (n = number of reduced elements):
+    ```
+    mean     = sum_A(f32(x)) / n
+    variance = sum_A((f32(x) - mean)^2) / n
+    ```
+
+    Constraints:
+    * (C1) `axes` are in `[0, rank(input))`, distinct and sorted ascending.
+    * (C2) `shape(mean)[d] = 1` for `d` in `axes`, `shape(input)[d]` otherwise.
+
+    Example:
+    ```mlir
+    %mean, %var = norm.moments %x axes = [2, 3]
+        : tensor<8x6x3x4xf32> -> tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>
+    ```
+  }];
+  let results = (outs Norm_StatTensor:$mean, Norm_StatTensor:$variance);
+}
+
+def Norm_MeanSquareOp : Norm_StatsOp<"mean_square"> {
+  let summary = "Mean of squares over an axis set (RMSNorm statistics)";
+  let description = [{
+    Computes `E_A[x^2]` over `A = axes`, accumulating in f32 (so f16 inputs
+    with large values do not overflow). Reduced dimensions are kept with size 1.
+
+    Reference decomposition: `result = sum_A(f32(x)^2) / n`.
+
+    Constraints:
+    * (C1) `axes` are in `[0, rank(input))`, distinct and sorted ascending.
+    * (C2) `shape(result)[d] = 1` for `d` in `axes`, `shape(input)[d]`
+      otherwise.
+  }];
+  let results = (outs Norm_StatTensor:$result);
+}
+
+def Norm_RstdOp : Norm_CoreOp<"rstd",
+    [AllShapesMatch<["variance", "result"]>]> {
+  let summary = "Reciprocal standard deviation 1 / sqrt(variance + epsilon)";
+  let description = [{
+    Elementwise `result = 1 / sqrt(f32(variance) + epsilon)`. The variance may
+    be a statistic (f32) or a stored running variance (f32, f16 or bf16).
+
+    Constraints:
+    * (C1) `epsilon >= 0`.
+  }];
+  let arguments = (ins Norm_FloatTensor:$variance, F64Attr:$epsilon);
+  let results = (outs Norm_StatTensor:$result);
+  let assemblyFormat = [{
+    $variance `epsilon` `=` $epsilon attr-dict `:` type($variance) `->`
+    type($result)
+  }];
+}
+
+def Norm_ApplyOp : Norm_CoreOp<"apply", [AttrSizedOperandSegments]> {
+  let summary = "Elementwise (x - mean) * rstd * weight + bias";
+  let description = [{
+    The elementwise half of every normalization:
+    ```
+    result = T(((f32(x) - mean) * rstd) * f32(weight) + f32(bias))
+    ```
+    computed in f32 and rounded once to the input's element type `T`.
+    `mean` is absent for RMSNorm (no centring); `weight` and `bias` are
+    optional. `mean` and `rstd` have the input's rank; each of their
+    dimensions is either 1 (broadcast) or the input's size. `weight` and
+    `bias` are indexed by the input dimensions listed in `param_axes`
+    (the channel axis, the normalized shape, or the group/channel pair).
+
+    Constraints:
+    * (C1) `rank(mean) = rank(rstd) = rank(input)` and each dimension of
+      `mean`/`rstd` is 1 or equal to the input's.
+    * (C2) `param_axes` are in `[0, rank(input))`, distinct and ascending.
+    * (C3) `shape(weight) = shape(bias) = [shape(input)[a] for a in
+      param_axes]`.
+    * (C4) `param_axes` is empty iff neither weight nor bias is given.
+    * (C5) `type(result) = type(input)`.
+  }];
+  let arguments = (ins Norm_FloatTensor:$input,
+                       Optional<Norm_StatTensor>:$mean,
+                       Norm_StatTensor:$rstd,
+                       Optional<Norm_FloatTensor>:$weight,
+                       Optional<Norm_FloatTensor>:$bias,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$param_axes);
+  let results = (outs Norm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`mean` $mean^)? `rstd` $rstd (`weight` $weight^)?
+    (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasCanonicalizer = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Named ops
+//===----------------------------------------------------------------------===//
+
+def Norm_LayerNormOp : Norm_NamedOp<"layer_norm", [AttrSizedOperandSegments]> {
+  let summary = "torch.nn.LayerNorm";
+  let description = [{
+    `torch.nn.functional.layer_norm(input, normalized_shape, weight, bias,
+    eps)`. Normalizes over the last `len(normalized_shape)` dimensions with
+    the biased variance. `weight` and `bias` are optional independently
+    (`elementwise_affine=False`, `bias=False`). The side results are PyTorch's
+    `native_layer_norm` mean and rstd, of shape `(*B, 1, ..., 1)`, in f32.
+
+    Reference decomposition (`A` = the last `len(normalized_shape)` axes):
+    ```
+    mean, var = norm.moments x axes = A
+    rstd      = norm.rstd var epsilon = eps
+    y         = norm.apply x mean rstd weight bias param_axes = A
+    ```
+
+    Constraints:
+    * (C1) `0 < len(normalized_shape) <= rank(input)` and the trailing
+      dimensions of `input` equal `normalized_shape`.
+    * (C2) `shape(weight) = shape(bias) = normalized_shape`; their element
+      type is f32 or the input's.
+    * (C3) `type(output) = type(input)`; `mean` and `rstd` are f32 with
+      shape `(*B, 1, ..., 1)`.
+    * (C4) `epsilon >= 0`.
+  }];
+  let arguments = (ins Norm_FloatTensor:$input,
+                       Optional<Norm_FloatTensor>:$weight,
+                       Optional<Norm_FloatTensor>:$bias,
+                       DenseI64ArrayAttr:$normalized_shape,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon);
+  let results = (outs Norm_FloatTensor:$output, Norm_StatTensor:$mean,
+                      Norm_StatTensor:$rstd);
+  let assemblyFormat = [{
+    $input (`weight` $weight^)? (`bias` $bias^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def Norm_RMSNormOp : Norm_NamedOp<"rms_norm"> {
+  let summary = "torch.nn.RMSNorm";
+  let description = [{
+    `torch.nn.functional.rms_norm(input, normalized_shape, weight, eps)`:
+    `y = x * rsqrt(E_A[x^2] + eps) * weight` over the last
+    `len(normalized_shape)` axes, no centring, no bias. When `epsilon` is
+    absent it is `torch.finfo(input.dtype).eps` (PyTorch's `eps=None`). The
+    side result is the rstd, of shape `(*B, 1, ..., 1)`, in f32.
+
+    Reference decomposition:
+    ```
+    ms   = norm.mean_square x axes = A
+    rstd = norm.rstd ms epsilon = eps
+    y    = norm.apply x rstd weight param_axes = A
+    ```
+
+    Constraints:
+    * (C1) `0 < len(normalized_shape) <= rank(input)` and the trailing
+      dimensions of `input` equal `normalized_shape`.
+    * (C2) `shape(weight) = normalized_shape`; its element type is f32 or
+      the input's.
+    * (C3) `type(output) = type(input)`; `rstd` is f32 `(*B, 1, ..., 1)`.
+    * (C4) `epsilon >= 0` when given.
+  }];
+  let arguments = (ins Norm_FloatTensor:$input,
+                       Optional<Norm_FloatTensor>:$weight,
+                       DenseI64ArrayAttr:$normalized_shape,
+                       OptionalAttr<F64Attr>:$epsilon);
+  let results = (outs Norm_FloatTensor:$output, Norm_StatTensor:$rstd);
+  let assemblyFormat = [{
+    $input (`weight` $weight^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// The epsilon in effect: the attribute, or finfo(dtype).eps.
+    double getEffectiveEpsilon();
+  }];
+}
+
+/// BatchNorm and InstanceNorm share operands: the input, optional affine
+/// parameters and optional running statistics.
+class Norm_RunningStatsOp<string mnemonic> : Norm_NamedOp<mnemonic,
+    [AttrSizedOperandSegments]> {
+  let results = (outs Norm_FloatTensor:$output,
+                      Variadic<AnyStaticShapeTensor>:$side_results);
+  let assemblyFormat = [{
+    $input (`weight` $weight^)? (`bias` $bias^)?
+    (`running` `(` $running_mean^ `,` $running_var `)`)?
+    (`batches_tracked` $num_batches_tracked^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def Norm_BatchNormOp : Norm_RunningStatsOp<"batch_norm"> {
+  let summary = "torch.nn.BatchNorm{1,2,3}d";
+  let description = [{
+    `torch.nn.functional.batch_norm` for an input `(N, C, *S)` (or
+    channels-last, with `channel_axis = rank - 1`).
+
+    * `training`: normalize with the batch statistics over all axes but the
+      channel axis (biased variance). When running statistics are given they
+      are updated, `new = (1 - m) * running + m * stat` with the **unbiased**
+      variance (`n = N * prod(S)`), and `m = momentum`, or with
+      `cumulative_average` (PyTorch's `momentum=None`) `m = 1 /
+      (num_batches_tracked + 1)`. When `num_batches_tracked` is given it is
+      returned incremented.
+    * eval (no `training`): normalize with the running statistics; nothing is
+      updated.
+
+    Results: `output`, then in training `save_mean` and `save_rstd` (shape
+    `(C)`, f32, as `native_batch_norm`), then the updated running mean and
+    variance when running statistics are given, then the incremented
+    `num_batches_tracked` when it is given.
+
+    Reference decomposition (training, NCHW):
+    ```
+    mean, var = norm.moments x axes = [0, 2, 3]
+    rstd      = norm.rstd var epsilon = eps
+    y         = norm.apply x mean rstd weight bias param_axes = [1]
+    ```
+
+    Constraints:
+    * (C1) `rank(input) >= 2`; `channel_axis` is 1 or `rank(input) - 1`.
+    * (C2) `shape(weight) = shape(bias) = shape(running_mean) =
+      shape(running_var) = (C)`; element types f32 or the input's, and the
+      two running statistics have the same type.
+    * (C3) eval requires running statistics.
+    * (C4) training requires more than one value per channel
+      (`N * prod(S) > 1`), as PyTorch.
+    * (C5) `cumulative_average` requires `num_batches_tracked` and training.
+    * (C6) the side results are exactly those listed above, with the types
+      listed above.
+    * (C7) `epsilon >= 0`; `0 <= momentum <= 1`.
+  }];
+  let arguments = (ins Norm_FloatTensor:$input,
+                       Optional<Norm_FloatTensor>:$weight,
+                       Optional<Norm_FloatTensor>:$bias,
+                       Optional<Norm_FloatTensor>:$running_mean,
+                       Optional<Norm_FloatTensor>:$running_var,
+                       Optional<Norm_CounterTensor>:$num_batches_tracked,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon,
+                       DefaultValuedAttr<F64Attr, "0.1">:$momentum,
+                       UnitAttr:$cumulative_average,
+                       UnitAttr:$training,
+                       DefaultValuedAttr<I64Attr, "1">:$channel_axis);
+}
+
+def Norm_InstanceNormOp : Norm_RunningStatsOp<"instance_norm"> {
+  let summary = "torch.nn.InstanceNorm{1,2,3}d";
+  let description = [{
+    `torch.nn.functional.instance_norm` for an input `(N, C, *S)` (or
+    channels-last). Normalizes each `(n, c)` over the spatial axes `*S`,
+    unless running statistics are given and `training` is not set, in which
+    case the running statistics are used (PyTorch's
+    `use_input_stats = training or not track_running_stats`).
+
+    With running statistics and `training`, the per-`(n, c)` means and
+    unbiased variances (`n = prod(S)`) are averaged over the batch, then
+    `new = (1 - momentum) * running + momentum * stat`. PyTorch's
+    InstanceNorm passes `momentum=None` as 0 and never counts batches, so
+    there is no `cumulative_average` and no `num_batches_tracked` here.
+
+    Results: `output`, then the updated running mean and variance when
+    running statistics are given and `training` is set.
+
+    Reference decomposition (NCHW):
+    ```
+    mean, var = norm.moments x axes = [2, 3]
+    rstd      = norm.rstd var epsilon = eps
+    y         = norm.apply x mean rstd weight bias param_axes = [1]
+    ```
+
+    Constraints:
+    * (C1) `rank(input) >= 3`; `channel_axis` is 1 or `rank(input) - 1`.
+    * (C2) `shape(weight) = shape(bias) = shape(running_mean) =
+      shape(running_var) = (C)`; element types f32 or the input's, and the
+      two running statistics have the same type.
+    * (C3) normalizing with input statistics requires more than one spatial
+      element (`prod(S) > 1`), as PyTorch.
+    * (C4) `num_batches_tracked` and `cumulative_average` are not accepted.
+    * (C5) the side results are exactly those listed above.
+    * (C6) `epsilon >= 0`; `0 <= momentum <= 1`.
+  }];
+  let arguments = (ins Norm_FloatTensor:$input,
+                       Optional<Norm_FloatTensor>:$weight,
+                       Optional<Norm_FloatTensor>:$bias,
+                       Optional<Norm_FloatTensor>:$running_mean,
+                       Optional<Norm_FloatTensor>:$running_var,
+                       Optional<Norm_CounterTensor>:$num_batches_tracked,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon,
+                       DefaultValuedAttr<F64Attr, "0.1">:$momentum,
+                       UnitAttr:$cumulative_average,
+                       UnitAttr:$training,
+                       DefaultValuedAttr<I64Attr, "1">:$channel_axis);
+}
+
+def Norm_GroupNormOp : Norm_NamedOp<"group_norm", [AttrSizedOperandSegments]> {
+  let summary = "torch.nn.GroupNorm";
+  let description = [{
+    `torch.nn.functional.group_norm(input, num_groups, weight, bias, eps)`
+    for an input `(N, C, *S)` (or channels-last). Each `(n, g)` is normalized
+    over its `C / G` channels and the spatial axes; weight and bias are per
+    channel. The side results are PyTorch's `native_group_norm` mean and rstd,
+    of shape `(N, G)`, in f32.
+
+    Reference decomposition (NCHW): split the channel axis into `(G, C/G)`,
+    ```
+    xg        = tensor.expand_shape x : (N, C, H, W) -> (N, G, C/G, H, W)
+    mean, var = norm.moments xg axes = [2, 3, 4]
+    rstd      = norm.rstd var epsilon = eps
+    yg        = norm.apply xg mean rstd weight' bias' param_axes = [1, 2]
+    y         = tensor.collapse_shape yg : -> (N, C, H, W)
+    ```
+    with `weight'` the weight reshaped to `(G, C/G)`.
+
+    Constraints:
+    * (C1) `rank(input) >= 2`; `channel_axis` is 1 or `rank(input) - 1`.
+    * (C2) `num_groups > 0` and `C % num_groups = 0`.
+    * (C3) `shape(weight) = shape(bias) = (C)`; element types f32 or the
+      input's.
+    * (C4) `type(output) = type(input)`; `mean`/`rstd` are f32 `(N, G)`.
+    * (C5) `epsilon >= 0`.
+  }];
+  let arguments = (ins Norm_FloatTensor:$input,
+                       Optional<Norm_FloatTensor>:$weight,
+                       Optional<Norm_FloatTensor>:$bias,
+                       I64Attr:$num_groups,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$epsilon,
+                       DefaultValuedAttr<I64Attr, "1">:$channel_axis);
+  let results = (outs Norm_FloatTensor:$output, Norm_StatTensor:$mean,
+                      Norm_StatTensor:$rstd);
+  let assemblyFormat = [{
+    $input (`weight` $weight^)? (`bias` $bias^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+#endif // NORMLIR_DIALECT_NORM_IR_NORMOPS_TD

@@ -1,0 +1,51 @@
+//===- Utils.h - builders shared by norm passes -----------------*- C++ -*-===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORMLIR_DIALECT_NORM_UTILS_UTILS_H
+#define NORMLIR_DIALECT_NORM_UTILS_UTILS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+namespace normlir::norm {
+
+/// Reassociation that collapses a tensor of `rank` dims onto `keptAxes`,
+/// folding every other (unit) dim into a neighbouring kept one. With no kept
+/// axes it is empty (a collapse to rank 0).
+llvm::SmallVector<mlir::ReassociationIndices>
+getKeptAxesReassociation(int64_t rank, llvm::ArrayRef<int64_t> keptAxes);
+
+/// Collapses `value` (whose dims outside `keptAxes` are 1) onto `keptAxes`.
+mlir::Value collapseToAxes(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value value, llvm::ArrayRef<int64_t> keptAxes);
+
+/// Inverse of collapseToAxes: re-inserts unit dims to reach `type`.
+mlir::Value expandFromAxes(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value value, mlir::RankedTensorType type,
+                           llvm::ArrayRef<int64_t> keptAxes);
+
+/// Converts a float scalar to `to` (extf/truncf, or nothing).
+mlir::Value castFloat(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                      mlir::Type to);
+
+/// Elementwise map: a linalg.generic over same-shaped `inputs` producing a
+/// tensor of `resultType`; `body` gets the scalar arguments and returns the
+/// result scalar.
+using MapBodyFn = llvm::function_ref<mlir::Value(
+    mlir::OpBuilder &, mlir::Location, mlir::ValueRange)>;
+mlir::Value buildMap(mlir::OpBuilder &b, mlir::Location loc,
+                     mlir::ValueRange inputs, mlir::RankedTensorType resultType,
+                     MapBodyFn body);
+
+/// A zero-filled f32 tensor of `shape` (the init of a sum).
+mlir::Value buildZeros(mlir::OpBuilder &b, mlir::Location loc,
+                       llvm::ArrayRef<int64_t> shape);
+
+} // namespace normlir::norm
+
+#endif // NORMLIR_DIALECT_NORM_UTILS_UTILS_H

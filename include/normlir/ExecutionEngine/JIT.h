@@ -1,0 +1,121 @@
+//===- JIT.h - NormLIR C++ JIT API ------------------------------*- C++ -*-===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Compile a norm spec once, call its functions many times on caller-owned
+// buffers:
+//
+//   auto mod = normlir::JITModule::compile(source, "spec.mlir");
+//   if (!mod) { report(mod.takeError()); }
+//   float x[...], y[...]; float mean[...], rstd[...];
+//   llvm::Error err = (*mod)->invoke("ln", {{x, ElementType::F32, {8, 6}}},
+//                                    {{y, ...}, {mean, ...}, {rstd, ...}});
+//
+// Every call checks arity, shape and element type against the function's
+// signature and returns an llvm::Error on mismatch; it never writes to an
+// input buffer, and refuses result buffers that overlap an input.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORMLIR_EXECUTIONENGINE_JIT_H
+#define NORMLIR_EXECUTIONENGINE_JIT_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace normlir {
+
+/// Element types a JIT-compiled function may take or return.
+enum class ElementType { F32, F16, BF16, F64, I64, I32 };
+
+/// Size in bytes of one element.
+size_t getElementSize(ElementType type);
+/// MLIR spelling: "f32", "bf16", "i64", ...
+llvm::StringRef getElementTypeName(ElementType type);
+/// Parses an MLIR spelling; std::nullopt if unsupported.
+std::optional<ElementType> parseElementType(llvm::StringRef name);
+
+/// The static type of a tensor argument or result.
+struct TensorSpec {
+  ElementType elementType = ElementType::F32;
+  std::vector<int64_t> shape;
+
+  int64_t getNumElements() const;
+  size_t getSizeInBytes() const {
+    return getNumElements() * getElementSize(elementType);
+  }
+  /// MLIR-style "2x3xf32" (just "f32" for rank 0).
+  std::string str() const;
+  bool operator==(const TensorSpec &o) const {
+    return elementType == o.elementType && shape == o.shape;
+  }
+};
+
+/// A caller-owned, dense row-major buffer and the type the caller says it
+/// holds. `data` must hold `spec.getSizeInBytes()` bytes.
+struct BufferView {
+  void *data = nullptr;
+  TensorSpec spec;
+};
+
+/// A callable function of a compiled module.
+struct FunctionSignature {
+  std::string name;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> results;
+};
+
+/// Options of JITModule::compile.
+struct JITOptions {
+  /// LLVM optimization level (0-3) of the generated code.
+  unsigned optLevel = 3;
+};
+
+/// A module of norm specs lowered with `normlir-cpu-pipeline` and compiled
+/// for the host CPU.
+class JITModule {
+public:
+  ~JITModule();
+
+  /// Parses, verifies, lowers and JIT-compiles `source` (MLIR text).
+  /// `bufferName` names the source in diagnostics (file:line:col).
+  static llvm::Expected<std::unique_ptr<JITModule>>
+  compile(llvm::StringRef source, llvm::StringRef bufferName = "<spec>",
+          const JITOptions &options = {});
+
+  /// The public functions with tensor-only signatures, in module order.
+  llvm::ArrayRef<FunctionSignature> getFunctions() const { return functions; }
+
+  /// The signature of `name`, or an error naming the functions available.
+  llvm::Expected<const FunctionSignature *>
+  lookup(llvm::StringRef name) const;
+
+  /// Runs `name` on `inputs`, writing `results`. Errors (never undefined
+  /// behaviour) on a wrong count, shape or element type, a null buffer, or a
+  /// result buffer overlapping an input.
+  llvm::Error invoke(llvm::StringRef name, llvm::ArrayRef<BufferView> inputs,
+                     llvm::ArrayRef<BufferView> results) const;
+
+  /// Wall time of parse + lowering + LLVM codegen, in seconds.
+  double getCompileSeconds() const { return compileSeconds; }
+
+private:
+  JITModule();
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+  std::vector<FunctionSignature> functions;
+  double compileSeconds = 0.0;
+};
+
+} // namespace normlir
+
+#endif // NORMLIR_EXECUTIONENGINE_JIT_H

@@ -1,0 +1,28 @@
+//===- Pipelines.h - NormLIR named pass pipelines ---------------*- C++ -*-===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORMLIR_PIPELINES_PIPELINES_H
+#define NORMLIR_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringRef.h"
+
+namespace normlir {
+
+/// The `normlir-cpu-pipeline`, as a textual pass pipeline anchored on
+/// `builtin.module`: norm (named or core ops) on tensors in, LLVM dialect out.
+/// Functions take their results as trailing out-parameter memrefs.
+llvm::StringRef getCPUPipelineText();
+
+/// Appends the CPU pipeline to `pm` (a builtin.module pass manager).
+mlir::LogicalResult buildCPUPipeline(mlir::OpPassManager &pm);
+
+/// Registers all NormLIR passes and named pipelines with the global registry.
+void registerAllPasses();
+
+} // namespace normlir
+
+#endif // NORMLIR_PIPELINES_PIPELINES_H

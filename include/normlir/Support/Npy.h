@@ -1,0 +1,47 @@
+//===- Npy.h - NumPy .npy files and host tensors ----------------*- C++ -*-===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Host-side tensors for normlir-run: read/write NumPy .npy (format 1.0-3.0,
+// little-endian, C order), parse IREE-style inline values ("2x3xf32=1 2 3 4 5
+// 6"), and print. bf16 has no NumPy dtype: it travels as uint16 bit patterns
+// ('<u2', or the 2-byte void dtype ml_dtypes writes).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORMLIR_SUPPORT_NPY_H
+#define NORMLIR_SUPPORT_NPY_H
+
+#include "normlir/ExecutionEngine/JIT.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+namespace normlir {
+
+/// A tensor owned by the host program.
+struct HostTensor {
+  TensorSpec spec;
+  std::vector<char> bytes;
+
+  BufferView view() { return {bytes.data(), spec}; }
+  /// Element `i` as a double (f16/bf16 widened exactly).
+  double getAsDouble(int64_t i) const;
+};
+
+/// Reads a .npy file; errors name the file and what is wrong.
+llvm::Expected<HostTensor> readNpy(llvm::StringRef path);
+/// Writes `tensor` as a .npy file.
+llvm::Error writeNpy(llvm::StringRef path, const HostTensor &tensor);
+/// Parses "2x3xf32=1 2 3 4 5 6" (values separated by spaces, commas or
+/// brackets; a single value is splatted).
+llvm::Expected<HostTensor> parseInlineTensor(llvm::StringRef text);
+/// Prints "2x3xf32=[1 2 3][4 5 6]".
+void printTensor(llvm::raw_ostream &os, const HostTensor &tensor);
+/// A zero-filled tensor of `spec`.
+HostTensor makeTensor(const TensorSpec &spec);
+
+} // namespace normlir
+
+#endif // NORMLIR_SUPPORT_NPY_H

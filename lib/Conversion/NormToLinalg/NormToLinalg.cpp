@@ -1,0 +1,311 @@
+//===- NormToLinalg.cpp - norm core ops to linalg on tensors --------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// `convert-norm-to-linalg`: statistics become linalg.generic reductions with
+// f32 accumulators, rstd and apply become elementwise linalg.generic ops.
+// Statistics carry reduced dims as size 1; here they are collapsed onto the
+// dims they vary along, which the generic's indexing maps broadcast.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir/Conversion/NormToLinalg/NormToLinalg.h"
+#include "normlir/Dialect/Norm/IR/Norm.h"
+#include "normlir/Dialect/Norm/Utils/Utils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace normlir {
+#define GEN_PASS_DEF_CONVERTNORMTOLINALG
+#include "normlir/Conversion/Passes.h.inc"
+} // namespace normlir
+
+using namespace mlir;
+using namespace normlir;
+using namespace normlir::norm;
+
+namespace {
+
+/// Indexing map selecting `dims` of a `rank`-dim iteration space.
+AffineMap selectDims(int64_t rank, ArrayRef<int64_t> dims, MLIRContext *ctx) {
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d : dims)
+    exprs.push_back(getAffineDimExpr(d, ctx));
+  return AffineMap::get(rank, 0, exprs, ctx);
+}
+
+SmallVector<int64_t> complement(int64_t rank, ArrayRef<int64_t> axes) {
+  SmallVector<int64_t> out;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!llvm::is_contained(axes, d))
+      out.push_back(d);
+  return out;
+}
+
+Value f32Const(OpBuilder &b, Location loc, double v) {
+  return arith::ConstantOp::create(b, loc,
+                                   b.getF32FloatAttr(static_cast<float>(v)));
+}
+
+/// Sum over `axes` of `term(x, extras...)`, where `extras` are tensors over
+/// the kept dims (broadcast along `axes`). Returns a tensor over the kept dims.
+Value buildSum(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
+               ValueRange extras,
+               function_ref<Value(OpBuilder &, Location, Value, ValueRange)>
+                   term) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t rank = xType.getRank();
+  SmallVector<int64_t> kept = complement(rank, axes);
+  SmallVector<int64_t> keptShape;
+  for (int64_t d : kept)
+    keptShape.push_back(xType.getDimSize(d));
+  MLIRContext *ctx = b.getContext();
+  AffineMap keptMap = selectDims(rank, kept, ctx);
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank)};
+  maps.append(extras.size(), keptMap);
+  maps.push_back(keptMap);
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  for (int64_t a : axes)
+    iters[a] = utils::IteratorType::reduction;
+  SmallVector<Value> ins = {x};
+  ins.append(extras.begin(), extras.end());
+  Value init = buildZeros(b, loc, keptShape);
+  auto generic = linalg::GenericOp::create(
+      b, loc, init.getType(), ins, init, maps, iters,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value xf = castFloat(nb, l, args[0], nb.getF32Type());
+        Value t = term(nb, l, xf, args.slice(1, extras.size()));
+        linalg::YieldOp::create(
+            nb, l, arith::AddFOp::create(nb, l, args.back(), t).getResult());
+      });
+  return generic.getResult(0);
+}
+
+/// Elementwise `f(v)` on an f32 tensor.
+Value mapF32(OpBuilder &b, Location loc, ValueRange vs,
+             function_ref<Value(OpBuilder &, Location, ValueRange)> f) {
+  auto type = cast<RankedTensorType>(vs.front().getType());
+  return buildMap(b, loc, vs,
+                  RankedTensorType::get(type.getShape(), b.getF32Type()), f);
+}
+
+int64_t numReduced(RankedTensorType t, ArrayRef<int64_t> axes) {
+  int64_t n = 1;
+  for (int64_t a : axes)
+    n *= t.getDimSize(a);
+  return n;
+}
+
+struct LowerMoments : OpConversionPattern<MomentsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MomentsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    auto xType = cast<RankedTensorType>(x.getType());
+    ArrayRef<int64_t> axes = op.getAxes();
+    SmallVector<int64_t> kept = complement(xType.getRank(), axes);
+    double n = static_cast<double>(numReduced(xType, axes));
+
+    // Shift each slice by its first element so the sum sees the spread, not
+    // the magnitude (x = 1e4 + U(0,1) keeps its digits). Empty slices have
+    // no first element and need no shift.
+    SmallVector<Value> shiftOperand;
+    if (n > 0) {
+      SmallVector<OpFoldResult> offsets(xType.getRank(),
+                                        rewriter.getIndexAttr(0));
+      SmallVector<OpFoldResult> sizes, strides(xType.getRank(),
+                                               rewriter.getIndexAttr(1));
+      SmallVector<int64_t> keptShape;
+      for (int64_t d = 0; d < xType.getRank(); ++d) {
+        bool isKept = llvm::is_contained(kept, d);
+        sizes.push_back(rewriter.getIndexAttr(isKept ? xType.getDimSize(d) : 1));
+        if (isKept)
+          keptShape.push_back(xType.getDimSize(d));
+      }
+      auto sliceType =
+          RankedTensorType::get(keptShape, xType.getElementType());
+      shiftOperand.push_back(tensor::ExtractSliceOp::create(
+          rewriter, loc, sliceType, x, offsets, sizes, strides));
+    }
+    Value shiftedSum = buildSum(
+        rewriter, loc, x, axes, shiftOperand,
+        [](OpBuilder &b, Location l, Value xf, ValueRange extra) -> Value {
+          if (extra.empty())
+            return xf;
+          return arith::SubFOp::create(
+              b, l, xf, castFloat(b, l, extra[0], b.getF32Type()));
+        });
+    SmallVector<Value> meanInputs = {shiftedSum};
+    meanInputs.append(shiftOperand.begin(), shiftOperand.end());
+    Value mean = mapF32(
+        rewriter, loc, meanInputs,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value m = arith::DivFOp::create(b, l, a[0], f32Const(b, l, n));
+          if (a.size() == 1)
+            return m;
+          return arith::AddFOp::create(b, l,
+                                       castFloat(b, l, a[1], b.getF32Type()),
+                                       m);
+        });
+    // Second reduction: squared deviations from the mean (biased variance).
+    Value sq = buildSum(rewriter, loc, x, axes, mean,
+                        [](OpBuilder &b, Location l, Value xf,
+                           ValueRange extra) -> Value {
+                          Value d = arith::SubFOp::create(b, l, xf, extra[0]);
+                          return arith::MulFOp::create(b, l, d, d);
+                        });
+    Value var = mapF32(rewriter, loc, sq,
+                       [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                         return arith::DivFOp::create(b, l, a[0],
+                                                      f32Const(b, l, n));
+                       });
+    auto statType = cast<RankedTensorType>(op.getMean().getType());
+    rewriter.replaceOp(op, {expandFromAxes(rewriter, loc, mean, statType, kept),
+                            expandFromAxes(rewriter, loc, var, statType, kept)});
+    return success();
+  }
+};
+
+struct LowerMeanSquare : OpConversionPattern<MeanSquareOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MeanSquareOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    auto xType = cast<RankedTensorType>(x.getType());
+    ArrayRef<int64_t> axes = op.getAxes();
+    double n = static_cast<double>(numReduced(xType, axes));
+    Value sum = buildSum(rewriter, loc, x, axes, {},
+                         [](OpBuilder &b, Location l, Value xf,
+                            ValueRange) -> Value {
+                           return arith::MulFOp::create(b, l, xf, xf);
+                         });
+    Value ms = mapF32(rewriter, loc, sum,
+                      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                        return arith::DivFOp::create(b, l, a[0],
+                                                     f32Const(b, l, n));
+                      });
+    rewriter.replaceOp(
+        op, expandFromAxes(rewriter, loc, ms,
+                           cast<RankedTensorType>(op.getType()),
+                           complement(xType.getRank(), axes)));
+    return success();
+  }
+};
+
+struct LowerRstd : OpConversionPattern<RstdOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(RstdOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    double eps = op.getEpsilon().convertToDouble();
+    Value r = mapF32(
+        rewriter, op.getLoc(), adaptor.getVariance(),
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value v = castFloat(b, l, a[0], b.getF32Type());
+          Value s = math::SqrtOp::create(
+              b, l, arith::AddFOp::create(b, l, v, f32Const(b, l, eps)));
+          return arith::DivFOp::create(b, l, f32Const(b, l, 1.0), s);
+        });
+    rewriter.replaceOp(op, r);
+    return success();
+  }
+};
+
+struct LowerApply : OpConversionPattern<ApplyOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ApplyOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto xType = cast<RankedTensorType>(op.getInput().getType());
+    int64_t rank = xType.getRank();
+
+    SmallVector<Value> ins = {adaptor.getInput()};
+    SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(rank)};
+    // Statistics: collapse the broadcast (size-1) dims away and index the
+    // rest by the matching loop dims.
+    auto addStat = [&](Value stat) {
+      auto st = cast<RankedTensorType>(stat.getType());
+      SmallVector<int64_t> varying;
+      for (int64_t d = 0; d < rank; ++d)
+        if (st.getDimSize(d) != 1)
+          varying.push_back(d);
+      ins.push_back(collapseToAxes(rewriter, loc, stat, varying));
+      maps.push_back(selectDims(rank, varying, ctx));
+    };
+    bool hasMean = static_cast<bool>(adaptor.getMean());
+    if (hasMean)
+      addStat(adaptor.getMean());
+    addStat(adaptor.getRstd());
+    AffineMap paramMap = selectDims(rank, op.getParamAxes(), ctx);
+    for (Value p : {adaptor.getWeight(), adaptor.getBias()}) {
+      if (!p)
+        continue;
+      ins.push_back(p);
+      maps.push_back(paramMap);
+    }
+    bool hasWeight = static_cast<bool>(adaptor.getWeight());
+    bool hasBias = static_cast<bool>(adaptor.getBias());
+
+    Value init = tensor::EmptyOp::create(rewriter, loc, xType.getShape(),
+                                         xType.getElementType());
+    maps.push_back(rewriter.getMultiDimIdentityMap(rank));
+    SmallVector<utils::IteratorType> iters(rank,
+                                           utils::IteratorType::parallel);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, xType, ins, init, maps, iters,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Type f32 = b.getF32Type();
+          unsigned i = 0;
+          Value v = castFloat(b, l, args[i++], f32);
+          if (hasMean)
+            v = arith::SubFOp::create(b, l, v, args[i++]);
+          v = arith::MulFOp::create(b, l, v, args[i++]);
+          if (hasWeight)
+            v = arith::MulFOp::create(b, l, v, castFloat(b, l, args[i++], f32));
+          if (hasBias)
+            v = arith::AddFOp::create(b, l, v, castFloat(b, l, args[i++], f32));
+          linalg::YieldOp::create(
+              b, l, castFloat(b, l, v, xType.getElementType()));
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+struct ConvertNormToLinalgPass
+    : public normlir::impl::ConvertNormToLinalgBase<ConvertNormToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                           math::MathDialect, tensor::TensorDialect>();
+    // Named ops are illegal too: they must be expanded first, and a leftover
+    // one is reported rather than silently kept.
+    target.addIllegalDialect<NormDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet patterns(ctx);
+    populateNormToLinalgPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void normlir::populateNormToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerMoments, LowerMeanSquare, LowerRstd, LowerApply>(
+      patterns.getContext());
+}

@@ -1,0 +1,447 @@
+//===- NormOps.cpp - norm dialect ops: verifiers and folds ----------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Every verifier of the dialect lives here. Each check names the constraint
+// (Cn) of the op's ODS description that it enforces.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir/Dialect/Norm/IR/Norm.h"
+
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace normlir::norm;
+
+//===----------------------------------------------------------------------===//
+// Shared checks
+//===----------------------------------------------------------------------===//
+
+static std::string shapeStr(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  llvm::raw_string_ostream os(s);
+  llvm::interleaveComma(shape, os);
+  os << "]";
+  return s;
+}
+
+/// Axes lie in [0, rank), are distinct and ascending.
+static LogicalResult verifyAxes(Operation *op, ArrayRef<int64_t> axes,
+                                int64_t rank, StringRef what) {
+  for (auto [i, a] : llvm::enumerate(axes)) {
+    if (a < 0 || a >= rank)
+      return op->emitOpError() << what << " " << a << " is out of range [0, "
+                               << rank << ")";
+    if (i > 0 && axes[i - 1] >= a)
+      return op->emitOpError()
+             << what << " must be distinct and ascending, got "
+             << shapeStr(axes);
+  }
+  return success();
+}
+
+static LogicalResult verifyEpsilon(Operation *op, double eps) {
+  if (!(eps >= 0.0))
+    return op->emitOpError() << "epsilon must be >= 0, got " << eps;
+  return success();
+}
+
+static LogicalResult verifyMomentum(Operation *op, double m) {
+  if (!(m >= 0.0 && m <= 1.0))
+    return op->emitOpError() << "momentum must be in [0, 1], got " << m;
+  return success();
+}
+
+/// A parameter (weight, bias, running statistic) has exactly `shape` and an
+/// element type of f32 or the input's.
+static LogicalResult verifyParam(Operation *op, Value param, StringRef name,
+                                 ArrayRef<int64_t> shape, Type inputElt) {
+  if (!param)
+    return success();
+  auto type = cast<RankedTensorType>(param.getType());
+  if (type.getShape() != shape)
+    return op->emitOpError()
+           << name << " shape " << shapeStr(type.getShape())
+           << " does not match the expected " << shapeStr(shape);
+  Type elt = type.getElementType();
+  if (!elt.isF32() && elt != inputElt)
+    return op->emitOpError() << name << " element type " << elt
+                             << " must be f32 or the input's " << inputElt;
+  return success();
+}
+
+/// The shape of a statistic: the input's shape with `axes` set to 1.
+static SmallVector<int64_t> keepDimsShape(ArrayRef<int64_t> shape,
+                                          ArrayRef<int64_t> axes) {
+  SmallVector<int64_t> out(shape);
+  for (int64_t a : axes)
+    out[a] = 1;
+  return out;
+}
+
+static LogicalResult verifyResultType(Operation *op, Type actual,
+                                      RankedTensorType expected,
+                                      StringRef name) {
+  if (actual != expected)
+    return op->emitOpError() << name << " must have type " << expected
+                             << ", got " << actual;
+  return success();
+}
+
+/// The normalized shape is the trailing part of the input's shape.
+static LogicalResult verifyNormalizedShape(Operation *op,
+                                           ArrayRef<int64_t> inShape,
+                                           ArrayRef<int64_t> normalized) {
+  if (normalized.empty() || normalized.size() > inShape.size())
+    return op->emitOpError()
+           << "normalized_shape must have between 1 and rank(input) = "
+           << inShape.size() << " dimensions, got " << normalized.size();
+  if (inShape.take_back(normalized.size()) != normalized)
+    return op->emitOpError()
+           << "normalized_shape " << shapeStr(normalized)
+           << " does not match the trailing dimensions of the input shape "
+           << shapeStr(inShape);
+  return success();
+}
+
+static LogicalResult verifyChannelAxis(Operation *op, int64_t axis,
+                                       int64_t rank, int64_t minRank) {
+  if (rank < minRank)
+    return op->emitOpError() << "expects an input of rank >= " << minRank
+                             << ", got rank " << rank;
+  if (axis != 1 && axis != rank - 1)
+    return op->emitOpError()
+           << "channel_axis must be 1 (NC...) or " << rank - 1
+           << " (channels-last), got " << axis;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Core ops
+//===----------------------------------------------------------------------===//
+
+template <typename StatsOp>
+static LogicalResult verifyStatsOp(StatsOp op) {
+  auto inType = cast<RankedTensorType>(op.getInput().getType());
+  // (C1) axes in range, distinct, ascending.
+  if (failed(verifyAxes(op, op.getAxes(), inType.getRank(), "axis")))
+    return failure();
+  if (op.getAxes().empty())
+    return op.emitOpError("expects at least one reduction axis");
+  // (C2) keep-dims result shape.
+  auto expected = RankedTensorType::get(
+      keepDimsShape(inType.getShape(), op.getAxes()),
+      Float32Type::get(op.getContext()));
+  for (Value r : op->getResults())
+    if (failed(verifyResultType(op, r.getType(), expected, "result")))
+      return failure();
+  return success();
+}
+
+LogicalResult MomentsOp::verify() { return verifyStatsOp(*this); }
+LogicalResult MeanSquareOp::verify() { return verifyStatsOp(*this); }
+
+LogicalResult RstdOp::verify() {
+  // (C1)
+  return verifyEpsilon(*this, getEpsilon().convertToDouble());
+}
+
+LogicalResult ApplyOp::verify() {
+  auto inType = cast<RankedTensorType>(getInput().getType());
+  ArrayRef<int64_t> shape = inType.getShape();
+  // (C1) statistics broadcast against the input.
+  for (auto [name, stat] : {std::pair<StringRef, Value>{"mean", getMean()},
+                            {"rstd", getRstd()}}) {
+    if (!stat)
+      continue;
+    auto st = cast<RankedTensorType>(stat.getType());
+    if (st.getRank() != inType.getRank())
+      return emitOpError() << name << " must have the input's rank "
+                           << inType.getRank() << ", got " << st.getRank();
+    for (auto [d, s] : llvm::enumerate(st.getShape()))
+      if (s != 1 && s != shape[d])
+        return emitOpError()
+               << name << " dimension " << d << " is " << s
+               << "; it must be 1 or the input's " << shape[d];
+  }
+  // (C2) parameter axes.
+  if (failed(verifyAxes(*this, getParamAxes(), inType.getRank(),
+                        "param axis")))
+    return failure();
+  // (C3) parameter shapes.
+  SmallVector<int64_t> paramShape;
+  for (int64_t a : getParamAxes())
+    paramShape.push_back(shape[a]);
+  if (failed(verifyParam(*this, getWeight(), "weight", paramShape,
+                         inType.getElementType())) ||
+      failed(verifyParam(*this, getBias(), "bias", paramShape,
+                         inType.getElementType())))
+    return failure();
+  // (C4) axes only with parameters.
+  if (getParamAxes().empty() != (!getWeight() && !getBias()))
+    return emitOpError(
+        "param_axes must be given exactly when weight or bias is");
+  // (C5)
+  return verifyResultType(*this, getResult().getType(), inType, "result");
+}
+
+namespace {
+/// Drops a weight that is a splat 1.0 and a bias that is a splat 0.0: the
+/// apply computes the same values without reading them.
+struct DropIdentityParams : public OpRewritePattern<ApplyOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  static bool isSplat(Value v, double value) {
+    if (!v)
+      return false;
+    DenseFPElementsAttr attr;
+    if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat())
+      return false;
+    return attr.getSplatValue<APFloat>().convertToDouble() == value;
+  }
+
+  LogicalResult matchAndRewrite(ApplyOp op,
+                                PatternRewriter &rewriter) const override {
+    bool dropW = isSplat(op.getWeight(), 1.0);
+    bool dropB = isSplat(op.getBias(), 0.0);
+    if (!dropW && !dropB)
+      return failure();
+    Value w = dropW ? Value() : op.getWeight();
+    Value b = dropB ? Value() : op.getBias();
+    ArrayRef<int64_t> axes =
+        (w || b) ? op.getParamAxes() : ArrayRef<int64_t>();
+    rewriter.replaceOpWithNewOp<ApplyOp>(op, op.getType(), op.getInput(),
+                                         op.getMean(), op.getRstd(), w, b,
+                                         axes);
+    return success();
+  }
+};
+} // namespace
+
+void ApplyOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                          MLIRContext *context) {
+  results.add<DropIdentityParams>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// Named ops
+//===----------------------------------------------------------------------===//
+
+/// The (*B, 1, ..., 1) f32 type of LayerNorm/RMSNorm side results.
+static RankedTensorType rowStatType(RankedTensorType in, size_t normRank) {
+  SmallVector<int64_t> shape(in.getShape());
+  for (size_t i = shape.size() - normRank; i < shape.size(); ++i)
+    shape[i] = 1;
+  return RankedTensorType::get(shape, Float32Type::get(in.getContext()));
+}
+
+LogicalResult LayerNormOp::verify() {
+  auto inType = cast<RankedTensorType>(getInput().getType());
+  // (C1)
+  if (failed(verifyNormalizedShape(*this, inType.getShape(),
+                                   getNormalizedShape())))
+    return failure();
+  // (C2)
+  if (failed(verifyParam(*this, getWeight(), "weight", getNormalizedShape(),
+                         inType.getElementType())) ||
+      failed(verifyParam(*this, getBias(), "bias", getNormalizedShape(),
+                         inType.getElementType())))
+    return failure();
+  // (C3)
+  auto statType = rowStatType(inType, getNormalizedShape().size());
+  if (failed(verifyResultType(*this, getOutput().getType(), inType,
+                              "output")) ||
+      failed(verifyResultType(*this, getMean().getType(), statType, "mean")) ||
+      failed(verifyResultType(*this, getRstd().getType(), statType, "rstd")))
+    return failure();
+  // (C4)
+  return verifyEpsilon(*this, getEpsilon().convertToDouble());
+}
+
+double RMSNormOp::getEffectiveEpsilon() {
+  if (auto eps = getEpsilon())
+    return eps->convertToDouble();
+  // torch.finfo(dtype).eps: the distance from 1.0 to the next value.
+  Type elt = getInput().getType().getElementType();
+  if (elt.isBF16())
+    return 0.0078125;
+  if (elt.isF16())
+    return 0.0009765625;
+  return std::numeric_limits<float>::epsilon();
+}
+
+LogicalResult RMSNormOp::verify() {
+  auto inType = cast<RankedTensorType>(getInput().getType());
+  // (C1)
+  if (failed(verifyNormalizedShape(*this, inType.getShape(),
+                                   getNormalizedShape())))
+    return failure();
+  // (C2)
+  if (failed(verifyParam(*this, getWeight(), "weight", getNormalizedShape(),
+                         inType.getElementType())))
+    return failure();
+  // (C3)
+  if (failed(verifyResultType(*this, getOutput().getType(), inType,
+                              "output")) ||
+      failed(verifyResultType(*this, getRstd().getType(),
+                              rowStatType(inType, getNormalizedShape().size()),
+                              "rstd")))
+    return failure();
+  // (C4)
+  if (auto eps = getEpsilon())
+    return verifyEpsilon(*this, eps->convertToDouble());
+  return success();
+}
+
+/// Checks shared by BatchNorm and InstanceNorm: channel axis, parameter and
+/// running-statistic shapes, epsilon and momentum.
+template <typename OpT>
+static LogicalResult verifyRunningStatsCommon(OpT op, int64_t minRank) {
+  auto inType = cast<RankedTensorType>(op.getInput().getType());
+  int64_t rank = inType.getRank();
+  if (failed(verifyChannelAxis(op, op.getChannelAxis(), rank, minRank)))
+    return failure();
+  int64_t c = inType.getDimSize(op.getChannelAxis());
+  Type elt = inType.getElementType();
+  if (failed(verifyParam(op, op.getWeight(), "weight", {c}, elt)) ||
+      failed(verifyParam(op, op.getBias(), "bias", {c}, elt)) ||
+      failed(verifyParam(op, op.getRunningMean(), "running_mean", {c}, elt)) ||
+      failed(verifyParam(op, op.getRunningVar(), "running_var", {c}, elt)))
+    return failure();
+  if (op.getRunningMean() &&
+      op.getRunningMean().getType() != op.getRunningVar().getType())
+    return op.emitOpError(
+        "running_mean and running_var must have the same type");
+  if (failed(verifyEpsilon(op, op.getEpsilon().convertToDouble())) ||
+      failed(verifyMomentum(op, op.getMomentum().convertToDouble())))
+    return failure();
+  return verifyResultType(op, op.getOutput().getType(), inType, "output");
+}
+
+/// Compares the variadic side results against the list the op's attributes
+/// and operands call for.
+static LogicalResult verifySideResults(Operation *op, ValueRange actual,
+                                       ArrayRef<Type> expected,
+                                       StringRef listing) {
+  if (actual.size() != expected.size())
+    return op->emitOpError() << "expects " << expected.size()
+                             << " side results (" << listing << "), got "
+                             << actual.size();
+  for (auto [i, v, t] : llvm::enumerate(actual, expected))
+    if (v.getType() != t)
+      return op->emitOpError() << "side result " << i << " must have type "
+                               << t << ", got " << v.getType();
+  return success();
+}
+
+/// Number of values reduced per channel (all axes but the channel axis).
+static int64_t valuesPerChannel(RankedTensorType t, int64_t channelAxis) {
+  return t.getNumElements() / std::max<int64_t>(1, t.getDimSize(channelAxis));
+}
+
+LogicalResult BatchNormOp::verify() {
+  // (C1, C2, C7)
+  if (failed(verifyRunningStatsCommon(*this, /*minRank=*/2)))
+    return failure();
+  auto inType = cast<RankedTensorType>(getInput().getType());
+  bool running = getRunningMean() != nullptr;
+  // (C3)
+  if (!getTraining() && !running)
+    return emitOpError("eval mode (no 'training') requires running_mean and "
+                       "running_var");
+  // (C4) PyTorch: "Expected more than 1 value per channel when training".
+  if (getTraining() && valuesPerChannel(inType, getChannelAxis()) <= 1)
+    return emitOpError("expected more than 1 value per channel when training, "
+                       "got input shape ")
+           << shapeStr(inType.getShape());
+  // (C5)
+  if (getCumulativeAverage() && !(getTraining() && getNumBatchesTracked()))
+    return emitOpError("cumulative_average (momentum=None) requires "
+                       "'training' and num_batches_tracked");
+  if (getNumBatchesTracked() && !(getTraining() && running))
+    return emitOpError("num_batches_tracked is only counted in training with "
+                       "running statistics");
+  // (C6)
+  SmallVector<Type> expected;
+  if (getTraining()) {
+    auto stat = RankedTensorType::get({inType.getDimSize(getChannelAxis())},
+                                      Float32Type::get(getContext()));
+    expected.append({stat, stat});
+    if (running)
+      expected.append({getRunningMean().getType(), getRunningVar().getType()});
+    if (getNumBatchesTracked())
+      expected.push_back(getNumBatchesTracked().getType());
+  }
+  return verifySideResults(*this, getSideResults(), expected,
+                           "training: save_mean, save_rstd, then updated "
+                           "running_mean, running_var and "
+                           "num_batches_tracked when given; eval: none");
+}
+
+LogicalResult InstanceNormOp::verify() {
+  // (C1, C2, C6)
+  if (failed(verifyRunningStatsCommon(*this, /*minRank=*/3)))
+    return failure();
+  auto inType = cast<RankedTensorType>(getInput().getType());
+  bool running = getRunningMean() != nullptr;
+  // (C4)
+  if (getNumBatchesTracked() || getCumulativeAverage())
+    return emitOpError("instance_norm does not count batches: PyTorch's "
+                       "InstanceNorm uses momentum=None as 0");
+  // (C3) PyTorch: "Expected more than 1 spatial element when training".
+  bool inputStats = getTraining() || !running;
+  int64_t c = inType.getDimSize(getChannelAxis());
+  int64_t n = inType.getDimSize(0);
+  int64_t spatial = (n * c == 0) ? 0 : inType.getNumElements() / (n * c);
+  if (inputStats && spatial <= 1 && inType.getNumElements() > 0)
+    return emitOpError("expected more than 1 spatial element when "
+                       "normalizing with input statistics, got input shape ")
+           << shapeStr(inType.getShape());
+  // (C5)
+  SmallVector<Type> expected;
+  if (getTraining() && running)
+    expected.append({getRunningMean().getType(), getRunningVar().getType()});
+  return verifySideResults(*this, getSideResults(), expected,
+                           "updated running_mean and running_var in training "
+                           "with running statistics; none otherwise");
+}
+
+LogicalResult GroupNormOp::verify() {
+  auto inType = cast<RankedTensorType>(getInput().getType());
+  // (C1)
+  if (failed(verifyChannelAxis(*this, getChannelAxis(), inType.getRank(), 2)))
+    return failure();
+  int64_t c = inType.getDimSize(getChannelAxis());
+  int64_t g = getNumGroups();
+  // (C2)
+  if (g <= 0)
+    return emitOpError() << "num_groups must be positive, got " << g;
+  if (c % g != 0)
+    return emitOpError() << "expected the number of channels " << c
+                         << " to be divisible by num_groups " << g;
+  // (C3)
+  Type elt = inType.getElementType();
+  if (failed(verifyParam(*this, getWeight(), "weight", {c}, elt)) ||
+      failed(verifyParam(*this, getBias(), "bias", {c}, elt)))
+    return failure();
+  // (C4)
+  auto statType = RankedTensorType::get({inType.getDimSize(0), g},
+                                        Float32Type::get(getContext()));
+  if (failed(verifyResultType(*this, getOutput().getType(), inType,
+                              "output")) ||
+      failed(verifyResultType(*this, getMean().getType(), statType, "mean")) ||
+      failed(verifyResultType(*this, getRstd().getType(), statType, "rstd")))
+    return failure();
+  // (C5)
+  return verifyEpsilon(*this, getEpsilon().convertToDouble());
+}
+
+#define GET_OP_CLASSES
+#include "normlir/Dialect/Norm/IR/NormOps.cpp.inc"

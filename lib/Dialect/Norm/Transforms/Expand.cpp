@@ -1,0 +1,376 @@
+//===- Expand.cpp - named norm ops to statistics + apply ------------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// `norm-expand`: every named normalization becomes reductions over an axis set
+// (norm.moments / norm.mean_square), norm.rstd and norm.apply. Statistics keep
+// reduced dims as size 1; the (C)- or (N, G)-shaped side results PyTorch
+// returns are collapses of them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir/Dialect/Norm/Transforms/Passes.h"
+#include "normlir/Dialect/Norm/Utils/Utils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace normlir::norm {
+#define GEN_PASS_DEF_NORMEXPAND
+#include "normlir/Dialect/Norm/Transforms/Passes.h.inc"
+} // namespace normlir::norm
+
+using namespace mlir;
+using namespace normlir::norm;
+
+namespace {
+
+RankedTensorType f32Tensor(MLIRContext *ctx, ArrayRef<int64_t> shape) {
+  return RankedTensorType::get(shape, Float32Type::get(ctx));
+}
+
+/// The input's shape with `axes` set to 1.
+SmallVector<int64_t> keepDims(ArrayRef<int64_t> shape, ArrayRef<int64_t> axes) {
+  SmallVector<int64_t> out(shape);
+  for (int64_t a : axes)
+    out[a] = 1;
+  return out;
+}
+
+/// All axes of `rank` except those in `except`.
+SmallVector<int64_t> axesExcept(int64_t rank, ArrayRef<int64_t> except) {
+  SmallVector<int64_t> out;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!llvm::is_contained(except, d))
+      out.push_back(d);
+  return out;
+}
+
+/// Statistics of `x` over `axes`: (mean, rstd) with reduced dims kept, and
+/// the biased variance.
+struct Stats {
+  Value mean, variance, rstd;
+};
+
+Stats buildMoments(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
+                   FloatAttr eps) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto statType =
+      f32Tensor(b.getContext(), keepDims(xType.getShape(), axes));
+  auto moments = MomentsOp::create(b, loc, statType, statType, x, axes);
+  Value rstd = RstdOp::create(b, loc, statType, moments.getVariance(), eps);
+  return {moments.getMean(), moments.getVariance(), rstd};
+}
+
+Value buildApply(OpBuilder &b, Location loc, Value x, Value mean, Value rstd,
+                 Value weight, Value bias, ArrayRef<int64_t> paramAxes) {
+  ArrayRef<int64_t> axes =
+      (weight || bias) ? paramAxes : ArrayRef<int64_t>();
+  return ApplyOp::create(b, loc, x.getType(), x, mean, rstd, weight, bias,
+                         axes);
+}
+
+/// A (C)-shaped float tensor as f32.
+Value toF32(OpBuilder &b, Location loc, Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  if (type.getElementType().isF32())
+    return v;
+  return buildMap(b, loc, v, f32Tensor(b.getContext(), type.getShape()),
+                  [](OpBuilder &nb, Location l, ValueRange args) {
+                    return castFloat(nb, l, args[0], nb.getF32Type());
+                  });
+}
+
+/// `new = (1 - m) * running + m * (stat * scale)`, in f32, stored in the
+/// running statistic's type. `m` is an f32 scalar.
+Value buildRunningUpdate(OpBuilder &b, Location loc, Value running,
+                         Value stat, Value m, double scale) {
+  auto type = cast<RankedTensorType>(running.getType());
+  return buildMap(
+      b, loc, ValueRange{running, stat}, type,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Type f32 = nb.getF32Type();
+        Value r = castFloat(nb, l, args[0], f32);
+        Value s = args[1];
+        if (scale != 1.0)
+          s = arith::MulFOp::create(
+              nb, l, s,
+              arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(scale)));
+        Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1.0f));
+        Value keep = arith::SubFOp::create(nb, l, one, m);
+        Value v = arith::AddFOp::create(
+            nb, l, arith::MulFOp::create(nb, l, m, s),
+            arith::MulFOp::create(nb, l, keep, r));
+        return castFloat(nb, l, v, type.getElementType());
+      });
+}
+
+/// Mean over the first dim of an (N, C) f32 tensor: (C).
+Value buildMeanOverBatch(OpBuilder &b, Location loc, Value nc) {
+  auto type = cast<RankedTensorType>(nc.getType());
+  int64_t n = type.getDimSize(0), c = type.getDimSize(1);
+  Value init = buildZeros(b, loc, {c});
+  MLIRContext *ctx = b.getContext();
+  AffineMap in = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap out = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  auto sum = linalg::GenericOp::create(
+      b, loc, init.getType(), nc, init, ArrayRef<AffineMap>{in, out},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::reduction,
+                                    utils::IteratorType::parallel},
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        linalg::YieldOp::create(
+            nb, l, arith::AddFOp::create(nb, l, args[1], args[0]).getResult());
+      });
+  return buildMap(b, loc, sum.getResult(0), cast<RankedTensorType>(init.getType()),
+                  [&](OpBuilder &nb, Location l, ValueRange args) {
+                    Value count = arith::ConstantOp::create(
+                        nb, l, nb.getF32FloatAttr(static_cast<float>(n)));
+                    return arith::DivFOp::create(nb, l, args[0], count)
+                        .getResult();
+                  });
+}
+
+struct ExpandLayerNorm : OpRewritePattern<LayerNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LayerNormOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    int64_t rank = op.getInput().getType().getRank();
+    int64_t k = op.getNormalizedShape().size();
+    SmallVector<int64_t> axes =
+        llvm::to_vector(llvm::seq<int64_t>(rank - k, rank));
+    Stats s = buildMoments(rewriter, loc, op.getInput(), axes,
+                           op.getEpsilonAttr());
+    Value y = buildApply(rewriter, loc, op.getInput(), s.mean, s.rstd,
+                         op.getWeight(), op.getBias(), axes);
+    rewriter.replaceOp(op, {y, s.mean, s.rstd});
+    return success();
+  }
+};
+
+struct ExpandRMSNorm : OpRewritePattern<RMSNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RMSNormOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    int64_t rank = op.getInput().getType().getRank();
+    int64_t k = op.getNormalizedShape().size();
+    SmallVector<int64_t> axes =
+        llvm::to_vector(llvm::seq<int64_t>(rank - k, rank));
+    Type statType = op.getRstd().getType();
+    Value ms = MeanSquareOp::create(rewriter, loc, statType, op.getInput(),
+                                    axes);
+    Value rstd = RstdOp::create(
+        rewriter, loc, statType, ms,
+        rewriter.getF64FloatAttr(op.getEffectiveEpsilon()));
+    Value y = buildApply(rewriter, loc, op.getInput(), Value(), rstd,
+                         op.getWeight(), Value(), axes);
+    rewriter.replaceOp(op, {y, rstd});
+    return success();
+  }
+};
+
+struct ExpandGroupNorm : OpRewritePattern<GroupNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GroupNormOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = op.getInput().getType();
+    int64_t rank = inType.getRank();
+    int64_t c = op.getChannelAxis();
+    int64_t channels = inType.getDimSize(c);
+    int64_t groups = op.getNumGroups();
+
+    // Split the channel axis into (G, C/G): x' has rank + 1 dims.
+    SmallVector<int64_t> splitShape(inType.getShape());
+    splitShape[c] = channels / groups;
+    splitShape.insert(splitShape.begin() + c, groups);
+    SmallVector<ReassociationIndices> reassoc;
+    for (int64_t d = 0; d < rank; ++d) {
+      if (d < c)
+        reassoc.push_back({d});
+      else if (d == c)
+        reassoc.push_back({d, d + 1});
+      else
+        reassoc.push_back({d + 1});
+    }
+    auto splitType =
+        RankedTensorType::get(splitShape, inType.getElementType());
+    Value xg = tensor::ExpandShapeOp::create(rewriter, loc, splitType,
+                                             op.getInput(), reassoc);
+
+    // Reduce over everything but the batch and group axes.
+    SmallVector<int64_t> axes = axesExcept(rank + 1, {0, c});
+    Stats s = buildMoments(rewriter, loc, xg, axes, op.getEpsilonAttr());
+
+    // Per-channel parameters become (G, C/G).
+    auto splitParam = [&](Value p) -> Value {
+      if (!p)
+        return p;
+      auto pt = cast<RankedTensorType>(p.getType());
+      auto t = RankedTensorType::get({groups, channels / groups},
+                                     pt.getElementType());
+      return tensor::ExpandShapeOp::create(
+          rewriter, loc, t, p, ArrayRef<ReassociationIndices>{{0, 1}});
+    };
+    Value yg = buildApply(rewriter, loc, xg, s.mean, s.rstd,
+                          splitParam(op.getWeight()), splitParam(op.getBias()),
+                          {c, c + 1});
+    Value y =
+        tensor::CollapseShapeOp::create(rewriter, loc, inType, yg, reassoc);
+    rewriter.replaceOp(op, {y, collapseToAxes(rewriter, loc, s.mean, {0, c}),
+                            collapseToAxes(rewriter, loc, s.rstd, {0, c})});
+    return success();
+  }
+};
+
+/// Normalization with stored running statistics (BatchNorm eval, and
+/// InstanceNorm eval with tracked statistics): mean/rstd come from the
+/// (C)-shaped running statistics, broadcast along every other axis.
+Value buildEvalFromRunning(OpBuilder &b, Location loc, Value x, Value rm,
+                           Value rv, Value weight, Value bias, int64_t c,
+                           FloatAttr eps) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t channels = xType.getDimSize(c);
+  auto keptType = f32Tensor(
+      b.getContext(),
+      keepDims(xType.getShape(), axesExcept(xType.getRank(), {c})));
+  Value mean = expandFromAxes(b, loc, toF32(b, loc, rm), keptType, {c});
+  Value rstdC =
+      RstdOp::create(b, loc, f32Tensor(b.getContext(), {channels}), rv, eps);
+  Value rstd = expandFromAxes(b, loc, rstdC, keptType, {c});
+  return buildApply(b, loc, x, mean, rstd, weight, bias, {c});
+}
+
+struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BatchNormOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = op.getInput().getType();
+    int64_t c = op.getChannelAxis();
+    if (!op.getTraining()) {
+      Value y = buildEvalFromRunning(
+          rewriter, loc, op.getInput(), op.getRunningMean(),
+          op.getRunningVar(), op.getWeight(), op.getBias(), c,
+          op.getEpsilonAttr());
+      rewriter.replaceOp(op, y);
+      return success();
+    }
+
+    SmallVector<int64_t> axes = axesExcept(inType.getRank(), {c});
+    Stats s = buildMoments(rewriter, loc, op.getInput(), axes,
+                           op.getEpsilonAttr());
+    Value y = buildApply(rewriter, loc, op.getInput(), s.mean, s.rstd,
+                         op.getWeight(), op.getBias(), {c});
+    Value saveMean = collapseToAxes(rewriter, loc, s.mean, {c});
+    Value saveRstd = collapseToAxes(rewriter, loc, s.rstd, {c});
+    SmallVector<Value> results = {y, saveMean, saveRstd};
+
+    Value nbt = op.getNumBatchesTracked();
+    Value nbtPlusOne;
+    if (nbt) {
+      Value count = tensor::ExtractOp::create(rewriter, loc, nbt, ValueRange{});
+      Value one = arith::ConstantOp::create(rewriter, loc,
+                                            rewriter.getI64IntegerAttr(1));
+      nbtPlusOne = arith::AddIOp::create(rewriter, loc, count, one);
+    }
+    if (op.getRunningMean()) {
+      // momentum=None: m = 1 / num_batches_tracked, after the increment.
+      Value m;
+      if (op.getCumulativeAverage()) {
+        Value count = arith::SIToFPOp::create(rewriter, loc,
+                                              rewriter.getF32Type(),
+                                              nbtPlusOne);
+        Value one = arith::ConstantOp::create(rewriter, loc,
+                                              rewriter.getF32FloatAttr(1.0f));
+        m = arith::DivFOp::create(rewriter, loc, one, count);
+      } else {
+        m = arith::ConstantOp::create(
+            rewriter, loc,
+            rewriter.getF32FloatAttr(op.getMomentum().convertToDouble()));
+      }
+      // The running variance is updated with the unbiased variance.
+      double n = static_cast<double>(inType.getNumElements()) /
+                 static_cast<double>(inType.getDimSize(c));
+      Value varC = collapseToAxes(rewriter, loc, s.variance, {c});
+      results.push_back(buildRunningUpdate(rewriter, loc, op.getRunningMean(),
+                                           saveMean, m, 1.0));
+      results.push_back(buildRunningUpdate(rewriter, loc, op.getRunningVar(),
+                                           varC, m, n / (n - 1.0)));
+    }
+    if (nbt)
+      results.push_back(tensor::FromElementsOp::create(
+          rewriter, loc, nbt.getType(), ValueRange{nbtPlusOne}));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(InstanceNormOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = op.getInput().getType();
+    int64_t c = op.getChannelAxis();
+    bool running = op.getRunningMean() != nullptr;
+    if (running && !op.getTraining()) {
+      Value y = buildEvalFromRunning(
+          rewriter, loc, op.getInput(), op.getRunningMean(),
+          op.getRunningVar(), op.getWeight(), op.getBias(), c,
+          op.getEpsilonAttr());
+      rewriter.replaceOp(op, y);
+      return success();
+    }
+
+    SmallVector<int64_t> axes = axesExcept(inType.getRank(), {0, c});
+    Stats s = buildMoments(rewriter, loc, op.getInput(), axes,
+                           op.getEpsilonAttr());
+    Value y = buildApply(rewriter, loc, op.getInput(), s.mean, s.rstd,
+                         op.getWeight(), op.getBias(), {c});
+    SmallVector<Value> results = {y};
+    if (running) {
+      // PyTorch updates a per-(n, c) copy of the running statistics and
+      // averages it over the batch: the same as updating with the batch
+      // average of the per-(n, c) statistics.
+      double n = static_cast<double>(inType.getNumElements()) /
+                 static_cast<double>(inType.getDimSize(0) * inType.getDimSize(c));
+      Value meanC = buildMeanOverBatch(
+          rewriter, loc, collapseToAxes(rewriter, loc, s.mean, {0, c}));
+      Value varC = buildMeanOverBatch(
+          rewriter, loc, collapseToAxes(rewriter, loc, s.variance, {0, c}));
+      Value m = arith::ConstantOp::create(
+          rewriter, loc,
+          rewriter.getF32FloatAttr(op.getMomentum().convertToDouble()));
+      results.push_back(buildRunningUpdate(rewriter, loc, op.getRunningMean(),
+                                           meanC, m, 1.0));
+      results.push_back(buildRunningUpdate(rewriter, loc, op.getRunningVar(),
+                                           varC, m, n / (n - 1.0)));
+    }
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct NormExpandPass
+    : public normlir::norm::impl::NormExpandBase<NormExpandPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateNormExpandPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void normlir::norm::populateNormExpandPatterns(RewritePatternSet &patterns) {
+  patterns.add<ExpandLayerNorm, ExpandRMSNorm, ExpandGroupNorm,
+               ExpandBatchNorm, ExpandInstanceNorm>(patterns.getContext());
+}

@@ -1,0 +1,91 @@
+//===- Utils.cpp - builders shared by norm passes -------------------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir/Dialect/Norm/Utils/Utils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+
+using namespace mlir;
+
+namespace normlir::norm {
+
+SmallVector<ReassociationIndices>
+getKeptAxesReassociation(int64_t rank, ArrayRef<int64_t> keptAxes) {
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices pending;
+  for (int64_t d = 0; d < rank; ++d) {
+    pending.push_back(d);
+    if (llvm::is_contained(keptAxes, d)) {
+      groups.push_back(pending);
+      pending.clear();
+    }
+  }
+  // Trailing unit dims join the last group; with no kept axes the collapse
+  // is to rank 0, whose reassociation is empty.
+  if (!pending.empty() && !groups.empty())
+    groups.back().append(pending.begin(), pending.end());
+  return groups;
+}
+
+Value collapseToAxes(OpBuilder &b, Location loc, Value value,
+                     ArrayRef<int64_t> keptAxes) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (static_cast<int64_t>(keptAxes.size()) == type.getRank())
+    return value;
+  SmallVector<int64_t> shape;
+  for (int64_t a : keptAxes)
+    shape.push_back(type.getDimSize(a));
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  return tensor::CollapseShapeOp::create(
+      b, loc, resultType, value,
+      getKeptAxesReassociation(type.getRank(), keptAxes));
+}
+
+Value expandFromAxes(OpBuilder &b, Location loc, Value value,
+                     RankedTensorType type, ArrayRef<int64_t> keptAxes) {
+  if (value.getType() == type)
+    return value;
+  return tensor::ExpandShapeOp::create(
+      b, loc, type, value, getKeptAxesReassociation(type.getRank(), keptAxes));
+}
+
+Value castFloat(OpBuilder &b, Location loc, Value v, Type to) {
+  Type from = v.getType();
+  if (from == to)
+    return v;
+  if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
+    return arith::ExtFOp::create(b, loc, to, v);
+  return arith::TruncFOp::create(b, loc, to, v);
+}
+
+Value buildMap(OpBuilder &b, Location loc, ValueRange inputs,
+               RankedTensorType resultType, MapBodyFn body) {
+  int64_t rank = resultType.getRank();
+  Value init = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                       resultType.getElementType());
+  SmallVector<AffineMap> maps(inputs.size() + 1,
+                              b.getMultiDimIdentityMap(rank));
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, resultType, inputs, init, maps, iters,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value r = body(nb, nloc, args.drop_back());
+        linalg::YieldOp::create(nb, nloc, r);
+      });
+  return generic.getResult(0);
+}
+
+Value buildZeros(OpBuilder &b, Location loc, ArrayRef<int64_t> shape) {
+  Type f32 = b.getF32Type();
+  Value empty = tensor::EmptyOp::create(b, loc, shape, f32);
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+} // namespace normlir::norm

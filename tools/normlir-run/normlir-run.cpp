@@ -1,0 +1,172 @@
+//===- normlir-run.cpp - JIT-compile and run a norm spec ------------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// In the style of iree-run-module:
+//
+//   normlir-run spec.mlir --function=ln --input=@x.npy \
+//       --input="3x4xf32=1" --output=@y.npy
+//
+// Inputs are .npy files (@path) or inline values (TYPE=VALUES). Results go,
+// in order, to the --output flags given (@path.npy, or '-' to print); results
+// without a flag are printed. Every error prints a message and exits 1.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir/ExecutionEngine/JIT.h"
+#include "normlir/Support/Npy.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/WithColor.h"
+
+#include <chrono>
+
+using namespace normlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("normlir-run options");
+static cl::opt<std::string> specFile(cl::Positional, cl::desc("<spec.mlir>"),
+                                     cl::Required, cl::cat(category));
+static cl::opt<std::string>
+    functionName("function",
+                 cl::desc("Function to run (default: the module's only one)"),
+                 cl::cat(category));
+static cl::list<std::string>
+    inputs("input",
+           cl::desc("An input: @file.npy, or inline TYPE=VALUES such as "
+                    "\"2x2xf32=1 2 3 4\" (one value splats)"),
+           cl::cat(category));
+static cl::list<std::string>
+    outputs("output",
+            cl::desc("Where result i goes: @file.npy, or - to print"),
+            cl::cat(category));
+static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
+                                  cl::init(3), cl::cat(category));
+static cl::opt<unsigned> repeat("repeat",
+                                cl::desc("Run the function N times and "
+                                         "report the median time"),
+                                cl::init(1), cl::cat(category));
+static cl::opt<bool> printSignature("print-signature",
+                                    cl::desc("Print the callable functions "
+                                             "and exit"),
+                                    cl::cat(category));
+
+static int fail(const llvm::Twine &msg) {
+  llvm::WithColor::error(llvm::errs(), "normlir-run") << msg << "\n";
+  return 1;
+}
+
+static int fail(llvm::Error err) {
+  std::string msg = llvm::toString(std::move(err));
+  return fail(msg);
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "JIT-compile a norm spec and run a function\n");
+
+  auto file = llvm::MemoryBuffer::getFile(specFile, /*IsText=*/true);
+  if (!file)
+    return fail(specFile + ": cannot read file: " + file.getError().message());
+  auto module =
+      JITModule::compile((*file)->getBuffer(), specFile, {optLevel});
+  if (!module)
+    return fail(module.takeError());
+
+  if (printSignature) {
+    for (const FunctionSignature &f : (*module)->getFunctions()) {
+      llvm::outs() << f.name << "(";
+      for (auto [i, t] : llvm::enumerate(f.inputs))
+        llvm::outs() << (i ? ", " : "") << t.str();
+      llvm::outs() << ") -> (";
+      for (auto [i, t] : llvm::enumerate(f.results))
+        llvm::outs() << (i ? ", " : "") << t.str();
+      llvm::outs() << ")\n";
+    }
+    return 0;
+  }
+
+  std::string name = functionName;
+  if (name.empty()) {
+    auto funcs = (*module)->getFunctions();
+    if (funcs.size() != 1)
+      return fail(specFile + " has " + llvm::Twine(funcs.size()) +
+                  " callable functions; choose one with --function");
+    name = funcs.front().name;
+  }
+  auto sig = (*module)->lookup(name);
+  if (!sig)
+    return fail(sig.takeError());
+
+  if (inputs.size() != (*sig)->inputs.size())
+    return fail("function '" + name + "' takes " +
+                llvm::Twine((*sig)->inputs.size()) + " inputs, got " +
+                llvm::Twine(inputs.size()) + " --input flags");
+  std::vector<HostTensor> args;
+  for (auto [i, text] : llvm::enumerate(inputs)) {
+    llvm::StringRef ref(text);
+    auto t = ref.consume_front("@") ? readNpy(ref) : parseInlineTensor(ref);
+    if (!t)
+      return fail("input " + llvm::Twine(i) + ": " +
+                  llvm::toString(t.takeError()));
+    const TensorSpec &expected = (*sig)->inputs[i];
+    if (!(t->spec == expected))
+      return fail("input " + llvm::Twine(i) + " of '" + name + "' must be " +
+                  expected.str() + ", got " + t->spec.str());
+    args.push_back(std::move(*t));
+  }
+  if (outputs.size() > (*sig)->results.size())
+    return fail("function '" + name + "' has " +
+                llvm::Twine((*sig)->results.size()) + " results, got " +
+                llvm::Twine(outputs.size()) + " --output flags");
+  for (const std::string &o : outputs)
+    if (o != "-" && !llvm::StringRef(o).starts_with("@"))
+      return fail("--output must be @file.npy or -, got '" + o + "'");
+
+  std::vector<HostTensor> results;
+  for (const TensorSpec &spec : (*sig)->results)
+    results.push_back(makeTensor(spec));
+  std::vector<BufferView> argViews, resultViews;
+  for (HostTensor &t : args)
+    argViews.push_back(t.view());
+  for (HostTensor &t : results)
+    resultViews.push_back(t.view());
+
+  std::vector<double> times;
+  for (unsigned r = 0; r < std::max(1u, unsigned(repeat)); ++r) {
+    auto start = std::chrono::steady_clock::now();
+    if (auto err = (*module)->invoke(name, argViews, resultViews))
+      return fail(std::move(err));
+    times.push_back(std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - start)
+                        .count());
+  }
+
+  for (auto [i, r] : llvm::enumerate(results)) {
+    llvm::StringRef dest = i < outputs.size() ? llvm::StringRef(outputs[i])
+                                              : llvm::StringRef("-");
+    if (dest.consume_front("@")) {
+      if (auto err = writeNpy(dest, r))
+        return fail(std::move(err));
+      continue;
+    }
+    llvm::outs() << "result[" << i << "]: ";
+    printTensor(llvm::outs(), r);
+    llvm::outs() << "\n";
+  }
+  if (repeat > 1) {
+    std::sort(times.begin(), times.end());
+    llvm::errs() << llvm::format("compile: %.1f ms, run: median %.3f ms over "
+                                 "%u runs\n",
+                                 (*module)->getCompileSeconds() * 1e3,
+                                 times[times.size() / 2] * 1e3,
+                                 unsigned(repeat));
+  }
+  return 0;
+}
