@@ -299,19 +299,20 @@ void normlir::printTensor(llvm::raw_ostream &os, const HostTensor &t) {
   int64_t inner = shape.back();
   for (int64_t i = 0; i < n; ++i) {
     // Open a bracket for every dim whose index wraps to 0 here.
+    // As iree-run-module: brackets for every dim but the outermost.
     int64_t stride = 1;
-    for (size_t d = shape.size(); d-- > 0;) {
+    for (size_t d = shape.size(); d-- > 1;) {
       stride *= shape[d];
       if (i % stride == 0)
         os << "[";
       else
         break;
     }
-    if (i % inner != 0)
+    if (i % inner != 0 || (shape.size() == 1 && i != 0))
       os << " ";
     os << llvm::format("%.7g", t.getAsDouble(i));
     stride = 1;
-    for (size_t d = shape.size(); d-- > 0;) {
+    for (size_t d = shape.size(); d-- > 1;) {
       stride *= shape[d];
       if ((i + 1) % stride == 0)
         os << "]";
@@ -319,6 +320,4 @@ void normlir::printTensor(llvm::raw_ostream &os, const HostTensor &t) {
         break;
     }
   }
-  if (n == 0)
-    os << "[]";
 }

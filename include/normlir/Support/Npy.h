@@ -37,7 +37,7 @@ llvm::Error writeNpy(llvm::StringRef path, const HostTensor &tensor);
 /// Parses "2x3xf32=1 2 3 4 5 6" (values separated by spaces, commas or
 /// brackets; a single value is splatted).
 llvm::Expected<HostTensor> parseInlineTensor(llvm::StringRef text);
-/// Prints "2x3xf32=[1 2 3][4 5 6]".
+/// Prints as iree-run-module does: "2x3xf32=[1 2 3][4 5 6]", "3xf32=1 2 3".
 void printTensor(llvm::raw_ostream &os, const HostTensor &tensor);
 /// A zero-filled tensor of `spec`.
 HostTensor makeTensor(const TensorSpec &spec);

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs NormLIR's dependencies on Debian 12 (apt) and builds it into build/.
+# Idempotent: packages already installed are not fetched again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  # LLVM/MLIR 22: libMLIR.so, mlir-tblgen, lit, FileCheck, not, clang.
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22
+  cmake ninja-build
+  # Tests: Debian's Python 3.11 with numpy, pytest, and PyTorch 1.13 (CPU)
+  # as the reference. Debian's torch installs in ~30 s; pip's torch 2.x
+  # would pull ~2.5 GB of CUDA wheels.
+  python3 python3-numpy python3-pytest python3-torch
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+exec scripts/build.sh
