@@ -21,7 +21,8 @@ using namespace mlir;
 //   1. norm-expand, convert-norm-to-linalg: norm -> linalg on tensors.
 //   2. one-shot-bufferize with function boundaries and identity layouts, then
 //      results become caller-owned out-parameters (static result allocations
-//      are hoisted into them, so no copy).
+//      are hoisted into them, so no copy; a buffer returned twice is first
+//      split so that each result has its own).
 //   3. linalg -> loops -> cf -> LLVM. bf16 extf/truncf are expanded to integer
 //      ops, since the host C runtime need not provide bf16 conversions.
 static constexpr llvm::StringLiteral kCPUPipeline =
@@ -31,6 +32,7 @@ static constexpr llvm::StringLiteral kCPUPipeline =
     "canonicalize,cse,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
+    "func.func(norm-uniquify-returned-buffers),"
     "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true},"
     "buffer-deallocation-pipeline,"
     "canonicalize,"

@@ -115,10 +115,10 @@ struct LowerMoments : OpConversionPattern<MomentsOp> {
     double n = static_cast<double>(numReduced(xType, axes));
 
     // Shift each slice by its first element so the sum sees the spread, not
-    // the magnitude (x = 1e4 + U(0,1) keeps its digits). Empty slices have
-    // no first element and need no shift.
+    // the magnitude (x = 1e4 + U(0,1) keeps its digits). An empty tensor
+    // has no first element and needs no shift.
     SmallVector<Value> shiftOperand;
-    if (n > 0) {
+    if (xType.getNumElements() > 0) {
       SmallVector<OpFoldResult> offsets(xType.getRank(),
                                         rewriter.getIndexAttr(0));
       SmallVector<OpFoldResult> sizes, strides(xType.getRank(),

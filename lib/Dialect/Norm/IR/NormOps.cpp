@@ -343,7 +343,11 @@ static LogicalResult verifySideResults(Operation *op, ValueRange actual,
 
 /// Number of values reduced per channel (all axes but the channel axis).
 static int64_t valuesPerChannel(RankedTensorType t, int64_t channelAxis) {
-  return t.getNumElements() / std::max<int64_t>(1, t.getDimSize(channelAxis));
+  int64_t n = 1;
+  for (int64_t d = 0; d < t.getRank(); ++d)
+    if (d != channelAxis)
+      n *= t.getDimSize(d);
+  return n;
 }
 
 LogicalResult BatchNormOp::verify() {
@@ -357,7 +361,8 @@ LogicalResult BatchNormOp::verify() {
     return emitOpError("eval mode (no 'training') requires running_mean and "
                        "running_var");
   // (C4) PyTorch: "Expected more than 1 value per channel when training".
-  if (getTraining() && valuesPerChannel(inType, getChannelAxis()) <= 1)
+  // An empty batch is not an error: PyTorch returns an empty output.
+  if (getTraining() && valuesPerChannel(inType, getChannelAxis()) == 1)
     return emitOpError("expected more than 1 value per channel when training, "
                        "got input shape ")
            << shapeStr(inType.getShape());
@@ -397,10 +402,11 @@ LogicalResult InstanceNormOp::verify() {
                        "InstanceNorm uses momentum=None as 0");
   // (C3) PyTorch: "Expected more than 1 spatial element when training".
   bool inputStats = getTraining() || !running;
-  int64_t c = inType.getDimSize(getChannelAxis());
-  int64_t n = inType.getDimSize(0);
-  int64_t spatial = (n * c == 0) ? 0 : inType.getNumElements() / (n * c);
-  if (inputStats && spatial <= 1 && inType.getNumElements() > 0)
+  int64_t spatial = 1;
+  for (int64_t d = 1; d < inType.getRank(); ++d)
+    if (d != static_cast<int64_t>(getChannelAxis()))
+      spatial *= inType.getDimSize(d);
+  if (inputStats && spatial == 1)
     return emitOpError("expected more than 1 spatial element when "
                        "normalizing with input statistics, got input shape ")
            << shapeStr(inType.getShape());

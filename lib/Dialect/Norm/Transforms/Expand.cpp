@@ -135,6 +135,15 @@ Value buildMeanOverBatch(OpBuilder &b, Location loc, Value nc) {
                   });
 }
 
+/// num_batches_tracked + 1, as a rank-0 tensor.
+Value buildIncrement(OpBuilder &b, Location loc, Value counter) {
+  Value count = tensor::ExtractOp::create(b, loc, counter, ValueRange{});
+  Value one = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(1));
+  Value next = arith::AddIOp::create(b, loc, count, one);
+  return tensor::FromElementsOp::create(b, loc, counter.getType(),
+                                        ValueRange{next});
+}
+
 struct ExpandLayerNorm : OpRewritePattern<LayerNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LayerNormOp op,
@@ -263,6 +272,23 @@ struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
       return success();
     }
 
+    Value nbt = op.getNumBatchesTracked();
+    if (inType.getNumElements() == 0) {
+      // PyTorch: an empty batch gives an empty output and leaves the running
+      // statistics alone (num_batches_tracked still counts the call).
+      SmallVector<Value> results = {
+          tensor::EmptyOp::create(rewriter, loc, inType.getShape(),
+                                  inType.getElementType()),
+          buildZeros(rewriter, loc, {inType.getDimSize(c)}),
+          buildZeros(rewriter, loc, {inType.getDimSize(c)})};
+      if (op.getRunningMean())
+        results.append({op.getRunningMean(), op.getRunningVar()});
+      if (nbt)
+        results.push_back(buildIncrement(rewriter, loc, nbt));
+      rewriter.replaceOp(op, results);
+      return success();
+    }
+
     SmallVector<int64_t> axes = axesExcept(inType.getRank(), {c});
     Stats s = buildMoments(rewriter, loc, op.getInput(), axes,
                            op.getEpsilonAttr());
@@ -272,21 +298,14 @@ struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
     Value saveRstd = collapseToAxes(rewriter, loc, s.rstd, {c});
     SmallVector<Value> results = {y, saveMean, saveRstd};
 
-    Value nbt = op.getNumBatchesTracked();
-    Value nbtPlusOne;
-    if (nbt) {
-      Value count = tensor::ExtractOp::create(rewriter, loc, nbt, ValueRange{});
-      Value one = arith::ConstantOp::create(rewriter, loc,
-                                            rewriter.getI64IntegerAttr(1));
-      nbtPlusOne = arith::AddIOp::create(rewriter, loc, count, one);
-    }
+    Value newNbt = nbt ? buildIncrement(rewriter, loc, nbt) : Value();
     if (op.getRunningMean()) {
       // momentum=None: m = 1 / num_batches_tracked, after the increment.
       Value m;
       if (op.getCumulativeAverage()) {
-        Value count = arith::SIToFPOp::create(rewriter, loc,
-                                              rewriter.getF32Type(),
-                                              nbtPlusOne);
+        Value count = arith::SIToFPOp::create(
+            rewriter, loc, rewriter.getF32Type(),
+            tensor::ExtractOp::create(rewriter, loc, newNbt, ValueRange{}));
         Value one = arith::ConstantOp::create(rewriter, loc,
                                               rewriter.getF32FloatAttr(1.0f));
         m = arith::DivFOp::create(rewriter, loc, one, count);
@@ -304,9 +323,8 @@ struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
       results.push_back(buildRunningUpdate(rewriter, loc, op.getRunningVar(),
                                            varC, m, n / (n - 1.0)));
     }
-    if (nbt)
-      results.push_back(tensor::FromElementsOp::create(
-          rewriter, loc, nbt.getType(), ValueRange{nbtPlusOne}));
+    if (newNbt)
+      results.push_back(newNbt);
     rewriter.replaceOp(op, results);
     return success();
   }
@@ -335,7 +353,10 @@ struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
     Value y = buildApply(rewriter, loc, op.getInput(), s.mean, s.rstd,
                          op.getWeight(), op.getBias(), {c});
     SmallVector<Value> results = {y};
-    if (running) {
+    if (running && inType.getNumElements() == 0) {
+      // As PyTorch's batch_norm on the (1, N*C, *S) view: no update.
+      results.append({op.getRunningMean(), op.getRunningVar()});
+    } else if (running) {
       // PyTorch updates a per-(n, c) copy of the running statistics and
       // averages it over the batch: the same as updating with the batch
       // average of the per-(n, c) statistics.

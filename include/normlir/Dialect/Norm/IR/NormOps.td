@@ -290,8 +290,10 @@ def Norm_BatchNormOp : Norm_RunningStatsOp<"batch_norm"> {
       shape(running_var) = (C)`; element types f32 or the input's, and the
       two running statistics have the same type.
     * (C3) eval requires running statistics.
-    * (C4) training requires more than one value per channel
-      (`N * prod(S) > 1`), as PyTorch.
+    * (C4) training rejects exactly one value per channel
+      (`N * prod(S) = 1`), as PyTorch. An empty input (`N * prod(S) = 0`) is
+      valid: as PyTorch, the output is empty, the running statistics are
+      returned unchanged and `save_mean`/`save_rstd` are zeros.
     * (C5) `cumulative_average` requires `num_batches_tracked` and training.
     * (C6) the side results are exactly those listed above, with the types
       listed above.
@@ -340,8 +342,9 @@ def Norm_InstanceNormOp : Norm_RunningStatsOp<"instance_norm"> {
     * (C2) `shape(weight) = shape(bias) = shape(running_mean) =
       shape(running_var) = (C)`; element types f32 or the input's, and the
       two running statistics have the same type.
-    * (C3) normalizing with input statistics requires more than one spatial
-      element (`prod(S) > 1`), as PyTorch.
+    * (C3) normalizing with input statistics rejects exactly one spatial
+      element (`prod(S) = 1`), as PyTorch. With an empty input the running
+      statistics are returned unchanged.
     * (C4) `num_batches_tracked` and `cumulative_average` are not accepted.
     * (C5) the side results are exactly those listed above.
     * (C6) `epsilon >= 0`; `0 <= momentum <= 1`.

@@ -28,4 +28,19 @@ def NormExpand : Pass<"norm-expand"> {
   ];
 }
 
+def NormUniquifyReturnedBuffers
+    : Pass<"norm-uniquify-returned-buffers", "::mlir::func::FuncOp"> {
+  let summary = "Give every buffer a function returns its own allocation";
+  let description = [{
+    Runs after bufferization, before `buffer-results-to-out-params`: when one
+    memref value is returned more than once (`return %a, %a`, or two results
+    that folded or CSE'd into one buffer), every repeat is replaced by a fresh
+    `memref.alloc` and a `memref.copy`. Each result then owns a distinct
+    buffer and can become its own out-parameter; upstream's
+    `buffer-results-to-out-params{hoist-static-allocs}` otherwise erases the
+    shared allocation while it still has a second use.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 #endif // NORMLIR_DIALECT_NORM_TRANSFORMS_PASSES_TD
