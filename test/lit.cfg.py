@@ -24,6 +24,6 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.normlir_tools_dir, config.llvm_tools_dir]
-tools = ["normlir-opt", "normlir-run"]
+tools = ["normlir-opt", "normlir-run", "normlir-jit-api-test"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
