@@ -13,4 +13,4 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit \
     -DNORMLIR_PYTHON=/usr/bin/python3
 fi
-ninja -C "$BUILD_DIR" -j "$JOBS" normlir-opt normlir-run mlir-doc
+ninja -C "$BUILD_DIR" -j "$JOBS" all mlir-doc

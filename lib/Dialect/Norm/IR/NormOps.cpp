@@ -15,6 +15,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -193,8 +194,9 @@ LogicalResult ApplyOp::verify() {
 }
 
 namespace {
-/// Drops a weight that is a splat 1.0 and a bias that is a splat 0.0: the
-/// apply computes the same values without reading them.
+/// Drops a weight that is a splat 1.0 and a bias that is a splat -0.0: the
+/// apply computes the same values, bit for bit, without reading them. A +0.0
+/// bias is not an identity (it turns a -0.0 result into +0.0) and stays.
 struct DropIdentityParams : public OpRewritePattern<ApplyOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -204,13 +206,14 @@ struct DropIdentityParams : public OpRewritePattern<ApplyOp> {
     DenseFPElementsAttr attr;
     if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat())
       return false;
-    return attr.getSplatValue<APFloat>().convertToDouble() == value;
+    double splat = attr.getSplatValue<APFloat>().convertToDouble();
+    return splat == value && std::signbit(splat) == std::signbit(value);
   }
 
   LogicalResult matchAndRewrite(ApplyOp op,
                                 PatternRewriter &rewriter) const override {
     bool dropW = isSplat(op.getWeight(), 1.0);
-    bool dropB = isSplat(op.getBias(), 0.0);
+    bool dropB = isSplat(op.getBias(), -0.0);
     if (!dropW && !dropB)
       return failure();
     Value w = dropW ? Value() : op.getWeight();
@@ -315,6 +318,10 @@ static LogicalResult verifyRunningStatsCommon(OpT op, int64_t minRank) {
       failed(verifyParam(op, op.getRunningMean(), "running_mean", {c}, elt)) ||
       failed(verifyParam(op, op.getRunningVar(), "running_var", {c}, elt)))
     return failure();
+  if (static_cast<bool>(op.getRunningMean()) !=
+      static_cast<bool>(op.getRunningVar()))
+    return op.emitOpError(
+        "running_mean and running_var must be given together");
   if (op.getRunningMean() &&
       op.getRunningMean().getType() != op.getRunningVar().getType())
     return op.emitOpError(

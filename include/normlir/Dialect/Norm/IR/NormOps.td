@@ -287,8 +287,8 @@ def Norm_BatchNormOp : Norm_RunningStatsOp<"batch_norm"> {
     Constraints:
     * (C1) `rank(input) >= 2`; `channel_axis` is 1 or `rank(input) - 1`.
     * (C2) `shape(weight) = shape(bias) = shape(running_mean) =
-      shape(running_var) = (C)`; element types f32 or the input's, and the
-      two running statistics have the same type.
+      shape(running_var) = (C)`; element types f32 or the input's; the two
+      running statistics are given together and have the same type.
     * (C3) eval requires running statistics.
     * (C4) training rejects exactly one value per channel
       (`N * prod(S) = 1`), as PyTorch. An empty input (`N * prod(S) = 0`) is
@@ -340,8 +340,8 @@ def Norm_InstanceNormOp : Norm_RunningStatsOp<"instance_norm"> {
     Constraints:
     * (C1) `rank(input) >= 3`; `channel_axis` is 1 or `rank(input) - 1`.
     * (C2) `shape(weight) = shape(bias) = shape(running_mean) =
-      shape(running_var) = (C)`; element types f32 or the input's, and the
-      two running statistics have the same type.
+      shape(running_var) = (C)`; element types f32 or the input's; the two
+      running statistics are given together and have the same type.
     * (C3) normalizing with input statistics rejects exactly one spatial
       element (`prod(S) = 1`), as PyTorch. With an empty input the running
       statistics are returned unchanged.

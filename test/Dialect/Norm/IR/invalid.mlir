@@ -1,0 +1,932 @@
+// RUN: normlir-opt %s -split-input-file -verify-diagnostics
+
+//===----------------------------------------------------------------------===//
+// Type constraints (ODS)
+//===----------------------------------------------------------------------===//
+
+func.func @input_i32(%x: tensor<4x8xi32>) {
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<4x8xi32>'}}
+  %0 = norm.mean_square %x axes = [1] : tensor<4x8xi32> -> tensor<4x1xf32>
+  return
+}
+
+// -----
+
+func.func @input_f64(%x: tensor<4x8xf64>) {
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<4x8xf64>'}}
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>} : (tensor<4x8xf64>) -> (tensor<4x8xf64>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @input_dynamic(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<?x8xf32>'}}
+  %0 = norm.mean_square %x axes = [1] : tensor<?x8xf32> -> tensor<?x1xf32>
+  return
+}
+
+// -----
+
+func.func @stat_not_f32(%x: tensor<4x8xf16>) {
+  // expected-error @+1 {{result #0 must be statically shaped tensor of 32-bit float values, but got 'tensor<4x1xf16>'}}
+  %0 = norm.mean_square %x axes = [1] : tensor<4x8xf16> -> tensor<4x1xf16>
+  return
+}
+
+// -----
+
+func.func @counter_not_i64(%x: tensor<8x4xf32>, %rm: tensor<4xf32>, %rv: tensor<4xf32>, %n: tensor<i32>) {
+  // expected-error @+1 {{operand #3 must be 0D tensor of 64-bit signless integer values, but got 'tensor<i32>'}}
+  %y:6 = norm.batch_norm %x running(%rm, %rv) batches_tracked %n {training}
+      : (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<i32>)
+      -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<i32>)
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// norm.moments
+//===----------------------------------------------------------------------===//
+
+func.func @moments_axis_out_of_range(%x: tensor<8x6x3x4xf32>) {
+  // expected-error @+1 {{'norm.moments' op axis 4 is out of range [0, 4)}}
+  %m, %v = norm.moments %x axes = [2, 4] : tensor<8x6x3x4xf32> -> tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @moments_axis_negative(%x: tensor<8x6x3x4xf32>) {
+  // expected-error @+1 {{'norm.moments' op axis -1 is out of range [0, 4)}}
+  %m, %v = norm.moments %x axes = [-1] : tensor<8x6x3x4xf32> -> tensor<8x6x3x1xf32>, tensor<8x6x3x1xf32>
+  return
+}
+
+// -----
+
+func.func @moments_axes_unsorted(%x: tensor<8x6x3x4xf32>) {
+  // expected-error @+1 {{'norm.moments' op axis must be distinct and ascending, got [3, 2]}}
+  %m, %v = norm.moments %x axes = [3, 2] : tensor<8x6x3x4xf32> -> tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @moments_axes_duplicate(%x: tensor<8x6x3x4xf32>) {
+  // expected-error @+1 {{'norm.moments' op axis must be distinct and ascending, got [2, 2]}}
+  %m, %v = norm.moments %x axes = [2, 2] : tensor<8x6x3x4xf32> -> tensor<8x6x1x4xf32>, tensor<8x6x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @moments_no_axes(%x: tensor<8x6xf32>) {
+  // expected-error @+1 {{'norm.moments' op expects at least one reduction axis}}
+  %m, %v = norm.moments %x axes = [] : tensor<8x6xf32> -> tensor<8x6xf32>, tensor<8x6xf32>
+  return
+}
+
+// -----
+
+func.func @moments_result_not_keepdims(%x: tensor<8x6x3x4xf32>) {
+  // expected-error @+1 {{'norm.moments' op result must have type 'tensor<8x6x1x1xf32>', got 'tensor<8x6xf32>'}}
+  %m, %v = norm.moments %x axes = [2, 3] : tensor<8x6x3x4xf32> -> tensor<8x6xf32>, tensor<8x6xf32>
+  return
+}
+
+// -----
+
+func.func @moments_result_types_differ(%x: tensor<8x6xf32>) {
+  // expected-error @+1 {{'norm.moments' op failed to verify that all of {mean, variance} have same type}}
+  %m, %v = "norm.moments"(%x) <{axes = array<i64: 1>}> : (tensor<8x6xf32>) -> (tensor<8x1xf32>, tensor<1x1xf32>)
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// norm.mean_square
+//===----------------------------------------------------------------------===//
+
+func.func @mean_square_axis_out_of_range(%x: tensor<4x16xf32>) {
+  // expected-error @+1 {{'norm.mean_square' op axis 2 is out of range [0, 2)}}
+  %0 = norm.mean_square %x axes = [2] : tensor<4x16xf32> -> tensor<4x1xf32>
+  return
+}
+
+// -----
+
+func.func @mean_square_axes_unsorted(%x: tensor<2x4x16xf32>) {
+  // expected-error @+1 {{'norm.mean_square' op axis must be distinct and ascending, got [2, 1]}}
+  %0 = norm.mean_square %x axes = [2, 1] : tensor<2x4x16xf32> -> tensor<2x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @mean_square_wrong_result_shape(%x: tensor<4x16xbf16>) {
+  // expected-error @+1 {{'norm.mean_square' op result must have type 'tensor<4x1xf32>', got 'tensor<1x16xf32>'}}
+  %0 = norm.mean_square %x axes = [1] : tensor<4x16xbf16> -> tensor<1x16xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// norm.rstd
+//===----------------------------------------------------------------------===//
+
+func.func @rstd_negative_epsilon(%v: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.rstd' op epsilon must be >= 0, got -1.000000e-05}}
+  %0 = norm.rstd %v epsilon = -1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
+  return
+}
+
+// -----
+
+func.func @rstd_nan_epsilon(%v: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.rstd' op epsilon must be >= 0, got nan}}
+  %0 = norm.rstd %v epsilon = 0x7FF8000000000000 : tensor<4x1xf32> -> tensor<4x1xf32>
+  return
+}
+
+// -----
+
+func.func @rstd_shape_mismatch(%v: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.rstd' op failed to verify that all of {variance, result} have same shape}}
+  %0 = norm.rstd %v epsilon = 1.0e-5 : tensor<4x1xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// norm.apply
+//===----------------------------------------------------------------------===//
+
+func.func @apply_mean_rank(%x: tensor<8x6xf32>, %m: tensor<8xf32>, %r: tensor<8x1xf32>) {
+  // expected-error @+1 {{'norm.apply' op mean must have the input's rank 2, got 1}}
+  %0 = norm.apply %x mean %m rstd %r : (tensor<8x6xf32>, tensor<8xf32>, tensor<8x1xf32>) -> tensor<8x6xf32>
+  return
+}
+
+// -----
+
+func.func @apply_rstd_not_broadcastable(%x: tensor<8x6xf32>, %m: tensor<8x1xf32>, %r: tensor<8x3xf32>) {
+  // expected-error @+1 {{'norm.apply' op rstd dimension 1 is 3; it must be 1 or the input's 6}}
+  %0 = norm.apply %x mean %m rstd %r : (tensor<8x6xf32>, tensor<8x1xf32>, tensor<8x3xf32>) -> tensor<8x6xf32>
+  return
+}
+
+// -----
+
+func.func @apply_param_axis_out_of_range(%x: tensor<8x6xf32>, %r: tensor<8x1xf32>, %w: tensor<6xf32>) {
+  // expected-error @+1 {{'norm.apply' op param axis 2 is out of range [0, 2)}}
+  %0 = norm.apply %x rstd %r weight %w {param_axes = array<i64: 2>} : (tensor<8x6xf32>, tensor<8x1xf32>, tensor<6xf32>) -> tensor<8x6xf32>
+  return
+}
+
+// -----
+
+func.func @apply_param_axes_unsorted(%x: tensor<2x3x4xf32>, %r: tensor<2x1x1xf32>, %w: tensor<4x3xf32>) {
+  // expected-error @+1 {{'norm.apply' op param axis must be distinct and ascending, got [2, 1]}}
+  %0 = norm.apply %x rstd %r weight %w {param_axes = array<i64: 2, 1>} : (tensor<2x3x4xf32>, tensor<2x1x1xf32>, tensor<4x3xf32>) -> tensor<2x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @apply_weight_shape(%x: tensor<8x6xf32>, %r: tensor<8x1xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{'norm.apply' op weight shape [8] does not match the expected [6]}}
+  %0 = norm.apply %x rstd %r weight %w {param_axes = array<i64: 1>} : (tensor<8x6xf32>, tensor<8x1xf32>, tensor<8xf32>) -> tensor<8x6xf32>
+  return
+}
+
+// -----
+
+func.func @apply_bias_shape(%x: tensor<8x6xf32>, %r: tensor<8x1xf32>, %w: tensor<6xf32>, %b: tensor<1x6xf32>) {
+  // expected-error @+1 {{'norm.apply' op bias shape [1, 6] does not match the expected [6]}}
+  %0 = norm.apply %x rstd %r weight %w bias %b {param_axes = array<i64: 1>} : (tensor<8x6xf32>, tensor<8x1xf32>, tensor<6xf32>, tensor<1x6xf32>) -> tensor<8x6xf32>
+  return
+}
+
+// -----
+
+func.func @apply_weight_dtype(%x: tensor<8x6xf16>, %r: tensor<8x1xf32>, %w: tensor<6xbf16>) {
+  // expected-error @+1 {{'norm.apply' op weight element type 'bf16' must be f32 or the input's 'f16'}}
+  %0 = norm.apply %x rstd %r weight %w {param_axes = array<i64: 1>} : (tensor<8x6xf16>, tensor<8x1xf32>, tensor<6xbf16>) -> tensor<8x6xf16>
+  return
+}
+
+// -----
+
+func.func @apply_param_axes_without_params(%x: tensor<8x6xf32>, %r: tensor<8x1xf32>) {
+  // expected-error @+1 {{'norm.apply' op param_axes must be given exactly when weight or bias is}}
+  %0 = norm.apply %x rstd %r {param_axes = array<i64: 1>} : (tensor<8x6xf32>, tensor<8x1xf32>) -> tensor<8x6xf32>
+  return
+}
+
+// -----
+
+func.func @apply_params_without_param_axes(%x: tensor<8x6xf32>, %r: tensor<8x1xf32>, %w: tensor<f32>) {
+  // A rank-0 weight matches the (empty) shape of no param axes; C4 still
+  // rejects it.
+  // expected-error @+1 {{'norm.apply' op param_axes must be given exactly when weight or bias is}}
+  %0 = norm.apply %x rstd %r weight %w : (tensor<8x6xf32>, tensor<8x1xf32>, tensor<f32>) -> tensor<8x6xf32>
+  return
+}
+
+// -----
+
+func.func @apply_result_type(%x: tensor<8x6xbf16>, %r: tensor<8x1xf32>) {
+  // expected-error @+1 {{'norm.apply' op result must have type 'tensor<8x6xbf16>', got 'tensor<8x6xf32>'}}
+  %0 = norm.apply %x rstd %r : (tensor<8x6xbf16>, tensor<8x1xf32>) -> tensor<8x6xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// norm.layer_norm
+//===----------------------------------------------------------------------===//
+
+func.func @layer_norm_empty_normalized_shape(%x: tensor<8x6xf32>) {
+  // expected-error @+1 {{'norm.layer_norm' op normalized_shape must have between 1 and rank(input) = 2 dimensions, got 0}}
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64>} : (tensor<8x6xf32>) -> (tensor<8x6xf32>, tensor<8x6xf32>, tensor<8x6xf32>)
+  return
+}
+
+// -----
+
+func.func @layer_norm_normalized_shape_too_long(%x: tensor<8x6xf32>) {
+  // expected-error @+1 {{'norm.layer_norm' op normalized_shape must have between 1 and rank(input) = 2 dimensions, got 3}}
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 1, 8, 6>} : (tensor<8x6xf32>) -> (tensor<8x6xf32>, tensor<1x1xf32>, tensor<1x1xf32>)
+  return
+}
+
+// -----
+
+// PyTorch: "Given normalized_shape=[8], expected input with shape [*, 8]".
+func.func @layer_norm_normalized_shape_mismatch(%x: tensor<8x6xf32>) {
+  // expected-error @+1 {{'norm.layer_norm' op normalized_shape [8] does not match the trailing dimensions of the input shape [8, 6]}}
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>} : (tensor<8x6xf32>) -> (tensor<8x6xf32>, tensor<8x1xf32>, tensor<8x1xf32>)
+  return
+}
+
+// -----
+
+func.func @layer_norm_weight_shape(%x: tensor<8x6xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{'norm.layer_norm' op weight shape [8] does not match the expected [6]}}
+  %y, %m, %r = norm.layer_norm %x weight %w {normalized_shape = array<i64: 6>} : (tensor<8x6xf32>, tensor<8xf32>) -> (tensor<8x6xf32>, tensor<8x1xf32>, tensor<8x1xf32>)
+  return
+}
+
+// -----
+
+func.func @layer_norm_bias_shape(%x: tensor<2x8x6xf32>, %b: tensor<6xf32>) {
+  // expected-error @+1 {{'norm.layer_norm' op bias shape [6] does not match the expected [8, 6]}}
+  %y, %m, %r = norm.layer_norm %x bias %b {normalized_shape = array<i64: 8, 6>} : (tensor<2x8x6xf32>, tensor<6xf32>) -> (tensor<2x8x6xf32>, tensor<2x1x1xf32>, tensor<2x1x1xf32>)
+  return
+}
+
+// -----
+
+func.func @layer_norm_weight_dtype(%x: tensor<8x6xf32>, %w: tensor<6xf16>) {
+  // expected-error @+1 {{'norm.layer_norm' op weight element type 'f16' must be f32 or the input's 'f32'}}
+  %y, %m, %r = norm.layer_norm %x weight %w {normalized_shape = array<i64: 6>} : (tensor<8x6xf32>, tensor<6xf16>) -> (tensor<8x6xf32>, tensor<8x1xf32>, tensor<8x1xf32>)
+  return
+}
+
+// -----
+
+func.func @layer_norm_output_type(%x: tensor<8x6xf16>) {
+  // expected-error @+1 {{'norm.layer_norm' op output must have type 'tensor<8x6xf16>', got 'tensor<8x6xf32>'}}
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 6>} : (tensor<8x6xf16>) -> (tensor<8x6xf32>, tensor<8x1xf32>, tensor<8x1xf32>)
+  return
+}
+
+// -----
+
+func.func @layer_norm_mean_type(%x: tensor<8x6xf32>) {
+  // expected-error @+1 {{'norm.layer_norm' op mean must have type 'tensor<8x1xf32>', got 'tensor<8xf32>'}}
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 6>} : (tensor<8x6xf32>) -> (tensor<8x6xf32>, tensor<8xf32>, tensor<8x1xf32>)
+  return
+}
+
+// -----
+
+func.func @layer_norm_rstd_type(%x: tensor<8x6xf32>) {
+  // expected-error @+1 {{'norm.layer_norm' op rstd must have type 'tensor<8x1xf32>', got 'tensor<1x6xf32>'}}
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 6>} : (tensor<8x6xf32>) -> (tensor<8x6xf32>, tensor<8x1xf32>, tensor<1x6xf32>)
+  return
+}
+
+// -----
+
+func.func @layer_norm_negative_epsilon(%x: tensor<8x6xf32>) {
+  // expected-error @+1 {{'norm.layer_norm' op epsilon must be >= 0, got -1.000000e-05}}
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 6>, epsilon = -1.0e-5 : f64} : (tensor<8x6xf32>) -> (tensor<8x6xf32>, tensor<8x1xf32>, tensor<8x1xf32>)
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// norm.rms_norm
+//===----------------------------------------------------------------------===//
+
+func.func @rms_norm_normalized_shape_mismatch(%x: tensor<2x5x16xf32>) {
+  // expected-error @+1 {{'norm.rms_norm' op normalized_shape [16, 5] does not match the trailing dimensions of the input shape [2, 5, 16]}}
+  %y, %r = norm.rms_norm %x {normalized_shape = array<i64: 16, 5>} : (tensor<2x5x16xf32>) -> (tensor<2x5x16xf32>, tensor<2x1x1xf32>)
+  return
+}
+
+// -----
+
+func.func @rms_norm_empty_normalized_shape(%x: tensor<2x5x16xf32>) {
+  // expected-error @+1 {{'norm.rms_norm' op normalized_shape must have between 1 and rank(input) = 3 dimensions, got 0}}
+  %y, %r = norm.rms_norm %x {normalized_shape = array<i64>} : (tensor<2x5x16xf32>) -> (tensor<2x5x16xf32>, tensor<2x5x16xf32>)
+  return
+}
+
+// -----
+
+func.func @rms_norm_weight_shape(%x: tensor<2x5x16xf32>, %w: tensor<5x16xf32>) {
+  // expected-error @+1 {{'norm.rms_norm' op weight shape [5, 16] does not match the expected [16]}}
+  %y, %r = norm.rms_norm %x weight %w {normalized_shape = array<i64: 16>} : (tensor<2x5x16xf32>, tensor<5x16xf32>) -> (tensor<2x5x16xf32>, tensor<2x5x1xf32>)
+  return
+}
+
+// -----
+
+func.func @rms_norm_weight_dtype(%x: tensor<2x5x16xbf16>, %w: tensor<16xf16>) {
+  // expected-error @+1 {{'norm.rms_norm' op weight element type 'f16' must be f32 or the input's 'bf16'}}
+  %y, %r = norm.rms_norm %x weight %w {normalized_shape = array<i64: 16>} : (tensor<2x5x16xbf16>, tensor<16xf16>) -> (tensor<2x5x16xbf16>, tensor<2x5x1xf32>)
+  return
+}
+
+// -----
+
+func.func @rms_norm_output_type(%x: tensor<2x5x16xbf16>) {
+  // expected-error @+1 {{'norm.rms_norm' op output must have type 'tensor<2x5x16xbf16>', got 'tensor<2x5x16xf16>'}}
+  %y, %r = norm.rms_norm %x {normalized_shape = array<i64: 16>} : (tensor<2x5x16xbf16>) -> (tensor<2x5x16xf16>, tensor<2x5x1xf32>)
+  return
+}
+
+// -----
+
+func.func @rms_norm_rstd_type(%x: tensor<2x5x16xf32>) {
+  // expected-error @+1 {{'norm.rms_norm' op rstd must have type 'tensor<2x5x1xf32>', got 'tensor<2x1x1xf32>'}}
+  %y, %r = norm.rms_norm %x {normalized_shape = array<i64: 16>} : (tensor<2x5x16xf32>) -> (tensor<2x5x16xf32>, tensor<2x1x1xf32>)
+  return
+}
+
+// -----
+
+func.func @rms_norm_negative_epsilon(%x: tensor<2x5x16xf32>) {
+  // expected-error @+1 {{'norm.rms_norm' op epsilon must be >= 0, got -1.000000e+00}}
+  %y, %r = norm.rms_norm %x {normalized_shape = array<i64: 16>, epsilon = -1.0 : f64} : (tensor<2x5x16xf32>) -> (tensor<2x5x16xf32>, tensor<2x5x1xf32>)
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// norm.batch_norm
+//===----------------------------------------------------------------------===//
+
+func.func @batch_norm_rank1(%x: tensor<8xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op expects an input of rank >= 2, got rank 1}}
+  %y:3 = norm.batch_norm %x {training} : (tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_channel_axis(%x: tensor<8x4x5x5xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op channel_axis must be 1 (NC...) or 3 (channels-last), got 2}}
+  %y:3 = norm.batch_norm %x {training, channel_axis = 2 : i64} : (tensor<8x4x5x5xf32>) -> (tensor<8x4x5x5xf32>, tensor<5xf32>, tensor<5xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_channel_axis_negative(%x: tensor<8x4x5x5xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op channel_axis must be 1 (NC...) or 3 (channels-last), got -1}}
+  %y:3 = norm.batch_norm %x {training, channel_axis = -1 : i64} : (tensor<8x4x5x5xf32>) -> (tensor<8x4x5x5xf32>, tensor<5xf32>, tensor<5xf32>)
+  return
+}
+
+// -----
+
+// PyTorch: "running_mean should contain 4 elements not 5".
+func.func @batch_norm_running_mean_shape(%x: tensor<8x4x5xf32>, %rm: tensor<5xf32>, %rv: tensor<5xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op running_mean shape [5] does not match the expected [4]}}
+  %y = norm.batch_norm %x running(%rm, %rv) : (tensor<8x4x5xf32>, tensor<5xf32>, tensor<5xf32>) -> tensor<8x4x5xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_weight_shape_channels_last(%x: tensor<8x5x4xf32>, %w: tensor<5xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op weight shape [5] does not match the expected [4]}}
+  %y:3 = norm.batch_norm %x weight %w {training, channel_axis = 2 : i64} : (tensor<8x5x4xf32>, tensor<5xf32>) -> (tensor<8x5x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_bias_dtype(%x: tensor<8x4xf16>, %b: tensor<4xbf16>) {
+  // expected-error @+1 {{'norm.batch_norm' op bias element type 'bf16' must be f32 or the input's 'f16'}}
+  %y:3 = norm.batch_norm %x bias %b {training} : (tensor<8x4xf16>, tensor<4xbf16>) -> (tensor<8x4xf16>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_running_var_dtype(%x: tensor<8x4xbf16>, %rm: tensor<4xbf16>, %rv: tensor<4xf16>) {
+  // expected-error @+1 {{'norm.batch_norm' op running_var element type 'f16' must be f32 or the input's 'bf16'}}
+  %y = norm.batch_norm %x running(%rm, %rv) : (tensor<8x4xbf16>, tensor<4xbf16>, tensor<4xf16>) -> tensor<8x4xbf16>
+  return
+}
+
+// -----
+
+func.func @batch_norm_running_types_differ(%x: tensor<8x4xf16>, %rm: tensor<4xf16>, %rv: tensor<4xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op running_mean and running_var must have the same type}}
+  %y = norm.batch_norm %x running(%rm, %rv) : (tensor<8x4xf16>, tensor<4xf16>, tensor<4xf32>) -> tensor<8x4xf16>
+  return
+}
+
+// -----
+
+// The generic form can name one running statistic alone; it is rejected.
+func.func @batch_norm_running_mean_alone(%x: tensor<2x4x3xf32>, %rm: tensor<4xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op running_mean and running_var must be given together}}
+  %y:3 = "norm.batch_norm"(%x, %rm) <{operandSegmentSizes = array<i32: 1, 0, 0, 1, 0, 0>, training}> : (tensor<2x4x3xf32>, tensor<4xf32>) -> (tensor<2x4x3xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_running_var_alone(%x: tensor<2x4x3xf32>, %rv: tensor<4xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op running_mean and running_var must be given together}}
+  %y:3 = "norm.batch_norm"(%x, %rv) <{operandSegmentSizes = array<i32: 1, 0, 0, 0, 1, 0>, training}> : (tensor<2x4x3xf32>, tensor<4xf32>) -> (tensor<2x4x3xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @instance_norm_running_mean_alone(%x: tensor<2x4x3xf32>, %rm: tensor<4xf32>) {
+  // expected-error @+1 {{'norm.instance_norm' op running_mean and running_var must be given together}}
+  %y = "norm.instance_norm"(%x, %rm) <{operandSegmentSizes = array<i32: 1, 0, 0, 1, 0, 0>, training}> : (tensor<2x4x3xf32>, tensor<4xf32>) -> tensor<2x4x3xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_eval_without_running(%x: tensor<8x4xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op eval mode (no 'training') requires running_mean and running_var}}
+  %y = norm.batch_norm %x : (tensor<8x4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+// PyTorch: "Expected more than 1 value per channel when training, got input
+// size torch.Size([1, 4])".
+func.func @batch_norm_one_value_per_channel(%x: tensor<1x4xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op expected more than 1 value per channel when training, got input shape [1, 4]}}
+  %y:3 = norm.batch_norm %x {training} : (tensor<1x4xf32>) -> (tensor<1x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_one_value_per_channel_3d(%x: tensor<1x4x1x1xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op expected more than 1 value per channel when training, got input shape [1, 4, 1, 1]}}
+  %y:3 = norm.batch_norm %x {training} : (tensor<1x4x1x1xf32>) -> (tensor<1x4x1x1xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_one_value_per_channel_last(%x: tensor<1x1x4xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op expected more than 1 value per channel when training, got input shape [1, 1, 4]}}
+  %y:3 = norm.batch_norm %x {training, channel_axis = 2 : i64} : (tensor<1x1x4xf32>) -> (tensor<1x1x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_cumulative_average_without_counter(%x: tensor<8x4xf32>, %rm: tensor<4xf32>, %rv: tensor<4xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op cumulative_average (momentum=None) requires 'training' and num_batches_tracked}}
+  %y:5 = norm.batch_norm %x running(%rm, %rv) {training, cumulative_average}
+      : (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_cumulative_average_eval(%x: tensor<8x4xf32>, %rm: tensor<4xf32>, %rv: tensor<4xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{'norm.batch_norm' op cumulative_average (momentum=None) requires 'training' and num_batches_tracked}}
+  %y = norm.batch_norm %x running(%rm, %rv) batches_tracked %n {cumulative_average}
+      : (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<i64>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_counter_without_running(%x: tensor<8x4xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{'norm.batch_norm' op num_batches_tracked is only counted in training with running statistics}}
+  %y:4 = norm.batch_norm %x batches_tracked %n {training}
+      : (tensor<8x4xf32>, tensor<i64>) -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<i64>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_counter_in_eval(%x: tensor<8x4xf32>, %rm: tensor<4xf32>, %rv: tensor<4xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{'norm.batch_norm' op num_batches_tracked is only counted in training with running statistics}}
+  %y = norm.batch_norm %x running(%rm, %rv) batches_tracked %n
+      : (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<i64>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_training_missing_save_stats(%x: tensor<8x4xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op expects 2 side results (training: save_mean, save_rstd, then updated running_mean, running_var and num_batches_tracked when given; eval: none), got 0}}
+  %y = norm.batch_norm %x {training} : (tensor<8x4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_training_missing_running_update(%x: tensor<8x4xf32>, %rm: tensor<4xf32>, %rv: tensor<4xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op expects 4 side results}}
+  %y:3 = norm.batch_norm %x running(%rm, %rv) {training}
+      : (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_training_missing_counter(%x: tensor<8x4xf32>, %rm: tensor<4xf32>, %rv: tensor<4xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{'norm.batch_norm' op expects 5 side results}}
+  %y:5 = norm.batch_norm %x running(%rm, %rv) batches_tracked %n {training}
+      : (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<i64>)
+      -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_eval_with_side_results(%x: tensor<8x4xf32>, %rm: tensor<4xf32>, %rv: tensor<4xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op expects 0 side results}}
+  %y:3 = norm.batch_norm %x running(%rm, %rv)
+      : (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_save_mean_type(%x: tensor<8x4xf16>) {
+  // expected-error @+1 {{'norm.batch_norm' op side result 0 must have type 'tensor<4xf32>', got 'tensor<4xf16>'}}
+  %y:3 = norm.batch_norm %x {training} : (tensor<8x4xf16>) -> (tensor<8x4xf16>, tensor<4xf16>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_running_update_type(%x: tensor<8x4xf16>, %rm: tensor<4xf16>, %rv: tensor<4xf16>) {
+  // The updated running statistics keep the running statistics' type.
+  // expected-error @+1 {{'norm.batch_norm' op side result 3 must have type 'tensor<4xf16>', got 'tensor<4xf32>'}}
+  %y:5 = norm.batch_norm %x running(%rm, %rv) {training}
+      : (tensor<8x4xf16>, tensor<4xf16>, tensor<4xf16>) -> (tensor<8x4xf16>, tensor<4xf32>, tensor<4xf32>, tensor<4xf16>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_output_type(%x: tensor<8x4xf16>) {
+  // expected-error @+1 {{'norm.batch_norm' op output must have type 'tensor<8x4xf16>', got 'tensor<8x4xf32>'}}
+  %y:3 = norm.batch_norm %x {training} : (tensor<8x4xf16>) -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_negative_epsilon(%x: tensor<8x4xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op epsilon must be >= 0, got -1.000000e-05}}
+  %y:3 = norm.batch_norm %x {training, epsilon = -1.0e-5 : f64} : (tensor<8x4xf32>) -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_momentum_above_one(%x: tensor<8x4xf32>, %rm: tensor<4xf32>, %rv: tensor<4xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op momentum must be in [0, 1], got 1.500000e+00}}
+  %y:5 = norm.batch_norm %x running(%rm, %rv) {training, momentum = 1.5 : f64}
+      : (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_momentum_negative(%x: tensor<8x4xf32>, %rm: tensor<4xf32>, %rv: tensor<4xf32>) {
+  // expected-error @+1 {{'norm.batch_norm' op momentum must be in [0, 1], got -1.000000e-01}}
+  %y:5 = norm.batch_norm %x running(%rm, %rv) {training, momentum = -0.1 : f64}
+      : (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// norm.instance_norm
+//===----------------------------------------------------------------------===//
+
+// PyTorch's InstanceNorm1d rejects 1-D (unbatched 2-D would be (C, L)).
+func.func @instance_norm_rank2(%x: tensor<8x4xf32>) {
+  // expected-error @+1 {{'norm.instance_norm' op expects an input of rank >= 3, got rank 2}}
+  %y = norm.instance_norm %x : (tensor<8x4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @instance_norm_channel_axis(%x: tensor<2x3x4x4xf32>) {
+  // expected-error @+1 {{'norm.instance_norm' op channel_axis must be 1 (NC...) or 3 (channels-last), got 0}}
+  %y = norm.instance_norm %x {channel_axis = 0 : i64} : (tensor<2x3x4x4xf32>) -> tensor<2x3x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @instance_norm_weight_shape(%x: tensor<2x3x4x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{'norm.instance_norm' op weight shape [4] does not match the expected [3]}}
+  %y = norm.instance_norm %x weight %w : (tensor<2x3x4x4xf32>, tensor<4xf32>) -> tensor<2x3x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @instance_norm_running_var_shape(%x: tensor<2x3x4x4xf32>, %rm: tensor<3xf32>, %rv: tensor<1x3xf32>) {
+  // expected-error @+1 {{'norm.instance_norm' op running_var shape [1, 3] does not match the expected [3]}}
+  %y = norm.instance_norm %x running(%rm, %rv) : (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<1x3xf32>) -> tensor<2x3x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @instance_norm_running_mean_dtype(%x: tensor<2x3x4x4xf16>, %rm: tensor<3xbf16>, %rv: tensor<3xbf16>) {
+  // expected-error @+1 {{'norm.instance_norm' op running_mean element type 'bf16' must be f32 or the input's 'f16'}}
+  %y = norm.instance_norm %x running(%rm, %rv) : (tensor<2x3x4x4xf16>, tensor<3xbf16>, tensor<3xbf16>) -> tensor<2x3x4x4xf16>
+  return
+}
+
+// -----
+
+func.func @instance_norm_running_types_differ(%x: tensor<2x3x4x4xf16>, %rm: tensor<3xf32>, %rv: tensor<3xf16>) {
+  // expected-error @+1 {{'norm.instance_norm' op running_mean and running_var must have the same type}}
+  %y = norm.instance_norm %x running(%rm, %rv) : (tensor<2x3x4x4xf16>, tensor<3xf32>, tensor<3xf16>) -> tensor<2x3x4x4xf16>
+  return
+}
+
+// -----
+
+// PyTorch: "Expected more than 1 spatial element when training, got input
+// size torch.Size([2, 3, 1, 1])".
+func.func @instance_norm_one_spatial_element(%x: tensor<2x3x1x1xf32>) {
+  // expected-error @+1 {{'norm.instance_norm' op expected more than 1 spatial element when normalizing with input statistics, got input shape [2, 3, 1, 1]}}
+  %y = norm.instance_norm %x : (tensor<2x3x1x1xf32>) -> tensor<2x3x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @instance_norm_one_spatial_element_training(%x: tensor<2x3x1xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>) {
+  // expected-error @+1 {{'norm.instance_norm' op expected more than 1 spatial element when normalizing with input statistics, got input shape [2, 3, 1]}}
+  %y:3 = norm.instance_norm %x running(%rm, %rv) {training}
+      : (tensor<2x3x1xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<2x3x1xf32>, tensor<3xf32>, tensor<3xf32>)
+  return
+}
+
+// -----
+
+func.func @instance_norm_one_spatial_element_channels_last(%x: tensor<2x1x3xf32>) {
+  // expected-error @+1 {{'norm.instance_norm' op expected more than 1 spatial element when normalizing with input statistics, got input shape [2, 1, 3]}}
+  %y = norm.instance_norm %x {channel_axis = 2 : i64} : (tensor<2x1x3xf32>) -> tensor<2x1x3xf32>
+  return
+}
+
+// -----
+
+func.func @instance_norm_counter(%x: tensor<2x3x4xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{'norm.instance_norm' op instance_norm does not count batches: PyTorch's InstanceNorm uses momentum=None as 0}}
+  %y:3 = norm.instance_norm %x running(%rm, %rv) batches_tracked %n {training}
+      : (tensor<2x3x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> (tensor<2x3x4xf32>, tensor<3xf32>, tensor<3xf32>)
+  return
+}
+
+// -----
+
+func.func @instance_norm_cumulative_average(%x: tensor<2x3x4xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>) {
+  // expected-error @+1 {{'norm.instance_norm' op instance_norm does not count batches}}
+  %y:3 = norm.instance_norm %x running(%rm, %rv) {training, cumulative_average}
+      : (tensor<2x3x4xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<2x3x4xf32>, tensor<3xf32>, tensor<3xf32>)
+  return
+}
+
+// -----
+
+func.func @instance_norm_training_missing_update(%x: tensor<2x3x4xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>) {
+  // expected-error @+1 {{'norm.instance_norm' op expects 2 side results (updated running_mean and running_var in training with running statistics; none otherwise), got 0}}
+  %y = norm.instance_norm %x running(%rm, %rv) {training}
+      : (tensor<2x3x4xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @instance_norm_save_stats_not_returned(%x: tensor<2x3x4xf32>) {
+  // Unlike batch_norm, there are no save_mean/save_rstd side results.
+  // expected-error @+1 {{'norm.instance_norm' op expects 0 side results}}
+  %y:3 = norm.instance_norm %x {training} : (tensor<2x3x4xf32>) -> (tensor<2x3x4xf32>, tensor<3xf32>, tensor<3xf32>)
+  return
+}
+
+// -----
+
+func.func @instance_norm_update_type(%x: tensor<2x3x4xf16>, %rm: tensor<3xf16>, %rv: tensor<3xf16>) {
+  // expected-error @+1 {{'norm.instance_norm' op side result 1 must have type 'tensor<3xf16>', got 'tensor<3xf32>'}}
+  %y:3 = norm.instance_norm %x running(%rm, %rv) {training}
+      : (tensor<2x3x4xf16>, tensor<3xf16>, tensor<3xf16>) -> (tensor<2x3x4xf16>, tensor<3xf16>, tensor<3xf32>)
+  return
+}
+
+// -----
+
+func.func @instance_norm_negative_epsilon(%x: tensor<2x3x4xf32>) {
+  // expected-error @+1 {{'norm.instance_norm' op epsilon must be >= 0, got -1.000000e-05}}
+  %y = norm.instance_norm %x {epsilon = -1.0e-5 : f64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @instance_norm_momentum(%x: tensor<2x3x4xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>) {
+  // expected-error @+1 {{'norm.instance_norm' op momentum must be in [0, 1], got 2.000000e+00}}
+  %y:3 = norm.instance_norm %x running(%rm, %rv) {training, momentum = 2.0 : f64}
+      : (tensor<2x3x4xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<2x3x4xf32>, tensor<3xf32>, tensor<3xf32>)
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// norm.group_norm
+//===----------------------------------------------------------------------===//
+
+func.func @group_norm_rank1(%x: tensor<6xf32>) {
+  // expected-error @+1 {{'norm.group_norm' op expects an input of rank >= 2, got rank 1}}
+  %y:3 = norm.group_norm %x {num_groups = 2} : (tensor<6xf32>) -> (tensor<6xf32>, tensor<1x2xf32>, tensor<1x2xf32>)
+  return
+}
+
+// -----
+
+func.func @group_norm_channel_axis(%x: tensor<2x6x4x4xf32>) {
+  // expected-error @+1 {{'norm.group_norm' op channel_axis must be 1 (NC...) or 3 (channels-last), got 2}}
+  %y:3 = norm.group_norm %x {num_groups = 2, channel_axis = 2 : i64} : (tensor<2x6x4x4xf32>) -> (tensor<2x6x4x4xf32>, tensor<2x2xf32>, tensor<2x2xf32>)
+  return
+}
+
+// -----
+
+func.func @group_norm_zero_groups(%x: tensor<2x6x4xf32>) {
+  // expected-error @+1 {{'norm.group_norm' op num_groups must be positive, got 0}}
+  %y:3 = norm.group_norm %x {num_groups = 0} : (tensor<2x6x4xf32>) -> (tensor<2x6x4xf32>, tensor<2x0xf32>, tensor<2x0xf32>)
+  return
+}
+
+// -----
+
+func.func @group_norm_negative_groups(%x: tensor<2x6x4xf32>) {
+  // expected-error @+1 {{'norm.group_norm' op num_groups must be positive, got -2}}
+  %y:3 = norm.group_norm %x {num_groups = -2} : (tensor<2x6x4xf32>) -> (tensor<2x6x4xf32>, tensor<2x2xf32>, tensor<2x2xf32>)
+  return
+}
+
+// -----
+
+// PyTorch: "Expected number of channels in input to be divisible by
+// num_groups, but got input of shape [2, 6, 4] and num_groups=4".
+func.func @group_norm_not_divisible(%x: tensor<2x6x4xf32>) {
+  // expected-error @+1 {{'norm.group_norm' op expected the number of channels 6 to be divisible by num_groups 4}}
+  %y:3 = norm.group_norm %x {num_groups = 4} : (tensor<2x6x4xf32>) -> (tensor<2x6x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>)
+  return
+}
+
+// -----
+
+func.func @group_norm_not_divisible_channels_last(%x: tensor<2x4x6xf32>) {
+  // expected-error @+1 {{'norm.group_norm' op expected the number of channels 6 to be divisible by num_groups 4}}
+  %y:3 = norm.group_norm %x {num_groups = 4, channel_axis = 2 : i64} : (tensor<2x4x6xf32>) -> (tensor<2x4x6xf32>, tensor<2x4xf32>, tensor<2x4xf32>)
+  return
+}
+
+// -----
+
+func.func @group_norm_weight_shape(%x: tensor<2x6x4xf32>, %w: tensor<3xf32>) {
+  // expected-error @+1 {{'norm.group_norm' op weight shape [3] does not match the expected [6]}}
+  %y:3 = norm.group_norm %x weight %w {num_groups = 3} : (tensor<2x6x4xf32>, tensor<3xf32>) -> (tensor<2x6x4xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
+  return
+}
+
+// -----
+
+func.func @group_norm_bias_dtype(%x: tensor<2x6x4xbf16>, %b: tensor<6xf16>) {
+  // expected-error @+1 {{'norm.group_norm' op bias element type 'f16' must be f32 or the input's 'bf16'}}
+  %y:3 = norm.group_norm %x bias %b {num_groups = 3} : (tensor<2x6x4xbf16>, tensor<6xf16>) -> (tensor<2x6x4xbf16>, tensor<2x3xf32>, tensor<2x3xf32>)
+  return
+}
+
+// -----
+
+func.func @group_norm_output_type(%x: tensor<2x6x4xf32>) {
+  // expected-error @+1 {{'norm.group_norm' op output must have type 'tensor<2x6x4xf32>', got 'tensor<2x4x6xf32>'}}
+  %y:3 = norm.group_norm %x {num_groups = 3} : (tensor<2x6x4xf32>) -> (tensor<2x4x6xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
+  return
+}
+
+// -----
+
+func.func @group_norm_mean_type(%x: tensor<2x6x4xf32>) {
+  // expected-error @+1 {{'norm.group_norm' op mean must have type 'tensor<2x3xf32>', got 'tensor<2x6xf32>'}}
+  %y:3 = norm.group_norm %x {num_groups = 3} : (tensor<2x6x4xf32>) -> (tensor<2x6x4xf32>, tensor<2x6xf32>, tensor<2x3xf32>)
+  return
+}
+
+// -----
+
+func.func @group_norm_rstd_type(%x: tensor<2x6x4xf32>) {
+  // expected-error @+1 {{'norm.group_norm' op rstd must have type 'tensor<2x3xf32>', got 'tensor<2x3x1xf32>'}}
+  %y:3 = norm.group_norm %x {num_groups = 3} : (tensor<2x6x4xf32>) -> (tensor<2x6x4xf32>, tensor<2x3xf32>, tensor<2x3x1xf32>)
+  return
+}
+
+// -----
+
+func.func @group_norm_negative_epsilon(%x: tensor<2x6x4xf32>) {
+  // expected-error @+1 {{'norm.group_norm' op epsilon must be >= 0, got -1.000000e-05}}
+  %y:3 = norm.group_norm %x {num_groups = 3, epsilon = -1.0e-5 : f64} : (tensor<2x6x4xf32>) -> (tensor<2x6x4xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Parse errors
+//===----------------------------------------------------------------------===//
+
+func.func @apply_missing_rstd(%x: tensor<8x6xf32>, %m: tensor<8x1xf32>) {
+  // expected-error @+1 {{expected 'rstd'}}
+  %0 = norm.apply %x mean %m : (tensor<8x6xf32>, tensor<8x1xf32>) -> tensor<8x6xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_single_running_stat(%x: tensor<8x4xf32>, %rm: tensor<4xf32>) {
+  // expected-error @+1 {{expected ','}}
+  %y = norm.batch_norm %x running(%rm) : (tensor<8x4xf32>, tensor<4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_missing_normalized_shape(%x: tensor<8x6xf32>) {
+  // expected-error @+1 {{'norm.layer_norm' op requires attribute 'normalized_shape'}}
+  %y, %m, %r = norm.layer_norm %x : (tensor<8x6xf32>) -> (tensor<8x6xf32>, tensor<8x1xf32>, tensor<8x1xf32>)
+  return
+}
+
+// -----
+
+func.func @group_norm_missing_num_groups(%x: tensor<2x6x4xf32>) {
+  // expected-error @+1 {{'norm.group_norm' op requires attribute 'num_groups'}}
+  %y:3 = norm.group_norm %x : (tensor<2x6x4xf32>) -> (tensor<2x6x4xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
+  return
+}
+
+// -----
+
+func.func @rstd_f32_epsilon(%v: tensor<4x1xf32>) {
+  // expected-error @+1 {{attribute 'epsilon' failed to satisfy constraint: 64-bit float attribute}}
+  %0 = "norm.rstd"(%v) <{epsilon = 1.0e-5 : f32}> : (tensor<4x1xf32>) -> tensor<4x1xf32>
+  return
+}

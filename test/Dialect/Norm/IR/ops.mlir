@@ -1,0 +1,273 @@
+// RUN: normlir-opt %s | normlir-opt | FileCheck %s
+// RUN: normlir-opt %s --mlir-print-op-generic | normlir-opt | FileCheck %s
+
+//===----------------------------------------------------------------------===//
+// Core ops
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @moments(
+// CHECK-SAME: %[[X:.*]]: tensor<8x6x3x4xf32>, %[[H:.*]]: tensor<2x4x3xf16>, %[[B:.*]]: tensor<2x4x3xbf16>)
+func.func @moments(%x: tensor<8x6x3x4xf32>, %h: tensor<2x4x3xf16>, %b: tensor<2x4x3xbf16>)
+    -> (tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>, tensor<1x4x1xf32>, tensor<1x1x1xf32>) {
+  // CHECK: %{{.*}}, %{{.*}} = norm.moments %[[X]] axes = [2, 3] : tensor<8x6x3x4xf32> -> tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>
+  %m, %v = norm.moments %x axes = [2, 3] : tensor<8x6x3x4xf32> -> tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>
+  // CHECK: norm.moments %[[H]] axes = [0, 2] : tensor<2x4x3xf16> -> tensor<1x4x1xf32>, tensor<1x4x1xf32>
+  %hm, %hv = norm.moments %h axes = [0, 2] : tensor<2x4x3xf16> -> tensor<1x4x1xf32>, tensor<1x4x1xf32>
+  // CHECK: norm.moments %[[B]] axes = [0, 1, 2] : tensor<2x4x3xbf16> -> tensor<1x1x1xf32>, tensor<1x1x1xf32>
+  %bm, %bv = norm.moments %b axes = [0, 1, 2] : tensor<2x4x3xbf16> -> tensor<1x1x1xf32>, tensor<1x1x1xf32>
+  return %m, %v, %hv, %bm : tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>, tensor<1x4x1xf32>, tensor<1x1x1xf32>
+}
+
+// CHECK-LABEL: func.func @mean_square(
+// CHECK-SAME: %[[X:.*]]: tensor<4x16xf32>, %[[H:.*]]: tensor<2x3x8xbf16>)
+func.func @mean_square(%x: tensor<4x16xf32>, %h: tensor<2x3x8xbf16>) -> (tensor<4x1xf32>, tensor<2x1x1xf32>) {
+  // CHECK: norm.mean_square %[[X]] axes = [1] : tensor<4x16xf32> -> tensor<4x1xf32>
+  %0 = norm.mean_square %x axes = [1] : tensor<4x16xf32> -> tensor<4x1xf32>
+  // CHECK: norm.mean_square %[[H]] axes = [1, 2] : tensor<2x3x8xbf16> -> tensor<2x1x1xf32>
+  %1 = norm.mean_square %h axes = [1, 2] : tensor<2x3x8xbf16> -> tensor<2x1x1xf32>
+  return %0, %1 : tensor<4x1xf32>, tensor<2x1x1xf32>
+}
+
+// CHECK-LABEL: func.func @rstd(
+// CHECK-SAME: %[[V:.*]]: tensor<4x1xf32>, %[[RV:.*]]: tensor<4xf16>)
+func.func @rstd(%v: tensor<4x1xf32>, %rv: tensor<4xf16>) -> (tensor<4x1xf32>, tensor<4xf32>, tensor<4x1xf32>) {
+  // CHECK: norm.rstd %[[V]] epsilon = 1.000000e-05 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %0 = norm.rstd %v epsilon = 1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
+  // A stored running variance may be f16/bf16; the result is always f32.
+  // CHECK: norm.rstd %[[RV]] epsilon = 1.000000e-03 : tensor<4xf16> -> tensor<4xf32>
+  %1 = norm.rstd %rv epsilon = 1.0e-3 : tensor<4xf16> -> tensor<4xf32>
+  // CHECK: norm.rstd %[[V]] epsilon = 0.000000e+00 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %2 = norm.rstd %v epsilon = 0.0 : tensor<4x1xf32> -> tensor<4x1xf32>
+  return %0, %1, %2 : tensor<4x1xf32>, tensor<4xf32>, tensor<4x1xf32>
+}
+
+// CHECK-LABEL: func.func @apply(
+// CHECK-SAME: %[[X:.*]]: tensor<8x6x3x4xf32>, %[[M:.*]]: tensor<8x6x1x1xf32>, %[[R:.*]]: tensor<8x6x1x1xf32>, %[[W:.*]]: tensor<3x4xf32>, %[[B:.*]]: tensor<3x4xf32>)
+func.func @apply(%x: tensor<8x6x3x4xf32>, %m: tensor<8x6x1x1xf32>, %r: tensor<8x6x1x1xf32>,
+                 %w: tensor<3x4xf32>, %b: tensor<3x4xf32>)
+    -> (tensor<8x6x3x4xf32>, tensor<8x6x3x4xf32>, tensor<8x6x3x4xf32>, tensor<8x6x3x4xf32>) {
+  // CHECK: norm.apply %[[X]] mean %[[M]] rstd %[[R]] weight %[[W]] bias %[[B]] {param_axes = array<i64: 2, 3>} : (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<8x6x3x4xf32>
+  %0 = norm.apply %x mean %m rstd %r weight %w bias %b {param_axes = array<i64: 2, 3>}
+      : (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<8x6x3x4xf32>
+  // No mean (RMSNorm), weight only.
+  // CHECK: norm.apply %[[X]] rstd %[[R]] weight %[[W]] {param_axes = array<i64: 2, 3>} : (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<3x4xf32>) -> tensor<8x6x3x4xf32>
+  %1 = norm.apply %x rstd %r weight %w {param_axes = array<i64: 2, 3>}
+      : (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<3x4xf32>) -> tensor<8x6x3x4xf32>
+  // Bias only.
+  // CHECK: norm.apply %[[X]] mean %[[M]] rstd %[[R]] bias %[[B]] {param_axes = array<i64: 2, 3>} : (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>, tensor<3x4xf32>) -> tensor<8x6x3x4xf32>
+  %2 = norm.apply %x mean %m rstd %r bias %b {param_axes = array<i64: 2, 3>}
+      : (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>, tensor<3x4xf32>) -> tensor<8x6x3x4xf32>
+  // No parameters: param_axes is absent (its default, empty, is elided).
+  // CHECK: norm.apply %[[X]] mean %[[M]] rstd %[[R]] : (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>) -> tensor<8x6x3x4xf32>
+  %3 = norm.apply %x mean %m rstd %r
+      : (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>) -> tensor<8x6x3x4xf32>
+  return %0, %1, %2, %3 : tensor<8x6x3x4xf32>, tensor<8x6x3x4xf32>, tensor<8x6x3x4xf32>, tensor<8x6x3x4xf32>
+}
+
+// CHECK-LABEL: func.func @apply_low_precision(
+// CHECK-SAME: %[[X:.*]]: tensor<2x4x3xbf16>, %[[M:.*]]: tensor<1x4x1xf32>, %[[R:.*]]: tensor<1x4x1xf32>, %[[W:.*]]: tensor<4xbf16>, %[[B:.*]]: tensor<4xf32>)
+func.func @apply_low_precision(%x: tensor<2x4x3xbf16>, %m: tensor<1x4x1xf32>, %r: tensor<1x4x1xf32>,
+                               %w: tensor<4xbf16>, %b: tensor<4xf32>) -> tensor<2x4x3xbf16> {
+  // Parameters are f32 or the input's element type, independently.
+  // CHECK: norm.apply %[[X]] mean %[[M]] rstd %[[R]] weight %[[W]] bias %[[B]] {param_axes = array<i64: 1>} : (tensor<2x4x3xbf16>, tensor<1x4x1xf32>, tensor<1x4x1xf32>, tensor<4xbf16>, tensor<4xf32>) -> tensor<2x4x3xbf16>
+  %0 = norm.apply %x mean %m rstd %r weight %w bias %b {param_axes = array<i64: 1>}
+      : (tensor<2x4x3xbf16>, tensor<1x4x1xf32>, tensor<1x4x1xf32>, tensor<4xbf16>, tensor<4xf32>) -> tensor<2x4x3xbf16>
+  return %0 : tensor<2x4x3xbf16>
+}
+
+//===----------------------------------------------------------------------===//
+// LayerNorm
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @layer_norm(
+// CHECK-SAME: %[[X:.*]]: tensor<8x6x3x4xf32>, %[[W:.*]]: tensor<3x4xf32>, %[[B:.*]]: tensor<3x4xf32>)
+func.func @layer_norm(%x: tensor<8x6x3x4xf32>, %w: tensor<3x4xf32>, %b: tensor<3x4xf32>) {
+  // CHECK: norm.layer_norm %[[X]] weight %[[W]] bias %[[B]] {normalized_shape = array<i64: 3, 4>} : (tensor<8x6x3x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>)
+  %y0, %m0, %r0 = norm.layer_norm %x weight %w bias %b {normalized_shape = array<i64: 3, 4>}
+      : (tensor<8x6x3x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>)
+  // elementwise_affine=False, non-default eps.
+  // CHECK: norm.layer_norm %[[X]] {epsilon = 9.9999999999999995E-7 : f64, normalized_shape = array<i64: 4>} : (tensor<8x6x3x4xf32>) -> (tensor<8x6x3x4xf32>, tensor<8x6x3x1xf32>, tensor<8x6x3x1xf32>)
+  %y1, %m1, %r1 = norm.layer_norm %x {normalized_shape = array<i64: 4>, epsilon = 1.0e-6 : f64}
+      : (tensor<8x6x3x4xf32>) -> (tensor<8x6x3x4xf32>, tensor<8x6x3x1xf32>, tensor<8x6x3x1xf32>)
+  // bias=False.
+  // CHECK: norm.layer_norm %[[X]] weight %[[W]] {normalized_shape = array<i64: 3, 4>} : (tensor<8x6x3x4xf32>, tensor<3x4xf32>) -> (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>)
+  %y2, %m2, %r2 = norm.layer_norm %x weight %w {normalized_shape = array<i64: 3, 4>}
+      : (tensor<8x6x3x4xf32>, tensor<3x4xf32>) -> (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>)
+  // Bias without weight.
+  // CHECK: norm.layer_norm %[[X]] bias %[[B]] {normalized_shape = array<i64: 3, 4>} : (tensor<8x6x3x4xf32>, tensor<3x4xf32>) -> (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>)
+  %y3, %m3, %r3 = norm.layer_norm %x bias %b {normalized_shape = array<i64: 3, 4>}
+      : (tensor<8x6x3x4xf32>, tensor<3x4xf32>) -> (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>)
+  // normalized_shape covering the whole input.
+  // CHECK: norm.layer_norm %[[X]] {normalized_shape = array<i64: 8, 6, 3, 4>} : (tensor<8x6x3x4xf32>) -> (tensor<8x6x3x4xf32>, tensor<1x1x1x1xf32>, tensor<1x1x1x1xf32>)
+  %y4, %m4, %r4 = norm.layer_norm %x {normalized_shape = array<i64: 8, 6, 3, 4>}
+      : (tensor<8x6x3x4xf32>) -> (tensor<8x6x3x4xf32>, tensor<1x1x1x1xf32>, tensor<1x1x1x1xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @layer_norm_f16(
+// CHECK-SAME: %[[X:.*]]: tensor<2x5x16xf16>, %[[W:.*]]: tensor<16xf16>, %[[B:.*]]: tensor<16xf32>)
+func.func @layer_norm_f16(%x: tensor<2x5x16xf16>, %w: tensor<16xf16>, %b: tensor<16xf32>)
+    -> (tensor<2x5x16xf16>, tensor<2x5x1xf32>, tensor<2x5x1xf32>) {
+  // CHECK: norm.layer_norm %[[X]] weight %[[W]] bias %[[B]] {normalized_shape = array<i64: 16>} : (tensor<2x5x16xf16>, tensor<16xf16>, tensor<16xf32>) -> (tensor<2x5x16xf16>, tensor<2x5x1xf32>, tensor<2x5x1xf32>)
+  %y, %m, %r = norm.layer_norm %x weight %w bias %b {normalized_shape = array<i64: 16>}
+      : (tensor<2x5x16xf16>, tensor<16xf16>, tensor<16xf32>) -> (tensor<2x5x16xf16>, tensor<2x5x1xf32>, tensor<2x5x1xf32>)
+  return %y, %m, %r : tensor<2x5x16xf16>, tensor<2x5x1xf32>, tensor<2x5x1xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// RMSNorm
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @rms_norm(
+// CHECK-SAME: %[[X:.*]]: tensor<2x5x16xbf16>, %[[W:.*]]: tensor<16xbf16>, %[[WF:.*]]: tensor<16xf32>)
+func.func @rms_norm(%x: tensor<2x5x16xbf16>, %w: tensor<16xbf16>, %wf: tensor<16xf32>) {
+  // eps=None: no epsilon attribute.
+  // CHECK: norm.rms_norm %[[X]] weight %[[W]] {normalized_shape = array<i64: 16>} : (tensor<2x5x16xbf16>, tensor<16xbf16>) -> (tensor<2x5x16xbf16>, tensor<2x5x1xf32>)
+  %y0, %r0 = norm.rms_norm %x weight %w {normalized_shape = array<i64: 16>}
+      : (tensor<2x5x16xbf16>, tensor<16xbf16>) -> (tensor<2x5x16xbf16>, tensor<2x5x1xf32>)
+  // CHECK: norm.rms_norm %[[X]] weight %[[WF]] {epsilon = 9.9999999999999995E-7 : f64, normalized_shape = array<i64: 16>} : (tensor<2x5x16xbf16>, tensor<16xf32>) -> (tensor<2x5x16xbf16>, tensor<2x5x1xf32>)
+  %y1, %r1 = norm.rms_norm %x weight %wf {normalized_shape = array<i64: 16>, epsilon = 1.0e-6 : f64}
+      : (tensor<2x5x16xbf16>, tensor<16xf32>) -> (tensor<2x5x16xbf16>, tensor<2x5x1xf32>)
+  // elementwise_affine=False, two normalized dims.
+  // CHECK: norm.rms_norm %[[X]] {normalized_shape = array<i64: 5, 16>} : (tensor<2x5x16xbf16>) -> (tensor<2x5x16xbf16>, tensor<2x1x1xf32>)
+  %y2, %r2 = norm.rms_norm %x {normalized_shape = array<i64: 5, 16>}
+      : (tensor<2x5x16xbf16>) -> (tensor<2x5x16xbf16>, tensor<2x1x1xf32>)
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// BatchNorm
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @batch_norm_training(
+// CHECK-SAME: %[[X:.*]]: tensor<8x4x5x5xf32>, %[[W:.*]]: tensor<4xf32>, %[[B:.*]]: tensor<4xf32>)
+func.func @batch_norm_training(%x: tensor<8x4x5x5xf32>, %w: tensor<4xf32>, %b: tensor<4xf32>) {
+  // Training without running statistics: output, save_mean, save_rstd.
+  // CHECK: norm.batch_norm %[[X]] weight %[[W]] bias %[[B]] {training} : (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>)
+  %y:3 = norm.batch_norm %x weight %w bias %b {training}
+      : (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>)
+  // affine=False, non-default epsilon.
+  // CHECK: norm.batch_norm %[[X]] {epsilon = 1.000000e-03 : f64, training} : (tensor<8x4x5x5xf32>) -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>)
+  %z:3 = norm.batch_norm %x {training, epsilon = 1.0e-3 : f64}
+      : (tensor<8x4x5x5xf32>) -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @batch_norm_running(
+// CHECK-SAME: %[[X:.*]]: tensor<8x4x5x5xf32>, %[[W:.*]]: tensor<4xf32>, %[[B:.*]]: tensor<4xf32>, %[[RM:.*]]: tensor<4xf32>, %[[RV:.*]]: tensor<4xf32>, %[[N:.*]]: tensor<i64>)
+func.func @batch_norm_running(%x: tensor<8x4x5x5xf32>, %w: tensor<4xf32>, %b: tensor<4xf32>,
+                              %rm: tensor<4xf32>, %rv: tensor<4xf32>, %n: tensor<i64>) {
+  // Training with running statistics: + updated running_mean/var.
+  // CHECK: norm.batch_norm %[[X]] weight %[[W]] bias %[[B]] running(%[[RM]], %[[RV]]) {momentum = 2.000000e-01 : f64, training} : (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  %y:5 = norm.batch_norm %x weight %w bias %b running(%rm, %rv) {training, momentum = 0.2 : f64}
+      : (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+      -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  // + num_batches_tracked.
+  // CHECK: norm.batch_norm %[[X]] running(%[[RM]], %[[RV]]) batches_tracked %[[N]] {training} : (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<i64>) -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<i64>)
+  %z:6 = norm.batch_norm %x running(%rm, %rv) batches_tracked %n {training}
+      : (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<i64>)
+      -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<i64>)
+  // momentum=None.
+  // CHECK: norm.batch_norm %[[X]] weight %[[W]] running(%[[RM]], %[[RV]]) batches_tracked %[[N]] {cumulative_average, training} : (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<i64>) -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<i64>)
+  %c:6 = norm.batch_norm %x weight %w running(%rm, %rv) batches_tracked %n {training, cumulative_average}
+      : (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<i64>)
+      -> (tensor<8x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<i64>)
+  return
+}
+
+// CHECK-LABEL: func.func @batch_norm_eval(
+// CHECK-SAME: %[[X:.*]]: tensor<8x4xf16>, %[[W:.*]]: tensor<4xf16>, %[[B:.*]]: tensor<4xf16>, %[[RM:.*]]: tensor<4xf16>, %[[RV:.*]]: tensor<4xf16>)
+func.func @batch_norm_eval(%x: tensor<8x4xf16>, %w: tensor<4xf16>, %b: tensor<4xf16>,
+                           %rm: tensor<4xf16>, %rv: tensor<4xf16>) -> tensor<8x4xf16> {
+  // Eval: only the output; running statistics in the input's type.
+  // CHECK: norm.batch_norm %[[X]] weight %[[W]] bias %[[B]] running(%[[RM]], %[[RV]]) : (tensor<8x4xf16>, tensor<4xf16>, tensor<4xf16>, tensor<4xf16>, tensor<4xf16>) -> tensor<8x4xf16>
+  %y = norm.batch_norm %x weight %w bias %b running(%rm, %rv)
+      : (tensor<8x4xf16>, tensor<4xf16>, tensor<4xf16>, tensor<4xf16>, tensor<4xf16>) -> tensor<8x4xf16>
+  return %y : tensor<8x4xf16>
+}
+
+// CHECK-LABEL: func.func @batch_norm_channels_last(
+// CHECK-SAME: %[[X:.*]]: tensor<2x5x5x3xbf16>, %[[RM:.*]]: tensor<3xf32>, %[[RV:.*]]: tensor<3xf32>)
+func.func @batch_norm_channels_last(%x: tensor<2x5x5x3xbf16>, %rm: tensor<3xf32>, %rv: tensor<3xf32>) {
+  // CHECK: norm.batch_norm %[[X]] running(%[[RM]], %[[RV]]) {channel_axis = 3 : i64, training} : (tensor<2x5x5x3xbf16>, tensor<3xf32>, tensor<3xf32>) -> (tensor<2x5x5x3xbf16>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>)
+  %y:5 = norm.batch_norm %x running(%rm, %rv) {channel_axis = 3 : i64, training}
+      : (tensor<2x5x5x3xbf16>, tensor<3xf32>, tensor<3xf32>)
+      -> (tensor<2x5x5x3xbf16>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>)
+  // CHECK: norm.batch_norm %[[X]] running(%[[RM]], %[[RV]]) {channel_axis = 3 : i64} : (tensor<2x5x5x3xbf16>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x5x5x3xbf16>
+  %z = norm.batch_norm %x running(%rm, %rv) {channel_axis = 3 : i64}
+      : (tensor<2x5x5x3xbf16>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x5x5x3xbf16>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// InstanceNorm
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @instance_norm(
+// CHECK-SAME: %[[X:.*]]: tensor<2x3x4x4xf32>, %[[W:.*]]: tensor<3xf32>, %[[B:.*]]: tensor<3xf32>, %[[RM:.*]]: tensor<3xf32>, %[[RV:.*]]: tensor<3xf32>)
+func.func @instance_norm(%x: tensor<2x3x4x4xf32>, %w: tensor<3xf32>, %b: tensor<3xf32>,
+                         %rm: tensor<3xf32>, %rv: tensor<3xf32>) {
+  // Default (track_running_stats=False): input statistics, output only.
+  // CHECK: norm.instance_norm %[[X]] : (tensor<2x3x4x4xf32>) -> tensor<2x3x4x4xf32>
+  %y0 = norm.instance_norm %x : (tensor<2x3x4x4xf32>) -> tensor<2x3x4x4xf32>
+  // affine=True.
+  // CHECK: norm.instance_norm %[[X]] weight %[[W]] bias %[[B]] {epsilon = 1.000000e-03 : f64} : (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x4x4xf32>
+  %y1 = norm.instance_norm %x weight %w bias %b {epsilon = 1.0e-3 : f64}
+      : (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x4x4xf32>
+  // Eval with tracked running statistics.
+  // CHECK: norm.instance_norm %[[X]] running(%[[RM]], %[[RV]]) : (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x4x4xf32>
+  %y2 = norm.instance_norm %x running(%rm, %rv)
+      : (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x3x4x4xf32>
+  // Training with tracked running statistics: + updated running_mean/var.
+  // CHECK: norm.instance_norm %[[X]] weight %[[W]] running(%[[RM]], %[[RV]]) {momentum = 5.000000e-01 : f64, training} : (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>)
+  %y3:3 = norm.instance_norm %x weight %w running(%rm, %rv) {training, momentum = 0.5 : f64}
+      : (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>)
+      -> (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>)
+  // Training without running statistics: output only.
+  // CHECK: norm.instance_norm %[[X]] {training} : (tensor<2x3x4x4xf32>) -> tensor<2x3x4x4xf32>
+  %y4 = norm.instance_norm %x {training} : (tensor<2x3x4x4xf32>) -> tensor<2x3x4x4xf32>
+  return
+}
+
+// CHECK-LABEL: func.func @instance_norm_channels_last(
+// CHECK-SAME: %[[X:.*]]: tensor<2x7x3xf16>, %[[W:.*]]: tensor<3xf16>, %[[RM:.*]]: tensor<3xf16>, %[[RV:.*]]: tensor<3xf16>)
+func.func @instance_norm_channels_last(%x: tensor<2x7x3xf16>, %w: tensor<3xf16>,
+                                       %rm: tensor<3xf16>, %rv: tensor<3xf16>) {
+  // CHECK: norm.instance_norm %[[X]] weight %[[W]] {channel_axis = 2 : i64} : (tensor<2x7x3xf16>, tensor<3xf16>) -> tensor<2x7x3xf16>
+  %y0 = norm.instance_norm %x weight %w {channel_axis = 2 : i64}
+      : (tensor<2x7x3xf16>, tensor<3xf16>) -> tensor<2x7x3xf16>
+  // CHECK: norm.instance_norm %[[X]] running(%[[RM]], %[[RV]]) {channel_axis = 2 : i64, training} : (tensor<2x7x3xf16>, tensor<3xf16>, tensor<3xf16>) -> (tensor<2x7x3xf16>, tensor<3xf16>, tensor<3xf16>)
+  %y1:3 = norm.instance_norm %x running(%rm, %rv) {channel_axis = 2 : i64, training}
+      : (tensor<2x7x3xf16>, tensor<3xf16>, tensor<3xf16>) -> (tensor<2x7x3xf16>, tensor<3xf16>, tensor<3xf16>)
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// GroupNorm
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @group_norm(
+// CHECK-SAME: %[[X:.*]]: tensor<2x6x4x4xf32>, %[[W:.*]]: tensor<6xf32>, %[[B:.*]]: tensor<6xf32>)
+func.func @group_norm(%x: tensor<2x6x4x4xf32>, %w: tensor<6xf32>, %b: tensor<6xf32>) {
+  // CHECK: norm.group_norm %[[X]] weight %[[W]] bias %[[B]] {num_groups = 3 : i64} : (tensor<2x6x4x4xf32>, tensor<6xf32>, tensor<6xf32>) -> (tensor<2x6x4x4xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
+  %y0:3 = norm.group_norm %x weight %w bias %b {num_groups = 3}
+      : (tensor<2x6x4x4xf32>, tensor<6xf32>, tensor<6xf32>) -> (tensor<2x6x4x4xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
+  // One group per channel (InstanceNorm-like) and a single group (LayerNorm-like).
+  // CHECK: norm.group_norm %[[X]] {epsilon = 9.9999999999999995E-7 : f64, num_groups = 6 : i64} : (tensor<2x6x4x4xf32>) -> (tensor<2x6x4x4xf32>, tensor<2x6xf32>, tensor<2x6xf32>)
+  %y1:3 = norm.group_norm %x {num_groups = 6, epsilon = 1.0e-6 : f64}
+      : (tensor<2x6x4x4xf32>) -> (tensor<2x6x4x4xf32>, tensor<2x6xf32>, tensor<2x6xf32>)
+  // CHECK: norm.group_norm %[[X]] bias %[[B]] {num_groups = 1 : i64} : (tensor<2x6x4x4xf32>, tensor<6xf32>) -> (tensor<2x6x4x4xf32>, tensor<2x1xf32>, tensor<2x1xf32>)
+  %y2:3 = norm.group_norm %x bias %b {num_groups = 1}
+      : (tensor<2x6x4x4xf32>, tensor<6xf32>) -> (tensor<2x6x4x4xf32>, tensor<2x1xf32>, tensor<2x1xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @group_norm_channels_last(
+// CHECK-SAME: %[[X:.*]]: tensor<2x4x4x8xbf16>, %[[W:.*]]: tensor<8xbf16>, %[[B:.*]]: tensor<8xf32>)
+func.func @group_norm_channels_last(%x: tensor<2x4x4x8xbf16>, %w: tensor<8xbf16>, %b: tensor<8xf32>)
+    -> (tensor<2x4x4x8xbf16>, tensor<2x2xf32>, tensor<2x2xf32>) {
+  // CHECK: norm.group_norm %[[X]] weight %[[W]] bias %[[B]] {channel_axis = 3 : i64, num_groups = 2 : i64} : (tensor<2x4x4x8xbf16>, tensor<8xbf16>, tensor<8xf32>) -> (tensor<2x4x4x8xbf16>, tensor<2x2xf32>, tensor<2x2xf32>)
+  %y:3 = norm.group_norm %x weight %w bias %b {num_groups = 2, channel_axis = 3 : i64}
+      : (tensor<2x4x4x8xbf16>, tensor<8xbf16>, tensor<8xf32>) -> (tensor<2x4x4x8xbf16>, tensor<2x2xf32>, tensor<2x2xf32>)
+  return %y#0, %y#1, %y#2 : tensor<2x4x4x8xbf16>, tensor<2x2xf32>, tensor<2x2xf32>
+}
