@@ -8,8 +8,8 @@ scripts/setup.sh >&2
 NAME=${1:-layer_norm}
 BUILD_DIR=${BUILD_DIR:-build}
 OUT=${OUT_DIR:-$BUILD_DIR/example-out}
-mkdir -p "$OUT"
-/usr/bin/python3 examples/make_inputs.py "$OUT" >&2
+/usr/bin/python3 examples/make_inputs.py "$OUT" >/dev/null
 mapfile -t ARGS < <(/usr/bin/python3 examples/make_inputs.py --args "$NAME" "$OUT")
-echo "+ normlir-run examples/$NAME.mlir ${ARGS[*]}" >&2
+echo "+ $BUILD_DIR/bin/normlir-run examples/$NAME.mlir ${ARGS[*]}" >&2
 "$BUILD_DIR/bin/normlir-run" "examples/$NAME.mlir" "${ARGS[@]}"
+echo "result[0] written to $OUT/$NAME.$(/usr/bin/python3 -c "import sys; sys.path.insert(0, 'examples'); import make_inputs as m; print(m.EXAMPLES['$NAME'][2][0])").npy" >&2

@@ -24,16 +24,27 @@
 // CHECK-LABEL: func.func @moments(
 // CHECK-SAME: %[[X:.*]]: tensor<8x6x3x4xf16>)
 // CHECK: %[[FIRST:.*]] = tensor.extract_slice %[[X]][0, 0, 0, 0] [8, 6, 1, 1] [1, 1, 1, 1] : tensor<8x6x3x4xf16> to tensor<8x6xf16>
+// The sum is Kahan-compensated: a second accumulator carries the rounding
+// error, reset to 0 once the sum is infinite (so an inf mean stays inf).
 // CHECK: %[[Z0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<8x6xf32>)
-// CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[$ID4]], #[[$D01OF4]], #[[$D01OF4]]], iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%[[X]], %[[FIRST]] : tensor<8x6x3x4xf16>, tensor<8x6xf16>) outs(%[[Z0]] : tensor<8x6xf32>)
-// CHECK-NEXT: ^bb0(%[[IN:.*]]: f16, %[[SHIFT:.*]]: f16, %[[ACC:.*]]: f32):
+// CHECK: %[[C0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<8x6xf32>)
+// CHECK: %[[SUM:.*]]:2 = linalg.generic {indexing_maps = [#[[$ID4]], #[[$D01OF4]], #[[$D01OF4]], #[[$D01OF4]]], iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%[[X]], %[[FIRST]] : tensor<8x6x3x4xf16>, tensor<8x6xf16>) outs(%[[Z0]], %[[C0]] : tensor<8x6xf32>, tensor<8x6xf32>)
+// CHECK-NEXT: ^bb0(%[[IN:.*]]: f16, %[[SHIFT:.*]]: f16, %[[ACC:.*]]: f32, %[[COMP:.*]]: f32):
 // CHECK-NEXT:   %[[XF:.*]] = arith.extf %[[IN]] : f16 to f32
 // CHECK-NEXT:   %[[SF:.*]] = arith.extf %[[SHIFT]] : f16 to f32
 // CHECK-NEXT:   %[[D:.*]] = arith.subf %[[XF]], %[[SF]] : f32
-// CHECK-NEXT:   %[[NEXT:.*]] = arith.addf %[[ACC]], %[[D]] : f32
-// CHECK-NEXT:   linalg.yield %[[NEXT]] : f32
+// CHECK-NEXT:   %[[Y:.*]] = arith.subf %[[D]], %[[COMP]] : f32
+// CHECK-NEXT:   %[[NEXT:.*]] = arith.addf %[[ACC]], %[[Y]] : f32
+// CHECK-NEXT:   %[[T:.*]] = arith.subf %[[NEXT]], %[[ACC]] : f32
+// CHECK-NEXT:   %[[LOST:.*]] = arith.subf %[[T]], %[[Y]] : f32
+// CHECK-NEXT:   %[[INF:.*]] = arith.constant 0x7F800000 : f32
+// CHECK-NEXT:   %[[ABS:.*]] = math.absf %[[NEXT]] : f32
+// CHECK-NEXT:   %[[FIN:.*]] = arith.cmpf one, %[[ABS]], %[[INF]] : f32
+// CHECK-NEXT:   %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT:   %[[NEWC:.*]] = arith.select %[[FIN]], %[[LOST]], %[[ZERO]] : f32
+// CHECK-NEXT:   linalg.yield %[[NEXT]], %[[NEWC]] : f32, f32
 // mean = first + sum / n
-// CHECK: %[[MEAN:.*]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[SUM]], %[[FIRST]] : tensor<8x6xf32>, tensor<8x6xf16>) outs(%{{.*}} : tensor<8x6xf32>)
+// CHECK: %[[MEAN:.*]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[SUM]]#0, %[[FIRST]] : tensor<8x6xf32>, tensor<8x6xf16>) outs(%{{.*}} : tensor<8x6xf32>)
 // CHECK-NEXT: ^bb0(%[[S:.*]]: f32, %[[F:.*]]: f16, %{{.*}}: f32):
 // CHECK-NEXT:   %[[N:.*]] = arith.constant 1.200000e+01 : f32
 // CHECK-NEXT:   %[[Q:.*]] = arith.divf %[[S]], %[[N]] : f32
@@ -41,14 +52,14 @@
 // CHECK-NEXT:   %[[M:.*]] = arith.addf %[[FF]], %[[Q]] : f32
 // CHECK-NEXT:   linalg.yield %[[M]] : f32
 // Second pass over the slice: sum of (x - mean)^2, then / n.
-// CHECK: %[[SQ:.*]] = linalg.generic {indexing_maps = [#[[$ID4]], #[[$D01OF4]], #[[$D01OF4]]], iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%[[X]], %[[MEAN]] : tensor<8x6x3x4xf16>, tensor<8x6xf32>)
-// CHECK-NEXT: ^bb0(%[[IN2:.*]]: f16, %[[MU:.*]]: f32, %[[ACC2:.*]]: f32):
+// CHECK: %[[SQ:.*]]:2 = linalg.generic {indexing_maps = [#[[$ID4]], #[[$D01OF4]], #[[$D01OF4]], #[[$D01OF4]]], iterator_types = ["parallel", "parallel", "reduction", "reduction"]} ins(%[[X]], %[[MEAN]] : tensor<8x6x3x4xf16>, tensor<8x6xf32>)
+// CHECK-NEXT: ^bb0(%[[IN2:.*]]: f16, %[[MU:.*]]: f32, %[[ACC2:.*]]: f32, %[[COMP2:.*]]: f32):
 // CHECK-NEXT:   %[[XF2:.*]] = arith.extf %[[IN2]] : f16 to f32
 // CHECK-NEXT:   %[[DEV:.*]] = arith.subf %[[XF2]], %[[MU]] : f32
 // CHECK-NEXT:   %[[DEV2:.*]] = arith.mulf %[[DEV]], %[[DEV]] : f32
-// CHECK-NEXT:   %[[NEXT2:.*]] = arith.addf %[[ACC2]], %[[DEV2]] : f32
-// CHECK-NEXT:   linalg.yield %[[NEXT2]] : f32
-// CHECK: %[[VAR:.*]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[SQ]] : tensor<8x6xf32>)
+// CHECK-NEXT:   %[[Y2:.*]] = arith.subf %[[DEV2]], %[[COMP2]] : f32
+// CHECK-NEXT:   %[[NEXT2:.*]] = arith.addf %[[ACC2]], %[[Y2]] : f32
+// CHECK: %[[VAR:.*]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[SQ]]#0 : tensor<8x6xf32>)
 // CHECK-NEXT: ^bb0(%[[V:.*]]: f32, %{{.*}}: f32):
 // CHECK-NEXT:   %[[N2:.*]] = arith.constant 1.200000e+01 : f32
 // CHECK-NEXT:   %[[VQ:.*]] = arith.divf %[[V]], %[[N2]] : f32
@@ -67,10 +78,10 @@ func.func @moments(%x: tensor<8x6x3x4xf16>) -> (tensor<8x6x1x1xf32>, tensor<8x6x
 // CHECK-LABEL: func.func @moments_batch_axes(
 // CHECK-SAME: %[[X:.*]]: tensor<2x4x3xf32>)
 // CHECK: %[[FIRST:.*]] = tensor.extract_slice %[[X]][0, 0, 0] [1, 4, 1] [1, 1, 1] : tensor<2x4x3xf32> to tensor<4xf32>
-// CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$D1OF3]], #[[$D1OF3]]], iterator_types = ["reduction", "parallel", "reduction"]} ins(%[[X]], %[[FIRST]] : tensor<2x4x3xf32>, tensor<4xf32>)
+// CHECK: %[[SUM:.*]]:2 = linalg.generic {indexing_maps = [#[[$ID3]], #[[$D1OF3]], #[[$D1OF3]], #[[$D1OF3]]], iterator_types = ["reduction", "parallel", "reduction"]} ins(%[[X]], %[[FIRST]] : tensor<2x4x3xf32>, tensor<4xf32>)
 // CHECK-NOT: arith.extf
 // CHECK: arith.constant 6.000000e+00 : f32
-// CHECK: %[[SQ:.*]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$D1OF3]], #[[$D1OF3]]], iterator_types = ["reduction", "parallel", "reduction"]}
+// CHECK: %[[SQ:.*]]:2 = linalg.generic {indexing_maps = [#[[$ID3]], #[[$D1OF3]], #[[$D1OF3]], #[[$D1OF3]]], iterator_types = ["reduction", "parallel", "reduction"]}
 // CHECK: arith.constant 6.000000e+00 : f32
 // CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0, 1, 2]] output_shape [1, 4, 1] : tensor<4xf32> into tensor<1x4x1xf32>
 // CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0, 1, 2]] output_shape [1, 4, 1] : tensor<4xf32> into tensor<1x4x1xf32>
@@ -83,7 +94,7 @@ func.func @moments_batch_axes(%x: tensor<2x4x3xf32>) -> (tensor<1x4x1xf32>, tens
 // CHECK-LABEL: func.func @moments_all_axes(
 // CHECK-SAME: %[[X:.*]]: tensor<3x4xf32>)
 // CHECK: %[[FIRST:.*]] = tensor.extract_slice %[[X]][0, 0] [1, 1] [1, 1] : tensor<3x4xf32> to tensor<f32>
-// CHECK: linalg.generic {indexing_maps = [#[[$ID2]], #[[$NONEOF2]], #[[$NONEOF2]]], iterator_types = ["reduction", "reduction"]} ins(%[[X]], %[[FIRST]] : tensor<3x4xf32>, tensor<f32>) outs(%{{.*}} : tensor<f32>)
+// CHECK: linalg.generic {indexing_maps = [#[[$ID2]], #[[$NONEOF2]], #[[$NONEOF2]], #[[$NONEOF2]]], iterator_types = ["reduction", "reduction"]} ins(%[[X]], %[[FIRST]] : tensor<3x4xf32>, tensor<f32>) outs(%{{.*}}, %{{.*}} : tensor<f32>, tensor<f32>)
 // CHECK: %[[MEAN:.*]] = linalg.generic {indexing_maps = [#[[$ID0]], #[[$ID0]], #[[$ID0]]], iterator_types = []}
 // CHECK: tensor.expand_shape %[[MEAN]] [] output_shape [1, 1] : tensor<f32> into tensor<1x1xf32>
 func.func @moments_all_axes(%x: tensor<3x4xf32>) -> (tensor<1x1xf32>, tensor<1x1xf32>) {
@@ -99,13 +110,15 @@ func.func @moments_all_axes(%x: tensor<3x4xf32>) -> (tensor<1x1xf32>, tensor<1x1
 // CHECK-SAME: %[[X:.*]]: tensor<4x16xbf16>)
 // CHECK-NOT: tensor.extract_slice
 // CHECK: %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<4xf32>)
-// CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$D0OF2]]], iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<4x16xbf16>) outs(%[[Z]] : tensor<4xf32>)
-// CHECK-NEXT: ^bb0(%[[IN:.*]]: bf16, %[[ACC:.*]]: f32):
+// CHECK: %[[C:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<4xf32>)
+// CHECK: %[[SUM:.*]]:2 = linalg.generic {indexing_maps = [#[[$ID2]], #[[$D0OF2]], #[[$D0OF2]]], iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<4x16xbf16>) outs(%[[Z]], %[[C]] : tensor<4xf32>, tensor<4xf32>)
+// CHECK-NEXT: ^bb0(%[[IN:.*]]: bf16, %[[ACC:.*]]: f32, %[[COMP:.*]]: f32):
 // CHECK-NEXT:   %[[XF:.*]] = arith.extf %[[IN]] : bf16 to f32
 // CHECK-NEXT:   %[[SQ:.*]] = arith.mulf %[[XF]], %[[XF]] : f32
-// CHECK-NEXT:   %[[NEXT:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
-// CHECK-NEXT:   linalg.yield %[[NEXT]] : f32
-// CHECK: %[[MS:.*]] = linalg.generic {indexing_maps = [#[[$ID1]], #[[$ID1]]], iterator_types = ["parallel"]} ins(%[[SUM]] : tensor<4xf32>)
+// CHECK-NEXT:   %[[Y:.*]] = arith.subf %[[SQ]], %[[COMP]] : f32
+// CHECK-NEXT:   %[[NEXT:.*]] = arith.addf %[[ACC]], %[[Y]] : f32
+// CHECK: linalg.yield %[[NEXT]], %{{.*}} : f32, f32
+// CHECK: %[[MS:.*]] = linalg.generic {indexing_maps = [#[[$ID1]], #[[$ID1]]], iterator_types = ["parallel"]} ins(%[[SUM]]#0 : tensor<4xf32>)
 // CHECK-NEXT: ^bb0(%[[S:.*]]: f32, %{{.*}}: f32):
 // CHECK-NEXT:   %[[N:.*]] = arith.constant 1.600000e+01 : f32
 // CHECK-NEXT:   %[[Q:.*]] = arith.divf %[[S]], %[[N]] : f32
