@@ -125,6 +125,18 @@ static llvm::Expected<TensorSpec> toTensorSpec(Type type) {
                                                tensor.getShape().end())};
 }
 
+/// Appends the JIT signatures of `types` to `specs`, or says why one has none.
+static llvm::Error appendTensorSpecs(TypeRange types,
+                                     std::vector<TensorSpec> &specs) {
+  for (Type t : types) {
+    auto spec = toTensorSpec(t);
+    if (!spec)
+      return spec.takeError();
+    specs.push_back(*spec);
+  }
+  return llvm::Error::success();
+}
+
 //===----------------------------------------------------------------------===//
 // JITModule
 //===----------------------------------------------------------------------===//
@@ -156,6 +168,8 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);
   MLIRContext context(registry, MLIRContext::Threading::DISABLED);
+  // Diagnostics point at the user's source line; the op dump adds nothing.
+  context.printOpOnDiagnostic(false);
 
   // Diagnostics are collected with their source locations and returned as
   // the error text.
@@ -183,29 +197,13 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
       continue;
     FunctionSignature sig;
     sig.name = func.getSymName().str();
-    bool ok = true;
-    for (Type t : func.getArgumentTypes()) {
-      auto spec = toTensorSpec(t);
-      if (!spec) {
-        llvm::consumeError(spec.takeError());
-        ok = false;
-        break;
-      }
-      sig.inputs.push_back(*spec);
-    }
-    for (Type t : func.getResultTypes()) {
-      auto spec = toTensorSpec(t);
-      if (!spec) {
-        llvm::consumeError(spec.takeError());
-        ok = false;
-        break;
-      }
-      sig.results.push_back(*spec);
-    }
-    if (!ok) {
+    llvm::Error err = appendTensorSpecs(func.getArgumentTypes(), sig.inputs);
+    if (!err)
+      err = appendTensorSpecs(func.getResultTypes(), sig.results);
+    if (err) {
       func.emitWarning("function '")
-          << sig.name << "' is not callable from the JIT: its arguments and "
-          << "results must be statically shaped tensors";
+          << sig.name << "' is not callable from the JIT: "
+          << llvm::toString(std::move(err));
       continue;
     }
     // Inputs are read-only for the caller's sake: bufferization copies
@@ -242,7 +240,7 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tmBuilder)
     return tmBuilder.takeError();
-  auto codegenLevel = options.optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
+  auto codegenLevel = options.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive
                       : options.optLevel == 0 ? llvm::CodeGenOptLevel::None
                                               : llvm::CodeGenOptLevel::Default;
   tmBuilder->setCodeGenOptLevel(codegenLevel);
@@ -260,9 +258,10 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
   if (!engine)
     return engine.takeError();
   jit->impl->engine = std::move(*engine);
-  jit->compileSeconds = std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
+  jit->warnings = diagText;
+  jit->compileSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   return jit;
 }
 
@@ -274,9 +273,9 @@ JITModule::lookup(llvm::StringRef name) const {
   std::string known;
   for (const FunctionSignature &f : functions)
     known += (known.empty() ? "" : ", ") + f.name;
-  return llvm::createStringError("no callable function '" + name.str() +
-                                 "' (available: " +
-                                 (known.empty() ? "none" : known) + ")");
+  return llvm::createStringError(
+      "no callable function '" + name.str() +
+      "' (available: " + (known.empty() ? "none" : known) + ")");
 }
 
 /// Checks `buffers` against `specs`; `what` is "input" or "result".
@@ -285,16 +284,16 @@ static llvm::Error checkBuffers(llvm::StringRef func,
                                 llvm::ArrayRef<TensorSpec> specs,
                                 llvm::StringRef what) {
   if (buffers.size() != specs.size())
-    return llvm::createStringError(
-        "function '" + func.str() + "' expects " +
-        std::to_string(specs.size()) + " " + what.str() + "s, got " +
-        std::to_string(buffers.size()));
+    return llvm::createStringError("function '" + func.str() + "' expects " +
+                                   std::to_string(specs.size()) + " " +
+                                   what.str() + "s, got " +
+                                   std::to_string(buffers.size()));
   for (auto [i, b] : llvm::enumerate(buffers)) {
     const TensorSpec &expected = specs[i];
     if (!(b.spec == expected))
-      return llvm::createStringError(
-          what.str() + " " + std::to_string(i) + " of '" + func.str() +
-          "' must be " + expected.str() + ", got " + b.spec.str());
+      return llvm::createStringError(what.str() + " " + std::to_string(i) +
+                                     " of '" + func.str() + "' must be " +
+                                     expected.str() + ", got " + b.spec.str());
     if (!b.data && expected.getNumElements() != 0)
       return llvm::createStringError(what.str() + " " + std::to_string(i) +
                                      " of '" + func.str() +
@@ -324,14 +323,14 @@ llvm::Error JITModule::invoke(llvm::StringRef name,
   for (auto [i, r] : llvm::enumerate(results)) {
     for (auto [j, in] : llvm::enumerate(inputs))
       if (overlaps(r, in))
-        return llvm::createStringError(
-            "result " + std::to_string(i) + " of '" + name.str() +
-            "' overlaps input " + std::to_string(j));
+        return llvm::createStringError("result " + std::to_string(i) + " of '" +
+                                       name.str() + "' overlaps input " +
+                                       std::to_string(j));
     for (size_t j = 0; j < i; ++j)
       if (overlaps(r, results[j]))
-        return llvm::createStringError(
-            "result " + std::to_string(i) + " of '" + name.str() +
-            "' overlaps result " + std::to_string(j));
+        return llvm::createStringError("result " + std::to_string(i) + " of '" +
+                                       name.str() + "' overlaps result " +
+                                       std::to_string(j));
   }
 
   // Each memref argument is passed expanded, as the LLVM lowering of a

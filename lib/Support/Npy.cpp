@@ -182,15 +182,16 @@ llvm::Expected<HostTensor> normlir::readNpy(llvm::StringRef path) {
   descr = descr.take_until([](char c) { return c == '\'' || c == '"'; });
   auto elt = elementTypeOfDescr(descr);
   if (!elt)
-    return fail("unsupported dtype '" + descr +
-                "' (supported: <f4, <f2, <f8, <i8, <i4, and <u2 for bf16 bits)");
+    return fail(
+        "unsupported dtype '" + descr +
+        "' (supported: <f4, <f2, <f8, <i8, <i4, and <u2 for bf16 bits)");
   if (fortranField->starts_with("True"))
     return fail("Fortran-order arrays are not supported; save a C-order copy");
 
   HostTensor t;
   t.spec.elementType = *elt;
-  llvm::StringRef shapeText = shapeField->drop_front(1).take_until(
-      [](char c) { return c == ')'; });
+  llvm::StringRef shapeText =
+      shapeField->drop_front(1).take_until([](char c) { return c == ')'; });
   llvm::SmallVector<llvm::StringRef> dims;
   shapeText.split(dims, ',', -1, /*KeepEmpty=*/false);
   for (llvm::StringRef d : dims) {
@@ -240,8 +241,9 @@ llvm::Error normlir::writeNpy(llvm::StringRef path, const HostTensor &t) {
 llvm::Expected<HostTensor> normlir::parseInlineTensor(llvm::StringRef text) {
   auto [typeText, valuesText] = text.split('=');
   if (valuesText.empty() && !text.contains('='))
-    return llvm::createStringError("inline input '" + text +
-                                   "' must be TYPE=VALUES, e.g. 2x2xf32=1 2 3 4");
+    return llvm::createStringError(
+        "inline input '" + text +
+        "' must be TYPE=VALUES, e.g. 2x2xf32=1 2 3 4");
   llvm::SmallVector<llvm::StringRef> parts;
   typeText.trim().split(parts, 'x');
   HostTensor t;

@@ -57,8 +57,7 @@ int main() {
   auto f32 = [](std::vector<int64_t> shape) {
     return TensorSpec{ElementType::F32, std::move(shape)};
   };
-  std::vector<BufferView> ins = {{x.data(), f32({2, 4})},
-                                 {w.data(), f32({4})}};
+  std::vector<BufferView> ins = {{x.data(), f32({2, 4})}, {w.data(), f32({4})}};
   std::vector<BufferView> outs = {{y.data(), f32({2, 4})},
                                   {mean.data(), f32({2, 1})},
                                   {rstd.data(), f32({2, 1})}};
@@ -99,8 +98,7 @@ int main() {
     report("invoke", (*mod)->invoke("ln", ins, outs));
     llvm::outs() << "call " << call << " mean "
                  << llvm::format("%g %g", mean[0], mean[1])
-                 << " inputs-unchanged " << (x == before && w == wCopy)
-                 << "\n";
+                 << " inputs-unchanged " << (x == before && w == wCopy) << "\n";
   }
   // Row [4 5 6 7] after three +1 shifts: y = (x - 5.5) * rstd * w.
   double r = 1.0 / std::sqrt(1.25 + 1e-5);

@@ -26,6 +26,6 @@ int main(int argc, char **argv) {
   registry.insert<normlir::norm::NormDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "NormLIR optimizer driver\n", registry));
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "NormLIR optimizer driver\n", registry));
 }

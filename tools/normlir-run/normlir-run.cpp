@@ -41,8 +41,7 @@ static cl::list<std::string>
                     "\"2x2xf32=1 2 3 4\" (one value splats)"),
            cl::cat(category));
 static cl::list<std::string>
-    outputs("output",
-            cl::desc("Where result i goes: @file.npy, or - to print"),
+    outputs("output", cl::desc("Where result i goes: @file.npy, or - to print"),
             cl::cat(category));
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level"),
                                   cl::init(3), cl::cat(category));
@@ -74,10 +73,10 @@ int main(int argc, char **argv) {
   auto file = llvm::MemoryBuffer::getFile(specFile, /*IsText=*/true);
   if (!file)
     return fail(specFile + ": cannot read file: " + file.getError().message());
-  auto module =
-      JITModule::compile((*file)->getBuffer(), specFile, {optLevel});
+  auto module = JITModule::compile((*file)->getBuffer(), specFile, {optLevel});
   if (!module)
     return fail(module.takeError());
+  llvm::errs() << (*module)->getWarnings();
 
   if (printSignature) {
     for (const FunctionSignature &f : (*module)->getFunctions()) {
@@ -143,14 +142,14 @@ int main(int argc, char **argv) {
     auto start = std::chrono::steady_clock::now();
     if (auto err = (*module)->invoke(name, argViews, resultViews))
       return fail(std::move(err));
-    times.push_back(std::chrono::duration<double>(
-                        std::chrono::steady_clock::now() - start)
-                        .count());
+    times.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
   }
 
   for (auto [i, r] : llvm::enumerate(results)) {
-    llvm::StringRef dest = i < outputs.size() ? llvm::StringRef(outputs[i])
-                                              : llvm::StringRef("-");
+    llvm::StringRef dest =
+        i < outputs.size() ? llvm::StringRef(outputs[i]) : llvm::StringRef("-");
     if (dest.consume_front("@")) {
       if (auto err = writeNpy(dest, r))
         return fail(std::move(err));

@@ -96,14 +96,17 @@ public:
   llvm::ArrayRef<FunctionSignature> getFunctions() const { return functions; }
 
   /// The signature of `name`, or an error naming the functions available.
-  llvm::Expected<const FunctionSignature *>
-  lookup(llvm::StringRef name) const;
+  llvm::Expected<const FunctionSignature *> lookup(llvm::StringRef name) const;
 
   /// Runs `name` on `inputs`, writing `results`. Errors (never undefined
   /// behaviour) on a wrong count, shape or element type, a null buffer, or a
   /// result buffer overlapping an input.
   llvm::Error invoke(llvm::StringRef name, llvm::ArrayRef<BufferView> inputs,
                      llvm::ArrayRef<BufferView> results) const;
+
+  /// Warnings of the compilation with their source locations (e.g. why a
+  /// function is not callable); empty when there were none.
+  llvm::StringRef getWarnings() const { return warnings; }
 
   /// Wall time of parse + lowering + LLVM codegen, in seconds.
   double getCompileSeconds() const { return compileSeconds; }
@@ -113,6 +116,7 @@ private:
   struct Impl;
   std::unique_ptr<Impl> impl;
   std::vector<FunctionSignature> functions;
+  std::string warnings;
   double compileSeconds = 0.0;
 };
 

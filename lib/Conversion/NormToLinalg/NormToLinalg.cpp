@@ -42,14 +42,6 @@ AffineMap selectDims(int64_t rank, ArrayRef<int64_t> dims, MLIRContext *ctx) {
   return AffineMap::get(rank, 0, exprs, ctx);
 }
 
-SmallVector<int64_t> complement(int64_t rank, ArrayRef<int64_t> axes) {
-  SmallVector<int64_t> out;
-  for (int64_t d = 0; d < rank; ++d)
-    if (!llvm::is_contained(axes, d))
-      out.push_back(d);
-  return out;
-}
-
 Value f32Const(OpBuilder &b, Location loc, double v) {
   return arith::ConstantOp::create(b, loc,
                                    b.getF32FloatAttr(static_cast<float>(v)));
@@ -61,13 +53,13 @@ Value f32Const(OpBuilder &b, Location loc, double v) {
 /// The sum is Kahan-compensated: a second accumulator carries the rounding
 /// error of each f32 addition, so the error does not grow with the number of
 /// reduced elements (a plain f32 sum of 2^20 values of 1.1 is off by 7e-4).
-Value buildSum(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
-               ValueRange extras,
-               function_ref<Value(OpBuilder &, Location, Value, ValueRange)>
-                   term) {
+Value buildSum(
+    OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
+    ValueRange extras,
+    function_ref<Value(OpBuilder &, Location, Value, ValueRange)> term) {
   auto xType = cast<RankedTensorType>(x.getType());
   int64_t rank = xType.getRank();
-  SmallVector<int64_t> kept = complement(rank, axes);
+  SmallVector<int64_t> kept = getComplementAxes(rank, axes);
   SmallVector<int64_t> keptShape;
   for (int64_t d : kept)
     keptShape.push_back(xType.getDimSize(d));
@@ -99,9 +91,9 @@ Value buildSum(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
         // and turn an infinite mean into NaN; PyTorch keeps it infinite.
         Value inf = arith::ConstantOp::create(
             nb, l, nb.getF32FloatAttr(std::numeric_limits<float>::infinity()));
-        Value finite = arith::CmpFOp::create(
-            nb, l, arith::CmpFPredicate::ONE,
-            math::AbsFOp::create(nb, l, next), inf);
+        Value finite =
+            arith::CmpFOp::create(nb, l, arith::CmpFPredicate::ONE,
+                                  math::AbsFOp::create(nb, l, next), inf);
         Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0.0f));
         lost = arith::SelectOp::create(nb, l, finite, lost, zero);
         linalg::YieldOp::create(nb, l, ValueRange{next, lost});
@@ -115,6 +107,14 @@ Value mapF32(OpBuilder &b, Location loc, ValueRange vs,
   auto type = cast<RankedTensorType>(vs.front().getType());
   return buildMap(b, loc, vs,
                   RankedTensorType::get(type.getShape(), b.getF32Type()), f);
+}
+
+/// `sum / n`, elementwise: a sum over the reduced elements becomes a mean.
+Value divideByCount(OpBuilder &b, Location loc, Value sum, double n) {
+  return mapF32(b, loc, sum,
+                [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                  return arith::DivFOp::create(nb, l, a[0], f32Const(nb, l, n));
+                });
 }
 
 int64_t numReduced(RankedTensorType t, ArrayRef<int64_t> axes) {
@@ -133,7 +133,7 @@ struct LowerMoments : OpConversionPattern<MomentsOp> {
     Value x = adaptor.getInput();
     auto xType = cast<RankedTensorType>(x.getType());
     ArrayRef<int64_t> axes = op.getAxes();
-    SmallVector<int64_t> kept = complement(xType.getRank(), axes);
+    SmallVector<int64_t> kept = getComplementAxes(xType.getRank(), axes);
     double n = static_cast<double>(numReduced(xType, axes));
 
     // Shift each slice by its first element so the sum sees the spread, not
@@ -143,17 +143,17 @@ struct LowerMoments : OpConversionPattern<MomentsOp> {
     if (xType.getNumElements() > 0) {
       SmallVector<OpFoldResult> offsets(xType.getRank(),
                                         rewriter.getIndexAttr(0));
-      SmallVector<OpFoldResult> sizes, strides(xType.getRank(),
-                                               rewriter.getIndexAttr(1));
+      SmallVector<OpFoldResult> sizes,
+          strides(xType.getRank(), rewriter.getIndexAttr(1));
       SmallVector<int64_t> keptShape;
       for (int64_t d = 0; d < xType.getRank(); ++d) {
         bool isKept = llvm::is_contained(kept, d);
-        sizes.push_back(rewriter.getIndexAttr(isKept ? xType.getDimSize(d) : 1));
+        sizes.push_back(
+            rewriter.getIndexAttr(isKept ? xType.getDimSize(d) : 1));
         if (isKept)
           keptShape.push_back(xType.getDimSize(d));
       }
-      auto sliceType =
-          RankedTensorType::get(keptShape, xType.getElementType());
+      auto sliceType = RankedTensorType::get(keptShape, xType.getElementType());
       shiftOperand.push_back(tensor::ExtractSliceOp::create(
           rewriter, loc, sliceType, x, offsets, sizes, strides));
     }
@@ -167,31 +167,27 @@ struct LowerMoments : OpConversionPattern<MomentsOp> {
         });
     SmallVector<Value> meanInputs = {shiftedSum};
     meanInputs.append(shiftOperand.begin(), shiftOperand.end());
-    Value mean = mapF32(
-        rewriter, loc, meanInputs,
-        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value m = arith::DivFOp::create(b, l, a[0], f32Const(b, l, n));
-          if (a.size() == 1)
-            return m;
-          return arith::AddFOp::create(b, l,
-                                       castFloat(b, l, a[1], b.getF32Type()),
-                                       m);
-        });
+    Value mean =
+        mapF32(rewriter, loc, meanInputs,
+               [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                 Value m = arith::DivFOp::create(b, l, a[0], f32Const(b, l, n));
+                 if (a.size() == 1)
+                   return m;
+                 return arith::AddFOp::create(
+                     b, l, castFloat(b, l, a[1], b.getF32Type()), m);
+               });
     // Second reduction: squared deviations from the mean (biased variance).
-    Value sq = buildSum(rewriter, loc, x, axes, mean,
-                        [](OpBuilder &b, Location l, Value xf,
-                           ValueRange extra) -> Value {
-                          Value d = arith::SubFOp::create(b, l, xf, extra[0]);
-                          return arith::MulFOp::create(b, l, d, d);
-                        });
-    Value var = mapF32(rewriter, loc, sq,
-                       [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                         return arith::DivFOp::create(b, l, a[0],
-                                                      f32Const(b, l, n));
-                       });
+    Value sq = buildSum(
+        rewriter, loc, x, axes, mean,
+        [](OpBuilder &b, Location l, Value xf, ValueRange extra) -> Value {
+          Value d = arith::SubFOp::create(b, l, xf, extra[0]);
+          return arith::MulFOp::create(b, l, d, d);
+        });
+    Value var = divideByCount(rewriter, loc, sq, n);
     auto statType = cast<RankedTensorType>(op.getMean().getType());
-    rewriter.replaceOp(op, {expandFromAxes(rewriter, loc, mean, statType, kept),
-                            expandFromAxes(rewriter, loc, var, statType, kept)});
+    rewriter.replaceOp(op,
+                       {expandFromAxes(rewriter, loc, mean, statType, kept),
+                        expandFromAxes(rewriter, loc, var, statType, kept)});
     return success();
   }
 };
@@ -206,20 +202,16 @@ struct LowerMeanSquare : OpConversionPattern<MeanSquareOp> {
     auto xType = cast<RankedTensorType>(x.getType());
     ArrayRef<int64_t> axes = op.getAxes();
     double n = static_cast<double>(numReduced(xType, axes));
-    Value sum = buildSum(rewriter, loc, x, axes, {},
-                         [](OpBuilder &b, Location l, Value xf,
-                            ValueRange) -> Value {
-                           return arith::MulFOp::create(b, l, xf, xf);
-                         });
-    Value ms = mapF32(rewriter, loc, sum,
-                      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                        return arith::DivFOp::create(b, l, a[0],
-                                                     f32Const(b, l, n));
-                      });
+    Value sum =
+        buildSum(rewriter, loc, x, axes, {},
+                 [](OpBuilder &b, Location l, Value xf, ValueRange) -> Value {
+                   return arith::MulFOp::create(b, l, xf, xf);
+                 });
+    Value ms = divideByCount(rewriter, loc, sum, n);
     rewriter.replaceOp(
-        op, expandFromAxes(rewriter, loc, ms,
-                           cast<RankedTensorType>(op.getType()),
-                           complement(xType.getRank(), axes)));
+        op,
+        expandFromAxes(rewriter, loc, ms, cast<RankedTensorType>(op.getType()),
+                       getComplementAxes(xType.getRank(), axes)));
     return success();
   }
 };
@@ -230,14 +222,14 @@ struct LowerRstd : OpConversionPattern<RstdOp> {
   matchAndRewrite(RstdOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     double eps = op.getEpsilon().convertToDouble();
-    Value r = mapF32(
-        rewriter, op.getLoc(), adaptor.getVariance(),
-        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value v = castFloat(b, l, a[0], b.getF32Type());
-          Value s = math::SqrtOp::create(
-              b, l, arith::AddFOp::create(b, l, v, f32Const(b, l, eps)));
-          return arith::DivFOp::create(b, l, f32Const(b, l, 1.0), s);
-        });
+    Value r =
+        mapF32(rewriter, op.getLoc(), adaptor.getVariance(),
+               [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                 Value v = castFloat(b, l, a[0], b.getF32Type());
+                 Value s = math::SqrtOp::create(
+                     b, l, arith::AddFOp::create(b, l, v, f32Const(b, l, eps)));
+                 return arith::DivFOp::create(b, l, f32Const(b, l, 1.0), s);
+               });
     rewriter.replaceOp(op, r);
     return success();
   }
@@ -283,8 +275,7 @@ struct LowerApply : OpConversionPattern<ApplyOp> {
     Value init = tensor::EmptyOp::create(rewriter, loc, xType.getShape(),
                                          xType.getElementType());
     maps.push_back(rewriter.getMultiDimIdentityMap(rank));
-    SmallVector<utils::IteratorType> iters(rank,
-                                           utils::IteratorType::parallel);
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
     auto generic = linalg::GenericOp::create(
         rewriter, loc, xType, ins, init, maps, iters,
         [&](OpBuilder &b, Location l, ValueRange args) {
@@ -298,8 +289,8 @@ struct LowerApply : OpConversionPattern<ApplyOp> {
             v = arith::MulFOp::create(b, l, v, castFloat(b, l, args[i++], f32));
           if (hasBias)
             v = arith::AddFOp::create(b, l, v, castFloat(b, l, args[i++], f32));
-          linalg::YieldOp::create(
-              b, l, castFloat(b, l, v, xType.getElementType()));
+          linalg::YieldOp::create(b, l,
+                                  castFloat(b, l, v, xType.getElementType()));
         });
     rewriter.replaceOp(op, generic.getResult(0));
     return success();

@@ -38,8 +38,8 @@ static LogicalResult verifyAxes(Operation *op, ArrayRef<int64_t> axes,
                                 int64_t rank, StringRef what) {
   for (auto [i, a] : llvm::enumerate(axes)) {
     if (a < 0 || a >= rank)
-      return op->emitOpError() << what << " " << a << " is out of range [0, "
-                               << rank << ")";
+      return op->emitOpError()
+             << what << " " << a << " is out of range [0, " << rank << ")";
     if (i > 0 && axes[i - 1] >= a)
       return op->emitOpError()
              << what << " must be distinct and ascending, got "
@@ -91,8 +91,8 @@ static LogicalResult verifyResultType(Operation *op, Type actual,
                                       RankedTensorType expected,
                                       StringRef name) {
   if (actual != expected)
-    return op->emitOpError() << name << " must have type " << expected
-                             << ", got " << actual;
+    return op->emitOpError()
+           << name << " must have type " << expected << ", got " << actual;
   return success();
 }
 
@@ -118,9 +118,8 @@ static LogicalResult verifyChannelAxis(Operation *op, int64_t axis,
     return op->emitOpError() << "expects an input of rank >= " << minRank
                              << ", got rank " << rank;
   if (axis != 1 && axis != rank - 1)
-    return op->emitOpError()
-           << "channel_axis must be 1 (NC...) or " << rank - 1
-           << " (channels-last), got " << axis;
+    return op->emitOpError() << "channel_axis must be 1 (NC...) or " << rank - 1
+                             << " (channels-last), got " << axis;
   return success();
 }
 
@@ -128,8 +127,7 @@ static LogicalResult verifyChannelAxis(Operation *op, int64_t axis,
 // Core ops
 //===----------------------------------------------------------------------===//
 
-template <typename StatsOp>
-static LogicalResult verifyStatsOp(StatsOp op) {
+template <typename StatsOp> static LogicalResult verifyStatsOp(StatsOp op) {
   auto inType = cast<RankedTensorType>(op.getInput().getType());
   // (C1) axes in range, distinct, ascending.
   if (failed(verifyAxes(op, op.getAxes(), inType.getRank(), "axis")))
@@ -137,9 +135,9 @@ static LogicalResult verifyStatsOp(StatsOp op) {
   if (op.getAxes().empty())
     return op.emitOpError("expects at least one reduction axis");
   // (C2) keep-dims result shape.
-  auto expected = RankedTensorType::get(
-      keepDimsShape(inType.getShape(), op.getAxes()),
-      Float32Type::get(op.getContext()));
+  auto expected =
+      RankedTensorType::get(keepDimsShape(inType.getShape(), op.getAxes()),
+                            Float32Type::get(op.getContext()));
   for (Value r : op->getResults())
     if (failed(verifyResultType(op, r.getType(), expected, "result")))
       return failure();
@@ -158,8 +156,8 @@ LogicalResult ApplyOp::verify() {
   auto inType = cast<RankedTensorType>(getInput().getType());
   ArrayRef<int64_t> shape = inType.getShape();
   // (C1) statistics broadcast against the input.
-  for (auto [name, stat] : {std::pair<StringRef, Value>{"mean", getMean()},
-                            {"rstd", getRstd()}}) {
+  for (auto [name, stat] :
+       {std::pair<StringRef, Value>{"mean", getMean()}, {"rstd", getRstd()}}) {
     if (!stat)
       continue;
     auto st = cast<RankedTensorType>(stat.getType());
@@ -168,13 +166,11 @@ LogicalResult ApplyOp::verify() {
                            << inType.getRank() << ", got " << st.getRank();
     for (auto [d, s] : llvm::enumerate(st.getShape()))
       if (s != 1 && s != shape[d])
-        return emitOpError()
-               << name << " dimension " << d << " is " << s
-               << "; it must be 1 or the input's " << shape[d];
+        return emitOpError() << name << " dimension " << d << " is " << s
+                             << "; it must be 1 or the input's " << shape[d];
   }
   // (C2) parameter axes.
-  if (failed(verifyAxes(*this, getParamAxes(), inType.getRank(),
-                        "param axis")))
+  if (failed(verifyAxes(*this, getParamAxes(), inType.getRank(), "param axis")))
     return failure();
   // (C3) parameter shapes.
   SmallVector<int64_t> paramShape;
@@ -218,8 +214,7 @@ struct DropIdentityParams : public OpRewritePattern<ApplyOp> {
       return failure();
     Value w = dropW ? Value() : op.getWeight();
     Value b = dropB ? Value() : op.getBias();
-    ArrayRef<int64_t> axes =
-        (w || b) ? op.getParamAxes() : ArrayRef<int64_t>();
+    ArrayRef<int64_t> axes = (w || b) ? op.getParamAxes() : ArrayRef<int64_t>();
     rewriter.replaceOpWithNewOp<ApplyOp>(op, op.getType(), op.getInput(),
                                          op.getMean(), op.getRstd(), w, b,
                                          axes);
@@ -259,8 +254,8 @@ LogicalResult LayerNormOp::verify() {
     return failure();
   // (C3)
   auto statType = rowStatType(inType, getNormalizedShape().size());
-  if (failed(verifyResultType(*this, getOutput().getType(), inType,
-                              "output")) ||
+  if (failed(
+          verifyResultType(*this, getOutput().getType(), inType, "output")) ||
       failed(verifyResultType(*this, getMean().getType(), statType, "mean")) ||
       failed(verifyResultType(*this, getRstd().getType(), statType, "rstd")))
     return failure();
@@ -291,8 +286,8 @@ LogicalResult RMSNormOp::verify() {
                          inType.getElementType())))
     return failure();
   // (C3)
-  if (failed(verifyResultType(*this, getOutput().getType(), inType,
-                              "output")) ||
+  if (failed(
+          verifyResultType(*this, getOutput().getType(), inType, "output")) ||
       failed(verifyResultType(*this, getRstd().getType(),
                               rowStatType(inType, getNormalizedShape().size()),
                               "rstd")))
@@ -338,13 +333,13 @@ static LogicalResult verifySideResults(Operation *op, ValueRange actual,
                                        ArrayRef<Type> expected,
                                        StringRef listing) {
   if (actual.size() != expected.size())
-    return op->emitOpError() << "expects " << expected.size()
-                             << " side results (" << listing << "), got "
-                             << actual.size();
+    return op->emitOpError()
+           << "expects " << expected.size() << " side results (" << listing
+           << "), got " << actual.size();
   for (auto [i, v, t] : llvm::enumerate(actual, expected))
     if (v.getType() != t)
-      return op->emitOpError() << "side result " << i << " must have type "
-                               << t << ", got " << v.getType();
+      return op->emitOpError() << "side result " << i << " must have type " << t
+                               << ", got " << v.getType();
   return success();
 }
 
@@ -447,8 +442,8 @@ LogicalResult GroupNormOp::verify() {
   // (C4)
   auto statType = RankedTensorType::get({inType.getDimSize(0), g},
                                         Float32Type::get(getContext()));
-  if (failed(verifyResultType(*this, getOutput().getType(), inType,
-                              "output")) ||
+  if (failed(
+          verifyResultType(*this, getOutput().getType(), inType, "output")) ||
       failed(verifyResultType(*this, getMean().getType(), statType, "mean")) ||
       failed(verifyResultType(*this, getRstd().getType(), statType, "rstd")))
     return failure();

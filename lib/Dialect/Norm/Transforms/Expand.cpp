@@ -42,15 +42,6 @@ SmallVector<int64_t> keepDims(ArrayRef<int64_t> shape, ArrayRef<int64_t> axes) {
   return out;
 }
 
-/// All axes of `rank` except those in `except`.
-SmallVector<int64_t> axesExcept(int64_t rank, ArrayRef<int64_t> except) {
-  SmallVector<int64_t> out;
-  for (int64_t d = 0; d < rank; ++d)
-    if (!llvm::is_contained(except, d))
-      out.push_back(d);
-  return out;
-}
-
 /// Statistics of `x` over `axes`: (mean, rstd) with reduced dims kept, and
 /// the biased variance.
 struct Stats {
@@ -60,8 +51,7 @@ struct Stats {
 Stats buildMoments(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
                    FloatAttr eps) {
   auto xType = cast<RankedTensorType>(x.getType());
-  auto statType =
-      f32Tensor(b.getContext(), keepDims(xType.getShape(), axes));
+  auto statType = f32Tensor(b.getContext(), keepDims(xType.getShape(), axes));
   auto moments = MomentsOp::create(b, loc, statType, statType, x, axes);
   Value rstd = RstdOp::create(b, loc, statType, moments.getVariance(), eps);
   return {moments.getMean(), moments.getVariance(), rstd};
@@ -69,8 +59,7 @@ Stats buildMoments(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
 
 Value buildApply(OpBuilder &b, Location loc, Value x, Value mean, Value rstd,
                  Value weight, Value bias, ArrayRef<int64_t> paramAxes) {
-  ArrayRef<int64_t> axes =
-      (weight || bias) ? paramAxes : ArrayRef<int64_t>();
+  ArrayRef<int64_t> axes = (weight || bias) ? paramAxes : ArrayRef<int64_t>();
   return ApplyOp::create(b, loc, x.getType(), x, mean, rstd, weight, bias,
                          axes);
 }
@@ -88,8 +77,8 @@ Value toF32(OpBuilder &b, Location loc, Value v) {
 
 /// `new = (1 - m) * running + m * (stat * scale)`, in f32, stored in the
 /// running statistic's type. `m` is an f32 scalar.
-Value buildRunningUpdate(OpBuilder &b, Location loc, Value running,
-                         Value stat, Value m, double scale) {
+Value buildRunningUpdate(OpBuilder &b, Location loc, Value running, Value stat,
+                         Value m, double scale) {
   auto type = cast<RankedTensorType>(running.getType());
   return buildMap(
       b, loc, ValueRange{running, stat}, type,
@@ -103,9 +92,9 @@ Value buildRunningUpdate(OpBuilder &b, Location loc, Value running,
               arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(scale)));
         Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1.0f));
         Value keep = arith::SubFOp::create(nb, l, one, m);
-        Value v = arith::AddFOp::create(
-            nb, l, arith::MulFOp::create(nb, l, m, s),
-            arith::MulFOp::create(nb, l, keep, r));
+        Value v =
+            arith::AddFOp::create(nb, l, arith::MulFOp::create(nb, l, m, s),
+                                  arith::MulFOp::create(nb, l, keep, r));
         return castFloat(nb, l, v, type.getElementType());
       });
 }
@@ -126,13 +115,13 @@ Value buildMeanOverBatch(OpBuilder &b, Location loc, Value nc) {
         linalg::YieldOp::create(
             nb, l, arith::AddFOp::create(nb, l, args[1], args[0]).getResult());
       });
-  return buildMap(b, loc, sum.getResult(0), cast<RankedTensorType>(init.getType()),
-                  [&](OpBuilder &nb, Location l, ValueRange args) {
-                    Value count = arith::ConstantOp::create(
-                        nb, l, nb.getF32FloatAttr(static_cast<float>(n)));
-                    return arith::DivFOp::create(nb, l, args[0], count)
-                        .getResult();
-                  });
+  return buildMap(
+      b, loc, sum.getResult(0), cast<RankedTensorType>(init.getType()),
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value count = arith::ConstantOp::create(
+            nb, l, nb.getF32FloatAttr(static_cast<float>(n)));
+        return arith::DivFOp::create(nb, l, args[0], count).getResult();
+      });
 }
 
 /// num_batches_tracked + 1, as a rank-0 tensor.
@@ -153,8 +142,8 @@ struct ExpandLayerNorm : OpRewritePattern<LayerNormOp> {
     int64_t k = op.getNormalizedShape().size();
     SmallVector<int64_t> axes =
         llvm::to_vector(llvm::seq<int64_t>(rank - k, rank));
-    Stats s = buildMoments(rewriter, loc, op.getInput(), axes,
-                           op.getEpsilonAttr());
+    Stats s =
+        buildMoments(rewriter, loc, op.getInput(), axes, op.getEpsilonAttr());
     Value y = buildApply(rewriter, loc, op.getInput(), s.mean, s.rstd,
                          op.getWeight(), op.getBias(), axes);
     rewriter.replaceOp(op, {y, s.mean, s.rstd});
@@ -172,11 +161,11 @@ struct ExpandRMSNorm : OpRewritePattern<RMSNormOp> {
     SmallVector<int64_t> axes =
         llvm::to_vector(llvm::seq<int64_t>(rank - k, rank));
     Type statType = op.getRstd().getType();
-    Value ms = MeanSquareOp::create(rewriter, loc, statType, op.getInput(),
-                                    axes);
-    Value rstd = RstdOp::create(
-        rewriter, loc, statType, ms,
-        rewriter.getF64FloatAttr(op.getEffectiveEpsilon()));
+    Value ms =
+        MeanSquareOp::create(rewriter, loc, statType, op.getInput(), axes);
+    Value rstd =
+        RstdOp::create(rewriter, loc, statType, ms,
+                       rewriter.getF64FloatAttr(op.getEffectiveEpsilon()));
     Value y = buildApply(rewriter, loc, op.getInput(), Value(), rstd,
                          op.getWeight(), Value(), axes);
     rewriter.replaceOp(op, {y, rstd});
@@ -208,13 +197,12 @@ struct ExpandGroupNorm : OpRewritePattern<GroupNormOp> {
       else
         reassoc.push_back({d + 1});
     }
-    auto splitType =
-        RankedTensorType::get(splitShape, inType.getElementType());
+    auto splitType = RankedTensorType::get(splitShape, inType.getElementType());
     Value xg = tensor::ExpandShapeOp::create(rewriter, loc, splitType,
                                              op.getInput(), reassoc);
 
     // Reduce over everything but the batch and group axes.
-    SmallVector<int64_t> axes = axesExcept(rank + 1, {0, c});
+    SmallVector<int64_t> axes = getComplementAxes(rank + 1, {0, c});
     Stats s = buildMoments(rewriter, loc, xg, axes, op.getEpsilonAttr());
 
     // Per-channel parameters become (G, C/G).
@@ -248,7 +236,7 @@ Value buildEvalFromRunning(OpBuilder &b, Location loc, Value x, Value rm,
   int64_t channels = xType.getDimSize(c);
   auto keptType = f32Tensor(
       b.getContext(),
-      keepDims(xType.getShape(), axesExcept(xType.getRank(), {c})));
+      keepDims(xType.getShape(), getComplementAxes(xType.getRank(), {c})));
   Value mean = expandFromAxes(b, loc, toF32(b, loc, rm), keptType, {c});
   Value rstdC =
       RstdOp::create(b, loc, f32Tensor(b.getContext(), {channels}), rv, eps);
@@ -265,9 +253,8 @@ struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
     int64_t c = op.getChannelAxis();
     if (!op.getTraining()) {
       Value y = buildEvalFromRunning(
-          rewriter, loc, op.getInput(), op.getRunningMean(),
-          op.getRunningVar(), op.getWeight(), op.getBias(), c,
-          op.getEpsilonAttr());
+          rewriter, loc, op.getInput(), op.getRunningMean(), op.getRunningVar(),
+          op.getWeight(), op.getBias(), c, op.getEpsilonAttr());
       rewriter.replaceOp(op, y);
       return success();
     }
@@ -289,9 +276,9 @@ struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
       return success();
     }
 
-    SmallVector<int64_t> axes = axesExcept(inType.getRank(), {c});
-    Stats s = buildMoments(rewriter, loc, op.getInput(), axes,
-                           op.getEpsilonAttr());
+    SmallVector<int64_t> axes = getComplementAxes(inType.getRank(), {c});
+    Stats s =
+        buildMoments(rewriter, loc, op.getInput(), axes, op.getEpsilonAttr());
     Value y = buildApply(rewriter, loc, op.getInput(), s.mean, s.rstd,
                          op.getWeight(), op.getBias(), {c});
     Value saveMean = collapseToAxes(rewriter, loc, s.mean, {c});
@@ -340,16 +327,15 @@ struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
     bool running = op.getRunningMean() != nullptr;
     if (running && !op.getTraining()) {
       Value y = buildEvalFromRunning(
-          rewriter, loc, op.getInput(), op.getRunningMean(),
-          op.getRunningVar(), op.getWeight(), op.getBias(), c,
-          op.getEpsilonAttr());
+          rewriter, loc, op.getInput(), op.getRunningMean(), op.getRunningVar(),
+          op.getWeight(), op.getBias(), c, op.getEpsilonAttr());
       rewriter.replaceOp(op, y);
       return success();
     }
 
-    SmallVector<int64_t> axes = axesExcept(inType.getRank(), {0, c});
-    Stats s = buildMoments(rewriter, loc, op.getInput(), axes,
-                           op.getEpsilonAttr());
+    SmallVector<int64_t> axes = getComplementAxes(inType.getRank(), {0, c});
+    Stats s =
+        buildMoments(rewriter, loc, op.getInput(), axes, op.getEpsilonAttr());
     Value y = buildApply(rewriter, loc, op.getInput(), s.mean, s.rstd,
                          op.getWeight(), op.getBias(), {c});
     SmallVector<Value> results = {y};
@@ -360,8 +346,9 @@ struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
       // PyTorch updates a per-(n, c) copy of the running statistics and
       // averages it over the batch: the same as updating with the batch
       // average of the per-(n, c) statistics.
-      double n = static_cast<double>(inType.getNumElements()) /
-                 static_cast<double>(inType.getDimSize(0) * inType.getDimSize(c));
+      double n =
+          static_cast<double>(inType.getNumElements()) /
+          static_cast<double>(inType.getDimSize(0) * inType.getDimSize(c));
       Value meanC = buildMeanOverBatch(
           rewriter, loc, collapseToAxes(rewriter, loc, s.mean, {0, c}));
       Value varC = buildMeanOverBatch(
@@ -392,6 +379,6 @@ struct NormExpandPass
 } // namespace
 
 void normlir::norm::populateNormExpandPatterns(RewritePatternSet &patterns) {
-  patterns.add<ExpandLayerNorm, ExpandRMSNorm, ExpandGroupNorm,
-               ExpandBatchNorm, ExpandInstanceNorm>(patterns.getContext());
+  patterns.add<ExpandLayerNorm, ExpandRMSNorm, ExpandGroupNorm, ExpandBatchNorm,
+               ExpandInstanceNorm>(patterns.getContext());
 }

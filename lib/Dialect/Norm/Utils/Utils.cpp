@@ -15,6 +15,14 @@ using namespace mlir;
 
 namespace normlir::norm {
 
+SmallVector<int64_t> getComplementAxes(int64_t rank, ArrayRef<int64_t> axes) {
+  SmallVector<int64_t> out;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!llvm::is_contained(axes, d))
+      out.push_back(d);
+  return out;
+}
+
 SmallVector<ReassociationIndices>
 getKeptAxesReassociation(int64_t rank, ArrayRef<int64_t> keptAxes) {
   SmallVector<ReassociationIndices> groups;

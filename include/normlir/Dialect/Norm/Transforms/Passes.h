@@ -7,10 +7,10 @@
 #ifndef NORMLIR_DIALECT_NORM_TRANSFORMS_PASSES_H
 #define NORMLIR_DIALECT_NORM_TRANSFORMS_PASSES_H
 
-#include "normlir/Dialect/Norm/IR/Norm.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Pass/Pass.h"
+#include "normlir/Dialect/Norm/IR/Norm.h"
 
 namespace normlir::norm {
 

@@ -7,12 +7,16 @@
 #ifndef NORMLIR_DIALECT_NORM_UTILS_UTILS_H
 #define NORMLIR_DIALECT_NORM_UTILS_UTILS_H
 
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
-#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
 namespace normlir::norm {
+
+/// The axes of [0, rank) that are not in `axes`, ascending.
+llvm::SmallVector<int64_t> getComplementAxes(int64_t rank,
+                                             llvm::ArrayRef<int64_t> axes);
 
 /// Reassociation that collapses a tensor of `rank` dims onto `keptAxes`,
 /// folding every other (unit) dim into a neighbouring kept one. With no kept
