@@ -21,6 +21,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
 
@@ -85,6 +86,19 @@ int64_t TensorSpec::getNumElements() const {
   return n;
 }
 
+llvm::Expected<size_t> normlir::getCheckedSizeInBytes(const TensorSpec &spec) {
+  int64_t bytes = static_cast<int64_t>(getElementSize(spec.elementType));
+  for (int64_t d : spec.shape) {
+    if (d < 0)
+      return llvm::createStringError("tensor " + spec.str() +
+                                     " has a negative dimension");
+    if (llvm::MulOverflow(bytes, d, bytes))
+      return llvm::createStringError("tensor " + spec.str() +
+                                     " is too large: its size overflows");
+  }
+  return static_cast<size_t>(bytes);
+}
+
 std::string TensorSpec::str() const {
   std::string s;
   for (int64_t d : shape)
@@ -121,8 +135,11 @@ static llvm::Expected<TensorSpec> toTensorSpec(Type type) {
   if (!elt)
     return llvm::createStringError("element type of " + text +
                                    " is not supported");
-  return TensorSpec{*elt, std::vector<int64_t>(tensor.getShape().begin(),
-                                               tensor.getShape().end())};
+  TensorSpec spec{*elt, std::vector<int64_t>(tensor.getShape().begin(),
+                                             tensor.getShape().end())};
+  if (auto size = getCheckedSizeInBytes(spec); !size)
+    return size.takeError();
+  return spec;
 }
 
 /// Appends the JIT signatures of `types` to `specs`, or says why one has none.
@@ -180,7 +197,8 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
       llvm::MemoryBuffer::getMemBufferCopy(source, bufferName), llvm::SMLoc());
   SourceMgrDiagnosticHandler handler(sourceMgr, &context, diagStream);
   auto fail = [&](llvm::StringRef what) -> llvm::Error {
-    std::string msg = diagText.empty() ? what.str() : diagText;
+    // The located diagnostics say what went wrong; `what` says where.
+    std::string msg = diagText.empty() ? what.str() : diagText + what.str();
     while (!msg.empty() && msg.back() == '\n')
       msg.pop_back();
     return llvm::createStringError(msg);
@@ -188,7 +206,7 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
 
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
-    return fail("failed to parse " + bufferName.str());
+    return fail("");
 
   auto jit = std::unique_ptr<JITModule>(new JITModule());
   // Signatures are read before lowering, while they are still tensors.
@@ -218,7 +236,7 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
   if (failed(buildCPUPipeline(pm)))
     return fail("failed to build the CPU pipeline");
   if (failed(pm.run(*module)))
-    return fail("failed to lower " + bufferName.str());
+    return fail(diagText.empty() ? "failed to lower " + bufferName.str() : "");
 
   // The call ABI below passes each buffer as an expanded memref descriptor
   // (3 + 2 * rank scalars) with results as trailing out-parameters; a
@@ -256,7 +274,8 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
   engineOptions.enablePerfNotificationListener = false;
   auto engine = ExecutionEngine::create(*module, engineOptions, std::move(*tm));
   if (!engine)
-    return engine.takeError();
+    return fail("failed to compile " + bufferName.str() +
+                " for the host: " + llvm::toString(engine.takeError()));
   jit->impl->engine = std::move(*engine);
   jit->warnings = diagText;
   jit->compileSeconds =
@@ -290,6 +309,8 @@ static llvm::Error checkBuffers(llvm::StringRef func,
                                    std::to_string(buffers.size()));
   for (auto [i, b] : llvm::enumerate(buffers)) {
     const TensorSpec &expected = specs[i];
+    // Signature specs were size-checked at compile time, so a buffer equal
+    // to its spec has a size that fits; a mismatch is reported below.
     if (!(b.spec == expected))
       return llvm::createStringError(what.str() + " " + std::to_string(i) +
                                      " of '" + func.str() + "' must be " +

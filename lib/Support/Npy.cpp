@@ -12,6 +12,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <cstring>
+#include <unistd.h>
 
 using namespace normlir;
 using llvm::APFloat;
@@ -29,8 +30,46 @@ static const llvm::fltSemantics &semanticsOf(ElementType t) {
   }
 }
 
-HostTensor normlir::makeTensor(const TensorSpec &spec) {
-  return HostTensor{spec, std::vector<char>(spec.getSizeInBytes(), 0)};
+llvm::Expected<HostTensor> normlir::allocateTensor(const TensorSpec &spec) {
+  auto bytes = getCheckedSizeInBytes(spec);
+  if (!bytes)
+    return bytes.takeError();
+  // A failed allocation aborts (no exceptions), so refuse what cannot fit.
+  uint64_t physical =
+      uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGESIZE));
+  if (*bytes > physical)
+    return llvm::createStringError("tensor " + spec.str() + " needs " +
+                                   llvm::Twine(*bytes) +
+                                   " bytes, more than this machine's memory (" +
+                                   llvm::Twine(physical) + ")");
+  return HostTensor{spec, std::vector<char>(*bytes, 0)};
+}
+
+int64_t HostTensor::getAsInt64(int64_t i) const {
+  const char *p = bytes.data() + i * getElementSize(spec.elementType);
+  if (spec.elementType == ElementType::I32) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  }
+  int64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+static bool isInteger(ElementType t) {
+  return t == ElementType::I64 || t == ElementType::I32;
+}
+
+/// Stores the integer `v` as element `i` of an integer tensor.
+static void setFromInt64(HostTensor &t, int64_t i, int64_t v) {
+  char *p = t.bytes.data() + i * getElementSize(t.spec.elementType);
+  if (t.spec.elementType == ElementType::I32) {
+    int32_t x = static_cast<int32_t>(v);
+    std::memcpy(p, &x, 4);
+    return;
+  }
+  std::memcpy(p, &v, 8);
 }
 
 double HostTensor::getAsDouble(int64_t i) const {
@@ -203,7 +242,10 @@ llvm::Expected<HostTensor> normlir::readNpy(llvm::StringRef path) {
       return fail("malformed shape '" + shapeText + "'");
     t.spec.shape.push_back(v);
   }
-  size_t bytes = t.spec.getSizeInBytes();
+  auto checked = getCheckedSizeInBytes(t.spec);
+  if (!checked)
+    return fail(llvm::toString(checked.takeError()));
+  size_t bytes = *checked;
   size_t dataStart = headerStart + headerLen;
   if (data.size() - dataStart != bytes)
     return fail("holds " + llvm::Twine(data.size() - dataStart) +
@@ -225,77 +267,131 @@ llvm::Error normlir::writeNpy(llvm::StringRef path, const HostTensor &t) {
   std::string header = "{'descr': '" + descrOf(t.spec.elementType).str() +
                        "', 'fortran_order': False, 'shape': " + shape + ", }";
   // Pad so that the data starts on a 64-byte boundary, newline-terminated.
-  size_t total = 10 + header.size() + 1;
+  // Format 1.0 has a 2-byte header length; a longer header needs 2.0.
+  bool v2 = header.size() + 12 + 64 > 0xffff;
+  size_t prefix = v2 ? 12 : 10;
+  size_t total = prefix + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
   if (ec)
     return llvm::createStringError(path + ": cannot write: " + ec.message());
-  os << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff)
-     << char((header.size() >> 8) & 0xff) << header;
+  os << "\x93NUMPY" << char(v2 ? 2 : 1) << char(0);
+  for (size_t b = 0; b < prefix - 8; ++b)
+    os << char((header.size() >> (8 * b)) & 0xff);
+  os << header;
   os.write(t.bytes.data(), t.bytes.size());
+  os.close();
+  if (os.has_error()) {
+    std::string why = os.error().message();
+    os.clear_error();
+    return llvm::createStringError(path + ": cannot write: " + why);
+  }
   return llvm::Error::success();
 }
 
-llvm::Expected<HostTensor> normlir::parseInlineTensor(llvm::StringRef text) {
-  auto [typeText, valuesText] = text.split('=');
-  if (valuesText.empty() && !text.contains('='))
+llvm::Expected<TensorSpec>
+normlir::parseInlineTensorType(llvm::StringRef text) {
+  if (!text.contains('='))
     return llvm::createStringError(
         "inline input '" + text +
         "' must be TYPE=VALUES, e.g. 2x2xf32=1 2 3 4");
+  llvm::StringRef typeText = text.split('=').first.trim();
   llvm::SmallVector<llvm::StringRef> parts;
-  typeText.trim().split(parts, 'x');
-  HostTensor t;
+  typeText.split(parts, 'x');
+  TensorSpec spec;
   auto elt = parseElementType(parts.back());
   if (!elt)
     return llvm::createStringError("inline input '" + text +
                                    "': unsupported element type '" +
                                    parts.back() + "'");
-  t.spec.elementType = *elt;
+  spec.elementType = *elt;
   for (llvm::StringRef d : llvm::ArrayRef(parts).drop_back()) {
     int64_t v;
     if (d.getAsInteger(10, v) || v < 0)
       return llvm::createStringError("inline input '" + text +
                                      "': malformed dimension '" + d + "'");
-    t.spec.shape.push_back(v);
+    spec.shape.push_back(v);
   }
-  t.bytes.assign(t.spec.getSizeInBytes(), 0);
+  if (auto size = getCheckedSizeInBytes(spec); !size)
+    return llvm::createStringError("inline input '" + typeText +
+                                   "': " + llvm::toString(size.takeError()));
+  return spec;
+}
+
+/// Parses one inline float value: a number, nan, inf, +inf or -inf.
+static std::optional<double> parseFloatToken(llvm::StringRef tok) {
+  double v;
+  if (!tok.getAsDouble(v, /*AllowInexact=*/true))
+    return v;
+  std::string lower = tok.lower();
+  if (lower == "nan")
+    return std::numeric_limits<double>::quiet_NaN();
+  if (lower == "inf" || lower == "+inf")
+    return std::numeric_limits<double>::infinity();
+  if (lower == "-inf")
+    return -std::numeric_limits<double>::infinity();
+  return std::nullopt;
+}
+
+llvm::Expected<HostTensor> normlir::parseInlineTensor(llvm::StringRef text) {
+  auto spec = parseInlineTensorType(text);
+  if (!spec)
+    return spec.takeError();
+  llvm::StringRef typeText = text.split('=').first.trim();
   llvm::SmallVector<llvm::StringRef> tokens;
-  llvm::SplitString(valuesText, tokens, " \t\n,[]");
-  int64_t n = t.spec.getNumElements();
+  llvm::SplitString(text.split('=').second, tokens, " \t\n,[]");
+  int64_t n = spec->getNumElements();
   if (static_cast<int64_t>(tokens.size()) != n && tokens.size() != 1)
     return llvm::createStringError(
         "inline input '" + typeText + "' needs " + llvm::Twine(n) +
         " values (or one to splat), got " + llvm::Twine(tokens.size()));
-  std::vector<double> values;
+  auto tensor = allocateTensor(*spec);
+  if (!tensor)
+    return tensor.takeError();
+  bool integer = isInteger(spec->elementType);
+  std::vector<double> floats;
+  std::vector<int64_t> ints;
   for (llvm::StringRef tok : tokens) {
-    double v;
-    if (tok.getAsDouble(v, /*AllowInexact=*/true)) {
-      std::string lower = tok.lower();
-      if (lower == "nan")
-        v = std::numeric_limits<double>::quiet_NaN();
-      else if (lower == "inf" || lower == "+inf")
-        v = std::numeric_limits<double>::infinity();
-      else if (lower == "-inf")
-        v = -std::numeric_limits<double>::infinity();
-      else
-        return llvm::createStringError("inline input '" + typeText +
-                                       "': malformed value '" + tok + "'");
+    if (integer) {
+      int64_t v;
+      if (tok.getAsInteger(10, v) || (spec->elementType == ElementType::I32 &&
+                                      (v < INT32_MIN || v > INT32_MAX)))
+        return llvm::createStringError(
+            "inline input '" + typeText +
+            "': malformed or out-of-range integer '" + tok + "'");
+      ints.push_back(v);
+      continue;
     }
-    values.push_back(v);
+    auto v = parseFloatToken(tok);
+    if (!v)
+      return llvm::createStringError("inline input '" + typeText +
+                                     "': malformed value '" + tok + "'");
+    floats.push_back(*v);
   }
-  for (int64_t i = 0; i < n; ++i)
-    setFromDouble(t, i, values.size() == 1 ? values[0] : values[i]);
-  return t;
+  for (int64_t i = 0; i < n; ++i) {
+    if (integer)
+      setFromInt64(*tensor, i, ints.size() == 1 ? ints[0] : ints[i]);
+    else
+      setFromDouble(*tensor, i, floats.size() == 1 ? floats[0] : floats[i]);
+  }
+  return tensor;
 }
 
 void normlir::printTensor(llvm::raw_ostream &os, const HostTensor &t) {
   os << t.spec.str() << "=";
   const auto &shape = t.spec.shape;
   int64_t n = t.spec.getNumElements();
+  bool integer = isInteger(t.spec.elementType);
+  auto printElement = [&](int64_t i) {
+    if (integer)
+      os << t.getAsInt64(i);
+    else
+      os << llvm::format("%.7g", t.getAsDouble(i));
+  };
   if (shape.empty()) {
-    os << llvm::format("%.7g", t.getAsDouble(0));
+    printElement(0);
     return;
   }
   int64_t inner = shape.back();
@@ -312,7 +408,7 @@ void normlir::printTensor(llvm::raw_ostream &os, const HostTensor &t) {
     }
     if (i % inner != 0 || (shape.size() == 1 && i != 0))
       os << " ";
-    os << llvm::format("%.7g", t.getAsDouble(i));
+    printElement(i);
     stride = 1;
     for (size_t d = shape.size(); d-- > 1;) {
       stride *= shape[d];

@@ -30,9 +30,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Element types of the dialect and their NumPy storage.
 FLOAT_DTYPES = ("f32", "f16", "bf16")
 
-# torch.finfo(dtype).eps, the RMSNorm default epsilon.
-FINFO_EPS = {"f32": float(np.finfo(np.float32).eps), "f16": 0.0009765625,
-             "bf16": 0.0078125}
+# The RMSNorm default epsilon (eps=None): PyTorch computes f16/bf16 RMSNorm
+# in float and uses std::numeric_limits<float>::epsilon() for every dtype
+# (ATen rms_norm_composite), not torch.finfo(dtype).eps.
+FINFO_EPS = {"f32": float(np.finfo(np.float32).eps),
+             "f16": float(np.finfo(np.float32).eps),
+             "bf16": float(np.finfo(np.float32).eps)}
+# finfo(dtype).eps: the reading of SEMANTICS.md that PyTorch no longer follows.
+DTYPE_FINFO_EPS = {"f32": float(np.finfo(np.float32).eps),
+                   "f16": 0.0009765625, "bf16": 0.0078125}
 
 
 # ----------------------------------------------------------------------------
@@ -416,7 +422,7 @@ def layer_norm_spec(x_shape, normalized_shape, dtype="f32", weight=None,
 
 def rms_norm_spec(x_shape, normalized_shape, dtype="f32", weight=None,
                   eps=None, func="rms") -> Spec:
-    """eps=None: no attribute, i.e. finfo(dtype).eps."""
+    """eps=None: no attribute, i.e. the epsilon of float (see FINFO_EPS)."""
     x_shape, ns = tuple(x_shape), tuple(normalized_shape)
     args = [("", "x", x_shape, dtype)]
     if weight:
@@ -545,6 +551,14 @@ def _quiet(fn):
 
 
 @_quiet
+def _welford_reported_mean(mean, var):
+    """PyTorch's LayerNorm/GroupNorm kernels use Welford moments: a slice
+    holding +-inf reports a NaN mean (inf - inf), exactly where the variance
+    is NaN. BatchNorm sums and reports +-inf."""
+    return np.where(np.isnan(var), np.nan, mean)
+
+
+@_quiet
 def ref_layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     x = _f64(x)
     k = len(normalized_shape)
@@ -557,7 +571,7 @@ def ref_layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
         y = y * _f64(weight)
     if bias is not None:
         y = y + _f64(bias)
-    return {"y": y, "mean": mean, "rstd": rstd}
+    return {"y": y, "mean": _welford_reported_mean(mean, var), "rstd": rstd}
 
 
 @_quiet
@@ -678,7 +692,8 @@ def ref_group_norm(x, num_groups, weight=None, bias=None, eps=1e-5,
     y = ((xg - mean) * rstd).reshape(x.shape)
     y = _affine_cf(y, weight, bias)
     return {"y": _from_cf(y, channel_axis % np.ndim(x)),
-            "mean": mean.reshape(n, g), "rstd": rstd.reshape(n, g)}
+            "mean": _welford_reported_mean(mean, var).reshape(n, g),
+            "rstd": rstd.reshape(n, g)}
 
 
 def check_all(spec: Spec, got: dict, ref: dict, rtol=1e-5, ulps=1.0,

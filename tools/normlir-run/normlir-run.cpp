@@ -110,14 +110,27 @@ int main(int argc, char **argv) {
   std::vector<HostTensor> args;
   for (auto [i, text] : llvm::enumerate(inputs)) {
     llvm::StringRef ref(text);
-    auto t = ref.consume_front("@") ? readNpy(ref) : parseInlineTensor(ref);
+    const TensorSpec &expected = (*sig)->inputs[i];
+    auto mismatch = [&, i = i](const TensorSpec &got) {
+      return fail("input " + llvm::Twine(i) + " of '" + name + "' must be " +
+                  expected.str() + ", got " + got.str());
+    };
+    bool isFile = ref.consume_front("@");
+    // An inline type is checked before its values are materialized.
+    if (!isFile) {
+      auto spec = parseInlineTensorType(ref);
+      if (!spec)
+        return fail("input " + llvm::Twine(i) + ": " +
+                    llvm::toString(spec.takeError()));
+      if (!(*spec == expected))
+        return mismatch(*spec);
+    }
+    auto t = isFile ? readNpy(ref) : parseInlineTensor(ref);
     if (!t)
       return fail("input " + llvm::Twine(i) + ": " +
                   llvm::toString(t.takeError()));
-    const TensorSpec &expected = (*sig)->inputs[i];
     if (!(t->spec == expected))
-      return fail("input " + llvm::Twine(i) + " of '" + name + "' must be " +
-                  expected.str() + ", got " + t->spec.str());
+      return mismatch(t->spec);
     args.push_back(std::move(*t));
   }
   if (outputs.size() > (*sig)->results.size())
@@ -129,8 +142,13 @@ int main(int argc, char **argv) {
       return fail("--output must be @file.npy or -, got '" + o + "'");
 
   std::vector<HostTensor> results;
-  for (const TensorSpec &spec : (*sig)->results)
-    results.push_back(makeTensor(spec));
+  for (auto [i, spec] : llvm::enumerate((*sig)->results)) {
+    auto t = allocateTensor(spec);
+    if (!t)
+      return fail("result " + llvm::Twine(i) + ": " +
+                  llvm::toString(t.takeError()));
+    results.push_back(std::move(*t));
+  }
   std::vector<BufferView> argViews, resultViews;
   for (HostTensor &t : args)
     argViews.push_back(t.view());

@@ -60,6 +60,10 @@ struct TensorSpec {
   }
 };
 
+/// The size in bytes of a tensor of `spec`, or an error when a dimension is
+/// negative or the element count or byte size overflows int64.
+llvm::Expected<size_t> getCheckedSizeInBytes(const TensorSpec &spec);
+
 /// A caller-owned, dense row-major buffer and the type the caller says it
 /// holds. `data` must hold `spec.getSizeInBytes()` bytes.
 struct BufferView {

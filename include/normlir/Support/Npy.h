@@ -28,19 +28,25 @@ struct HostTensor {
   BufferView view() { return {bytes.data(), spec}; }
   /// Element `i` as a double (f16/bf16 widened exactly).
   double getAsDouble(int64_t i) const;
+  /// Element `i` of an integer tensor, exactly.
+  int64_t getAsInt64(int64_t i) const;
 };
 
 /// Reads a .npy file; errors name the file and what is wrong.
 llvm::Expected<HostTensor> readNpy(llvm::StringRef path);
 /// Writes `tensor` as a .npy file.
 llvm::Error writeNpy(llvm::StringRef path, const HostTensor &tensor);
+/// Parses the type of an inline tensor, "2x3xf32" in "2x3xf32=1 2 3 4 5 6".
+llvm::Expected<TensorSpec> parseInlineTensorType(llvm::StringRef text);
 /// Parses "2x3xf32=1 2 3 4 5 6" (values separated by spaces, commas or
-/// brackets; a single value is splatted).
+/// brackets; a single value is splatted). Integer element types take integer
+/// values, exactly.
 llvm::Expected<HostTensor> parseInlineTensor(llvm::StringRef text);
 /// Prints as iree-run-module does: "2x3xf32=[1 2 3][4 5 6]", "3xf32=1 2 3".
 void printTensor(llvm::raw_ostream &os, const HostTensor &tensor);
-/// A zero-filled tensor of `spec`.
-HostTensor makeTensor(const TensorSpec &spec);
+/// A zero-filled tensor of `spec`; an error when its size overflows or
+/// exceeds this machine's physical memory.
+llvm::Expected<HostTensor> allocateTensor(const TensorSpec &spec);
 
 } // namespace normlir
 

@@ -47,6 +47,14 @@ Value f32Const(OpBuilder &b, Location loc, double v) {
                                    b.getF32FloatAttr(static_cast<float>(v)));
 }
 
+/// `v` if it is finite, else 0 (for f32 `v`).
+Value finiteOrZero(OpBuilder &b, Location loc, Value v) {
+  Value inf = f32Const(b, loc, std::numeric_limits<float>::infinity());
+  Value finite = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
+                                       math::AbsFOp::create(b, loc, v), inf);
+  return arith::SelectOp::create(b, loc, finite, v, f32Const(b, loc, 0.0));
+}
+
 /// Sum over `axes` of `term(x, extras...)`, where `extras` are tensors over
 /// the kept dims (broadcast along `axes`). Returns a tensor over the kept dims.
 ///
@@ -137,8 +145,9 @@ struct LowerMoments : OpConversionPattern<MomentsOp> {
     double n = static_cast<double>(numReduced(xType, axes));
 
     // Shift each slice by its first element so the sum sees the spread, not
-    // the magnitude (x = 1e4 + U(0,1) keeps its digits). An empty tensor
-    // has no first element and needs no shift.
+    // the magnitude (x = 1e4 + U(0,1) keeps its digits). A non-finite first
+    // element shifts by 0 instead (inf - inf would make an infinite mean
+    // NaN). An empty tensor has no first element and needs no shift.
     SmallVector<Value> shiftOperand;
     if (xType.getNumElements() > 0) {
       SmallVector<OpFoldResult> offsets(xType.getRank(),
@@ -154,16 +163,20 @@ struct LowerMoments : OpConversionPattern<MomentsOp> {
           keptShape.push_back(xType.getDimSize(d));
       }
       auto sliceType = RankedTensorType::get(keptShape, xType.getElementType());
-      shiftOperand.push_back(tensor::ExtractSliceOp::create(
-          rewriter, loc, sliceType, x, offsets, sizes, strides));
+      Value first = tensor::ExtractSliceOp::create(rewriter, loc, sliceType, x,
+                                                   offsets, sizes, strides);
+      shiftOperand.push_back(mapF32(
+          rewriter, loc, first,
+          [](OpBuilder &b, Location l, ValueRange a) -> Value {
+            return finiteOrZero(b, l, castFloat(b, l, a[0], b.getF32Type()));
+          }));
     }
     Value shiftedSum = buildSum(
         rewriter, loc, x, axes, shiftOperand,
         [](OpBuilder &b, Location l, Value xf, ValueRange extra) -> Value {
           if (extra.empty())
             return xf;
-          return arith::SubFOp::create(
-              b, l, xf, castFloat(b, l, extra[0], b.getF32Type()));
+          return arith::SubFOp::create(b, l, xf, extra[0]);
         });
     SmallVector<Value> meanInputs = {shiftedSum};
     meanInputs.append(shiftOperand.begin(), shiftOperand.end());
@@ -173,8 +186,7 @@ struct LowerMoments : OpConversionPattern<MomentsOp> {
                  Value m = arith::DivFOp::create(b, l, a[0], f32Const(b, l, n));
                  if (a.size() == 1)
                    return m;
-                 return arith::AddFOp::create(
-                     b, l, castFloat(b, l, a[1], b.getF32Type()), m);
+                 return arith::AddFOp::create(b, l, a[1], m);
                });
     // Second reduction: squared deviations from the mean (biased variance).
     Value sq = buildSum(

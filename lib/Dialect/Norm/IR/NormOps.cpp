@@ -117,9 +117,12 @@ static LogicalResult verifyChannelAxis(Operation *op, int64_t axis,
   if (rank < minRank)
     return op->emitOpError() << "expects an input of rank >= " << minRank
                              << ", got rank " << rank;
-  if (axis != 1 && axis != rank - 1)
+  if (axis != 1 && axis != rank - 1) {
+    if (rank == 2)
+      return op->emitOpError() << "channel_axis must be 1, got " << axis;
     return op->emitOpError() << "channel_axis must be 1 (NC...) or " << rank - 1
                              << " (channels-last), got " << axis;
+  }
   return success();
 }
 
@@ -266,12 +269,9 @@ LogicalResult LayerNormOp::verify() {
 double RMSNormOp::getEffectiveEpsilon() {
   if (auto eps = getEpsilon())
     return eps->convertToDouble();
-  // torch.finfo(dtype).eps: the distance from 1.0 to the next value.
-  Type elt = getInput().getType().getElementType();
-  if (elt.isBF16())
-    return 0.0078125;
-  if (elt.isF16())
-    return 0.0009765625;
+  // PyTorch computes f16/bf16 RMSNorm in float and, for eps=None, uses
+  // std::numeric_limits<float>::epsilon() (rms_norm_composite in ATen's
+  // layer_norm.cpp), not finfo of the input dtype.
   return std::numeric_limits<float>::epsilon();
 }
 

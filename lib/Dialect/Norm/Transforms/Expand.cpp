@@ -57,6 +57,22 @@ Stats buildMoments(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
   return {moments.getMean(), moments.getVariance(), rstd};
 }
 
+/// The mean PyTorch's LayerNorm and GroupNorm kernels report: they compute
+/// moments with Welford's update, whose mean is NaN once a slice holds +-inf
+/// (inf - inf), where a sum gives +-inf. Exactly then the variance is NaN, so
+/// the reported mean is NaN where the variance is. (BatchNorm sums: its
+/// saved mean stays +-inf.) Outputs are NaN either way.
+Value welfordReportedMean(OpBuilder &b, Location loc, Value mean,
+                          Value variance) {
+  return buildMap(b, loc, ValueRange{mean, variance},
+                  cast<RankedTensorType>(mean.getType()),
+                  [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                    Value isNaN = arith::CmpFOp::create(
+                        nb, l, arith::CmpFPredicate::UNO, a[1], a[1]);
+                    return arith::SelectOp::create(nb, l, isNaN, a[1], a[0]);
+                  });
+}
+
 Value buildApply(OpBuilder &b, Location loc, Value x, Value mean, Value rstd,
                  Value weight, Value bias, ArrayRef<int64_t> paramAxes) {
   ArrayRef<int64_t> axes = (weight || bias) ? paramAxes : ArrayRef<int64_t>();
@@ -146,7 +162,9 @@ struct ExpandLayerNorm : OpRewritePattern<LayerNormOp> {
         buildMoments(rewriter, loc, op.getInput(), axes, op.getEpsilonAttr());
     Value y = buildApply(rewriter, loc, op.getInput(), s.mean, s.rstd,
                          op.getWeight(), op.getBias(), axes);
-    rewriter.replaceOp(op, {y, s.mean, s.rstd});
+    rewriter.replaceOp(
+        op, {y, welfordReportedMean(rewriter, loc, s.mean, s.variance),
+             s.rstd});
     return success();
   }
 };
@@ -220,7 +238,8 @@ struct ExpandGroupNorm : OpRewritePattern<GroupNormOp> {
                           {c, c + 1});
     Value y =
         tensor::CollapseShapeOp::create(rewriter, loc, inType, yg, reassoc);
-    rewriter.replaceOp(op, {y, collapseToAxes(rewriter, loc, s.mean, {0, c}),
+    Value mean = welfordReportedMean(rewriter, loc, s.mean, s.variance);
+    rewriter.replaceOp(op, {y, collapseToAxes(rewriter, loc, mean, {0, c}),
                             collapseToAxes(rewriter, loc, s.rstd, {0, c})});
     return success();
   }
@@ -339,10 +358,7 @@ struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
     Value y = buildApply(rewriter, loc, op.getInput(), s.mean, s.rstd,
                          op.getWeight(), op.getBias(), {c});
     SmallVector<Value> results = {y};
-    if (running && inType.getNumElements() == 0) {
-      // As PyTorch's batch_norm on the (1, N*C, *S) view: no update.
-      results.append({op.getRunningMean(), op.getRunningVar()});
-    } else if (running) {
+    if (running) {
       // PyTorch updates a per-(n, c) copy of the running statistics and
       // averages it over the batch: the same as updating with the batch
       // average of the per-(n, c) statistics.

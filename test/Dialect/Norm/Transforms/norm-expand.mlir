@@ -18,7 +18,14 @@
 // CHECK-NEXT: %[[MEAN:.*]], %[[VAR:.*]] = norm.moments %[[X]] axes = [2, 3] : tensor<8x6x3x4xf32> -> tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>
 // CHECK-NEXT: %[[RSTD:.*]] = norm.rstd %[[VAR]] epsilon = 1.000000e-05 : tensor<8x6x1x1xf32> -> tensor<8x6x1x1xf32>
 // CHECK-NEXT: %[[Y:.*]] = norm.apply %[[X]] mean %[[MEAN]] rstd %[[RSTD]] weight %[[W]] bias %[[B]] {param_axes = array<i64: 2, 3>}
-// CHECK-NEXT: return %[[Y]], %[[MEAN]], %[[RSTD]]
+// The reported mean is NaN where the variance is (PyTorch's Welford moments
+// turn a row with +-inf into a NaN mean).
+// CHECK: %[[REP:.*]] = linalg.generic {{.*}} ins(%[[MEAN]], %[[VAR]] : tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>)
+// CHECK-NEXT: ^bb0(%[[MV:.*]]: f32, %[[VV:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT:   %[[NAN:.*]] = arith.cmpf uno, %[[VV]], %[[VV]] : f32
+// CHECK-NEXT:   %[[SEL:.*]] = arith.select %[[NAN]], %[[VV]], %[[MV]] : f32
+// CHECK-NEXT:   linalg.yield %[[SEL]] : f32
+// CHECK: return %[[Y]], %[[REP]], %[[RSTD]]
 func.func @layer_norm(%x: tensor<8x6x3x4xf32>, %w: tensor<3x4xf32>, %b: tensor<3x4xf32>)
     -> (tensor<8x6x3x4xf32>, tensor<8x6x1x1xf32>, tensor<8x6x1x1xf32>) {
   %y, %m, %r = norm.layer_norm %x weight %w bias %b {normalized_shape = array<i64: 3, 4>}
@@ -32,7 +39,8 @@ func.func @layer_norm(%x: tensor<8x6x3x4xf32>, %w: tensor<3x4xf32>, %b: tensor<3
 // CHECK-NEXT: %[[MEAN:.*]], %[[VAR:.*]] = norm.moments %[[X]] axes = [1] : tensor<4x16xbf16> -> tensor<4x1xf32>, tensor<4x1xf32>
 // CHECK-NEXT: %[[RSTD:.*]] = norm.rstd %[[VAR]] epsilon = 9.9999999999999995E-7 :
 // CHECK-NEXT: %[[Y:.*]] = norm.apply %[[X]] mean %[[MEAN]] rstd %[[RSTD]] : (tensor<4x16xbf16>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x16xbf16>
-// CHECK-NEXT: return %[[Y]], %[[MEAN]], %[[RSTD]]
+// CHECK: %[[REP:.*]] = linalg.generic {{.*}} ins(%[[MEAN]], %[[VAR]] : tensor<4x1xf32>, tensor<4x1xf32>)
+// CHECK: return %[[Y]], %[[REP]], %[[RSTD]]
 func.func @layer_norm_no_affine(%x: tensor<4x16xbf16>) -> (tensor<4x16xbf16>, tensor<4x1xf32>, tensor<4x1xf32>) {
   %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 16>, epsilon = 1.0e-6 : f64}
       : (tensor<4x16xbf16>) -> (tensor<4x16xbf16>, tensor<4x1xf32>, tensor<4x1xf32>)
@@ -40,7 +48,8 @@ func.func @layer_norm_no_affine(%x: tensor<4x16xbf16>) -> (tensor<4x16xbf16>, te
 }
 
 //===----------------------------------------------------------------------===//
-// RMSNorm: mean_square, no mean in the apply; eps=None is finfo(dtype).eps.
+// RMSNorm: mean_square, no mean in the apply; eps=None is the epsilon of
+// float for every input type (PyTorch computes f16/bf16 RMSNorm in float).
 //===----------------------------------------------------------------------===//
 
 // CHECK-LABEL: func.func @rms_norm_f32_default_eps(
@@ -57,7 +66,7 @@ func.func @rms_norm_f32_default_eps(%x: tensor<2x16xf32>) -> (tensor<2x16xf32>, 
 // CHECK-LABEL: func.func @rms_norm_f16_default_eps(
 // CHECK-SAME: %[[X:.*]]: tensor<2x3x16xf16>, %[[W:.*]]: tensor<3x16xf16>)
 // CHECK-NEXT: %[[MS:.*]] = norm.mean_square %[[X]] axes = [1, 2] : tensor<2x3x16xf16> -> tensor<2x1x1xf32>
-// CHECK-NEXT: %[[RSTD:.*]] = norm.rstd %[[MS]] epsilon = 9.765625E-4 :
+// CHECK-NEXT: %[[RSTD:.*]] = norm.rstd %[[MS]] epsilon = 1.1920928955078125E-7 :
 // CHECK-NEXT: %[[Y:.*]] = norm.apply %[[X]] rstd %[[RSTD]] weight %[[W]] {param_axes = array<i64: 1, 2>} : (tensor<2x3x16xf16>, tensor<2x1x1xf32>, tensor<3x16xf16>) -> tensor<2x3x16xf16>
 // CHECK-NEXT: return %[[Y]], %[[RSTD]]
 func.func @rms_norm_f16_default_eps(%x: tensor<2x3x16xf16>, %w: tensor<3x16xf16>) -> (tensor<2x3x16xf16>, tensor<2x1x1xf32>) {
@@ -67,13 +76,13 @@ func.func @rms_norm_f16_default_eps(%x: tensor<2x3x16xf16>, %w: tensor<3x16xf16>
 }
 
 // CHECK-LABEL: func.func @rms_norm_bf16_default_eps(
-// CHECK: norm.rstd %{{.*}} epsilon = 7.812500e-03 :
+// CHECK: norm.rstd %{{.*}} epsilon = 1.1920928955078125E-7 :
 func.func @rms_norm_bf16_default_eps(%x: tensor<2x16xbf16>) -> (tensor<2x16xbf16>, tensor<2x1xf32>) {
   %y, %r = norm.rms_norm %x {normalized_shape = array<i64: 16>} : (tensor<2x16xbf16>) -> (tensor<2x16xbf16>, tensor<2x1xf32>)
   return %y, %r : tensor<2x16xbf16>, tensor<2x1xf32>
 }
 
-// An explicit epsilon wins over finfo(dtype).eps.
+// An explicit epsilon wins over the default.
 // CHECK-LABEL: func.func @rms_norm_explicit_eps(
 // CHECK: norm.rstd %{{.*}} epsilon = 1.000000e-05 :
 func.func @rms_norm_explicit_eps(%x: tensor<2x16xbf16>) -> (tensor<2x16xbf16>, tensor<2x1xf32>) {
@@ -94,7 +103,8 @@ func.func @rms_norm_explicit_eps(%x: tensor<2x16xbf16>) -> (tensor<2x16xbf16>, t
 // CHECK-NEXT: %[[BG:.*]] = tensor.expand_shape %[[B]] {{\[\[}}0, 1]] output_shape [3, 2] : tensor<6xf32> into tensor<3x2xf32>
 // CHECK-NEXT: %[[YG:.*]] = norm.apply %[[XG]] mean %[[MEAN]] rstd %[[RSTD]] bias %[[BG]] {param_axes = array<i64: 1, 2>}
 // CHECK-NEXT: %[[Y:.*]] = tensor.collapse_shape %[[YG]] {{\[\[}}0], [1, 2], [3], [4]] : tensor<2x3x2x4x4xf32> into tensor<2x6x4x4xf32>
-// CHECK-NEXT: %[[M:.*]] = tensor.collapse_shape %[[MEAN]] {{\[\[}}0], [1, 2, 3, 4]] : tensor<2x3x1x1x1xf32> into tensor<2x3xf32>
+// CHECK: %[[REP:.*]] = linalg.generic {{.*}} ins(%[[MEAN]], %[[VAR]] : tensor<2x3x1x1x1xf32>, tensor<2x3x1x1x1xf32>)
+// CHECK: %[[M:.*]] = tensor.collapse_shape %[[REP]] {{\[\[}}0], [1, 2, 3, 4]] : tensor<2x3x1x1x1xf32> into tensor<2x3xf32>
 // CHECK-NEXT: %[[R:.*]] = tensor.collapse_shape %[[RSTD]] {{\[\[}}0], [1, 2, 3, 4]] : tensor<2x3x1x1x1xf32> into tensor<2x3xf32>
 // CHECK-NEXT: return %[[Y]], %[[M]], %[[R]]
 func.func @group_norm(%x: tensor<2x6x4x4xf32>, %b: tensor<6xf32>) -> (tensor<2x6x4x4xf32>, tensor<2x3xf32>, tensor<2x3xf32>) {
@@ -113,7 +123,8 @@ func.func @group_norm(%x: tensor<2x6x4x4xf32>, %b: tensor<6xf32>) -> (tensor<2x6
 // CHECK-NEXT: %[[BG:.*]] = tensor.expand_shape %[[B]] {{\[\[}}0, 1]] output_shape [2, 4] : tensor<8xf32> into tensor<2x4xf32>
 // CHECK-NEXT: %[[YG:.*]] = norm.apply %[[XG]] mean %[[MEAN]] rstd %[[RSTD]] weight %[[WG]] bias %[[BG]] {param_axes = array<i64: 3, 4>}
 // CHECK-NEXT: %[[Y:.*]] = tensor.collapse_shape %[[YG]] {{\[\[}}0], [1], [2], [3, 4]] : tensor<2x4x4x2x4xbf16> into tensor<2x4x4x8xbf16>
-// CHECK-NEXT: %[[M:.*]] = tensor.collapse_shape %[[MEAN]] {{\[\[}}0], [1, 2, 3, 4]] : tensor<2x1x1x2x1xf32> into tensor<2x2xf32>
+// CHECK: %[[REP:.*]] = linalg.generic {{.*}} ins(%[[MEAN]], %[[VAR]] : tensor<2x1x1x2x1xf32>, tensor<2x1x1x2x1xf32>)
+// CHECK: %[[M:.*]] = tensor.collapse_shape %[[REP]] {{\[\[}}0], [1, 2, 3, 4]] : tensor<2x1x1x2x1xf32> into tensor<2x2xf32>
 // CHECK-NEXT: %[[R:.*]] = tensor.collapse_shape %[[RSTD]] {{\[\[}}0], [1, 2, 3, 4]] : tensor<2x1x1x2x1xf32> into tensor<2x2xf32>
 // CHECK-NEXT: return %[[Y]], %[[M]], %[[R]]
 func.func @group_norm_channels_last(%x: tensor<2x4x4x8xbf16>, %w: tensor<8xbf16>, %b: tensor<8xf32>)

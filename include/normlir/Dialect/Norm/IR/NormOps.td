@@ -209,8 +209,11 @@ def Norm_RMSNormOp : Norm_NamedOp<"rms_norm"> {
     `torch.nn.functional.rms_norm(input, normalized_shape, weight, eps)`:
     `y = x * rsqrt(E_A[x^2] + eps) * weight` over the last
     `len(normalized_shape)` axes, no centring, no bias. When `epsilon` is
-    absent it is `torch.finfo(input.dtype).eps` (PyTorch's `eps=None`). The
-    side result is the rstd, of shape `(*B, 1, ..., 1)`, in f32.
+    absent it is PyTorch's `eps=None` default: the epsilon of float
+    (1.1920929e-07) for f32, f16 and bf16 alike, since PyTorch computes
+    low-precision RMSNorm in float and takes
+    `std::numeric_limits<float>::epsilon()`. The side result is the rstd, of
+    shape `(*B, 1, ..., 1)`, in f32.
 
     Reference decomposition:
     ```
@@ -343,8 +346,9 @@ def Norm_InstanceNormOp : Norm_RunningStatsOp<"instance_norm"> {
       shape(running_var) = (C)`; element types f32 or the input's; the two
       running statistics are given together and have the same type.
     * (C3) normalizing with input statistics rejects exactly one spatial
-      element (`prod(S) = 1`), as PyTorch. With an empty input the running
-      statistics are returned unchanged.
+      element (`prod(S) = 1`), as PyTorch. With an empty batch (`N = 0`) the
+      running statistics are averaged over no samples and become NaN, as
+      PyTorch's.
     * (C4) `num_batches_tracked` and `cumulative_average` are not accepted.
     * (C5) the side results are exactly those listed above.
     * (C6) `epsilon >= 0`; `0 <= momentum <= 1`.
