@@ -550,7 +550,6 @@ def _quiet(fn):
     return wrapper
 
 
-@_quiet
 def _welford_reported_mean(mean, var):
     """PyTorch's LayerNorm/GroupNorm kernels use Welford moments: a slice
     holding +-inf reports a NaN mean (inf - inf), exactly where the variance
