@@ -172,7 +172,8 @@ def Norm_LayerNormOp : Norm_NamedOp<"layer_norm", [AttrSizedOperandSegments]> {
     eps)`. Normalizes over the last `len(normalized_shape)` dimensions with
     the biased variance. `weight` and `bias` are optional independently
     (`elementwise_affine=False`, `bias=False`). The side results are PyTorch's
-    `native_layer_norm` mean and rstd, of shape `(*B, 1, ..., 1)`, in f32.
+    `native_layer_norm` mean and rstd, of shape `(*B, 1, ..., 1)`, in f32;
+    as PyTorch's Welford kernel, the mean of a row holding +-inf is NaN.
 
     Reference decomposition (`A` = the last `len(normalized_shape)` axes):
     ```
@@ -373,7 +374,8 @@ def Norm_GroupNormOp : Norm_NamedOp<"group_norm", [AttrSizedOperandSegments]> {
     for an input `(N, C, *S)` (or channels-last). Each `(n, g)` is normalized
     over its `C / G` channels and the spatial axes; weight and bias are per
     channel. The side results are PyTorch's `native_group_norm` mean and rstd,
-    of shape `(N, G)`, in f32.
+    of shape `(N, G)`, in f32; as PyTorch's Welford kernel, the mean of a
+    group holding +-inf is NaN.
 
     Reference decomposition (NCHW): split the channel axis into `(G, C/G)`,
     ```
