@@ -208,6 +208,23 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
   if (!module)
     return fail("");
 
+  // The lowered code calls these C runtime functions; a user function of the
+  // same name would be taken for them at link time.
+  static constexpr llvm::StringLiteral kReserved[] = {
+      "malloc", "free", "aligned_alloc", "memcpy", "memset", "memrefCopy"};
+  for (auto func : module->getOps<func::FuncOp>())
+    if (llvm::is_contained(kReserved, func.getSymName())) {
+      func.emitError("function name '")
+          << func.getSymName()
+          << "' is reserved: the generated code calls the C runtime "
+             "function of that name";
+      return fail("");
+    }
+  // Only top-level functions are compiled and callable.
+  for (auto nested : module->getOps<ModuleOp>())
+    nested.emitWarning("nested modules are not compiled; move the functions "
+                       "to the top level to call them");
+
   auto jit = std::unique_ptr<JITModule>(new JITModule());
   // Signatures are read before lowering, while they are still tensors.
   for (auto func : module->getOps<func::FuncOp>()) {

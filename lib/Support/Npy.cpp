@@ -300,6 +300,10 @@ normlir::parseInlineTensorType(llvm::StringRef text) {
   llvm::StringRef typeText = text.split('=').first.trim();
   llvm::SmallVector<llvm::StringRef> parts;
   typeText.split(parts, 'x');
+  if (llvm::any_of(parts, [](llvm::StringRef p) { return p.empty(); }))
+    return llvm::createStringError("inline input '" + text +
+                                   "': malformed type '" + typeText +
+                                   "' (expected e.g. 2x3xf32, or f32)");
   TensorSpec spec;
   auto elt = parseElementType(parts.back());
   if (!elt)

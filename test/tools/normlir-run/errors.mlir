@@ -6,6 +6,7 @@
 // RUN: not normlir-run %s --function=ln --input="2x4xf32=1 2 3" 2>&1 | FileCheck %s --check-prefix=COUNT
 // RUN: not normlir-run %s --function=ln --input="2x4xf32=two" 2>&1 | FileCheck %s --check-prefix=VALUE
 // RUN: not normlir-run %s --function=ln --input="2x4xq8=1" 2>&1 | FileCheck %s --check-prefix=ELT
+// RUN: not normlir-run %s --function=ln --input="x=1" 2>&1 | FileCheck %s --check-prefix=TYPE
 // RUN: not normlir-run %s --function=nope --input="2x4xf32=1" 2>&1 | FileCheck %s --check-prefix=FUNC
 // RUN: not normlir-run %s --input="2x4xf32=1" 2>&1 | FileCheck %s --check-prefix=WHICH
 // RUN: not normlir-run %s --function=ln --input="2x4xf32=1" --output=y.npy 2>&1 | FileCheck %s --check-prefix=OUT
@@ -21,6 +22,7 @@
 // COUNT: error: input 0: inline input '2x4xf32' needs 8 values (or one to splat), got 3
 // VALUE: error: input 0: inline input '2x4xf32': malformed value 'two'
 // ELT: error: input 0: inline input '2x4xq8=1': unsupported element type 'q8'
+// TYPE: error: input 0: inline input 'x=1': malformed type 'x' (expected e.g. 2x3xf32, or f32)
 // FUNC: error: no callable function 'nope' (available: ln, rms, count)
 // WHICH: error: {{.*}}errors.mlir has 3 callable functions; choose one with --function
 // OUT: error: --output must be @file.npy or -, got 'y.npy'

@@ -1,0 +1,13 @@
+// The generated code calls malloc/free; a user function of that name is a
+// located error, not a link failure.
+// RUN: not normlir-run %s 2>&1 | FileCheck %s
+// RUN: printf 'module {\n  module @inner {\n  }\n}\n' > %t.mlir
+// RUN: not normlir-run %t.mlir 2>&1 | FileCheck %s --check-prefix=NESTED
+
+// CHECK: reserved-names.mlir:[[@LINE+1]]:1: error: function name 'malloc' is reserved: the generated code calls the C runtime function of that name
+func.func @malloc(%x: tensor<2xf32>) -> tensor<2xf32> {
+  return %x : tensor<2xf32>
+}
+
+// NESTED: warning: nested modules are not compiled; move the functions to the top level to call them
+// NESTED: error: {{.*}} has 0 callable functions
