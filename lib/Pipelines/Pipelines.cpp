@@ -51,8 +51,6 @@ static constexpr llvm::StringLiteral kCPUPipeline =
     "convert-func-to-llvm,"
     "reconcile-unrealized-casts)";
 
-llvm::StringRef normlir::getCPUPipelineText() { return kCPUPipeline; }
-
 LogicalResult normlir::buildCPUPipeline(OpPassManager &pm) {
   // The text is resolved through the pass registry, which a host program
   // embedding the JIT has not necessarily filled.

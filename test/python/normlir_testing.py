@@ -438,19 +438,26 @@ def rms_norm_spec(x_shape, normalized_shape, dtype="f32", weight=None,
     return spec
 
 
-def _running_stats_spec(op, x_shape, dtype, weight, bias, running, nbt,
-                        training, momentum, cumulative, eps, channel_axis,
-                        func, is_bn):
+def _channel_args(x_shape, dtype, channel_axis, weight, bias):
+    """(shape, non-negative channel axis, C, [x, weight?, bias?] args) of a
+    channel norm's spec."""
     x_shape = tuple(x_shape)
-    rank = len(x_shape)
     if channel_axis < 0:
-        channel_axis += rank
+        channel_axis += len(x_shape)
     c = x_shape[channel_axis]
     args = [("", "x", x_shape, dtype)]
     if weight:
         args.append(("weight", "w", (c,), weight))
     if bias:
         args.append(("bias", "b", (c,), bias))
+    return x_shape, channel_axis, c, args
+
+
+def _running_stats_spec(op, x_shape, dtype, weight, bias, running, nbt,
+                        training, momentum, cumulative, eps, channel_axis,
+                        func, is_bn):
+    x_shape, channel_axis, c, args = _channel_args(x_shape, dtype,
+                                                   channel_axis, weight, bias)
     if running:
         args.append(("running", "rm", (c,), running))
         args.append(("running", "rv", (c,), running))
@@ -508,16 +515,8 @@ def instance_norm_spec(x_shape, dtype="f32", weight=None, bias=None,
 
 def group_norm_spec(x_shape, num_groups, dtype="f32", weight=None, bias=None,
                     eps=None, channel_axis=1, func="gn") -> Spec:
-    x_shape = tuple(x_shape)
-    rank = len(x_shape)
-    if channel_axis < 0:
-        channel_axis += rank
-    c = x_shape[channel_axis]
-    args = [("", "x", x_shape, dtype)]
-    if weight:
-        args.append(("weight", "w", (c,), weight))
-    if bias:
-        args.append(("bias", "b", (c,), bias))
+    x_shape, channel_axis, c, args = _channel_args(x_shape, dtype,
+                                                   channel_axis, weight, bias)
     attrs = [f"num_groups = {num_groups} : i64"]
     if eps is not None:
         attrs.append(f"epsilon = {fmt_f64(eps)}")

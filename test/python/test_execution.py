@@ -76,6 +76,17 @@ def rms_case(rng, tmp_path, shape, ns, dtype="f32", weight=None, eps=None,
     return got, ref, vals
 
 
+def channel_inputs(rng, shape, dtype, c, weight, bias, x=None):
+    """x (random unless given) and the optional per-channel weight/bias, drawn
+    in that order, as the channel norms' inputs."""
+    vals = {"x": randn(rng, shape, dtype) if x is None else x}
+    if weight:
+        vals["w"] = param(rng, c, weight)
+    if bias:
+        vals["b"] = param(rng, c, bias)
+    return vals
+
+
 def bn_case(rng, tmp_path, shape, dtype="f32", weight=None, bias=None,
             running=None, nbt=None, training=True, momentum=None,
             cumulative=False, eps=None, channel_axis=1, x=None, rm=None,
@@ -85,11 +96,7 @@ def bn_case(rng, tmp_path, shape, dtype="f32", weight=None, bias=None,
                               nbt is not None, training, momentum, cumulative,
                               eps, channel_axis)
     c = shape[spec.options["channel_axis"]]
-    vals = {"x": randn(rng, shape, dtype) if x is None else x}
-    if weight:
-        vals["w"] = param(rng, c, weight)
-    if bias:
-        vals["b"] = param(rng, c, bias)
+    vals = channel_inputs(rng, shape, dtype, c, weight, bias, x)
     if running:
         r_m, r_v = running_stats(rng, c, running)
         vals["rm"] = r_m if rm is None else rm
@@ -111,11 +118,7 @@ def in_case(rng, tmp_path, shape, dtype="f32", weight=None, bias=None,
     spec = nt.instance_norm_spec(shape, dtype, weight, bias, running,
                                  training, momentum, eps, channel_axis)
     c = shape[spec.options["channel_axis"]]
-    vals = {"x": randn(rng, shape, dtype) if x is None else x}
-    if weight:
-        vals["w"] = param(rng, c, weight)
-    if bias:
-        vals["b"] = param(rng, c, bias)
+    vals = channel_inputs(rng, shape, dtype, c, weight, bias, x)
     if running:
         vals["rm"], vals["rv"] = running_stats(rng, c, running)
     ref = nt.ref_instance_norm(vals["x"], vals.get("w"), vals.get("b"),
@@ -132,11 +135,7 @@ def gn_case(rng, tmp_path, shape, groups, dtype="f32", weight=None,
     spec = nt.group_norm_spec(shape, groups, dtype, weight, bias, eps,
                               channel_axis)
     c = shape[spec.options["channel_axis"]]
-    vals = {"x": randn(rng, shape, dtype) if x is None else x}
-    if weight:
-        vals["w"] = param(rng, c, weight)
-    if bias:
-        vals["b"] = param(rng, c, bias)
+    vals = channel_inputs(rng, shape, dtype, c, weight, bias, x)
     ref = nt.ref_group_norm(vals["x"], groups, vals.get("w"), vals.get("b"),
                             spec.options["eps"], spec.options["channel_axis"])
     got = spec.run(tmp_path, **vals)

@@ -12,12 +12,9 @@
 
 namespace normlir {
 
-/// The `normlir-cpu-pipeline`, as a textual pass pipeline anchored on
-/// `builtin.module`: norm (named or core ops) on tensors in, LLVM dialect out.
-/// Functions take their results as trailing out-parameter memrefs.
-llvm::StringRef getCPUPipelineText();
-
-/// Appends the CPU pipeline to `pm` (a builtin.module pass manager).
+/// Appends the `normlir-cpu-pipeline` to `pm` (a builtin.module pass
+/// manager): norm (named or core ops) on tensors in, LLVM dialect out, with
+/// function results as trailing out-parameter memrefs.
 mlir::LogicalResult buildCPUPipeline(mlir::OpPassManager &pm);
 
 /// Registers all NormLIR passes and named pipelines with the global registry.
