@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   # LLVM/MLIR 22: libMLIR.so, mlir-tblgen, lit, FileCheck, not, clang.
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22
+  # LLVM's OpenMP runtime: the JIT'd kernels run their loops on threads.
+  libomp-22-dev
   cmake ninja-build
   # Tests: Debian's Python 3.11 with numpy, pytest, and PyTorch 1.13 (CPU)
   # as the reference. Debian's torch installs in ~30 s; pip's torch 2.x

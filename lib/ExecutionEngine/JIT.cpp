@@ -6,6 +6,7 @@
 
 #include "normlir/ExecutionEngine/JIT.h"
 #include "normlir/Dialect/Norm/IR/Norm.h"
+#include "normlir/Dialect/Norm/Transforms/BufferizableOpInterfaceImpl.h"
 #include "normlir/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -21,6 +22,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
@@ -181,6 +183,7 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
 
   DialectRegistry registry;
   registry.insert<norm::NormDialect>();
+  norm::registerBufferizableOpInterfaceExternalModels(registry);
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);
@@ -250,7 +253,7 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
   }
 
   PassManager pm(&context);
-  if (failed(buildCPUPipeline(pm)))
+  if (failed(buildCPUPipeline(pm, options.schedule)))
     return fail("failed to build the CPU pipeline");
   if (failed(pm.run(*module)))
     return fail(diagText.empty() ? "failed to lower " + bufferName.str() : "");
@@ -271,6 +274,19 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
           "internal error: lowered function '" + sig.name +
           "' does not have the expected out-parameter ABI");
   }
+
+  // Parallel loops call the OpenMP runtime; its symbols are resolved from
+  // the process once the library is loaded.
+  static std::once_flag ompOnce;
+  static std::string ompError;
+  std::call_once(ompOnce, [] {
+    llvm::sys::DynamicLibrary::LoadLibraryPermanently(NORMLIR_LIBOMP_PATH,
+                                                      &ompError);
+  });
+  if (!ompError.empty())
+    return llvm::createStringError("cannot load the OpenMP runtime " +
+                                   std::string(NORMLIR_LIBOMP_PATH) + ": " +
+                                   ompError);
 
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tmBuilder)

@@ -1,5 +1,7 @@
 // RUN: normlir-opt %s --normlir-cpu-pipeline | FileCheck %s
 // RUN: normlir-opt %s --normlir-cpu-pipeline --mlir-print-ir-after-all 2>&1 >/dev/null | FileCheck %s --check-prefix=ORDER
+// RUN: normlir-opt %s --normlir-cpu-pipeline="strategy=segment vector-width=4 unroll=1 parallel=on" --mlir-print-ir-after=norm-tile 2>&1 >/dev/null | FileCheck %s --check-prefix=OPTIONS
+// RUN: normlir-opt %s --normlir-cpu-pipeline="vector-width=4 parallel=on" | FileCheck %s --check-prefix=OMP
 
 // Everything is lowered to the LLVM dialect; results become out-parameters:
 // each memref is passed expanded as (allocated, aligned, offset, sizes,
@@ -15,11 +17,30 @@
 // CHECK: llvm.return{{$}}
 
 // ORDER: IR Dump After NormExpand (norm-expand)
+// ORDER: IR Dump After NormFuse (norm-fuse)
+// ORDER: norm.kernel
+// ORDER: IR Dump After NormTile (norm-tile)
+// ORDER: schedule = #norm.schedule<strategy = "row"
 // ORDER: IR Dump After ConvertNormToLinalg (convert-norm-to-linalg)
 // ORDER: IR Dump After OneShotBufferizePass (one-shot-bufferize)
 // ORDER: IR Dump After BufferResultsToOutParamsPass (buffer-results-to-out-params)
+// ORDER: IR Dump After NormFoldResultCopies (norm-fold-result-copies)
+// ORDER: IR Dump After ConvertNormToVector (convert-norm-to-vector)
 // ORDER: IR Dump After ConvertLinalgToLoopsPass (convert-linalg-to-loops)
+// ORDER: IR Dump After ConvertSCFToOpenMPPass (convert-scf-to-openmp)
+// ORDER: IR Dump After ConvertVectorToLLVMPass (convert-vector-to-llvm)
+// ORDER: IR Dump After ConvertOpenMPToLLVMPass (convert-openmp-to-llvm)
 // ORDER: IR Dump After ReconcileUnrealizedCastsPass (reconcile-unrealized-casts)
+
+// The pipeline's options reach norm-tile.
+// OPTIONS: schedule = #norm.schedule<strategy = "segment", vectorWidth = 4, unroll = 1,
+// OPTIONS-SAME: parallel = true>
+
+// Threaded loops become OpenMP regions (LLVM translation outlines them into
+// __kmpc_fork_call); vectors stay vectors.
+// OMP: omp.parallel
+// OMP: omp.wsloop
+// OMP: vector<4xf32>
 
 func.func @ln(%x: tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<2x1xf32>, tensor<2x1xf32>) {
   %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 4>} : (tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<2x1xf32>, tensor<2x1xf32>)

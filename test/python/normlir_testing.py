@@ -144,6 +144,10 @@ def run_spec(spec_text: str, func: str, inputs: list, tmp_path,
         args.append(f"--input=@{p}")
     out_paths = [Path(f"{base}_out{i}.npy") for i in range(n_results)]
     args += [f"--output=@{p}" for p in out_paths]
+    # NORMLIR_SCHEDULE forces a schedule (norm-tile's options) on every run,
+    # so that the same cases check each code path of the vector lowering.
+    if os.environ.get("NORMLIR_SCHEDULE"):
+        args.append(f"--schedule={os.environ['NORMLIR_SCHEDULE']}")
     proc = run_normlir(args)
     if proc.returncode != 0:
         raise NormlirError(args, proc.returncode, proc.stdout, proc.stderr)

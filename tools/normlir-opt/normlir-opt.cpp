@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "normlir/Dialect/Norm/IR/Norm.h"
+#include "normlir/Dialect/Norm/Transforms/BufferizableOpInterfaceImpl.h"
 #include "normlir/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -24,6 +25,7 @@ int main(int argc, char **argv) {
 
   mlir::DialectRegistry registry;
   registry.insert<normlir::norm::NormDialect>();
+  normlir::norm::registerBufferizableOpInterfaceExternalModels(registry);
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   return mlir::asMainReturnCode(

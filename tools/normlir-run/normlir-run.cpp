@@ -23,7 +23,10 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/WithColor.h"
 
+#include "llvm/ADT/APFloat.h"
+
 #include <chrono>
+#include <random>
 
 using namespace normlir;
 namespace cl = llvm::cl;
@@ -49,10 +52,64 @@ static cl::opt<unsigned> repeat("repeat",
                                 cl::desc("Run the function N times and "
                                          "report the median time"),
                                 cl::init(1), cl::cat(category));
+static cl::opt<std::string>
+    schedule("schedule",
+             cl::desc("Schedule overrides, as norm-tile's options: "
+                      "\"vector-width=4 unroll=2 strategy=row\""),
+             cl::cat(category));
+static cl::opt<unsigned> warmup("warmup",
+                                cl::desc("Untimed calls before the timed ones "
+                                         "(with --repeat)"),
+                                cl::init(0), cl::cat(category));
+static cl::opt<bool>
+    randomInputs("random-inputs",
+                 cl::desc("Fill the first input with pseudo-random values in "
+                          "[-1, 1), the others in [0.5, 1.5) (integers: 0), "
+                          "instead of --input flags; "
+                          "for benchmarking"),
+                 cl::cat(category));
+static cl::opt<bool> discardResults("discard-results",
+                                    cl::desc("Neither print nor write the "
+                                             "results"),
+                                    cl::cat(category));
 static cl::opt<bool> printSignature("print-signature",
                                     cl::desc("Print the callable functions "
                                              "and exit"),
                                     cl::cat(category));
+
+/// Fills float tensors with `dist` (rounded to the element type) and integer
+/// tensors with 0.
+static void fillRandom(HostTensor &t, std::mt19937 &gen,
+                       std::uniform_real_distribution<float> &dist) {
+  int64_t n = t.spec.getNumElements();
+  char *p = t.bytes.data();
+  for (int64_t i = 0; i < n; ++i) {
+    float v = dist(gen);
+    switch (t.spec.elementType) {
+    case ElementType::F32:
+      reinterpret_cast<float *>(p)[i] = v;
+      break;
+    case ElementType::F64:
+      reinterpret_cast<double *>(p)[i] = v;
+      break;
+    case ElementType::F16:
+    case ElementType::BF16: {
+      llvm::APFloat f(v);
+      bool lost;
+      f.convert(t.spec.elementType == ElementType::F16
+                    ? llvm::APFloat::IEEEhalf()
+                    : llvm::APFloat::BFloat(),
+                llvm::APFloat::rmNearestTiesToEven, &lost);
+      reinterpret_cast<uint16_t *>(p)[i] =
+          uint16_t(f.bitcastToAPInt().getZExtValue());
+      break;
+    }
+    case ElementType::I64:
+    case ElementType::I32:
+      break; // allocateTensor zero-fills.
+    }
+  }
+}
 
 static int fail(const llvm::Twine &msg) {
   llvm::WithColor::error(llvm::errs(), "normlir-run") << msg << "\n";
@@ -73,7 +130,8 @@ int main(int argc, char **argv) {
   auto file = llvm::MemoryBuffer::getFile(specFile, /*IsText=*/true);
   if (!file)
     return fail(specFile + ": cannot read file: " + file.getError().message());
-  auto module = JITModule::compile((*file)->getBuffer(), specFile, {optLevel});
+  auto module =
+      JITModule::compile((*file)->getBuffer(), specFile, {optLevel, schedule});
   if (!module)
     return fail(module.takeError());
   llvm::errs() << (*module)->getWarnings();
@@ -103,11 +161,26 @@ int main(int argc, char **argv) {
   if (!sig)
     return fail(sig.takeError());
 
-  if (inputs.size() != (*sig)->inputs.size())
+  if (randomInputs && !inputs.empty())
+    return fail("--random-inputs and --input are exclusive");
+  if (!randomInputs && inputs.size() != (*sig)->inputs.size())
     return fail("function '" + name + "' takes " +
                 llvm::Twine((*sig)->inputs.size()) + " inputs, got " +
                 llvm::Twine(inputs.size()) + " --input flags");
   std::vector<HostTensor> args;
+  if (randomInputs) {
+    std::mt19937 gen(42);
+    // Parameters and running variances stay positive.
+    std::uniform_real_distribution<float> data(-1.0f, 1.0f), params(0.5f, 1.5f);
+    for (auto [i, spec] : llvm::enumerate((*sig)->inputs)) {
+      auto t = allocateTensor(spec);
+      if (!t)
+        return fail("input " + llvm::Twine(i) + ": " +
+                    llvm::toString(t.takeError()));
+      fillRandom(*t, gen, i == 0 ? data : params);
+      args.push_back(std::move(*t));
+    }
+  }
   for (auto [i, text] : llvm::enumerate(inputs)) {
     llvm::StringRef ref(text);
     const TensorSpec &expected = (*sig)->inputs[i];
@@ -155,6 +228,9 @@ int main(int argc, char **argv) {
   for (HostTensor &t : results)
     resultViews.push_back(t.view());
 
+  for (unsigned r = 0; r < warmup; ++r)
+    if (auto err = (*module)->invoke(name, argViews, resultViews))
+      return fail(std::move(err));
   std::vector<double> times;
   for (unsigned r = 0; r < std::max(1u, unsigned(repeat)); ++r) {
     auto start = std::chrono::steady_clock::now();
@@ -166,6 +242,8 @@ int main(int argc, char **argv) {
   }
 
   for (auto [i, r] : llvm::enumerate(results)) {
+    if (discardResults)
+      break;
     llvm::StringRef dest =
         i < outputs.size() ? llvm::StringRef(outputs[i]) : llvm::StringRef("-");
     if (dest.consume_front("@")) {
@@ -179,7 +257,7 @@ int main(int argc, char **argv) {
   }
   if (repeat > 1) {
     std::sort(times.begin(), times.end());
-    llvm::errs() << llvm::format("compile: %.1f ms, run: median %.3f ms over "
+    llvm::errs() << llvm::format("compile: %.1f ms, run: median %.6f ms over "
                                  "%u runs\n",
                                  (*module)->getCompileSeconds() * 1e3,
                                  times[times.size() / 2] * 1e3,

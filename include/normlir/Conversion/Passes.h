@@ -8,6 +8,7 @@
 #define NORMLIR_CONVERSION_PASSES_H
 
 #include "normlir/Conversion/NormToLinalg/NormToLinalg.h"
+#include "normlir/Conversion/NormToVector/NormToVector.h"
 
 namespace normlir {
 

@@ -33,4 +33,32 @@ def ConvertNormToLinalg : Pass<"convert-norm-to-linalg"> {
   ];
 }
 
+def ConvertNormToVector : Pass<"convert-norm-to-vector"> {
+  let summary = "Lower fused norm kernels on memrefs to threaded vector loops";
+  let description = [{
+    Lowers each bufferized `norm.kernel` by its `#norm.schedule` (see the
+    attribute's description) to `scf.parallel` loops over rows, segments or
+    row chunks (turned into OpenMP by `convert-scf-to-openmp`) around
+    `scf.for` loops of `vector` loads, arithmetic and stores in f32.
+
+    Reductions keep `unroll` independent vector accumulators and add blocks
+    of at most `1024 * vectorWidth` elements into a running total, so the
+    rounding error grows with the block count, not the element count.
+    Moments are computed in two passes over a row held in cache: a plain sum
+    gives a provisional mean `m`, then `sum(x - m)` and `sum((x - m)^2)` give
+    the corrected mean and the variance (never `E[x^2] - E[x]^2` about 0).
+    Statistics spanning several segments or chunks are combined in a fixed
+    order in f64 (Chan et al.'s pairwise update), so results do not depend on
+    the thread count. A kernel without a schedule, or whose schedule does
+    not fit its layout, is an error.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // NORMLIR_CONVERSION_PASSES_TD

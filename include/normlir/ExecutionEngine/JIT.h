@@ -82,6 +82,9 @@ struct FunctionSignature {
 struct JITOptions {
   /// LLVM optimization level (0-3) of the generated code.
   unsigned optLevel = 3;
+  /// Overrides of the schedule heuristic, as norm-tile's options
+  /// ("vector-width=4 unroll=2"); empty: the heuristic decides.
+  std::string schedule;
 };
 
 /// A module of norm specs lowered with `normlir-cpu-pipeline` and compiled

@@ -319,6 +319,8 @@ struct ConvertNormToLinalgPass
     // Named ops are illegal too: they must be expanded first, and a leftover
     // one is reported rather than silently kept.
     target.addIllegalDialect<NormDialect>();
+    // Fused kernels are lowered after bufferization (convert-norm-to-vector).
+    target.addLegalOp<KernelOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
     populateNormToLinalgPatterns(patterns);

@@ -9,9 +9,19 @@
 using namespace mlir;
 using namespace normlir::norm;
 
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
 #include "normlir/Dialect/Norm/IR/NormOpsDialect.cpp.inc"
 
+#define GET_ATTRDEF_CLASSES
+#include "normlir/Dialect/Norm/IR/NormAttrs.cpp.inc"
+
 void NormDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "normlir/Dialect/Norm/IR/NormAttrs.cpp.inc"
+      >();
   addOperations<
 #define GET_OP_LIST
 #include "normlir/Dialect/Norm/IR/NormOps.cpp.inc"

@@ -451,5 +451,136 @@ LogicalResult GroupNormOp::verify() {
   return verifyEpsilon(*this, getEpsilon().convertToDouble());
 }
 
+//===----------------------------------------------------------------------===//
+// KernelOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult KernelOp::verify() {
+  auto inType = cast<ShapedType>(getInput().getType());
+  if (!inType.hasStaticShape() ||
+      !isa<Float32Type, Float16Type, BFloat16Type>(inType.getElementType()))
+    return emitOpError("input must have a static shape and an f32, f16 or "
+                       "bf16 element type");
+  ArrayRef<int64_t> shape = inType.getShape();
+  int64_t rank = inType.getRank();
+  bool onTensors = isa<RankedTensorType>(inType);
+  // (C6) tensors or memrefs throughout.
+  for (Value v : getOperands())
+    if (isa<RankedTensorType>(v.getType()) != onTensors ||
+        !isa<RankedTensorType, MemRefType>(v.getType()))
+      return emitOpError("operands must be all ranked tensors or all memrefs");
+  if (onTensors ? TypeRange(getResults().getTypes()) != getOuts().getTypes()
+                : !getResults().empty())
+    return emitOpError(onTensors ? "results must have the types of outs"
+                                 : "has no results on memrefs");
+  // (C1)
+  if (failed(verifyAxes(*this, getAxes(), rank, "axis")))
+    return failure();
+  // (C2)
+  if (failed(verifyAxes(*this, getParamAxes(), rank, "param axis")))
+    return failure();
+  SmallVector<int64_t> paramShape;
+  for (int64_t a : getParamAxes())
+    paramShape.push_back(shape[a]);
+  auto checkShaped = [&](Value v, StringRef name, ArrayRef<int64_t> expected,
+                         bool stat) -> LogicalResult {
+    auto t = cast<ShapedType>(v.getType());
+    Type elt = t.getElementType();
+    bool eltOk =
+        stat ? elt.isF32() : (elt == inType.getElementType() || elt.isF32());
+    if (t.getShape() != expected || !eltOk)
+      return emitOpError() << name << " must have shape " << shapeStr(expected)
+                           << " and " << (stat ? "f32" : "the input's or f32")
+                           << " elements, got " << t;
+    return success();
+  };
+  for (auto [v, name] : {std::pair<Value, StringRef>{getWeight(), "weight"},
+                         {getBias(), "bias"}})
+    if (v && failed(checkShaped(v, name, paramShape, false)))
+      return failure();
+  if (getParamAxes().empty() != (!getWeight() && !getBias()))
+    return emitOpError(
+        "param_axes must be given exactly when weight or bias is");
+  // (C3)
+  size_t numOuts = getOuts().size();
+  if (numOuts != 1 && numOuts != 3 && numOuts != 4)
+    return emitOpError() << "expects 1, 3 or 4 outs, got " << numOuts;
+  auto outType = cast<ShapedType>(getOuts()[0].getType());
+  if (outType.getShape() != shape ||
+      outType.getElementType() != inType.getElementType())
+    return emitOpError() << "outs[0] must have the input's shape and element "
+                            "type, got "
+                         << outType;
+  SmallVector<int64_t> statShape = keepDimsShape(shape, getAxes());
+  for (Value v : getOuts().drop_front())
+    if (failed(checkShaped(v, "statistics out", statShape, true)))
+      return failure();
+  // (C4)
+  if (numOuts == 1 && !getRstd())
+    return emitOpError("an apply-only kernel (1 out) needs rstd");
+  if (numOuts != 1 && (getMean() || getRstd()))
+    return emitOpError("mean and rstd operands are only allowed with 1 out");
+  for (auto [v, name] :
+       {std::pair<Value, StringRef>{getMean(), "mean"}, {getRstd(), "rstd"}})
+    if (v && failed(checkShaped(v, name, statShape, true)))
+      return failure();
+  // (C5)
+  if (computesStatistics() != getEpsilon().has_value())
+    return emitOpError("epsilon must be given exactly when statistics are "
+                       "computed");
+  if (getEpsilon())
+    return verifyEpsilon(*this, getEpsilon()->convertToDouble());
+  return success();
+}
+
+void KernelOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  // On tensors the op is pure; on memrefs it reads its inputs and writes its
+  // outs (it does not read them).
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    if (isDpsInit(&operand))
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+    else
+      effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// ScheduleAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   StringRef strategy, int64_t vectorWidth,
+                                   int64_t unroll, int64_t chunks,
+                                   int64_t rowTasks, bool nontemporal,
+                                   bool parallel) {
+  // (C1)
+  if (strategy != "row" && strategy != "segment" && strategy != "column")
+    return emitError() << "schedule strategy must be \"row\", \"segment\" or "
+                          "\"column\", got \""
+                       << strategy << "\"";
+  // (C2)
+  if (vectorWidth < 1 || vectorWidth > 64 || !llvm::isPowerOf2_64(vectorWidth))
+    return emitError() << "schedule vectorWidth must be a power of two in "
+                          "[1, 64], got "
+                       << vectorWidth;
+  if (unroll < 1 || unroll > 16)
+    return emitError() << "schedule unroll must be in [1, 16], got " << unroll;
+  // The bounds keep index arithmetic far from overflow.
+  constexpr int64_t kMaxSplit = int64_t(1) << 30;
+  if (chunks < 1 || chunks > kMaxSplit)
+    return emitError() << "schedule chunks must be in [1, 2^30], got "
+                       << chunks;
+  if (rowTasks < 1 || rowTasks > kMaxSplit)
+    return emitError() << "schedule rowTasks must be in [1, 2^30], got "
+                       << rowTasks;
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "normlir/Dialect/Norm/IR/NormOps.cpp.inc"

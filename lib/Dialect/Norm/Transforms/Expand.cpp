@@ -163,8 +163,8 @@ struct ExpandLayerNorm : OpRewritePattern<LayerNormOp> {
     Value y = buildApply(rewriter, loc, op.getInput(), s.mean, s.rstd,
                          op.getWeight(), op.getBias(), axes);
     rewriter.replaceOp(
-        op, {y, welfordReportedMean(rewriter, loc, s.mean, s.variance),
-             s.rstd});
+        op,
+        {y, welfordReportedMean(rewriter, loc, s.mean, s.variance), s.rstd});
     return success();
   }
 };

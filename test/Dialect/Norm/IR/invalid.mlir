@@ -930,3 +930,135 @@ func.func @rstd_f32_epsilon(%v: tensor<4x1xf32>) {
   %0 = "norm.rstd"(%v) <{epsilon = 1.0e-5 : f32}> : (tensor<4x1xf32>) -> tensor<4x1xf32>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// norm.kernel
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @kernel_axes(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{axis 2 is out of range}}
+  %k:4 = norm.kernel %x outs(%e, %s, %s, %s) {axes = array<i64: 2>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_weight_shape(%x: tensor<4x16xf32>, %w: tensor<8xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{weight must have shape [16] and the input's or f32 elements, got 'tensor<8xf32>'}}
+  %k:4 = norm.kernel %x weight %w outs(%e, %s, %s, %s) {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<8xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_param_axes(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{param_axes must be given exactly when weight or bias is}}
+  %k:4 = norm.kernel %x outs(%e, %s, %s, %s) {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_num_outs(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{expects 1, 3 or 4 outs, got 2}}
+  %k:2 = norm.kernel %x outs(%e, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_out_type(%x: tensor<4x16xf32>, %e: tensor<4x16xf16>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{outs[0] must have the input's shape and element type, got 'tensor<4x16xf16>'}}
+  %k:3 = norm.kernel %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf16>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf16>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_stat_shape(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<1x16xf32>) {
+  // expected-error @+1 {{statistics out must have shape [4, 1] and f32 elements, got 'tensor<1x16xf32>'}}
+  %k:3 = norm.kernel %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<1x16xf32>, tensor<1x16xf32>) -> (tensor<4x16xf32>, tensor<1x16xf32>, tensor<1x16xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_apply_needs_rstd(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{an apply-only kernel (1 out) needs rstd}}
+  %k = norm.kernel %x outs(%e) {axes = array<i64: 1>} : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @kernel_stats_operands(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{mean and rstd operands are only allowed with 1 out}}
+  %k:3 = norm.kernel %x rstd %r outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_epsilon(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{epsilon must be given exactly when statistics are computed}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @kernel_mixed(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: memref<4x16xf32>) {
+  // expected-error @+1 {{operands must be all ranked tensors or all memrefs}}
+  norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, memref<4x16xf32>) -> ()
+  return
+}
+
+// -----
+
+func.func @kernel_memref_results(%x: memref<4x16xf32>, %r: memref<4x1xf32>, %e: memref<4x16xf32>) {
+  // expected-error @+1 {{has no results on memrefs}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>} : (memref<4x16xf32>, memref<4x1xf32>, memref<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @schedule_strategy(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{schedule strategy must be "row", "segment" or "column", got "diagonal"}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = "diagonal", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @schedule_width(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{schedule vectorWidth must be a power of two in [1, 64], got 12}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = "row", vectorWidth = 12, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @schedule_unroll(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{schedule unroll must be in [1, 16], got 0}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 0, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @schedule_chunks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{schedule chunks must be in [1, 2^30], got 0}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 0, rowTasks = 1, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @schedule_row_tasks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{schedule rowTasks must be in [1, 2^30], got 0}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 0, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}

@@ -271,3 +271,28 @@ func.func @group_norm_channels_last(%x: tensor<2x4x4x8xbf16>, %w: tensor<8xbf16>
       : (tensor<2x4x4x8xbf16>, tensor<8xbf16>, tensor<8xf32>) -> (tensor<2x4x4x8xbf16>, tensor<2x2xf32>, tensor<2x2xf32>)
   return %y#0, %y#1, %y#2 : tensor<2x4x4x8xbf16>, tensor<2x2xf32>, tensor<2x2xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// Fused kernel
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @kernel_tensors(
+// CHECK: %{{.*}}:4 = norm.kernel %{{.*}} weight %{{.*}} bias %{{.*}} outs(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) {axes = array<i64: 1>, epsilon = 1.000000e-05 : f64, param_axes = array<i64: 1>, schedule = #norm.schedule<strategy = "row", vectorWidth = 16, unroll = 4, chunks = 1, rowTasks = 4, nontemporal = true, parallel = true>}
+func.func @kernel_tensors(%x: tensor<4x16xbf16>, %w: tensor<16xf32>, %b: tensor<16xbf16>) -> tensor<4x16xbf16> {
+  %e = tensor.empty() : tensor<4x16xbf16>
+  %s = tensor.empty() : tensor<4x1xf32>
+  %k:4 = norm.kernel %x weight %w bias %b outs(%e, %s, %s, %s)
+      {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
+       schedule = #norm.schedule<strategy = "row", vectorWidth = 16, unroll = 4, chunks = 1, rowTasks = 4, nontemporal = true, parallel = true>}
+      : (tensor<4x16xbf16>, tensor<16xf32>, tensor<16xbf16>, tensor<4x16xbf16>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+      -> (tensor<4x16xbf16>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %k#0 : tensor<4x16xbf16>
+}
+
+// CHECK-LABEL: func.func @kernel_memrefs(
+// CHECK: norm.kernel %{{.*}} mean %{{.*}} rstd %{{.*}} outs(%{{.*}}) {axes = array<i64: 0, 2>} : (memref<4x3x5xf16>, memref<1x3x1xf32>, memref<1x3x1xf32>, memref<4x3x5xf16>) -> ()
+func.func @kernel_memrefs(%x: memref<4x3x5xf16>, %m: memref<1x3x1xf32>, %r: memref<1x3x1xf32>, %y: memref<4x3x5xf16>) {
+  norm.kernel %x mean %m rstd %r outs(%y) {axes = array<i64: 0, 2>}
+      : (memref<4x3x5xf16>, memref<1x3x1xf32>, memref<1x3x1xf32>, memref<4x3x5xf16>) -> ()
+  return
+}

@@ -17,9 +17,13 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "normlir/Dialect/Norm/IR/NormOpsDialect.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "normlir/Dialect/Norm/IR/NormAttrs.h.inc"
 
 #define GET_OP_CLASSES
 #include "normlir/Dialect/Norm/IR/NormOps.h.inc"

@@ -40,6 +40,7 @@ def Norm_Dialect : Dialect {
     "::mlir::arith::ArithDialect"
   ];
   let hasConstantMaterializer = 0;
+  let useDefaultAttributePrinterParser = 1;
 }
 
 #endif // NORMLIR_DIALECT_NORM_IR_NORMDIALECT_TD

@@ -16,9 +16,11 @@
 #define NORMLIR_DIALECT_NORM_IR_NORMOPS_TD
 
 include "normlir/Dialect/Norm/IR/NormDialect.td"
+include "normlir/Dialect/Norm/IR/NormAttrs.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 //===----------------------------------------------------------------------===//
@@ -406,6 +408,83 @@ def Norm_GroupNormOp : Norm_NamedOp<"group_norm", [AttrSizedOperandSegments]> {
   let assemblyFormat = [{
     $input (`weight` $weight^)? (`bias` $bias^)? attr-dict `:`
     functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Fused kernel
+//===----------------------------------------------------------------------===//
+
+def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "One fused normalization: statistics and apply";
+  let description = [{
+    A normalization as one kernel, formed by `norm-fuse` from a
+    `norm.moments`/`norm.mean_square` + `norm.rstd` + `norm.apply` chain (or
+    from a lone `norm.apply`). Like `linalg` ops it is in destination-passing
+    style and exists on tensors (returning the updated `outs`) and, after
+    bufferization, on memrefs (writing `outs`, no results).
+
+    Modes, by the number of `outs`:
+    * 4 outs `(y, mean, variance, rstd)`: `norm.moments` over `axes`, then
+      `rstd = 1 / sqrt(variance + epsilon)`, then the apply.
+    * 3 outs `(y, mean_square, rstd)`: `norm.mean_square` over `axes`, the
+      rstd and an apply without centring.
+    * 1 out `(y)`: apply only, with the given `mean` (optional) and `rstd`,
+      whose dimensions listed in `axes` are broadcast.
+
+    Reference decomposition (4 outs):
+    ```
+    mean, variance = norm.moments x axes = axes
+    rstd = norm.rstd variance epsilon = epsilon
+    y = norm.apply x mean mean rstd rstd weight w bias b {param_axes}
+    ```
+    Results are those of the decomposition up to f32 rounding (the kernel
+    sums in vector lanes).
+
+    The lowering views the input as `[P0, R1, P1, R2]`: after dropping
+    dimensions of size 1, the dimensions form at most four runs, parallel
+    (not in `axes`) and reduced, in the order P, R, P, R (any run may be
+    empty). `schedule` (`#norm.schedule`) says how it is tiled.
+
+    Constraints:
+    * (C1) `axes` are in `[0, rank(input))`, distinct and ascending.
+    * (C2) `param_axes` likewise, and are given iff weight or bias is;
+      `shape(weight) = shape(bias) = [shape(input)[a] for a in param_axes]`.
+    * (C3) 1, 3 or 4 `outs`; `type(outs[0])` has the input's shape and
+      element type; statistics outs are f32 with the input's shape where
+      dimensions in `axes` are 1.
+    * (C4) `mean` and `rstd` operands only with 1 out, `rstd` required
+      there, with the statistics shape of (C3).
+    * (C5) `epsilon` is given (and >= 0) iff statistics are computed.
+    * (C6) Operands are all tensors (then results have the types of `outs`)
+      or all memrefs (then there are no results).
+  }];
+  let arguments = (ins AnyShaped:$input, Optional<AnyShaped>:$mean,
+                       Optional<AnyShaped>:$rstd, Optional<AnyShaped>:$weight,
+                       Optional<AnyShaped>:$bias, Variadic<AnyShaped>:$outs,
+                       DenseI64ArrayAttr:$axes,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$param_axes,
+                       OptionalAttr<F64Attr>:$epsilon,
+                       OptionalAttr<Norm_ScheduleAttr>:$schedule);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $input (`mean` $mean^)? (`rstd` $rstd^)? (`weight` $weight^)?
+    (`bias` $bias^)? `outs` `(` $outs `)` attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getOutsMutable();
+    }
+    /// True when the kernel computes statistics (3 or 4 outs).
+    bool computesStatistics() { return getOuts().size() > 1; }
+    /// True for the moments mode (4 outs).
+    bool isCentered() {
+      return getOuts().size() == 4 || (getOuts().size() == 1 && getMean());
+    }
   }];
 }
 

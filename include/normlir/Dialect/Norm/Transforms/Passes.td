@@ -43,4 +43,74 @@ def NormUniquifyReturnedBuffers
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def NormFoldResultCopies
+    : Pass<"norm-fold-result-copies", "::mlir::func::FuncOp"> {
+  let summary = "Compute reshaped results directly in their out-parameters";
+  let description = [{
+    Runs after `buffer-results-to-out-params`, before deallocation: a
+    `memref.copy` from a reshaped (`memref.collapse_shape` or
+    `memref.expand_shape`) temporary allocation into an out-parameter that
+    nothing else uses is removed, and the allocation is replaced by the
+    inverse reshape of the out-parameter. GroupNorm computes its output as
+    `[N, G, C/G, ...]` and returns it as `[N, C, ...]`; without this the
+    output lives in a temporary that is page-faulted in and copied on every
+    call.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def NormFuse : Pass<"norm-fuse"> {
+  let summary = "Fuse statistics, rstd and apply into one norm.kernel";
+  let description = [{
+    Rewrites each `norm.apply` on tensors, together with the
+    `norm.moments`/`norm.mean_square` and `norm.rstd` that compute its
+    statistics from the same input, into one destination-style `norm.kernel`
+    that reads the input once and writes the output once (see the op). An
+    apply whose statistics come from elsewhere (BatchNorm in eval mode)
+    becomes an apply-only kernel. Patterns the vector lowering cannot
+    handle (see `norm.kernel`'s `[P0, R1, P1, R2]` layout) are left alone
+    for `convert-norm-to-linalg`.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
+def NormTile : Pass<"norm-tile"> {
+  let summary = "Choose and record a schedule for each norm.kernel";
+  let description = [{
+    Attaches a `#norm.schedule` to every `norm.kernel` that has none (or to
+    all, with `force`): the strategy from the kernel's `[P0, R1, P1, R2]`
+    layout (`row` when nothing but contiguous rows are reduced, `segment`
+    when reduced runs are long, `column` when the contiguous run is made of
+    channels), the vector width from the host CPU's features (AVX-512: 16
+    f32 lanes, AVX: 8, otherwise 4), the unroll factor from the run length,
+    the number of `R1` chunks so that every thread has work and each
+    chunk's rows stay in the L2 cache, and non-temporal output stores when
+    the output is at least half the last-level cache. Every option that is set overrides
+    the heuristic; a schedule already on the op (written in the input) is
+    kept unless `force` is set.
+  }];
+  let options = [
+    Option<"strategy", "strategy", "std::string", /*default=*/"\"\"",
+           "Strategy for every kernel: row, segment or column (default: "
+           "chosen per kernel)">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
+           "f32 lanes per vector (default 0: from the host CPU)">,
+    Option<"unroll", "unroll", "int64_t", /*default=*/"0",
+           "Independent accumulators (default 0: chosen per kernel)">,
+    Option<"chunks", "chunks", "int64_t", /*default=*/"0",
+           "R1 chunks of the column strategy (default 0: chosen per "
+           "kernel)">,
+    Option<"rowTasks", "row-tasks", "int64_t", /*default=*/"0",
+           "Row ranges (thread tasks) of the row strategy (default 0: "
+           "chosen per kernel)">,
+    Option<"nontemporal", "nontemporal", "std::string", /*default=*/"\"auto\"",
+           "Non-temporal output stores: on, off or auto (on when the "
+           "output is at least half the host's last-level cache)">,
+    Option<"parallel", "parallel", "std::string", /*default=*/"\"auto\"",
+           "Threads: on, off or auto (on from 64 KiB of input)">,
+    Option<"force", "force", "bool", /*default=*/"false",
+           "Replace schedules already present">
+  ];
+}
+
 #endif // NORMLIR_DIALECT_NORM_TRANSFORMS_PASSES_TD

@@ -1,0 +1,103 @@
+"""The PyTorch peers, eager and torch.compile (inductor, CPU), for one case at
+one thread count. Started by normlir-bench, it builds the tensors once, then
+answers one request per stdin line with one JSON line on stdout:
+  request  "eager WARMUP REPEAT" | "compile WARMUP REPEAT"
+  reply    {"median_ms": ..., "compile_ms": ...} or {"error": "..."}
+The first line it prints is {"torch": VERSION} once the tensors are ready.
+
+Usage: torch_peer.py OP DTYPE LAYOUT SHAPE EXTRA THREADS  (as the C++ peers)
+
+Each call is the torch.nn.functional call a model makes (it allocates its
+outputs; BatchNorm training updates the running stats in place).
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+
+def main():
+    op, dtype, layout, shape, extra, threads = sys.argv[1:7]
+    shape = [int(d) for d in shape.split("x")]
+    extra, threads = int(extra), int(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    dt = {"f32": torch.float32, "bf16": torch.bfloat16}[dtype]
+
+    x = torch.randn(shape, dtype=torch.float32).to(dt)
+    if layout == "nhwc":
+        x = x.contiguous(memory_format=torch.channels_last)
+    if op in ("ln", "rms"):
+        norm_shape = shape[len(shape) - extra:]
+        w = torch.randn(norm_shape).to(dt)
+        b = torch.randn(norm_shape).to(dt)
+    else:
+        C = shape[1]
+        w, b = torch.randn(C), torch.randn(C)
+        rm, rv = torch.randn(C), torch.rand(C) + 0.5
+
+    def rms_norm(x, s, w, eps):
+        if hasattr(F, "rms_norm"):
+            return F.rms_norm(x, s, w, eps)
+        dims = tuple(range(-len(s), 0))  # torch < 2.4
+        xf = x.float()
+        return (xf * torch.rsqrt(xf.pow(2).mean(dims, keepdim=True) + eps)
+                * w.float()).to(x.dtype)
+
+    if op == "ln":
+        fn = lambda x: F.layer_norm(x, norm_shape, w, b, 1e-5)
+    elif op == "rms":
+        fn = lambda x: rms_norm(x, norm_shape, w, 1e-6)
+    elif op == "bn_train":
+        fn = lambda x: F.batch_norm(x, rm, rv, w, b, True, 0.1, 1e-5)
+    elif op == "bn_eval":
+        fn = lambda x: F.batch_norm(x, rm, rv, w, b, False, 0.1, 1e-5)
+    elif op == "in":
+        fn = lambda x: F.instance_norm(x, weight=w, bias=b, eps=1e-5)
+    elif op == "gn":
+        fn = lambda x: F.group_norm(x, extra, w, b, 1e-5)
+    else:
+        raise SystemExit(f"unknown op {op}")
+
+    compiled = None
+    compile_ms = None
+    print(json.dumps({"torch": torch.__version__}), flush=True)
+    for line in sys.stdin:
+        parts = line.split()
+        if not parts:
+            continue
+        kind, warmup, repeat = parts[0], int(parts[1]), int(parts[2])
+        try:
+            with torch.no_grad():
+                if kind == "compile":
+                    if not hasattr(torch, "compile"):
+                        raise RuntimeError(f"torch {torch.__version__} has no torch.compile")
+                    if compiled is None:
+                        compiled = torch.compile(fn)
+                        t0 = time.perf_counter()
+                        compiled(x)
+                        compile_ms = (time.perf_counter() - t0) * 1e3
+                    f = compiled
+                else:
+                    f = fn
+                for _ in range(warmup):
+                    f(x)
+                times = []
+                for _ in range(repeat):
+                    t0 = time.perf_counter()
+                    f(x)
+                    times.append((time.perf_counter() - t0) * 1e3)
+            reply = {"median_ms": statistics.median(times)}
+            if kind == "compile":
+                reply["compile_ms"] = compile_ms
+        except Exception as e:  # reported as n/a by the driver
+            reply = {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"}
+        print(json.dumps(reply), flush=True)
+
+
+if __name__ == "__main__":
+    main()

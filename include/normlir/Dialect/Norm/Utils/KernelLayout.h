@@ -1,0 +1,68 @@
+//===- KernelLayout.h - [P0, R1, P1, R2] view of a norm kernel --*- C++ -*-===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Every normalization the named ops produce reduces a row-major tensor over
+// an axis set that, once size-1 dimensions are dropped, forms at most four
+// runs of dimensions: parallel, reduced, parallel, reduced. LayerNorm is
+// [P0, R2], BatchNorm NCHW [R1 = N, P1 = C, R2 = HW], channels-last BatchNorm
+// [R1 = NHW, P1 = C], channels-last GroupNorm [P0 = N, R1 = HW, P1 = G,
+// R2 = C/G]. norm-fuse, norm-tile and convert-norm-to-vector share this view.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORMLIR_DIALECT_NORM_UTILS_KERNELLAYOUT_H
+#define NORMLIR_DIALECT_NORM_UTILS_KERNELLAYOUT_H
+
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/Twine.h"
+
+#include <optional>
+#include <string>
+
+namespace normlir::norm {
+
+/// The four runs of a kernel's input and how the parameters (weight, bias)
+/// are indexed inside them.
+struct KernelLayout {
+  enum Run { P0 = 0, R1 = 1, P1 = 2, R2 = 3 };
+  /// Input dimensions (size > 1) of each run, in order.
+  llvm::SmallVector<int64_t> dims[4];
+  /// Product of the sizes of each run's dimensions.
+  int64_t size[4] = {1, 1, 1, 1};
+  /// R2 = R2o x R2i: R2i is the trailing part of R2 whose dimensions are all
+  /// parameter axes or all not; R2o the rest (also uniform).
+  int64_t r2o = 1, r2i = 1;
+  /// Parameter offset steps along R2o and R2i (0: constant, else linear).
+  int64_t r2oParamStride = 0, r2iParamStride = 0;
+  /// True when some parameter axis lies in R1.
+  bool paramsAlongR1 = false;
+
+  /// Row-major strides of the parameter tensor, per input dimension (0 for
+  /// dimensions that are not parameter axes).
+  llvm::SmallVector<int64_t> paramStride;
+  /// Input shape.
+  llvm::SmallVector<int64_t> shape;
+
+  int64_t numSegments() const { return size[P0] * size[R1] * size[P1]; }
+  int64_t numStats() const { return size[P0] * size[P1]; }
+  /// "[P0, R1, P1, R2] = [4, 1, 1, 256]".
+  std::string str() const;
+};
+
+/// Analyzes a kernel over `shape` reducing `axes` with parameters on
+/// `paramAxes`; std::nullopt (with `why` set) when the dimensions do not form
+/// the P, R, P, R pattern or the parameters vary inside R2 in a way the
+/// vector lowering does not handle.
+std::optional<KernelLayout>
+analyzeKernelLayout(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> axes,
+                    llvm::ArrayRef<int64_t> paramAxes,
+                    std::string *why = nullptr);
+
+} // namespace normlir::norm
+
+#endif // NORMLIR_DIALECT_NORM_UTILS_KERNELLAYOUT_H

@@ -1,0 +1,63 @@
+//===- BufferizableOpInterfaceImpl.cpp - bufferize norm.kernel ------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// norm.kernel is in destination-passing style: on tensors its results are its
+// `outs`, so one-shot-bufferize writes them in place and the memref form of
+// the op takes the buffers of every operand.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir/Dialect/Norm/Transforms/BufferizableOpInterfaceImpl.h"
+
+#include "normlir/Dialect/Norm/IR/Norm.h"
+
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Dialect/Bufferization/IR/DstBufferizableOpInterfaceImpl.h"
+
+using namespace mlir;
+using namespace mlir::bufferization;
+using namespace normlir::norm;
+
+namespace {
+struct KernelOpInterface
+    : public DstBufferizableOpInterfaceExternalModel<KernelOpInterface,
+                                                     KernelOp> {
+  bool bufferizesToMemoryRead(Operation *op, OpOperand &operand,
+                              const AnalysisState &) const {
+    // The outs are written, never read.
+    return !cast<KernelOp>(op).isDpsInit(&operand);
+  }
+
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto kernel = cast<KernelOp>(op);
+    SmallVector<Value> buffers;
+    for (OpOperand &operand : op->getOpOperands()) {
+      FailureOr<Value> buffer =
+          getBuffer(rewriter, operand.get(), options, state);
+      if (failed(buffer))
+        return failure();
+      buffers.push_back(*buffer);
+    }
+    rewriter.setInsertionPoint(op);
+    // The same op (operands, attributes) on the buffers, with no results.
+    rewriter.create(op->getLoc(), op->getName().getIdentifier(), buffers,
+                    TypeRange(), op->getAttrs());
+    SmallVector<Value> outBuffers(
+        ArrayRef<Value>(buffers).take_back(kernel.getOuts().size()));
+    replaceOpWithBufferizedValues(rewriter, op, outBuffers);
+    return success();
+  }
+};
+} // namespace
+
+void normlir::norm::registerBufferizableOpInterfaceExternalModels(
+    DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, NormDialect *) {
+    KernelOp::attachInterface<KernelOpInterface>(*ctx);
+  });
+}

@@ -1,0 +1,179 @@
+//===- Tile.cpp - choose and record a schedule per norm.kernel ------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// `norm-tile`: the schedule heuristic. It only decides; convert-norm-to-vector
+// follows whatever #norm.schedule the op carries, so a schedule written by
+// hand or forced through the options is honoured the same way.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir/Dialect/Norm/Transforms/Passes.h"
+
+#include "normlir/Dialect/Norm/Utils/KernelLayout.h"
+
+#include "llvm/TargetParser/Host.h"
+
+#include <fstream>
+#include <unistd.h>
+
+namespace normlir::norm {
+#define GEN_PASS_DEF_NORMTILE
+#include "normlir/Dialect/Norm/Transforms/Passes.h.inc"
+} // namespace normlir::norm
+
+using namespace mlir;
+using namespace normlir::norm;
+
+namespace {
+
+/// f32 lanes of the widest vector registers of the host.
+static int64_t hostVectorWidth() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  if (features.lookup("avx512f"))
+    return 16;
+  if (features.lookup("avx"))
+    return 8;
+  return 4;
+}
+
+/// Bytes of the host's last-level cache, as one core sees it: sysfs gives
+/// the cache instance (32 MiB on one CCD of an EPYC), while sysconf may give
+/// the sum over the package. 32 MiB where neither can be read.
+static int64_t hostLastLevelCacheBytes() {
+  for (int index = 4; index >= 2; --index) {
+    // sysfs files report a size they do not have: read them as streams.
+    std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index" +
+                     std::to_string(index) + "/size");
+    std::string line;
+    if (!std::getline(in, line))
+      continue;
+    llvm::StringRef text = llvm::StringRef(line).trim();
+    int64_t scale = 1;
+    if (text.consume_back("K"))
+      scale = 1024;
+    else if (text.consume_back("M"))
+      scale = 1024 * 1024;
+    int64_t value;
+    if (!text.getAsInteger(10, value) && value > 0)
+      return value * scale;
+  }
+#ifdef _SC_LEVEL3_CACHE_SIZE
+  long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  if (l3 > 0)
+    return l3;
+#endif
+  return 32 << 20;
+}
+
+/// Bytes of L2 cache one chunk of rows of the column strategy may fill.
+constexpr int64_t kChunkBytes = 256 * 1024;
+/// Tasks of the row strategy (its per-thread software pipelines).
+constexpr int64_t kRowTasks = 16;
+/// Input bytes below which a kernel runs on one thread.
+constexpr int64_t kMinParallelBytes = 64 * 1024;
+/// Tasks the column strategy's statistics pass aims for, so that any thread
+/// count up to this has balanced work (the split never depends on it).
+constexpr int64_t kMinTasks = 64;
+
+struct NormTilePass : public normlir::norm::impl::NormTileBase<NormTilePass> {
+  using NormTileBase::NormTileBase;
+
+  LogicalResult initialize(MLIRContext *ctx) override {
+    if (!strategy.empty() && strategy != "row" && strategy != "segment" &&
+        strategy != "column")
+      return emitError(UnknownLoc::get(ctx))
+             << "norm-tile: strategy must be row, segment or column, got '"
+             << strategy << "'";
+    if (parallel != "auto" && parallel != "on" && parallel != "off")
+      return emitError(UnknownLoc::get(ctx))
+             << "norm-tile: parallel must be on, off or auto, got '" << parallel
+             << "'";
+    if (nontemporal != "auto" && nontemporal != "on" && nontemporal != "off")
+      return emitError(UnknownLoc::get(ctx))
+             << "norm-tile: nontemporal must be on, off or auto, got '"
+             << nontemporal << "'";
+    return success();
+  }
+
+  void runOnOperation() override {
+    int64_t hostWidth = hostVectorWidth();
+    int64_t llcBytes = hostLastLevelCacheBytes();
+    WalkResult result = getOperation()->walk([&](KernelOp op) {
+      if (op.getScheduleAttr() && !force)
+        return WalkResult::advance();
+      auto type = cast<ShapedType>(op.getInput().getType());
+      std::string why;
+      auto layout = analyzeKernelLayout(type.getShape(), op.getAxes(),
+                                        op.getParamAxes(), &why);
+      if (!layout) {
+        op.emitError() << "norm-tile: cannot schedule: " << why;
+        return WalkResult::interrupt();
+      }
+      int64_t vl = vectorWidth > 0 ? int64_t(vectorWidth) : hostWidth;
+      int64_t r1 = layout->size[KernelLayout::R1];
+      int64_t r2 = layout->size[KernelLayout::R2];
+      int64_t lanes = layout->size[KernelLayout::P1] * r2;
+
+      std::string strat = strategy;
+      if (strat.empty())
+        strat = r1 == 1                                   ? "row"
+                : (r2 >= 2 * vl || layout->paramsAlongR1) ? "segment"
+                                                          : "column";
+      if (strat == "column" && layout->paramsAlongR1) {
+        op.emitError() << "norm-tile: strategy column needs parameters "
+                          "constant along R1, layout "
+                       << layout->str();
+        return WalkResult::interrupt();
+      }
+      if (strat == "row" && r1 != 1) {
+        op.emitError() << "norm-tile: strategy row needs R1 = 1, layout "
+                       << layout->str();
+        return WalkResult::interrupt();
+      }
+      // Enough independent accumulators to hide the add latency, but no more
+      // vectors than the run has.
+      int64_t run = strat == "column" ? lanes : r2;
+      int64_t u =
+          unroll > 0 ? int64_t(unroll) : std::clamp<int64_t>(run / vl, 1, 4);
+      int64_t k = 1;
+      if (strat == "column") {
+        int64_t bytes = r1 * lanes * int64_t(type.getElementTypeBitWidth() / 8);
+        int64_t p0 = layout->size[KernelLayout::P0];
+        p0 = std::max<int64_t>(p0, 1);
+        k = std::max<int64_t>((bytes + kChunkBytes - 1) / kChunkBytes,
+                              (kMinTasks + p0 - 1) / p0);
+        k = std::clamp<int64_t>(k, 1, std::max<int64_t>(r1, 1));
+        if (chunks > 0)
+          k = std::min<int64_t>(chunks, std::max<int64_t>(r1, 1));
+      }
+      // Streaming stores skip the read-for-ownership of each output line; they
+      // pay off once the output does not stay in the last-level cache
+      // (measured: from 16 MiB outputs on a 32 MiB L3, docs/performance.md).
+      int64_t outBytes =
+          type.getNumElements() * int64_t(type.getElementTypeBitWidth() / 8);
+      bool nt = nontemporal == "on" ||
+                (nontemporal == "auto" && 2 * outBytes >= llcBytes);
+      // Row ranges per task: enough for 16 threads, long enough that the
+      // unpipelined first row of each range is a small share of it.
+      int64_t rows = layout->numSegments();
+      int64_t rb =
+          std::clamp<int64_t>(rowTasks > 0 ? int64_t(rowTasks) : kRowTasks, 1,
+                              std::max<int64_t>(rows, 1));
+      // Waking a thread costs microseconds: small kernels run serially.
+      int64_t inBytes =
+          type.getNumElements() * int64_t(type.getElementTypeBitWidth() / 8);
+      bool par = parallel == "on" ||
+                 (parallel == "auto" && inBytes >= kMinParallelBytes);
+      op.setScheduleAttr(
+          ScheduleAttr::get(&getContext(), strat, vl, u, k, rb, nt, par));
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,83 @@
+//===- KernelLayout.cpp - [P0, R1, P1, R2] view of a norm kernel ----------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir/Dialect/Norm/Utils/KernelLayout.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace normlir::norm;
+
+std::string KernelLayout::str() const {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "[P0, R1, P1, R2] = [" << size[P0] << ", " << size[R1] << ", "
+     << size[P1] << ", " << size[R2] << "]";
+  return s;
+}
+
+std::optional<KernelLayout> normlir::norm::analyzeKernelLayout(
+    llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> axes,
+    llvm::ArrayRef<int64_t> paramAxes, std::string *why) {
+  auto fail = [&](const llvm::Twine &msg) -> std::optional<KernelLayout> {
+    if (why)
+      *why = msg.str();
+    return std::nullopt;
+  };
+  KernelLayout l;
+  l.shape.assign(shape.begin(), shape.end());
+  int64_t rank = shape.size();
+  l.paramStride.assign(rank, 0);
+  int64_t stride = 1;
+  for (int64_t a : llvm::reverse(paramAxes)) {
+    l.paramStride[a] = stride;
+    stride *= shape[a];
+  }
+
+  // Walk the non-unit dimensions, advancing through P0, R1, P1, R2.
+  int run = -1;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (shape[d] == 1)
+      continue;
+    bool reduced = llvm::is_contained(axes, d);
+    if (run < 0)
+      run = reduced ? KernelLayout::R1 : KernelLayout::P0;
+    else if (reduced != (run % 2 == 1))
+      ++run;
+    if (run > KernelLayout::R2)
+      return fail("the reduced dimensions form more than two runs "
+                  "separated by parallel ones");
+    l.dims[run].push_back(d);
+    l.size[run] *= shape[d];
+  }
+  // A single reduced run is R2 (contiguous rows), not R1.
+  if (run == KernelLayout::R1 && l.dims[KernelLayout::P1].empty()) {
+    std::swap(l.dims[KernelLayout::R1], l.dims[KernelLayout::R2]);
+    std::swap(l.size[KernelLayout::R1], l.size[KernelLayout::R2]);
+  }
+  for (int64_t d : l.dims[KernelLayout::R1])
+    if (l.paramStride[d] != 0)
+      l.paramsAlongR1 = true;
+
+  // Split R2 by parameter membership.
+  llvm::ArrayRef<int64_t> r2 = l.dims[KernelLayout::R2];
+  if (!r2.empty()) {
+    bool innerIn = l.paramStride[r2.back()] != 0;
+    size_t split = r2.size();
+    while (split > 0 && (l.paramStride[r2[split - 1]] != 0) == innerIn)
+      --split;
+    for (size_t i = 0; i < split; ++i)
+      if ((l.paramStride[r2[i]] != 0) == innerIn)
+        return fail("the parameter axes alternate within the innermost "
+                    "reduced dimensions");
+    for (size_t i = 0; i < r2.size(); ++i)
+      (i < split ? l.r2o : l.r2i) *= shape[r2[i]];
+    l.r2iParamStride = innerIn ? 1 : 0;
+    if (split > 0 && !innerIn)
+      l.r2oParamStride = l.paramStride[r2[split - 1]];
+  }
+  return l;
+}

@@ -1,0 +1,112 @@
+// RUN: normlir-opt %s --convert-norm-to-vector -split-input-file | FileCheck %s
+
+// Row strategy, moments: row ranges on threads; per row a blocked vector sum
+// (pass 1, fused into the previous row's apply), the corrected second pass,
+// the statistics stores, then the apply with the weight loaded as vectors.
+// CHECK-LABEL: func.func @row(
+// CHECK-SAME: %[[X:.*]]: memref<4x64xf32>, %[[W:.*]]: memref<64xf32>, %[[Y:.*]]: memref<4x64xf32>, %[[M:.*]]: memref<4x1xf32>, %[[V:.*]]: memref<4x1xf32>, %[[R:.*]]: memref<4x1xf32>)
+// CHECK: %[[XF:.*]] = memref.collapse_shape %[[X]] {{\[\[}}0, 1]] : memref<4x64xf32> into memref<256xf32>
+// CHECK: scf.parallel
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>)
+// CHECK: vector.load %[[XF]]
+// CHECK: arith.addf {{.*}} : vector<8xf32>
+// CHECK: vector.reduction <add>, {{.*}} fastmath<reassoc>
+// CHECK: scf.for
+// CHECK: math.fma {{.*}} : vector<8xf32>
+// CHECK: math.sqrt
+// CHECK: memref.store
+// CHECK: memref.store
+// CHECK: memref.store
+// CHECK: vector.load %{{.*}} : memref<64xf32>, vector<8xf32>
+// CHECK: arith.mulf
+// CHECK: vector.store
+// CHECK-NOT: norm.kernel
+func.func @row(%x: memref<4x64xf32>, %w: memref<64xf32>, %y: memref<4x64xf32>, %m: memref<4x1xf32>, %v: memref<4x1xf32>, %r: memref<4x1xf32>) {
+  norm.kernel %x weight %w outs(%y, %m, %v, %r) {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 2, chunks = 1, rowTasks = 2, nontemporal = false, parallel = true>}
+      : (memref<4x64xf32>, memref<64xf32>, memref<4x64xf32>, memref<4x1xf32>, memref<4x1xf32>, memref<4x1xf32>) -> ()
+  return
+}
+
+// -----
+
+// mean_square on bf16: f64 lanes for the sum of squares; a 20-element row
+// ends with a masked vector; bf16 is widened after loading and rounded
+// before storing.
+// CHECK-LABEL: func.func @rms_bf16(
+// CHECK: vector.load {{.*}} : memref<60xbf16>, vector<8xbf16>
+// CHECK: arith.extf {{.*}} : vector<8xbf16> to vector<8xf32>
+// CHECK: arith.extf {{.*}} : vector<8xf32> to vector<8xf64>
+// CHECK: math.fma {{.*}} : vector<8xf64>
+// CHECK: vector.constant_mask [4] : vector<8xi1>
+// CHECK: vector.maskedload
+// CHECK: arith.truncf {{.*}} : vector<8xf32> to vector<8xbf16>
+// CHECK: vector.maskedstore
+func.func @rms_bf16(%x: memref<3x20xbf16>, %y: memref<3x20xbf16>, %ms: memref<3x1xf32>, %r: memref<3x1xf32>) {
+  norm.kernel %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
+      schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+      : (memref<3x20xbf16>, memref<3x20xbf16>, memref<3x1xf32>, memref<3x1xf32>) -> ()
+  return
+}
+
+// -----
+
+// Segment strategy: per-segment moments into f64 scratch, a combine over
+// R1 = 4 in f64, then the apply; the scratch is freed.
+// CHECK-LABEL: func.func @segment(
+// CHECK: %[[A:.*]] = memref.alloc() : memref<12xf64>
+// CHECK: %[[B:.*]] = memref.alloc() : memref<12xf64>
+// CHECK: scf.parallel
+// CHECK: memref.store %{{.*}}, %[[A]]
+// CHECK: scf.parallel
+// CHECK: scf.for {{.*}} -> (f64)
+// CHECK: arith.divf {{.*}} : f64
+// CHECK: scf.parallel
+// CHECK: memref.dealloc %[[A]]
+// CHECK: memref.dealloc %[[B]]
+func.func @segment(%x: memref<4x3x40xf32>, %w: memref<3xf32>, %y: memref<4x3x40xf32>, %m: memref<1x3x1xf32>, %v: memref<1x3x1xf32>, %r: memref<1x3x1xf32>) {
+  norm.kernel %x weight %w outs(%y, %m, %v, %r) {axes = array<i64: 0, 2>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.schedule<strategy = "segment", vectorWidth = 8, unroll = 4, chunks = 1, rowTasks = 1, nontemporal = false, parallel = true>}
+      : (memref<4x3x40xf32>, memref<3xf32>, memref<4x3x40xf32>, memref<1x3x1xf32>, memref<1x3x1xf32>, memref<1x3x1xf32>) -> ()
+  return
+}
+
+// -----
+
+// Column strategy on channels-last data: per-chunk (3 chunks) two-pass
+// mean and M2 in f64 lanes, a combine per channel, lane vectors extended by
+// one vector, and a flat apply whose lane index wraps without a division.
+// CHECK-LABEL: func.func @column(
+// CHECK-COUNT-3: memref.alloc() : memref<24xf32>
+// CHECK-COUNT-3: memref.alloc() : memref<48xf64>
+// One sample (P0 = 1): the combine is a plain loop.
+// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c3
+// CHECK: arith.minui
+// CHECK: arith.extf {{.*}} : vector<8xf32> to vector<8xf64>
+// CHECK: arith.truncf {{.*}} : vector<8xf64> to vector<8xf32>
+// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c18
+// CHECK: arith.cmpi uge
+// CHECK: arith.select
+func.func @column(%x: memref<2x9x16xf32>, %y: memref<2x9x16xf32>, %m: memref<1x1x16xf32>, %v: memref<1x1x16xf32>, %r: memref<1x1x16xf32>) {
+  norm.kernel %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 1>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.schedule<strategy = "column", vectorWidth = 8, unroll = 2, chunks = 3, rowTasks = 1, nontemporal = false, parallel = true>}
+      : (memref<2x9x16xf32>, memref<2x9x16xf32>, memref<1x1x16xf32>, memref<1x1x16xf32>, memref<1x1x16xf32>) -> ()
+  return
+}
+
+// -----
+
+// Streaming stores: a masked head up to the first 32-byte-aligned element
+// of the row, aligned non-temporal stores, a masked tail.
+// CHECK-LABEL: func.func @streaming(
+// CHECK: memref.extract_aligned_pointer_as_index
+// CHECK: vector.create_mask
+// CHECK: vector.maskedstore
+// CHECK: vector.store {{.*}} {alignment = 32 : i64, nontemporal = true}
+// CHECK: vector.maskedstore
+func.func @streaming(%x: memref<2x2000xf32>, %m: memref<2x1xf32>, %r: memref<2x1xf32>, %y: memref<2x2000xf32>) {
+  norm.kernel %x mean %m rstd %r outs(%y) {axes = array<i64: 1>,
+      schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = true, parallel = false>}
+      : (memref<2x2000xf32>, memref<2x1xf32>, memref<2x1xf32>, memref<2x2000xf32>) -> ()
+  return
+}

@@ -1,0 +1,64 @@
+// RUN: normlir-opt %s --pass-pipeline="builtin.module(func.func(norm-fold-result-copies))" -split-input-file | FileCheck %s
+
+// The GroupNorm shape: computed as 2x2x3 in a temporary, returned as 4x3
+// through a copy; the temporary becomes a view of the out-parameter.
+// CHECK-LABEL: func.func @collapse(
+// CHECK-SAME: %[[IN:.*]]: memref<2x2x3xf32>, %[[OUT:.*]]: memref<4x3xf32>)
+// CHECK-NOT: memref.alloc
+// CHECK: %[[VIEW:.*]] = memref.expand_shape %[[OUT]] {{\[\[}}0, 1], [2]] output_shape [2, 2, 3] : memref<4x3xf32> into memref<2x2x3xf32>
+// CHECK: memref.copy %[[IN]], %[[VIEW]]
+// CHECK-NOT: memref.copy
+// CHECK: return
+func.func @collapse(%in: memref<2x2x3xf32>, %out: memref<4x3xf32>) {
+  %a = memref.alloc() : memref<2x2x3xf32>
+  memref.copy %in, %a : memref<2x2x3xf32> to memref<2x2x3xf32>
+  %c = memref.collapse_shape %a [[0, 1], [2]] : memref<2x2x3xf32> into memref<4x3xf32>
+  memref.copy %c, %out : memref<4x3xf32> to memref<4x3xf32>
+  return
+}
+
+// -----
+
+// The same through an expand_shape.
+// CHECK-LABEL: func.func @expand(
+// CHECK-SAME: %{{.*}}: memref<6xf32>, %[[OUT:.*]]: memref<2x3xf32>)
+// CHECK: memref.collapse_shape %[[OUT]] {{\[\[}}0, 1]] : memref<2x3xf32> into memref<6xf32>
+// CHECK-NOT: memref.alloc
+func.func @expand(%in: memref<6xf32>, %out: memref<2x3xf32>) {
+  %a = memref.alloc() : memref<6xf32>
+  memref.copy %in, %a : memref<6xf32> to memref<6xf32>
+  %e = memref.expand_shape %a [[0, 1]] output_shape [2, 3] : memref<6xf32> into memref<2x3xf32>
+  memref.copy %e, %out : memref<2x3xf32> to memref<2x3xf32>
+  return
+}
+
+// -----
+
+// The temporary is read after the copy: writing the out-parameter in its
+// place would be visible there, so nothing changes.
+// CHECK-LABEL: func.func @used_after(
+// CHECK: memref.alloc
+// CHECK: memref.copy %{{.*}}, %{{.*}} : memref<4x3xf32> to memref<4x3xf32>
+func.func @used_after(%in: memref<2x2x3xf32>, %out: memref<4x3xf32>, %out2: memref<2x2x3xf32>) {
+  %a = memref.alloc() : memref<2x2x3xf32>
+  memref.copy %in, %a : memref<2x2x3xf32> to memref<2x2x3xf32>
+  %c = memref.collapse_shape %a [[0, 1], [2]] : memref<2x2x3xf32> into memref<4x3xf32>
+  memref.copy %c, %out : memref<4x3xf32> to memref<4x3xf32>
+  memref.copy %a, %out2 : memref<2x2x3xf32> to memref<2x2x3xf32>
+  return
+}
+
+// -----
+
+// An out-parameter with other uses is not taken over.
+// CHECK-LABEL: func.func @out_used(
+// CHECK: memref.alloc
+func.func @out_used(%in: memref<2x2x3xf32>, %out: memref<4x3xf32>) -> f32 {
+  %a = memref.alloc() : memref<2x2x3xf32>
+  memref.copy %in, %a : memref<2x2x3xf32> to memref<2x2x3xf32>
+  %c = memref.collapse_shape %a [[0, 1], [2]] : memref<2x2x3xf32> into memref<4x3xf32>
+  memref.copy %c, %out : memref<4x3xf32> to memref<4x3xf32>
+  %i = arith.constant 0 : index
+  %v = memref.load %out[%i, %i] : memref<4x3xf32>
+  return %v : f32
+}

@@ -1,0 +1,93 @@
+// RUN: normlir-opt %s --norm-fuse -split-input-file | FileCheck %s
+
+// moments + rstd + apply of one input: one kernel with 4 outs; its
+// statistics replace those of the fused ops for their other users.
+// CHECK-LABEL: func.func @moments(
+// CHECK-SAME: %[[X:.*]]: tensor<4x16xf32>, %[[W:.*]]: tensor<16xf32>, %[[B:.*]]: tensor<16xf32>)
+// CHECK-DAG: %[[Y0:.*]] = tensor.empty() : tensor<4x16xf32>
+// CHECK-DAG: %[[S0:.*]] = tensor.empty() : tensor<4x1xf32>
+// CHECK: %[[K:.*]]:4 = norm.kernel %[[X]] weight %[[W]] bias %[[B]] outs(%[[Y0]], %{{.*}}, %{{.*}}, %{{.*}}) {axes = array<i64: 1>, epsilon = 1.000000e-05 : f64, param_axes = array<i64: 1>}
+// CHECK-NOT: norm.moments
+// CHECK-NOT: norm.rstd
+// CHECK-NOT: norm.apply
+// CHECK: return %[[K]]#0, %[[K]]#1, %[[K]]#2, %[[K]]#3
+func.func @moments(%x: tensor<4x16xf32>, %w: tensor<16xf32>, %b: tensor<16xf32>)
+    -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) {
+  %m, %v = norm.moments %x axes = [1] : tensor<4x16xf32> -> tensor<4x1xf32>, tensor<4x1xf32>
+  %r = norm.rstd %v epsilon = 1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %y = norm.apply %x mean %m rstd %r weight %w bias %b {param_axes = array<i64: 1>}
+      : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  return %y, %m, %v, %r : tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>
+}
+
+// -----
+
+// mean_square + rstd + apply without mean: 3 outs.
+// CHECK-LABEL: func.func @mean_square(
+// CHECK: %[[K:.*]]:3 = norm.kernel %{{.*}} outs(%{{.*}}, %{{.*}}, %{{.*}}) {axes = array<i64: 1, 2>, epsilon = 9.9999999999999995E-7 : f64}
+// CHECK-SAME: (tensor<2x3x8xbf16>, tensor<2x3x8xbf16>, tensor<2x1x1xf32>, tensor<2x1x1xf32>) -> (tensor<2x3x8xbf16>, tensor<2x1x1xf32>, tensor<2x1x1xf32>)
+// CHECK: return %[[K]]#0, %[[K]]#2
+func.func @mean_square(%x: tensor<2x3x8xbf16>) -> (tensor<2x3x8xbf16>, tensor<2x1x1xf32>) {
+  %ms = norm.mean_square %x axes = [1, 2] : tensor<2x3x8xbf16> -> tensor<2x1x1xf32>
+  %r = norm.rstd %ms epsilon = 1.0e-6 : tensor<2x1x1xf32> -> tensor<2x1x1xf32>
+  %y = norm.apply %x rstd %r : (tensor<2x3x8xbf16>, tensor<2x1x1xf32>) -> tensor<2x3x8xbf16>
+  return %y, %r : tensor<2x3x8xbf16>, tensor<2x1x1xf32>
+}
+
+// -----
+
+// Statistics from elsewhere (BatchNorm in eval mode): an apply-only kernel
+// whose axes are the broadcast dimensions of rstd.
+// CHECK-LABEL: func.func @apply_only(
+// CHECK-SAME: %[[X:.*]]: tensor<4x3x5xf32>, %[[M:.*]]: tensor<1x3x1xf32>, %[[R:.*]]: tensor<1x3x1xf32>)
+// CHECK: %[[K:.*]] = norm.kernel %[[X]] mean %[[M]] rstd %[[R]] outs(%{{.*}}) {axes = array<i64: 0, 2>}
+// CHECK: return %[[K]]
+func.func @apply_only(%x: tensor<4x3x5xf32>, %m: tensor<1x3x1xf32>, %r: tensor<1x3x1xf32>) -> tensor<4x3x5xf32> {
+  %y = norm.apply %x mean %m rstd %r : (tensor<4x3x5xf32>, tensor<1x3x1xf32>, tensor<1x3x1xf32>) -> tensor<4x3x5xf32>
+  return %y : tensor<4x3x5xf32>
+}
+
+// -----
+
+// Reduced dimensions in three runs ([R, P, R, P, R]) have no vector
+// lowering: left for convert-norm-to-linalg.
+// CHECK-LABEL: func.func @unsupported_layout(
+// CHECK-NOT: norm.kernel
+// CHECK: norm.moments
+// CHECK: norm.apply
+func.func @unsupported_layout(%x: tensor<2x3x4x5x6xf32>) -> tensor<2x3x4x5x6xf32> {
+  %m, %v = norm.moments %x axes = [0, 2, 4] : tensor<2x3x4x5x6xf32> -> tensor<1x3x1x5x1xf32>, tensor<1x3x1x5x1xf32>
+  %r = norm.rstd %v epsilon = 1.0e-5 : tensor<1x3x1x5x1xf32> -> tensor<1x3x1x5x1xf32>
+  %y = norm.apply %x mean %m rstd %r : (tensor<2x3x4x5x6xf32>, tensor<1x3x1x5x1xf32>, tensor<1x3x1x5x1xf32>) -> tensor<2x3x4x5x6xf32>
+  return %y : tensor<2x3x4x5x6xf32>
+}
+
+// -----
+
+// The mean is used before the apply: the kernel cannot take the apply's
+// place, so nothing is fused.
+// CHECK-LABEL: func.func @stats_used_before(
+// CHECK-NOT: norm.kernel
+// CHECK: norm.apply
+func.func @stats_used_before(%x: tensor<4x16xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>) {
+  %m, %v = norm.moments %x axes = [1] : tensor<4x16xf32> -> tensor<4x1xf32>, tensor<4x1xf32>
+  %e = tensor.empty() : tensor<4x1xf32>
+  %c = linalg.copy ins(%m : tensor<4x1xf32>) outs(%e : tensor<4x1xf32>) -> tensor<4x1xf32>
+  %r = norm.rstd %v epsilon = 1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %y = norm.apply %x mean %m rstd %r : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
+  return %y, %c : tensor<4x16xf32>, tensor<4x1xf32>
+}
+
+// -----
+
+// An apply that centres with another mean than its moments' is an
+// apply-only kernel (the moments stay).
+// CHECK-LABEL: func.func @other_mean(
+// CHECK: norm.moments
+// CHECK: norm.kernel %{{.*}} mean %{{.*}} rstd
+func.func @other_mean(%x: tensor<4x16xf32>, %m2: tensor<4x1xf32>) -> tensor<4x16xf32> {
+  %m, %v = norm.moments %x axes = [1] : tensor<4x16xf32> -> tensor<4x1xf32>, tensor<4x1xf32>
+  %r = norm.rstd %v epsilon = 1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %y = norm.apply %x mean %m2 rstd %r : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}

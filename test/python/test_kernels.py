@@ -1,0 +1,103 @@
+"""Regression tests of the fused-kernel path found in review: statistics
+results that are unused, outlier rows in channels-last statistics, empty
+dimensions, extreme schedule values, parameters along a reduced run."""
+
+import numpy as np
+import pytest
+
+import normlir_testing as nt
+
+
+def run(tmp_path, text, func, inputs, schedule=None, monkeypatch=None):
+    if schedule is not None:
+        monkeypatch.setenv("NORMLIR_SCHEDULE", schedule)
+    return nt.run_spec(text, func, inputs, tmp_path)
+
+
+def np_norm(x, axes, eps=1e-5):
+    xd = x.astype(np.float64)
+    m = xd.mean(axis=axes, keepdims=True)
+    v = xd.var(axis=axes, keepdims=True)
+    return (xd - m) / np.sqrt(v + eps), m, v
+
+
+@pytest.mark.parametrize("schedule", [None, "strategy=segment",
+                                      "strategy=column"])
+def test_unused_statistics(rng, tmp_path, monkeypatch, schedule):
+    """Only y is returned: the statistics outs may share one buffer, which
+    the apply must not read back."""
+    x = rng.standard_normal((2, 3, 128)).astype(np.float32) * 3 + 1
+    text = """func.func @gn(%x: tensor<2x3x128xf32>) -> tensor<2x3x128xf32> {
+  %y, %m, %r = norm.group_norm %x {num_groups = 2 : i64, channel_axis = 2 : i64}
+      : (tensor<2x3x128xf32>) -> (tensor<2x3x128xf32>, tensor<2x2xf32>, tensor<2x2xf32>)
+  return %y : tensor<2x3x128xf32>
+}"""
+    (y,) = run(tmp_path, text, "gn", [x], schedule, monkeypatch)
+    ref, _, _ = np_norm(x.reshape(2, 3, 2, 64), (1, 3))
+    nt.assert_close(y, ref.reshape(x.shape))
+    text = """func.func @bn(%x: tensor<2x2x40xf32>) -> tensor<2x2x40xf32> {
+  %y, %m, %r = norm.batch_norm %x {training} : (tensor<2x2x40xf32>) -> (tensor<2x2x40xf32>, tensor<2xf32>, tensor<2xf32>)
+  return %y : tensor<2x2x40xf32>
+}"""
+    x = rng.standard_normal((2, 2, 40)).astype(np.float32) + 2
+    (y,) = run(tmp_path, text, "bn", [x], schedule, monkeypatch)
+    nt.assert_close(y, np_norm(x, (0, 2))[0])
+
+
+@pytest.mark.parametrize("schedule", [None, "chunks=1", "chunks=7"])
+def test_channels_last_outlier_row(rng, tmp_path, monkeypatch, schedule):
+    """A first row far from the rest must not cost accuracy (the column
+    strategy's statistics are two-pass per chunk)."""
+    x = rng.uniform(0, 1, (65536, 2)).astype(np.float32)
+    x[0, :] = 1000
+    text = """func.func @bn(%x: tensor<65536x2xf32>) -> (tensor<65536x2xf32>, tensor<2xf32>, tensor<2xf32>) {
+  %y, %m, %r = norm.batch_norm %x {training} : (tensor<65536x2xf32>) -> (tensor<65536x2xf32>, tensor<2xf32>, tensor<2xf32>)
+  return %y, %m, %r : tensor<65536x2xf32>, tensor<2xf32>, tensor<2xf32>
+}"""
+    _, m, r = run(tmp_path, text, "bn", [x], schedule, monkeypatch)
+    _, mr, vr = np_norm(x, (0,))
+    nt.assert_close(m, mr.ravel())
+    nt.assert_close(r, 1 / np.sqrt(vr.ravel() + 1e-5))
+
+
+@pytest.mark.parametrize("shape,axis", [((0, 4, 3), 2), ((2, 0, 6), 2),
+                                        ((0, 3, 4, 4), 1), ((2, 3, 0), 1)])
+def test_empty_dims_instance_and_group_norm(tmp_path, shape, axis):
+    """Zero-size dimensions compile and run without touching memory."""
+    c = shape[axis]
+    ts = "x".join(map(str, shape)) + "xf32"
+    text = f"""func.func @gn(%x: tensor<{ts}>) -> tensor<{ts}> {{
+  %y, %m, %r = norm.group_norm %x {{num_groups = 1 : i64, channel_axis = {axis} : i64}}
+      : (tensor<{ts}>) -> (tensor<{ts}>, tensor<{shape[0]}x1xf32>, tensor<{shape[0]}x1xf32>)
+  return %y : tensor<{ts}>
+}}"""
+    (y,) = nt.run_spec(text, "gn", [np.zeros(shape, np.float32)], tmp_path)
+    assert y.shape == shape
+
+
+def test_huge_row_tasks(rng, tmp_path, monkeypatch):
+    x = rng.standard_normal((2, 32)).astype(np.float32)
+    text = """func.func @ln(%x: tensor<2x32xf32>) -> (tensor<2x32xf32>, tensor<2x1xf32>) {
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 32>}
+      : (tensor<2x32xf32>) -> (tensor<2x32xf32>, tensor<2x1xf32>, tensor<2x1xf32>)
+  return %y, %m : tensor<2x32xf32>, tensor<2x1xf32>
+}"""
+    y, m = run(tmp_path, text, "ln", [x], "row-tasks=1073741824", monkeypatch)
+    ref, mr, _ = np_norm(x, (1,))
+    nt.assert_close(y, ref)
+    nt.assert_close(m, mr)
+
+
+def test_params_along_reduced_run(rng, tmp_path):
+    """A core-op program whose weight varies along R1 (not a named op's
+    layout): norm-tile must not pick the column strategy."""
+    x = rng.standard_normal((4, 3, 5)).astype(np.float32)
+    w = rng.uniform(0.5, 1.5, 4).astype(np.float32)
+    text = """func.func @f(%x: tensor<4x3x5xf32>, %w: tensor<4xf32>) -> tensor<4x3x5xf32> {
+  %m, %v = norm.moments %x axes = [0, 2] : tensor<4x3x5xf32> -> tensor<1x3x1xf32>, tensor<1x3x1xf32>
+  %r = norm.rstd %v epsilon = 1.0e-5 : tensor<1x3x1xf32> -> tensor<1x3x1xf32>
+  %y = norm.apply %x mean %m rstd %r weight %w {param_axes = array<i64: 0>} : (tensor<4x3x5xf32>, tensor<1x3x1xf32>, tensor<1x3x1xf32>, tensor<4xf32>) -> tensor<4x3x5xf32>
+  return %y : tensor<4x3x5xf32>
+}"""
+    (y,) = nt.run_spec(text, "f", [x, w], tmp_path)
+    nt.assert_close(y, np_norm(x, (0, 2))[0] * w[:, None, None])
