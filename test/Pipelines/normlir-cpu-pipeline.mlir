@@ -26,6 +26,7 @@
 // ORDER: IR Dump After BufferResultsToOutParamsPass (buffer-results-to-out-params)
 // ORDER: IR Dump After NormFoldResultCopies (norm-fold-result-copies)
 // ORDER: IR Dump After ConvertNormToVector (convert-norm-to-vector)
+// ORDER: IR Dump After OwnershipBasedBufferDeallocationPass (ownership-based-buffer-deallocation)
 // ORDER: IR Dump After ConvertLinalgToLoopsPass (convert-linalg-to-loops)
 // ORDER: IR Dump After ConvertSCFToOpenMPPass (convert-scf-to-openmp)
 // ORDER: IR Dump After ConvertVectorToLLVMPass (convert-vector-to-llvm)

@@ -51,6 +51,12 @@ def ConvertNormToVector : Pass<"convert-norm-to-vector"> {
     order in f64 (Chan et al.'s pairwise update), so results do not depend on
     the thread count. A kernel without a schedule, or whose schedule does
     not fit its layout, is an error.
+
+    Scratch buffers are `memref.alloc`s without deallocation: run
+    `buffer-deallocation-pipeline` afterwards (as `normlir-cpu-pipeline`
+    does), which frees them. The kernel's `prologue` and `epilogue` regions
+    are applied to whole vectors (each elementwise op rebuilt on vector
+    types), so fused producers and consumers cost no extra memory pass.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

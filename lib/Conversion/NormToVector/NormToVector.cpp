@@ -21,6 +21,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 
 #include <limits>
 
@@ -163,28 +165,82 @@ private:
   void storeScalar(Value v, Value mem, Value i) {
     memref::StoreOp::create(b, loc, v, mem, ValueRange{i});
   }
-  /// Loads `vl` elements at `i` as f32 (masked-off lanes read 0).
-  Value loadVec(Value mem, Value i, Value mask = {}) {
+  /// Loads `vl` elements at `i` as they are (masked-off lanes read 0).
+  Value loadRaw(Value mem, Value i, Value mask) {
     Type elt = cast<MemRefType>(mem.getType()).getElementType();
     auto vt = VectorType::get({vl}, elt);
-    Value v;
-    if (mask) {
-      Value zero = arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(vt, b.getFloatAttr(elt, 0.0)));
-      v = vector::MaskedLoadOp::create(b, loc, vt, mem, ValueRange{i}, mask,
-                                       zero);
-    } else {
-      v = vector::LoadOp::create(b, loc, vt, mem, ValueRange{i});
-    }
-    return elt.isF32() ? v : arith::ExtFOp::create(b, loc, vf, v);
+    if (!mask)
+      return vector::LoadOp::create(b, loc, vt, mem, ValueRange{i});
+    Value zero = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vt, b.getZeroAttr(elt)));
+    return vector::MaskedLoadOp::create(b, loc, vt, mem, ValueRange{i}, mask,
+                                        zero);
   }
-  /// Stores an f32 vector, rounded to the buffer's element type.
-  /// `streaming` stores must be at an address aligned to the vector size.
+  /// The elementwise body of a prologue/epilogue on vectors: each op is
+  /// rebuilt with vector types (constants splatted, scalars captured from
+  /// above broadcast).
+  Value applyRegion(Region &region, ArrayRef<Value> args) {
+    Block &block = region.front();
+    IRMapping map;
+    for (auto [arg, v] : llvm::zip(block.getArguments(), args))
+      map.map(arg, v);
+    auto vectorOf = [&](Type t) { return VectorType::get({vl}, t); };
+    for (Operation &op : block.without_terminator()) {
+      Attribute value;
+      if (op.hasTrait<OpTrait::ConstantLike>() &&
+          matchPattern(&op, m_Constant(&value)) && isa<TypedAttr>(value)) {
+        Type t = op.getResult(0).getType();
+        map.map(op.getResult(0),
+                arith::ConstantOp::create(
+                    b, loc, DenseElementsAttr::get(vectorOf(t), value)));
+        continue;
+      }
+      OperationState state(loc, op.getName());
+      for (Value v : op.getOperands()) {
+        Value mapped = map.lookupOrNull(v);
+        state.addOperands(mapped ? mapped
+                                 : vector::BroadcastOp::create(
+                                       b, loc, vectorOf(v.getType()), v)
+                                       .getResult());
+      }
+      for (Type t : op.getResultTypes())
+        state.addTypes(vectorOf(t));
+      state.addAttributes(op.getAttrs());
+      Operation *vectorOp = b.create(state);
+      map.map(op.getResults(), vectorOp->getResults());
+    }
+    return map.lookup(block.getTerminator()->getOperand(0));
+  }
+  Value toF32Vec(Value v) {
+    return cast<VectorType>(v.getType()).getElementType().isF32()
+               ? v
+               : arith::ExtFOp::create(b, loc, vf, v).getResult();
+  }
+  /// Loads `vl` elements at `i` as f32 (masked-off lanes read 0); the input
+  /// `x` through the kernel's prologue.
+  Value loadVec(Value mem, Value i, Value mask = {}) {
+    if (mem == x && !op.getPrologue().empty()) {
+      SmallVector<Value> args;
+      for (Value in : xInputs)
+        args.push_back(loadRaw(in, i, mask));
+      return toF32Vec(applyRegion(op.getPrologue(), args));
+    }
+    return toF32Vec(loadRaw(mem, i, mask));
+  }
+  /// Stores an f32 vector, rounded to the buffer's element type; the output
+  /// `y` through the kernel's epilogue. `streaming` stores must be at an
+  /// address aligned to the vector size.
   void storeVec(Value v, Value mem, Value i, Value mask = {},
                 bool streaming = false) {
     Type elt = cast<MemRefType>(mem.getType()).getElementType();
-    if (!elt.isF32())
+    if (mem == y && !op.getEpilogue().empty()) {
+      Type norm = op.getNormalizedElementType();
+      if (!norm.isF32())
+        v = arith::TruncFOp::create(b, loc, VectorType::get({vl}, norm), v);
+      v = applyRegion(op.getEpilogue(), {v});
+    } else if (!elt.isF32()) {
       v = arith::TruncFOp::create(b, loc, VectorType::get({vl}, elt), v);
+    }
     if (mask)
       vector::MaskedStoreOp::create(b, loc, mem, ValueRange{i}, mask, v);
     else if (streaming)
@@ -661,6 +717,8 @@ private:
   VectorType vf;
   bool stats = false, centered = false;
   Value x, y, w, bias, inMean, inRstd;
+  /// The prologue's inputs (x first).
+  SmallVector<Value> xInputs;
   SmallVector<Value> outs;
 };
 
@@ -670,6 +728,9 @@ LogicalResult KernelEmitter::emit(StringRef strategy) {
   stats = op.computesStatistics();
   centered = op.isCentered();
   x = flatten(op.getInput());
+  xInputs.push_back(x);
+  for (Value in : op.getExtraInputs())
+    xInputs.push_back(flatten(in));
   w = flatten(op.getWeight());
   bias = flatten(op.getBias());
   inMean = flatten(op.getMean());
@@ -795,9 +856,6 @@ void KernelEmitter::emitSegment() {
     Value mean = meanBuf ? loadScalar(meanBuf, t) : Value();
     applySegment(s, imul(s, n), mean, loadScalar(rstdBuf, t));
   });
-  if (stats)
-    for (Value v : {segA, segB, statMean, statRstd})
-      memref::DeallocOp::create(b, loc, v);
 }
 
 /// Vectors across the contiguous P1 x R2 lanes of each row; R1 split into
@@ -1070,8 +1128,6 @@ LogicalResult KernelEmitter::emitColumn() {
     };
     flatLoop(start, len, lanes, element);
   });
-  for (Value s : scratch)
-    memref::DeallocOp::create(b, loc, s);
   return success();
 }
 

@@ -52,7 +52,8 @@ func.func @rms_bf16(%x: memref<3x20xbf16>, %y: memref<3x20xbf16>, %ms: memref<3x
 // -----
 
 // Segment strategy: per-segment moments into f64 scratch, a combine over
-// R1 = 4 in f64, then the apply; the scratch is freed.
+// R1 = 4 in f64, then the apply (scratch is left to the deallocation
+// pipeline).
 // CHECK-LABEL: func.func @segment(
 // CHECK: %[[A:.*]] = memref.alloc() : memref<12xf64>
 // CHECK: %[[B:.*]] = memref.alloc() : memref<12xf64>
@@ -62,8 +63,7 @@ func.func @rms_bf16(%x: memref<3x20xbf16>, %y: memref<3x20xbf16>, %ms: memref<3x
 // CHECK: scf.for {{.*}} -> (f64)
 // CHECK: arith.divf {{.*}} : f64
 // CHECK: scf.parallel
-// CHECK: memref.dealloc %[[A]]
-// CHECK: memref.dealloc %[[B]]
+// CHECK-NOT: memref.dealloc
 func.func @segment(%x: memref<4x3x40xf32>, %w: memref<3xf32>, %y: memref<4x3x40xf32>, %m: memref<1x3x1xf32>, %v: memref<1x3x1xf32>, %r: memref<1x3x1xf32>) {
   norm.kernel %x weight %w outs(%y, %m, %v, %r) {axes = array<i64: 0, 2>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
       schedule = #norm.schedule<strategy = "segment", vectorWidth = 8, unroll = 4, chunks = 1, rowTasks = 1, nontemporal = false, parallel = true>}
@@ -108,5 +108,39 @@ func.func @streaming(%x: memref<2x2000xf32>, %m: memref<2x1xf32>, %r: memref<2x1
   norm.kernel %x mean %m rstd %r outs(%y) {axes = array<i64: 1>,
       schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = true, parallel = false>}
       : (memref<2x2000xf32>, memref<2x1xf32>, memref<2x1xf32>, memref<2x2000xf32>) -> ()
+  return
+}
+
+// -----
+
+// Prologue and epilogue run on whole vectors: every load of x is two loads
+// and a vector add; every store goes through the vector max and cast.
+// CHECK-LABEL: func.func @regions(
+// CHECK: %[[A:.*]] = memref.collapse_shape %{{.*}} : memref<2x32xf32> into memref<64xf32>
+// CHECK: %[[B:.*]] = memref.collapse_shape %{{.*}} : memref<2x32xf16> into memref<64xf16>
+// CHECK: vector.load %[[A]]{{.*}} : memref<64xf32>, vector<8xf32>
+// CHECK: vector.load %[[B]]{{.*}} : memref<64xf16>, vector<8xf16>
+// CHECK: arith.extf {{.*}} : vector<8xf16> to vector<8xf32>
+// CHECK: arith.addf {{.*}} : vector<8xf32>
+// CHECK: arith.constant dense<0.000000e+00> : vector<8xf32>
+// CHECK: arith.maximumf {{.*}} : vector<8xf32>
+// CHECK: arith.truncf {{.*}} : vector<8xf32> to vector<8xbf16>
+// CHECK: vector.store {{.*}} : memref<64xbf16>, vector<8xbf16>
+// CHECK-NOT: norm.yield
+func.func @regions(%a: memref<2x32xf32>, %b: memref<2x32xf16>, %y: memref<2x32xbf16>, %ms: memref<2x1xf32>, %r: memref<2x1xf32>) {
+  norm.kernel %a, %b outs(%y, %ms, %r) prologue {
+  ^bb0(%p: f32, %q: f16):
+    %w = arith.extf %q : f16 to f32
+    %s = arith.addf %p, %w : f32
+    norm.yield %s : f32
+  } epilogue {
+  ^bb0(%t: f32):
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %t, %z : f32
+    %c = arith.truncf %m : f32 to bf16
+    norm.yield %c : bf16
+  } {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
+      schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+      : (memref<2x32xf32>, memref<2x32xf16>, memref<2x32xbf16>, memref<2x1xf32>, memref<2x1xf32>) -> ()
   return
 }

@@ -455,10 +455,60 @@ LogicalResult GroupNormOp::verify() {
 // KernelOp
 //===----------------------------------------------------------------------===//
 
+Type KernelOp::getNormalizedElementType() {
+  if (!getPrologue().empty())
+    return getPrologue().front().getTerminator()->getOperand(0).getType();
+  return cast<ShapedType>(getInput().getType()).getElementType();
+}
+
+/// (C7)/(C8): a region of one block taking `args` and yielding `result`.
+static LogicalResult verifyElementwiseRegion(KernelOp op, Region &region,
+                                             StringRef name, TypeRange args,
+                                             function_ref<bool(Type)> result,
+                                             StringRef resultWhat) {
+  if (!region.hasOneBlock())
+    return op.emitOpError() << name << " must have one block";
+  Block &block = region.front();
+  if (block.getArgumentTypes() != args) {
+    auto diag = op.emitOpError() << name << " block arguments must be (";
+    llvm::interleaveComma(args, diag);
+    return diag << ")";
+  }
+  auto yield = dyn_cast<YieldOp>(block.getTerminator());
+  if (!yield)
+    return op.emitOpError() << name << " must end with norm.yield";
+  if (!result(yield.getValue().getType()))
+    return op.emitOpError() << name << " must yield " << resultWhat << ", got "
+                            << yield.getValue().getType();
+  return success();
+}
+
 LogicalResult KernelOp::verify() {
   auto inType = cast<ShapedType>(getInput().getType());
+  // (C7)
+  if (!getPrologue().empty()) {
+    SmallVector<Type> args;
+    SmallVector<Value> inputs = {getInput()};
+    llvm::append_range(inputs, getExtraInputs());
+    for (Value v : inputs) {
+      auto t = cast<ShapedType>(v.getType());
+      if (t.getShape() != inType.getShape())
+        return emitOpError("prologue inputs must all have the input's shape");
+      args.push_back(t.getElementType());
+    }
+    if (failed(verifyElementwiseRegion(
+            *this, getPrologue(), "prologue", args,
+            [](Type t) {
+              return isa<Float32Type, Float16Type, BFloat16Type>(t);
+            },
+            "f32, f16 or bf16")))
+      return failure();
+  } else if (!getExtraInputs().empty()) {
+    return emitOpError("extra inputs need a prologue");
+  }
+  Type normType = getNormalizedElementType();
   if (!inType.hasStaticShape() ||
-      !isa<Float32Type, Float16Type, BFloat16Type>(inType.getElementType()))
+      !isa<Float32Type, Float16Type, BFloat16Type>(normType))
     return emitOpError("input must have a static shape and an f32, f16 or "
                        "bf16 element type");
   ArrayRef<int64_t> shape = inType.getShape();
@@ -506,8 +556,19 @@ LogicalResult KernelOp::verify() {
   if (numOuts != 1 && numOuts != 3 && numOuts != 4)
     return emitOpError() << "expects 1, 3 or 4 outs, got " << numOuts;
   auto outType = cast<ShapedType>(getOuts()[0].getType());
-  if (outType.getShape() != shape ||
-      outType.getElementType() != inType.getElementType())
+  // (C8)
+  if (!getEpilogue().empty()) {
+    if (failed(verifyElementwiseRegion(
+            *this, getEpilogue(), "epilogue", TypeRange{normType},
+            [&](Type t) { return t == outType.getElementType(); },
+            "the element type of outs[0]")))
+      return failure();
+  } else if (outType.getElementType() != normType) {
+    return emitOpError() << "outs[0] must have the input's shape and element "
+                            "type, got "
+                         << outType;
+  }
+  if (outType.getShape() != shape)
     return emitOpError() << "outs[0] must have the input's shape and element "
                             "type, got "
                          << outType;

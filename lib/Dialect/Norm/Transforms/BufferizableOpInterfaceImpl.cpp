@@ -44,9 +44,16 @@ struct KernelOpInterface
       buffers.push_back(*buffer);
     }
     rewriter.setInsertionPoint(op);
-    // The same op (operands, attributes) on the buffers, with no results.
-    rewriter.create(op->getLoc(), op->getName().getIdentifier(), buffers,
-                    TypeRange(), op->getAttrs());
+    // The same op (operands, attributes, prologue and epilogue) on the
+    // buffers, with no results.
+    OperationState opState(op->getLoc(), op->getName());
+    opState.addOperands(buffers);
+    opState.addAttributes(op->getAttrs());
+    for (unsigned i = 0; i < op->getNumRegions(); ++i)
+      opState.addRegion();
+    Operation *memrefOp = rewriter.create(opState);
+    for (unsigned i = 0; i < op->getNumRegions(); ++i)
+      memrefOp->getRegion(i).takeBody(op->getRegion(i));
     SmallVector<Value> outBuffers(
         ArrayRef<Value>(buffers).take_back(kernel.getOuts().size()));
     replaceOpWithBufferizedValues(rewriter, op, outBuffers);

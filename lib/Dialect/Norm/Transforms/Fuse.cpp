@@ -15,7 +15,10 @@
 
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Dominance.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace normlir::norm {
@@ -96,7 +99,7 @@ static LogicalResult fuseApply(RewriterBase &rewriter, DominanceInfo &dom,
                                            rewriter.getF32Type()));
   bool applyOnly = numOuts == 1;
   auto kernel = KernelOp::create(
-      rewriter, loc, TypeRange(ValueRange(outs)), x,
+      rewriter, loc, TypeRange(ValueRange(outs)), x, ValueRange{},
       applyOnly ? apply.getMean() : Value(),
       applyOnly ? apply.getRstd() : Value(), apply.getWeight(), apply.getBias(),
       outs, rewriter.getDenseI64ArrayAttr(axes), apply.getParamAxesAttr(),
@@ -113,6 +116,116 @@ static LogicalResult fuseApply(RewriterBase &rewriter, DominanceInfo &dom,
   return success();
 }
 
+/// True for a linalg.generic that maps elements to elements: all loops
+/// parallel, identity indexing maps, one result, a body of arith/math ops
+/// that does not read the output's initial value.
+static bool isElementwise(linalg::GenericOp g) {
+  if (g.getNumDpsInits() != 1 || g->getNumResults() != 1 ||
+      g.getNumReductionLoops() != 0)
+    return false;
+  if (!llvm::all_of(g.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }))
+    return false;
+  Block &body = g.getRegion().front();
+  if (!body.getArguments().back().use_empty())
+    return false;
+  for (Operation &op : body.without_terminator())
+    if (op.getNumRegions() != 0 ||
+        !isa<arith::ArithDialect, math::MathDialect>(op.getDialect()))
+      return false;
+  return true;
+}
+
+/// Moves the body of `g` into `region` (its block takes the elements of
+/// `g`'s inputs) and terminates it with norm.yield.
+static void moveBody(RewriterBase &rewriter, linalg::GenericOp g,
+                     Region &region) {
+  Block &body = g.getRegion().front();
+  Block *block = rewriter.createBlock(&region);
+  IRMapping map;
+  for (BlockArgument arg : body.getArguments().drop_back())
+    map.map(arg, block->addArgument(arg.getType(), arg.getLoc()));
+  rewriter.setInsertionPointToStart(block);
+  for (Operation &op : body.without_terminator()) {
+    // Constants captured from above are copied in.
+    for (Value v : op.getOperands())
+      if (!map.contains(v) && v.getParentRegion() != &g.getRegion())
+        if (Operation *def = v.getDefiningOp();
+            def && def->hasTrait<OpTrait::ConstantLike>())
+          map.map(v, rewriter.clone(*def)->getResult(0));
+    rewriter.clone(op, map);
+  }
+  Value yielded = map.lookup(body.getTerminator()->getOperand(0));
+  YieldOp::create(rewriter, g.getLoc(), yielded);
+}
+
+/// An elementwise consumer that is the only user of the kernel's output
+/// (an activation, a cast) becomes the kernel's epilogue.
+static LogicalResult fuseEpilogue(RewriterBase &rewriter, DominanceInfo &dom,
+                                  KernelOp k) {
+  Value y = k.getResult(0);
+  if (!k.getEpilogue().empty() || !y.hasOneUse())
+    return failure();
+  auto g = dyn_cast<linalg::GenericOp>(*y.getUsers().begin());
+  if (!g || !isElementwise(g) || g.getNumDpsInputs() != 1 ||
+      !g.getDpsInits()[0].getDefiningOp<tensor::EmptyOp>() ||
+      cast<ShapedType>(g.getResult(0).getType()).getShape() !=
+          cast<ShapedType>(y.getType()).getShape())
+    return failure();
+  // Values the body captures must be available at the kernel (constants
+  // are copied).
+  WalkResult captured = g.getRegion().walk([&](Operation *op) {
+    for (Value v : op->getOperands()) {
+      if (v.getParentRegion() == &g.getRegion())
+        continue;
+      Operation *def = v.getDefiningOp();
+      if (def && def->hasTrait<OpTrait::ConstantLike>())
+        continue;
+      if (!dom.properlyDominates(v, k))
+        return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (captured.wasInterrupted())
+    return failure();
+  // The kernel writes a fresh output of the consumer's type.
+  rewriter.setInsertionPoint(k);
+  auto outType = cast<RankedTensorType>(g.getResult(0).getType());
+  Value init = tensor::EmptyOp::create(rewriter, k.getLoc(), outType.getShape(),
+                                       outType.getElementType());
+  rewriter.modifyOpInPlace(k, [&] {
+    k.getOutsMutable()[0].assign(init);
+    k.getResult(0).setType(outType);
+  });
+  moveBody(rewriter, g, k.getEpilogue());
+  rewriter.replaceOp(g, k.getResult(0));
+  return success();
+}
+
+/// An elementwise producer of the kernel's input that nothing else uses (a
+/// residual add, a cast) becomes the kernel's prologue: the kernel reads
+/// the producer's inputs instead.
+static LogicalResult fusePrologue(RewriterBase &rewriter, KernelOp k) {
+  Value x = k.getInput();
+  auto g = x.getDefiningOp<linalg::GenericOp>();
+  if (!k.getPrologue().empty() || !g || !x.hasOneUse() || !isElementwise(g) ||
+      g.getNumDpsInputs() < 1)
+    return failure();
+  SmallVector<Value> inputs(g.getDpsInputs());
+  if (llvm::any_of(inputs, [&](Value v) {
+        auto t = dyn_cast<RankedTensorType>(v.getType());
+        return !t || t.getShape() != cast<ShapedType>(x.getType()).getShape();
+      }))
+    return failure();
+  rewriter.modifyOpInPlace(k, [&] {
+    k.getInputMutable().assign(inputs.front());
+    k.getExtraInputsMutable().assign(ArrayRef<Value>(inputs).drop_front());
+  });
+  moveBody(rewriter, g, k.getPrologue());
+  rewriter.eraseOp(g);
+  return success();
+}
+
 struct NormFusePass : public normlir::norm::impl::NormFuseBase<NormFusePass> {
   void runOnOperation() override {
     SmallVector<ApplyOp> applies;
@@ -121,6 +234,16 @@ struct NormFusePass : public normlir::norm::impl::NormFuseBase<NormFusePass> {
     DominanceInfo dom(getOperation());
     for (ApplyOp apply : applies)
       (void)fuseApply(rewriter, dom, apply);
+    // Elementwise neighbours: a consumer of the output, a producer of the
+    // input.
+    SmallVector<KernelOp> kernels;
+    getOperation()->walk([&](KernelOp k) { kernels.push_back(k); });
+    for (KernelOp k : kernels) {
+      if (!k.getResults().empty()) {
+        (void)fuseEpilogue(rewriter, dom, k);
+        (void)fusePrologue(rewriter, k);
+      }
+    }
   }
 };
 

@@ -1062,3 +1062,76 @@ func.func @schedule_row_tasks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: ten
   %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 0, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
+
+// -----
+
+func.func @prologue_args(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{prologue block arguments must be ('f32')}}
+  %k = norm.kernel %x rstd %r outs(%e) prologue {
+  ^bb0(%a: f16):
+    %c = arith.extf %a : f16 to f32
+    norm.yield %c : f32
+  } {axes = array<i64: 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @prologue_result(%x: tensor<4x16xi32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{prologue must yield f32, f16 or bf16, got 'i32'}}
+  %k = norm.kernel %x rstd %r outs(%e) prologue {
+  ^bb0(%a: i32):
+    norm.yield %a : i32
+  } {axes = array<i64: 1>} : (tensor<4x16xi32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @prologue_shapes(%x: tensor<4x16xf32>, %y: tensor<16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{prologue inputs must all have the input's shape}}
+  %k = norm.kernel %x, %y rstd %r outs(%e) prologue {
+  ^bb0(%a: f32, %b: f32):
+    %s = arith.addf %a, %b : f32
+    norm.yield %s : f32
+  } {axes = array<i64: 1>} : (tensor<4x16xf32>, tensor<16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @extra_without_prologue(%x: tensor<4x16xf32>, %y: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{extra inputs need a prologue}}
+  %k = norm.kernel %x, %y rstd %r outs(%e) {axes = array<i64: 1>} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @epilogue_result(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf16>) {
+  // expected-error @+1 {{epilogue must yield the element type of outs[0], got 'f32'}}
+  %k = norm.kernel %x rstd %r outs(%e) epilogue {
+  ^bb0(%t: f32):
+    norm.yield %t : f32
+  } {axes = array<i64: 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf16>) -> tensor<4x16xf16>
+  return
+}
+
+// -----
+
+func.func @epilogue_args(%x: tensor<4x16xbf16>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{epilogue block arguments must be ('bf16')}}
+  %k = norm.kernel %x rstd %r outs(%e) epilogue {
+  ^bb0(%t: f32):
+    norm.yield %t : f32
+  } {axes = array<i64: 1>} : (tensor<4x16xbf16>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @yield_outside() {
+  %c = arith.constant 0.0 : f32
+  // expected-error @+1 {{'norm.yield' op expects parent op 'norm.kernel'}}
+  norm.yield %c : f32
+}

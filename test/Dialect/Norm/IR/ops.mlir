@@ -296,3 +296,24 @@ func.func @kernel_memrefs(%x: memref<4x3x5xf16>, %m: memref<1x3x1xf32>, %r: memr
       : (memref<4x3x5xf16>, memref<1x3x1xf32>, memref<1x3x1xf32>, memref<4x3x5xf16>) -> ()
   return
 }
+
+// CHECK-LABEL: func.func @kernel_regions(
+// CHECK: norm.kernel %{{.*}}, %{{.*}} rstd %{{.*}} outs(%{{.*}}) prologue {
+// CHECK: norm.yield %{{.*}} : f32
+// CHECK: } epilogue {
+// CHECK: norm.yield %{{.*}} : f16
+// CHECK: } {axes = array<i64: 1>}
+func.func @kernel_regions(%a: tensor<4x16xf16>, %b: tensor<4x16xf32>, %r: tensor<4x1xf32>) -> tensor<4x16xf16> {
+  %e = tensor.empty() : tensor<4x16xf16>
+  %k = norm.kernel %a, %b rstd %r outs(%e) prologue {
+  ^bb0(%p: f16, %q: f32):
+    %w = arith.extf %p : f16 to f32
+    %s = arith.addf %w, %q : f32
+    norm.yield %s : f32
+  } epilogue {
+  ^bb0(%t: f32):
+    %h = arith.truncf %t : f32 to f16
+    norm.yield %h : f16
+  } {axes = array<i64: 1>} : (tensor<4x16xf16>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf16>) -> tensor<4x16xf16>
+  return %k : tensor<4x16xf16>
+}

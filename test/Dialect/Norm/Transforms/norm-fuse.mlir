@@ -91,3 +91,83 @@ func.func @other_mean(%x: tensor<4x16xf32>, %m2: tensor<4x1xf32>) -> tensor<4x16
   %y = norm.apply %x mean %m2 rstd %r : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
+
+// -----
+
+// A residual add producing the input and an activation + cast consuming the
+// output become the kernel's prologue and epilogue; the kernel then reads
+// %a and %r and writes the bf16 result directly.
+#map = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @elementwise_neighbours(
+// CHECK-SAME: %[[A:.*]]: tensor<4x64xf32>, %[[R:.*]]: tensor<4x64xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<4x64xbf16>
+// CHECK: %[[K:.*]]:4 = norm.kernel %[[A]], %[[R]] outs(%[[E]], %{{.*}}, %{{.*}}, %{{.*}}) prologue {
+// CHECK: ^bb0(%[[P:.*]]: f32, %[[Q:.*]]: f32):
+// CHECK:   %[[S:.*]] = arith.addf %[[P]], %[[Q]] : f32
+// CHECK:   norm.yield %[[S]] : f32
+// CHECK: } epilogue {
+// CHECK: ^bb0(%[[T:.*]]: f32):
+// CHECK:   arith.constant 0.000000e+00 : f32
+// CHECK:   arith.maximumf
+// CHECK:   %[[C:.*]] = arith.truncf {{.*}} : f32 to bf16
+// CHECK:   norm.yield %[[C]] : bf16
+// CHECK: }
+// CHECK-SAME: -> (tensor<4x64xbf16>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[K]]#0
+func.func @elementwise_neighbours(%a: tensor<4x64xf32>, %r: tensor<4x64xf32>) -> tensor<4x64xbf16> {
+  %e = tensor.empty() : tensor<4x64xf32>
+  %h = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %r : tensor<4x64xf32>, tensor<4x64xf32>) outs(%e : tensor<4x64xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %s = arith.addf %p, %q : f32
+    linalg.yield %s : f32
+  } -> tensor<4x64xf32>
+  %m, %v = norm.moments %h axes = [1] : tensor<4x64xf32> -> tensor<4x1xf32>, tensor<4x1xf32>
+  %rs = norm.rstd %v epsilon = 1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %y = norm.apply %h mean %m rstd %rs : (tensor<4x64xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x64xf32>
+  %zero = arith.constant 0.0 : f32
+  %e2 = tensor.empty() : tensor<4x64xbf16>
+  %o = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%y : tensor<4x64xf32>) outs(%e2 : tensor<4x64xbf16>) {
+  ^bb0(%t: f32, %u: bf16):
+    %relu = arith.maximumf %t, %zero : f32
+    %c = arith.truncf %relu : f32 to bf16
+    linalg.yield %c : bf16
+  } -> tensor<4x64xbf16>
+  return %o : tensor<4x64xbf16>
+}
+
+// -----
+
+// The sum is also returned (a residual stream): it must be materialized,
+// so the producer stays; a consumer that reduces is not elementwise.
+#map = affine_map<(d0, d1) -> (d0, d1)>
+#red = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @not_fusable(
+// CHECK: linalg.generic
+// CHECK: norm.kernel
+// CHECK-NOT: prologue
+// CHECK-NOT: epilogue
+// CHECK: linalg.generic
+func.func @not_fusable(%a: tensor<4x64xf32>, %r: tensor<4x64xf32>) -> (tensor<4x64xf32>, tensor<4xf32>) {
+  %e = tensor.empty() : tensor<4x64xf32>
+  %h = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %r : tensor<4x64xf32>, tensor<4x64xf32>) outs(%e : tensor<4x64xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %s = arith.addf %p, %q : f32
+    linalg.yield %s : f32
+  } -> tensor<4x64xf32>
+  %m, %v = norm.moments %h axes = [1] : tensor<4x64xf32> -> tensor<4x1xf32>, tensor<4x1xf32>
+  %rs = norm.rstd %v epsilon = 1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %y = norm.apply %h mean %m rstd %rs : (tensor<4x64xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x64xf32>
+  %z = arith.constant dense<0.0> : tensor<4xf32>
+  %sum = linalg.generic {indexing_maps = [#map, #red], iterator_types = ["parallel", "reduction"]}
+      ins(%y : tensor<4x64xf32>) outs(%z : tensor<4xf32>) {
+  ^bb0(%t: f32, %acc: f32):
+    %n = arith.addf %t, %acc : f32
+    linalg.yield %n : f32
+  } -> tensor<4xf32>
+  return %h, %sum : tensor<4x64xf32>, tensor<4xf32>
+}

@@ -20,6 +20,7 @@ include "normlir/Dialect/Norm/IR/NormAttrs.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -460,8 +461,37 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
     * (C5) `epsilon` is given (and >= 0) iff statistics are computed.
     * (C6) Operands are all tensors (then results have the types of `outs`)
       or all memrefs (then there are no results).
+    * (C7) A non-empty `prologue` has one block whose arguments have the
+      element types of `input` and `extra_inputs` (which all have the
+      input's shape) and which yields one f32, f16 or bf16 value: the
+      normalized tensor, elementwise (`norm-fuse` moves a residual add or a
+      cast producing the input here). Without a prologue, `extra_inputs` is
+      empty.
+    * (C8) A non-empty `epilogue` has one block with one argument of the
+      normalized element type (the apply's result, rounded to it) and
+      yields the element type of `outs[0]` (an activation or cast consuming
+      the output). Without one, `outs[0]` has the normalized element type.
+
+    With a prologue and an epilogue, a residual add, the norm and an
+    activation read each input once and write the output once:
+    ```mlir
+    %y:4 = norm.kernel %a, %r weight %w outs(%e, %m, %v, %s)
+        prologue {
+        ^bb0(%p: f32, %q: f32):
+          %sum = arith.addf %p, %q : f32
+          norm.yield %sum : f32
+        } epilogue {
+        ^bb0(%t: f32):
+          %c = arith.constant 0.0 : f32
+          %relu = arith.maximumf %t, %c : f32
+          norm.yield %relu : f32
+        } {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
+        : (...) -> (...)
+    ```
   }];
-  let arguments = (ins AnyShaped:$input, Optional<AnyShaped>:$mean,
+  let arguments = (ins AnyShaped:$input,
+                       Variadic<AnyShaped>:$extra_inputs,
+                       Optional<AnyShaped>:$mean,
                        Optional<AnyShaped>:$rstd, Optional<AnyShaped>:$weight,
                        Optional<AnyShaped>:$bias, Variadic<AnyShaped>:$outs,
                        DenseI64ArrayAttr:$axes,
@@ -469,9 +499,11 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
                        OptionalAttr<F64Attr>:$epsilon,
                        OptionalAttr<Norm_ScheduleAttr>:$schedule);
   let results = (outs Variadic<AnyRankedTensor>:$results);
+  let regions = (region AnyRegion:$prologue, AnyRegion:$epilogue);
   let assemblyFormat = [{
-    $input (`mean` $mean^)? (`rstd` $rstd^)? (`weight` $weight^)?
-    (`bias` $bias^)? `outs` `(` $outs `)` attr-dict `:`
+    $input (`,` $extra_inputs^)? (`mean` $mean^)? (`rstd` $rstd^)?
+    (`weight` $weight^)? (`bias` $bias^)? `outs` `(` $outs `)`
+    (`prologue` $prologue^)? (`epilogue` $epilogue^)? attr-dict `:`
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
@@ -481,11 +513,25 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
     }
     /// True when the kernel computes statistics (3 or 4 outs).
     bool computesStatistics() { return getOuts().size() > 1; }
+    /// Element type of the tensor that is normalized: the prologue's result,
+    /// else the input's.
+    ::mlir::Type getNormalizedElementType();
     /// True for the moments mode (4 outs).
     bool isCentered() {
       return getOuts().size() == 4 || (getOuts().size() == 1 && getMean());
     }
   }];
+}
+
+def Norm_YieldOp : Op<Norm_Dialect, "yield", [Pure, ReturnLike, Terminator,
+    HasParent<"KernelOp">]> {
+  let summary = "Yields the value of a norm.kernel prologue or epilogue";
+  let description = [{
+    Terminates the `prologue` and `epilogue` regions of `norm.kernel` with
+    the element they compute.
+  }];
+  let arguments = (ins AnyType:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
 }
 
 #endif // NORMLIR_DIALECT_NORM_IR_NORMOPS_TD

@@ -70,6 +70,13 @@ def NormFuse : Pass<"norm-fuse"> {
     becomes an apply-only kernel. Patterns the vector lowering cannot
     handle (see `norm.kernel`'s `[P0, R1, P1, R2]` layout) are left alone
     for `convert-norm-to-linalg`.
+
+    Then elementwise neighbours join the kernel: an elementwise
+    `linalg.generic` (all loops parallel, identity maps, an arith/math body)
+    that is the only user of the kernel's output becomes its `epilogue`
+    (an activation, a cast), and one that produces the kernel's input and
+    has no other user becomes its `prologue` (a residual add, a cast), the
+    kernel reading the producer's inputs instead.
   }];
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
