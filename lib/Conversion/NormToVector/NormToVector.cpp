@@ -42,6 +42,8 @@ using Run = KernelLayout::Run;
 /// Runs shorter than this store normally even under a nontemporal schedule:
 /// aligning their streaming stores costs more than it saves.
 constexpr int64_t kMinStreamRun = 1024;
+/// Rows the column strategy sums in f32 before adding them into f64.
+constexpr int64_t kRowBlock = 256;
 /// Apply tasks the column strategy aims for (any thread count up to this
 /// gets balanced work).
 constexpr int64_t kApplyTasks = 64;
@@ -883,9 +885,6 @@ LogicalResult KernelEmitter::emitColumn() {
                        : Value();
   Value laneScale = memref::AllocOp::create(b, loc, applyType);
   Value laneBias = memref::AllocOp::create(b, loc, applyType);
-  SmallVector<Value> scratch = {laneScale, laneBias};
-  if (laneMean)
-    scratch.push_back(laneMean);
 
   // Per-lane apply vectors for statistic (q0, q1) over lanes q1 * r2 + j.
   auto fillLanes = [&](Value q0, Value q1, Value mean, Value rstd) {
@@ -934,17 +933,9 @@ LogicalResult KernelEmitter::emitColumn() {
         MemRefType::get({std::max<int64_t>(p0 * k * lanes, 1)}, b.getF64Type());
     Value partA = memref::AllocOp::create(b, loc, partType);
     Value partB = memref::AllocOp::create(b, loc, partType);
-    Value partC = memref::AllocOp::create(b, loc, partType);
-    scratch.append({partA, partB, partC});
     auto wideType = VectorType::get({vl}, b.getF64Type());
     auto wide = [&](Value v) -> Value {
       return arith::ExtFOp::create(b, loc, wideType, v);
-    };
-    auto loadW = [&](Value mem, Value i, Value mask) -> Value {
-      if (!mask)
-        return vector::LoadOp::create(b, loc, wideType, mem, ValueRange{i});
-      return vector::MaskedLoadOp::create(b, loc, wideType, mem, ValueRange{i},
-                                          mask, zeroWide());
     };
     auto storeW = [&](Value v, Value mem, Value i, Value mask) {
       if (mask)
@@ -963,70 +954,107 @@ LogicalResult KernelEmitter::emitColumn() {
           b, loc, b.getI64Type(), arith::SubIOp::create(b, loc, hi, lo));
       return arith::SIToFPOp::create(b, loc, b.getF64Type(), n);
     };
-    // A pass over the chunk's rows, lane vectors at `part + off`.
-    auto overRows = [&](Value q0, Value c,
-                        function_ref<void(Value, Value, Value)> body) {
+    // Chunk (q0, c), lanes [lane0, lane0 + count * vl) (the last vector
+    // masked by `lastMask`): both passes keep their accumulators in
+    // registers over the chunk's rows (which stay in L2 between passes and
+    // lane blocks); results go to the f64 partials.
+    auto laneBlock = [&](Value q0, Value c, Value lane0, int64_t count,
+                         Value lastMask) {
       Value lo = imul(c, chunkLen);
       Value hi = arith::MinUIOp::create(b, loc, iadd(lo, chunkLen), cI(r1));
-      forLoop(lo, hi, {}, [&](Value row, ValueRange) {
-        Value rowBase = imul(iadd(imul(q0, r1), row), lanes);
-        vectorLoop(lanes, [&](Value off, Value mask) {
-          body(loadVec(x, iadd(rowBase, off), mask), off, mask);
-        });
-        return SmallVector<Value>{};
-      });
-    };
-    parallelLoop(p0 * k, [&](Value j) {
-      Value q0 = idiv(j, k), c = irem(j, k);
-      Value part = imul(j, lanes);
-      vectorLoop(lanes, [&](Value off, Value mask) {
-        for (Value arr : {partA, partB, partC})
-          storeW(zeroWide(), arr, iadd(part, off), mask);
-      });
-      auto accumulate = [&](Value arr, Value off, Value mask, Value v) {
-        Value at = iadd(part, off);
-        storeW(fadd(loadW(arr, at, mask), v), arr, at, mask);
+      auto maskOf = [&](int64_t u) {
+        return u == count - 1 ? lastMask : Value();
       };
+      // `body(u, v, accs)` updates `accsPer` f32 accumulators of vector u;
+      // every kRowBlock rows they are added into f64 totals (returned), so
+      // long chunks with outlier rows keep their small terms.
+      auto overRows =
+          [&](unsigned accsPer,
+              function_ref<void(int64_t, Value, MutableArrayRef<Value>)> body) {
+            SmallVector<Value> totals(count * accsPer, zeroWide());
+            Value blocks =
+                idiv(iadd(arith::SubIOp::create(b, loc, hi, lo), kRowBlock - 1),
+                     kRowBlock);
+            return forLoop(
+                cI(0), blocks, totals, [&](Value blk, ValueRange tot) {
+                  Value blo = iadd(lo, imul(blk, kRowBlock));
+                  Value bhi =
+                      arith::MinUIOp::create(b, loc, iadd(blo, kRowBlock), hi);
+                  SmallVector<Value> inits(count * accsPer, zeroV());
+                  SmallVector<Value> accs =
+                      forLoop(blo, bhi, inits, [&](Value row, ValueRange args) {
+                        SmallVector<Value> a(args);
+                        Value rowBase = imul(iadd(imul(q0, r1), row), lanes);
+                        for (int64_t u = 0; u < count; ++u)
+                          body(u,
+                               loadVec(x, iadd(iadd(rowBase, lane0), u * vl),
+                                       maskOf(u)),
+                               MutableArrayRef<Value>(a).slice(u * accsPer,
+                                                               accsPer));
+                        return a;
+                      });
+                  SmallVector<Value> out;
+                  for (auto [t, a] : llvm::zip(tot, accs))
+                    out.push_back(fadd(t, wide(a)));
+                  return out;
+                });
+          };
+      Value part = iadd(imul(iadd(imul(q0, k), c), lanes), lane0);
+      auto at = [&](int64_t u) { return iadd(part, u * vl); };
       if (!centered) {
-        overRows(q0, c, [&](Value v, Value off, Value mask) {
-          Value vw = wide(v);
-          accumulate(partB, off, mask, fmul(vw, vw));
-        });
+        SmallVector<Value> ss =
+            overRows(1, [&](int64_t, Value v, MutableArrayRef<Value> a) {
+              a[0] = fma(v, v, a[0]);
+            });
+        for (int64_t u = 0; u < count; ++u)
+          storeW(ss[u], partB, at(u), maskOf(u));
         return;
       }
-      // Pass a: the chunk's sums, then its provisional means.
-      overRows(q0, c, [&](Value v, Value off, Value mask) {
-        accumulate(partA, off, mask, wide(v));
-      });
-      Value n = splatW(countOf(c));
-      vectorLoop(lanes, [&](Value off, Value mask) {
-        Value at = iadd(part, off);
-        storeW(fdiv(loadW(partA, at, mask), n), partA, at, mask);
-      });
-      // Pass b (from L2): deviations from the provisional means.
-      overRows(q0, c, [&](Value v, Value off, Value mask) {
-        Value m = arith::TruncFOp::create(b, loc, vf,
-                                          loadW(partA, iadd(part, off), mask));
-        Value d = wide(fsub(v, m));
-        accumulate(partB, off, mask, fmul(d, d));
-        accumulate(partC, off, mask, d);
-      });
-      // Corrected means and M2; a non-finite mean (inf or NaN in the
-      // column) is kept as it is.
-      vectorLoop(lanes, [&](Value off, Value mask) {
-        Value at = iadd(part, off);
-        Value mean = loadW(partA, at, mask);
-        Value m32 = wide(arith::TruncFOp::create(b, loc, vf, mean));
-        Value dsum = loadW(partC, at, mask);
-        Value corrected = fadd(m32, fdiv(dsum, n));
-        Value m2 = fsub(loadW(partB, at, mask), fdiv(fmul(dsum, dsum), n));
+      Value nW = splatW(countOf(c));
+      // Pass a: provisional means.
+      SmallVector<Value> sums =
+          overRows(1, [&](int64_t, Value v, MutableArrayRef<Value> a) {
+            a[0] = fadd(a[0], v);
+          });
+      SmallVector<Value> means;
+      for (Value sum : sums)
+        means.push_back(arith::TruncFOp::create(b, loc, vf, fdiv(sum, nW)));
+      // Pass b: deviations from them.
+      SmallVector<Value> dev =
+          overRows(2, [&](int64_t u, Value v, MutableArrayRef<Value> a) {
+            Value d = fsub(v, means[u]);
+            if (Value mask = maskOf(u))
+              d = select(mask, d, zeroV());
+            a[0] = fadd(a[0], d);
+            a[1] = fma(d, d, a[1]);
+          });
+      for (int64_t u = 0; u < count; ++u) {
+        Value mean = wide(means[u]);
+        Value dsum = dev[2 * u];
+        Value corrected = fadd(mean, fdiv(dsum, nW));
+        Value m2 = fsub(dev[2 * u + 1], fdiv(fmul(dsum, dsum), nW));
+        // A non-finite mean (inf or NaN in the column) is kept as it is.
         Value finite = arith::CmpFOp::create(
             b, loc, arith::CmpFPredicate::OLT,
             math::AbsFOp::create(b, loc, mean),
             splatW(cD(std::numeric_limits<double>::infinity())));
-        storeW(select(finite, corrected, mean), partA, at, mask);
-        storeW(m2, partB, at, mask);
-      });
+        storeW(select(finite, corrected, mean), partA, at(u), maskOf(u));
+        storeW(m2, partB, at(u), maskOf(u));
+      }
+    };
+    parallelLoop(p0 * k, [&](Value j) {
+      Value q0 = idiv(j, k), c = irem(j, k);
+      int64_t blockLanes = vl * unroll;
+      int64_t fullBlocks = lanes / blockLanes;
+      if (fullBlocks > 0)
+        forLoop(fullBlocks, [&](Value blk) {
+          laneBlock(q0, c, imul(blk, blockLanes), unroll, Value());
+        });
+      int64_t done = fullBlocks * blockLanes;
+      int64_t rest = lanes - done;
+      if (rest > 0)
+        laneBlock(q0, c, cI(done), (rest + vl - 1) / vl,
+                  rest % vl ? tailMask(rest % vl) : Value());
     });
     // Combine chunks per column (Chan et al.), then columns per statistic,
     // in a fixed order, in f64.

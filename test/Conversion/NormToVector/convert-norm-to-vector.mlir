@@ -78,7 +78,7 @@ func.func @segment(%x: memref<4x3x40xf32>, %w: memref<3xf32>, %y: memref<4x3x40x
 // one vector, and a flat apply whose lane index wraps without a division.
 // CHECK-LABEL: func.func @column(
 // CHECK-COUNT-3: memref.alloc() : memref<24xf32>
-// CHECK-COUNT-3: memref.alloc() : memref<48xf64>
+// CHECK-COUNT-2: memref.alloc() : memref<48xf64>
 // One sample (P0 = 1): the combine is a plain loop.
 // CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c3
 // CHECK: arith.minui
