@@ -307,6 +307,24 @@ private:
       body(cI(full * vl), tailMask(n % vl));
   }
 
+  /// Elements of y[start, start + n) before the first one aligned to the
+  /// vector size (all n when y is not even aligned to its element size).
+  Value streamHead(Value start, int64_t n) {
+    Type elt = cast<MemRefType>(y.getType()).getElementType();
+    int64_t eb = elt.getIntOrFloatBitWidth() / 8, vbytes = vl * eb;
+    Value addr = iadd(
+        imul(start, eb),
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, y).getResult());
+    Value elemAligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                              irem(addr, eb), cI(0));
+    Value toAlign =
+        idiv(irem(arith::SubIOp::create(b, loc, cI(vbytes), irem(addr, vbytes)),
+                  vbytes),
+             eb);
+    return arith::MinUIOp::create(b, loc, select(elemAligned, toAlign, cI(n)),
+                                  cI(n));
+  }
+
   /// Body of a vector loop that carries values (accumulators): gets the
   /// element offset, the mask (null for full vectors), whether a streaming
   /// store at that offset is vector-aligned, and the carried values, which
@@ -350,16 +368,7 @@ private:
         body(cI(full * vl), tailMask(n % vl), false, accs);
       return accs;
     }
-    Type elt = cast<MemRefType>(y.getType()).getElementType();
-    int64_t eb = elt.getIntOrFloatBitWidth() / 8, vbytes = vl * eb;
-    Value addr = iadd(
-        imul(streamBase, eb),
-        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, y).getResult());
-    Value elemAligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                              irem(addr, eb), cI(0));
-    Value toAlign = idiv(irem(sub(cI(vbytes), irem(addr, vbytes)), vbytes), eb);
-    Value head = arith::MinUIOp::create(
-        b, loc, select(elemAligned, toAlign, cI(n)), cI(n));
+    Value head = streamHead(streamBase, n);
     // Head: masked vectors over [0, head).
     accs = run(
         cI(0), idiv(iadd(head, vl - 1), vl), accs,
@@ -411,16 +420,7 @@ private:
         body(cI(full * vl), laneOf(cI(full * vl)), tailMask(len % vl), false);
       return;
     }
-    Type elt = cast<MemRefType>(y.getType()).getElementType();
-    int64_t eb = elt.getIntOrFloatBitWidth() / 8, vbytes = vl * eb;
-    Value addr = iadd(
-        imul(start, eb),
-        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, y).getResult());
-    Value elemAligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                              irem(addr, eb), cI(0));
-    Value toAlign = idiv(irem(sub(cI(vbytes), irem(addr, vbytes)), vbytes), eb);
-    Value head = arith::MinUIOp::create(
-        b, loc, select(elemAligned, toAlign, cI(len)), cI(len));
+    Value head = streamHead(start, len);
     forLoop(cI(0), idiv(iadd(head, vl - 1), vl), {},
             [&](Value i, ValueRange) -> SmallVector<Value> {
               Value off = imul(i, vl);
