@@ -101,3 +101,36 @@ def test_params_along_reduced_run(rng, tmp_path):
 }"""
     (y,) = nt.run_spec(text, "f", [x, w], tmp_path)
     nt.assert_close(y, np_norm(x, (0, 2))[0] * w[:, None, None])
+
+
+def test_unfused_moments_outlier(rng, tmp_path):
+    """Statistics whose output is unused stay on the linalg path (nothing to
+    fuse them with): an outlier first row must not cost accuracy there
+    either."""
+    x = rng.uniform(0, 1, (65536, 2)).astype(np.float32)
+    x[0, :] = 1000
+    text = """func.func @bn(%x: tensor<65536x2xf32>) -> (tensor<2xf32>, tensor<2xf32>) {
+  %y, %m, %r = norm.batch_norm %x {training} : (tensor<65536x2xf32>) -> (tensor<65536x2xf32>, tensor<2xf32>, tensor<2xf32>)
+  return %m, %r : tensor<2xf32>, tensor<2xf32>
+}"""
+    m, r = nt.run_spec(text, "bn", [x], tmp_path)
+    _, mr, vr = np_norm(x, (0,))
+    nt.assert_close(m, mr.ravel())
+    nt.assert_close(r, 1 / np.sqrt(vr.ravel() + 1e-5))
+
+
+def test_unfusable_layout_large_mean(rng, tmp_path):
+    """Reduced dimensions in three runs have no vector lowering: the linalg
+    path keeps 1e4 + U(0, 1) accurate."""
+    x = (1e4 + rng.uniform(0, 1, (2, 3, 4, 5, 6))).astype(np.float32)
+    text = """func.func @f(%x: tensor<2x3x4x5x6xf32>) -> (tensor<2x3x4x5x6xf32>, tensor<1x3x1x5x1xf32>, tensor<1x3x1x5x1xf32>) {
+  %m, %v = norm.moments %x axes = [0, 2, 4] : tensor<2x3x4x5x6xf32> -> tensor<1x3x1x5x1xf32>, tensor<1x3x1x5x1xf32>
+  %r = norm.rstd %v epsilon = 1.0e-5 : tensor<1x3x1x5x1xf32> -> tensor<1x3x1x5x1xf32>
+  %y = norm.apply %x mean %m rstd %r : (tensor<2x3x4x5x6xf32>, tensor<1x3x1x5x1xf32>, tensor<1x3x1x5x1xf32>) -> tensor<2x3x4x5x6xf32>
+  return %y, %m, %v : tensor<2x3x4x5x6xf32>, tensor<1x3x1x5x1xf32>, tensor<1x3x1x5x1xf32>
+}"""
+    y, m, v = nt.run_spec(text, "f", [x], tmp_path)
+    ref, mr, vr = np_norm(x, (0, 2, 4))
+    nt.assert_close(m, mr)
+    nt.assert_close(v, vr, rtol=1e-4)
+    nt.assert_close(y, ref, rtol=1e-3, atol=2e-3)

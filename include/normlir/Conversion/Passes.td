@@ -17,11 +17,11 @@ def ConvertNormToLinalg : Pass<"convert-norm-to-linalg"> {
     edges). Named ops must have been expanded by `norm-expand` first; they are
     reported as errors otherwise.
 
-    `norm.moments` is numerically safe: the mean is a shifted sum (each
-    reduced slice is shifted by its first element, so `1e4 + U(0,1)` does not
-    lose its spread to rounding), and the variance is the mean of squared
-    deviations from that mean (a second reduction over the slice), never
-    `E[x^2] - E[x]^2`. Every reduction accumulates in f32 with Kahan
+    `norm.moments` is numerically safe: the mean is a compensated sum over
+    the count (accurate to the f32 rounding of the mean, for `1e4 + U(0,1)`
+    and for a slice with one outlier alike), and the variance is the mean of
+    squared deviations from that mean (a second reduction over the slice),
+    never `E[x^2] - E[x]^2`. Every reduction accumulates in f32 with Kahan
     compensation, so its error does not grow with the number of reduced
     elements.
   }];

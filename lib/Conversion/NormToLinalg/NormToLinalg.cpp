@@ -47,14 +47,6 @@ Value f32Const(OpBuilder &b, Location loc, double v) {
                                    b.getF32FloatAttr(static_cast<float>(v)));
 }
 
-/// `v` if it is finite, else 0 (for f32 `v`).
-Value finiteOrZero(OpBuilder &b, Location loc, Value v) {
-  Value inf = f32Const(b, loc, std::numeric_limits<float>::infinity());
-  Value finite = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE,
-                                       math::AbsFOp::create(b, loc, v), inf);
-  return arith::SelectOp::create(b, loc, finite, v, f32Const(b, loc, 0.0));
-}
-
 /// Sum over `axes` of `term(x, extras...)`, where `extras` are tensors over
 /// the kept dims (broadcast along `axes`). Returns a tensor over the kept dims.
 ///
@@ -144,50 +136,14 @@ struct LowerMoments : OpConversionPattern<MomentsOp> {
     SmallVector<int64_t> kept = getComplementAxes(xType.getRank(), axes);
     double n = static_cast<double>(numReduced(xType, axes));
 
-    // Shift each slice by its first element so the sum sees the spread, not
-    // the magnitude (x = 1e4 + U(0,1) keeps its digits). A non-finite first
-    // element shifts by 0 instead (inf - inf would make an infinite mean
-    // NaN). An empty tensor has no first element and needs no shift.
-    SmallVector<Value> shiftOperand;
-    if (xType.getNumElements() > 0) {
-      SmallVector<OpFoldResult> offsets(xType.getRank(),
-                                        rewriter.getIndexAttr(0));
-      SmallVector<OpFoldResult> sizes,
-          strides(xType.getRank(), rewriter.getIndexAttr(1));
-      SmallVector<int64_t> keptShape;
-      for (int64_t d = 0; d < xType.getRank(); ++d) {
-        bool isKept = llvm::is_contained(kept, d);
-        sizes.push_back(
-            rewriter.getIndexAttr(isKept ? xType.getDimSize(d) : 1));
-        if (isKept)
-          keptShape.push_back(xType.getDimSize(d));
-      }
-      auto sliceType = RankedTensorType::get(keptShape, xType.getElementType());
-      Value first = tensor::ExtractSliceOp::create(rewriter, loc, sliceType, x,
-                                                   offsets, sizes, strides);
-      shiftOperand.push_back(mapF32(
-          rewriter, loc, first,
-          [](OpBuilder &b, Location l, ValueRange a) -> Value {
-            return finiteOrZero(b, l, castFloat(b, l, a[0], b.getF32Type()));
-          }));
-    }
-    Value shiftedSum = buildSum(
-        rewriter, loc, x, axes, shiftOperand,
-        [](OpBuilder &b, Location l, Value xf, ValueRange extra) -> Value {
-          if (extra.empty())
-            return xf;
-          return arith::SubFOp::create(b, l, xf, extra[0]);
-        });
-    SmallVector<Value> meanInputs = {shiftedSum};
-    meanInputs.append(shiftOperand.begin(), shiftOperand.end());
-    Value mean =
-        mapF32(rewriter, loc, meanInputs,
-               [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                 Value m = arith::DivFOp::create(b, l, a[0], f32Const(b, l, n));
-                 if (a.size() == 1)
-                   return m;
-                 return arith::AddFOp::create(b, l, a[1], m);
-               });
+    // The mean is a compensated (Kahan) sum divided by the count: accurate
+    // to the f32 rounding of the mean itself, whatever the magnitude of the
+    // values or of any one of them (a shift by the slice's first element, as
+    // used before, lost digits when that element was an outlier).
+    Value sum = buildSum(rewriter, loc, x, axes, ValueRange{},
+                         [](OpBuilder &, Location, Value xf,
+                            ValueRange) -> Value { return xf; });
+    Value mean = divideByCount(rewriter, loc, sum, n);
     // Second reduction: squared deviations from the mean (biased variance).
     Value sq = buildSum(
         rewriter, loc, x, axes, mean,
