@@ -298,14 +298,6 @@ private:
           body(ivs[0]);
         });
   }
-  /// Vectors over [0, n): `body(offset, mask)`, the last one masked.
-  void vectorLoop(int64_t n, function_ref<void(Value, Value)> body) {
-    int64_t full = n / vl;
-    if (full > 0)
-      forLoop(full, [&](Value iv) { body(imul(iv, vl), Value()); });
-    if (n % vl)
-      body(cI(full * vl), tailMask(n % vl));
-  }
 
   /// Elements of y[start, start + n) before the first one aligned to the
   /// vector size (all n when y is not even aligned to its element size).
