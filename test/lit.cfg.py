@@ -20,7 +20,25 @@ config.substitutions.append(("%normlir_obj_root", config.normlir_obj_root))
 config.substitutions.append(("%normlir_src_root", config.normlir_src_root))
 config.substitutions.append(("%examples", os.path.join(config.normlir_src_root, "examples")))
 
-llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP",
+                                     "CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"])
+
+# `ptxas` (CUDA toolkit): where normlir-cuda-pipeline's format=bin works,
+# the tests check that ptxas accepts every generated kernel. The search
+# order is the pipeline's (normlir::findPtxas).
+def _find_ptxas():
+    import shutil
+    for var in ("CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"):
+        root = os.environ.get(var)
+        if root and os.access(os.path.join(root, "bin", "ptxas"), os.X_OK):
+            return True
+    if os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
+        return True
+    return shutil.which("ptxas") is not None
+
+
+if _find_ptxas():
+    config.available_features.add("ptxas")
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.normlir_tools_dir, config.llvm_tools_dir]

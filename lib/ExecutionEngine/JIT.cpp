@@ -7,6 +7,7 @@
 #include "normlir/ExecutionEngine/JIT.h"
 #include "normlir/Dialect/Norm/IR/Norm.h"
 #include "normlir/Dialect/Norm/Transforms/BufferizableOpInterfaceImpl.h"
+#include "normlir/ExecutionEngine/CudaRuntime.h"
 #include "normlir/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -162,6 +163,10 @@ static llvm::Error appendTensorSpecs(TypeRange types,
 
 struct JITModule::Impl {
   std::unique_ptr<ExecutionEngine> engine;
+  /// CUDA: the kernel modules are loaded (global constructors run) at the
+  /// first call, once the driver is known to be there; a failure sticks.
+  std::once_flag loadOnce;
+  std::string loadError;
 };
 
 JITModule::JITModule() : impl(std::make_unique<Impl>()) {}
@@ -252,9 +257,28 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
     jit->functions.push_back(std::move(sig));
   }
 
+  bool cuda = options.target == Target::CUDA;
+  jit->target = options.target;
   PassManager pm(&context);
-  if (failed(buildCPUPipeline(pm, options.schedule)))
+  if (cuda) {
+    CUDATarget target;
+    target.chip = options.cudaChip;
+    if (target.chip.empty()) {
+      // The device's own architecture where there is one.
+      auto info = cuda::getDeviceInfo();
+      target.chip = info ? info->chip() : "sm_90";
+      if (!info)
+        llvm::consumeError(info.takeError());
+    }
+    target.format = options.cudaFormat;
+    target.optLevel = std::min(options.optLevel, 3u);
+    jit->chip = target.chip;
+    if (failed(
+            buildCUDAPipeline(pm, target, "target=cuda " + options.schedule)))
+      return fail("failed to build the CUDA pipeline");
+  } else if (failed(buildCPUPipeline(pm, options.schedule))) {
     return fail("failed to build the CPU pipeline");
+  }
   if (failed(pm.run(*module)))
     return fail(diagText.empty() ? "failed to lower " + bufferName.str() : "");
 
@@ -283,7 +307,7 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
     llvm::sys::DynamicLibrary::LoadLibraryPermanently(NORMLIR_LIBOMP_PATH,
                                                       &ompError);
   });
-  if (!ompError.empty())
+  if (!cuda && !ompError.empty())
     return llvm::createStringError("cannot load the OpenMP runtime " +
                                    std::string(NORMLIR_LIBOMP_PATH) + ": " +
                                    ompError);
@@ -310,6 +334,18 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
     return fail("failed to compile " + bufferName.str() +
                 " for the host: " + llvm::toString(engine.takeError()));
   jit->impl->engine = std::move(*engine);
+  if (cuda) {
+    // The host code calls the runtime's mgpu* functions.
+    auto symbols = cuda::getRuntimeSymbols();
+    jit->impl->engine->registerSymbols(
+        [&](llvm::orc::MangleAndInterner interner) {
+          llvm::orc::SymbolMap map;
+          for (auto &[name, address] : symbols)
+            map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                                   llvm::JITSymbolFlags::Exported};
+          return map;
+        });
+  }
   jit->warnings = diagText;
   jit->compileSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -426,5 +462,40 @@ llvm::Error JITModule::invoke(llvm::StringRef name,
     pushBuffer(b);
   for (const BufferView &b : results)
     pushBuffer(b);
-  return impl->engine->invokePacked(name, args);
+  if (target != Target::CUDA)
+    return impl->engine->invokePacked(name, args);
+
+  if (auto err = cuda::initialize())
+    return err;
+  // Device buffers: each must be device memory of the runtime's context,
+  // large enough and aligned for the kernels' 16-byte accesses.
+  auto checkDevice = [&](llvm::ArrayRef<BufferView> buffers,
+                         llvm::StringRef what) -> llvm::Error {
+    for (auto [i, b] : llvm::enumerate(buffers))
+      if (auto err = cuda::checkDeviceBuffer(b.data, b.spec.getSizeInBytes()))
+        return llvm::createStringError(what.str() + " " + std::to_string(i) +
+                                       " of '" + name.str() +
+                                       "': " + llvm::toString(std::move(err)));
+    return llvm::Error::success();
+  };
+  if (auto err = checkDevice(inputs, "input"))
+    return err;
+  if (auto err = checkDevice(results, "result"))
+    return err;
+  // Loading the kernels runs the module's constructors (mgpuModuleLoad).
+  std::call_once(impl->loadOnce, [&] {
+    llvm::consumeError(cuda::takeRuntimeError());
+    impl->engine->initialize();
+    if (auto err = cuda::takeRuntimeError())
+      impl->loadError =
+          "cannot load the GPU kernels: " + llvm::toString(std::move(err));
+  });
+  if (!impl->loadError.empty())
+    return llvm::createStringError(impl->loadError);
+  if (auto err = impl->engine->invokePacked(name, args))
+    return err;
+  if (auto err = cuda::takeRuntimeError())
+    return llvm::createStringError("'" + name.str() + "' failed on the GPU: " +
+                                   llvm::toString(std::move(err)));
+  return llvm::Error::success();
 }

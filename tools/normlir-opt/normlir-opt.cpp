@@ -5,7 +5,7 @@
 //===----------------------------------------------------------------------===//
 //
 // mlir-opt with the norm dialect, NormLIR's passes and pipelines, and all of
-// upstream's dialects, extensions and passes.
+// upstream's dialects, extensions and passes (GPU targets included).
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +17,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
@@ -28,6 +29,8 @@ int main(int argc, char **argv) {
   normlir::norm::registerBufferizableOpInterfaceExternalModels(registry);
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  // gpu-module-to-binary translates kernels to LLVM IR (as mlir-opt does).
+  mlir::registerAllGPUToLLVMIRTranslations(registry);
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "NormLIR optimizer driver\n", registry));
 }

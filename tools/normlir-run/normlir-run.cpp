@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "normlir/ExecutionEngine/CudaRuntime.h"
 #include "normlir/ExecutionEngine/JIT.h"
 #include "normlir/Support/Npy.h"
 
@@ -33,7 +34,27 @@ namespace cl = llvm::cl;
 
 static cl::OptionCategory category("normlir-run options");
 static cl::opt<std::string> specFile(cl::Positional, cl::desc("<spec.mlir>"),
-                                     cl::Required, cl::cat(category));
+                                     cl::cat(category));
+static cl::opt<std::string>
+    device("device",
+           cl::desc("Where the function runs: cpu (default) or cuda (inputs "
+                    "are copied to the GPU, results back)"),
+           cl::init("cpu"), cl::cat(category));
+static cl::opt<bool>
+    deviceInfo("device-info",
+               cl::desc("With --device=cuda: print the GPU and exit (exit "
+                        "code 1 where there is no driver or GPU)"),
+               cl::cat(category));
+static cl::opt<std::string>
+    chip("chip",
+         cl::desc("With --device=cuda: GPU architecture to compile for "
+                  "(default: the device's, else sm_90)"),
+         cl::cat(category));
+static cl::opt<std::string>
+    cudaFormat("cuda-format",
+               cl::desc("With --device=cuda: auto (cubin where ptxas is "
+                        "found, else PTX), bin, isa or fatbin"),
+               cl::init("auto"), cl::cat(category));
 static cl::opt<std::string>
     functionName("function",
                  cl::desc("Function to run (default: the module's only one)"),
@@ -121,17 +142,53 @@ static int fail(llvm::Error err) {
   return fail(msg);
 }
 
+static int writeResults(std::vector<HostTensor> &results);
+static void reportTimes(double compileSeconds, double runSeconds);
+static int runOnGPU(const JITModule &module, llvm::StringRef name,
+                    std::vector<HostTensor> &args,
+                    std::vector<BufferView> &argViews,
+                    std::vector<HostTensor> &results,
+                    std::vector<BufferView> &resultViews);
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "JIT-compile a norm spec and run a function\n");
 
+  if (device != "cpu" && device != "cuda")
+    return fail("--device must be cpu or cuda, got '" + device + "'");
+  bool cuda = device == "cuda";
+  if (deviceInfo) {
+    if (!cuda)
+      return fail("--device-info needs --device=cuda");
+    auto info = cuda::getDeviceInfo();
+    if (!info)
+      return fail(info.takeError());
+    llvm::outs() << llvm::format(
+        "cuda:%d %s, compute capability %d.%d (%s), %d SMs, %.1f GiB, "
+        "driver %d.%d\n",
+        info->ordinal, info->name.c_str(), info->major, info->minor,
+        info->chip().c_str(), info->multiprocessors,
+        double(info->totalMemory) / (1u << 30), info->driverVersion / 1000,
+        (info->driverVersion % 1000) / 10);
+    return 0;
+  }
+  if (specFile.empty())
+    return fail("no spec file given (normlir-run <spec.mlir> ...)");
+
   auto file = llvm::MemoryBuffer::getFile(specFile, /*IsText=*/true);
   if (!file)
     return fail(specFile + ": cannot read file: " + file.getError().message());
-  auto module =
-      JITModule::compile((*file)->getBuffer(), specFile, {optLevel, schedule});
+  JITOptions options;
+  options.optLevel = optLevel;
+  options.schedule = schedule;
+  if (cuda) {
+    options.target = Target::CUDA;
+    options.cudaChip = chip;
+    options.cudaFormat = cudaFormat;
+  }
+  auto module = JITModule::compile((*file)->getBuffer(), specFile, options);
   if (!module)
     return fail(module.takeError());
   llvm::errs() << (*module)->getWarnings();
@@ -228,6 +285,9 @@ int main(int argc, char **argv) {
   for (HostTensor &t : results)
     resultViews.push_back(t.view());
 
+  if (cuda)
+    return runOnGPU(**module, name, args, argViews, results, resultViews);
+
   for (unsigned r = 0; r < warmup; ++r)
     if (auto err = (*module)->invoke(name, argViews, resultViews))
       return fail(std::move(err));
@@ -241,6 +301,17 @@ int main(int argc, char **argv) {
             .count());
   }
 
+  if (int rc = writeResults(results))
+    return rc;
+  if (repeat > 1) {
+    std::sort(times.begin(), times.end());
+    reportTimes((*module)->getCompileSeconds(), times[times.size() / 2]);
+  }
+  return 0;
+}
+
+/// Writes or prints the results as the --output flags say.
+static int writeResults(std::vector<HostTensor> &results) {
   for (auto [i, r] : llvm::enumerate(results)) {
     if (discardResults)
       break;
@@ -255,13 +326,85 @@ int main(int argc, char **argv) {
     printTensor(llvm::outs(), r);
     llvm::outs() << "\n";
   }
+  return 0;
+}
+
+/// The timing line the benchmark parses.
+static void reportTimes(double compileSeconds, double runSeconds) {
+  llvm::errs() << llvm::format("compile: %.1f ms, run: median %.6f ms over "
+                               "%u runs\n",
+                               compileSeconds * 1e3, runSeconds * 1e3,
+                               unsigned(repeat));
+}
+
+/// --device=cuda: inputs to device buffers, the calls, results back. With
+/// --repeat, calls are queued back to back (no wait between them) in
+/// batches timed with CUDA events; the median batch's time per call is
+/// reported.
+static int runOnGPU(const JITModule &module, llvm::StringRef name,
+                    std::vector<HostTensor> &args,
+                    std::vector<BufferView> &argViews,
+                    std::vector<HostTensor> &results,
+                    std::vector<BufferView> &resultViews) {
+  std::vector<cuda::DeviceBuffer> buffers;
+  auto toDevice = [&](std::vector<BufferView> &views, bool copy) -> int {
+    for (BufferView &v : views) {
+      size_t bytes = v.spec.getSizeInBytes();
+      auto buf = cuda::DeviceBuffer::allocate(bytes);
+      if (!buf)
+        return fail(buf.takeError());
+      if (copy)
+        if (auto err = buf->copyFromHost(v.data, bytes))
+          return fail(std::move(err));
+      v.data = buf->data();
+      buffers.push_back(std::move(*buf));
+    }
+    return 0;
+  };
+  if (int rc = toDevice(argViews, true))
+    return rc;
+  size_t firstResult = buffers.size();
+  if (int rc = toDevice(resultViews, false))
+    return rc;
+
+  for (unsigned r = 0; r < warmup; ++r)
+    if (auto err = module.invoke(name, argViews, resultViews))
+      return fail(std::move(err));
+  double perCall = 0.0;
   if (repeat > 1) {
+    unsigned batches = std::min(5u, unsigned(repeat));
+    unsigned perBatch = std::max(1u, unsigned(repeat) / batches);
+    std::vector<double> times;
+    cuda::setDeferredSynchronization(true);
+    for (unsigned b = 0; b < batches; ++b) {
+      auto ms = cuda::timeOnStream([&]() -> llvm::Error {
+        for (unsigned r = 0; r < perBatch; ++r)
+          if (auto err = module.invoke(name, argViews, resultViews))
+            return err;
+        return llvm::Error::success();
+      });
+      if (!ms) {
+        cuda::setDeferredSynchronization(false);
+        return fail(ms.takeError());
+      }
+      times.push_back(*ms / perBatch);
+    }
+    cuda::setDeferredSynchronization(false);
     std::sort(times.begin(), times.end());
-    llvm::errs() << llvm::format("compile: %.1f ms, run: median %.6f ms over "
-                                 "%u runs\n",
-                                 (*module)->getCompileSeconds() * 1e3,
-                                 times[times.size() / 2] * 1e3,
-                                 unsigned(repeat));
+    perCall = times[times.size() / 2] * 1e-3;
+  } else if (auto err = module.invoke(name, argViews, resultViews)) {
+    return fail(std::move(err));
   }
+  if (auto err = cuda::synchronize())
+    return fail(std::move(err));
+  if (!discardResults)
+    for (auto [i, r] : llvm::enumerate(results))
+      if (auto err = buffers[firstResult + i].copyToHost(
+              r.bytes.data(), r.spec.getSizeInBytes()))
+        return fail(std::move(err));
+  if (int rc = writeResults(results))
+    return rc;
+  if (repeat > 1)
+    reportTimes(module.getCompileSeconds(), perCall);
   return 0;
 }

@@ -7,6 +7,7 @@
 #ifndef NORMLIR_CONVERSION_PASSES_H
 #define NORMLIR_CONVERSION_PASSES_H
 
+#include "normlir/Conversion/NormToGPU/NormToGPU.h"
 #include "normlir/Conversion/NormToLinalg/NormToLinalg.h"
 #include "normlir/Conversion/NormToVector/NormToVector.h"
 

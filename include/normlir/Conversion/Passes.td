@@ -67,4 +67,43 @@ def ConvertNormToVector : Pass<"convert-norm-to-vector"> {
   ];
 }
 
+def ConvertNormToGPU : Pass<"convert-norm-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower fused norm kernels on memrefs to GPU kernels";
+  let description = [{
+    Lowers each bufferized `norm.kernel` by its `#norm.gpu_schedule` (see
+    the attribute's description) to `gpu.launch` ops of thread-level code:
+    16-byte `vector` loads and stores, f32 arithmetic, `gpu.shuffle`
+    butterflies within a warp and workgroup memory across warps.
+
+    * `row`: one launch; each row's vectors stay in registers between the
+      statistics (a sum for the mean, then the sum of squared deviations
+      from it: two passes over registers, one over memory) and the apply.
+    * `segment` and `column`: a partial-statistics launch (each thread sums
+      deviations from its first element, threads merge their
+      `(count, mean, M2)` with Chan et al.'s update), a combine launch (one
+      warp per statistic merges its partials in a fixed order, so results do
+      not depend on scheduling), and an apply launch that reads the input
+      again. Partials live in a `gpu.alloc` scratch buffer freed after the
+      apply.
+
+    The kernel's `prologue` and `epilogue` are applied on vectors, as in
+    `convert-norm-to-vector`. The rest of the function is moved onto the
+    device too: every `memref.alloc` becomes a `gpu.alloc` (freed with
+    `gpu.dealloc` before the return), and every `memref.copy` a
+    `gpu.memcpy` (contiguous) or a `linalg.copy` (strided, for
+    `convert-linalg-to-parallel-loops` and `convert-parallel-loops-to-gpu`
+    to map). Functions must be straight-line (one block), as the bufferized
+    norm specs are.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // NORMLIR_CONVERSION_PASSES_TD

@@ -78,17 +78,38 @@ struct FunctionSignature {
   std::vector<TensorSpec> results;
 };
 
+/// Where a JIT-compiled module runs.
+enum class Target {
+  /// The host CPU (normlir-cpu-pipeline); buffers are host memory.
+  CPU,
+  /// An NVIDIA GPU through the CUDA driver (normlir-cuda-pipeline); buffers
+  /// are device memory of the runtime's device (see CudaRuntime.h).
+  CUDA
+};
+
 /// Options of JITModule::compile.
 struct JITOptions {
+  /// The target the functions run on.
+  Target target = Target::CPU;
+  /// CUDA: the GPU architecture ("sm_90"); empty: the runtime's device's,
+  /// or sm_90 where there is no device.
+  std::string cudaChip;
+  /// CUDA: kernel format, "auto" (cubin where ptxas is found, else PTX for
+  /// the driver), "bin", "isa" or "fatbin".
+  std::string cudaFormat = "auto";
   /// LLVM optimization level (0-3) of the generated code.
   unsigned optLevel = 3;
   /// Overrides of the schedule heuristic, as norm-tile's options
-  /// ("vector-width=4 unroll=2"); empty: the heuristic decides.
+  /// ("vector-width=4 unroll=2"; on CUDA "strategy=row threads=128");
+  /// empty: the heuristic decides.
   std::string schedule;
 };
 
 /// A module of norm specs lowered with `normlir-cpu-pipeline` and compiled
-/// for the host CPU.
+/// for the host CPU, or with `normlir-cuda-pipeline` (host code launching
+/// GPU kernels). On CUDA, every buffer passed to invoke() is device memory
+/// (e.g. a cuda::DeviceBuffer) and a call returns once the GPU is done
+/// (unless cuda::setDeferredSynchronization is on).
 class JITModule {
 public:
   ~JITModule();
@@ -107,7 +128,9 @@ public:
 
   /// Runs `name` on `inputs`, writing `results`. Errors (never undefined
   /// behaviour) on a wrong count, shape or element type, a null buffer, or a
-  /// result buffer overlapping an input.
+  /// result buffer overlapping an input; on CUDA also on a buffer that is not
+  /// 16-byte aligned device memory large enough, no driver or GPU, or a
+  /// failed launch.
   llvm::Error invoke(llvm::StringRef name, llvm::ArrayRef<BufferView> inputs,
                      llvm::ArrayRef<BufferView> results) const;
 
@@ -118,6 +141,11 @@ public:
   /// Wall time of parse + lowering + LLVM codegen, in seconds.
   double getCompileSeconds() const { return compileSeconds; }
 
+  /// The target the module was compiled for.
+  Target getTarget() const { return target; }
+  /// CUDA: the chip the kernels were compiled for ("sm_90").
+  llvm::StringRef getChip() const { return chip; }
+
 private:
   JITModule();
   struct Impl;
@@ -125,6 +153,8 @@ private:
   std::vector<FunctionSignature> functions;
   std::string warnings;
   double compileSeconds = 0.0;
+  Target target = Target::CPU;
+  std::string chip;
 };
 
 } // namespace normlir

@@ -14,6 +14,7 @@
 
 #include "normlir/Dialect/Norm/IR/Norm.h"
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
+#include "normlir/Dialect/Norm/Utils/Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -178,40 +179,9 @@ private:
     return vector::MaskedLoadOp::create(b, loc, vt, mem, ValueRange{i}, mask,
                                         zero);
   }
-  /// The elementwise body of a prologue/epilogue on vectors: each op is
-  /// rebuilt with vector types (constants splatted, scalars captured from
-  /// above broadcast).
+  /// The elementwise body of a prologue/epilogue on vectors.
   Value applyRegion(Region &region, ArrayRef<Value> args) {
-    Block &block = region.front();
-    IRMapping map;
-    for (auto [arg, v] : llvm::zip(block.getArguments(), args))
-      map.map(arg, v);
-    auto vectorOf = [&](Type t) { return VectorType::get({vl}, t); };
-    for (Operation &op : block.without_terminator()) {
-      Attribute value;
-      if (op.hasTrait<OpTrait::ConstantLike>() &&
-          matchPattern(&op, m_Constant(&value)) && isa<TypedAttr>(value)) {
-        Type t = op.getResult(0).getType();
-        map.map(op.getResult(0),
-                arith::ConstantOp::create(
-                    b, loc, DenseElementsAttr::get(vectorOf(t), value)));
-        continue;
-      }
-      OperationState state(loc, op.getName());
-      for (Value v : op.getOperands()) {
-        Value mapped = map.lookupOrNull(v);
-        state.addOperands(mapped ? mapped
-                                 : vector::BroadcastOp::create(
-                                       b, loc, vectorOf(v.getType()), v)
-                                       .getResult());
-      }
-      for (Type t : op.getResultTypes())
-        state.addTypes(vectorOf(t));
-      state.addAttributes(op.getAttrs());
-      Operation *vectorOp = b.create(state);
-      map.map(op.getResults(), vectorOp->getResults());
-    }
-    return map.lookup(block.getTerminator()->getOperand(0));
+    return applyRegionOnVectors(b, loc, region, args, vl);
   }
   Value toF32Vec(Value v) {
     return cast<VectorType>(v.getType()).getElementType().isF32()
@@ -1172,7 +1142,11 @@ struct ConvertNormToVectorPass
         return k.emitError()
                << "expects row-major contiguous buffers, got " << type;
     }
-    ScheduleAttr schedule = k.getScheduleAttr();
+    if (isa_and_nonnull<GPUScheduleAttr>(k.getScheduleAttr()))
+      return k.emitError("has a GPU schedule; lower it with "
+                         "convert-norm-to-gpu, or re-run norm-tile with "
+                         "force");
+    auto schedule = dyn_cast_or_null<ScheduleAttr>(k.getScheduleAttr());
     if (!schedule)
       return k.emitError("has no schedule; run norm-tile first");
     auto inType = cast<MemRefType>(k.getInput().getType());

@@ -643,5 +643,52 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// GPUScheduleAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+GPUScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                        StringRef strategy, int64_t threads, int64_t rows,
+                        int64_t vectorWidth, int64_t chunks) {
+  // (C1)
+  bool row = strategy == "row";
+  if (!row && strategy != "segment" && strategy != "column")
+    return emitError() << "gpu_schedule strategy must be \"row\", "
+                          "\"segment\" or \"column\", got \""
+                       << strategy << "\"";
+  // (C2) A block holds at most 1024 threads.
+  if (threads < 1 || threads > 1024 || !llvm::isPowerOf2_64(threads))
+    return emitError() << "gpu_schedule threads must be a power of two in "
+                          "[1, 1024], got "
+                       << threads;
+  if (rows < 1 || !llvm::isPowerOf2_64(rows) || threads * rows > 1024)
+    return emitError() << "gpu_schedule rows must be a power of two with "
+                          "threads * rows <= 1024, got "
+                       << rows;
+  // Warp shuffles need whole warps.
+  if (threads * rows < 32)
+    return emitError() << "gpu_schedule needs threads * rows >= 32 (whole "
+                          "warps), got "
+                       << threads * rows;
+  if (!row && rows != 1)
+    return emitError() << "gpu_schedule rows must be 1 for the \"" << strategy
+                       << "\" strategy";
+  // (C3) At most 16 bytes of f32... or 16 halves: one 16- or 32-byte access.
+  if (vectorWidth < 1 || vectorWidth > 16 || !llvm::isPowerOf2_64(vectorWidth))
+    return emitError() << "gpu_schedule vectorWidth must be a power of two "
+                          "in [1, 16], got "
+                       << vectorWidth;
+  // (C4)
+  constexpr int64_t kMaxSplit = int64_t(1) << 30;
+  if (chunks < 1 || chunks > kMaxSplit)
+    return emitError() << "gpu_schedule chunks must be in [1, 2^30], got "
+                       << chunks;
+  if (row && chunks != 1)
+    return emitError() << "gpu_schedule chunks must be 1 for the \"row\" "
+                          "strategy (split rows use \"segment\")";
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "normlir/Dialect/Norm/IR/NormOps.cpp.inc"

@@ -78,10 +78,115 @@ constexpr int64_t kMinParallelBytes = 64 * 1024;
 /// count up to this has balanced work (the split never depends on it).
 constexpr int64_t kMinTasks = 64;
 
+/// Threads per block the GPU schedules aim for.
+constexpr int64_t kGPUBlockThreads = 256;
+/// Elements per thread the GPU row strategy keeps in registers at most.
+constexpr int64_t kGPUMaxRowElements = 32;
+/// Elements per block of the GPU segment strategy.
+constexpr int64_t kGPUSegmentChunk = 16384;
+/// Blocks the GPU column strategy aims for (several waves on 132 SMs).
+constexpr int64_t kGPUColumnBlocks = 1024;
+
+/// The largest power of two <= `max` dividing every value of `runs`.
+static int64_t largestDividingWidth(int64_t max, ArrayRef<int64_t> runs) {
+  int64_t v = max;
+  while (v > 1 && llvm::any_of(runs, [&](int64_t r) { return r % v != 0; }))
+    v /= 2;
+  return v;
+}
+
+/// The GPU schedule heuristic (see the pass description).
+static FailureOr<GPUScheduleAttr>
+chooseGPUSchedule(KernelOp op, const KernelLayout &l, StringRef strategy,
+                  int64_t threads, int64_t rows, int64_t vectorWidth,
+                  int64_t chunks) {
+  auto type = cast<ShapedType>(op.getInput().getType());
+  int64_t r1 = l.size[KernelLayout::R1], p1 = l.size[KernelLayout::P1],
+          r2 = l.size[KernelLayout::R2];
+  bool params = op.getWeight() || op.getBias();
+  bool contiguousRows = r1 == 1 || p1 == 1;
+  int64_t n = r1 * r2;
+  int64_t eltBytes = std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
+  int64_t maxWidth = vectorWidth > 0 ? vectorWidth : 16 / eltBytes;
+
+  std::string strat = strategy.str();
+  if (strat.empty()) {
+    if (!op.computesStatistics())
+      strat = "column";
+    else if (contiguousRows && n <= 1024 * kGPUMaxRowElements)
+      strat = "row";
+    else if (r2 >= 256)
+      strat = "segment";
+    else
+      strat = "column";
+  }
+  if (strat == "row" && !contiguousRows)
+    return op.emitError() << "norm-tile: GPU strategy row needs contiguous "
+                             "rows (R1 = 1 or P1 = 1), layout "
+                          << l.str();
+  // Vector accesses stay inside one contiguous run (and one parameter run).
+  SmallVector<int64_t> runs;
+  if (strat == "row")
+    runs.push_back(p1 == 1 ? n : r2);
+  if (strat == "segment" || (strat == "row" && r1 > 1 && params))
+    runs.push_back(r2);
+  if (strat != "row" || !op.computesStatistics())
+    runs.push_back(p1 * r2);
+  if (strat == "row" && params)
+    runs.push_back(l.r2i);
+  // The column strategy keeps 3 x threads x width f32 in workgroup memory
+  // (at most 48 KiB).
+  if (strat == "column")
+    maxWidth = std::min<int64_t>(
+        maxWidth, std::max<int64_t>(
+                      4096 / (threads > 0 ? threads : kGPUBlockThreads), 1));
+  int64_t v =
+      vectorWidth > 0 ? vectorWidth : largestDividingWidth(maxWidth, runs);
+
+  int64_t t = threads, rb = rows > 0 ? rows : 1, k = chunks > 0 ? chunks : 1;
+  if (strat == "row") {
+    // About four vectors per thread: enough loads in flight, few registers.
+    int64_t vectors = std::max<int64_t>((n + v - 1) / v, 1);
+    if (t <= 0)
+      t = std::clamp<int64_t>(llvm::PowerOf2Ceil((vectors + 3) / 4), 1, 1024);
+    if (rows <= 0)
+      rb = std::max<int64_t>(kGPUBlockThreads / t, 1);
+    if (t * rb < 32)
+      rb = 32 / t;
+    k = 1;
+  } else if (strat == "segment") {
+    if (t <= 0)
+      t = kGPUBlockThreads;
+    if (chunks <= 0)
+      k = std::max<int64_t>((r2 + kGPUSegmentChunk - 1) / kGPUSegmentChunk, 1);
+  } else {
+    if (t <= 0)
+      t = kGPUBlockThreads;
+    if (chunks <= 0) {
+      int64_t columns = std::max<int64_t>(p1 * r2 / v, 1);
+      int64_t tx = std::min<int64_t>(t, llvm::PowerOf2Ceil(columns));
+      int64_t tiles = (columns + tx - 1) / tx;
+      int64_t ty = t / tx;
+      int64_t p0 = std::max<int64_t>(l.size[KernelLayout::P0], 1);
+      int64_t want = (kGPUColumnBlocks + p0 * tiles - 1) / (p0 * tiles);
+      // At least a few rows per thread.
+      int64_t most = std::max<int64_t>(r1 / (4 * ty), 1);
+      k = std::clamp<int64_t>(want, 1, most);
+    }
+  }
+  auto emitError = [&]() { return op.emitError() << "norm-tile: "; };
+  if (failed(GPUScheduleAttr::verify(emitError, strat, t, rb, v, k)))
+    return failure();
+  return GPUScheduleAttr::get(op.getContext(), strat, t, rb, v, k);
+}
+
 struct NormTilePass : public normlir::norm::impl::NormTileBase<NormTilePass> {
   using NormTileBase::NormTileBase;
 
   LogicalResult initialize(MLIRContext *ctx) override {
+    if (target != "cpu" && target != "cuda")
+      return emitError(UnknownLoc::get(ctx))
+             << "norm-tile: target must be cpu or cuda, got '" << target << "'";
     if (!strategy.empty() && strategy != "row" && strategy != "segment" &&
         strategy != "column")
       return emitError(UnknownLoc::get(ctx))
@@ -111,6 +216,14 @@ struct NormTilePass : public normlir::norm::impl::NormTileBase<NormTilePass> {
       if (!layout) {
         op.emitError() << "norm-tile: cannot schedule: " << why;
         return WalkResult::interrupt();
+      }
+      if (target == "cuda") {
+        FailureOr<GPUScheduleAttr> gpu = chooseGPUSchedule(
+            op, *layout, strategy, threads, rows, vectorWidth, chunks);
+        if (failed(gpu))
+          return WalkResult::interrupt();
+        op.setScheduleAttr(*gpu);
+        return WalkResult::advance();
       }
       int64_t vl = vectorWidth > 0 ? int64_t(vectorWidth) : hostWidth;
       int64_t r1 = layout->size[KernelLayout::R1];

@@ -10,6 +10,9 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 
@@ -94,6 +97,40 @@ Value buildZeros(OpBuilder &b, Location loc, ArrayRef<int64_t> shape) {
   Value empty = tensor::EmptyOp::create(b, loc, shape, f32);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+Value applyRegionOnVectors(OpBuilder &b, Location loc, Region &region,
+                           ArrayRef<Value> args, int64_t lanes) {
+  Block &block = region.front();
+  IRMapping map;
+  for (auto [arg, v] : llvm::zip(block.getArguments(), args))
+    map.map(arg, v);
+  auto vectorOf = [&](Type t) { return VectorType::get({lanes}, t); };
+  for (Operation &op : block.without_terminator()) {
+    Attribute value;
+    if (op.hasTrait<OpTrait::ConstantLike>() &&
+        matchPattern(&op, m_Constant(&value)) && isa<TypedAttr>(value)) {
+      Type t = op.getResult(0).getType();
+      map.map(op.getResult(0),
+              arith::ConstantOp::create(
+                  b, loc, DenseElementsAttr::get(vectorOf(t), value)));
+      continue;
+    }
+    OperationState state(loc, op.getName());
+    for (Value v : op.getOperands()) {
+      Value mapped = map.lookupOrNull(v);
+      state.addOperands(
+          mapped ? mapped
+                 : vector::BroadcastOp::create(b, loc, vectorOf(v.getType()), v)
+                       .getResult());
+    }
+    for (Type t : op.getResultTypes())
+      state.addTypes(vectorOf(t));
+    state.addAttributes(op.getAttrs());
+    Operation *vectorOp = b.create(state);
+    map.map(op.getResults(), vectorOp->getResults());
+  }
+  return map.lookup(block.getTerminator()->getOperand(0));
 }
 
 } // namespace normlir::norm

@@ -1135,3 +1135,67 @@ func.func @yield_outside() {
   // expected-error @+1 {{'norm.yield' op expects parent op 'norm.kernel'}}
   norm.yield %c : f32
 }
+
+// -----
+
+func.func @gpu_schedule_strategy(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{gpu_schedule strategy must be "row", "segment" or "column", got "tile"}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "tile", threads = 32, rows = 1, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @gpu_schedule_threads(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{gpu_schedule threads must be a power of two in [1, 1024], got 96}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "row", threads = 96, rows = 1, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @gpu_schedule_block(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{gpu_schedule rows must be a power of two with threads * rows <= 1024, got 8}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "row", threads = 256, rows = 8, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @gpu_schedule_warps(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{gpu_schedule needs threads * rows >= 32 (whole warps), got 16}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "row", threads = 4, rows = 4, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @gpu_schedule_rows(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{gpu_schedule rows must be 1 for the "segment" strategy}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "segment", threads = 32, rows = 2, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @gpu_schedule_width(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{gpu_schedule vectorWidth must be a power of two in [1, 16], got 32}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "row", threads = 32, rows = 1, vectorWidth = 32, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @gpu_schedule_row_chunks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{gpu_schedule chunks must be 1 for the "row" strategy (split rows use "segment")}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "row", threads = 32, rows = 1, vectorWidth = 4, chunks = 2>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @gpu_schedule_chunks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{gpu_schedule chunks must be in [1, 2^30], got 0}}
+  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "column", threads = 32, rows = 1, vectorWidth = 4, chunks = 0>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}

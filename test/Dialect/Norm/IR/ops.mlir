@@ -289,6 +289,19 @@ func.func @kernel_tensors(%x: tensor<4x16xbf16>, %w: tensor<16xf32>, %b: tensor<
   return %k#0 : tensor<4x16xbf16>
 }
 
+// CHECK-LABEL: func.func @kernel_gpu_schedule(
+// CHECK: schedule = #norm.gpu_schedule<strategy = "row", threads = 16, rows = 8, vectorWidth = 8, chunks = 1>
+func.func @kernel_gpu_schedule(%x: tensor<4x16xbf16>, %w: tensor<16xbf16>) -> tensor<4x16xbf16> {
+  %e = tensor.empty() : tensor<4x16xbf16>
+  %s = tensor.empty() : tensor<4x1xf32>
+  %k:3 = norm.kernel %x weight %w outs(%e, %s, %s)
+      {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
+       schedule = #norm.gpu_schedule<strategy = "row", threads = 16, rows = 8, vectorWidth = 8, chunks = 1>}
+      : (tensor<4x16xbf16>, tensor<16xbf16>, tensor<4x16xbf16>, tensor<4x1xf32>, tensor<4x1xf32>)
+      -> (tensor<4x16xbf16>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %k#0 : tensor<4x16xbf16>
+}
+
 // CHECK-LABEL: func.func @kernel_memrefs(
 // CHECK: norm.kernel %{{.*}} mean %{{.*}} rstd %{{.*}} outs(%{{.*}}) {axes = array<i64: 0, 2>} : (memref<4x3x5xf16>, memref<1x3x1xf32>, memref<1x3x1xf32>, memref<4x3x5xf16>) -> ()
 func.func @kernel_memrefs(%x: memref<4x3x5xf16>, %m: memref<1x3x1xf32>, %r: memref<1x3x1xf32>, %y: memref<4x3x5xf16>) {

@@ -56,4 +56,55 @@ def Norm_ScheduleAttr : AttrDef<Norm_Dialect, "Schedule"> {
   let genVerifyDecl = 1;
 }
 
+def Norm_GPUScheduleAttr : AttrDef<Norm_Dialect, "GPUSchedule"> {
+  let mnemonic = "gpu_schedule";
+  let summary = "How a fused norm kernel is mapped onto GPU threads and blocks";
+  let description = [{
+    The GPU counterpart of `#norm.schedule`: `norm-tile{target=cuda}`
+    chooses one per kernel from the shape, records it on the op, and
+    `convert-norm-to-gpu` follows it; one written in the input (or forced
+    through the options) overrides the heuristic.
+
+    With the kernel's input viewed as `[P0, R1, P1, R2]` (see `norm.kernel`),
+    a *row* is the `R1 x R2` elements of one statistic when they are
+    contiguous (`R1 = 1` or `P1 = 1`), and the *columns* are the contiguous
+    `P1 x R2` elements of one `(p0, r1)`. Fields:
+    * `strategy`:
+      - `"row"`: one kernel. A team of `threads` threads normalizes each row
+        (`rows` teams per block: several rows per warp for short rows, a warp
+        or a whole block per row for long ones). Each thread loads its
+        `ceil(N / (threads * vectorWidth))` vectors of the row once into
+        registers; the mean, then the centered variance (two-pass), are
+        reduced across the team with warp shuffles (and shared memory past a
+        warp), and the output is computed from the registers.
+      - `"segment"`: three kernels. Each contiguous `R2` run is split into
+        `chunks` pieces, each reduced by a block of `threads` threads to a
+        partial (count, mean, M2); a combine kernel merges the partials of
+        each statistic in a fixed order (deterministic); an apply kernel
+        normalizes. Rows too long for registers (several blocks per row, no
+        length cap) and NCHW BatchNorm use it.
+      - `"column"`: three kernels, for channels-last layouts. A block of
+        `threads` threads (`vectorWidth` adjacent columns per thread, the
+        rest of the block along `R1`) reduces one of `chunks` ranges of
+        `R1` to per-column partials; then the combine and apply kernels.
+    * `threads`: threads per row team (row) or per block (segment, column).
+    * `rows`: row teams per block (row strategy; 1 otherwise).
+    * `vectorWidth`: elements per vector access (16 bytes: 4 f32, 8 bf16).
+    * `chunks`: pieces of each `R2` run (segment) or of `R1` (column).
+
+    Constraints:
+    * (C1) `strategy` is `"row"`, `"segment"` or `"column"`.
+    * (C2) `threads` and `rows` are powers of two and
+      `32 <= threads * rows <= 1024` (whole warps, at most a block);
+      `rows = 1` unless the strategy is `"row"`.
+    * (C3) `vectorWidth` is a power of two in [1, 16].
+    * (C4) `chunks` is in [1, 2^30], and 1 for the `"row"` strategy.
+  }];
+  let parameters = (ins StringRefParameter<"row, segment or column">:$strategy,
+                        "int64_t":$threads, "int64_t":$rows,
+                        "int64_t":$vectorWidth, "int64_t":$chunks);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // NORMLIR_DIALECT_NORM_IR_NORMATTRS_TD

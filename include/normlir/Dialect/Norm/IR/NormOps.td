@@ -447,7 +447,8 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
     The lowering views the input as `[P0, R1, P1, R2]`: after dropping
     dimensions of size 1, the dimensions form at most four runs, parallel
     (not in `axes`) and reduced, in the order P, R, P, R (any run may be
-    empty). `schedule` (`#norm.schedule`) says how it is tiled.
+    empty). `schedule` (`#norm.schedule` for the CPU, `#norm.gpu_schedule`
+    for the GPU) says how it is tiled.
 
     Constraints:
     * (C1) `axes` are in `[0, rank(input))`, distinct and ascending.
@@ -497,7 +498,8 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
                        DenseI64ArrayAttr:$axes,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$param_axes,
                        OptionalAttr<F64Attr>:$epsilon,
-                       OptionalAttr<Norm_ScheduleAttr>:$schedule);
+                       OptionalAttr<AnyAttrOf<[Norm_ScheduleAttr,
+                                    Norm_GPUScheduleAttr]>>:$schedule);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let regions = (region AnyRegion:$prologue, AnyRegion:$epilogue);
   let assemblyFormat = [{

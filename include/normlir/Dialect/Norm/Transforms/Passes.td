@@ -95,13 +95,25 @@ def NormTile : Pass<"norm-tile"> {
     the output is at least half the last-level cache. Every option that is set overrides
     the heuristic; a schedule already on the op (written in the input) is
     kept unless `force` is set.
+
+    With `target=cuda` it records a `#norm.gpu_schedule` instead: `row`
+    when each statistic's elements are contiguous and fit in the registers
+    of a block (at most 64 per thread), with a team of threads per row sized
+    for about four 16-byte vectors per thread (several rows per warp for
+    short rows, a block per row for long ones); `segment` for long
+    contiguous runs (rows past the register limit, split into chunks of
+    about 16K elements: several blocks per row; NCHW BatchNorm); `column`
+    for channels-last layouts, with enough `R1` chunks for about 1024
+    blocks. The vector width is 16 bytes of the input's element type,
+    halved until it divides the contiguous runs.
   }];
   let options = [
     Option<"strategy", "strategy", "std::string", /*default=*/"\"\"",
            "Strategy for every kernel: row, segment or column (default: "
            "chosen per kernel)">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
-           "f32 lanes per vector (default 0: from the host CPU)">,
+           "f32 lanes per vector (default 0: from the host CPU); GPU: "
+           "elements per vector access">,
     Option<"unroll", "unroll", "int64_t", /*default=*/"0",
            "Independent accumulators (default 0: chosen per kernel)">,
     Option<"chunks", "chunks", "int64_t", /*default=*/"0",
@@ -116,7 +128,16 @@ def NormTile : Pass<"norm-tile"> {
     Option<"parallel", "parallel", "std::string", /*default=*/"\"auto\"",
            "Threads: on, off or auto (on from 64 KiB of input)">,
     Option<"force", "force", "bool", /*default=*/"false",
-           "Replace schedules already present">
+           "Replace schedules already present">,
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "Schedule for the host CPU (cpu, #norm.schedule) or NVIDIA GPUs "
+           "(cuda, #norm.gpu_schedule)">,
+    Option<"threads", "threads", "int64_t", /*default=*/"0",
+           "GPU: threads per row (row strategy) or per block (default 0: "
+           "chosen per kernel)">,
+    Option<"rows", "rows", "int64_t", /*default=*/"0",
+           "GPU: rows per block of the row strategy (default 0: chosen per "
+           "kernel)">
   ];
 }
 

@@ -50,6 +50,16 @@ mlir::Value buildMap(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value buildZeros(mlir::OpBuilder &b, mlir::Location loc,
                        llvm::ArrayRef<int64_t> shape);
 
+/// Rebuilds the elementwise body of a kernel's prologue or epilogue on
+/// vectors of `lanes` elements at the builder's insertion point: `args` (one
+/// vector per block argument) stand for the arguments, constants are
+/// splatted, scalars captured from above are broadcast. Returns the vector
+/// standing for the yielded value.
+mlir::Value applyRegionOnVectors(mlir::OpBuilder &b, mlir::Location loc,
+                                 mlir::Region &region,
+                                 llvm::ArrayRef<mlir::Value> args,
+                                 int64_t lanes);
+
 } // namespace normlir::norm
 
 #endif // NORMLIR_DIALECT_NORM_UTILS_UTILS_H
