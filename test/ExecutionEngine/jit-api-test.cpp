@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "normlir/ExecutionEngine/CudaRuntime.h"
 #include "normlir/ExecutionEngine/JIT.h"
 
 #include "llvm/Support/Format.h"
@@ -105,5 +106,51 @@ int main() {
   bool close = std::fabs(y[0] - (-1.5 * r * 1)) < 1e-5 &&
                std::fabs(y[3] - (1.5 * r * 2)) < 1e-5;
   llvm::outs() << "values-match " << close << "\n";
+
+  // The same spec for the GPU: compiles anywhere (cubin or PTX); calls need
+  // a driver and device buffers.
+  JITOptions gpu;
+  gpu.target = Target::CUDA;
+  gpu.cudaChip = "sm_90";
+  auto cudaMod = JITModule::compile(kSpec, "spec.mlir", gpu);
+  if (!cudaMod) {
+    report("cuda compile", cudaMod.takeError());
+    return 1;
+  }
+  llvm::outs() << "cuda compile: success, chip " << (*cudaMod)->getChip()
+               << "\n";
+  // Host pointers are refused (no driver, or not device memory).
+  report("cuda host buffers", (*cudaMod)->invoke("ln", ins, outs));
+  if (auto err = cuda::initialize()) {
+    llvm::consumeError(std::move(err));
+    llvm::outs() << "cuda values-match skipped (no GPU)\n";
+    return 0;
+  }
+  std::vector<cuda::DeviceBuffer> device;
+  auto toDevice = [&](std::vector<BufferView> views, bool copy) {
+    for (BufferView &v : views) {
+      auto buf = cuda::DeviceBuffer::allocate(v.spec.getSizeInBytes());
+      if (!buf) {
+        report("cuda alloc", buf.takeError());
+        exit(1);
+      }
+      if (copy)
+        if (auto err = buf->copyFromHost(v.data, v.spec.getSizeInBytes()))
+          report("cuda copy", std::move(err));
+      v.data = buf->data();
+      device.push_back(std::move(*buf));
+    }
+    return views;
+  };
+  auto dIns = toDevice(ins, true);
+  auto dOuts = toDevice(outs, false);
+  report("cuda invoke", (*cudaMod)->invoke("ln", dIns, dOuts));
+  std::vector<float> gy(8);
+  if (auto err = device[2].copyToHost(gy.data(), gy.size() * 4))
+    report("cuda copy back", std::move(err));
+  bool same = true;
+  for (int i = 0; i < 8; ++i)
+    same &= std::fabs(gy[i] - y[i]) < 1e-5;
+  llvm::outs() << "cuda values-match " << same << "\n";
   return 0;
 }

@@ -28,6 +28,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 #include <limits>
 
@@ -92,7 +93,6 @@ private:
     return arith::AddIOp::create(b, loc, a, c);
   }
   Value iadd(Value a, int64_t c) { return c == 0 ? a : iadd(a, cI(c)); }
-  Value isub(Value a, Value c) { return arith::SubIOp::create(b, loc, a, c); }
   Value imul(Value a, int64_t c) {
     return c == 1 ? a : arith::MulIOp::create(b, loc, a, cI(c)).getResult();
   }
@@ -125,16 +125,13 @@ private:
     Value zero = isa<VectorType>(v.getType()) ? zeroV() : cF(0.0);
     return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v, zero);
   }
-  /// An index as f32 (counts are far below 2^24 per thread).
-  Value indexToF32(Value i) {
-    Value i64 = arith::IndexCastUIOp::create(b, loc, b.getI64Type(), i);
-    return arith::UIToFPOp::create(b, loc, f32Type, i64);
-  }
-  /// |v| < inf: false for NaN and +-inf.
+  /// |v| < inf, elementwise: false for NaN and +-inf.
   Value isFinite(Value v) {
+    Value inf = cF(std::numeric_limits<float>::infinity());
+    if (isa<VectorType>(v.getType()))
+      inf = splat(inf);
     return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
-                                 math::AbsFOp::create(b, loc, v),
-                                 cF(std::numeric_limits<float>::infinity()));
+                                 math::AbsFOp::create(b, loc, v), inf);
   }
   Value rstdOf(Value var) {
     double eps = op.getEpsilon()->convertToDouble();
@@ -366,6 +363,13 @@ private:
     Value f = select(fgt0(n), fdiv(c.n, n), zero);
     Value d = fsub(c.mean, a.mean);
     Value mean = fma(d, f, a.mean);
+    // Infinite means merge as the sums they stand for (BatchNorm's mean of
+    // [inf, 1] is inf, of [inf, -inf] NaN); the update above would give
+    // inf - inf. An empty part (count 0, mean 0) adds 0.
+    Value finite =
+        arith::AndIOp::create(b, loc, isFinite(a.mean), isFinite(c.mean));
+    Value sumMean = fdiv(fadd(fmul(a.n, a.mean), fmul(c.n, c.mean)), n);
+    mean = select(finite, mean, sumMean);
     Value m2 = fadd(fadd(a.m2, c.m2), fmul(fmul(d, d), fmul(a.n, f)));
     return {n, mean, m2};
   }
@@ -392,9 +396,14 @@ private:
     return m;
   }
 
-  /// Writes the statistics of `g` from the merged moments over `n` elements.
+  /// Writes the statistics of `g` (and the apply's private copies, where
+  /// there are).
   void storeStats(Value g, Value mean, Value var) {
     Value rstd = rstdOf(var);
+    if (statMean)
+      storeScalar(mean, statMean, g);
+    if (statRstd)
+      storeScalar(rstd, statRstd, g);
     if (centered) {
       storeScalar(mean, outs[1], g);
       storeScalar(var, outs[2], g);
@@ -433,6 +442,8 @@ private:
   VectorType vf;
   bool stats = false, centered = false;
   Value x, y, w, bias, inMean, inRstd;
+  /// Two-stage strategies: the combine's mean and rstd for the apply.
+  Value statMean, statRstd;
   /// The prologue's inputs (x first).
   SmallVector<Value> xInputs;
   SmallVector<Value> outs;
@@ -509,9 +520,22 @@ LogicalResult GPUKernelEmitter::emit() {
                              : emitColumnPartials(partials, numPartials);
   if (failed(result))
     return failure();
+  // The apply reads private copies of the statistics: the outs may share
+  // one buffer (unused statistics bufferize to one allocation).
+  auto statType =
+      MemRefType::get({std::max<int64_t>(numStats, 1)}, f32Type);
+  auto deviceAlloc = [&] {
+    return gpu::AllocOp::create(b, loc, statType, Type(), ValueRange{},
+                                ValueRange{}, ValueRange{}, false)
+        .getMemref();
+  };
+  statMean = centered ? deviceAlloc() : Value();
+  statRstd = deviceAlloc();
   emitCombine(partials, numPartials);
   emitApply();
-  gpu::DeallocOp::create(b, loc, Type(), ValueRange{}, partials);
+  for (Value mem : {partials, statMean, statRstd})
+    if (mem)
+      gpu::DeallocOp::create(b, loc, Type(), ValueRange{}, mem);
   return success();
 }
 
@@ -569,12 +593,27 @@ LogicalResult GPUKernelEmitter::emitRow() {
         Value nF = cF(double(n));
         Value mean, var;
         if (centered) {
+          // Deviations from the row's first element K keep the sum small
+          // for data far from 0 (a constant row gives exactly K); every
+          // thread reads the same K.
+          Value shift = cF(0.0);
+          if (n > 0) {
+            Value k0 = vector::ExtractOp::create(b, loc, loadVec(x, base),
+                                                 ArrayRef<int64_t>{0});
+            shift = select(isFinite(k0), k0, cF(0.0));
+          }
+          Value shiftV = splat(shift);
           Value sum = cF(0.0);
-          for (Value v : vals)
-            sum = fadd(sum, hsum(v));
+          for (auto [v, in] : llvm::zip(vals, inBounds)) {
+            Value s = hsum(fsub(v, shiftV));
+            sum = fadd(sum, in ? select(in, s, cF(0.0)) : s);
+          }
           sum = teamSum(sum, team, lane,
                         team > kWarpSize ? Value(sh[0]) : Value(), slot);
-          mean = fdiv(sum, nF);
+          mean = fadd(shift, fdiv(sum, nF));
+          // An empty row has NaN statistics (0 / 0), as torch's.
+          if (n == 0)
+            mean = fdiv(cF(0.0), nF);
           Value meanV = splat(mean);
           Value sq = cF(0.0);
           for (auto [v, in] : llvm::zip(vals, inBounds)) {
@@ -854,8 +893,8 @@ void GPUKernelEmitter::emitApply() {
   int64_t colTiles = ceilDiv(columns / vl, tx);
   int64_t rowsPerChunk = ty * kApplyRowsPerThread;
   int64_t rowChunks = ceilDiv(r1, rowsPerChunk);
-  Value meanBuf = stats ? (centered ? outs[1] : Value()) : inMean;
-  Value rstdBuf = stats ? (centered ? outs[3] : outs[2]) : inRstd;
+  Value meanBuf = stats ? statMean : inMean;
+  Value rstdBuf = stats ? statRstd : inRstd;
   // Whether the `vl` lanes of an access share a statistic and parameters
   // that load as one vector (or one scalar), or need one load per lane.
   bool uniformStat = r2 % vl == 0;
@@ -1003,25 +1042,58 @@ static LogicalResult moveBuffersToDevice(func::FuncOp func) {
     return failure();
   for (Operation *o : toErase)
     o->erase();
-  // Scalar host code (a counter's increment: load, add, store) reads and
-  // writes device memory: it runs as a one-thread kernel.
-  SmallVector<memref::StoreOp> stores;
-  for (auto store : func.getBody().front().getOps<memref::StoreOp>())
-    stores.push_back(store);
-  for (memref::StoreOp store : stores) {
-    SetVector<Operation *> slice;
-    BackwardSliceOptions options;
-    options.omitBlockArguments = true;
-    options.filter = [](Operation *o) {
-      return o->getNumRegions() == 0 &&
-             llvm::none_of(o->getResultTypes(),
-                           [](Type t) { return isa<MemRefType>(t); });
-    };
-    if (failed(getBackwardSlice(store.getOperation(), &slice, options)))
-      return store.emitError("cannot move this store onto the GPU");
+  // Scalar host code reads device memory: where it feeds a region (a
+  // running-statistics update scaled by 1 / (num_batches_tracked + 1)), it
+  // is recomputed inside the region, which becomes a kernel; where it feeds
+  // a store (the counter's increment), it runs as a one-thread kernel.
+  Block &body = func.getBody().front();
+  BackwardSliceOptions options;
+  options.omitBlockArguments = true;
+  options.filter = [](Operation *o) {
+    return o->getNumRegions() == 0 &&
+           llvm::none_of(o->getResultTypes(),
+                         [](Type t) { return isa<MemRefType>(t); });
+  };
+  auto scalarSlice = [&](Operation *root,
+                         SetVector<Operation *> &slice) -> LogicalResult {
+    if (failed(getBackwardSlice(root, &slice, options)))
+      return root->emitError("cannot move this host code onto the GPU");
     for (Operation *o : slice)
       if (!isPure(o) && !isa<memref::LoadOp>(o))
         return o->emitError("cannot move this host operation onto the GPU");
+    return success();
+  };
+  for (Operation &o : body) {
+    if (o.getNumRegions() == 0 || isa<gpu::LaunchOp>(o))
+      continue;
+    SetVector<Value> captured;
+    getUsedValuesDefinedAbove(o.getRegions(), captured);
+    for (Value v : captured) {
+      Operation *def = v.getDefiningOp();
+      if (!def || isa<MemRefType>(v.getType()))
+        continue;
+      SetVector<Operation *> slice;
+      if (failed(scalarSlice(def, slice)))
+        return failure();
+      slice.insert(def);
+      if (llvm::none_of(slice, llvm::IsaPred<memref::LoadOp>))
+        continue;
+      for (Region &r : o.getRegions()) {
+        OpBuilder rb = OpBuilder::atBlockBegin(&r.front());
+        IRMapping map;
+        for (Operation *s : slice)
+          rb.clone(*s, map);
+        replaceAllUsesInRegionWith(v, map.lookup(v), r);
+      }
+    }
+  }
+  SmallVector<memref::StoreOp> stores;
+  for (auto store : body.getOps<memref::StoreOp>())
+    stores.push_back(store);
+  for (memref::StoreOp store : stores) {
+    SetVector<Operation *> slice;
+    if (failed(scalarSlice(store.getOperation(), slice)))
+      return failure();
     OpBuilder b(store);
     Value one = arith::ConstantIndexOp::create(b, store.getLoc(), 1);
     auto launchOp =
@@ -1033,9 +1105,20 @@ static LogicalResult moveBuffersToDevice(func::FuncOp func) {
     b.clone(*store, map);
     gpu::TerminatorOp::create(b, store.getLoc());
     store.erase();
-    for (Operation *o : llvm::reverse(slice))
-      if (o->use_empty())
-        o->erase();
+  }
+  // What is left of the host's scalar code is dead, or reads device memory
+  // on the host: an error rather than a crash at run time.
+  for (Operation &o : llvm::make_early_inc_range(llvm::reverse(body))) {
+    if (o.hasTrait<OpTrait::IsTerminator>() ||
+        (!isa<memref::LoadOp>(o) && !(isPure(&o) && o.getNumRegions() == 0)))
+      continue;
+    if (o.use_empty()) {
+      o.erase();
+      continue;
+    }
+    if (isa<memref::LoadOp>(o))
+      return o.emitError("the GPU lowering cannot keep this load on the "
+                         "host (it reads device memory)");
   }
   // Temporaries die at the return (no buffer is returned after
   // buffer-results-to-out-params).

@@ -148,3 +148,56 @@ func.func @host(%a: memref<8xf32>, %c: memref<i64>, %o: memref<8xf32>, %d: memre
   memref.store %s, %d[] : memref<i64>
   return
 }
+
+// -----
+
+// A scalar read from device memory that feeds a region (a running-average
+// factor 1 / (n + 1)) is recomputed inside it: no load stays on the host.
+// CHECK-LABEL: func.func @host_scalar_in_region(
+// CHECK-NOT: memref.load
+// CHECK: linalg.generic
+// CHECK: memref.load
+// CHECK: arith.divf
+// CHECK: linalg.yield
+#id = affine_map<(d0) -> (d0)>
+func.func @host_scalar_in_region(%n: memref<i64>, %a: memref<8xf32>, %o: memref<8xf32>) {
+  %v = memref.load %n[] : memref<i64>
+  %one = arith.constant 1 : i64
+  %s = arith.addi %v, %one : i64
+  %f = arith.sitofp %s : i64 to f32
+  %c1 = arith.constant 1.0 : f32
+  %r = arith.divf %c1, %f : f32
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%a : memref<8xf32>) outs(%o : memref<8xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %m = arith.mulf %x, %r : f32
+    linalg.yield %m : f32
+  }
+  return
+}
+
+// -----
+
+// Statistics outs that share one buffer (unused statistics bufferize to one
+// allocation): the apply reads private copies of the mean and rstd.
+// CHECK-LABEL: func.func @shared_stats(
+// CHECK: %[[P:.*]] = gpu.alloc () : memref<{{.*}}xf32>
+// CHECK: gpu.launch
+// CHECK: %[[MEAN:.*]] = gpu.alloc () : memref<16xf32>
+// CHECK: %[[RSTD:.*]] = gpu.alloc () : memref<16xf32>
+// CHECK: gpu.launch
+// CHECK: memref.store {{.*}}, %[[MEAN]]
+// CHECK: memref.store {{.*}}, %[[RSTD]]
+// CHECK: gpu.launch
+// CHECK-DAG: memref.load %[[MEAN]]
+// CHECK-DAG: memref.load %[[RSTD]]
+// CHECK: gpu.dealloc %[[P]]
+// CHECK: gpu.dealloc %[[MEAN]]
+// CHECK: gpu.dealloc %[[RSTD]]
+func.func @shared_stats(%x: memref<2x64x64x16xf32>, %y: memref<2x64x64x16xf32>, %s: memref<16xf32>) {
+  %v = memref.expand_shape %s [[0, 1, 2, 3]] output_shape [1, 1, 1, 16] : memref<16xf32> into memref<1x1x1x16xf32>
+  norm.kernel %x outs(%y, %v, %v, %v) {axes = array<i64: 0, 1, 2>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.gpu_schedule<strategy = "column", threads = 256, rows = 1, vectorWidth = 4, chunks = 8>}
+      : (memref<2x64x64x16xf32>, memref<2x64x64x16xf32>, memref<1x1x1x16xf32>, memref<1x1x1x16xf32>, memref<1x1x1x16xf32>) -> ()
+  return
+}

@@ -84,6 +84,8 @@ constexpr int64_t kGPUBlockThreads = 256;
 constexpr int64_t kGPUMaxRowElements = 32;
 /// Elements per block of the GPU segment strategy.
 constexpr int64_t kGPUSegmentChunk = 16384;
+/// Blocks the GPU segment strategy wants at least (two per SM of an H100).
+constexpr int64_t kGPUMinBlocks = 264;
 /// Blocks the GPU column strategy aims for (several waves on 132 SMs).
 constexpr int64_t kGPUColumnBlocks = 1024;
 
@@ -155,10 +157,20 @@ chooseGPUSchedule(KernelOp op, const KernelLayout &l, StringRef strategy,
       rb = 32 / t;
     k = 1;
   } else if (strat == "segment") {
-    if (t <= 0)
-      t = kGPUBlockThreads;
-    if (chunks <= 0)
-      k = std::max<int64_t>((r2 + kGPUSegmentChunk - 1) / kGPUSegmentChunk, 1);
+    // Chunks of at most 16K elements, and enough blocks to fill the GPU
+    // (few long rows), but at least 32 vectors per chunk.
+    int64_t segs = std::max<int64_t>(l.numSegments(), 1);
+    if (chunks <= 0) {
+      k = std::max((r2 + kGPUSegmentChunk - 1) / kGPUSegmentChunk,
+                   (kGPUMinBlocks + segs - 1) / segs);
+      k = std::clamp<int64_t>(k, 1, std::max<int64_t>(r2 / (32 * v), 1));
+    }
+    // About four vectors per thread: short segments get small blocks.
+    if (t <= 0) {
+      int64_t vectors = std::max<int64_t>((r2 + k * v - 1) / (k * v), 1);
+      t = std::clamp<int64_t>(llvm::PowerOf2Ceil((vectors + 3) / 4), 32,
+                              kGPUBlockThreads);
+    }
   } else {
     if (t <= 0)
       t = kGPUBlockThreads;

@@ -38,10 +38,11 @@ func.func @block_rows_bf16(%x: tensor<64x16384xbf16>) -> tensor<64x16384xbf16> {
 
 // -----
 
-// Rows of 65536 f32 do not fit in registers: split into 4 chunks of 16K
-// elements, a block each (segment).
+// Rows of 65536 f32 do not fit in registers: split into chunks, a block
+// each (segment); four rows alone would leave the GPU idle, so 66 chunks of
+// about 1000 elements (264 blocks), 64 threads each.
 // CHECK-LABEL: func.func @long_rows(
-// CHECK: schedule = #norm.gpu_schedule<strategy = "segment", threads = 256, rows = 1, vectorWidth = 4, chunks = 4>
+// CHECK: schedule = #norm.gpu_schedule<strategy = "segment", threads = 64, rows = 1, vectorWidth = 4, chunks = 66>
 // FORCED-LABEL: func.func @long_rows(
 // FORCED: schedule = #norm.gpu_schedule<strategy = "segment", threads = 64, rows = 1, vectorWidth = 4, chunks = 3>
 func.func @long_rows(%x: tensor<4x65536xf32>) -> tensor<4x65536xf32> {
