@@ -33,15 +33,19 @@ using namespace mlir;
 //      integer ops, since the host C runtime need not provide them.
 static constexpr llvm::StringLiteral kCPUPipelineHead = "norm-expand,"
                                                         "norm-fuse,";
+/// Shared by both pipelines: the rest to linalg, then bufferization with
+/// out-parameters.
+#define NORMLIR_BUFFERIZE_PASSES                                               \
+  "convert-norm-to-linalg,"                                                    \
+  "canonicalize,cse,"                                                          \
+  "one-shot-bufferize{bufferize-function-boundaries "                          \
+  "function-boundary-type-conversion=identity-layout-map},"                    \
+  "func.func(norm-uniquify-returned-buffers),"                                 \
+  "buffer-results-to-out-params{hoist-static-allocs=true "                     \
+  "modify-public-functions=true},"                                             \
+  "func.func(norm-fold-result-copies),"
 static constexpr llvm::StringLiteral kCPUPipelineTail =
-    "convert-norm-to-linalg,"
-    "canonicalize,cse,"
-    "one-shot-bufferize{bufferize-function-boundaries "
-    "function-boundary-type-conversion=identity-layout-map},"
-    "func.func(norm-uniquify-returned-buffers),"
-    "buffer-results-to-out-params{hoist-static-allocs=true "
-    "modify-public-functions=true},"
-    "func.func(norm-fold-result-copies),"
+    NORMLIR_BUFFERIZE_PASSES
     "convert-norm-to-vector,"
     "buffer-deallocation-pipeline,"
     "canonicalize,"
@@ -74,14 +78,7 @@ static constexpr llvm::StringLiteral kCPUPipelineTail =
 //      the mgpu* runtime functions (NormLIR's own CUDA runtime provides
 //      them).
 static constexpr llvm::StringLiteral kGPUPipelineMiddle =
-    "convert-norm-to-linalg,"
-    "canonicalize,cse,"
-    "one-shot-bufferize{bufferize-function-boundaries "
-    "function-boundary-type-conversion=identity-layout-map},"
-    "func.func(norm-uniquify-returned-buffers),"
-    "buffer-results-to-out-params{hoist-static-allocs=true "
-    "modify-public-functions=true},"
-    "func.func(norm-fold-result-copies),"
+    NORMLIR_BUFFERIZE_PASSES
     "convert-norm-to-gpu,"
     "gpu-kernel-outlining,"
     "func.func(convert-linalg-to-parallel-loops),"

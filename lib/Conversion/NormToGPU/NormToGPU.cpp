@@ -14,6 +14,7 @@
 #include "normlir/Conversion/NormToGPU/NormToGPU.h"
 
 #include "normlir/Dialect/Norm/IR/Norm.h"
+#include "normlir/Dialect/Norm/Utils/EmitterBase.h"
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
 #include "normlir/Dialect/Norm/Utils/Utils.h"
 
@@ -59,15 +60,12 @@ constexpr int64_t kMaxSharedBytes = 48 * 1024;
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// Emits the launches of one kernel before it.
-class GPUKernelEmitter {
+class GPUKernelEmitter : EmitterBase {
 public:
   GPUKernelEmitter(OpBuilder &b, KernelOp op, const KernelLayout &layout,
                    GPUScheduleAttr schedule)
-      : b(b), loc(op.getLoc()), op(op), l(layout), schedule(schedule),
-        vl(schedule.getVectorWidth()) {
-    f32Type = b.getF32Type();
-    vf = VectorType::get({vl}, f32Type);
-  }
+      : EmitterBase(b, op.getLoc(), schedule.getVectorWidth()), op(op),
+        l(layout), schedule(schedule) {}
 
   LogicalResult emit();
 
@@ -76,33 +74,6 @@ private:
   // Small builders
   //===--------------------------------------------------------------------===//
 
-  Value cI(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value cF(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value zeroV() {
-    return arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(vf, b.getF32FloatAttr(0.0)));
-  }
-  Value splat(Value s) { return vector::BroadcastOp::create(b, loc, vf, s); }
-  Value iadd(Value a, Value c) {
-    if (!a)
-      return c;
-    if (!c)
-      return a;
-    return arith::AddIOp::create(b, loc, a, c);
-  }
-  Value iadd(Value a, int64_t c) { return c == 0 ? a : iadd(a, cI(c)); }
-  Value imul(Value a, int64_t c) {
-    return c == 1 ? a : arith::MulIOp::create(b, loc, a, cI(c)).getResult();
-  }
-  Value idiv(Value a, int64_t c) {
-    return c == 1 ? a : arith::DivUIOp::create(b, loc, a, cI(c)).getResult();
-  }
-  Value irem(Value a, int64_t c) {
-    return c == 1 ? cI(0)
-                  : arith::RemUIOp::create(b, loc, a, cI(c)).getResult();
-  }
   Value imin(Value a, Value c) { return arith::MinUIOp::create(b, loc, a, c); }
   Value ult(Value a, Value c) {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, a, c);
@@ -111,31 +82,12 @@ private:
   Value ieq(Value a, int64_t c) {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, a, cI(c));
   }
-  Value fadd(Value a, Value c) { return arith::AddFOp::create(b, loc, a, c); }
-  Value fsub(Value a, Value c) { return arith::SubFOp::create(b, loc, a, c); }
-  Value fmul(Value a, Value c) { return arith::MulFOp::create(b, loc, a, c); }
-  Value fdiv(Value a, Value c) { return arith::DivFOp::create(b, loc, a, c); }
-  Value fma(Value a, Value c, Value d) {
-    return math::FmaOp::create(b, loc, a, c, d);
-  }
-  Value select(Value c, Value t, Value f) {
-    return arith::SelectOp::create(b, loc, c, t, f);
-  }
   Value fgt0(Value v) {
     Value zero = isa<VectorType>(v.getType()) ? zeroV() : cF(0.0);
     return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v, zero);
   }
-  /// |v| < inf, elementwise: false for NaN and +-inf.
-  Value isFinite(Value v) {
-    Value inf = cF(std::numeric_limits<float>::infinity());
-    if (isa<VectorType>(v.getType()))
-      inf = splat(inf);
-    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
-                                 math::AbsFOp::create(b, loc, v), inf);
-  }
   Value rstdOf(Value var) {
-    double eps = op.getEpsilon()->convertToDouble();
-    return fdiv(cF(1.0), math::SqrtOp::create(b, loc, fadd(var, cF(eps))));
+    return EmitterBase::rstdOf(var, op.getEpsilon()->convertToDouble());
   }
   Value hsum(Value v) {
     return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v);
@@ -213,30 +165,6 @@ private:
   // Memory
   //===--------------------------------------------------------------------===//
 
-  /// A buffer viewed as 1-D (on the host, before the launches).
-  Value flatten(Value mem) {
-    if (!mem)
-      return {};
-    auto type = cast<MemRefType>(mem.getType());
-    if (type.getRank() == 1)
-      return mem;
-    if (type.getRank() == 0)
-      return memref::ExpandShapeOp::create(
-          b, loc, MemRefType::get({1}, type.getElementType()), mem,
-          ArrayRef<ReassociationIndices>{});
-    ReassociationIndices all;
-    for (int64_t i = 0; i < type.getRank(); ++i)
-      all.push_back(i);
-    return memref::CollapseShapeOp::create(b, loc, mem,
-                                           ArrayRef<ReassociationIndices>{all});
-  }
-  Value loadScalar(Value mem, Value i) {
-    Value v = memref::LoadOp::create(b, loc, mem, ValueRange{i});
-    return v.getType().isF32() ? v : arith::ExtFOp::create(b, loc, f32Type, v);
-  }
-  void storeScalar(Value v, Value mem, Value i) {
-    memref::StoreOp::create(b, loc, v, mem, ValueRange{i});
-  }
   /// Alignment of a `vl`-element access at an index that is a multiple of
   /// `vl`: the runtime guarantees 16-byte aligned buffers, no more.
   llvm::MaybeAlign accessAlign(Type elt) {
@@ -287,22 +215,7 @@ private:
   /// Offset into the parameters contributed by `coord` in run `run` (null
   /// when the run holds no parameter axis).
   Value runParamOffset(Run run, Value coord) {
-    if (!coord)
-      return {};
-    Value sum;
-    int64_t inner = 1;
-    ArrayRef<int64_t> dims = l.dims[run];
-    for (int64_t i = dims.size() - 1; i >= 0; --i) {
-      int64_t d = dims[i];
-      if (l.paramStride[d] != 0) {
-        Value idx = idiv(coord, inner);
-        if (i != 0)
-          idx = irem(idx, l.shape[d]);
-        sum = iadd(sum, imul(idx, l.paramStride[d]));
-      }
-      inner *= l.shape[d];
-    }
-    return sum;
+    return buildRunParamOffset(b, loc, l, run, coord);
   }
   /// True when the `vl` parameters of a vector access (which stays inside
   /// one run of R2i, as the schedule's vector width divides it) are
@@ -432,14 +345,9 @@ private:
   void emitCombine(Value partials, int64_t numPartials);
   void emitApply();
 
-  OpBuilder &b;
-  Location loc;
   KernelOp op;
   const KernelLayout &l;
   GPUScheduleAttr schedule;
-  int64_t vl;
-  Type f32Type;
-  VectorType vf;
   bool stats = false, centered = false;
   Value x, y, w, bias, inMean, inRstd;
   /// Two-stage strategies: the combine's mean and rstd for the apply.
@@ -522,8 +430,7 @@ LogicalResult GPUKernelEmitter::emit() {
     return failure();
   // The apply reads private copies of the statistics: the outs may share
   // one buffer (unused statistics bufferize to one allocation).
-  auto statType =
-      MemRefType::get({std::max<int64_t>(numStats, 1)}, f32Type);
+  auto statType = MemRefType::get({std::max<int64_t>(numStats, 1)}, f32Type);
   auto deviceAlloc = [&] {
     return gpu::AllocOp::create(b, loc, statType, Type(), ValueRange{},
                                 ValueRange{}, ValueRange{}, false)

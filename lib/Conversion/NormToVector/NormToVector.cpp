@@ -13,6 +13,7 @@
 #include "normlir/Conversion/NormToVector/NormToVector.h"
 
 #include "normlir/Dialect/Norm/IR/Norm.h"
+#include "normlir/Dialect/Norm/Utils/EmitterBase.h"
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
 #include "normlir/Dialect/Norm/Utils/Utils.h"
 
@@ -59,17 +60,14 @@ struct ParamRun {
 };
 
 /// Emits the loops of one kernel at the builder's insertion point.
-class KernelEmitter {
+class KernelEmitter : EmitterBase {
 public:
   KernelEmitter(OpBuilder &b, KernelOp op, const KernelLayout &layout,
                 ScheduleAttr schedule)
-      : b(b), loc(op.getLoc()), op(op), l(layout),
-        vl(schedule.getVectorWidth()), unroll(schedule.getUnroll()),
-        chunks(schedule.getChunks()), nontemporal(schedule.getNontemporal()),
-        parallel(schedule.getParallel()), rowTasks(schedule.getRowTasks()) {
-    f32Type = b.getF32Type();
-    vf = VectorType::get({vl}, f32Type);
-  }
+      : EmitterBase(b, op.getLoc(), schedule.getVectorWidth()), op(op),
+        l(layout), unroll(schedule.getUnroll()), chunks(schedule.getChunks()),
+        nontemporal(schedule.getNontemporal()),
+        parallel(schedule.getParallel()), rowTasks(schedule.getRowTasks()) {}
 
   LogicalResult emit(StringRef strategy);
 
@@ -78,16 +76,8 @@ private:
   // Small builders
   //===--------------------------------------------------------------------===//
 
-  Value cI(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value cF(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
   Value cD(double v) {
     return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
-  }
-  Value zeroV() {
-    return arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(vf, b.getF32FloatAttr(0.0)));
   }
   /// A zero vector of f64 lanes (wide accumulators).
   Value zeroWide() {
@@ -95,44 +85,12 @@ private:
     return arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(type, b.getF64FloatAttr(0.0)));
   }
-  Value splat(Value s) { return vector::BroadcastOp::create(b, loc, vf, s); }
-  Value iadd(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
-  Value iadd(Value a, int64_t c) { return c == 0 ? a : iadd(a, cI(c)); }
-  Value imul(Value a, int64_t c) {
-    return c == 1 ? a : arith::MulIOp::create(b, loc, a, cI(c)).getResult();
-  }
-  Value idiv(Value a, int64_t c) {
-    return c == 1 ? a : arith::DivUIOp::create(b, loc, a, cI(c)).getResult();
-  }
-  Value irem(Value a, int64_t c) {
-    return c == 1 ? cI(0)
-                  : arith::RemUIOp::create(b, loc, a, cI(c)).getResult();
-  }
-  Value fadd(Value a, Value c) { return arith::AddFOp::create(b, loc, a, c); }
-  Value fsub(Value a, Value c) { return arith::SubFOp::create(b, loc, a, c); }
-  Value fmul(Value a, Value c) { return arith::MulFOp::create(b, loc, a, c); }
-  Value fdiv(Value a, Value c) { return arith::DivFOp::create(b, loc, a, c); }
-  Value fma(Value a, Value c, Value d) {
-    return math::FmaOp::create(b, loc, a, c, d);
-  }
-  Value select(Value c, Value t, Value f) {
-    return arith::SelectOp::create(b, loc, c, t, f);
-  }
   Value toF64(Value v) {
     return arith::ExtFOp::create(b, loc, b.getF64Type(), v);
   }
   Value toF32(Value v) { return arith::TruncFOp::create(b, loc, f32Type, v); }
-  /// |v| < inf, elementwise: false for NaN and +-inf.
-  Value isFinite(Value v) {
-    Value inf = isa<VectorType>(v.getType())
-                    ? splat(cF(std::numeric_limits<float>::infinity()))
-                    : cF(std::numeric_limits<float>::infinity());
-    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
-                                 math::AbsFOp::create(b, loc, v), inf);
-  }
   Value rstdOf(Value var) {
-    double eps = op.getEpsilon()->convertToDouble();
-    return fdiv(cF(1.0), math::SqrtOp::create(b, loc, fadd(var, cF(eps))));
+    return EmitterBase::rstdOf(var, op.getEpsilon()->convertToDouble());
   }
   Value hsum(Value v) {
     // A fixed tree (log2 lanes shuffles), not a chain of lane additions.
@@ -140,33 +98,8 @@ private:
                                        arith::FastMathFlags::reassoc);
   }
 
-  /// A buffer viewed as 1-D.
-  Value flatten(Value mem) {
-    if (!mem)
-      return {};
-    auto type = cast<MemRefType>(mem.getType());
-    if (type.getRank() == 1)
-      return mem;
-    if (type.getRank() == 0)
-      return memref::ExpandShapeOp::create(
-          b, loc, MemRefType::get({1}, type.getElementType()), mem,
-          ArrayRef<ReassociationIndices>{});
-    ReassociationIndices all;
-    for (int64_t i = 0; i < type.getRank(); ++i)
-      all.push_back(i);
-    return memref::CollapseShapeOp::create(b, loc, mem,
-                                           ArrayRef<ReassociationIndices>{all});
-  }
-
-  Value loadScalar(Value mem, Value i) {
-    Value v = memref::LoadOp::create(b, loc, mem, ValueRange{i});
-    return v.getType().isF32() ? v : arith::ExtFOp::create(b, loc, f32Type, v);
-  }
   Value loadWide(Value mem, Value i) {
     return memref::LoadOp::create(b, loc, mem, ValueRange{i});
-  }
-  void storeScalar(Value v, Value mem, Value i) {
-    memref::StoreOp::create(b, loc, v, mem, ValueRange{i});
   }
   /// Loads `vl` elements at `i` as they are (masked-off lanes read 0).
   Value loadRaw(Value mem, Value i, Value mask) {
@@ -397,21 +330,7 @@ private:
 
   /// Offset into the parameters contributed by `coord` in run `run`.
   Value runParamOffset(Run run, Value coord) {
-    Value sum;
-    int64_t inner = 1;
-    ArrayRef<int64_t> dims = l.dims[run];
-    for (int64_t i = dims.size() - 1; i >= 0; --i) {
-      int64_t d = dims[i];
-      if (l.paramStride[d] != 0) {
-        Value idx = idiv(coord, inner);
-        if (i != 0)
-          idx = irem(idx, l.shape[d]);
-        idx = imul(idx, l.paramStride[d]);
-        sum = sum ? iadd(sum, idx) : idx;
-      }
-      inner *= l.shape[d];
-    }
-    return sum;
+    return buildRunParamOffset(b, loc, l, run, coord);
   }
   static Value addOpt(KernelEmitter &e, Value a, Value c) {
     if (!a)
@@ -670,15 +589,11 @@ private:
   void emitSegment();
   LogicalResult emitColumn();
 
-  OpBuilder &b;
-  Location loc;
   KernelOp op;
   const KernelLayout &l;
-  int64_t vl, unroll, chunks;
+  int64_t unroll, chunks;
   bool nontemporal, parallel;
   int64_t rowTasks;
-  Type f32Type;
-  VectorType vf;
   bool stats = false, centered = false;
   Value x, y, w, bias, inMean, inRstd;
   /// The prologue's inputs (x first).

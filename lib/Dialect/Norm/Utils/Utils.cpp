@@ -5,9 +5,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "normlir/Dialect/Norm/Utils/Utils.h"
+#include "normlir/Dialect/Norm/Utils/KernelLayout.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -131,6 +133,52 @@ Value applyRegionOnVectors(OpBuilder &b, Location loc, Region &region,
     map.map(op.getResults(), vectorOp->getResults());
   }
   return map.lookup(block.getTerminator()->getOperand(0));
+}
+
+Value flattenMemRef(OpBuilder &b, Location loc, Value mem) {
+  if (!mem)
+    return {};
+  auto type = cast<MemRefType>(mem.getType());
+  if (type.getRank() == 1)
+    return mem;
+  if (type.getRank() == 0)
+    return memref::ExpandShapeOp::create(
+        b, loc, MemRefType::get({1}, type.getElementType()), mem,
+        ArrayRef<ReassociationIndices>{});
+  ReassociationIndices all;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    all.push_back(i);
+  return memref::CollapseShapeOp::create(b, loc, mem,
+                                         ArrayRef<ReassociationIndices>{all});
+}
+
+Value buildRunParamOffset(OpBuilder &b, Location loc,
+                          const KernelLayout &layout, int run, Value coord) {
+  if (!coord)
+    return {};
+  auto cst = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v).getResult();
+  };
+  Value sum;
+  int64_t inner = 1;
+  ArrayRef<int64_t> dims = layout.dims[run];
+  for (int64_t i = dims.size() - 1; i >= 0; --i) {
+    int64_t d = dims[i];
+    if (layout.paramStride[d] != 0) {
+      // (coord / inner) % size(d) * stride(d); the outermost needs no %.
+      Value idx =
+          inner == 1
+              ? coord
+              : arith::DivUIOp::create(b, loc, coord, cst(inner)).getResult();
+      if (i != 0)
+        idx = arith::RemUIOp::create(b, loc, idx, cst(layout.shape[d]));
+      if (layout.paramStride[d] != 1)
+        idx = arith::MulIOp::create(b, loc, idx, cst(layout.paramStride[d]));
+      sum = sum ? arith::AddIOp::create(b, loc, sum, idx).getResult() : idx;
+    }
+    inner *= layout.shape[d];
+  }
+  return sum;
 }
 
 } // namespace normlir::norm

@@ -50,6 +50,21 @@ mlir::Value buildMap(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value buildZeros(mlir::OpBuilder &b, mlir::Location loc,
                        llvm::ArrayRef<int64_t> shape);
 
+struct KernelLayout;
+
+/// `mem` viewed as a 1-D buffer (collapse_shape; expand_shape for rank 0);
+/// null stays null.
+mlir::Value flattenMemRef(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value mem);
+
+/// Offset into a kernel's parameters (weight, bias) contributed by
+/// coordinate `coord` (an index) of run `run` of `layout`, built at the
+/// builder's insertion point; null when `coord` is null or the run holds no
+/// parameter axis.
+mlir::Value buildRunParamOffset(mlir::OpBuilder &b, mlir::Location loc,
+                                const KernelLayout &layout, int run,
+                                mlir::Value coord);
+
 /// Rebuilds the elementwise body of a kernel's prologue or epilogue on
 /// vectors of `lanes` elements at the builder's insertion point: `args` (one
 /// vector per block argument) stand for the arguments, constants are
