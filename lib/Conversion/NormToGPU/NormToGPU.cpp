@@ -806,6 +806,12 @@ void GPUKernelEmitter::emitApply() {
   // that load as one vector (or one scalar), or need one load per lane.
   bool uniformStat = r2 % vl == 0;
   bool vectorParams = uniformStat && (paramsContiguous() || paramsUniform());
+  // Channels-last (R2 = 1): the lanes are consecutive channels, whose
+  // statistics (and parameters, when they run along one P1 dimension) are
+  // consecutive too: one vector load each.
+  bool channelLanes = r2 == 1 && vl > 1;
+  bool channelParams = channelLanes && l.dims[Run::P1].size() == 1 &&
+                       l.paramStride[l.dims[Run::P1][0]] == 1;
   launch(
       p0 * rowChunks * colTiles, kBlockThreads, {},
       [&](Value bid, Value tid, ArrayRef<BlockArgument>) {
@@ -826,6 +832,8 @@ void GPUKernelEmitter::emitApply() {
           auto statVec = [&](Value buf) -> Value {
             if (!buf)
               return {};
+            if (channelLanes)
+              return loadVec(buf, iadd(imul(p0c, p1), q));
             SmallVector<Value> lanes;
             for (Value pc : laneP1)
               lanes.push_back(loadScalar(buf, iadd(imul(p0c, p1), pc)));
@@ -841,6 +849,11 @@ void GPUKernelEmitter::emitApply() {
             if (!w && !bias)
               return {};
             Value r1Off = row ? runParamOffset(Run::R1, row) : Value();
+            if (channelParams) {
+              Value off = iadd(iadd(p0Off, r1Off), q);
+              return {w ? loadVec(w, off) : Value(),
+                      bias ? loadVec(bias, off) : Value()};
+            }
             if (vectorParams)
               return paramVectors(
                   iadd(iadd(p0Off, r1Off),

@@ -84,7 +84,8 @@ func.func @segment(%x: memref<4x8x16x16xf32>, %w: memref<8xf32>, %b: memref<8xf3
 
 // Column strategy (channels-last BatchNorm, [R1 = 512, P1 = 16]): threads
 // along the channels (4 per vector), rows of threads along R1, per-lane
-// partials merged through workgroup memory; 4 chunks x 1 column each.
+// partials merged through workgroup memory; 4 chunks x 1 column each. The
+// apply loads the consecutive channels' mean, rstd and weight as vectors.
 // CHECK-LABEL: func.func @column(
 // CHECK: %[[P:.*]] = gpu.alloc () : memref<192xf32>
 // CHECK: gpu.launch {{.*}} workgroup({{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>
@@ -95,7 +96,8 @@ func.func @segment(%x: memref<4x8x16x16xf32>, %w: memref<8xf32>, %b: memref<8xf3
 // CHECK: vector.extract
 // CHECK: gpu.launch
 // CHECK: gpu.launch
-// CHECK: vector.from_elements
+// CHECK-COUNT-3: vector.load {{.*}} : memref<16xf32>, vector<4xf32>
+// CHECK-NOT: vector.from_elements
 // CHECK: gpu.dealloc %[[P]]
 func.func @column(%x: memref<2x16x16x16xf32>, %w: memref<16xf32>, %y: memref<2x16x16x16xf32>, %m: memref<1x1x1x16xf32>, %v: memref<1x1x1x16xf32>, %r: memref<1x1x1x16xf32>) {
   norm.kernel %x weight %w outs(%y, %m, %v, %r) {axes = array<i64: 0, 1, 2>, param_axes = array<i64: 3>, epsilon = 1.0e-5 : f64,
@@ -189,8 +191,8 @@ func.func @host_scalar_in_region(%n: memref<i64>, %a: memref<8xf32>, %o: memref<
 // CHECK: memref.store {{.*}}, %[[MEAN]]
 // CHECK: memref.store {{.*}}, %[[RSTD]]
 // CHECK: gpu.launch
-// CHECK-DAG: memref.load %[[MEAN]]
-// CHECK-DAG: memref.load %[[RSTD]]
+// CHECK-DAG: vector.load %[[MEAN]]
+// CHECK-DAG: vector.load %[[RSTD]]
 // CHECK: gpu.dealloc %[[P]]
 // CHECK: gpu.dealloc %[[MEAN]]
 // CHECK: gpu.dealloc %[[RSTD]]
