@@ -1,6 +1,9 @@
 """Helpers for NormLIR's execution tests.
 
-* locating and running ``normlir-run`` (:func:`run_spec`, :func:`run_normlir`);
+* locating and running ``normlir-run`` (:func:`run_spec`, :func:`run_normlir`;
+  ``$NORMLIR_DEVICE`` and ``$NORMLIR_SCHEDULE`` pick the device and force a
+  schedule for every :func:`run_spec`; :func:`cuda_available` tells whether
+  a CUDA GPU can run them);
 * bf16 <-> f32 conversion by bit operations (bf16 travels in .npy files as
   ``uint16`` bit patterns, ``'<u2'``);
 * spec generators emitting the MLIR text of one ``func.func`` around one named
@@ -15,6 +18,7 @@ Only numpy is needed here; torch is used by the tests that import it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -123,14 +127,62 @@ def save_input(path: Path, value) -> None:
     np.save(path, arr, allow_pickle=False)
 
 
+DEVICES = ("cpu", "cuda")
+
+
+def device_arguments(device: str | None = None,
+                     schedule: str | None = None) -> list[str]:
+    """The normlir-run flags selecting the device and forcing a schedule.
+
+    device: 'cpu' or 'cuda'; None: $NORMLIR_DEVICE, else 'cpu'.
+    schedule: norm-tile's options ('strategy=row threads=64'); None:
+    $NORMLIR_SCHEDULE, else none; '' forces none (the heuristic's choice).
+    """
+    if device is None:
+        device = os.environ.get("NORMLIR_DEVICE") or "cpu"
+    if device not in DEVICES:
+        raise ValueError(f"device (or $NORMLIR_DEVICE) must be one of "
+                         f"{', '.join(DEVICES)}, got {device!r}")
+    if schedule is None:
+        schedule = os.environ.get("NORMLIR_SCHEDULE", "")
+    args = []
+    if device != "cpu":
+        args.append(f"--device={device}")
+    if schedule:
+        args.append(f"--schedule={schedule}")
+    return args
+
+
+@functools.lru_cache(maxsize=None)
+def _cuda_available(exe: str) -> bool:
+    try:
+        proc = subprocess.run([exe, "--device=cuda", "--device-info"],
+                              capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0
+
+
+def cuda_available() -> bool:
+    """True iff `normlir-run --device=cuda --device-info` succeeds: a CUDA
+    driver and GPU are there (cached per normlir-run path)."""
+    exe = normlir_run_path()
+    return exe.exists() and _cuda_available(str(exe))
+
+
 def run_spec(spec_text: str, func: str, inputs: list, tmp_path,
-             n_results: int | None = None) -> list[np.ndarray]:
+             n_results: int | None = None, *, device: str | None = None,
+             schedule: str | None = None) -> list[np.ndarray]:
     """JIT-runs `func` of `spec_text` on `inputs` and returns its results.
 
     inputs: in argument order; each an np.ndarray (float32 / float16 / int64)
     or ('bf16', uint16 bit array). Results come back as arrays; bf16 results
     (uint16 bit patterns in the .npy) are converted to float32. Raises
     NormlirError when normlir-run fails.
+
+    device ('cpu' or 'cuda') and schedule (norm-tile's options) override
+    $NORMLIR_DEVICE and $NORMLIR_SCHEDULE for this call (see
+    :func:`device_arguments`; schedule='' runs the heuristic's choice).
     """
     if n_results is None:
         n_results = num_results(spec_text, func)
@@ -145,9 +197,9 @@ def run_spec(spec_text: str, func: str, inputs: list, tmp_path,
     out_paths = [Path(f"{base}_out{i}.npy") for i in range(n_results)]
     args += [f"--output=@{p}" for p in out_paths]
     # NORMLIR_SCHEDULE forces a schedule (norm-tile's options) on every run,
-    # so that the same cases check each code path of the vector lowering.
-    if os.environ.get("NORMLIR_SCHEDULE"):
-        args.append(f"--schedule={os.environ['NORMLIR_SCHEDULE']}")
+    # so that the same cases check each code path of the vector lowering;
+    # NORMLIR_DEVICE=cuda runs them all on the GPU.
+    args += device_arguments(device, schedule)
     proc = run_normlir(args)
     if proc.returncode != 0:
         raise NormlirError(args, proc.returncode, proc.stdout, proc.stderr)
@@ -364,10 +416,12 @@ class Spec:
             out.append(v)
         return out
 
-    def run(self, tmp_path, **values) -> dict:
-        """Runs the spec; returns {result name: array}."""
+    def run(self, tmp_path, *, device=None, schedule=None, **values) -> dict:
+        """Runs the spec; returns {result name: array}. device/schedule: as
+        run_spec's."""
         res = run_spec(self.text, self.func, self.inputs(**values), tmp_path,
-                       n_results=len(self.results))
+                       n_results=len(self.results), device=device,
+                       schedule=schedule)
         return dict(zip(self.result_names, res))
 
 

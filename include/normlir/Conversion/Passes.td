@@ -89,7 +89,8 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu", "::mlir::ModuleOp"> {
     The kernel's `prologue` and `epilogue` are applied on vectors, as in
     `convert-norm-to-vector`. The rest of the function is moved onto the
     device too: every `memref.alloc` becomes a `gpu.alloc` (freed with
-    `gpu.dealloc` before the return), and every `memref.copy` a
+    `gpu.dealloc` before the return), a constant (`memref.get_global`) is
+    copied into device memory, and every `memref.copy` a
     `gpu.memcpy` (contiguous) or a `linalg.copy` (strided, for
     `convert-linalg-to-parallel-loops` and `convert-parallel-loops-to-gpu`
     to map). Functions must be straight-line (one block), as the bufferized

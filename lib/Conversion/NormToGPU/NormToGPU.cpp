@@ -953,9 +953,25 @@ static LogicalResult moveBuffersToDevice(func::FuncOp func) {
       toErase.push_back(o);
       return WalkResult::advance();
     }
-    if (isa<memref::GetGlobalOp>(o))
-      return o->emitError("constant tensors are not supported by the GPU "
-                          "lowering; pass them as arguments");
+    if (auto global = dyn_cast<memref::GetGlobalOp>(o)) {
+      // A constant tensor lives in host memory: the kernels read a device
+      // copy (the driver copies from host memory through unified
+      // addressing).
+      auto type = cast<MemRefType>(global.getType());
+      if (!type.getLayout().isIdentity() || type.getMemorySpace())
+        return o->emitError("cannot copy a constant of type ")
+               << type << " to the GPU";
+      b.setInsertionPointAfter(o);
+      Value mem =
+          gpu::AllocOp::create(b, o->getLoc(), type, Type(), ValueRange{},
+                               ValueRange{}, ValueRange{}, false)
+              .getMemref();
+      global.getResult().replaceAllUsesWith(mem);
+      gpu::MemcpyOp::create(b, o->getLoc(), Type(), ValueRange{}, mem,
+                            global.getResult());
+      deviceAllocs.push_back(mem);
+      return WalkResult::advance();
+    }
     return WalkResult::advance();
   });
   if (result.wasInterrupted())

@@ -68,16 +68,6 @@ func.func @tensors(%x: tensor<4x16xf32>, %y: tensor<4x16xf32>, %ms: tensor<4x1xf
 
 // -----
 
-memref.global "private" constant @w : memref<4xf32> = dense<1.0>
-func.func @global_constant(%o: memref<4xf32>) {
-  // expected-error @+1 {{constant tensors are not supported by the GPU lowering; pass them as arguments}}
-  %g = memref.get_global @w : memref<4xf32>
-  memref.copy %g, %o : memref<4xf32> to memref<4xf32>
-  return
-}
-
-// -----
-
 // expected-error @+1 {{GPU lowering expects a function with one block (straight-line host code)}}
 func.func @control_flow(%c: i1, %o: memref<4xf32>) {
   cf.cond_br %c, ^a, ^b

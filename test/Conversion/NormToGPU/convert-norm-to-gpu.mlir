@@ -203,3 +203,19 @@ func.func @shared_stats(%x: memref<2x64x64x16xf32>, %y: memref<2x64x64x16xf32>, 
       : (memref<2x64x64x16xf32>, memref<2x64x64x16xf32>, memref<1x1x1x16xf32>, memref<1x1x1x16xf32>, memref<1x1x1x16xf32>) -> ()
   return
 }
+
+// -----
+
+// A constant tensor (host memory) is copied to a device buffer first.
+// CHECK-LABEL: func.func @constant(
+// CHECK: %[[G:.*]] = memref.get_global @w
+// CHECK: %[[D:.*]] = gpu.alloc () : memref<4xf32>
+// CHECK: gpu.memcpy %[[D]], %[[G]]
+// CHECK: gpu.memcpy %{{.*}}, %[[D]]
+// CHECK: gpu.dealloc %[[D]]
+memref.global "private" constant @w : memref<4xf32> = dense<1.0>
+func.func @constant(%o: memref<4xf32>) {
+  %g = memref.get_global @w : memref<4xf32>
+  memref.copy %g, %o : memref<4xf32> to memref<4xf32>
+  return
+}
