@@ -177,18 +177,13 @@ private:
                                   ValueRange{i}, /*nontemporal=*/false,
                                   accessAlign(elt));
   }
-  Value toF32Vec(Value v) {
-    return cast<VectorType>(v.getType()).getElementType().isF32()
-               ? v
-               : arith::ExtFOp::create(b, loc, vf, v).getResult();
-  }
   /// `vl` elements at `i` as f32; the input `x` through the prologue.
   Value loadVec(Value mem, Value i) {
     if (mem == x && !op.getPrologue().empty()) {
       SmallVector<Value> args;
       for (Value in : xInputs)
         args.push_back(loadRaw(in, i));
-      return toF32Vec(applyRegionOnVectors(b, loc, op.getPrologue(), args, vl));
+      return applyPrologue(op, args);
     }
     return toF32Vec(loadRaw(mem, i));
   }
@@ -196,14 +191,7 @@ private:
   /// epilogue.
   void storeVec(Value v, Value mem, Value i) {
     Type elt = cast<MemRefType>(mem.getType()).getElementType();
-    if (mem == y && !op.getEpilogue().empty()) {
-      Type norm = op.getNormalizedElementType();
-      if (!norm.isF32())
-        v = arith::TruncFOp::create(b, loc, VectorType::get({vl}, norm), v);
-      v = applyRegionOnVectors(b, loc, op.getEpilogue(), {v}, vl);
-    } else if (!elt.isF32()) {
-      v = arith::TruncFOp::create(b, loc, VectorType::get({vl}, elt), v);
-    }
+    v = prepareStore(op, v, elt, mem == y);
     vector::StoreOp::create(b, loc, v, mem, ValueRange{i},
                             /*nontemporal=*/false, accessAlign(elt));
   }

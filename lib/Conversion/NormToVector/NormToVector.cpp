@@ -112,15 +112,6 @@ private:
     return vector::MaskedLoadOp::create(b, loc, vt, mem, ValueRange{i}, mask,
                                         zero);
   }
-  /// The elementwise body of a prologue/epilogue on vectors.
-  Value applyRegion(Region &region, ArrayRef<Value> args) {
-    return applyRegionOnVectors(b, loc, region, args, vl);
-  }
-  Value toF32Vec(Value v) {
-    return cast<VectorType>(v.getType()).getElementType().isF32()
-               ? v
-               : arith::ExtFOp::create(b, loc, vf, v).getResult();
-  }
   /// Loads `vl` elements at `i` as f32 (masked-off lanes read 0); the input
   /// `x` through the kernel's prologue.
   Value loadVec(Value mem, Value i, Value mask = {}) {
@@ -128,7 +119,7 @@ private:
       SmallVector<Value> args;
       for (Value in : xInputs)
         args.push_back(loadRaw(in, i, mask));
-      return toF32Vec(applyRegion(op.getPrologue(), args));
+      return applyPrologue(op, args);
     }
     return toF32Vec(loadRaw(mem, i, mask));
   }
@@ -138,14 +129,7 @@ private:
   void storeVec(Value v, Value mem, Value i, Value mask = {},
                 bool streaming = false) {
     Type elt = cast<MemRefType>(mem.getType()).getElementType();
-    if (mem == y && !op.getEpilogue().empty()) {
-      Type norm = op.getNormalizedElementType();
-      if (!norm.isF32())
-        v = arith::TruncFOp::create(b, loc, VectorType::get({vl}, norm), v);
-      v = applyRegion(op.getEpilogue(), {v});
-    } else if (!elt.isF32()) {
-      v = arith::TruncFOp::create(b, loc, VectorType::get({vl}, elt), v);
-    }
+    v = prepareStore(op, v, elt, mem == y);
     if (mask)
       vector::MaskedStoreOp::create(b, loc, mem, ValueRange{i}, mask, v);
     else if (streaming)

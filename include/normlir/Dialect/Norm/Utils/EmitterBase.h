@@ -13,6 +13,7 @@
 #ifndef NORMLIR_DIALECT_NORM_UTILS_EMITTERBASE_H
 #define NORMLIR_DIALECT_NORM_UTILS_EMITTERBASE_H
 
+#include "normlir/Dialect/Norm/IR/Norm.h"
 #include "normlir/Dialect/Norm/Utils/Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -112,6 +113,34 @@ protected:
   }
   void storeScalar(mlir::Value v, mlir::Value mem, mlir::Value i) {
     mlir::memref::StoreOp::create(b, loc, v, mem, mlir::ValueRange{i});
+  }
+  /// A vector of `vl` floats, extended to f32.
+  mlir::Value toF32Vec(mlir::Value v) {
+    return mlir::cast<mlir::VectorType>(v.getType()).getElementType().isF32()
+               ? v
+               : mlir::arith::ExtFOp::create(b, loc, vf, v).getResult();
+  }
+  /// The kernel's prologue applied to the vectors loaded from its inputs
+  /// (x first), as f32.
+  mlir::Value applyPrologue(KernelOp op, llvm::ArrayRef<mlir::Value> loaded) {
+    return toF32Vec(applyRegionOnVectors(b, loc, op.getPrologue(), loaded, vl));
+  }
+  /// An f32 result vector as stored into a buffer of `elt`: through the
+  /// kernel's epilogue for the output `y` (`isOutput`, when there is one),
+  /// else rounded to `elt`.
+  mlir::Value prepareStore(KernelOp op, mlir::Value v, mlir::Type elt,
+                           bool isOutput) {
+    if (isOutput && !op.getEpilogue().empty()) {
+      mlir::Type norm = op.getNormalizedElementType();
+      if (!norm.isF32())
+        v = mlir::arith::TruncFOp::create(b, loc,
+                                          mlir::VectorType::get({vl}, norm), v);
+      return applyRegionOnVectors(b, loc, op.getEpilogue(), {v}, vl);
+    }
+    if (!elt.isF32())
+      v = mlir::arith::TruncFOp::create(b, loc,
+                                        mlir::VectorType::get({vl}, elt), v);
+    return v;
   }
 
   mlir::OpBuilder &b;
