@@ -39,9 +39,30 @@ def _find_ptxas():
 
 if _find_ptxas():
     config.available_features.add("ptxas")
+
+# A GPU the CUDA driver can use (ahead-of-time tests on null pointers are
+# for machines without one).
+import ctypes
+try:
+    _cuda = ctypes.CDLL("libcuda.so.1")
+    _count = ctypes.c_int(0)
+    if _cuda.cuInit(0) == 0 and _cuda.cuDeviceGetCount(ctypes.byref(_count)) == 0 \
+            and _count.value > 0:
+        config.available_features.add("cuda-gpu")
+except OSError:
+    pass
+
+# The C compiler driver the ahead-of-time tests build programs with, and
+# the OpenMP runtime an AOT object links against.
+import shutil
+_cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("clang-22")
+config.substitutions.append(("%cc", _cc or "cc"))
+config.substitutions.append(("%libomp", config.normlir_libomp + " -Wl,-rpath," +
+                             os.path.dirname(config.normlir_libomp)))
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.normlir_tools_dir, config.llvm_tools_dir]
-tools = ["normlir-opt", "normlir-run", "normlir-jit-api-test"]
+tools = ["normlir-opt", "normlir-run", "normlir-compile", "normlir-jit-api-test",
+         "normlir-capi-test", "normlir-concurrent-compile-test"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

@@ -28,10 +28,17 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
+
+/// The mgpu* ABI of MLIR's GPU host lowering and the normlirRuntime*
+/// functions of compiled entry points are C symbols of this library, so that
+/// ahead-of-time compiled libraries link against it.
+#define NORMLIR_RUNTIME_EXPORT extern "C" __attribute__((visibility("default")))
 
 using namespace normlir;
 using namespace normlir::cuda;
@@ -509,7 +516,7 @@ static std::string hex(uint64_t value) {
 // without extension, so the upper bits of their registers are unspecified.
 
 /// ptr @mgpuStreamCreate()
-static void *mgpuStreamCreate() {
+NORMLIR_RUNTIME_EXPORT void *mgpuStreamCreate() {
   const Driver *d = activateOrRecord();
   if (!d)
     return nullptr;
@@ -523,10 +530,10 @@ static void *mgpuStreamCreate() {
 
 /// void @mgpuStreamDestroy(ptr). Every stream mgpuStreamCreate returns is a
 /// persistent runtime stream: nothing to do.
-static void mgpuStreamDestroy(void *) {}
+NORMLIR_RUNTIME_EXPORT void mgpuStreamDestroy(void *) {}
 
 /// void @mgpuStreamSynchronize(ptr)
-static void mgpuStreamSynchronize(void *stream) {
+NORMLIR_RUNTIME_EXPORT void mgpuStreamSynchronize(void *stream) {
   const Driver *d = activateOrRecord();
   if (!d)
     return;
@@ -537,7 +544,7 @@ static void mgpuStreamSynchronize(void *stream) {
 }
 
 /// void @mgpuStreamWaitEvent(ptr stream, ptr event)
-static void mgpuStreamWaitEvent(void *stream, void *event) {
+NORMLIR_RUNTIME_EXPORT void mgpuStreamWaitEvent(void *stream, void *event) {
   const Driver *d = activateOrRecord();
   if (!d || !event)
     return;
@@ -547,7 +554,7 @@ static void mgpuStreamWaitEvent(void *stream, void *event) {
 }
 
 /// ptr @mgpuEventCreate()
-static void *mgpuEventCreate() {
+NORMLIR_RUNTIME_EXPORT void *mgpuEventCreate() {
   const Driver *d = activateOrRecord();
   if (!d)
     return nullptr;
@@ -559,7 +566,7 @@ static void *mgpuEventCreate() {
 }
 
 /// void @mgpuEventDestroy(ptr)
-static void mgpuEventDestroy(void *event) {
+NORMLIR_RUNTIME_EXPORT void mgpuEventDestroy(void *event) {
   const Driver *d = activateOrRecord();
   if (!d || !event)
     return;
@@ -567,7 +574,7 @@ static void mgpuEventDestroy(void *event) {
 }
 
 /// void @mgpuEventSynchronize(ptr)
-static void mgpuEventSynchronize(void *event) {
+NORMLIR_RUNTIME_EXPORT void mgpuEventSynchronize(void *event) {
   const Driver *d = activateOrRecord();
   if (!d || !event)
     return;
@@ -576,7 +583,7 @@ static void mgpuEventSynchronize(void *event) {
 }
 
 /// void @mgpuEventRecord(ptr event, ptr stream)
-static void mgpuEventRecord(void *event, void *stream) {
+NORMLIR_RUNTIME_EXPORT void mgpuEventRecord(void *event, void *stream) {
   const Driver *d = activateOrRecord();
   if (!d || !event)
     return;
@@ -586,7 +593,7 @@ static void mgpuEventRecord(void *event, void *stream) {
 }
 
 /// ptr @mgpuMemAlloc(i64 bytes, ptr stream, i8 isHostShared)
-static void *mgpuMemAlloc(uint64_t bytes, void *stream, uint32_t hostShared) {
+NORMLIR_RUNTIME_EXPORT void *mgpuMemAlloc(uint64_t bytes, void *stream, uint32_t hostShared) {
   const Driver *d = activateOrRecord();
   if (!d)
     return nullptr;
@@ -609,7 +616,7 @@ static void *mgpuMemAlloc(uint64_t bytes, void *stream, uint32_t hostShared) {
 }
 
 /// void @mgpuMemFree(ptr, ptr stream)
-static void mgpuMemFree(void *ptr, void *stream) {
+NORMLIR_RUNTIME_EXPORT void mgpuMemFree(void *ptr, void *stream) {
   const Driver *d = activateOrRecord();
   if (!d || !ptr)
     return;
@@ -625,7 +632,7 @@ static void mgpuMemFree(void *ptr, void *stream) {
 }
 
 /// void @mgpuMemcpy(ptr dst, ptr src, i64 bytes, ptr stream)
-static void mgpuMemcpy(void *dst, void *src, uint64_t bytes, void *stream) {
+NORMLIR_RUNTIME_EXPORT void mgpuMemcpy(void *dst, void *src, uint64_t bytes, void *stream) {
   const Driver *d = activateOrRecord();
   if (!d || threadState.pendingError || bytes == 0)
     return;
@@ -635,7 +642,7 @@ static void mgpuMemcpy(void *dst, void *src, uint64_t bytes, void *stream) {
 }
 
 /// void @mgpuMemset32(ptr dst, i32 value, i64 count, ptr stream)
-static void mgpuMemset32(void *dst, uint32_t value, uint64_t count,
+NORMLIR_RUNTIME_EXPORT void mgpuMemset32(void *dst, uint32_t value, uint64_t count,
                          void *stream) {
   const Driver *d = activateOrRecord();
   if (!d || threadState.pendingError || count == 0)
@@ -646,7 +653,7 @@ static void mgpuMemset32(void *dst, uint32_t value, uint64_t count,
 }
 
 /// void @mgpuMemset16(ptr dst, i16 value, i64 count, ptr stream)
-static void mgpuMemset16(void *dst, uint32_t value, uint64_t count,
+NORMLIR_RUNTIME_EXPORT void mgpuMemset16(void *dst, uint32_t value, uint64_t count,
                          void *stream) {
   const Driver *d = activateOrRecord();
   if (!d || threadState.pendingError || count == 0)
@@ -699,18 +706,18 @@ static void *loadModule(llvm::StringRef caller, const void *data,
 }
 
 /// ptr @mgpuModuleLoad(ptr data, i64 size): a cubin or fatbin.
-static void *mgpuModuleLoad(void *data, uint64_t /*size*/) {
+NORMLIR_RUNTIME_EXPORT void *mgpuModuleLoad(void *data, uint64_t /*size*/) {
   return loadModule("mgpuModuleLoad", data, /*optLevel=*/-1);
 }
 
 /// ptr @mgpuModuleLoadJIT(ptr data, i32 optLevel): NUL-terminated PTX.
-static void *mgpuModuleLoadJIT(void *data, int32_t optLevel) {
+NORMLIR_RUNTIME_EXPORT void *mgpuModuleLoadJIT(void *data, int32_t optLevel) {
   return loadModule("mgpuModuleLoadJIT", data,
                     optLevel < 0 ? 0 : (optLevel > 4 ? 4 : optLevel));
 }
 
 /// void @mgpuModuleUnload(ptr)
-static void mgpuModuleUnload(void *module) {
+NORMLIR_RUNTIME_EXPORT void mgpuModuleUnload(void *module) {
   const Driver *d = activateOrRecord();
   if (!d || !module)
     return;
@@ -719,7 +726,7 @@ static void mgpuModuleUnload(void *module) {
 }
 
 /// ptr @mgpuModuleGetFunction(ptr module, ptr name)
-static void *mgpuModuleGetFunction(void *module, const char *name) {
+NORMLIR_RUNTIME_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
   const Driver *d = activateOrRecord();
   if (!d)
     return nullptr;
@@ -812,7 +819,7 @@ static bool prepareLaunch(const Driver &d, llvm::StringRef caller,
 /// void @mgpuLaunchKernel(ptr function, i64 gridX, i64 gridY, i64 gridZ,
 ///                        i64 blockX, i64 blockY, i64 blockZ, i32 smem,
 ///                        ptr stream, ptr params, ptr extra, i64 paramsCount)
-static void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+NORMLIR_RUNTIME_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                              intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                              intptr_t blockZ, int32_t smem, void *stream,
                              void **params, void **extra,
@@ -838,7 +845,7 @@ static void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
 ///                               i64 gridZ, i64 blockX, i64 blockY,
 ///                               i64 blockZ, i32 smem, ptr stream,
 ///                               ptr params, ptr extra)
-static void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
+NORMLIR_RUNTIME_EXPORT void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
                                     intptr_t clusterY, intptr_t clusterZ,
                                     intptr_t gridX, intptr_t gridY,
                                     intptr_t gridZ, intptr_t blockX,
@@ -904,7 +911,7 @@ static void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
 }
 
 /// void @mgpuSetDefaultDevice(i32)
-static void mgpuSetDefaultDevice(int32_t device) {
+NORMLIR_RUNTIME_EXPORT void mgpuSetDefaultDevice(int32_t device) {
   const Driver *d = activateOrRecord();
   if (!d || device == d->ordinal)
     return;
@@ -1157,6 +1164,42 @@ llvm::Error cuda::copyDeviceToDevice(void *dst, const void *src, size_t bytes) {
   return llvm::Error::success();
 }
 
+//===----------------------------------------------------------------------===//
+// Entry-point support (see Compiler.h)
+//===----------------------------------------------------------------------===//
+
+/// Runs `init` (a module's GPU module loads) once per `guard` (0: not run,
+/// 1: running, 2: done), whatever the number of calling threads.
+NORMLIR_RUNTIME_EXPORT void normlirRuntimeCallOnce(int64_t *guard,
+                                                   void (*init)()) {
+  auto *state = reinterpret_cast<std::atomic<int64_t> *>(guard);
+  if (state->load(std::memory_order_acquire) == 2)
+    return;
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (state->load(std::memory_order_relaxed) == 2)
+    return;
+  state->store(1, std::memory_order_relaxed);
+  init();
+  state->store(2, std::memory_order_release);
+}
+
+/// 1 when the calling thread has a pending runtime error, else 0.
+NORMLIR_RUNTIME_EXPORT int32_t normlirRuntimeHasError() {
+  return threadState.pendingError ? 1 : 0;
+}
+
+/// The calling thread's pending error (cleared), or null; the text stays
+/// valid until the thread's next call.
+NORMLIR_RUNTIME_EXPORT const char *normlirRuntimeGetLastError() {
+  static thread_local std::string last;
+  llvm::Error err = takeRuntimeError();
+  if (!err)
+    return nullptr;
+  last = llvm::toString(std::move(err));
+  return last.c_str();
+}
+
 std::vector<std::pair<std::string, void *>> cuda::getRuntimeSymbols() {
   auto symbol = [](const char *name, auto *fn) {
     return std::pair<std::string, void *>(name, reinterpret_cast<void *>(fn));
@@ -1182,6 +1225,9 @@ std::vector<std::pair<std::string, void *>> cuda::getRuntimeSymbols() {
       symbol("mgpuLaunchKernel", &mgpuLaunchKernel),
       symbol("mgpuLaunchClusterKernel", &mgpuLaunchClusterKernel),
       symbol("mgpuSetDefaultDevice", &mgpuSetDefaultDevice),
+      symbol("normlirRuntimeCallOnce", &normlirRuntimeCallOnce),
+      symbol("normlirRuntimeHasError", &normlirRuntimeHasError),
+      symbol("normlirRuntimeGetLastError", &normlirRuntimeGetLastError),
   };
 }
 

@@ -103,7 +103,43 @@ struct JITOptions {
   /// ("vector-width=4 unroll=2"; on CUDA "strategy=row threads=128");
   /// empty: the heuristic decides.
   std::string schedule;
+  /// Reuse a module compiled earlier in this process from the same source
+  /// and options (see JITModule::compile).
+  bool memoryCache = true;
+  /// Reuse (and fill) the on-disk cache (getCacheDirectory()).
+  bool diskCache = true;
+  /// normlir-compile: entry points for a shared library (the JIT's
+  /// internal symbols hidden).
+  bool forLibrary = false;
+  /// normlir-compile, CUDA: the name of a `const char *NAME(void)` function
+  /// the library defines, returning the runtime's last error (so that the C
+  /// program needs only the library and its header).
+  std::string libraryErrorFunction;
 };
+
+/// A caller's buffer as the C API passes it: `rank` dimensions at `shape`,
+/// `strides` in elements (null: dense row-major).
+struct RawBuffer {
+  void *data = nullptr;
+  ElementType elementType = ElementType::F32;
+  int rank = 0;
+  const int64_t *shape = nullptr;
+  const int64_t *strides = nullptr;
+};
+
+/// Counters of JITModule::compile since the process started.
+struct CacheStats {
+  int64_t compiles = 0, memoryHits = 0, diskHits = 0;
+};
+CacheStats getCacheStats();
+/// The disk cache directory: set by setCacheDirectory, else
+/// $NORMLIR_CACHE_DIR, else $XDG_CACHE_HOME/normlir, else ~/.cache/normlir;
+/// empty when disabled ("off").
+std::string getCacheDirectory();
+/// Overrides the directory; "" or "off" disables the disk cache.
+void setCacheDirectory(llvm::StringRef path);
+/// Forgets the modules of the in-memory cache (those still referenced live).
+void clearMemoryCache();
 
 /// A module of norm specs lowered with `normlir-cpu-pipeline` and compiled
 /// for the host CPU, or with `normlir-cuda-pipeline` (host code launching
@@ -116,7 +152,13 @@ public:
 
   /// Parses, verifies, lowers and JIT-compiles `source` (MLIR text).
   /// `bufferName` names the source in diagnostics (file:line:col).
-  static llvm::Expected<std::unique_ptr<JITModule>>
+  ///
+  /// Modules are cached in memory, keyed by source, name and options:
+  /// thread-safe, and concurrent compiles of one key compile once (the
+  /// others wait and share the module). Compiled objects are also kept in
+  /// the disk cache, so another process loads instead of compiling. Errors
+  /// are not cached.
+  static llvm::Expected<std::shared_ptr<const JITModule>>
   compile(llvm::StringRef source, llvm::StringRef bufferName = "<spec>",
           const JITOptions &options = {});
 
@@ -134,11 +176,20 @@ public:
   llvm::Error invoke(llvm::StringRef name, llvm::ArrayRef<BufferView> inputs,
                      llvm::ArrayRef<BufferView> results) const;
 
+  /// invoke() for function `index` of getFunctions() on the C API's buffers,
+  /// without allocating on success. Strides, when given, must be those of a
+  /// dense row-major buffer (ignored for dimensions of size 1).
+  llvm::Error call(size_t index, const RawBuffer *inputs, size_t numInputs,
+                   const RawBuffer *results, size_t numResults) const;
+
+  /// Whether the module came from the disk cache rather than a compile.
+  bool isFromDiskCache() const { return fromDiskCache; }
   /// Warnings of the compilation with their source locations (e.g. why a
   /// function is not callable); empty when there were none.
   llvm::StringRef getWarnings() const { return warnings; }
 
-  /// Wall time of parse + lowering + LLVM codegen, in seconds.
+  /// Wall time of parse + lowering + LLVM codegen (or of loading from the
+  /// disk cache), in seconds.
   double getCompileSeconds() const { return compileSeconds; }
 
   /// The target the module was compiled for.
@@ -155,6 +206,8 @@ private:
   double compileSeconds = 0.0;
   Target target = Target::CPU;
   std::string chip;
+  bool fromDiskCache = false;
+  friend struct JITModuleLoader;
 };
 
 } // namespace normlir

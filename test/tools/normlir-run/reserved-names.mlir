@@ -1,10 +1,13 @@
-// The generated code calls malloc/free; a user function of that name is a
-// located error, not a link failure.
+// The generated code calls malloc/free and defines __normlir_* entry points;
+// a user function of such a name is a located error, not a link failure.
 // RUN: not normlir-run %s 2>&1 | FileCheck %s
+// RUN: sed 's/@malloc/@__normlir_packed_f/' %s > %t.prefix.mlir
+// RUN: not normlir-run %t.prefix.mlir 2>&1 | FileCheck %s --check-prefix=PREFIX
 // RUN: printf 'module {\n  module @inner {\n  }\n}\n' > %t.mlir
 // RUN: not normlir-run %t.mlir 2>&1 | FileCheck %s --check-prefix=NESTED
 
-// CHECK: reserved-names.mlir:[[@LINE+1]]:1: error: function name 'malloc' is reserved: the generated code calls the C runtime function of that name
+// CHECK: reserved-names.mlir:[[@LINE+2]]:1: error: function name 'malloc' is reserved: the generated code calls or defines a runtime function of that name
+// PREFIX: error: function name '__normlir_packed_f' is reserved
 func.func @malloc(%x: tensor<2xf32>) -> tensor<2xf32> {
   return %x : tensor<2xf32>
 }

@@ -1,0 +1,411 @@
+//===- NormLIR.cpp - NormLIR C API ----------------------------------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The C API over the C++ JIT (normlir/ExecutionEngine/JIT.h). Every entry
+// point validates its handles and arguments and turns errors into a status;
+// none lets a C++ exception or an llvm::Error escape.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir-c/NormLIR.h"
+#include "normlir/ExecutionEngine/Compiler.h"
+#include "normlir/ExecutionEngine/JIT.h"
+#include "normlir/ExecutionEngine/Spec.h"
+
+#include <cmath>
+#include <memory>
+#include <string>
+
+using namespace normlir;
+
+struct normlirStatusImpl {
+  normlirStatusCode code;
+  std::string message;
+};
+
+struct normlirSpecImpl {
+  NormSpec spec;
+  std::string text;
+};
+
+struct normlirFunctionImpl {
+  const JITModule *module = nullptr;
+  size_t index = 0;
+};
+
+struct normlirModuleImpl {
+  std::shared_ptr<const JITModule> module;
+  std::vector<normlirFunctionImpl> functions;
+};
+
+static normlirStatus makeStatus(normlirStatusCode code, std::string message) {
+  return new normlirStatusImpl{code, std::move(message)};
+}
+
+static normlirStatus invalid(std::string message) {
+  return makeStatus(NORMLIR_STATUS_INVALID_ARGUMENT, std::move(message));
+}
+
+//===----------------------------------------------------------------------===//
+// Status and types
+//===----------------------------------------------------------------------===//
+
+normlirStatusCode normlirStatusGetCode(normlirStatus status) {
+  return status ? status->code : NORMLIR_STATUS_OK;
+}
+
+const char *normlirStatusGetMessage(normlirStatus status) {
+  return status ? status->message.c_str() : "";
+}
+
+void normlirStatusDestroy(normlirStatus status) { delete status; }
+
+const char *normlirGetVersion(void) { return getVersionString().data(); }
+
+static bool validDType(normlirDType d) {
+  return d >= NORMLIR_F32 && d <= NORMLIR_I32;
+}
+
+static ElementType toElementType(normlirDType d) {
+  switch (d) {
+  case NORMLIR_F32:
+    return ElementType::F32;
+  case NORMLIR_F16:
+    return ElementType::F16;
+  case NORMLIR_BF16:
+    return ElementType::BF16;
+  case NORMLIR_F64:
+    return ElementType::F64;
+  case NORMLIR_I64:
+    return ElementType::I64;
+  case NORMLIR_I32:
+    return ElementType::I32;
+  }
+  return ElementType::F32;
+}
+
+static normlirDType toDType(ElementType t) {
+  switch (t) {
+  case ElementType::F32:
+    return NORMLIR_F32;
+  case ElementType::F16:
+    return NORMLIR_F16;
+  case ElementType::BF16:
+    return NORMLIR_BF16;
+  case ElementType::F64:
+    return NORMLIR_F64;
+  case ElementType::I64:
+    return NORMLIR_I64;
+  case ElementType::I32:
+    return NORMLIR_I32;
+  }
+  return NORMLIR_F32;
+}
+
+size_t normlirDTypeGetSize(normlirDType dtype) {
+  return validDType(dtype) ? getElementSize(toElementType(dtype)) : 0;
+}
+
+const char *normlirDTypeGetName(normlirDType dtype) {
+  return validDType(dtype) ? getElementTypeName(toElementType(dtype)).data()
+                           : "";
+}
+
+//===----------------------------------------------------------------------===//
+// Specs
+//===----------------------------------------------------------------------===//
+
+normlirStatus normlirSpecCreate(normlirOpKind op, normlirDType dtype,
+                                int32_t rank, const int64_t *shape,
+                                normlirSpec *spec) {
+  if (!spec)
+    return invalid("normlirSpecCreate: null result pointer");
+  *spec = nullptr;
+  if (op < NORMLIR_LAYER_NORM || op > NORMLIR_GROUP_NORM)
+    return invalid("normlirSpecCreate: unknown op kind " + std::to_string(op));
+  if (!validDType(dtype))
+    return invalid("normlirSpecCreate: unknown dtype " + std::to_string(dtype));
+  if (rank < 1 || rank > 8 || !shape)
+    return invalid("normlirSpecCreate: the shape must have 1 to 8 dimensions");
+  auto *s = new normlirSpecImpl();
+  s->spec.op = static_cast<NormOpKind>(op);
+  s->spec.dtype = toElementType(dtype);
+  s->spec.shape.assign(shape, shape + rank);
+  s->spec.name = "norm";
+  *spec = s;
+  return nullptr;
+}
+
+void normlirSpecDestroy(normlirSpec spec) { delete spec; }
+
+normlirStatus normlirSpecSetNormalizedShape(normlirSpec spec, int32_t rank,
+                                            const int64_t *shape) {
+  if (!spec || rank < 0 || rank > 8 || (rank && !shape))
+    return invalid("normlirSpecSetNormalizedShape: null spec or bad shape");
+  spec->spec.normalizedShape.assign(shape, shape + rank);
+  return nullptr;
+}
+
+normlirStatus normlirSpecSetNumGroups(normlirSpec spec, int64_t groups) {
+  if (!spec)
+    return invalid("normlirSpecSetNumGroups: null spec");
+  spec->spec.numGroups = groups;
+  return nullptr;
+}
+
+normlirStatus normlirSpecSetEpsilon(normlirSpec spec, double epsilon) {
+  if (!spec)
+    return invalid("normlirSpecSetEpsilon: null spec");
+  if (!(epsilon >= 0) || std::isinf(epsilon))
+    return invalid("normlirSpecSetEpsilon: epsilon must be finite and >= 0");
+  spec->spec.epsilon = epsilon;
+  return nullptr;
+}
+
+normlirStatus normlirSpecSetMomentum(normlirSpec spec, double momentum) {
+  if (!spec)
+    return invalid("normlirSpecSetMomentum: null spec");
+  if (!(momentum >= 0 && momentum <= 1))
+    return invalid("normlirSpecSetMomentum: momentum must be in [0, 1]");
+  spec->spec.momentum = momentum;
+  return nullptr;
+}
+
+normlirStatus normlirSpecSetFlags(normlirSpec spec, uint32_t flags) {
+  if (!spec)
+    return invalid("normlirSpecSetFlags: null spec");
+  if (flags >= (1u << 8))
+    return invalid("normlirSpecSetFlags: unknown flag bits");
+  NormSpec &s = spec->spec;
+  s.weight = flags & NORMLIR_SPEC_WEIGHT;
+  s.bias = flags & NORMLIR_SPEC_BIAS;
+  s.runningStats = flags & NORMLIR_SPEC_RUNNING_STATS;
+  s.batchesTracked = flags & NORMLIR_SPEC_BATCHES_TRACKED;
+  s.training = flags & NORMLIR_SPEC_TRAINING;
+  s.channelsLast = flags & NORMLIR_SPEC_CHANNELS_LAST;
+  s.saveStats = flags & NORMLIR_SPEC_SAVE_STATS;
+  s.cumulativeAverage = flags & NORMLIR_SPEC_CUMULATIVE_AVERAGE;
+  return nullptr;
+}
+
+normlirStatus normlirSpecSetParamDType(normlirSpec spec, normlirDType d) {
+  if (!spec || !validDType(d))
+    return invalid("normlirSpecSetParamDType: null spec or unknown dtype");
+  spec->spec.paramType = toElementType(d);
+  return nullptr;
+}
+
+normlirStatus normlirSpecSetName(normlirSpec spec, const char *name) {
+  if (!spec || !name)
+    return invalid("normlirSpecSetName: null spec or name");
+  spec->spec.name = name;
+  return nullptr;
+}
+
+normlirStatus normlirSpecGetMLIR(normlirSpec spec, const char **text) {
+  if (!spec || !text)
+    return invalid("normlirSpecGetMLIR: null spec or result pointer");
+  auto mlir = spec->spec.toMLIR();
+  if (!mlir)
+    return invalid(llvm::toString(mlir.takeError()));
+  spec->text = std::move(*mlir);
+  *text = spec->text.c_str();
+  return nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// Compiling
+//===----------------------------------------------------------------------===//
+
+void normlirCompileOptionsInit(normlirCompileOptions *options) {
+  if (!options)
+    return;
+  options->target = NORMLIR_TARGET_CPU;
+  options->chip = nullptr;
+  options->schedule = nullptr;
+  options->optLevel = 3;
+  options->flags = 0;
+}
+
+static normlirStatus compileImpl(llvm::StringRef source,
+                                 llvm::StringRef bufferName,
+                                 const normlirCompileOptions *options,
+                                 normlirModule *module) {
+  normlirCompileOptions defaults;
+  normlirCompileOptionsInit(&defaults);
+  const normlirCompileOptions &o = options ? *options : defaults;
+  if (o.target != NORMLIR_TARGET_CPU && o.target != NORMLIR_TARGET_CUDA)
+    return invalid("unknown target " + std::to_string(o.target));
+  if (o.optLevel < 0 || o.optLevel > 3)
+    return invalid("optLevel must be 0 to 3");
+  JITOptions jit;
+  jit.target = o.target == NORMLIR_TARGET_CUDA ? Target::CUDA : Target::CPU;
+  jit.cudaChip = o.chip ? o.chip : "";
+  jit.schedule = o.schedule ? o.schedule : "";
+  jit.optLevel = static_cast<unsigned>(o.optLevel);
+  jit.diskCache = !(o.flags & NORMLIR_COMPILE_NO_DISK_CACHE);
+  auto compiled = JITModule::compile(source, bufferName, jit);
+  if (!compiled)
+    return makeStatus(NORMLIR_STATUS_COMPILE_ERROR,
+                      llvm::toString(compiled.takeError()));
+  auto *m = new normlirModuleImpl();
+  m->module = std::move(*compiled);
+  for (size_t i = 0; i < m->module->getFunctions().size(); ++i)
+    m->functions.push_back({m->module.get(), i});
+  *module = m;
+  return nullptr;
+}
+
+normlirStatus normlirCompile(const char *source, size_t length,
+                             const char *bufferName,
+                             const normlirCompileOptions *options,
+                             normlirModule *module) {
+  if (!module)
+    return invalid("normlirCompile: null result pointer");
+  *module = nullptr;
+  if (!source && length)
+    return invalid("normlirCompile: null source");
+  return compileImpl(llvm::StringRef(source, length),
+                     bufferName ? bufferName : "<spec>", options, module);
+}
+
+normlirStatus normlirCompileSpec(normlirSpec spec,
+                                 const normlirCompileOptions *options,
+                                 normlirModule *module) {
+  if (!module)
+    return invalid("normlirCompileSpec: null result pointer");
+  *module = nullptr;
+  const char *text = nullptr;
+  if (normlirStatus st = normlirSpecGetMLIR(spec, &text))
+    return st;
+  return compileImpl(text, "<" + spec->spec.name + " spec>", options, module);
+}
+
+void normlirModuleRelease(normlirModule module) { delete module; }
+
+const char *normlirModuleGetWarnings(normlirModule m) {
+  return m ? m->module->getWarnings().data() : "";
+}
+
+int32_t normlirModuleGetNumFunctions(normlirModule m) {
+  return m ? static_cast<int32_t>(m->functions.size()) : 0;
+}
+
+normlirFunction normlirModuleGetFunction(normlirModule m, int32_t index) {
+  if (!m || index < 0 || static_cast<size_t>(index) >= m->functions.size())
+    return nullptr;
+  return &m->functions[index];
+}
+
+normlirStatus normlirModuleLookup(normlirModule m, const char *name,
+                                  normlirFunction *f) {
+  if (!m || !name || !f)
+    return invalid("normlirModuleLookup: null module, name or result");
+  *f = nullptr;
+  auto sig = m->module->lookup(name);
+  if (!sig)
+    return invalid(llvm::toString(sig.takeError()));
+  *f = &m->functions[*sig - m->module->getFunctions().data()];
+  return nullptr;
+}
+
+static const FunctionSignature *signature(normlirFunction f) {
+  return f ? &f->module->getFunctions()[f->index] : nullptr;
+}
+
+const char *normlirFunctionGetName(normlirFunction f) {
+  return f ? signature(f)->name.c_str() : "";
+}
+
+int32_t normlirFunctionGetNumInputs(normlirFunction f) {
+  return f ? static_cast<int32_t>(signature(f)->inputs.size()) : 0;
+}
+
+int32_t normlirFunctionGetNumResults(normlirFunction f) {
+  return f ? static_cast<int32_t>(signature(f)->results.size()) : 0;
+}
+
+static normlirTensorType tensorType(const std::vector<TensorSpec> &specs,
+                                    int32_t index) {
+  if (index < 0 || static_cast<size_t>(index) >= specs.size())
+    return {NORMLIR_F32, -1, nullptr};
+  const TensorSpec &t = specs[index];
+  return {toDType(t.elementType), static_cast<int32_t>(t.shape.size()),
+          t.shape.data()};
+}
+
+normlirTensorType normlirFunctionGetInputType(normlirFunction f,
+                                              int32_t index) {
+  if (!f)
+    return {NORMLIR_F32, -1, nullptr};
+  return tensorType(signature(f)->inputs, index);
+}
+
+normlirTensorType normlirFunctionGetResultType(normlirFunction f,
+                                               int32_t index) {
+  if (!f)
+    return {NORMLIR_F32, -1, nullptr};
+  return tensorType(signature(f)->results, index);
+}
+
+//===----------------------------------------------------------------------===//
+// Calling
+//===----------------------------------------------------------------------===//
+
+normlirStatus normlirFunctionCall(normlirFunction f,
+                                  const normlirTensor *inputs,
+                                  int32_t numInputs,
+                                  const normlirTensor *results,
+                                  int32_t numResults) {
+  if (!f)
+    return invalid("normlirFunctionCall: null function");
+  if (numInputs < 0 || numResults < 0 || numInputs > 64 || numResults > 64 ||
+      (numInputs && !inputs) || (numResults && !results))
+    return invalid("normlirFunctionCall: bad buffer arrays");
+  RawBuffer raw[128];
+  int32_t n = numInputs + numResults;
+  for (int32_t i = 0; i < n; ++i) {
+    const normlirTensor &t = i < numInputs ? inputs[i] : results[i - numInputs];
+    if (!validDType(t.dtype) || t.rank < 0 || t.rank > 16 ||
+        (t.rank && !t.shape))
+      return invalid(std::string(i < numInputs ? "input " : "result ") +
+                     std::to_string(i < numInputs ? i : i - numInputs) +
+                     ": malformed tensor (dtype, rank or shape)");
+    raw[i] = {t.data, toElementType(t.dtype), t.rank, t.shape, t.strides};
+  }
+  if (llvm::Error err = f->module->call(f->index, raw, numInputs,
+                                        raw + numInputs, numResults)) {
+    std::string message = llvm::toString(std::move(err));
+    bool runtime = f->module->getTarget() == Target::CUDA &&
+                   message.find("on the GPU") != std::string::npos;
+    return makeStatus(runtime ? NORMLIR_STATUS_RUNTIME_ERROR
+                              : NORMLIR_STATUS_INVALID_ARGUMENT,
+                      std::move(message));
+  }
+  return nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// Caches
+//===----------------------------------------------------------------------===//
+
+normlirCacheStats normlirGetCacheStats(void) {
+  CacheStats s = getCacheStats();
+  return {s.compiles, s.memoryHits, s.diskHits};
+}
+
+const char *normlirGetCacheDir(void) {
+  static thread_local std::string dir;
+  dir = getCacheDirectory();
+  return dir.c_str();
+}
+
+normlirStatus normlirSetCacheDir(const char *path) {
+  setCacheDirectory(path ? path : "off");
+  return nullptr;
+}
+
+void normlirClearMemoryCache(void) { clearMemoryCache(); }

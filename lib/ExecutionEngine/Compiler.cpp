@@ -1,0 +1,541 @@
+//===- Compiler.cpp - Norm specs to relocatable objects -------------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir/ExecutionEngine/Compiler.h"
+#include "normlir/Dialect/Norm/IR/Norm.h"
+#include "normlir/Dialect/Norm/Transforms/BufferizableOpInterfaceImpl.h"
+#include "normlir/ExecutionEngine/CudaRuntime.h"
+#include "normlir/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <chrono>
+#include <map>
+#include <mutex>
+
+#include "NormLIRBuildId.inc"
+
+using namespace mlir;
+using namespace normlir;
+
+#define NORMLIR_VERSION "0.1.0"
+
+llvm::StringRef normlir::getVersionString() {
+  static const std::string version =
+      NORMLIR_VERSION " (LLVM " LLVM_VERSION_STRING ", build " NORMLIR_BUILD_ID
+                      ")";
+  return version;
+}
+
+std::string normlir::getHostCPUDescription() {
+  static const std::string description = [] {
+    std::string s = llvm::sys::getProcessTriple() + " " +
+                    llvm::sys::getHostCPUName().str();
+    llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+    std::vector<std::string> on;
+    for (auto &f : features)
+      if (f.second)
+        on.push_back(f.first().str());
+    llvm::sort(on);
+    for (auto &f : on)
+      s += " +" + f;
+    return s;
+  }();
+  return description;
+}
+
+static std::optional<ElementType> toElementType(Type t) {
+  if (t.isF32())
+    return ElementType::F32;
+  if (t.isF16())
+    return ElementType::F16;
+  if (t.isBF16())
+    return ElementType::BF16;
+  if (t.isF64())
+    return ElementType::F64;
+  if (t.isInteger(64))
+    return ElementType::I64;
+  if (t.isInteger(32))
+    return ElementType::I32;
+  return std::nullopt;
+}
+
+/// The JIT signature of a tensor type, or a reason it has none.
+static llvm::Expected<TensorSpec> toTensorSpec(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << type;
+  if (!tensor || !tensor.hasStaticShape())
+    return llvm::createStringError("type " + text +
+                                   " is not a statically shaped tensor");
+  auto elt = toElementType(tensor.getElementType());
+  if (!elt)
+    return llvm::createStringError("element type of " + text +
+                                   " is not supported");
+  TensorSpec spec{*elt, std::vector<int64_t>(tensor.getShape().begin(),
+                                             tensor.getShape().end())};
+  if (auto size = getCheckedSizeInBytes(spec); !size)
+    return size.takeError();
+  return spec;
+}
+
+/// Appends the JIT signatures of `types` to `specs`, or says why one has none.
+static llvm::Error appendTensorSpecs(TypeRange types,
+                                     std::vector<TensorSpec> &specs) {
+  for (Type t : types) {
+    auto spec = toTensorSpec(t);
+    if (!spec)
+      return spec.takeError();
+    specs.push_back(*spec);
+  }
+  return llvm::Error::success();
+}
+
+static void initializeLLVMOnce() {
+  static std::once_flag flag;
+  std::call_once(flag, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Entry points
+//===----------------------------------------------------------------------===//
+
+/// Moves the functions of `llvm.global_ctors`/`llvm.global_dtors` (GPU module
+/// loads/unloads) out of the global arrays, in priority order.
+static std::vector<llvm::Function *> takeStructors(llvm::Module &m,
+                                                   llvm::StringRef name) {
+  std::vector<llvm::Function *> fns;
+  llvm::GlobalVariable *gv = m.getNamedGlobal(name);
+  if (!gv)
+    return fns;
+  std::multimap<uint64_t, llvm::Function *> ordered;
+  if (auto *init = dyn_cast_or_null<llvm::ConstantArray>(
+          gv->hasInitializer() ? gv->getInitializer() : nullptr))
+    for (llvm::Value *op : init->operands()) {
+      auto *entry = dyn_cast<llvm::ConstantStruct>(op);
+      if (!entry)
+        continue;
+      auto *prio = dyn_cast<llvm::ConstantInt>(entry->getOperand(0));
+      auto *fn = dyn_cast<llvm::Function>(
+          entry->getOperand(1)->stripPointerCasts());
+      if (prio && fn)
+        ordered.emplace(prio->getZExtValue(), fn);
+    }
+  gv->eraseFromParent();
+  for (auto &[prio, fn] : ordered)
+    fns.push_back(fn);
+  return fns;
+}
+
+/// Adds the C entry points (see Compiler.h) around the lowered functions.
+static llvm::Error addEntryPoints(llvm::Module &m,
+                                  llvm::ArrayRef<FunctionSignature> functions,
+                                  bool cuda, bool exportInternals,
+                                  llvm::StringRef errorFunction,
+                                  bool &hasFini) {
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Type *i32 = llvm::Type::getInt32Ty(ctx);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::Type *voidTy = llvm::Type::getVoidTy(ctx);
+  auto internalsLinkage = llvm::GlobalValue::ExternalLinkage;
+  auto internalsVisibility = exportInternals
+                                 ? llvm::GlobalValue::DefaultVisibility
+                                 : llvm::GlobalValue::HiddenVisibility;
+
+  // GPU module loads run once, at the first call; unloads at __normlir_fini.
+  std::vector<llvm::Function *> ctors = takeStructors(m, "llvm.global_ctors");
+  std::vector<llvm::Function *> dtors = takeStructors(m, "llvm.global_dtors");
+  llvm::GlobalVariable *guard = nullptr;
+  llvm::Function *init = nullptr;
+  if (!ctors.empty()) {
+    guard = new llvm::GlobalVariable(m, i64, false,
+                                     llvm::GlobalValue::InternalLinkage,
+                                     llvm::ConstantInt::get(i64, 0),
+                                     "__normlir_once");
+    init = llvm::Function::Create(llvm::FunctionType::get(voidTy, false),
+                                  llvm::GlobalValue::InternalLinkage,
+                                  "__normlir_init", m);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", init));
+    for (llvm::Function *f : ctors)
+      b.CreateCall(f);
+    b.CreateRetVoid();
+    auto *fini = llvm::Function::Create(llvm::FunctionType::get(voidTy, false),
+                                        internalsLinkage, "__normlir_fini", m);
+    fini->setVisibility(internalsVisibility);
+    auto *entry = llvm::BasicBlock::Create(ctx, "entry", fini);
+    auto *run = llvm::BasicBlock::Create(ctx, "unload", fini);
+    auto *done = llvm::BasicBlock::Create(ctx, "done", fini);
+    llvm::IRBuilder<> fb(entry);
+    llvm::Value *state = fb.CreateLoad(i64, guard);
+    fb.CreateCondBr(fb.CreateICmpEQ(state, llvm::ConstantInt::get(i64, 2)), run,
+                    done);
+    fb.SetInsertPoint(run);
+    for (llvm::Function *f : llvm::reverse(dtors))
+      fb.CreateCall(f);
+    fb.CreateStore(llvm::ConstantInt::get(i64, 0), guard);
+    fb.CreateBr(done);
+    fb.SetInsertPoint(done);
+    fb.CreateRetVoid();
+    hasFini = true;
+  }
+  llvm::FunctionCallee callOnce, hasError;
+  if (cuda) {
+    callOnce = m.getOrInsertFunction("normlirRuntimeCallOnce",
+                                     llvm::FunctionType::get(
+                                         voidTy, {ptr, ptr}, false));
+    hasError = m.getOrInsertFunction("normlirRuntimeHasError",
+                                     llvm::FunctionType::get(i32, false));
+    if (!errorFunction.empty()) {
+      // const char *NAME(void): the runtime's last error, re-exported.
+      llvm::FunctionCallee getError = m.getOrInsertFunction(
+          "normlirRuntimeGetLastError", llvm::FunctionType::get(ptr, false));
+      auto *fn = llvm::Function::Create(llvm::FunctionType::get(ptr, false),
+                                        llvm::GlobalValue::ExternalLinkage,
+                                        errorFunction, m);
+      llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+      b.CreateRet(b.CreateCall(getError));
+    }
+  }
+
+  for (const FunctionSignature &sig : functions) {
+    llvm::Function *impl = m.getFunction(sig.name);
+    if (!impl)
+      return llvm::createStringError("internal error: no lowered function '" +
+                                     sig.name + "'");
+    impl->setName("__normlir_impl_" + sig.name);
+    impl->setLinkage(llvm::GlobalValue::InternalLinkage);
+    size_t numBuffers = sig.inputs.size() + sig.results.size();
+    std::vector<const TensorSpec *> specs;
+    for (const TensorSpec &t : sig.inputs)
+      specs.push_back(&t);
+    for (const TensorSpec &t : sig.results)
+      specs.push_back(&t);
+
+    // int32_t f(T *buffer0, ...)
+    auto *entryTy = llvm::FunctionType::get(
+        i32, std::vector<llvm::Type *>(numBuffers, ptr), false);
+    auto *entry = llvm::Function::Create(
+        entryTy, llvm::GlobalValue::ExternalLinkage, sig.name, m);
+    for (size_t i = 0; i < numBuffers; ++i) {
+      entry->addParamAttr(i, llvm::Attribute::NoUndef);
+      if (i < sig.inputs.size())
+        entry->addParamAttr(i, llvm::Attribute::ReadOnly);
+    }
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", entry));
+    if (cuda && init)
+      b.CreateCall(callOnce, {guard, init});
+    // The expanded memref descriptors: allocated, aligned, offset, sizes,
+    // strides (dense row-major).
+    std::vector<llvm::Value *> args;
+    for (size_t i = 0; i < numBuffers; ++i) {
+      llvm::Value *p = entry->getArg(i);
+      args.push_back(p);
+      args.push_back(p);
+      args.push_back(llvm::ConstantInt::get(i64, 0));
+      const auto &shape = specs[i]->shape;
+      for (int64_t d : shape)
+        args.push_back(llvm::ConstantInt::get(i64, d));
+      std::vector<int64_t> strides(shape.size());
+      int64_t stride = 1;
+      for (size_t d = shape.size(); d-- > 0;) {
+        strides[d] = stride;
+        stride *= shape[d];
+      }
+      for (int64_t s : strides)
+        args.push_back(llvm::ConstantInt::get(i64, s));
+    }
+    if (args.size() != impl->arg_size())
+      return llvm::createStringError(
+          "internal error: lowered function '" + sig.name +
+          "' does not have the expected out-parameter ABI");
+    for (auto [i, a] : llvm::enumerate(args))
+      if (a->getType() != impl->getArg(i)->getType())
+        return llvm::createStringError(
+            "internal error: lowered function '" + sig.name +
+            "' does not have the expected out-parameter ABI");
+    b.CreateCall(impl, args);
+    b.CreateRet(cuda ? static_cast<llvm::Value *>(b.CreateCall(hasError))
+                     : llvm::ConstantInt::get(i32, 0));
+
+    // int32_t __normlir_packed_f(void **buffers)
+    auto *packed = llvm::Function::Create(
+        llvm::FunctionType::get(i32, {ptr}, false), internalsLinkage,
+        "__normlir_packed_" + sig.name, m);
+    packed->setVisibility(internalsVisibility);
+    llvm::IRBuilder<> pb(llvm::BasicBlock::Create(ctx, "entry", packed));
+    std::vector<llvm::Value *> ptrs;
+    for (size_t i = 0; i < numBuffers; ++i)
+      ptrs.push_back(pb.CreateLoad(
+          ptr, pb.CreateConstGEP1_64(ptr, packed->getArg(0), i)));
+    pb.CreateRet(pb.CreateCall(entry, ptrs));
+  }
+  return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// compileToObject
+//===----------------------------------------------------------------------===//
+
+static llvm::Expected<CompiledObject>
+compileImpl(llvm::StringRef source, llvm::StringRef bufferName,
+            const JITOptions &options, bool exportInternals) {
+  auto start = std::chrono::steady_clock::now();
+  initializeLLVMOnce();
+
+  DialectRegistry registry;
+  registry.insert<norm::NormDialect>();
+  norm::registerBufferizableOpInterfaceExternalModels(registry);
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  MLIRContext context(registry, MLIRContext::Threading::DISABLED);
+  // Diagnostics point at the user's source line; the op dump adds nothing.
+  context.printOpOnDiagnostic(false);
+
+  // Diagnostics are collected with their source locations and returned as
+  // the error text.
+  std::string diagText;
+  llvm::raw_string_ostream diagStream(diagText);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(source, bufferName), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context, diagStream);
+  auto fail = [&](llvm::StringRef what) -> llvm::Error {
+    // The located diagnostics say what went wrong; `what` says where.
+    std::string msg = diagText.empty() ? what.str() : diagText + what.str();
+    while (!msg.empty() && msg.back() == '\n')
+      msg.pop_back();
+    return llvm::createStringError(msg);
+  };
+
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return fail("");
+
+  // The lowered code calls these C runtime functions, and the entry points
+  // use the __normlir_ prefix; a user function of such a name would be taken
+  // for them at link time.
+  static constexpr llvm::StringLiteral kReserved[] = {
+      "malloc", "free", "aligned_alloc", "memcpy", "memset", "memrefCopy"};
+  for (auto func : module->getOps<func::FuncOp>())
+    if (llvm::is_contained(kReserved, func.getSymName()) ||
+        func.getSymName().starts_with("__normlir_") ||
+        func.getSymName().starts_with("mgpu") ||
+        func.getSymName().starts_with("normlirRuntime")) {
+      func.emitError("function name '")
+          << func.getSymName()
+          << "' is reserved: the generated code calls or defines a runtime "
+             "function of that name";
+      return fail("");
+    }
+  // Only top-level functions are compiled and callable.
+  for (auto nested : module->getOps<ModuleOp>())
+    nested.emitWarning("nested modules are not compiled; move the functions "
+                       "to the top level to call them");
+
+  CompiledObject result;
+  // Signatures are read before lowering, while they are still tensors.
+  for (auto func : module->getOps<func::FuncOp>()) {
+    if (func.isPrivate() || func.isExternal())
+      continue;
+    FunctionSignature sig;
+    sig.name = func.getSymName().str();
+    llvm::Error err = appendTensorSpecs(func.getArgumentTypes(), sig.inputs);
+    if (!err)
+      err = appendTensorSpecs(func.getResultTypes(), sig.results);
+    if (err) {
+      func.emitWarning("function '")
+          << sig.name << "' is not callable from the JIT: "
+          << llvm::toString(std::move(err));
+      continue;
+    }
+    // Inputs are read-only for the caller's sake: bufferization copies
+    // rather than writing in place into an argument.
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      func.setArgAttr(i, "bufferization.writable",
+                      BoolAttr::get(&context, false));
+    result.functions.push_back(std::move(sig));
+  }
+
+  bool cuda = options.target == Target::CUDA;
+  result.target = options.target;
+  PassManager pm(&context);
+  if (cuda) {
+    CUDATarget target;
+    target.chip = options.cudaChip;
+    if (target.chip.empty()) {
+      // The device's own architecture where there is one.
+      auto info = cuda::getDeviceInfo();
+      target.chip = info ? info->chip() : "sm_90";
+      if (!info)
+        llvm::consumeError(info.takeError());
+    }
+    target.format = options.cudaFormat;
+    target.optLevel = std::min(options.optLevel, 3u);
+    result.chip = target.chip;
+    if (failed(
+            buildCUDAPipeline(pm, target, "target=cuda " + options.schedule)))
+      return fail("failed to build the CUDA pipeline");
+  } else if (failed(buildCPUPipeline(pm, options.schedule))) {
+    return fail("failed to build the CPU pipeline");
+  }
+  if (failed(pm.run(*module)))
+    return fail(diagText.empty() ? "failed to lower " + bufferName.str() : "");
+
+  // LLVM IR for the host, with the C entry points.
+  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!tmBuilder)
+    return tmBuilder.takeError();
+  auto codegenLevel = options.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive
+                      : options.optLevel == 0 ? llvm::CodeGenOptLevel::None
+                                              : llvm::CodeGenOptLevel::Default;
+  tmBuilder->setCodeGenOptLevel(codegenLevel);
+  // Position-independent: the object is linked into shared libraries
+  // (normlir-compile) and loaded anywhere by the JIT.
+  tmBuilder->setRelocationModel(llvm::Reloc::PIC_);
+  auto tm = tmBuilder->createTargetMachine();
+  if (!tm)
+    return tm.takeError();
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmContext, bufferName);
+  if (!llvmModule)
+    return fail("failed to translate " + bufferName.str() + " to LLVM IR");
+  llvmModule->setDataLayout((*tm)->createDataLayout());
+  llvmModule->setTargetTriple((*tm)->getTargetTriple());
+  if (auto err = addEntryPoints(*llvmModule, result.functions, cuda,
+                                exportInternals, options.libraryErrorFunction,
+                                result.hasFini))
+    return std::move(err);
+
+  auto optimize = makeOptimizingTransformer(std::min(options.optLevel, 3u),
+                                            /*sizeLevel=*/0, tm->get());
+  if (auto err = optimize(llvmModule.get()))
+    return fail("failed to optimize " + bufferName.str() + ": " +
+                llvm::toString(std::move(err)));
+
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager codegen;
+  if ((*tm)->addPassesToEmitFile(codegen, os, nullptr,
+                                 llvm::CodeGenFileType::ObjectFile))
+    return llvm::createStringError("the host target cannot emit objects");
+  codegen.run(*llvmModule);
+  result.object.assign(buffer.begin(), buffer.end());
+  result.warnings = diagText;
+  result.errorFunction = options.libraryErrorFunction;
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return result;
+}
+
+llvm::Expected<CompiledObject>
+normlir::compileToObject(llvm::StringRef source, llvm::StringRef bufferName,
+                         const JITOptions &options) {
+  return compileImpl(source, bufferName, options,
+                     /*exportInternals=*/!options.forLibrary);
+}
+
+//===----------------------------------------------------------------------===//
+// C header
+//===----------------------------------------------------------------------===//
+
+static const char *cType(ElementType t) {
+  switch (t) {
+  case ElementType::F32:
+    return "float";
+  case ElementType::F16:
+  case ElementType::BF16:
+    return "uint16_t";
+  case ElementType::F64:
+    return "double";
+  case ElementType::I64:
+    return "int64_t";
+  case ElementType::I32:
+    return "int32_t";
+  }
+  return "void";
+}
+
+std::string normlir::getCDeclaration(const FunctionSignature &sig) {
+  std::string s = "int32_t " + sig.name + "(";
+  for (auto [i, t] : llvm::enumerate(sig.inputs))
+    s += (i ? ", " : "") + std::string("const ") + cType(t.elementType) +
+         " *input" + std::to_string(i);
+  for (auto [i, t] : llvm::enumerate(sig.results))
+    s += (i || !sig.inputs.empty() ? ", " : "") + std::string(cType(t.elementType)) +
+         " *result" + std::to_string(i);
+  if (sig.inputs.empty() && sig.results.empty())
+    s += "void";
+  return s + ")";
+}
+
+std::string normlir::generateCHeader(const CompiledObject &object,
+                                     llvm::StringRef guard,
+                                     llvm::StringRef source) {
+  bool cuda = object.target == Target::CUDA;
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "/* Generated by normlir-compile " << getVersionString() << " from "
+     << source << " for "
+     << (cuda ? "CUDA " + object.chip : std::string("the host CPU"))
+     << ". Do not edit. */\n";
+  os << "#ifndef " << guard << "\n#define " << guard << "\n\n";
+  os << "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
+  os << "/* Buffers are dense and row-major, of exactly the shapes listed";
+  if (cuda)
+    os << ",\n   in device memory of the GPU, 16-byte aligned";
+  os << ";\n   f16 and bf16 elements are uint16_t bit patterns. Results must not"
+        "\n   overlap inputs. Each function returns 0 on success";
+  if (cuda)
+    os << ", else nonzero\n   with the reason in " << object.errorFunction << "()";
+  os << ". */\n\n";
+  for (const FunctionSignature &sig : object.functions) {
+    os << "/* " << sig.name << ":";
+    for (auto [i, t] : llvm::enumerate(sig.inputs))
+      os << (i ? ", " : " ") << "input" << i << " " << t.str();
+    os << " ->";
+    for (auto [i, t] : llvm::enumerate(sig.results))
+      os << (i ? ", " : " ") << "result" << i << " " << t.str();
+    os << " */\n" << getCDeclaration(sig) << ";\n\n";
+  }
+  if (cuda && !object.errorFunction.empty())
+    os << "/* The calling thread's first error since the last call, or NULL; "
+          "clears it.\n   The text is valid until the thread's next call. */\n"
+          "const char *"
+       << object.errorFunction << "(void);\n\n";
+  os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
+  return s;
+}

@@ -1,0 +1,104 @@
+"""Autograd for :mod:`normlir.functional` on torch tensors.
+
+NormLIR compiles forward passes only. When gradients are needed, the forward
+pass still runs on NormLIR (with its running-statistics updates) inside a
+``torch.autograd.Function``, and the backward pass recomputes the op with
+PyTorch from the saved input, weight and bias and differentiates that:
+exact gradients for one extra forward pass. The recomputation runs in
+float32 for float16/bfloat16 inputs (PyTorch's CPU kernels lack some
+half-precision norms), its gradients cast back to the operands' dtypes.
+The running statistics never take part: in training they do not affect the
+output, and in evaluation they are constants (copied when the forward pass
+runs). Double backward is not supported.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
+
+
+def _f32(t):
+    return None if t is None else t.float()
+
+
+def _constant_stats(stats):
+    """Copies of the running statistics, as float32 constants."""
+    return tuple(s.detach().to(torch.float32, copy=True) for s in stats)
+
+
+class _NormFunction(torch.autograd.Function):
+    """``y = run(x, weight, bias)`` on NormLIR; gradients of
+    ``reference(x, weight, bias)``."""
+
+    @staticmethod
+    def forward(ctx, run, reference, x, weight, bias):
+        ctx.reference = reference
+        ctx.save_for_backward(x, weight, bias)
+        return run(x, weight, bias)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        saved = ctx.saved_tensors
+        needs = ctx.needs_input_grad[2:]
+        with torch.enable_grad():
+            leaves = [None if t is None else t.detach().requires_grad_(n)
+                      for t, n in zip(saved, needs)]
+            y = ctx.reference(*leaves)
+        grads = iter(torch.autograd.grad(
+            y, [t for t, n in zip(leaves, needs) if n], grad_output))
+        return (None, None, *[next(grads) if n else None for n in needs])
+
+
+def apply(run, reference, x, weight, bias):
+    """``run(x, weight, bias)``, differentiable through ``reference``."""
+    return _NormFunction.apply(run, reference, x, weight, bias)
+
+
+def reference(op: str, opts: tuple, rest: tuple):
+    """The PyTorch computation of ``op`` with :mod:`normlir.functional`'s
+    options ``opts``, as a function of (x, weight, bias); ``rest`` holds the
+    running statistics (BatchNorm/InstanceNorm)."""
+    if op == "layer_norm":
+        normalized_shape, eps = opts
+
+        def f(x, w, b):
+            return F.layer_norm(x.float(), normalized_shape, _f32(w), _f32(b),
+                                eps).to(x.dtype)
+    elif op == "rms_norm":
+        normalized_shape, eps = opts
+        if eps is None:
+            eps = torch.finfo(torch.float32).eps
+        dims = tuple(range(-len(normalized_shape), 0))
+
+        def f(x, w, b):
+            xf = x.float()
+            y = xf * torch.rsqrt(xf.square().mean(dims, keepdim=True) + eps)
+            if w is not None:
+                y = y * w.float()
+            return y.to(x.dtype)
+    elif op == "batch_norm":
+        training, _, eps = opts
+        stats = (None, None) if training else _constant_stats(rest[:2])
+
+        def f(x, w, b):
+            return F.batch_norm(x.float(), *stats, _f32(w), _f32(b), training,
+                                0.0, eps).to(x.dtype)
+    elif op == "instance_norm":
+        use_input_stats, _, eps = opts
+        stats = (None, None) if use_input_stats else _constant_stats(rest[:2])
+
+        def f(x, w, b):
+            return F.instance_norm(x.float(), *stats, _f32(w), _f32(b),
+                                   use_input_stats, 0.0, eps).to(x.dtype)
+    elif op == "group_norm":
+        num_groups, eps = opts
+
+        def f(x, w, b):
+            return F.group_norm(x.float(), num_groups, _f32(w), _f32(b),
+                                eps).to(x.dtype)
+    else:
+        raise ValueError(f"unknown op {op!r}")
+    return f

@@ -1,0 +1,318 @@
+"""Specs, :func:`compile` and :class:`Kernel`: one compiled NormLIR function
+called on NumPy arrays or PyTorch tensors without copying them."""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+import os
+import sys
+
+import numpy as np
+
+from . import _normlir
+from ._dtypes import FLOAT_TYPES, NUMPY_DTYPES, dtype_name, torch_dtype
+from ._normlir import InvalidArgumentError
+
+#: The ops a :class:`Spec` builds (PyTorch's modules of the same names).
+OPS = ("layer_norm", "rms_norm", "batch_norm", "instance_norm", "group_norm")
+
+
+def _int_tuple(value, what: str) -> tuple[int, ...]:
+    """``value`` (an int or a sequence of ints) as a tuple of Python ints."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),)
+    try:
+        return tuple(operator.index(v) for v in value)
+    except TypeError:
+        raise TypeError(f"{what} must be an int or a sequence of ints, "
+                        f"got {value!r}") from None
+
+
+def _type_str(shape, dtype: str) -> str:
+    """MLIR's spelling of a tensor type, e.g. ``tensor<8x6xf32>``."""
+    return "tensor<" + "".join(f"{d}x" for d in shape) + dtype + ">"
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """A norm spec built without writing MLIR: the arguments of
+    ``_normlir.spec_mlir`` (the C API's ``normlirSpec``).
+
+    Args:
+        op: ``"layer_norm"``, ``"rms_norm"``, ``"batch_norm"``,
+            ``"instance_norm"`` or ``"group_norm"``.
+        dtype: the input's element type, ``"f32"``, ``"f16"`` or ``"bf16"``
+            (a NumPy or torch dtype, or ``"float32"``..., is accepted too).
+        shape: the input's shape; in memory order ``(N, *S, C)`` with
+            ``channels_last``.
+        normalized_shape: LayerNorm/RMSNorm: the trailing dimensions
+            normalized over.
+        num_groups: GroupNorm: the number of groups (divides the channels).
+        eps: epsilon; None: PyTorch's default of the op.
+        momentum: BatchNorm/InstanceNorm running-statistics momentum in
+            [0, 1]; None: 0.1.
+        weight, bias: whether the function takes these operands.
+        running_stats: BatchNorm/InstanceNorm: the function takes
+            running_mean and running_var.
+        batches_tracked: BatchNorm: the function takes num_batches_tracked
+            (i64, rank 0) and, in training, returns it incremented.
+        training: BatchNorm: normalize with batch statistics and update the
+            running statistics; InstanceNorm: ``use_input_stats``.
+        channels_last: BatchNorm/InstanceNorm/GroupNorm: the channel axis is
+            the last one of ``shape``.
+        save_stats: also return the saved statistics (LayerNorm/GroupNorm
+            mean and rstd, RMSNorm rstd, BatchNorm training save_mean and
+            save_rstd).
+        cumulative_average: BatchNorm training: PyTorch's ``momentum=None``,
+            the cumulative moving average (needs ``batches_tracked``).
+        param_dtype: the element type of weight, bias and running statistics:
+            None (the input's) or ``"f32"``.
+        name: the name of the function built.
+
+    The function built takes the input, then weight, bias, running_mean,
+    running_var and num_batches_tracked where present; it returns the output,
+    then the saved statistics (``save_stats``), then the new running_mean and
+    running_var (training with running statistics), then
+    num_batches_tracked + 1 (BatchNorm training with ``batches_tracked``).
+    """
+
+    op: str
+    dtype: str
+    shape: tuple[int, ...]
+    normalized_shape: tuple[int, ...] | None = None
+    num_groups: int = 0
+    eps: float | None = None
+    momentum: float | None = None
+    weight: bool = False
+    bias: bool = False
+    running_stats: bool = False
+    batches_tracked: bool = False
+    training: bool = False
+    channels_last: bool = False
+    save_stats: bool = False
+    cumulative_average: bool = False
+    param_dtype: str | None = None
+    name: str = "main"
+
+    def __post_init__(self):
+        if self.op not in OPS:
+            raise ValueError(f"unknown op {self.op!r}; expected one of "
+                             f"{', '.join(OPS)}")
+        put = object.__setattr__
+        put(self, "dtype", dtype_name(self.dtype))
+        if self.dtype not in FLOAT_TYPES:
+            raise TypeError(f"a norm's input is f32, f16 or bf16, "
+                            f"got {self.dtype}")
+        put(self, "shape", _int_tuple(self.shape, "shape"))
+        if self.normalized_shape is not None:
+            put(self, "normalized_shape",
+                _int_tuple(self.normalized_shape, "normalized_shape"))
+        if self.param_dtype is not None:
+            put(self, "param_dtype", dtype_name(self.param_dtype))
+        put(self, "num_groups", operator.index(self.num_groups))
+        if self.eps is not None:
+            put(self, "eps", float(self.eps))
+        if self.momentum is not None:
+            put(self, "momentum", float(self.momentum))
+
+    def mlir(self) -> str:
+        """The spec as MLIR text (what :func:`compile` takes).
+
+        Raises:
+            normlir.InvalidArgumentError: the spec is inconsistent (e.g. a
+                normalized shape that is not a suffix of the shape).
+        """
+        kwargs = dataclasses.asdict(self)
+        del kwargs["op"], kwargs["dtype"], kwargs["shape"]
+        return _normlir.spec_mlir(self.op, self.dtype, self.shape, **kwargs)
+
+
+class Kernel:
+    """One function of a compiled NormLIR module, callable on NumPy arrays
+    (and other buffer-protocol objects) or PyTorch tensors.
+
+    ``kernel(*inputs, out=None)`` takes the function's inputs in order and
+    returns its single result, or a tuple of its results. Nothing is copied:
+    NumPy arrays are passed by the buffer protocol (``bf16`` as ``uint16``
+    bit patterns) and checked by the extension; torch tensors are passed by
+    address after checking here that each has the signature's dtype and
+    shape, is contiguous, and lives where the kernel runs (the CPU, or the
+    CUDA device NormLIR uses). Inputs are never written.
+
+    Results are allocated like the first input (NumPy arrays, or torch
+    tensors on its device) unless ``out`` gives them: a tuple (or, for a
+    single result, one array or tensor), of the same kind as the inputs.
+
+    Attributes:
+        name: the function's name.
+        inputs, results: the signature, ``((shape, dtype), ...)``, dtype one
+            of ``f32, f16, bf16, f64, i64, i32``.
+        module: the compiled ``_normlir.Module`` (its ``warnings``, other
+            functions).
+        target: ``"cpu"`` or ``"cuda"``.
+        function: the extension's ``Function`` (``call``, ``call_ptrs``).
+
+    A kernel is not differentiable: torch results never require grad.
+    """
+
+    __slots__ = ("module", "function", "name", "inputs", "results", "target",
+                 "_torch_signature")
+
+    def __init__(self, module, function):
+        self.module = module
+        self.function = function
+        self.name = function.name
+        self.inputs = tuple((tuple(s), d) for s, d in function.inputs)
+        self.results = tuple((tuple(s), d) for s, d in function.results)
+        self.target = module.target
+        self._torch_signature = None
+
+    def __repr__(self) -> str:
+        ins = ", ".join(_type_str(s, d) for s, d in self.inputs)
+        outs = ", ".join(_type_str(s, d) for s, d in self.results)
+        return f"<normlir.Kernel {self.name}({ins}) -> ({outs}) on {self.target}>"
+
+    def __call__(self, *inputs, out=None):
+        """Runs the function; see the class documentation."""
+        if len(inputs) != len(self.inputs):
+            raise InvalidArgumentError(
+                f"function '{self.name}' takes {len(self.inputs)} inputs, "
+                f"got {len(inputs)}")
+        if out is not None:
+            out = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+            if len(out) != len(self.results):
+                raise InvalidArgumentError(
+                    f"function '{self.name}' has {len(self.results)} results, "
+                    f"got {len(out)} out= buffers")
+        probe = inputs[0] if inputs else (out[0] if out else None)
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(probe, torch.Tensor):
+            results = self._call_torch(torch, probe.device, inputs, out)
+        else:
+            results = self._call_buffers(torch, inputs, out)
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def _call_buffers(self, torch, inputs, out):
+        if self.target != "cpu":
+            raise InvalidArgumentError(
+                f"function '{self.name}' runs on {self.target}: pass torch "
+                "tensors on the GPU (or device addresses to function.call_ptrs)")
+        if torch is not None:
+            for i, a in enumerate((*inputs, *(out or ()))):
+                if isinstance(a, torch.Tensor):
+                    raise TypeError(
+                        f"function '{self.name}': argument {i} is a torch "
+                        "tensor, but the first is not; pass tensors or arrays "
+                        "throughout")
+        if out is None:
+            out = [np.empty(s, NUMPY_DTYPES[d]) for s, d in self.results]
+        self.function.call(inputs, out)
+        return out
+
+    def _call_torch(self, torch, device, inputs, out):
+        if self._torch_signature is None:
+            self._torch_signature = (
+                [(s, torch_dtype(d)) for s, d in self.inputs],
+                [(s, torch_dtype(d)) for s, d in self.results])
+        sig_inputs, sig_results = self._torch_signature
+        from ._torchutil import cuda_before_call, device_error
+
+        for i, (t, (shape, dtype)) in enumerate(zip(inputs, sig_inputs)):
+            self._check_tensor(torch, t, shape, dtype, f"input {i}",
+                               device_error)
+        if out is None:
+            out = [torch.empty(s, dtype=d, device=device)
+                   for s, d in sig_results]
+        else:
+            for i, (t, (shape, dtype)) in enumerate(zip(out, sig_results)):
+                self._check_tensor(torch, t, shape, dtype, f"result {i}",
+                                   device_error)
+                if t.requires_grad:
+                    raise InvalidArgumentError(
+                        f"result {i} of '{self.name}' requires grad; a kernel "
+                        "is not differentiable (pass a tensor that does not)")
+        if self.target == "cuda":
+            cuda_before_call(device)
+        self.function.call_ptrs([t.data_ptr() for t in inputs] +
+                                [t.data_ptr() for t in out])
+        return out
+
+    def _check_tensor(self, torch, t, shape, dtype, what, device_error):
+        where = f"{what} of '{self.name}'"
+        if not isinstance(t, torch.Tensor):
+            raise InvalidArgumentError(
+                f"{where} must be a torch tensor like input 0, got "
+                f"{type(t).__name__}")
+        if t.dtype != dtype or t.shape != shape:
+            raise InvalidArgumentError(
+                f"{where} must be {_type_str(shape, dtype_name(dtype))}, got "
+                f"{t.dtype} of shape {tuple(t.shape)}")
+        if t.layout != torch.strided:
+            raise InvalidArgumentError(f"{where} must be a dense tensor, "
+                                       f"got layout {t.layout}")
+        if not t.is_contiguous():
+            raise InvalidArgumentError(
+                f"{where} must be contiguous (strides {t.stride()}); call "
+                ".contiguous() on it")
+        problem = device_error(t, self.target, where)
+        if problem:
+            raise InvalidArgumentError(problem)
+
+
+def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",
+            chip: str = "", opt_level: int = 3, function: str | None = None,
+            disk_cache: bool = True) -> Kernel:
+    """JIT-compiles a norm spec and returns a :class:`Kernel` bound to one of
+    its functions.
+
+    Args:
+        spec_or_mlir: MLIR text with ``norm`` dialect ops (a ``str``), a path
+            to such a file (``os.PathLike``), or a :class:`Spec`.
+        target: ``"cpu"`` (the host CPU) or ``"cuda"`` (an NVIDIA GPU).
+        schedule: overrides of the schedule heuristic, as ``norm-tile``'s
+            options (``"vector-width=8 unroll=2"``; CUDA
+            ``"strategy=row threads=128"``); empty: the heuristic decides.
+        chip: CUDA: the GPU architecture (``"sm_90"``...); empty: the device's.
+        opt_level: the LLVM optimization level, 0 to 3.
+        function: the name of the function to bind; None: the spec's (for a
+            :class:`Spec`) or the module's first.
+        disk_cache: whether to use the on-disk cache of compiled modules
+            (see :func:`normlir.set_cache_dir`).
+
+    Compiled modules are cached in memory and on disk, keyed by the source,
+    the target and the options: compiling the same spec again is cheap.
+
+    Raises:
+        normlir.CompileError: the source does not parse, verify or lower; the
+            message carries the located diagnostics.
+        normlir.InvalidArgumentError: no function of that name (the message
+            names those available), or bad options.
+    """
+    if isinstance(spec_or_mlir, Spec):
+        source = spec_or_mlir.mlir()
+        buffer_name = f"<{spec_or_mlir.op} spec>"
+        if function is None:
+            function = spec_or_mlir.name
+    elif isinstance(spec_or_mlir, str):
+        source, buffer_name = spec_or_mlir, "<spec>"
+    elif isinstance(spec_or_mlir, os.PathLike):
+        buffer_name = os.fspath(spec_or_mlir)
+        with open(buffer_name, encoding="utf-8") as f:
+            source = f.read()
+    else:
+        raise TypeError("compile() takes MLIR text (str), a path or a "
+                        f"normlir.Spec, got {type(spec_or_mlir).__name__}")
+    module = _normlir.compile(source, target=target, name=buffer_name,
+                              chip=chip, schedule=schedule,
+                              opt_level=opt_level, disk_cache=disk_cache)
+    if function is not None:
+        fn = module.function(function)
+    else:
+        functions = module.functions
+        if not functions:
+            raise InvalidArgumentError(
+                f"{buffer_name} defines no callable function")
+        fn = functions[0]
+    return Kernel(module, fn)
+

@@ -1,0 +1,738 @@
+"""Normalization functions with ``torch.nn.functional``'s names, arguments and
+defaults, computed by NormLIR kernels.
+
+Each function takes NumPy arrays or PyTorch tensors (CPU, or CUDA on the
+device NormLIR uses) and returns the same kind::
+
+    import numpy as np
+    import normlir.functional as F
+
+    x = np.random.rand(8, 6, 3, 4).astype(np.float32)
+    y = F.layer_norm(x, (3, 4))
+
+Specialization and caching: the first call with a new combination of op,
+input shape, dtype and layout, parameter shapes and dtypes, options (eps,
+momentum, training...) and device builds a spec, JIT-compiles it and keeps
+the kernel in a dictionary; later calls with the same combination cost one
+lookup, one output allocation and the kernel call. Arguments are validated as
+PyTorch validates them (with PyTorch's messages) when a combination is first
+seen; the compiler's diagnostics, when a spec does not verify, raise
+:class:`normlir.CompileError`.
+
+Element types: float32, float16 and (torch only) bfloat16 inputs. Weight,
+bias and running statistics share one dtype: the input's or float32.
+
+Layouts and copies: inputs are passed to the kernel without copying when they
+are contiguous or, for ``batch_norm``, ``instance_norm`` and ``group_norm``,
+channels-last (the channel axis innermost in memory: torch's
+``channels_last``/``channels_last_3d`` formats, or any ``(N, C, *S)`` view of
+a dense ``(N, *S, C)`` array); the output then has the input's layout. Any
+other strided input or parameter is copied to a contiguous one first
+(``.contiguous()`` / ``np.ascontiguousarray``). Inputs are never modified.
+
+Running statistics (``batch_norm`` in training, ``instance_norm`` with
+``use_input_stats`` and running statistics) are updated in place in the
+caller's arrays or tensors, as PyTorch does.
+
+Autograd: when gradients are needed (grad mode on and the input, weight or
+bias requiring grad), the forward pass still runs on NormLIR and the backward
+pass recomputes the op with PyTorch (in float32 for float16/bfloat16) to
+differentiate it. Double backward is not supported.
+
+CUDA: before a call, PyTorch's current stream is synchronized (NormLIR runs
+on a stream of its own); the call returns when the kernel has finished.
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+from math import prod
+
+import numpy as np
+
+from ._dtypes import numpy_dtype_name, torch_dtype_name
+from ._kernel import Spec, compile as _compile
+
+__all__ = ["layer_norm", "rms_norm", "batch_norm", "instance_norm",
+           "group_norm", "clear_cache"]
+
+_LAYER_NORM = "layer_norm"
+_RMS_NORM = "rms_norm"
+_BATCH_NORM = "batch_norm"
+_INSTANCE_NORM = "instance_norm"
+_GROUP_NORM = "group_norm"
+_CHANNEL_OPS = frozenset((_BATCH_NORM, _INSTANCE_NORM, _GROUP_NORM))
+
+# Names of the operands after the input, per op, in the kernels' order.
+_OPERANDS = {
+    _LAYER_NORM: ("weight", "bias"),
+    _RMS_NORM: ("weight",),
+    _BATCH_NORM: ("weight", "bias", "running_mean", "running_var",
+                  "num_batches_tracked"),
+    _INSTANCE_NORM: ("weight", "bias", "running_mean", "running_var"),
+    _GROUP_NORM: ("weight", "bias"),
+}
+
+# Input layouts.
+_CONTIGUOUS = 0
+_CHANNELS_LAST = 1
+
+_ndarray = np.ndarray
+
+# The torch module and the functions the fast path calls, once a tensor has
+# been seen (torch is never imported by this module itself).
+_torch = None
+_Tensor = None
+_empty_like = None
+_grad_enabled = None
+_contiguous_format = None
+
+# Compiled kernels by call signature (see _norm_torch/_norm_numpy).
+_torch_plans: dict = {}
+_numpy_plans: dict = {}
+
+
+def clear_cache() -> None:
+    """Forgets the kernels this module specialized (the extension's own
+    module cache is :func:`normlir.clear_memory_cache`)."""
+    _torch_plans.clear()
+    _numpy_plans.clear()
+
+
+# ----------------------------------------------------------------------------
+# Public functions
+# ----------------------------------------------------------------------------
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalization over the last ``len(normalized_shape)`` dimensions,
+    as ``torch.nn.functional.layer_norm``.
+
+    Args:
+        input: array or tensor of shape ``(*, *normalized_shape)``.
+        normalized_shape: an int or a sequence of ints.
+        weight, bias: optional, of shape ``normalized_shape``.
+        eps: added to the (biased) variance.
+
+    Returns:
+        The normalized input, of the input's kind, shape and dtype.
+    """
+    opts = ((normalized_shape,) if type(normalized_shape) is int
+            else tuple(normalized_shape)), eps
+    if type(input) is _Tensor:
+        try:
+            plan = _torch_plans.get((
+                _LAYER_NORM, opts, _CONTIGUOUS, input.shape, input.dtype,
+                input.device,
+                None if weight is None else (weight.shape, weight.dtype,
+                                             weight.device),
+                None if bias is None else (bias.shape, bias.dtype,
+                                           bias.device)))
+        except (AttributeError, TypeError):
+            plan = None
+        if plan is not None:
+            out = _cached_call(plan, input, weight, bias)
+            if out is not None:
+                return out
+    return _norm(_LAYER_NORM, opts, input, (weight, bias), ())
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """Root-mean-square normalization over the last
+    ``len(normalized_shape)`` dimensions, as ``torch.nn.functional.rms_norm``
+    (PyTorch 2.4+): ``y = x * rsqrt(mean(x**2) + eps) * weight``.
+
+    Args:
+        input: array or tensor of shape ``(*, *normalized_shape)``.
+        normalized_shape: an int or a sequence of ints.
+        weight: optional, of shape ``normalized_shape``.
+        eps: None means PyTorch's default, float32's epsilon
+            (1.1920929e-07) for every input dtype.
+
+    Returns:
+        The normalized input, of the input's kind, shape and dtype.
+    """
+    opts = ((normalized_shape,) if type(normalized_shape) is int
+            else tuple(normalized_shape)), eps
+    if type(input) is _Tensor:
+        try:
+            plan = _torch_plans.get((
+                _RMS_NORM, opts, _CONTIGUOUS, input.shape, input.dtype,
+                input.device,
+                None if weight is None else (weight.shape, weight.dtype,
+                                             weight.device)))
+        except (AttributeError, TypeError):
+            plan = None
+        if plan is not None:
+            out = _cached_call(plan, input, weight, None)
+            if out is not None:
+                return out
+    return _norm(_RMS_NORM, opts, input, (weight,), ())
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None,
+               training=False, momentum=0.1, eps=1e-5):
+    """Batch normalization of an ``(N, C, *S)`` input, as
+    ``torch.nn.functional.batch_norm``.
+
+    In training, normalizes with the statistics of the batch (over all axes
+    but the channels) and, when ``running_mean``/``running_var`` are given,
+    updates them in place: ``running = (1 - momentum) * running + momentum *
+    stat``, with the unbiased batch variance. Otherwise normalizes with the
+    running statistics, which must then be given.
+
+    Args:
+        input: array or tensor of shape ``(N, C, *S)``, or channels-last.
+        running_mean, running_var: ``(C)`` or None (both or neither).
+        weight, bias: optional, ``(C)``.
+        training: use (and track) batch statistics.
+        momentum: the running-statistics momentum, a float in [0, 1].
+        eps: added to the variance.
+
+    Returns:
+        The normalized input, of the input's kind, shape, dtype and layout.
+
+    Raises:
+        ValueError: in training, one value per channel.
+        RuntimeError: not training and no running statistics; parameters that
+            do not have ``C`` elements.
+    """
+    if momentum is None:
+        raise TypeError(
+            "batch_norm(): momentum must be a float (normlir.nn.BatchNorm*d "
+            "with momentum=None computes the cumulative moving average)")
+    return _batch_norm(input, running_mean, running_var, weight, bias,
+                       training, momentum, eps)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None,
+                  bias=None, use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Instance normalization of an ``(N, C, *S)`` input (each ``(n, c)`` over
+    ``S``), as ``torch.nn.functional.instance_norm``.
+
+    With ``use_input_stats`` the statistics of each instance are used and,
+    when running statistics are given, they are updated in place with the
+    batch average of the instances' mean and unbiased variance. Otherwise the
+    running statistics, which must then be given, normalize the input.
+
+    Args:
+        input: array or tensor of shape ``(N, C, *S)`` (at least 3-D), or
+            channels-last.
+        running_mean, running_var: ``(C)`` or None (both or neither).
+        weight, bias: optional, ``(C)``.
+        use_input_stats: normalize with the instances' statistics.
+        momentum: the running-statistics momentum in [0, 1]; None means 0
+            (as ``torch.nn.InstanceNorm*d`` passes it).
+        eps: added to the variance.
+
+    Returns:
+        The normalized input, of the input's kind, shape, dtype and layout.
+    """
+    use_input_stats = bool(use_input_stats)
+    updates = (() if not use_input_stats or running_mean is None
+               else (running_mean, running_var))
+    return _norm(_INSTANCE_NORM,
+                 (use_input_stats, 0.0 if momentum is None else momentum, eps),
+                 input, (weight, bias, running_mean, running_var), updates)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalization of an ``(N, C, *S)`` input, as
+    ``torch.nn.functional.group_norm``: the channels are split into
+    ``num_groups`` groups and each ``(n, group)`` is normalized over its
+    channels and ``S``; weight and bias are per channel.
+
+    Args:
+        input: array or tensor of shape ``(N, C, *S)``, or channels-last.
+        num_groups: divides ``C``.
+        weight, bias: optional, ``(C)``.
+        eps: added to the variance.
+
+    Returns:
+        The normalized input, of the input's kind, shape, dtype and layout.
+    """
+    opts = num_groups, eps
+    if type(input) is _Tensor:
+        try:
+            plan = _torch_plans.get((
+                _GROUP_NORM, opts, _CONTIGUOUS, input.shape, input.dtype,
+                input.device,
+                None if weight is None else (weight.shape, weight.dtype,
+                                             weight.device),
+                None if bias is None else (bias.shape, bias.dtype,
+                                           bias.device)))
+        except (AttributeError, TypeError):
+            plan = None
+        if plan is not None:
+            out = _cached_call(plan, input, weight, bias)
+            if out is not None:
+                return out
+    return _norm(_GROUP_NORM, opts, input, (weight, bias), ())
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training,
+                momentum, eps, num_batches_tracked=None):
+    """:func:`batch_norm` with ``normlir.nn``'s extras: ``num_batches_tracked``
+    (training with running statistics) is incremented in place, and
+    ``momentum=None`` (which needs it) is the cumulative moving average,
+    ``momentum = 1 / num_batches_tracked`` after the increment."""
+    training = bool(training)
+    if training and running_mean is not None:
+        if num_batches_tracked is None:
+            if momentum is None:
+                raise ValueError("batch_norm with momentum=None (cumulative "
+                                 "moving average) needs num_batches_tracked")
+            updates = (running_mean, running_var)
+        else:
+            updates = (running_mean, running_var, num_batches_tracked)
+    else:
+        num_batches_tracked = None
+        updates = ()
+    return _norm(_BATCH_NORM, (training, momentum, eps), input,
+                 (weight, bias, running_mean, running_var,
+                  num_batches_tracked), updates)
+
+
+# ----------------------------------------------------------------------------
+# Dispatch
+# ----------------------------------------------------------------------------
+
+
+class _Plan:
+    """A kernel specialized for one call signature, and what calling it
+    needs: the extension function's entry points, whether it runs on CUDA,
+    and the signature shapes of the operands after the input and of the
+    results copied back into the caller's running statistics (NumPy path)."""
+
+    __slots__ = ("kernel", "call", "call_ptrs", "cuda", "param_shapes",
+                 "update_shapes")
+
+    def __init__(self, kernel, num_updates):
+        self.kernel = kernel
+        self.call = kernel.function.call
+        self.call_ptrs = kernel.function.call_ptrs
+        self.cuda = kernel.target == "cuda"
+        self.param_shapes = [s for s, _ in kernel.inputs[1:]]
+        self.update_shapes = ([s for s, _ in kernel.results[1:]]
+                              if num_updates else [])
+
+
+def _cached_call(plan, x, a, b):
+    """The fast path of ``layer_norm``, ``rms_norm`` and ``group_norm``: a
+    host kernel, already compiled, on a contiguous input ``x`` with
+    contiguous optional operands ``a`` and ``b`` and no gradient to track.
+    Returns the output, or None when the general path must run."""
+    if plan.cuda or not (x.is_contiguous()
+            and (a is None or a.is_contiguous())
+            and (b is None or b.is_contiguous())):
+        return None
+    if _grad_enabled() and (x.requires_grad
+                            or (a is not None and a.requires_grad)
+                            or (b is not None and b.requires_grad)):
+        return None
+    out = _empty_like(x)
+    if a is None:
+        ptrs = ([x.data_ptr(), out.data_ptr()] if b is None else
+                [x.data_ptr(), b.data_ptr(), out.data_ptr()])
+    elif b is None:
+        ptrs = [x.data_ptr(), a.data_ptr(), out.data_ptr()]
+    else:
+        ptrs = [x.data_ptr(), a.data_ptr(), b.data_ptr(), out.data_ptr()]
+    plan.call_ptrs(ptrs)
+    return out
+
+
+def _init_torch():
+    """Binds this module to torch when it has been imported (a tensor can only
+    exist then); returns the torch module or None."""
+    global _torch, _Tensor, _empty_like, _grad_enabled, _contiguous_format
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        _Tensor = torch.Tensor
+        _empty_like = torch.empty_like
+        _grad_enabled = torch.is_grad_enabled
+        _contiguous_format = torch.contiguous_format
+        _torch = torch
+    return torch
+
+
+def _norm(op, opts, x, params, updates):
+    """Runs ``op`` with options ``opts`` on input ``x`` and the operands
+    ``params`` (None where absent, in the kernel's order); the trailing
+    results are copied into the caller's ``updates``."""
+    if isinstance(x, _ndarray):
+        return _norm_numpy(op, opts, x, params, updates)
+    torch = _torch or _init_torch()
+    if torch is None or not isinstance(x, torch.Tensor):
+        raise TypeError(f"{op}(): input must be a NumPy array or a torch "
+                        f"tensor, got {type(x).__name__}")
+    if _grad_enabled():
+        w = params[0]
+        b = params[1] if len(params) > 1 else None
+        try:
+            needs_grad = (x.requires_grad
+                          or (w is not None and w.requires_grad)
+                          or (b is not None and b.requires_grad))
+        except AttributeError:
+            raise _operand_type_error(op, params, True) from None
+        if needs_grad:
+            return _norm_autograd(op, opts, x, params, updates)
+    return _norm_torch(op, opts, x, params, updates)
+
+
+def _norm_torch(op, opts, x, params, updates):
+    """The torch path: zero-copy through the kernel's ``call_ptrs``."""
+    layout = _CONTIGUOUS
+    if not x.is_contiguous():
+        if op in _CHANNEL_OPS and _is_channels_last_torch(x):
+            layout = _CHANNELS_LAST
+        else:
+            x = x.contiguous()
+    try:
+        key = (op, opts, layout, x.shape, x.dtype, x.device,
+               *[None if p is None else (p.shape, p.dtype, p.device)
+                 for p in params])
+    except AttributeError:
+        raise _operand_type_error(op, params, True) from None
+    plan = _torch_plans.get(key)
+    if plan is None:
+        plan = _make_plan(op, opts, layout, x, params, updates, True)
+        _torch_plans[key] = plan
+    args = [x]
+    for p in params:
+        if p is not None:
+            args.append(p if p.is_contiguous() else p.contiguous())
+    out = _empty_like(x)
+    if updates:
+        results = [out, *[_empty_like(u, memory_format=_contiguous_format)
+                          for u in updates]]
+    else:
+        results = [out]
+    if plan.cuda:
+        args = _cuda_prepare(args, x.device)
+    plan.call_ptrs([t.data_ptr() for t in args] +
+                   [t.data_ptr() for t in results])
+    for u, r in zip(updates, results[1:]):
+        u.copy_(r)
+    return out
+
+
+def _norm_numpy(op, opts, x, params, updates):
+    """The NumPy path: zero-copy through the buffer protocol (the extension
+    validates every buffer)."""
+    layout = _CONTIGUOUS
+    buffer = x
+    if not x.flags.c_contiguous:
+        if op in _CHANNEL_OPS and x.ndim >= 3:
+            moved = x.transpose(0, *range(2, x.ndim), 1)
+            if moved.flags.c_contiguous:
+                layout, buffer = _CHANNELS_LAST, moved
+        if layout == _CONTIGUOUS:
+            x = buffer = np.ascontiguousarray(x)
+    try:
+        key = (op, opts, layout, x.shape, x.dtype,
+               *[None if p is None else (p.shape, p.dtype) for p in params])
+    except AttributeError:
+        raise _operand_type_error(op, params, False) from None
+    plan = _numpy_plans.get(key)
+    if plan is None:
+        plan = _make_plan(op, opts, layout, x, params, updates, False)
+        _numpy_plans[key] = plan
+    args = [buffer]
+    for p, shape in zip([p for p in params if p is not None],
+                        plan.param_shapes):
+        p = np.ascontiguousarray(p)
+        args.append(p if p.shape == shape else p.reshape(shape))
+    out = np.empty(buffer.shape, buffer.dtype)
+    news = [np.empty(s, u.dtype) for u, s in zip(updates, plan.update_shapes)]
+    plan.call(args, [out, *news])
+    for u, r in zip(updates, news):
+        np.copyto(u, r.reshape(u.shape))
+    if layout == _CHANNELS_LAST:
+        return out.transpose(0, x.ndim - 1, *range(1, x.ndim - 1))
+    return out
+
+
+def _norm_autograd(op, opts, x, params, updates):
+    """The torch path when gradients are needed: the forward pass on NormLIR,
+    the backward pass by recomputing with PyTorch."""
+    from . import _autograd
+
+    w = params[0]
+    if len(params) == 1:
+        b, rest = None, ()
+
+        def run(x, w, b):
+            return _norm_torch(op, opts, x, (w,), updates)
+    else:
+        b, rest = params[1], params[2:]
+
+        def run(x, w, b):
+            return _norm_torch(op, opts, x, (w, b, *rest), updates)
+    return _autograd.apply(run, _autograd.reference(op, opts, rest), x, w, b)
+
+
+def _is_channels_last_torch(x) -> bool:
+    """Whether ``x`` (N, C, *S) is a view of a dense (N, *S, C) tensor."""
+    r = x.dim()
+    return r >= 3 and x.permute(0, *range(2, r), 1).is_contiguous()
+
+
+def _cuda_prepare(args, device):
+    """CUDA buffers must be 16-byte aligned: realigns (copies) the rare input
+    that is not (a view at an odd offset), then waits for PyTorch's stream."""
+    from ._torchutil import cuda_before_call
+
+    if any(t.data_ptr() % 16 for t in args):
+        args = [t.clone() if t.data_ptr() % 16 else t for t in args]
+    cuda_before_call(device)
+    return args
+
+
+def _operand_type_error(op, params, is_torch) -> TypeError:
+    """The error for an operand that is not of the input's kind."""
+    kind, cls = (("a torch tensor", _Tensor) if is_torch
+                 else ("a NumPy array", _ndarray))
+    for name, p in zip(_OPERANDS[op], params):
+        if p is not None and not isinstance(p, cls):
+            return TypeError(f"{op}(): {name} must be {kind} like the input, "
+                             f"got {type(p).__name__}")
+    return TypeError(f"{op}(): operands must be {kind}s like the input")
+
+
+# ----------------------------------------------------------------------------
+# Validation and specs (once per call signature)
+# ----------------------------------------------------------------------------
+
+
+def _make_plan(op, opts, layout, x, params, updates, is_torch) -> _Plan:
+    """Validates a call as PyTorch does, builds its spec and compiles it."""
+    shape = tuple(x.shape)
+    if is_torch:
+        dtype = torch_dtype_name(x.dtype)
+        target = x.device.type
+        if target not in ("cpu", "cuda"):
+            raise RuntimeError(f"{op}(): NormLIR runs on the CPU and CUDA "
+                               f"GPUs, got a tensor on {x.device}")
+        if target == "cuda":
+            from ._torchutil import device_error
+
+            problem = device_error(x, "cuda", "the input")
+            if problem:
+                raise RuntimeError(f"{op}(): {problem}")
+    else:
+        dtype = numpy_dtype_name(x.dtype)
+        target = "cpu"
+    if dtype not in ("f32", "f16", "bf16"):
+        supported = ("float32, float16 and bfloat16" if is_torch else
+                     "float32 and float16 (bfloat16 through normlir.compile)")
+        raise TypeError(f"{op}(): NormLIR normalizes {supported} inputs, "
+                        f"got {x.dtype}")
+    param_dtype = _param_dtype(op, x, dtype, params, is_torch)
+    spec = _SPECS[op](opts, shape, params, dtype, param_dtype,
+                      layout == _CHANNELS_LAST)
+    return _Plan(_compile(spec, target), len(updates))
+
+
+def _param_dtype(op, x, dtype, params, is_torch):
+    """Checks the operands' kind, device and dtype; returns the spec's
+    param_dtype (None: the input's; "f32")."""
+    name_of = torch_dtype_name if is_torch else numpy_dtype_name
+    kinds = set()
+    for name, p in zip(_OPERANDS[op], params):
+        if p is None:
+            continue
+        if is_torch:
+            if not isinstance(p, _torch.Tensor):
+                raise TypeError(f"{op}(): {name} must be a torch tensor like "
+                                f"the input, got {type(p).__name__}")
+            if p.device != x.device:
+                raise RuntimeError(
+                    "Expected all tensors to be on the same device, but found "
+                    f"at least two devices, {x.device} and {p.device}! "
+                    f"({op}: input and {name})")
+        elif not isinstance(p, _ndarray):
+            raise TypeError(f"{op}(): {name} must be a NumPy array like the "
+                            f"input, got {type(p).__name__}")
+        pdtype = name_of(p.dtype)
+        if name == "num_batches_tracked":
+            if pdtype != "i64" or prod(p.shape) != 1:
+                raise TypeError(f"{op}(): num_batches_tracked must be an "
+                                "int64 scalar tensor")
+            continue
+        if pdtype not in (dtype, "f32"):
+            raise RuntimeError(
+                f"{op}(): {name} has dtype {p.dtype}; NormLIR takes "
+                "parameters and running statistics of the input's dtype "
+                f"({x.dtype}) or float32")
+        kinds.add(pdtype)
+    if len(kinds) > 1:
+        raise RuntimeError(
+            f"{op}(): weight, bias and running statistics must share one "
+            f"dtype (the input's, {x.dtype}, or float32); got a mix")
+    return "f32" if kinds == {"f32"} and dtype != "f32" else None
+
+
+def _shape_str(shape) -> str:
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+def _check_row_norm(op, shape, ns, operands):
+    k = len(ns)
+    if k == 0 or k > len(shape) or shape[len(shape) - k:] != ns:
+        raise RuntimeError(
+            f"Given normalized_shape={_shape_str(ns)}, expected input with "
+            f"shape [*{''.join(f', {d}' for d in ns)}], but got input of "
+            f"size{_shape_str(shape)}")
+    for name, p in operands:
+        if p is not None and tuple(p.shape) != ns:
+            raise RuntimeError(
+                f"Expected {name} to be of same shape as normalized_shape, but "
+                f"got {name} of shape {_shape_str(p.shape)} and "
+                f"normalized_shape = {_shape_str(ns)}")
+
+
+def _check_channel_params(channels, operands):
+    for name, p in operands:
+        if p is not None and prod(p.shape) != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements "
+                               f"not {prod(p.shape)}")
+
+
+def _check_running_stats(op, running_mean, running_var):
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{op}(): running_mean and running_var must be given "
+                         "together (or both be None)")
+
+
+def _memory_order(shape, channels_last):
+    """The spec's shape: (N, *S, C) for a channels-last input."""
+    if channels_last:
+        return (shape[0], *shape[2:], shape[1])
+    return shape
+
+
+def _verify_batch_size(size):
+    if size[0] * prod(size[2:]) == 1:
+        raise ValueError("Expected more than 1 value per channel when "
+                         f"training, got input size {_shape_str(size)}")
+
+
+def _verify_spatial_size(size):
+    if prod(size[2:]) == 1:
+        raise ValueError("Expected more than 1 spatial element when training, "
+                         f"got input size {_shape_str(size)}")
+
+
+def _layer_norm_spec(opts, shape, params, dtype, param_dtype, channels_last):
+    ns, eps = opts
+    weight, bias = params
+    _check_row_norm(_LAYER_NORM, shape, ns,
+                    (("weight", weight), ("bias", bias)))
+    return Spec(_LAYER_NORM, dtype, shape, normalized_shape=ns, eps=eps,
+                weight=weight is not None, bias=bias is not None,
+                param_dtype=param_dtype)
+
+
+def _rms_norm_spec(opts, shape, params, dtype, param_dtype, channels_last):
+    ns, eps = opts
+    (weight,) = params
+    _check_row_norm(_RMS_NORM, shape, ns, (("weight", weight),))
+    return Spec(_RMS_NORM, dtype, shape, normalized_shape=ns, eps=eps,
+                weight=weight is not None, param_dtype=param_dtype)
+
+
+def _batch_norm_spec(opts, shape, params, dtype, param_dtype, channels_last):
+    training, momentum, eps = opts
+    weight, bias, running_mean, running_var, batches = params
+    if len(shape) < 2:
+        raise ValueError("batch_norm(): expected an input of at least 2 "
+                         f"dimensions (N, C, ...), got {len(shape)}D input")
+    if training:
+        _verify_batch_size(shape)
+    _check_running_stats(_BATCH_NORM, running_mean, running_var)
+    if running_mean is None and not training:
+        raise RuntimeError("running_mean must be defined in evaluation mode")
+    _check_channel_params(shape[1], (
+        ("weight", weight), ("bias", bias), ("running_mean", running_mean),
+        ("running_var", running_var)))
+    update = training and running_mean is not None
+    cumulative = update and momentum is None
+    return Spec(_BATCH_NORM, dtype, _memory_order(shape, channels_last),
+                eps=eps, momentum=momentum if update and not cumulative
+                else None,
+                weight=weight is not None, bias=bias is not None,
+                running_stats=running_mean is not None,
+                batches_tracked=batches is not None, training=training,
+                channels_last=channels_last, cumulative_average=cumulative,
+                param_dtype=param_dtype)
+
+
+def _instance_norm_spec(opts, shape, params, dtype, param_dtype,
+                        channels_last):
+    use_input_stats, momentum, eps = opts
+    weight, bias, running_mean, running_var = params
+    if use_input_stats:
+        _verify_spatial_size(shape)
+    if len(shape) < 3:
+        raise ValueError("instance_norm(): expected an input of at least 3 "
+                         f"dimensions (N, C, *S), got {len(shape)}D input")
+    _check_running_stats(_INSTANCE_NORM, running_mean, running_var)
+    if running_mean is None and not use_input_stats:
+        raise RuntimeError("Expected running_mean and running_var to be "
+                           "defined when use_input_stats is false")
+    _check_channel_params(shape[1], (
+        ("weight", weight), ("bias", bias), ("running_mean", running_mean),
+        ("running_var", running_var)))
+    # Without running statistics the instance statistics are used either way;
+    # with them, "training" is use_input_stats (and updates them).
+    training = use_input_stats and running_mean is not None
+    return Spec(_INSTANCE_NORM, dtype, _memory_order(shape, channels_last),
+                eps=eps, momentum=momentum if training else None,
+                weight=weight is not None, bias=bias is not None,
+                running_stats=running_mean is not None, training=training,
+                channels_last=channels_last, param_dtype=param_dtype)
+
+
+def _group_norm_spec(opts, shape, params, dtype, param_dtype, channels_last):
+    num_groups, eps = opts
+    weight, bias = params
+    if len(shape) < 2:
+        raise RuntimeError("Expected at least 2 dimensions for input tensor "
+                           f"but received {len(shape)}")
+    try:
+        num_groups = operator.index(num_groups)
+    except TypeError:
+        raise TypeError("group_norm(): num_groups must be an int, got "
+                        f"{type(num_groups).__name__}") from None
+    if num_groups <= 0:
+        raise ValueError("group_norm(): num_groups must be positive, got "
+                         f"{num_groups}")
+    channels = shape[1]
+    if channels % num_groups:
+        raise RuntimeError(
+            "Expected number of channels in input to be divisible by "
+            f"num_groups, but got input of shape {_shape_str(shape)} and "
+            f"num_groups={num_groups}")
+    _verify_batch_size([shape[0] * channels // num_groups, num_groups,
+                        *shape[2:]])
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and (len(p.shape) != 1 or p.shape[0] != channels):
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number "
+                f"of channels in input, but got {name} of shape "
+                f"{_shape_str(p.shape)} and input of shape {_shape_str(shape)}")
+    return Spec(_GROUP_NORM, dtype, _memory_order(shape, channels_last),
+                num_groups=num_groups, eps=eps, weight=weight is not None,
+                bias=bias is not None, channels_last=channels_last,
+                param_dtype=param_dtype)
+
+
+_SPECS = {
+    _LAYER_NORM: _layer_norm_spec,
+    _RMS_NORM: _rms_norm_spec,
+    _BATCH_NORM: _batch_norm_spec,
+    _INSTANCE_NORM: _instance_norm_spec,
+    _GROUP_NORM: _group_norm_spec,
+}

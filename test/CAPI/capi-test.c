@@ -1,0 +1,180 @@
+/*===- capi-test.c - The C API from a plain C program ---------------------===*\
+|*                                                                            *|
+|* Part of the NormLIR project.                                               *|
+|*                                                                            *|
+|* Builds specs, compiles them, calls them and checks every error path of the *|
+|* C API; prints one line per check for FileCheck (capi.test).               *|
+\*===----------------------------------------------------------------------===*/
+
+#include "normlir-c/NormLIR.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+
+/* Prints the status's code and message (then destroys it). */
+static void report(const char *what, normlirStatus st) {
+  printf("%s: %d %s\n", what, (int)normlirStatusGetCode(st),
+         st ? normlirStatusGetMessage(st) : "ok");
+  normlirStatusDestroy(st);
+}
+
+static void expect(int ok, const char *what) {
+  if (!ok) {
+    printf("FAILED: %s\n", what);
+    ++failures;
+  }
+}
+
+/* LayerNorm over the last two axes of an 8x6x3x4 tensor, in double. */
+static double refLayerNorm(const float *x, const float *w, const float *b,
+                           float *y) {
+  double maxErr = 0;
+  for (int r = 0; r < 48; ++r) {
+    double mean = 0, var = 0;
+    for (int i = 0; i < 12; ++i)
+      mean += x[r * 12 + i];
+    mean /= 12;
+    for (int i = 0; i < 12; ++i)
+      var += (x[r * 12 + i] - mean) * (x[r * 12 + i] - mean);
+    var /= 12;
+    for (int i = 0; i < 12; ++i) {
+      double ref = (x[r * 12 + i] - mean) / sqrt(var + 1e-5) * w[i] + b[i];
+      double err = fabs(ref - y[r * 12 + i]);
+      if (err > maxErr)
+        maxErr = err;
+    }
+  }
+  return maxErr;
+}
+
+int main(void) {
+  normlirSetCacheDir(getenv("NORMLIR_TEST_CACHE_DIR"));
+  printf("version: %s\n", normlirGetVersion());
+
+  /* A spec built without MLIR text. */
+  int64_t shape[] = {8, 6, 3, 4}, norm[] = {3, 4};
+  normlirSpec spec = NULL;
+  report("create", normlirSpecCreate(NORMLIR_LAYER_NORM, NORMLIR_F32, 4, shape,
+                                     &spec));
+  report("normalized", normlirSpecSetNormalizedShape(spec, 2, norm));
+  report("flags", normlirSpecSetFlags(spec, NORMLIR_SPEC_WEIGHT |
+                                                NORMLIR_SPEC_BIAS |
+                                                NORMLIR_SPEC_SAVE_STATS));
+  report("name", normlirSpecSetName(spec, "ln"));
+  const char *text = NULL;
+  report("mlir", normlirSpecGetMLIR(spec, &text));
+  printf("%s", text);
+
+  normlirModule mod = NULL;
+  report("compile", normlirCompileSpec(spec, NULL, &mod));
+  printf("functions: %d\n", normlirModuleGetNumFunctions(mod));
+  normlirFunction ln = normlirModuleGetFunction(mod, 0);
+  printf("name: %s inputs: %d results: %d\n", normlirFunctionGetName(ln),
+         normlirFunctionGetNumInputs(ln), normlirFunctionGetNumResults(ln));
+  normlirTensorType t = normlirFunctionGetResultType(ln, 1);
+  printf("result 1: rank %d %s [%lld %lld %lld %lld]\n", t.rank,
+         normlirDTypeGetName(t.dtype), (long long)t.shape[0],
+         (long long)t.shape[1], (long long)t.shape[2], (long long)t.shape[3]);
+  expect(normlirFunctionGetInputType(ln, 7).rank == -1, "out of range type");
+  expect(normlirModuleGetFunction(mod, 1) == NULL, "out of range function");
+
+  float x[576], w[12], b[12], y[576], mean[48], rstd[48];
+  for (int i = 0; i < 576; ++i)
+    x[i] = (float)sin(0.37 * i) * 3.0f + (float)(i % 7);
+  for (int i = 0; i < 12; ++i) {
+    w[i] = 0.5f + 0.1f * i;
+    b[i] = 0.05f * i - 0.2f;
+  }
+  int64_t pshape[] = {3, 4}, sshape[] = {8, 6, 1, 1};
+  int64_t dense[] = {72, 12, 4, 1};
+  normlirTensor in[3] = {{x, NORMLIR_F32, 4, shape, dense},
+                         {w, NORMLIR_F32, 2, pshape, NULL},
+                         {b, NORMLIR_F32, 2, pshape, NULL}};
+  normlirTensor out[3] = {{y, NORMLIR_F32, 4, shape, NULL},
+                          {mean, NORMLIR_F32, 4, sshape, NULL},
+                          {rstd, NORMLIR_F32, 4, sshape, NULL}};
+  report("call", normlirFunctionCall(ln, in, 3, out, 3));
+  double err = refLayerNorm(x, w, b, y);
+  printf("max error vs double reference below 1e-5: %s\n",
+         err < 1e-5 ? "yes" : "no");
+
+  /* Error paths: nothing is written. */
+  for (int i = 0; i < 576; ++i)
+    y[i] = -7.0f;
+  int64_t wrongShape[] = {8, 6, 4, 3};
+  normlirTensor bad = in[0];
+  bad.shape = wrongShape;
+  normlirTensor badIn[3] = {bad, in[1], in[2]};
+  report("shape", normlirFunctionCall(ln, badIn, 3, out, 3));
+  badIn[0] = in[0];
+  badIn[0].dtype = NORMLIR_F16;
+  report("dtype", normlirFunctionCall(ln, badIn, 3, out, 3));
+  badIn[0] = in[0];
+  int64_t cl[] = {72, 1, 24, 6};
+  badIn[0].strides = cl;
+  report("strides", normlirFunctionCall(ln, badIn, 3, out, 3));
+  report("count", normlirFunctionCall(ln, in, 2, out, 3));
+  badIn[0] = in[0];
+  badIn[0].data = NULL;
+  report("null", normlirFunctionCall(ln, badIn, 3, out, 3));
+  normlirTensor alias[3] = {{x, NORMLIR_F32, 4, shape, NULL}, out[1], out[2]};
+  report("overlap", normlirFunctionCall(ln, in, 3, alias, 3));
+  report("null function", normlirFunctionCall(NULL, in, 3, out, 3));
+  int untouched = 1;
+  for (int i = 0; i < 576; ++i)
+    untouched &= y[i] == -7.0f;
+  printf("outputs untouched by failed calls: %s\n", untouched ? "yes" : "no");
+
+  normlirFunction f = NULL;
+  report("lookup", normlirModuleLookup(mod, "nope", &f));
+  report("lookup ln", normlirModuleLookup(mod, "ln", &f));
+  expect(f == ln, "lookup finds ln");
+
+  /* The same spec again: the in-memory cache. */
+  normlirCacheStats before = normlirGetCacheStats();
+  normlirModule again = NULL;
+  report("compile again", normlirCompileSpec(spec, NULL, &again));
+  normlirCacheStats after = normlirGetCacheStats();
+  printf("memory hit: %s, compiled again: %s\n",
+         after.memoryHits == before.memoryHits + 1 ? "yes" : "no",
+         after.compiles != before.compiles ? "yes" : "no");
+  normlirModuleRelease(again);
+
+  /* Spec errors. */
+  int64_t badNorm[] = {4, 3};
+  report("bad normalized shape", normlirSpecSetNormalizedShape(spec, 2, badNorm));
+  report("mlir of bad spec", normlirSpecGetMLIR(spec, &text));
+  report("epsilon", normlirSpecSetEpsilon(spec, -1.0));
+  report("momentum", normlirSpecSetMomentum(spec, 2.0));
+  normlirSpec gn = NULL;
+  int64_t gshape[] = {2, 6, 5};
+  normlirSpecCreate(NORMLIR_GROUP_NORM, NORMLIR_BF16, 3, gshape, &gn);
+  normlirSpecSetNumGroups(gn, 4);
+  report("groups", normlirSpecGetMLIR(gn, &text));
+  normlirSpecDestroy(gn);
+  report("rank", normlirSpecCreate(NORMLIR_BATCH_NORM, NORMLIR_F32, 0, shape,
+                                   &gn));
+
+  /* MLIR text with an error: a located diagnostic. */
+  const char *broken = "func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {\n"
+                       "  %y = norm.rms_norm %x {normalized_shape = "
+                       "array<i64: 5>} : (tensor<4xf32>) -> (tensor<4xf32>, "
+                       "tensor<1xf32>)\n  return %y : tensor<4xf32>\n}\n";
+  normlirModule none = NULL;
+  report("broken", normlirCompile(broken, strlen(broken), "broken.mlir", NULL,
+                                  &none));
+  expect(none == NULL, "no module on error");
+  normlirCompileOptions opts;
+  normlirCompileOptionsInit(&opts);
+  opts.optLevel = 9;
+  report("options", normlirCompile(broken, strlen(broken), NULL, &opts, &none));
+
+  normlirModuleRelease(mod);
+  normlirSpecDestroy(spec);
+  printf("failures: %d\n", failures);
+  return failures != 0;
+}
