@@ -98,8 +98,8 @@ step "examples/aot: --target=cuda builds and links (not run: main.c passes host 
 mkdir -p "$T/aot-cuda"
 "$P/bin/normlir-compile" examples/aot/layer_norm.mlir --target=cuda \
   --chip=sm_90 -o "$T/aot-cuda/libnorms.so" --header="$T/aot-cuda/norms.h"
-grep -q 'normlirRuntimeGetLastError' "$T/aot-cuda/norms.h" ||
-  fail "the CUDA header does not declare normlirRuntimeGetLastError"
+grep -q 'const char \*norms_last_error(void);' "$T/aot-cuda/norms.h" ||
+  fail "the CUDA header does not declare norms_last_error"
 case "$(readelf -d "$T/aot-cuda/libnorms.so")" in
   *libNormLIRRuntime*) ;;
   *) fail "the CUDA library does not record libNormLIRRuntime.so" ;;

@@ -10,5 +10,8 @@ BUILD_DIR=${BUILD_DIR:-build}
 echo "== lit (dialect, passes, tools)"
 /usr/lib/llvm-22/bin/lit -sv "$BUILD_DIR/test"
 
-echo "== pytest (execution against float64 and PyTorch)"
+echo "== install tree: find_package(NormLIR), C/C++/AOT examples, Python package"
+BUILD_DIR="$BUILD_DIR" scripts/test-install.sh
+
+echo "== pytest (execution against float64 and PyTorch; the normlir package)"
 NORMLIR_BUILD_DIR="$BUILD_DIR" /usr/bin/python3 -m pytest -q -p no:cacheprovider test/python

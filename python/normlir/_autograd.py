@@ -24,8 +24,10 @@ def _f32(t):
 
 
 def _constant_stats(stats):
-    """Copies of the running statistics, as float32 constants."""
-    return tuple(s.detach().to(torch.float32, copy=True) for s in stats)
+    """Copies of the running statistics, as float32 constants (None where
+    absent: the forward pass then reports the error)."""
+    return tuple(None if s is None else s.detach().to(torch.float32, copy=True)
+                 for s in stats)
 
 
 class _NormFunction(torch.autograd.Function):

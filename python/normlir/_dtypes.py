@@ -79,7 +79,8 @@ def torch_dtype_name(dtype) -> str | None:
 
 def numpy_dtype_name(dtype) -> str | None:
     """NormLIR's name of a NumPy dtype holding values (float32, float16,
-    float64, int64, int32), or None (uint16 included: see :data:`NUMPY_DTYPES`)."""
+    float64, int64, int32), or None (uint16 included: see
+    :data:`NUMPY_DTYPES`)."""
     return _NUMPY_NAMES.get(np.dtype(dtype))
 
 

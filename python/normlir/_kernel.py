@@ -171,7 +171,8 @@ class Kernel:
     def __repr__(self) -> str:
         ins = ", ".join(_type_str(s, d) for s, d in self.inputs)
         outs = ", ".join(_type_str(s, d) for s, d in self.results)
-        return f"<normlir.Kernel {self.name}({ins}) -> ({outs}) on {self.target}>"
+        return (f"<normlir.Kernel {self.name}({ins}) -> ({outs}) "
+                f"on {self.target}>")
 
     def __call__(self, *inputs, out=None):
         """Runs the function; see the class documentation."""
@@ -197,7 +198,8 @@ class Kernel:
         if self.target != "cpu":
             raise InvalidArgumentError(
                 f"function '{self.name}' runs on {self.target}: pass torch "
-                "tensors on the GPU (or device addresses to function.call_ptrs)")
+                "tensors on the GPU (or device addresses to "
+                "function.call_ptrs)")
         if torch is not None:
             for i, a in enumerate((*inputs, *(out or ()))):
                 if isinstance(a, torch.Tensor):
@@ -212,52 +214,68 @@ class Kernel:
 
     def _call_torch(self, torch, device, inputs, out):
         if self._torch_signature is None:
+            from ._torchutil import cuda_ordinal
+
             self._torch_signature = (
                 [(s, torch_dtype(d)) for s, d in self.inputs],
-                [(s, torch_dtype(d)) for s, d in self.results])
-        sig_inputs, sig_results = self._torch_signature
-        from ._torchutil import cuda_before_call, device_error
-
-        for i, (t, (shape, dtype)) in enumerate(zip(inputs, sig_inputs)):
-            self._check_tensor(torch, t, shape, dtype, f"input {i}",
-                               device_error)
+                [(s, torch_dtype(d)) for s, d in self.results],
+                torch.device("cuda", cuda_ordinal()) if self.target == "cuda"
+                else torch.device("cpu"))
+        sig_inputs, sig_results, where = self._torch_signature
+        Tensor, strided = torch.Tensor, torch.strided
+        for t, (shape, dtype) in zip(inputs, sig_inputs):
+            if not (isinstance(t, Tensor) and t.dtype == dtype
+                    and t.shape == shape and t.layout is strided
+                    and t.is_contiguous() and t.device == where):
+                self._reject(torch, inputs, sig_inputs, "input")
         if out is None:
             out = [torch.empty(s, dtype=d, device=device)
                    for s, d in sig_results]
         else:
-            for i, (t, (shape, dtype)) in enumerate(zip(out, sig_results)):
-                self._check_tensor(torch, t, shape, dtype, f"result {i}",
-                                   device_error)
-                if t.requires_grad:
-                    raise InvalidArgumentError(
-                        f"result {i} of '{self.name}' requires grad; a kernel "
-                        "is not differentiable (pass a tensor that does not)")
+            for t, (shape, dtype) in zip(out, sig_results):
+                if not (isinstance(t, Tensor) and t.dtype == dtype
+                        and t.shape == shape and t.layout is strided
+                        and t.is_contiguous() and t.device == where
+                        and not t.requires_grad):
+                    self._reject(torch, out, sig_results, "result")
         if self.target == "cuda":
+            from ._torchutil import cuda_before_call
+
             cuda_before_call(device)
         self.function.call_ptrs([t.data_ptr() for t in inputs] +
                                 [t.data_ptr() for t in out])
         return out
 
-    def _check_tensor(self, torch, t, shape, dtype, what, device_error):
-        where = f"{what} of '{self.name}'"
-        if not isinstance(t, torch.Tensor):
-            raise InvalidArgumentError(
-                f"{where} must be a torch tensor like input 0, got "
-                f"{type(t).__name__}")
-        if t.dtype != dtype or t.shape != shape:
-            raise InvalidArgumentError(
-                f"{where} must be {_type_str(shape, dtype_name(dtype))}, got "
-                f"{t.dtype} of shape {tuple(t.shape)}")
-        if t.layout != torch.strided:
-            raise InvalidArgumentError(f"{where} must be a dense tensor, "
-                                       f"got layout {t.layout}")
-        if not t.is_contiguous():
-            raise InvalidArgumentError(
-                f"{where} must be contiguous (strides {t.stride()}); call "
-                ".contiguous() on it")
-        problem = device_error(t, self.target, where)
-        if problem:
-            raise InvalidArgumentError(problem)
+    def _reject(self, torch, tensors, signature, what):
+        """Raises InvalidArgumentError for the first of ``tensors`` that does
+        not fit ``signature``."""
+        from ._torchutil import device_error
+
+        for i, (t, (shape, dtype)) in enumerate(zip(tensors, signature)):
+            where = f"{what} {i} of '{self.name}'"
+            if not isinstance(t, torch.Tensor):
+                raise InvalidArgumentError(
+                    f"{where} must be a torch tensor like input 0, got "
+                    f"{type(t).__name__}")
+            if t.dtype != dtype or t.shape != shape:
+                raise InvalidArgumentError(
+                    f"{where} must be {_type_str(shape, dtype_name(dtype))}, "
+                    f"got {t.dtype} of shape {tuple(t.shape)}")
+            if t.layout != torch.strided:
+                raise InvalidArgumentError(f"{where} must be a dense tensor, "
+                                           f"got layout {t.layout}")
+            if not t.is_contiguous():
+                raise InvalidArgumentError(
+                    f"{where} must be contiguous (strides {t.stride()}); call "
+                    ".contiguous() on it")
+            problem = device_error(t, self.target, where)
+            if problem:
+                raise InvalidArgumentError(problem)
+            if what == "result" and t.requires_grad:
+                raise InvalidArgumentError(
+                    f"{where} requires grad; a kernel is not differentiable "
+                    "(pass a tensor that does not)")
+        raise AssertionError("no tensor to reject")
 
 
 def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",

@@ -1,4 +1,4 @@
-"""PyTorch helpers shared by :mod:`normlir._kernel` and :mod:`normlir.functional`.
+"""PyTorch helpers of :mod:`normlir._kernel` and :mod:`normlir.functional`.
 
 Imported only once a torch tensor has been seen (it imports torch).
 
@@ -43,11 +43,6 @@ def device_error(tensor: torch.Tensor, target: str, what: str) -> str | None:
         return None
     return (f"{what} is on {device}, but the kernel runs on cuda:"
             f"{cuda_ordinal()} (NORMLIR_CUDA_DEVICE)")
-
-
-def is_aligned(tensor: torch.Tensor) -> bool:
-    """Whether the data of ``tensor`` is 16-byte aligned (CUDA buffers must be)."""
-    return tensor.data_ptr() % 16 == 0
 
 
 def cuda_before_call(device: torch.device) -> None:

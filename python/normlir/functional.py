@@ -588,8 +588,8 @@ def _check_row_norm(op, shape, ns, operands):
     for name, p in operands:
         if p is not None and tuple(p.shape) != ns:
             raise RuntimeError(
-                f"Expected {name} to be of same shape as normalized_shape, but "
-                f"got {name} of shape {_shape_str(p.shape)} and "
+                f"Expected {name} to be of same shape as normalized_shape, "
+                f"but got {name} of shape {_shape_str(p.shape)} and "
                 f"normalized_shape = {_shape_str(ns)}")
 
 
@@ -722,7 +722,8 @@ def _group_norm_spec(opts, shape, params, dtype, param_dtype, channels_last):
             raise RuntimeError(
                 f"Expected {name} to be a vector of size equal to the number "
                 f"of channels in input, but got {name} of shape "
-                f"{_shape_str(p.shape)} and input of shape {_shape_str(shape)}")
+                f"{_shape_str(p.shape)} and input of shape "
+                f"{_shape_str(shape)}")
     return Spec(_GROUP_NORM, dtype, _memory_order(shape, channels_last),
                 num_groups=num_groups, eps=eps, weight=weight is not None,
                 bias=bias is not None, channels_last=channels_last,

@@ -94,7 +94,8 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return ("{normalized_shape}, eps={eps}, "
-                "elementwise_affine={elementwise_affine}".format(**self.__dict__))
+                "elementwise_affine={elementwise_affine}"
+                .format(**self.__dict__))
 
 
 class RMSNorm(Module):
@@ -141,7 +142,8 @@ class RMSNorm(Module):
 
     def extra_repr(self) -> str:
         return ("{normalized_shape}, eps={eps}, "
-                "elementwise_affine={elementwise_affine}".format(**self.__dict__))
+                "elementwise_affine={elementwise_affine}"
+                .format(**self.__dict__))
 
 
 class _NormBase(Module):
@@ -170,7 +172,8 @@ class _NormBase(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         if self.affine:
-            self.weight = Parameter(torch.empty(num_features, **factory_kwargs))
+            self.weight = Parameter(torch.empty(num_features,
+                                                **factory_kwargs))
             self.bias = Parameter(torch.empty(num_features, **factory_kwargs))
         else:
             self.register_parameter("weight", None)
@@ -344,8 +347,8 @@ class _InstanceNorm(_NormBase):
                     "with track_running_stats=False. If state_dict is a "
                     "checkpoint saved before 0.4.0, this may be expected "
                     "because {klass} does not track running stats by default "
-                    "since 0.4.0. Please remove these keys from state_dict. If "
-                    "the running stats are actually needed, instead set "
+                    "since 0.4.0. Please remove these keys from state_dict. "
+                    "If the running stats are actually needed, instead set "
                     "track_running_stats=True in {klass} to enable them. See "
                     "the documentation of {klass} for details.".format(
                         names=" and ".join(f'"{k}"'
@@ -459,7 +462,8 @@ class GroupNorm(Module):
         self.eps = eps
         self.affine = affine
         if self.affine:
-            self.weight = Parameter(torch.empty(num_channels, **factory_kwargs))
+            self.weight = Parameter(torch.empty(num_channels,
+                                                **factory_kwargs))
             self.bias = Parameter(torch.empty(num_channels, **factory_kwargs))
         else:
             self.register_parameter("weight", None)

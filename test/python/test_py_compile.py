@@ -71,7 +71,8 @@ func.func @layer_norm(%x: tensor<4x8x16x16xf32>, %w: tensor<16x16xf32>,
 TWO_FUNCS = """\
 func.func @ln(%x: tensor<3x7xf32>) -> tensor<3x7xf32> {
   %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 7>}
-      : (tensor<3x7xf32>) -> (tensor<3x7xf32>, tensor<3x1xf32>, tensor<3x1xf32>)
+      : (tensor<3x7xf32>)
+      -> (tensor<3x7xf32>, tensor<3x1xf32>, tensor<3x1xf32>)
   return %y : tensor<3x7xf32>
 }
 func.func @rms(%x: tensor<3x7xf32>, %w: tensor<7xf32>) -> tensor<3x7xf32> {
@@ -543,7 +544,8 @@ func.func @f(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 BAD_NORMALIZED_SHAPE = """\
 // normalized_shape does not match the input's trailing dimension.
 func.func @f(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
-  %y, %r = norm.rms_norm %x {normalized_shape = array<i64: 5>} : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>)
+  %y, %r = norm.rms_norm %x {normalized_shape = array<i64: 5>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>)
   return %y : tensor<4x8xf32>
 }
 """
@@ -571,6 +573,20 @@ def test_compile_error_located(text, line, phrase):
     if phrase:
         assert phrase in msg, msg
     assert stats()["compiles"] == before["compiles"]
+
+
+def test_compile_path(tmp_path):
+    """A pathlib.Path is read, and its diagnostics name the file."""
+    good = tmp_path / "ln.mlir"
+    good.write_text(LN_TEXT)
+    k = normlir.compile(good)
+    assert sig(k.inputs)[0] == ((4, 8, 16, 16), "f32")
+    bad = tmp_path / "bad.mlir"
+    bad.write_text(UNKNOWN_OP)
+    with pytest.raises(normlir.CompileError) as e:
+        normlir.compile(bad)
+    assert re.search(re.escape(str(bad)) + r":3:\d+", str(e.value)), (
+        str(e.value))
 
 
 # ----------------------------------------------------------------------------

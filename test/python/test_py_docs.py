@@ -2,8 +2,8 @@
 
 Every ```python fenced block is executed on its own, in a fresh namespace
 (``__name__ == "__main__"``), from a scratch directory that links the
-repository's top-level entries (so ``examples/layer_norm.mlir`` and the like
-resolve, and whatever a block writes lands in the scratch directory).
+repository's examples/ and docs/ (so ``examples/layer_norm.mlir`` and the
+like resolve, and whatever a block writes lands in the scratch directory).
 Tracebacks point at the block's lines in docs/python.md. A block written as
 an interactive session (``>>>`` prompts) is run as a doctest instead
 (ELLIPSIS and NORMALIZE_WHITESPACE). Blocks that use the CUDA target are
@@ -78,11 +78,11 @@ _BLOCKS = python_blocks(DOC.read_text()) if DOC.exists() else []
 
 @pytest.fixture
 def scratch_cwd(tmp_path, monkeypatch):
-    """A working directory with links to the repository's top-level
-    entries."""
-    for entry in REPO.iterdir():
-        if not entry.name.startswith("."):
-            (tmp_path / entry.name).symlink_to(entry)
+    """A scratch working directory with links to the repository's examples/
+    and docs/ (what the docs' paths refer to)."""
+    for name in ("examples", "docs"):
+        if (REPO / name).is_dir():
+            (tmp_path / name).symlink_to(REPO / name, target_is_directory=True)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

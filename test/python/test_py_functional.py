@@ -162,8 +162,8 @@ def _sampled_row_cases(n):
         ns = tuple(int(v) for v in _CASE_RNG.choice(ODD, k))
         if k == 2 and ns[0] * ns[1] > 1200:
             ns = (ns[0], 7)
-        batch = tuple(int(v) for v in
-                      _CASE_RNG.choice((1, 2, 3, 5), int(_CASE_RNG.integers(0, 3))))
+        n_batch = int(_CASE_RNG.integers(0, 3))
+        batch = tuple(int(v) for v in _CASE_RNG.choice((1, 2, 3, 5), n_batch))
         cases.append((batch + ns, ns))
     return cases
 

@@ -496,7 +496,8 @@ def test_cnn_with_normlir_norms(rng, layout):
         for h in handles:
             h.remove()
     if mf is not None:
-        assert {"BatchNorm2d", "GroupNorm", "InstanceNorm2d"} <= set(seen), seen
+        expected = {"BatchNorm2d", "GroupNorm", "InstanceNorm2d"}
+        assert expected <= set(seen), seen
     # The counters: 4 training forwards for bn1 (momentum 0.1) and bn2
     # (momentum=None, cumulative); InstanceNorm never counts (as torch).
     assert int(twin.bn1.num_batches_tracked) == 4
