@@ -121,20 +121,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     opts = ((normalized_shape,) if type(normalized_shape) is int
             else tuple(normalized_shape)), eps
     if type(input) is _Tensor:
-        try:
-            plan = _torch_plans.get((
-                _LAYER_NORM, opts, _CONTIGUOUS, input.shape, input.dtype,
-                input.device,
-                None if weight is None else (weight.shape, weight.dtype,
-                                             weight.device),
-                None if bias is None else (bias.shape, bias.dtype,
-                                           bias.device)))
-        except (AttributeError, TypeError):
-            plan = None
-        if plan is not None:
-            out = _cached_call(plan, input, weight, bias)
-            if out is not None:
-                return out
+        out = _fast_call(_LAYER_NORM, opts, input, weight, bias)
+        if out is not None:
+            return out
     return _norm(_LAYER_NORM, opts, input, (weight, bias), ())
 
 
@@ -156,18 +145,9 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     opts = ((normalized_shape,) if type(normalized_shape) is int
             else tuple(normalized_shape)), eps
     if type(input) is _Tensor:
-        try:
-            plan = _torch_plans.get((
-                _RMS_NORM, opts, _CONTIGUOUS, input.shape, input.dtype,
-                input.device,
-                None if weight is None else (weight.shape, weight.dtype,
-                                             weight.device)))
-        except (AttributeError, TypeError):
-            plan = None
-        if plan is not None:
-            out = _cached_call(plan, input, weight, None)
-            if out is not None:
-                return out
+        out = _fast_call(_RMS_NORM, opts, input, weight, _NO_BIAS)
+        if out is not None:
+            return out
     return _norm(_RMS_NORM, opts, input, (weight,), ())
 
 
@@ -254,20 +234,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """
     opts = num_groups, eps
     if type(input) is _Tensor:
-        try:
-            plan = _torch_plans.get((
-                _GROUP_NORM, opts, _CONTIGUOUS, input.shape, input.dtype,
-                input.device,
-                None if weight is None else (weight.shape, weight.dtype,
-                                             weight.device),
-                None if bias is None else (bias.shape, bias.dtype,
-                                           bias.device)))
-        except (AttributeError, TypeError):
-            plan = None
-        if plan is not None:
-            out = _cached_call(plan, input, weight, bias)
-            if out is not None:
-                return out
+        out = _fast_call(_GROUP_NORM, opts, input, weight, bias)
+        if out is not None:
+            return out
     return _norm(_GROUP_NORM, opts, input, (weight, bias), ())
 
 
@@ -316,6 +285,28 @@ class _Plan:
         self.param_shapes = [s for s, _ in kernel.inputs[1:]]
         self.update_shapes = ([s for s, _ in kernel.results[1:]]
                               if num_updates else [])
+
+
+_NO_BIAS = object()
+
+
+def _fast_call(op, opts, x, a, b):
+    """The cached-plan lookup of the fast path: ``b`` is ``_NO_BIAS`` for an
+    op without a bias operand (its plan key has one parameter entry).
+    Returns the output, or None when the general path must run."""
+    try:
+        wkey = None if a is None else (a.shape, a.dtype, a.device)
+        if b is _NO_BIAS:
+            plan = _torch_plans.get(
+                (op, opts, _CONTIGUOUS, x.shape, x.dtype, x.device, wkey))
+            b = None
+        else:
+            plan = _torch_plans.get(
+                (op, opts, _CONTIGUOUS, x.shape, x.dtype, x.device, wkey,
+                 None if b is None else (b.shape, b.dtype, b.device)))
+    except (AttributeError, TypeError):
+        return None
+    return None if plan is None else _cached_call(plan, x, a, b)
 
 
 def _cached_call(plan, x, a, b):

@@ -764,3 +764,40 @@ def check_all(spec: Spec, got: dict, ref: dict, rtol=1e-5, ulps=1.0,
         assert tuple(np.shape(g)) == tuple(shape), (name, np.shape(g), shape)
         assert_result(g, ref[name], dt, what=f"{spec.func}:{name}", rtol=rtol,
                       ulps=ulps)
+
+
+# ----------------------------------------------------------------------------
+# The normlir Python package under test
+# ----------------------------------------------------------------------------
+
+def normlir_package_dir() -> str:
+    """$NORMLIR_PYTHONPATH, else <$NORMLIR_BUILD_DIR or build>/python_packages."""
+    env = os.environ.get("NORMLIR_PYTHONPATH")
+    if env:
+        return env
+    build = os.environ.get("NORMLIR_BUILD_DIR") or str(REPO_ROOT / "build")
+    return str(Path(build).resolve() / "python_packages")
+
+
+def import_normlir():
+    """Imports the normlir package of this build (skipping the module when it
+    is absent), with a disk cache private to the pytest process: one
+    temporary directory, set before the package loads and removed at exit."""
+    import atexit
+    import shutil
+    import sys
+    import tempfile
+
+    import pytest
+
+    pkg = normlir_package_dir()
+    if pkg not in sys.path:
+        sys.path.insert(0, pkg)
+    if not os.environ.get("_NORMLIR_PYTEST_CACHE_DIR"):
+        cache_dir = tempfile.mkdtemp(prefix="normlir-pytest-cache-")
+        atexit.register(shutil.rmtree, cache_dir, True)
+        os.environ["_NORMLIR_PYTEST_CACHE_DIR"] = cache_dir
+    os.environ["NORMLIR_CACHE_DIR"] = os.environ["_NORMLIR_PYTEST_CACHE_DIR"]
+    normlir = pytest.importorskip("normlir")
+    normlir.set_cache_dir(os.environ["NORMLIR_CACHE_DIR"])
+    return normlir

@@ -12,38 +12,20 @@
 The float64 NumPy references are normlir_testing's (SEMANTICS.md).
 """
 
-import atexit
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import normlir_testing as nt
 
-_pkg = os.environ.get("NORMLIR_PYTHONPATH") or str(
-    Path(__file__).resolve().parents[2] / "build" / "python_packages")
-if _pkg not in sys.path:
-    sys.path.insert(0, _pkg)
-# A private disk cache for the test session, set before normlir loads (one
-# directory shared by the test_py_* modules of this process).
-if not os.environ.get("_NORMLIR_PYTEST_CACHE_DIR"):
-    _cache_dir = tempfile.mkdtemp(prefix="normlir-pytest-cache-")
-    atexit.register(shutil.rmtree, _cache_dir, True)
-    os.environ["_NORMLIR_PYTEST_CACHE_DIR"] = _cache_dir
-os.environ["NORMLIR_CACHE_DIR"] = os.environ["_NORMLIR_PYTEST_CACHE_DIR"]
-
-normlir = pytest.importorskip("normlir")
-if hasattr(normlir, "set_cache_dir"):
-    normlir.set_cache_dir(os.environ["NORMLIR_CACHE_DIR"])
+normlir = nt.import_normlir()
 
 try:
     import torch
@@ -637,7 +619,7 @@ def test_disk_cache_across_processes(tmp_path):
     cache = tmp_path / "cache"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [_pkg] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+        [nt.normlir_package_dir()] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env["NORMLIR_CACHE_DIR"] = str(cache)
 
     def run():

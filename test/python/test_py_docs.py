@@ -11,14 +11,9 @@ skipped where no CUDA GPU is available. Everything is skipped when
 docs/python.md is absent.
 """
 
-import atexit
 import doctest
 import io
-import os
 import re
-import shutil
-import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -29,21 +24,7 @@ import normlir_testing as nt
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "python.md"
 
-_pkg = os.environ.get("NORMLIR_PYTHONPATH") or str(
-    REPO / "build" / "python_packages")
-if _pkg not in sys.path:
-    sys.path.insert(0, _pkg)
-# A private disk cache for the test session, set before normlir loads (one
-# directory shared by the test_py_* modules of this process).
-if not os.environ.get("_NORMLIR_PYTEST_CACHE_DIR"):
-    _cache_dir = tempfile.mkdtemp(prefix="normlir-pytest-cache-")
-    atexit.register(shutil.rmtree, _cache_dir, True)
-    os.environ["_NORMLIR_PYTEST_CACHE_DIR"] = _cache_dir
-os.environ["NORMLIR_CACHE_DIR"] = os.environ["_NORMLIR_PYTEST_CACHE_DIR"]
-
-normlir = pytest.importorskip("normlir")
-if hasattr(normlir, "set_cache_dir"):
-    normlir.set_cache_dir(os.environ["NORMLIR_CACHE_DIR"])
+normlir = nt.import_normlir()
 
 _OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*"
                    r"(?:\{\s*\.?)?python3?\b")

@@ -16,13 +16,7 @@ max|ref|); f16/bf16 within 2 ulps of the low-precision type plus 1e-5 *
 max(1, max|ref|) (one rounding of an f32 computation).
 """
 
-import atexit
-import os
-import shutil
-import sys
-import tempfile
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,21 +26,7 @@ import normlir_testing as nt
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-_pkg = os.environ.get("NORMLIR_PYTHONPATH") or str(
-    Path(__file__).resolve().parents[2] / "build" / "python_packages")
-if _pkg not in sys.path:
-    sys.path.insert(0, _pkg)
-# A private disk cache for the test session, set before normlir loads (one
-# directory shared by the test_py_* modules of this process).
-if not os.environ.get("_NORMLIR_PYTEST_CACHE_DIR"):
-    _cache_dir = tempfile.mkdtemp(prefix="normlir-pytest-cache-")
-    atexit.register(shutil.rmtree, _cache_dir, True)
-    os.environ["_NORMLIR_PYTEST_CACHE_DIR"] = _cache_dir
-os.environ["NORMLIR_CACHE_DIR"] = os.environ["_NORMLIR_PYTEST_CACHE_DIR"]
-
-normlir = pytest.importorskip("normlir")
-if hasattr(normlir, "set_cache_dir"):
-    normlir.set_cache_dir(os.environ["NORMLIR_CACHE_DIR"])
+normlir = nt.import_normlir()
 
 from normlir import functional as NF  # noqa: E402
 

@@ -17,13 +17,7 @@ torch 1.13 has no nn.RMSNorm: TorchRMSNorm below is PyTorch 2.x's module
 written in torch ops (eps=None: float32's epsilon, computed in float32).
 """
 
-import atexit
 import copy
-import os
-import shutil
-import sys
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,21 +28,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 F = torch.nn.functional
 
-_pkg = os.environ.get("NORMLIR_PYTHONPATH") or str(
-    Path(__file__).resolve().parents[2] / "build" / "python_packages")
-if _pkg not in sys.path:
-    sys.path.insert(0, _pkg)
-# A private disk cache for the test session, set before normlir loads (one
-# directory shared by the test_py_* modules of this process).
-if not os.environ.get("_NORMLIR_PYTEST_CACHE_DIR"):
-    _cache_dir = tempfile.mkdtemp(prefix="normlir-pytest-cache-")
-    atexit.register(shutil.rmtree, _cache_dir, True)
-    os.environ["_NORMLIR_PYTEST_CACHE_DIR"] = _cache_dir
-os.environ["NORMLIR_CACHE_DIR"] = os.environ["_NORMLIR_PYTEST_CACHE_DIR"]
-
-normlir = pytest.importorskip("normlir")
-if hasattr(normlir, "set_cache_dir"):
-    normlir.set_cache_dir(os.environ["NORMLIR_CACHE_DIR"])
+normlir = nt.import_normlir()
 
 from normlir import nn as NN  # noqa: E402
 
