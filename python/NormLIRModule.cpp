@@ -34,8 +34,8 @@ py::object compileError, invalidArgumentError, executionError;
 ElementType parseDType(const std::string &name) {
   auto t = parseElementType(name);
   if (!t)
-    raise(invalidArgumentError, "unknown dtype '" + name +
-                                    "' (f32, f16, bf16, f64, i64, i32)");
+    raise(invalidArgumentError,
+          "unknown dtype '" + name + "' (f32, f16, bf16, f64, i64, i32)");
   return *t;
 }
 
@@ -64,9 +64,7 @@ struct PyModule {
 struct PyFunction {
   std::shared_ptr<const JITModule> module;
   size_t index;
-  const FunctionSignature &sig() const {
-    return module->getFunctions()[index];
-  }
+  const FunctionSignature &sig() const { return module->getFunctions()[index]; }
 };
 
 py::list describe(const std::vector<TensorSpec> &specs) {
@@ -96,8 +94,7 @@ bool formatFits(const Py_buffer &view, ElementType t) {
   // Native byte order markers only.
   if (!f.empty() && (f[0] == '@' || f[0] == '=' || f[0] == '<'))
     f = f.substr(1);
-  if (f.size() != 1 ||
-      static_cast<size_t>(view.itemsize) != getElementSize(t))
+  if (f.size() != 1 || static_cast<size_t>(view.itemsize) != getElementSize(t))
     return false;
   char c = f[0];
   switch (t) {
@@ -196,10 +193,9 @@ PYBIND11_MODULE(_normlir, m) {
       "spec_mlir",
       [](const std::string &op, const std::string &dtype,
          std::vector<int64_t> shape,
-         std::optional<std::vector<int64_t>> normalizedShape,
-         int64_t numGroups, std::optional<double> eps,
-         std::optional<double> momentum, bool weight, bool bias,
-         bool runningStats, bool batchesTracked, bool training,
+         std::optional<std::vector<int64_t>> normalizedShape, int64_t numGroups,
+         std::optional<double> eps, std::optional<double> momentum, bool weight,
+         bool bias, bool runningStats, bool batchesTracked, bool training,
          bool channelsLast, bool saveStats, bool cumulativeAverage,
          std::optional<std::string> paramDType, const std::string &name) {
         NormSpec spec;
@@ -287,15 +283,13 @@ PYBIND11_MODULE(_normlir, m) {
              auto sig = self.module->lookup(name);
              if (!sig)
                raise(invalidArgumentError, llvm::toString(sig.takeError()));
-             return PyFunction{self.module, static_cast<size_t>(
-                                                *sig - self.module
-                                                           ->getFunctions()
-                                                           .data())};
+             return PyFunction{self.module,
+                               static_cast<size_t>(
+                                   *sig - self.module->getFunctions().data())};
            })
-      .def_property_readonly("warnings",
-                             [](const PyModule &self) {
-                               return self.module->getWarnings().str();
-                             })
+      .def_property_readonly(
+          "warnings",
+          [](const PyModule &self) { return self.module->getWarnings().str(); })
       .def_property_readonly("target",
                              [](const PyModule &self) {
                                return self.module->getTarget() == Target::CUDA
@@ -310,7 +304,8 @@ PYBIND11_MODULE(_normlir, m) {
       .def_property_readonly("name",
                              [](const PyFunction &f) { return f.sig().name; })
       .def_property_readonly(
-          "inputs", [](const PyFunction &f) { return describe(f.sig().inputs); })
+          "inputs",
+          [](const PyFunction &f) { return describe(f.sig().inputs); })
       .def_property_readonly(
           "results",
           [](const PyFunction &f) { return describe(f.sig().results); })
@@ -323,9 +318,9 @@ PYBIND11_MODULE(_normlir, m) {
               raise(invalidArgumentError,
                     "function '" + sig.name + "' takes " +
                         std::to_string(sig.inputs.size()) + " inputs and " +
-                        std::to_string(sig.results.size()) +
-                        " results, got " + std::to_string(inputs.size()) +
-                        " and " + std::to_string(results.size()));
+                        std::to_string(sig.results.size()) + " results, got " +
+                        std::to_string(inputs.size()) + " and " +
+                        std::to_string(results.size()));
             Views views;
             size_t n = inputs.size() + results.size();
             views.views.reserve(n);
@@ -336,8 +331,8 @@ PYBIND11_MODULE(_normlir, m) {
               acquire(views, raw, inputs[i], sig.inputs[i], false, "input", i,
                       sig.name);
             for (size_t i = 0; i < results.size(); ++i)
-              acquire(views, raw, results[i], sig.results[i], true, "result",
-                      i, sig.name);
+              acquire(views, raw, results[i], sig.results[i], true, "result", i,
+                      sig.name);
             llvm::Error err = llvm::Error::success();
             {
               py::gil_scoped_release release;
@@ -371,9 +366,24 @@ PYBIND11_MODULE(_normlir, m) {
               if (PyErr_Occurred())
                 throw py::error_already_set();
             }
-            check(f.module->call(f.index, raw, sig.inputs.size(),
-                                 raw + sig.inputs.size(), sig.results.size()),
-                  f);
+            // Small calls keep the GIL (releasing it costs more than they
+            // take); large ones let other Python threads run.
+            size_t bytes = 0;
+            for (size_t i = 0; i < n; ++i)
+              bytes +=
+                  (i < sig.inputs.size() ? sig.inputs[i]
+                                         : sig.results[i - sig.inputs.size()])
+                      .getSizeInBytes();
+            llvm::Error err = llvm::Error::success();
+            if (bytes >= (1u << 16)) {
+              py::gil_scoped_release release;
+              err = f.module->call(f.index, raw, sig.inputs.size(),
+                                   raw + sig.inputs.size(), sig.results.size());
+            } else {
+              err = f.module->call(f.index, raw, sig.inputs.size(),
+                                   raw + sig.inputs.size(), sig.results.size());
+            }
+            check(std::move(err), f);
           },
           py::arg("ptrs"),
           "Runs the function on raw addresses (inputs, then results) of "

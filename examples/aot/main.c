@@ -8,11 +8,13 @@
  * double-precision reference and exits 0 when they match, 1 otherwise.
  *
  *   P=/opt/normlir     # an install prefix: cmake --install build --prefix $P
- *   $P/bin/normlir-compile examples/aot/layer_norm.mlir -o libnorms.so --header=norms.h
- *   cc examples/aot/main.c -I. -L. -lnorms -Wl,-rpath,$PWD -lm -o ln-aot && ./ln-aot
+ *   $P/bin/normlir-compile examples/aot/layer_norm.mlir -o libnorms.so
+ * --header=norms.h cc examples/aot/main.c -I. -L. -lnorms -Wl,-rpath,$PWD -lm
+ * -o ln-aot && ./ln-aot
  *
  * or, from an object file (then link LLVM's OpenMP runtime yourself):
- *   $P/bin/normlir-compile examples/aot/layer_norm.mlir -o norms.o   # + norms.h
+ *   $P/bin/normlir-compile examples/aot/layer_norm.mlir -o norms.o   # +
+ * norms.h
  *   cc examples/aot/main.c norms.o -I. -L/usr/lib/llvm-22/lib -lomp \
  *      -Wl,-rpath,/usr/lib/llvm-22/lib -lm -o ln-aot && ./ln-aot
  *
@@ -86,8 +88,8 @@ int main(void) {
   }
 
   printf("y[0, 0] = [%.6f %.6f %.6f %.6f ...]\n", y[0], y[1], y[2], y[3]);
-  printf("mean[0..2] = %.6f %.6f %.6f, rstd[0..2] = %.6f %.6f %.6f\n",
-         mean[0], mean[1], mean[2], rstd[0], rstd[1], rstd[2]);
+  printf("mean[0..2] = %.6f %.6f %.6f, rstd[0..2] = %.6f %.6f %.6f\n", mean[0],
+         mean[1], mean[2], rstd[0], rstd[1], rstd[2]);
   printf("y[0, 5] (constant map: = bias) = [%.6f %.6f %.6f %.6f ...]\n",
          y[5 * D], y[5 * D + 1], y[5 * D + 2], y[5 * D + 3]);
   if (!(maxErr < 1e-5)) {

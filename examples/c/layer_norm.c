@@ -83,9 +83,9 @@ int main(void) {
    * saved statistics; the function is called "ln". */
   int64_t shape[] = {8, 6, 3, 4}, normalized[] = {3, 4};
   normlirSpec spec = NULL;
-  if (failed(normlirSpecCreate(NORMLIR_LAYER_NORM, NORMLIR_F32, 4, shape,
-                               &spec),
-             "normlirSpecCreate") ||
+  if (failed(
+          normlirSpecCreate(NORMLIR_LAYER_NORM, NORMLIR_F32, 4, shape, &spec),
+          "normlirSpecCreate") ||
       failed(normlirSpecSetNormalizedShape(spec, 2, normalized),
              "normlirSpecSetNormalizedShape") ||
       failed(normlirSpecSetFlags(spec, NORMLIR_SPEC_WEIGHT | NORMLIR_SPEC_BIAS |
@@ -155,8 +155,8 @@ int main(void) {
     return 1;
   }
   printf("y[0, 0] = [%.6f %.6f %.6f %.6f ...]\n", y[0], y[1], y[2], y[3]);
-  printf("mean[0..2] = %.6f %.6f %.6f, rstd[0..2] = %.6f %.6f %.6f\n",
-         mean[0], mean[1], mean[2], rstd[0], rstd[1], rstd[2]);
+  printf("mean[0..2] = %.6f %.6f %.6f, rstd[0..2] = %.6f %.6f %.6f\n", mean[0],
+         mean[1], mean[2], rstd[0], rstd[1], rstd[2]);
   double e = maxError();
   int ok = e < 1e-5;
   printf("%s: max error %.3g against the float64 reference\n",

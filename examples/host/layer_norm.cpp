@@ -112,17 +112,17 @@ int main() {
   std::vector<float> x(kRows * kD), w(kD, 1.0f), b(kD, 0.0f), y(kRows * kD);
   for (int64_t r = 0; r < kRows; ++r)
     std::fill_n(&x[r * kD], kD, float(r % 6 + 1));
-  normlir::Status st = (*ln)({{x.data(), {8, 6, 3, 4}},
-                              {w.data(), {3, 4}},
-                              {b.data(), {3, 4}}},
-                             {{y.data(), {8, 6, 3, 4}}});
+  normlir::Status st =
+      (*ln)({{x.data(), {8, 6, 3, 4}}, {w.data(), {3, 4}}, {b.data(), {3, 4}}},
+            {{y.data(), {8, 6, 3, 4}}});
   if (!st) {
     std::cerr << "call failed: " << st.message() << "\n";
     return 1;
   }
   printMap("tutorial y[0, 0]", y, 0);
   printMap("tutorial y[0, 5]", y, 5);
-  ok &= report("LayerNorm, tutorial input", maxError(x, w, b, y, kD, true, 1e-5));
+  ok &=
+      report("LayerNorm, tutorial input", maxError(x, w, b, y, kD, true, 1e-5));
 
   // Varied inputs, weight and bias; the same compiled function, called again.
   // Explicit strides are allowed when they describe the dense layout.
@@ -144,7 +144,8 @@ int main() {
     return 1;
   }
   printMap("varied y[0, 0]", y, 0);
-  ok &= report("LayerNorm, weight and bias", maxError(x, w, b, y, kD, true, 1e-5));
+  ok &= report("LayerNorm, weight and bias",
+               maxError(x, w, b, y, kD, true, 1e-5));
 
   // A transposed view is not a dense layout: an INVALID_ARGUMENT status.
   st = (*ln)({{x.data(), {8, 6, 3, 4}, {72, 12, 1, 3}},

@@ -158,9 +158,8 @@ NORMLIR_CAPI_EXPORTED normlirStatus normlirSpecCreate(normlirOpKind op,
                                                       normlirSpec *spec);
 NORMLIR_CAPI_EXPORTED void normlirSpecDestroy(normlirSpec spec);
 /// LayerNorm/RMSNorm: the trailing dimensions normalized over.
-NORMLIR_CAPI_EXPORTED normlirStatus
-normlirSpecSetNormalizedShape(normlirSpec spec, int32_t rank,
-                              const int64_t *shape);
+NORMLIR_CAPI_EXPORTED normlirStatus normlirSpecSetNormalizedShape(
+    normlirSpec spec, int32_t rank, const int64_t *shape);
 /// GroupNorm: the number of groups (divides the channels).
 NORMLIR_CAPI_EXPORTED normlirStatus normlirSpecSetNumGroups(normlirSpec spec,
                                                             int64_t groups);
@@ -235,8 +234,8 @@ NORMLIR_CAPI_EXPORTED const char *normlirModuleGetWarnings(normlirModule m);
 
 NORMLIR_CAPI_EXPORTED int32_t normlirModuleGetNumFunctions(normlirModule m);
 /// The i-th callable function; NULL when out of range.
-NORMLIR_CAPI_EXPORTED normlirFunction
-normlirModuleGetFunction(normlirModule m, int32_t index);
+NORMLIR_CAPI_EXPORTED normlirFunction normlirModuleGetFunction(normlirModule m,
+                                                               int32_t index);
 /// The function called `name`, or an error naming those available.
 NORMLIR_CAPI_EXPORTED normlirStatus normlirModuleLookup(normlirModule m,
                                                         const char *name,
@@ -280,10 +279,9 @@ typedef struct normlirTensor {
 /// counts, element types, shapes, strides, null data, and that no result
 /// overlaps an input or another result; on CUDA that every buffer is device
 /// memory. Inputs are never written.
-NORMLIR_CAPI_EXPORTED normlirStatus
-normlirFunctionCall(normlirFunction f, const normlirTensor *inputs,
-                    int32_t numInputs, const normlirTensor *results,
-                    int32_t numResults);
+NORMLIR_CAPI_EXPORTED normlirStatus normlirFunctionCall(
+    normlirFunction f, const normlirTensor *inputs, int32_t numInputs,
+    const normlirTensor *results, int32_t numResults);
 
 /*===----------------------------------------------------------------------===
  * Caches

@@ -188,8 +188,8 @@ public:
       if (hasMomentum_)
         step(normlirSpecSetMomentum(s, momentum_));
       if (hasParamDType_)
-        step(normlirSpecSetParamDType(
-            s, static_cast<normlirDType>(paramDType_)));
+        step(normlirSpecSetParamDType(s,
+                                      static_cast<normlirDType>(paramDType_)));
       step(normlirSpecSetFlags(s, flags_));
       if (!name_.empty())
         step(normlirSpecSetName(s, name_.c_str()));
@@ -297,10 +297,9 @@ public:
       in.push_back(t.c());
     for (const Tensor &t : results)
       out.push_back(t.c());
-    return Status(normlirFunctionCall(f_, in.data(),
-                                      static_cast<int32_t>(in.size()),
-                                      out.data(),
-                                      static_cast<int32_t>(out.size())));
+    return Status(
+        normlirFunctionCall(f_, in.data(), static_cast<int32_t>(in.size()),
+                            out.data(), static_cast<int32_t>(out.size())));
   }
   /// The lowest-overhead call: C tensors prepared once by the caller.
   Status call(const normlirTensor *inputs, int32_t numInputs,
@@ -334,7 +333,8 @@ struct CompileOptions {
   }
 };
 
-/// A compiled module (shared ownership; copies are cheap).
+/// A compiled module: a reference to a module of the JIT's cache (move-only;
+/// compile() the same spec again for another reference, a cache hit).
 class Module {
 public:
   Module() = default;
@@ -375,8 +375,8 @@ inline Expected<Module> compile(const std::string &source,
                                 const std::string &bufferName = "<spec>") {
   normlirCompileOptions o = options.c();
   normlirModule m = nullptr;
-  Status st(normlirCompile(source.data(), source.size(), bufferName.c_str(),
-                           &o, &m));
+  Status st(
+      normlirCompile(source.data(), source.size(), bufferName.c_str(), &o, &m));
   if (!st.ok())
     return st;
   return Module(m);

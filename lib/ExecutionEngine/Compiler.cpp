@@ -23,12 +23,12 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
-#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
@@ -46,16 +46,15 @@ using namespace normlir;
 #define NORMLIR_VERSION "0.1.0"
 
 llvm::StringRef normlir::getVersionString() {
-  static const std::string version =
-      NORMLIR_VERSION " (LLVM " LLVM_VERSION_STRING ", build " NORMLIR_BUILD_ID
-                      ")";
+  static const std::string version = NORMLIR_VERSION
+      " (LLVM " LLVM_VERSION_STRING ", build " NORMLIR_BUILD_ID ")";
   return version;
 }
 
 std::string normlir::getHostCPUDescription() {
   static const std::string description = [] {
-    std::string s = llvm::sys::getProcessTriple() + " " +
-                    llvm::sys::getHostCPUName().str();
+    std::string s =
+        llvm::sys::getProcessTriple() + " " + llvm::sys::getHostCPUName().str();
     llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
     std::vector<std::string> on;
     for (auto &f : features)
@@ -145,8 +144,8 @@ static std::vector<llvm::Function *> takeStructors(llvm::Module &m,
       if (!entry)
         continue;
       auto *prio = dyn_cast<llvm::ConstantInt>(entry->getOperand(0));
-      auto *fn = dyn_cast<llvm::Function>(
-          entry->getOperand(1)->stripPointerCasts());
+      auto *fn =
+          dyn_cast<llvm::Function>(entry->getOperand(1)->stripPointerCasts());
       if (prio && fn)
         ordered.emplace(prio->getZExtValue(), fn);
     }
@@ -178,10 +177,9 @@ static llvm::Error addEntryPoints(llvm::Module &m,
   llvm::GlobalVariable *guard = nullptr;
   llvm::Function *init = nullptr;
   if (!ctors.empty()) {
-    guard = new llvm::GlobalVariable(m, i64, false,
-                                     llvm::GlobalValue::InternalLinkage,
-                                     llvm::ConstantInt::get(i64, 0),
-                                     "__normlir_once");
+    guard = new llvm::GlobalVariable(
+        m, i64, false, llvm::GlobalValue::InternalLinkage,
+        llvm::ConstantInt::get(i64, 0), "__normlir_once");
     init = llvm::Function::Create(llvm::FunctionType::get(voidTy, false),
                                   llvm::GlobalValue::InternalLinkage,
                                   "__normlir_init", m);
@@ -210,9 +208,9 @@ static llvm::Error addEntryPoints(llvm::Module &m,
   }
   llvm::FunctionCallee callOnce, hasError;
   if (cuda) {
-    callOnce = m.getOrInsertFunction("normlirRuntimeCallOnce",
-                                     llvm::FunctionType::get(
-                                         voidTy, {ptr, ptr}, false));
+    callOnce = m.getOrInsertFunction(
+        "normlirRuntimeCallOnce",
+        llvm::FunctionType::get(voidTy, {ptr, ptr}, false));
     hasError = m.getOrInsertFunction("normlirRuntimeHasError",
                                      llvm::FunctionType::get(i32, false));
     if (!errorFunction.empty()) {
@@ -295,8 +293,8 @@ static llvm::Error addEntryPoints(llvm::Module &m,
     llvm::IRBuilder<> pb(llvm::BasicBlock::Create(ctx, "entry", packed));
     std::vector<llvm::Value *> ptrs;
     for (size_t i = 0; i < numBuffers; ++i)
-      ptrs.push_back(pb.CreateLoad(
-          ptr, pb.CreateConstGEP1_64(ptr, packed->getArg(0), i)));
+      ptrs.push_back(
+          pb.CreateLoad(ptr, pb.CreateConstGEP1_64(ptr, packed->getArg(0), i)));
     pb.CreateRet(pb.CreateCall(entry, ptrs));
   }
   return llvm::Error::success();
@@ -306,9 +304,10 @@ static llvm::Error addEntryPoints(llvm::Module &m,
 // compileToObject
 //===----------------------------------------------------------------------===//
 
-static llvm::Expected<CompiledObject>
-compileImpl(llvm::StringRef source, llvm::StringRef bufferName,
-            const JITOptions &options, bool exportInternals) {
+static llvm::Expected<CompiledObject> compileImpl(llvm::StringRef source,
+                                                  llvm::StringRef bufferName,
+                                                  const JITOptions &options,
+                                                  bool exportInternals) {
   auto start = std::chrono::steady_clock::now();
   initializeLLVMOnce();
 
@@ -434,9 +433,9 @@ compileImpl(llvm::StringRef source, llvm::StringRef bufferName,
     return fail("failed to translate " + bufferName.str() + " to LLVM IR");
   llvmModule->setDataLayout((*tm)->createDataLayout());
   llvmModule->setTargetTriple((*tm)->getTargetTriple());
-  if (auto err = addEntryPoints(*llvmModule, result.functions, cuda,
-                                exportInternals, options.libraryErrorFunction,
-                                result.hasFini))
+  if (auto err =
+          addEntryPoints(*llvmModule, result.functions, cuda, exportInternals,
+                         options.libraryErrorFunction, result.hasFini))
     return std::move(err);
 
   auto optimize = makeOptimizingTransformer(std::min(options.optLevel, 3u),
@@ -495,8 +494,8 @@ std::string normlir::getCDeclaration(const FunctionSignature &sig) {
     s += (i ? ", " : "") + std::string("const ") + cType(t.elementType) +
          " *input" + std::to_string(i);
   for (auto [i, t] : llvm::enumerate(sig.results))
-    s += (i || !sig.inputs.empty() ? ", " : "") + std::string(cType(t.elementType)) +
-         " *result" + std::to_string(i);
+    s += (i || !sig.inputs.empty() ? ", " : "") +
+         std::string(cType(t.elementType)) + " *result" + std::to_string(i);
   if (sig.inputs.empty() && sig.results.empty())
     s += "void";
   return s + ")";
@@ -517,10 +516,12 @@ std::string normlir::generateCHeader(const CompiledObject &object,
   os << "/* Buffers are dense and row-major, of exactly the shapes listed";
   if (cuda)
     os << ",\n   in device memory of the GPU, 16-byte aligned";
-  os << ";\n   f16 and bf16 elements are uint16_t bit patterns. Results must not"
+  os << ";\n   f16 and bf16 elements are uint16_t bit patterns. Results must "
+        "not"
         "\n   overlap inputs. Each function returns 0 on success";
   if (cuda)
-    os << ", else nonzero\n   with the reason in " << object.errorFunction << "()";
+    os << ", else nonzero\n   with the reason in " << object.errorFunction
+       << "()";
   os << ". */\n\n";
   for (const FunctionSignature &sig : object.functions) {
     os << "/* " << sig.name << ":";

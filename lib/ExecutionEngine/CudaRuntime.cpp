@@ -593,7 +593,8 @@ NORMLIR_RUNTIME_EXPORT void mgpuEventRecord(void *event, void *stream) {
 }
 
 /// ptr @mgpuMemAlloc(i64 bytes, ptr stream, i8 isHostShared)
-NORMLIR_RUNTIME_EXPORT void *mgpuMemAlloc(uint64_t bytes, void *stream, uint32_t hostShared) {
+NORMLIR_RUNTIME_EXPORT void *mgpuMemAlloc(uint64_t bytes, void *stream,
+                                          uint32_t hostShared) {
   const Driver *d = activateOrRecord();
   if (!d)
     return nullptr;
@@ -632,7 +633,8 @@ NORMLIR_RUNTIME_EXPORT void mgpuMemFree(void *ptr, void *stream) {
 }
 
 /// void @mgpuMemcpy(ptr dst, ptr src, i64 bytes, ptr stream)
-NORMLIR_RUNTIME_EXPORT void mgpuMemcpy(void *dst, void *src, uint64_t bytes, void *stream) {
+NORMLIR_RUNTIME_EXPORT void mgpuMemcpy(void *dst, void *src, uint64_t bytes,
+                                       void *stream) {
   const Driver *d = activateOrRecord();
   if (!d || threadState.pendingError || bytes == 0)
     return;
@@ -642,8 +644,8 @@ NORMLIR_RUNTIME_EXPORT void mgpuMemcpy(void *dst, void *src, uint64_t bytes, voi
 }
 
 /// void @mgpuMemset32(ptr dst, i32 value, i64 count, ptr stream)
-NORMLIR_RUNTIME_EXPORT void mgpuMemset32(void *dst, uint32_t value, uint64_t count,
-                         void *stream) {
+NORMLIR_RUNTIME_EXPORT void mgpuMemset32(void *dst, uint32_t value,
+                                         uint64_t count, void *stream) {
   const Driver *d = activateOrRecord();
   if (!d || threadState.pendingError || count == 0)
     return;
@@ -653,8 +655,8 @@ NORMLIR_RUNTIME_EXPORT void mgpuMemset32(void *dst, uint32_t value, uint64_t cou
 }
 
 /// void @mgpuMemset16(ptr dst, i16 value, i64 count, ptr stream)
-NORMLIR_RUNTIME_EXPORT void mgpuMemset16(void *dst, uint32_t value, uint64_t count,
-                         void *stream) {
+NORMLIR_RUNTIME_EXPORT void mgpuMemset16(void *dst, uint32_t value,
+                                         uint64_t count, void *stream) {
   const Driver *d = activateOrRecord();
   if (!d || threadState.pendingError || count == 0)
     return;
@@ -726,7 +728,8 @@ NORMLIR_RUNTIME_EXPORT void mgpuModuleUnload(void *module) {
 }
 
 /// ptr @mgpuModuleGetFunction(ptr module, ptr name)
-NORMLIR_RUNTIME_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
+NORMLIR_RUNTIME_EXPORT void *mgpuModuleGetFunction(void *module,
+                                                   const char *name) {
   const Driver *d = activateOrRecord();
   if (!d)
     return nullptr;
@@ -819,11 +822,11 @@ static bool prepareLaunch(const Driver &d, llvm::StringRef caller,
 /// void @mgpuLaunchKernel(ptr function, i64 gridX, i64 gridY, i64 gridZ,
 ///                        i64 blockX, i64 blockY, i64 blockZ, i32 smem,
 ///                        ptr stream, ptr params, ptr extra, i64 paramsCount)
-NORMLIR_RUNTIME_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
-                             intptr_t gridZ, intptr_t blockX, intptr_t blockY,
-                             intptr_t blockZ, int32_t smem, void *stream,
-                             void **params, void **extra,
-                             size_t /*paramsCount*/) {
+NORMLIR_RUNTIME_EXPORT void
+mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+                 intptr_t blockX, intptr_t blockY, intptr_t blockZ,
+                 int32_t smem, void *stream, void **params, void **extra,
+                 size_t /*paramsCount*/) {
   const Driver *d = activateOrRecord();
   if (!d)
     return;
@@ -845,13 +848,12 @@ NORMLIR_RUNTIME_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX, int
 ///                               i64 gridZ, i64 blockX, i64 blockY,
 ///                               i64 blockZ, i32 smem, ptr stream,
 ///                               ptr params, ptr extra)
-NORMLIR_RUNTIME_EXPORT void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
-                                    intptr_t clusterY, intptr_t clusterZ,
-                                    intptr_t gridX, intptr_t gridY,
-                                    intptr_t gridZ, intptr_t blockX,
-                                    intptr_t blockY, intptr_t blockZ,
-                                    int32_t smem, void *stream, void **params,
-                                    void **extra) {
+NORMLIR_RUNTIME_EXPORT void
+mgpuLaunchClusterKernel(void *function, intptr_t clusterX, intptr_t clusterY,
+                        intptr_t clusterZ, intptr_t gridX, intptr_t gridY,
+                        intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                        intptr_t blockZ, int32_t smem, void *stream,
+                        void **params, void **extra) {
   const Driver *d = activateOrRecord();
   if (!d)
     return;

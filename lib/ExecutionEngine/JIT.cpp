@@ -179,14 +179,14 @@ JITModuleLoader::load(const CompiledObject &object, bool fromDisk) {
   if (!jit)
     return jit.takeError();
   static std::atomic<uint64_t> counter{0};
-  auto dylib =
-      (*jit)->createJITDylib("normlir." + std::to_string(counter++));
+  auto dylib = (*jit)->createJITDylib("normlir." + std::to_string(counter++));
   if (!dylib)
     return dylib.takeError();
   auto module = std::shared_ptr<JITModule>(new JITModule());
   module->impl->dylib = &*dylib;
-  auto generator = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
-      (*jit)->getDataLayout().getGlobalPrefix());
+  auto generator =
+      llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+          (*jit)->getDataLayout().getGlobalPrefix());
   if (!generator)
     return generator.takeError();
   dylib->addGenerator(std::move(*generator));
@@ -201,9 +201,9 @@ JITModuleLoader::load(const CompiledObject &object, bool fromDisk) {
     if (auto err = dylib->define(llvm::orc::absoluteSymbols(std::move(map))))
       return std::move(err);
   }
-  if (auto err = (*jit)->addObjectFile(
-          *dylib, llvm::MemoryBuffer::getMemBufferCopy(object.object,
-                                                       "normlir-module")))
+  if (auto err =
+          (*jit)->addObjectFile(*dylib, llvm::MemoryBuffer::getMemBufferCopy(
+                                            object.object, "normlir-module")))
     return std::move(err);
   for (const FunctionSignature &sig : object.functions) {
     auto address = (*jit)->lookup(*dylib, "__normlir_packed_" + sig.name);
@@ -222,11 +222,11 @@ JITModuleLoader::load(const CompiledObject &object, bool fromDisk) {
   module->target = object.target;
   module->chip = object.chip;
   module->fromDiskCache = fromDisk;
-  module->compileSeconds =
-      fromDisk ? std::chrono::duration<double>(
-                     std::chrono::steady_clock::now() - start)
-                     .count()
-               : object.seconds;
+  module->compileSeconds = fromDisk
+                               ? std::chrono::duration<double>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count()
+                               : object.seconds;
   return module;
 }
 
@@ -274,7 +274,8 @@ std::string normlir::getCacheDirectory() {
   if (auto env = llvm::sys::Process::GetEnv("NORMLIR_CACHE_DIR"))
     return *env == "off" ? std::string() : *env;
   llvm::SmallString<256> dir;
-  if (auto xdg = llvm::sys::Process::GetEnv("XDG_CACHE_HOME"); xdg && !xdg->empty())
+  if (auto xdg = llvm::sys::Process::GetEnv("XDG_CACHE_HOME");
+      xdg && !xdg->empty())
     dir = *xdg;
   else if (llvm::sys::path::home_directory(dir))
     llvm::sys::path::append(dir, ".cache");
@@ -423,8 +424,8 @@ static std::optional<CompiledObject> loadFromDisk(llvm::StringRef dir,
       return std::nullopt;
     FunctionSignature sig;
     sig.name = fo->getString("name")->str();
-    for (auto [field, out] :
-         {std::pair{"inputs", &sig.inputs}, std::pair{"results", &sig.results}}) {
+    for (auto [field, out] : {std::pair{"inputs", &sig.inputs},
+                              std::pair{"results", &sig.results}}) {
       const llvm::json::Array *list = fo->getArray(field);
       if (!list)
         return std::nullopt;
@@ -554,8 +555,7 @@ static std::string describe(const RawBuffer &b) {
 
 /// Checks `buffers` against `specs`; `what` is "input" or "result".
 static llvm::Error checkBuffers(llvm::StringRef func, const RawBuffer *buffers,
-                                size_t count,
-                                llvm::ArrayRef<TensorSpec> specs,
+                                size_t count, llvm::ArrayRef<TensorSpec> specs,
                                 llvm::StringRef what) {
   if (count != specs.size())
     return llvm::createStringError("function '" + func.str() + "' expects " +
@@ -565,11 +565,11 @@ static llvm::Error checkBuffers(llvm::StringRef func, const RawBuffer *buffers,
   for (size_t i = 0; i < count; ++i) {
     const RawBuffer &b = buffers[i];
     const TensorSpec &expected = specs[i];
-    bool same = b.elementType == expected.elementType &&
-                b.rank == static_cast<int>(expected.shape.size()) &&
-                (b.rank == 0 || b.shape) &&
-                std::equal(expected.shape.begin(), expected.shape.end(),
-                           b.shape);
+    bool same =
+        b.elementType == expected.elementType &&
+        b.rank == static_cast<int>(expected.shape.size()) &&
+        (b.rank == 0 || b.shape) &&
+        std::equal(expected.shape.begin(), expected.shape.end(), b.shape);
     if (!same)
       return llvm::createStringError(
           what.str() + " " + std::to_string(i) + " of '" + func.str() +
@@ -623,8 +623,7 @@ llvm::Error JITModule::call(size_t index, const RawBuffer *inputs,
                                    name.str() + "'");
   if (auto err = checkBuffers(name, inputs, numInputs, sig.inputs, "input"))
     return err;
-  if (auto err =
-          checkBuffers(name, results, numResults, sig.results, "result"))
+  if (auto err = checkBuffers(name, results, numResults, sig.results, "result"))
     return err;
   // A result written over an input (or over another result) would corrupt
   // what the caller passed in.
@@ -705,8 +704,8 @@ llvm::Error JITModule::invoke(llvm::StringRef name,
     std::vector<RawBuffer> raw;
     for (const BufferView &b : views)
       raw.push_back({b.data, b.spec.elementType,
-                     static_cast<int>(b.spec.shape.size()),
-                     b.spec.shape.data(), nullptr});
+                     static_cast<int>(b.spec.shape.size()), b.spec.shape.data(),
+                     nullptr});
     return raw;
   };
   std::vector<RawBuffer> in = toRaw(inputs), out = toRaw(results);

@@ -68,20 +68,18 @@ llvm::Expected<std::string> NormSpec::toMLIR() const {
   if (paramType && *paramType != dtype && *paramType != ElementType::F32)
     return specError("parameters must be f32 or the input's element type");
   if (rank < 1 || rank > 8)
-    return specError("the input rank must be 1 to 8, got " +
-                     llvm::Twine(rank));
+    return specError("the input rank must be 1 to 8, got " + llvm::Twine(rank));
   for (int64_t d : shape)
     if (d < 0)
       return specError("negative dimension " + llvm::Twine(d));
   if (name.empty() || !(llvm::isAlpha(name[0]) || name[0] == '_') ||
       !llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; }))
-    return specError("function name '" + name +
-                     "' is not a C identifier");
+    return specError("function name '" + name + "' is not a C identifier");
   bool channelOp = this->op == NormOpKind::BatchNorm ||
                    this->op == NormOpKind::InstanceNorm ||
                    this->op == NormOpKind::GroupNorm;
-  bool runningOp = this->op == NormOpKind::BatchNorm ||
-                   this->op == NormOpKind::InstanceNorm;
+  bool runningOp =
+      this->op == NormOpKind::BatchNorm || this->op == NormOpKind::InstanceNorm;
   if (channelsLast && !channelOp)
     return specError(llvm::Twine(op) + " has no channel axis (channels-last)");
   if ((runningStats || training || momentum) && !runningOp)
@@ -111,8 +109,8 @@ llvm::Expected<std::string> NormSpec::toMLIR() const {
       return specError(llvm::Twine(op) + " has no normalized_shape");
     int64_t minRank = this->op == NormOpKind::InstanceNorm ? 3 : 2;
     if (rank < minRank)
-      return specError(llvm::Twine(op) + " needs an input of rank >= " +
-                       llvm::Twine(minRank));
+      return specError(llvm::Twine(op) +
+                       " needs an input of rank >= " + llvm::Twine(minRank));
     paramShape = {shape[channelAxis]};
   }
   if (this->op == NormOpKind::GroupNorm &&
@@ -231,11 +229,11 @@ llvm::Expected<std::string> NormSpec::toMLIR() const {
 
   std::string s;
   llvm::raw_string_ostream os(s);
-  os << "func.func @" << name << "(" << argList << ") -> ("
-     << retTypes << ") {\n";
-  os << "  %r" << (resultTypes.size() > 1
-                       ? ":" + std::to_string(resultTypes.size())
-                       : std::string())
+  os << "func.func @" << name << "(" << argList << ") -> (" << retTypes
+     << ") {\n";
+  os << "  %r"
+     << (resultTypes.size() > 1 ? ":" + std::to_string(resultTypes.size())
+                                : std::string())
      << " = norm." << op << " " << operands;
   if (!attrs.empty())
     os << " {" << llvm::join(attrs, ", ") << "}";

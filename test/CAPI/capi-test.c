@@ -58,12 +58,12 @@ int main(void) {
   /* A spec built without MLIR text. */
   int64_t shape[] = {8, 6, 3, 4}, norm[] = {3, 4};
   normlirSpec spec = NULL;
-  report("create", normlirSpecCreate(NORMLIR_LAYER_NORM, NORMLIR_F32, 4, shape,
-                                     &spec));
+  report("create",
+         normlirSpecCreate(NORMLIR_LAYER_NORM, NORMLIR_F32, 4, shape, &spec));
   report("normalized", normlirSpecSetNormalizedShape(spec, 2, norm));
-  report("flags", normlirSpecSetFlags(spec, NORMLIR_SPEC_WEIGHT |
-                                                NORMLIR_SPEC_BIAS |
-                                                NORMLIR_SPEC_SAVE_STATS));
+  report("flags",
+         normlirSpecSetFlags(spec, NORMLIR_SPEC_WEIGHT | NORMLIR_SPEC_BIAS |
+                                       NORMLIR_SPEC_SAVE_STATS));
   report("name", normlirSpecSetName(spec, "ln"));
   const char *text = NULL;
   report("mlir", normlirSpecGetMLIR(spec, &text));
@@ -146,7 +146,8 @@ int main(void) {
 
   /* Spec errors. */
   int64_t badNorm[] = {4, 3};
-  report("bad normalized shape", normlirSpecSetNormalizedShape(spec, 2, badNorm));
+  report("bad normalized shape",
+         normlirSpecSetNormalizedShape(spec, 2, badNorm));
   report("mlir of bad spec", normlirSpecGetMLIR(spec, &text));
   report("epsilon", normlirSpecSetEpsilon(spec, -1.0));
   report("momentum", normlirSpecSetMomentum(spec, 2.0));
@@ -156,8 +157,8 @@ int main(void) {
   normlirSpecSetNumGroups(gn, 4);
   report("groups", normlirSpecGetMLIR(gn, &text));
   normlirSpecDestroy(gn);
-  report("rank", normlirSpecCreate(NORMLIR_BATCH_NORM, NORMLIR_F32, 0, shape,
-                                   &gn));
+  report("rank",
+         normlirSpecCreate(NORMLIR_BATCH_NORM, NORMLIR_F32, 0, shape, &gn));
 
   /* MLIR text with an error: a located diagnostic. */
   const char *broken = "func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {\n"
@@ -165,8 +166,8 @@ int main(void) {
                        "array<i64: 5>} : (tensor<4xf32>) -> (tensor<4xf32>, "
                        "tensor<1xf32>)\n  return %y : tensor<4xf32>\n}\n";
   normlirModule none = NULL;
-  report("broken", normlirCompile(broken, strlen(broken), "broken.mlir", NULL,
-                                  &none));
+  report("broken",
+         normlirCompile(broken, strlen(broken), "broken.mlir", NULL, &none));
   expect(none == NULL, "no module on error");
   normlirCompileOptions opts;
   normlirCompileOptionsInit(&opts);

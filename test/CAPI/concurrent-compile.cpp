@@ -55,9 +55,8 @@ int main(int argc, char **argv) {
       std::vector<float> x(rows * 40), w(40, 2.0f), y(rows * 40);
       for (size_t i = 0; i < x.size(); ++i)
         x[i] = float((i * 7 + t) % 13) - 6.0f;
-      normlir::Status st =
-          mod->function(0)({{x.data(), {rows, 40}}, {w.data(), {40}}},
-                           {{y.data(), {rows, 40}}});
+      normlir::Status st = mod->function(0)(
+          {{x.data(), {rows, 40}}, {w.data(), {40}}}, {{y.data(), {rows, 40}}});
       if (!st) {
         std::printf("thread %d: %s\n", t, st.message().c_str());
         return;
@@ -73,8 +72,10 @@ int main(int argc, char **argv) {
     t.join();
   normlirCacheStats after = normlir::cacheStats();
   std::printf("threads ok: %d\n", ok.load());
-  std::printf("compiles: %lld\n", (long long)(after.compiles - before.compiles));
-  std::printf("disk hits: %lld\n", (long long)(after.diskHits - before.diskHits));
+  std::printf("compiles: %lld\n",
+              (long long)(after.compiles - before.compiles));
+  std::printf("disk hits: %lld\n",
+              (long long)(after.diskHits - before.diskHits));
   std::printf("memory hits: %lld\n",
               (long long)(after.memoryHits - before.memoryHits));
   return ok.load() == kThreads ? 0 : 1;

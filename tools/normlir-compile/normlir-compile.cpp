@@ -77,13 +77,13 @@ static int fail(const llvm::Twine &message) {
 /// C keywords and names of the C library a symbol must not take.
 static bool isReservedCName(llvm::StringRef name) {
   static constexpr llvm::StringLiteral kNames[] = {
-      "main",   "auto",   "break",   "case",     "char",     "const",
-      "continue", "default", "do",   "double",   "else",     "enum",
-      "extern", "float",  "for",     "goto",     "if",       "inline",
-      "int",    "long",   "register", "restrict", "return",  "short",
-      "signed", "sizeof", "static",  "struct",   "switch",   "typedef",
-      "union",  "unsigned", "void",  "volatile", "while",    "exit",
-      "abort",  "printf", "malloc",  "free"};
+      "main",     "auto",     "break",    "case",     "char",   "const",
+      "continue", "default",  "do",       "double",   "else",   "enum",
+      "extern",   "float",    "for",      "goto",     "if",     "inline",
+      "int",      "long",     "register", "restrict", "return", "short",
+      "signed",   "sizeof",   "static",   "struct",   "switch", "typedef",
+      "union",    "unsigned", "void",     "volatile", "while",  "exit",
+      "abort",    "printf",   "malloc",   "free"};
   return llvm::is_contained(kNames, name);
 }
 
@@ -179,8 +179,8 @@ int main(int argc, char **argv) {
       // The runtime library next to this tool: <bin>/../lib.
       std::string self = llvm::sys::fs::getMainExecutable(
           argv[0], reinterpret_cast<void *>(&isReservedCName));
-      llvm::SmallString<256> libDir(llvm::sys::path::parent_path(
-          llvm::sys::path::parent_path(self)));
+      llvm::SmallString<256> libDir(
+          llvm::sys::path::parent_path(llvm::sys::path::parent_path(self)));
       llvm::sys::path::append(libDir, "lib");
       llvm::SmallString<256> runtime(libDir);
       llvm::sys::path::append(runtime, "libNormLIRRuntime.so");

@@ -63,8 +63,8 @@ llvm::Expected<CompiledObject> compileToObject(llvm::StringRef source,
 std::string getCDeclaration(const FunctionSignature &sig);
 
 /// A C header declaring every function of `object` (normlir-compile).
-std::string generateCHeader(const CompiledObject &object,
-                            llvm::StringRef guard, llvm::StringRef source);
+std::string generateCHeader(const CompiledObject &object, llvm::StringRef guard,
+                            llvm::StringRef source);
 
 /// "<version> (LLVM <version>, build <hash of the compiler sources>)".
 llvm::StringRef getVersionString();

@@ -23,7 +23,13 @@
 namespace normlir {
 
 /// The named ops a NormSpec can build.
-enum class NormOpKind { LayerNorm, RMSNorm, BatchNorm, InstanceNorm, GroupNorm };
+enum class NormOpKind {
+  LayerNorm,
+  RMSNorm,
+  BatchNorm,
+  InstanceNorm,
+  GroupNorm
+};
 
 /// One normalization call. The function built takes the input, then weight,
 /// bias, running_mean, running_var and num_batches_tracked where present; it
