@@ -319,8 +319,17 @@ class _InstanceNorm(_NormBase):
         super().__init__(num_features, eps, momentum, affine,
                          track_running_stats, device=device, dtype=dtype)
 
+    #: The rank of an unbatched input; a batched one has one more axis.
+    _no_batch_dim = 0
+
     def _get_no_batch_dim(self) -> int:
-        raise NotImplementedError
+        return self._no_batch_dim
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        n = self._no_batch_dim
+        if input.dim() not in (n, n + 1):
+            raise ValueError(
+                f"expected {n}D or {n + 1}D input (got {input.dim()}D input)")
 
     def _handle_no_batch_input(self, input: Tensor) -> Tensor:
         return self._apply_instance_norm(input.unsqueeze(0)).squeeze(0)
@@ -394,13 +403,7 @@ class InstanceNorm1d(_InstanceNorm):
         device, dtype: of the parameters and running statistics.
     """
 
-    def _get_no_batch_dim(self) -> int:
-        return 2
-
-    def _check_input_dim(self, input: Tensor) -> None:
-        if input.dim() not in (2, 3):
-            raise ValueError(
-                f"expected 2D or 3D input (got {input.dim()}D input)")
+    _no_batch_dim = 2
 
 
 class InstanceNorm2d(_InstanceNorm):
@@ -408,13 +411,7 @@ class InstanceNorm2d(_InstanceNorm):
     input, as ``torch.nn.InstanceNorm2d`` (arguments as
     :class:`InstanceNorm1d`)."""
 
-    def _get_no_batch_dim(self) -> int:
-        return 3
-
-    def _check_input_dim(self, input: Tensor) -> None:
-        if input.dim() not in (3, 4):
-            raise ValueError(
-                f"expected 3D or 4D input (got {input.dim()}D input)")
+    _no_batch_dim = 3
 
 
 class InstanceNorm3d(_InstanceNorm):
@@ -422,13 +419,7 @@ class InstanceNorm3d(_InstanceNorm):
     input, as ``torch.nn.InstanceNorm3d`` (arguments as
     :class:`InstanceNorm1d`)."""
 
-    def _get_no_batch_dim(self) -> int:
-        return 4
-
-    def _check_input_dim(self, input: Tensor) -> None:
-        if input.dim() not in (4, 5):
-            raise ValueError(
-                f"expected 4D or 5D input (got {input.dim()}D input)")
+    _no_batch_dim = 4
 
 
 class GroupNorm(Module):
