@@ -34,6 +34,19 @@ __all__ = ["LayerNorm", "RMSNorm", "BatchNorm1d", "BatchNorm2d",
            "InstanceNorm3d", "GroupNorm"]
 
 
+def _register_affine(module: Module, shape, weight: bool, bias: bool,
+                     factory_kwargs: dict) -> None:
+    """Registers ``weight`` and ``bias`` of ``shape`` (uninitialized; the
+    module's ``reset_parameters`` fills them), or None for those not wanted,
+    in PyTorch's order."""
+    for name, wanted in (("weight", weight), ("bias", bias)):
+        if wanted:
+            setattr(module, name,
+                    Parameter(torch.empty(shape, **factory_kwargs)))
+        else:
+            module.register_parameter(name, None)
+
+
 def _shape_tuple(normalized_shape) -> tuple:
     if isinstance(normalized_shape, numbers.Integral):
         return (int(normalized_shape),)
@@ -67,17 +80,8 @@ class LayerNorm(Module):
         self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if self.elementwise_affine:
-            self.weight = Parameter(torch.empty(self.normalized_shape,
-                                                **factory_kwargs))
-            if bias:
-                self.bias = Parameter(torch.empty(self.normalized_shape,
-                                                  **factory_kwargs))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, self.normalized_shape, elementwise_affine,
+                         elementwise_affine and bias, factory_kwargs)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -171,13 +175,7 @@ class _NormBase(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if self.affine:
-            self.weight = Parameter(torch.empty(num_features,
-                                                **factory_kwargs))
-            self.bias = Parameter(torch.empty(num_features, **factory_kwargs))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, (num_features,), affine, affine, factory_kwargs)
         if self.track_running_stats:
             self.register_buffer("running_mean",
                                  torch.zeros(num_features, **factory_kwargs))
@@ -452,13 +450,7 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if self.affine:
-            self.weight = Parameter(torch.empty(num_channels,
-                                                **factory_kwargs))
-            self.bias = Parameter(torch.empty(num_channels, **factory_kwargs))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, (num_channels,), affine, affine, factory_kwargs)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
