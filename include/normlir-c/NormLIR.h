@@ -163,7 +163,8 @@ NORMLIR_CAPI_EXPORTED normlirStatus normlirSpecSetNormalizedShape(
 /// GroupNorm: the number of groups (divides the channels).
 NORMLIR_CAPI_EXPORTED normlirStatus normlirSpecSetNumGroups(normlirSpec spec,
                                                             int64_t groups);
-/// Epsilon (RMSNorm default: float's epsilon, PyTorch's eps=None).
+/// Epsilon (RMSNorm default: float's epsilon, PyTorch's eps=None). Any value
+/// PyTorch takes but a negative one: +inf and NaN are accepted.
 NORMLIR_CAPI_EXPORTED normlirStatus normlirSpecSetEpsilon(normlirSpec spec,
                                                           double epsilon);
 /// BatchNorm/InstanceNorm momentum in [0, 1] (default 0.1).

@@ -15,9 +15,13 @@
 #include "normlir/ExecutionEngine/JIT.h"
 #include "normlir/ExecutionEngine/Spec.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 using namespace normlir;
 
@@ -65,11 +69,25 @@ void normlirStatusDestroy(normlirStatus status) { delete status; }
 
 const char *normlirGetVersion(void) { return getVersionString().data(); }
 
-static bool validDType(normlirDType d) {
+/// The integer a caller passed for an enum. Read from the object's bytes:
+/// loading an out-of-range value as the enum type is undefined behaviour in
+/// C++ (an enum without a fixed type only holds the values of its bit
+/// range), and C callers may pass any int. `e` is bound by reference so that
+/// the call itself does not load it either.
+template <typename E> static int64_t rawEnum(const E &e) {
+  // C enums are ints: read as int32_t so that -1 stays -1.
+  static_assert(std::is_enum_v<E> && sizeof(E) == sizeof(int32_t));
+  int32_t value;
+  std::memcpy(&value, &e, sizeof value);
+  return value;
+}
+
+static bool validDType(int64_t d) {
   return d >= NORMLIR_F32 && d <= NORMLIR_I32;
 }
 
-static ElementType toElementType(normlirDType d) {
+/// The element type of a dtype already checked with validDType.
+static ElementType toElementType(int64_t d) {
   switch (d) {
   case NORMLIR_F32:
     return ElementType::F32;
@@ -81,10 +99,9 @@ static ElementType toElementType(normlirDType d) {
     return ElementType::F64;
   case NORMLIR_I64:
     return ElementType::I64;
-  case NORMLIR_I32:
+  default:
     return ElementType::I32;
   }
-  return ElementType::F32;
 }
 
 static normlirDType toDType(ElementType t) {
@@ -106,12 +123,13 @@ static normlirDType toDType(ElementType t) {
 }
 
 size_t normlirDTypeGetSize(normlirDType dtype) {
-  return validDType(dtype) ? getElementSize(toElementType(dtype)) : 0;
+  int64_t d = rawEnum(dtype);
+  return validDType(d) ? getElementSize(toElementType(d)) : 0;
 }
 
 const char *normlirDTypeGetName(normlirDType dtype) {
-  return validDType(dtype) ? getElementTypeName(toElementType(dtype)).data()
-                           : "";
+  int64_t d = rawEnum(dtype);
+  return validDType(d) ? getElementTypeName(toElementType(d)).data() : "";
 }
 
 //===----------------------------------------------------------------------===//
@@ -124,15 +142,17 @@ normlirStatus normlirSpecCreate(normlirOpKind op, normlirDType dtype,
   if (!spec)
     return invalid("normlirSpecCreate: null result pointer");
   *spec = nullptr;
-  if (op < NORMLIR_LAYER_NORM || op > NORMLIR_GROUP_NORM)
-    return invalid("normlirSpecCreate: unknown op kind " + std::to_string(op));
-  if (!validDType(dtype))
-    return invalid("normlirSpecCreate: unknown dtype " + std::to_string(dtype));
+  int64_t opKind = rawEnum(op), d = rawEnum(dtype);
+  if (opKind < NORMLIR_LAYER_NORM || opKind > NORMLIR_GROUP_NORM)
+    return invalid("normlirSpecCreate: unknown op kind " +
+                   std::to_string(opKind));
+  if (!validDType(d))
+    return invalid("normlirSpecCreate: unknown dtype " + std::to_string(d));
   if (rank < 1 || rank > 8 || !shape)
     return invalid("normlirSpecCreate: the shape must have 1 to 8 dimensions");
   auto *s = new normlirSpecImpl();
-  s->spec.op = static_cast<NormOpKind>(op);
-  s->spec.dtype = toElementType(dtype);
+  s->spec.op = static_cast<NormOpKind>(opKind);
+  s->spec.dtype = toElementType(d);
   s->spec.shape.assign(shape, shape + rank);
   s->spec.name = "norm";
   *spec = s;
@@ -159,8 +179,10 @@ normlirStatus normlirSpecSetNumGroups(normlirSpec spec, int64_t groups) {
 normlirStatus normlirSpecSetEpsilon(normlirSpec spec, double epsilon) {
   if (!spec)
     return invalid("normlirSpecSetEpsilon: null spec");
-  if (!(epsilon >= 0) || std::isinf(epsilon))
-    return invalid("normlirSpecSetEpsilon: epsilon must be finite and >= 0");
+  // As the op verifiers (and PyTorch): inf and NaN are accepted.
+  if (epsilon < 0)
+    return invalid("normlirSpecSetEpsilon: epsilon must not be negative, got " +
+                   llvm::formatv("{0}", epsilon).str());
   spec->spec.epsilon = epsilon;
   return nullptr;
 }
@@ -191,7 +213,8 @@ normlirStatus normlirSpecSetFlags(normlirSpec spec, uint32_t flags) {
   return nullptr;
 }
 
-normlirStatus normlirSpecSetParamDType(normlirSpec spec, normlirDType d) {
+normlirStatus normlirSpecSetParamDType(normlirSpec spec, normlirDType dtype) {
+  int64_t d = rawEnum(dtype);
   if (!spec || !validDType(d))
     return invalid("normlirSpecSetParamDType: null spec or unknown dtype");
   spec->spec.paramType = toElementType(d);
@@ -237,12 +260,13 @@ static normlirStatus compileImpl(llvm::StringRef source,
   normlirCompileOptions defaults;
   normlirCompileOptionsInit(&defaults);
   const normlirCompileOptions &o = options ? *options : defaults;
-  if (o.target != NORMLIR_TARGET_CPU && o.target != NORMLIR_TARGET_CUDA)
-    return invalid("unknown target " + std::to_string(o.target));
+  int64_t target = rawEnum(o.target);
+  if (target != NORMLIR_TARGET_CPU && target != NORMLIR_TARGET_CUDA)
+    return invalid("unknown target " + std::to_string(target));
   if (o.optLevel < 0 || o.optLevel > 3)
     return invalid("optLevel must be 0 to 3");
   JITOptions jit;
-  jit.target = o.target == NORMLIR_TARGET_CUDA ? Target::CUDA : Target::CPU;
+  jit.target = target == NORMLIR_TARGET_CUDA ? Target::CUDA : Target::CPU;
   jit.cudaChip = o.chip ? o.chip : "";
   jit.schedule = o.schedule ? o.schedule : "";
   jit.optLevel = static_cast<unsigned>(o.optLevel);
@@ -369,12 +393,12 @@ normlirStatus normlirFunctionCall(normlirFunction f,
   int32_t n = numInputs + numResults;
   for (int32_t i = 0; i < n; ++i) {
     const normlirTensor &t = i < numInputs ? inputs[i] : results[i - numInputs];
-    if (!validDType(t.dtype) || t.rank < 0 || t.rank > 16 ||
-        (t.rank && !t.shape))
+    int64_t d = rawEnum(t.dtype);
+    if (!validDType(d) || t.rank < 0 || t.rank > 16 || (t.rank && !t.shape))
       return invalid(std::string(i < numInputs ? "input " : "result ") +
                      std::to_string(i < numInputs ? i : i - numInputs) +
                      ": malformed tensor (dtype, rank or shape)");
-    raw[i] = {t.data, toElementType(t.dtype), t.rank, t.shape, t.strides};
+    raw[i] = {t.data, toElementType(d), t.rank, t.shape, t.strides};
   }
   if (llvm::Error err = f->module->call(f->index, raw, numInputs,
                                         raw + numInputs, numResults)) {

@@ -8,6 +8,7 @@
 #include "normlir/Dialect/Norm/IR/Norm.h"
 #include "normlir/Dialect/Norm/Transforms/BufferizableOpInterfaceImpl.h"
 #include "normlir/ExecutionEngine/CudaRuntime.h"
+#include "normlir/ExecutionEngine/FatalErrors.h"
 #include "normlir/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -23,12 +24,14 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Analysis/TargetLibraryInfo.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
@@ -122,6 +125,82 @@ static void initializeLLVMOnce() {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
   });
+}
+
+//===----------------------------------------------------------------------===//
+// Function names
+//===----------------------------------------------------------------------===//
+
+/// Keywords of C23 and C++23 (the header is included from both) that a
+/// plain identifier might spell; the underscore-capital ones (_Bool, ...) are
+/// caught by the reserved-identifier rule.
+static constexpr llvm::StringLiteral kCKeywords[] = {
+    "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor",
+    "bool", "break", "case", "catch", "char", "char8_t", "char16_t", "char32_t",
+    "class", "compl", "concept", "const", "consteval", "constexpr", "constinit",
+    "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype",
+    "default", "delete", "do", "double", "dynamic_cast", "else", "enum",
+    "explicit", "export", "extern", "false", "float", "for", "friend", "goto",
+    "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept",
+    "not", "not_eq", "nullptr", "operator", "or", "or_eq", "private",
+    "protected", "public", "register", "reinterpret_cast", "requires",
+    "restrict", "return", "short", "signed", "sizeof", "static",
+    "static_assert", "static_cast", "struct", "switch", "template", "this",
+    "thread_local", "throw", "true", "try", "typedef", "typeid", "typename",
+    "typeof", "typeof_unqual", "union", "unsigned", "using", "virtual", "void",
+    "volatile", "wchar_t", "while", "xor", "xor_eq",
+    // Not keywords, but the header cannot declare them either: the
+    // program's entry point, and macros of <stdint.h> and <stddef.h> that
+    // the header includes or a C program includes beside it.
+    "main", "NULL", "offsetof"};
+
+/// Whether `name` is a type or macro of <stdint.h> (int32_t, UINT8_MAX,
+/// INT64_C, SIZE_MAX, ...): the generated header includes it.
+static bool isStdintName(llvm::StringRef name) {
+  static const llvm::Regex pattern(
+      "^(u?int(8|16|32|64|ptr|max)_t"
+      "|u?int_(least|fast)(8|16|32|64)_t"
+      "|U?INT(8|16|32|64|PTR|MAX)_(MIN|MAX|WIDTH)"
+      "|U?INT_(LEAST|FAST)(8|16|32|64)_(MIN|MAX|WIDTH)"
+      "|U?INT(8|16|32|64|MAX)_C"
+      "|(PTRDIFF|SIG_ATOMIC|SIZE|WCHAR|WINT)_(MIN|MAX|WIDTH))$");
+  return pattern.match(name);
+}
+
+std::string
+normlir::getReservedNameReason(llvm::StringRef name,
+                               const llvm::TargetLibraryInfoImpl &libraryInfo,
+                               const std::string *libraryErrorFunction) {
+  const std::string runtime = "is reserved: the generated code calls or "
+                              "defines a runtime function of that name";
+  for (llvm::StringRef prefix :
+       {"__normlir_", "mgpu", "normlirRuntime", "__kmpc_", "omp_"})
+    if (name.starts_with(prefix))
+      return runtime;
+  llvm::LibFunc libFunc;
+  if (name == "memrefCopy" || libraryInfo.getLibFunc(name, libFunc))
+    return runtime + " (a C library function)";
+  if (!libraryErrorFunction)
+    return "";
+  // A C function of the library and its header.
+  const std::string rename = "; rename it in the spec";
+  if (name.empty() || !(llvm::isAlpha(name[0]) || name[0] == '_') ||
+      !llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; }))
+    return "is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)" + rename;
+  if (name.starts_with("__") ||
+      (name.size() > 1 && name[0] == '_' && llvm::isUpper(name[1])))
+    return "is reserved in C (a leading underscore and a capital, or two "
+           "underscores: _Bool, _Atomic, __x, ...)" +
+           rename;
+  if (llvm::is_contained(kCKeywords, name))
+    return "is a C or C++ keyword or reserved name" + rename;
+  if (isStdintName(name))
+    return "is a type or macro of <stdint.h>, which the header includes" +
+           rename;
+  if (name == *libraryErrorFunction)
+    return "is the library's error function " + *libraryErrorFunction + "()" +
+           rename + " or the output file";
+  return "";
 }
 
 //===----------------------------------------------------------------------===//
@@ -341,22 +420,23 @@ static llvm::Expected<CompiledObject> compileImpl(llvm::StringRef source,
   if (!module)
     return fail("");
 
-  // The lowered code calls these C runtime functions, and the entry points
-  // use the __normlir_ prefix; a user function of such a name would be taken
-  // for them at link time.
-  static constexpr llvm::StringLiteral kReserved[] = {
-      "malloc", "free", "aligned_alloc", "memcpy", "memset", "memrefCopy"};
-  for (auto func : module->getOps<func::FuncOp>())
-    if (llvm::is_contained(kReserved, func.getSymName()) ||
-        func.getSymName().starts_with("__normlir_") ||
-        func.getSymName().starts_with("mgpu") ||
-        func.getSymName().starts_with("normlirRuntime")) {
-      func.emitError("function name '")
-          << func.getSymName()
-          << "' is reserved: the generated code calls or defines a runtime "
-             "function of that name";
+  // The lowered code calls C library and runtime functions, and the entry
+  // points use the __normlir_ prefix; a user function of such a name would be
+  // taken for them at link time. A library's functions are also declared in
+  // a C header, so their names must be plain C (and C++) identifiers.
+  llvm::TargetLibraryInfoImpl libraryInfo{
+      llvm::Triple(llvm::sys::getProcessTriple())};
+  for (auto func : module->getOps<func::FuncOp>()) {
+    bool exported = !func.isPrivate() && !func.isExternal();
+    std::string why = getReservedNameReason(func.getSymName(), libraryInfo,
+                                            options.forLibrary && exported
+                                                ? &options.libraryErrorFunction
+                                                : nullptr);
+    if (!why.empty()) {
+      func.emitError("function name '") << func.getSymName() << "' " << why;
       return fail("");
     }
+  }
   // Only top-level functions are compiled and callable.
   for (auto nested : module->getOps<ModuleOp>())
     nested.emitWarning("nested modules are not compiled; move the functions "
@@ -389,6 +469,9 @@ static llvm::Expected<CompiledObject> compileImpl(llvm::StringRef source,
   bool cuda = options.target == Target::CUDA;
   result.target = options.target;
   PassManager pm(&context);
+  auto tile = parseScheduleOptions(options.schedule, cuda ? "cuda" : "cpu");
+  if (!tile)
+    return fail(llvm::toString(tile.takeError()));
   if (cuda) {
     CUDATarget target;
     target.chip = options.cudaChip;
@@ -402,11 +485,12 @@ static llvm::Expected<CompiledObject> compileImpl(llvm::StringRef source,
     target.format = options.cudaFormat;
     target.optLevel = std::min(options.optLevel, 3u);
     result.chip = target.chip;
-    if (failed(
-            buildCUDAPipeline(pm, target, "target=cuda " + options.schedule)))
-      return fail("failed to build the CUDA pipeline");
-  } else if (failed(buildCPUPipeline(pm, options.schedule))) {
-    return fail("failed to build the CPU pipeline");
+    if (llvm::Error err = buildCUDAPipeline(pm, target, *tile))
+      return fail("cannot build the CUDA pipeline: " +
+                  llvm::toString(std::move(err)));
+  } else if (llvm::Error err = buildCPUPipeline(pm, *tile)) {
+    return fail("cannot build the CPU pipeline: " +
+                llvm::toString(std::move(err)));
   }
   if (failed(pm.run(*module)))
     return fail(diagText.empty() ? "failed to lower " + bufferName.str() : "");
@@ -463,8 +547,16 @@ static llvm::Expected<CompiledObject> compileImpl(llvm::StringRef source,
 llvm::Expected<CompiledObject>
 normlir::compileToObject(llvm::StringRef source, llvm::StringRef bufferName,
                          const JITOptions &options) {
-  return compileImpl(source, bufferName, options,
-                     /*exportInternals=*/!options.forLibrary);
+  // An input LLVM would end the process for (report_fatal_error in a
+  // backend) is this call's error instead.
+  std::optional<llvm::Expected<CompiledObject>> result;
+  if (llvm::Error fatal = runRecoveringFatalErrors([&] {
+        result.emplace(compileImpl(source, bufferName, options,
+                                   /*exportInternals=*/!options.forLibrary));
+      }))
+    return llvm::createStringError("cannot compile " + bufferName.str() + ": " +
+                                   llvm::toString(std::move(fatal)));
+  return std::move(*result);
 }
 
 //===----------------------------------------------------------------------===//

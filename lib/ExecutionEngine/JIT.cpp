@@ -7,6 +7,7 @@
 #include "normlir/ExecutionEngine/JIT.h"
 #include "normlir/ExecutionEngine/Compiler.h"
 #include "normlir/ExecutionEngine/CudaRuntime.h"
+#include "normlir/ExecutionEngine/FatalErrors.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -153,13 +154,26 @@ JITModule::~JITModule() {
 namespace normlir {
 /// Turns compiled objects into JITModules.
 struct JITModuleLoader {
+  /// loadImpl, with LLVM fatal errors (a malformed object the linker gives
+  /// up on) returned as errors.
   static llvm::Expected<std::shared_ptr<JITModule>>
   load(const CompiledObject &object, bool fromDisk);
+  static llvm::Expected<std::shared_ptr<JITModule>>
+  loadImpl(const CompiledObject &object, bool fromDisk);
 };
 } // namespace normlir
 
 llvm::Expected<std::shared_ptr<JITModule>>
 JITModuleLoader::load(const CompiledObject &object, bool fromDisk) {
+  std::optional<llvm::Expected<std::shared_ptr<JITModule>>> result;
+  if (llvm::Error fatal = runRecoveringFatalErrors(
+          [&] { result.emplace(loadImpl(object, fromDisk)); }))
+    return std::move(fatal);
+  return std::move(*result);
+}
+
+llvm::Expected<std::shared_ptr<JITModule>>
+JITModuleLoader::loadImpl(const CompiledObject &object, bool fromDisk) {
   auto start = std::chrono::steady_clock::now();
   bool cuda = object.target == Target::CUDA;
   // Parallel loops call the OpenMP runtime; its symbols are resolved from
@@ -337,6 +351,14 @@ static void writeAtomically(llvm::StringRef path, llvm::StringRef contents) {
     llvm::sys::fs::remove(tmp);
 }
 
+/// The SHA-256 of an object's bytes, as hex: the metadata records it so that
+/// an object damaged on disk (its code overwritten, with headers intact, so
+/// that it still links) is compiled again instead of executed.
+static std::string objectChecksum(llvm::StringRef object) {
+  return llvm::toHex(llvm::SHA256::hash(llvm::arrayRefFromStringRef(object)),
+                     /*LowerCase=*/true);
+}
+
 /// Stores `object` under `key`; failures only lose the cache entry.
 static void storeOnDisk(llvm::StringRef dir, llvm::StringRef key,
                         const CompiledObject &object) {
@@ -355,6 +377,7 @@ static void storeOnDisk(llvm::StringRef dir, llvm::StringRef key,
   }
   llvm::json::Object meta{
       {"version", getVersionString()},
+      {"object_sha256", objectChecksum(object.object)},
       {"target", object.target == Target::CUDA ? "cuda" : "cpu"},
       {"chip", object.chip},
       {"has_fini", object.hasFini},
@@ -407,6 +430,11 @@ static std::optional<CompiledObject> loadFromDisk(llvm::StringRef dir,
   }
   const llvm::json::Object *obj = meta->getAsObject();
   if (!obj || obj->getString("version") != getVersionString())
+    return std::nullopt;
+  // Checked before the object is linked and run: a damaged one would
+  // execute garbage.
+  if (obj->getString("object_sha256") !=
+      objectChecksum((*objectFile)->getBuffer()))
     return std::nullopt;
   CompiledObject result;
   result.object = (*objectFile)->getBuffer().str();
@@ -541,9 +569,12 @@ JITModule::lookup(llvm::StringRef name) const {
   std::string known;
   for (const FunctionSignature &f : functions)
     known += (known.empty() ? "" : ", ") + f.name;
+  // The warnings say why a function is not callable (e.g. a tensor too
+  // large), which is the answer the caller is looking for.
   return llvm::createStringError(
       "no callable function '" + name.str() +
-      "' (available: " + (known.empty() ? "none" : known) + ")");
+      "' (available: " + (known.empty() ? "none" : known) + ")" +
+      (warnings.empty() ? "" : "\n" + llvm::StringRef(warnings).rtrim().str()));
 }
 
 static std::string describe(const RawBuffer &b) {

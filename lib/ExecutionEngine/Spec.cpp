@@ -8,8 +8,11 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/bit.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
 
 using namespace normlir;
 
@@ -29,10 +32,17 @@ static std::string tensorType(llvm::ArrayRef<int64_t> shape, ElementType t) {
 }
 
 /// An MLIR float literal that round-trips the double.
+/// An f64 attribute value MLIR parses back exactly: decimal with 17
+/// significant digits, or the bit pattern in hex for inf and NaN (which
+/// have no decimal spelling in MLIR).
 static std::string floatLiteral(double v) {
   std::string s;
   llvm::raw_string_ostream os(s);
-  os << llvm::format("%.17e", v);
+  if (std::isfinite(v))
+    os << llvm::format("%.17e", v);
+  else
+    os << llvm::format("0x%016llX", static_cast<unsigned long long>(
+                                        llvm::bit_cast<uint64_t>(v)));
   return s;
 }
 

@@ -8,8 +8,10 @@
 #include "normlir/Conversion/Passes.h"
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
 
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -17,10 +19,13 @@
 #include <mutex>
 
 using namespace mlir;
+using namespace normlir;
 
-// The pipeline is kept as text so that `normlir-opt --dump-pass-pipeline` and
-// the docs show exactly what runs, and upstream pass options are spelled as
-// users spell them.
+// The fixed parts of the pipeline are kept as text so that the docs show
+// them as users spell them (`normlir-opt --dump-pass-pipeline` prints the
+// whole); the passes whose options come from the user (norm-tile,
+// nvvm-attach-target, gpu-module-to-binary) are built from typed, checked
+// options, so no option value is ever re-parsed as pipeline text.
 //   1. norm-expand, then norm-fuse and norm-tile: each normalization becomes
 //      one norm.kernel with a recorded schedule; what cannot be fused goes
 //      through convert-norm-to-linalg.
@@ -30,7 +35,8 @@ using namespace mlir;
 //      split so that each result has its own).
 //   3. Kernels -> scf.parallel + vector loops; linalg -> loops; scf.parallel
 //      -> OpenMP; then everything to LLVM. bf16 extf/truncf are expanded to
-//      integer ops, since the host C runtime need not provide them.
+//      integer ops, and f16/bf16 masked loads/stores move i16 vectors, since
+//      the host C runtime need not provide the conversion functions.
 static constexpr llvm::StringLiteral kCPUPipelineHead = "norm-expand,"
                                                         "norm-fuse,";
 /// Shared by both pipelines: the rest to linalg, then bufferization with
@@ -44,8 +50,18 @@ static constexpr llvm::StringLiteral kCPUPipelineHead = "norm-expand,"
   "buffer-results-to-out-params{hoist-static-allocs=true "                     \
   "modify-public-functions=true},"                                             \
   "func.func(norm-fold-result-copies),"
-static constexpr llvm::StringLiteral kCPUPipelineTail =
-    NORMLIR_BUFFERIZE_PASSES
+/// Shared by both pipelines: host code (memrefs, math, control flow,
+/// functions) to the LLVM dialect.
+#define NORMLIR_HOST_TO_LLVM_PASSES                                            \
+  "expand-strided-metadata,"                                                   \
+  "lower-affine,"                                                              \
+  "finalize-memref-to-llvm,"                                                   \
+  "convert-math-to-llvm,"                                                      \
+  "convert-arith-to-llvm,"                                                     \
+  "convert-index-to-llvm,"                                                     \
+  "convert-cf-to-llvm,"                                                        \
+  "convert-func-to-llvm,"
+static constexpr llvm::StringLiteral kCPUPipelineTail = NORMLIR_BUFFERIZE_PASSES
     "convert-norm-to-vector,"
     "buffer-deallocation-pipeline,"
     "canonicalize,"
@@ -56,14 +72,7 @@ static constexpr llvm::StringLiteral kCPUPipelineTail =
     "arith-expand{include-bf16=true},"
     "convert-scf-to-cf,"
     "convert-vector-to-llvm,"
-    "expand-strided-metadata,"
-    "lower-affine,"
-    "finalize-memref-to-llvm,"
-    "convert-math-to-llvm,"
-    "convert-arith-to-llvm,"
-    "convert-index-to-llvm,"
-    "convert-cf-to-llvm,"
-    "convert-func-to-llvm,"
+    "norm-legalize-half-masked-memory," NORMLIR_HOST_TO_LLVM_PASSES
     "convert-openmp-to-llvm,"
     "reconcile-unrealized-casts";
 
@@ -95,15 +104,7 @@ static constexpr llvm::StringLiteral kGPUPipelineDevice =
     "reconcile-unrealized-casts),"
     "gpu-to-llvm,";
 static constexpr llvm::StringLiteral kGPUPipelineHost =
-    "convert-scf-to-cf,"
-    "expand-strided-metadata,"
-    "lower-affine,"
-    "finalize-memref-to-llvm,"
-    "convert-math-to-llvm,"
-    "convert-arith-to-llvm,"
-    "convert-index-to-llvm,"
-    "convert-cf-to-llvm,"
-    "convert-func-to-llvm,"
+    "convert-scf-to-cf," NORMLIR_HOST_TO_LLVM_PASSES
     "reconcile-unrealized-casts";
 
 std::string normlir::findPtxas() {
@@ -121,105 +122,207 @@ std::string normlir::findPtxas() {
   return "";
 }
 
-std::string normlir::CUDAPipelineOptions::getTileOptions() const {
-  std::string s = " target=cuda";
-  llvm::raw_string_ostream os(s);
-  if (!strategy.empty())
-    os << " strategy=" << strategy;
-  if (threads > 0)
-    os << " threads=" << threads;
-  if (rows > 0)
-    os << " rows=" << rows;
-  if (vectorWidth > 0)
-    os << " vector-width=" << vectorWidth;
-  if (chunks > 0)
-    os << " chunks=" << chunks;
-  if (force)
-    os << " force=true";
-  return s;
+norm::NormTileOptions normlir::CUDAPipelineOptions::getTileOptions() const {
+  norm::NormTileOptions o;
+  o.target = "cuda";
+  o.strategy = strategy;
+  o.threads = threads;
+  o.rows = rows;
+  o.vectorWidth = vectorWidth;
+  o.chunks = chunks;
+  o.force = force;
+  return o;
 }
 
-LogicalResult normlir::buildCUDAPipeline(OpPassManager &pm,
-                                         const CUDATarget &target,
-                                         StringRef tileOptions) {
+norm::NormTileOptions normlir::CPUPipelineOptions::getTileOptions() const {
+  norm::NormTileOptions o;
+  o.strategy = strategy;
+  o.vectorWidth = vectorWidth;
+  o.unroll = unroll;
+  o.chunks = chunks;
+  o.rowTasks = rowTasks;
+  o.nontemporal = nontemporal;
+  o.parallel = parallel;
+  o.force = force;
+  return o;
+}
+
+/// The integer and string options of a schedule and their fields.
+static constexpr std::pair<llvm::StringLiteral,
+                           int64_t norm::NormTileOptions::*>
+    kIntegerOptions[] = {{"vector-width", &norm::NormTileOptions::vectorWidth},
+                         {"unroll", &norm::NormTileOptions::unroll},
+                         {"chunks", &norm::NormTileOptions::chunks},
+                         {"row-tasks", &norm::NormTileOptions::rowTasks},
+                         {"threads", &norm::NormTileOptions::threads},
+                         {"rows", &norm::NormTileOptions::rows}};
+static constexpr std::pair<llvm::StringLiteral,
+                           std::string norm::NormTileOptions::*>
+    kStringOptions[] = {{"strategy", &norm::NormTileOptions::strategy},
+                        {"nontemporal", &norm::NormTileOptions::nontemporal},
+                        {"parallel", &norm::NormTileOptions::parallel}};
+
+llvm::Expected<norm::NormTileOptions>
+normlir::parseScheduleOptions(llvm::StringRef schedule,
+                              llvm::StringRef target) {
+  norm::NormTileOptions o;
+  o.target = target.str();
+  llvm::SmallVector<llvm::StringRef> words;
+  llvm::SplitString(schedule, words);
+  for (llvm::StringRef word : words) {
+    std::pair<llvm::StringRef, llvm::StringRef> keyValue = word.split('=');
+    llvm::StringRef key = keyValue.first, value = keyValue.second;
+    bool hasValue = word.contains('=');
+    auto bad = [&](const llvm::Twine &why) {
+      return llvm::createStringError("invalid schedule option '" + word +
+                                     "': " + why);
+    };
+    auto integer = [&](int64_t &out) -> llvm::Error {
+      if (!hasValue || value.getAsInteger(10, out))
+        return bad("expected an integer");
+      return llvm::Error::success();
+    };
+    auto string = [&](std::string &out) -> llvm::Error {
+      if (!hasValue)
+        return bad("expected a value");
+      out = value.str();
+      return llvm::Error::success();
+    };
+    auto parse = [&]() -> llvm::Error {
+      for (auto [name, member] : kIntegerOptions)
+        if (key == name)
+          return integer(o.*member);
+      for (auto [name, member] : kStringOptions)
+        if (key == name)
+          return string(o.*member);
+      if (key == "target") {
+        // Accepted for symmetry with norm-tile's options; it must agree.
+        if (!hasValue || value != target)
+          return bad("the schedule is for target=" + target);
+        return llvm::Error::success();
+      }
+      if (key == "force") {
+        if (!hasValue || value == "true" || value == "1")
+          o.force = true;
+        else if (value == "false" || value == "0")
+          o.force = false;
+        else
+          return bad("expected true or false");
+        return llvm::Error::success();
+      }
+      return bad("unknown option '" + key +
+                 "' (strategy, vector-width, unroll, chunks, row-tasks, "
+                 "nontemporal, parallel, threads, rows, force)");
+    };
+    llvm::Error err = parse();
+    if (err)
+      return std::move(err);
+  }
+  if (llvm::Error err = norm::checkNormTileOptions(o))
+    return llvm::createStringError("invalid schedule '" + schedule.str() +
+                                   "': " + llvm::toString(std::move(err)));
+  return o;
+}
+
+/// parsePassPipeline for a fixed piece of the pipeline text; its errors (an
+/// upstream pass renamed) are internal.
+static llvm::Error appendPipelineText(OpPassManager &pm, llvm::StringRef text) {
+  std::string errors;
+  llvm::raw_string_ostream os(errors);
+  if (failed(parsePassPipeline(text, pm, os)))
+    return llvm::createStringError("internal error: cannot build the "
+                                   "pipeline: " +
+                                   errors);
+  return llvm::Error::success();
+}
+
+/// Registers the passes the pipeline text names: a host program embedding
+/// the JIT has not necessarily filled the registry.
+static void registerPassesOnce() {
   static std::once_flag upstream;
   std::call_once(upstream, [] { mlir::registerAllPasses(); });
   normlir::registerAllPasses();
+}
+
+/// Checks `tile` for `target` and appends norm-tile built from it.
+static llvm::Error appendNormTile(OpPassManager &pm, norm::NormTileOptions tile,
+                                  llvm::StringRef target) {
+  tile.target = target.str();
+  if (llvm::Error err = norm::checkNormTileOptions(tile))
+    return llvm::createStringError("invalid schedule option: " +
+                                   llvm::toString(std::move(err)));
+  pm.addPass(norm::createNormTile(tile));
+  return llvm::Error::success();
+}
+
+llvm::Error normlir::buildCUDAPipeline(OpPassManager &pm,
+                                       const CUDATarget &target,
+                                       const norm::NormTileOptions &tile) {
+  registerPassesOnce();
   std::string format = target.format;
+  if (format != "auto" && format != "bin" && format != "isa" &&
+      format != "fatbin")
+    return llvm::createStringError("format must be auto, bin, isa or fatbin, "
+                                   "got '" +
+                                   format + "'");
+  if (target.optLevel > 3)
+    return llvm::createStringError("opt-level must be 0 to 3, got " +
+                                   std::to_string(target.optLevel));
   std::string toolkit;
-  if (format == "auto" || format == "bin" || format == "fatbin") {
+  std::optional<unsigned> ptxasMax;
+  if (format != "isa") {
     std::string ptxas = findPtxas();
-    if (ptxas.empty() && format != "auto") {
-      llvm::errs() << "normlir-cuda-pipeline: format=" << format
-                   << " needs ptxas (CUDA toolkit): none found in $CUDA_ROOT, "
-                      "$CUDA_HOME, $CUDA_PATH, /usr/local/cuda or PATH\n";
-      return failure();
-    }
+    if (ptxas.empty() && format != "auto")
+      return llvm::createStringError(
+          "format=" + format +
+          " needs ptxas (CUDA toolkit): none found in $CUDA_ROOT, "
+          "$CUDA_HOME, $CUDA_PATH, /usr/local/cuda or PATH");
     if (!ptxas.empty()) {
       // gpu-module-to-binary looks for <toolkit>/bin/ptxas.
       toolkit =
           llvm::sys::path::parent_path(llvm::sys::path::parent_path(ptxas))
               .str();
+      ptxasMax = getPtxasMaxPTXVersion(ptxas);
       if (format == "auto")
         format = "bin";
     } else {
       format = "isa";
     }
   }
-  if (format != "bin" && format != "isa" && format != "fatbin") {
-    llvm::errs() << "normlir-cuda-pipeline: format must be auto, bin, isa or "
-                    "fatbin, got '"
-                 << format << "'\n";
-    return failure();
-  }
-  std::string features = target.features;
-  if (features.empty())
-    features = "+ptx80";
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << kCPUPipelineHead << "norm-tile{" << tileOptions << "},"
-     << kGPUPipelineMiddle << "nvvm-attach-target{chip=" << target.chip
-     << " features=" << features << " O=" << target.optLevel << "},"
-     << kGPUPipelineDevice << "gpu-module-to-binary{format=" << format;
-  if (!toolkit.empty())
-    os << " toolkit=" << toolkit;
-  os << "}," << kGPUPipelineHost;
-  return parsePassPipeline(text, pm, llvm::errs());
+  auto features = resolvePTXFeatures(target.chip, target.features, ptxasMax);
+  if (!features)
+    return features.takeError();
+
+  if (auto err = appendPipelineText(pm, kCPUPipelineHead.drop_back()))
+    return err;
+  if (auto err = appendNormTile(pm, tile, "cuda"))
+    return err;
+  if (auto err = appendPipelineText(
+          pm, llvm::StringRef(kGPUPipelineMiddle).drop_back()))
+    return err;
+  GpuNVVMAttachTargetOptions attach;
+  attach.chip = target.chip;
+  attach.features = *features;
+  attach.optLevel = target.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(attach));
+  if (auto err = appendPipelineText(
+          pm, llvm::StringRef(kGPUPipelineDevice).drop_back()))
+    return err;
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = format;
+  binary.toolkitPath = toolkit;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  return appendPipelineText(pm, kGPUPipelineHost);
 }
 
-std::string normlir::CPUPipelineOptions::getTileOptions() const {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  if (!strategy.empty())
-    os << " strategy=" << strategy;
-  if (vectorWidth > 0)
-    os << " vector-width=" << vectorWidth;
-  if (unroll > 0)
-    os << " unroll=" << unroll;
-  if (chunks > 0)
-    os << " chunks=" << chunks;
-  if (rowTasks > 0)
-    os << " row-tasks=" << rowTasks;
-  if (nontemporal != "auto")
-    os << " nontemporal=" << nontemporal;
-  if (parallel != "auto")
-    os << " parallel=" << parallel;
-  if (force)
-    os << " force=true";
-  return s;
-}
-
-LogicalResult normlir::buildCPUPipeline(OpPassManager &pm,
-                                        StringRef tileOptions) {
-  // The text is resolved through the pass registry, which a host program
-  // embedding the JIT has not necessarily filled.
-  static std::once_flag upstream;
-  std::call_once(upstream, [] { mlir::registerAllPasses(); });
-  normlir::registerAllPasses();
-  std::string text =
-      (kCPUPipelineHead + "norm-tile{" + tileOptions + "}," + kCPUPipelineTail)
-          .str();
-  return parsePassPipeline(text, pm, llvm::errs());
+llvm::Error normlir::buildCPUPipeline(OpPassManager &pm,
+                                      const norm::NormTileOptions &tile) {
+  registerPassesOnce();
+  if (auto err = appendPipelineText(pm, kCPUPipelineHead.drop_back()))
+    return err;
+  if (auto err = appendNormTile(pm, tile, "cpu"))
+    return err;
+  return appendPipelineText(pm, kCPUPipelineTail);
 }
 
 static void registerAllPassesImpl();
@@ -232,16 +335,27 @@ void normlir::registerAllPasses() {
 static void registerAllPassesImpl() {
   normlir::norm::registerNormPasses();
   normlir::registerNormConversionPasses();
-  PassPipelineRegistration<normlir::CPUPipelineOptions>(
+  // Registered with an error handler rather than PassPipelineRegistration,
+  // whose builder cannot fail: a bad option (an unknown chip, a schedule
+  // value out of range) is an error, not an abort.
+  mlir::registerPassPipeline(
       "normlir-cpu-pipeline",
       "Lower norm ops on tensors to LLVM for the host CPU (results become "
       "out-parameters); the options override norm-tile's schedule choice",
-      [](OpPassManager &pm, const normlir::CPUPipelineOptions &options) {
-        if (failed(normlir::buildCPUPipeline(pm, options.getTileOptions())))
-          llvm::report_fatal_error("normlir-cpu-pipeline failed to parse");
+      [](OpPassManager &pm, StringRef optionsStr,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        normlir::CPUPipelineOptions options;
+        if (failed(options.parseFromString(optionsStr)))
+          return failure();
+        if (llvm::Error err =
+                normlir::buildCPUPipeline(pm, options.getTileOptions()))
+          return errorHandler("normlir-cpu-pipeline: " +
+                              llvm::toString(std::move(err)));
+        return success();
+      },
+      [](function_ref<void(const mlir::detail::PassOptions &)> optHandler) {
+        optHandler(normlir::CPUPipelineOptions());
       });
-  // Registered without PassPipelineRegistration so that a bad option (an
-  // unknown format, no ptxas for format=bin) is an error, not an abort.
   mlir::registerPassPipeline(
       "normlir-cuda-pipeline",
       "Lower norm ops on tensors to LLVM host code launching NVVM kernels "
@@ -257,9 +371,10 @@ static void registerAllPassesImpl() {
         target.features = options.features;
         target.format = options.format;
         target.optLevel = options.optLevel;
-        if (failed(normlir::buildCUDAPipeline(pm, target,
-                                              options.getTileOptions())))
-          return errorHandler("normlir-cuda-pipeline: invalid options");
+        if (llvm::Error err = normlir::buildCUDAPipeline(
+                pm, target, options.getTileOptions()))
+          return errorHandler("normlir-cuda-pipeline: " +
+                              llvm::toString(std::move(err)));
         return success();
       },
       [](function_ref<void(const mlir::detail::PassOptions &)> optHandler) {

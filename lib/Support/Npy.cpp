@@ -215,7 +215,13 @@ llvm::Expected<HostTensor> normlir::readNpy(llvm::StringRef path) {
   auto descrField = headerField(header, "descr");
   auto fortranField = headerField(header, "fortran_order");
   auto shapeField = headerField(header, "shape");
-  if (!descrField || !fortranField || !shapeField)
+  // The header is a Python dict literal: {'descr': '<f4', 'fortran_order':
+  // False, 'shape': (2, 3), }; anything that is not closed is damaged.
+  llvm::StringRef dict = header.trim();
+  if (!descrField || !fortranField || !shapeField || !dict.starts_with("{") ||
+      !dict.ends_with("}") ||
+      !(descrField->starts_with("'") || descrField->starts_with("\"")) ||
+      !shapeField->starts_with("(") || !shapeField->contains(')'))
     return fail("malformed header");
   llvm::StringRef descr = descrField->drop_front(1);
   descr = descr.take_until([](char c) { return c == '\'' || c == '"'; });

@@ -34,6 +34,22 @@ def _type_str(shape, dtype: str) -> str:
     return "tensor<" + "".join(f"{d}x" for d in shape) + dtype + ">"
 
 
+def float_arg(fn: str, name: str, value) -> float:
+    """``value`` as a float, taken as PyTorch's argument parser takes a
+    ``float`` argument: numbers (bool and int included) and objects that
+    convert with ``__float__`` (NumPy scalars, one-element tensors). Strings
+    and None raise TypeError with PyTorch's message, where ``float()`` would
+    parse a string.
+    """
+    if type(value) is float:
+        return value
+    if isinstance(value, (str, bytes)) or not hasattr(type(value),
+                                                      "__float__"):
+        raise TypeError(f"{fn}(): argument '{name}' must be float, not "
+                        f"{type(value).__name__}")
+    return float(value)
+
+
 @dataclasses.dataclass(frozen=True)
 class Spec:
     """A norm spec built without writing MLIR: the arguments of
@@ -112,9 +128,9 @@ class Spec:
             put(self, "param_dtype", dtype_name(self.param_dtype))
         put(self, "num_groups", operator.index(self.num_groups))
         if self.eps is not None:
-            put(self, "eps", float(self.eps))
+            put(self, "eps", float_arg("Spec", "eps", self.eps))
         if self.momentum is not None:
-            put(self, "momentum", float(self.momentum))
+            put(self, "momentum", float_arg("Spec", "momentum", self.momentum))
 
     def mlir(self) -> str:
         """The spec as MLIR text (what :func:`compile` takes).
@@ -329,8 +345,12 @@ def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",
     else:
         functions = module.functions
         if not functions:
+            # The warnings say why (a non-tensor signature, a tensor too
+            # large to address).
+            warnings = module.warnings.rstrip()
             raise InvalidArgumentError(
-                f"{buffer_name} defines no callable function")
+                f"{buffer_name} defines no callable function"
+                + (f":\n{warnings}" if warnings else ""))
         fn = functions[0]
     return Kernel(module, fn)
 

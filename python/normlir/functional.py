@@ -52,7 +52,7 @@ from math import prod
 import numpy as np
 
 from ._dtypes import numpy_dtype_name, torch_dtype_name
-from ._kernel import Spec, compile as _compile
+from ._kernel import Spec, compile as _compile, float_arg as _float_arg
 
 __all__ = ["layer_norm", "rms_norm", "batch_norm", "instance_norm",
            "group_norm", "clear_cache"]
@@ -118,6 +118,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     Returns:
         The normalized input, of the input's kind, shape and dtype.
     """
+    if type(eps) is not float:
+        eps = _float_arg("layer_norm", "eps", eps)
     opts = ((normalized_shape,) if type(normalized_shape) is int
             else tuple(normalized_shape)), eps
     if type(input) is _Tensor:
@@ -142,6 +144,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     Returns:
         The normalized input, of the input's kind, shape and dtype.
     """
+    if eps is not None and type(eps) is not float:
+        eps = _float_arg("rms_norm", "eps", eps)
     opts = ((normalized_shape,) if type(normalized_shape) is int
             else tuple(normalized_shape)), eps
     if type(input) is _Tensor:
@@ -180,8 +184,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,
     """
     if momentum is None:
         raise TypeError(
-            "batch_norm(): momentum must be a float (normlir.nn.BatchNorm*d "
-            "with momentum=None computes the cumulative moving average)")
+            "batch_norm(): argument 'momentum' must be float, not NoneType "
+            "(normlir.nn.BatchNorm*d with momentum=None computes the "
+            "cumulative moving average)")
     return _batch_norm(input, running_mean, running_var, weight, bias,
                        training, momentum, eps)
 
@@ -202,18 +207,20 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None,
         running_mean, running_var: ``(C)`` or None (both or neither).
         weight, bias: optional, ``(C)``.
         use_input_stats: normalize with the instances' statistics.
-        momentum: the running-statistics momentum in [0, 1]; None means 0
-            (as ``torch.nn.InstanceNorm*d`` passes it).
+        momentum: the running-statistics momentum in [0, 1] (a float, as
+            in PyTorch; ``normlir.nn.InstanceNorm*d`` passes
+            ``momentum=None`` as 0, as ``torch.nn.InstanceNorm*d`` does).
         eps: added to the variance.
 
     Returns:
         The normalized input, of the input's kind, shape, dtype and layout.
     """
+    momentum = _float_arg("instance_norm", "momentum", momentum)
+    eps = _float_arg("instance_norm", "eps", eps)
     use_input_stats = bool(use_input_stats)
     updates = (() if not use_input_stats or running_mean is None
                else (running_mean, running_var))
-    return _norm(_INSTANCE_NORM,
-                 (use_input_stats, 0.0 if momentum is None else momentum, eps),
+    return _norm(_INSTANCE_NORM, (use_input_stats, momentum, eps),
                  input, (weight, bias, running_mean, running_var), updates)
 
 
@@ -232,6 +239,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     Returns:
         The normalized input, of the input's kind, shape, dtype and layout.
     """
+    if type(eps) is not float:
+        eps = _float_arg("group_norm", "eps", eps)
     opts = num_groups, eps
     if type(input) is _Tensor:
         out = _fast_call(_GROUP_NORM, opts, input, weight, bias)
@@ -246,6 +255,9 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training,
     (training with running statistics) is incremented in place, and
     ``momentum=None`` (which needs it) is the cumulative moving average,
     ``momentum = 1 / num_batches_tracked`` after the increment."""
+    if momentum is not None:
+        momentum = _float_arg("batch_norm", "momentum", momentum)
+    eps = _float_arg("batch_norm", "eps", eps)
     training = bool(training)
     if training and running_mean is not None:
         if num_batches_tracked is None:

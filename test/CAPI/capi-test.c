@@ -174,6 +174,54 @@ int main(void) {
   opts.optLevel = 9;
   report("options", normlirCompile(broken, strlen(broken), NULL, &opts, &none));
 
+  /* A schedule error says why (it used to go to stderr). */
+  normlirSpecSetNormalizedShape(spec, 2, norm);
+  normlirCompileOptionsInit(&opts);
+  opts.schedule = "frobnicate=1";
+  report("schedule", normlirCompileSpec(spec, &opts, &none));
+  opts.schedule = "vector-width=268435456";
+  report("schedule range", normlirCompileSpec(spec, &opts, &none));
+
+  /* Blackwell chips compile (they ended the process before). */
+  normlirCompileOptionsInit(&opts);
+  opts.target = NORMLIR_TARGET_CUDA;
+  opts.flags = NORMLIR_COMPILE_NO_DISK_CACHE;
+  opts.chip = "sm_100";
+  normlirModule blackwell = NULL;
+  report("sm_100", normlirCompileSpec(spec, &opts, &blackwell));
+  normlirModuleRelease(blackwell);
+  opts.chip = "sm_120a";
+  report("sm_120a", normlirCompileSpec(spec, &opts, &blackwell));
+  normlirModuleRelease(blackwell);
+  opts.chip = "sm_12";
+  report("bad chip", normlirCompileSpec(spec, &opts, &blackwell));
+
+  /* Out-of-range enum values are checked as integers (UBSan-clean). */
+  normlirSpec odd = NULL;
+  report("op 99", normlirSpecCreate((normlirOpKind)99, NORMLIR_F32, 4, shape,
+                                    &odd));
+  report("op -1", normlirSpecCreate((normlirOpKind)-1, NORMLIR_F32, 4, shape,
+                                    &odd));
+  report("dtype 99", normlirSpecCreate(NORMLIR_LAYER_NORM, (normlirDType)99,
+                                       4, shape, &odd));
+  report("param dtype",
+         normlirSpecSetParamDType(spec, (normlirDType)0x7fffffff));
+  expect(normlirDTypeGetSize((normlirDType)-5) == 0, "size of a bad dtype");
+  expect(strcmp(normlirDTypeGetName((normlirDType)1000), "") == 0,
+         "name of a bad dtype");
+  normlirCompileOptionsInit(&opts);
+  opts.target = (normlirTarget)7;
+  report("target 7", normlirCompileSpec(spec, &opts, &none));
+  normlirTensor badType[3] = {in[0], in[1], in[2]};
+  badType[1].dtype = (normlirDType)42;
+  report("tensor dtype 42", normlirFunctionCall(ln, badType, 3, out, 3));
+
+  /* PyTorch accepts any non-negative epsilon, inf and NaN included. */
+  report("epsilon inf", normlirSpecSetEpsilon(spec, INFINITY));
+  report("epsilon nan", normlirSpecSetEpsilon(spec, NAN));
+  report("mlir with inf", normlirSpecGetMLIR(spec, &text));
+  printf("%s", strstr(text, "epsilon"));
+
   normlirModuleRelease(mod);
   normlirSpecDestroy(spec);
   printf("failures: %d\n", failures);

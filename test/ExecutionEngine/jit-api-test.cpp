@@ -11,7 +11,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "normlir/ExecutionEngine/CudaRuntime.h"
+#include "normlir/ExecutionEngine/FatalErrors.h"
 #include "normlir/ExecutionEngine/JIT.h"
+#include "normlir/Pipelines/Pipelines.h"
+
+#include "llvm/Support/ErrorHandling.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
@@ -41,6 +45,56 @@ int main() {
   {
     auto bad = JITModule::compile("func.func @f(", "bad.mlir");
     report("parse", bad.takeError());
+  }
+
+  // LLVM's fatal errors inside the guard are errors, and the process goes
+  // on; nested guards and later compiles are unaffected.
+  report("fatal", runRecoveringFatalErrors([] {
+           llvm::report_fatal_error("backend gave up", false);
+         }));
+  report("fatal nested", runRecoveringFatalErrors([] {
+           llvm::Error inner = runRecoveringFatalErrors(
+               [] { llvm::report_fatal_error("inner", false); });
+           report("fatal inner", std::move(inner));
+           llvm::report_fatal_error("outer", false);
+         }));
+  report("no fatal", runRecoveringFatalErrors([] {}));
+
+  // Every architecture of the NVPTX backend compiles (Blackwell included),
+  // PTX for the driver where ptxas does not take the chip.
+  for (const char *chip : {"sm_100", "sm_100a", "sm_101", "sm_103", "sm_110",
+                           "sm_120", "sm_121a"}) {
+    JITOptions gpu;
+    gpu.target = Target::CUDA;
+    gpu.cudaChip = chip;
+    gpu.cudaFormat = "isa";
+    gpu.diskCache = false;
+    auto m = JITModule::compile(kSpec, "spec.mlir", gpu);
+    report(chip, m.takeError());
+  }
+  {
+    JITOptions gpu;
+    gpu.target = Target::CUDA;
+    gpu.cudaChip = "sm_99";
+    auto m = JITModule::compile(kSpec, "spec.mlir", gpu);
+    report("unknown chip", m.takeError());
+  }
+
+  // The PTX version follows the chip and the toolkit's ptxas.
+  for (auto [chip, features, toolkit] : {std::tuple{"sm_90", "", 124u},
+                                         {"sm_90", "", 118u},
+                                         {"sm_100", "", 124u},
+                                         {"sm_100", "", 128u},
+                                         {"sm_120", "", 130u},
+                                         {"sm_120", "+ptx88", 128u},
+                                         {"sm_80", "+ptx70", 0u}}) {
+    std::optional<unsigned> max;
+    if (toolkit)
+      max = getMaxPTXVersionOfToolkit(toolkit / 10, toolkit % 10);
+    auto f = resolvePTXFeatures(chip, features, max);
+    llvm::outs() << "ptx " << chip << " '" << features << "' cuda "
+                 << toolkit / 10 << "." << toolkit % 10 << ": "
+                 << (f ? *f : llvm::toString(f.takeError())) << "\n";
   }
 
   auto mod = JITModule::compile(kSpec, "spec.mlir");

@@ -14,6 +14,7 @@
 // CHECK: llvm.return{{$}}
 // CHECK-LABEL: llvm.func @bn_bf16(
 // CHECK-NOT: {{llvm.fpext|llvm.fptrunc}}{{.*}}bf16
+// CHECK-NOT: masked.{{load|store}}{{.*}}bf16
 // CHECK: llvm.return{{$}}
 
 // ORDER: IR Dump After NormExpand (norm-expand)
@@ -30,6 +31,7 @@
 // ORDER: IR Dump After ConvertLinalgToLoopsPass (convert-linalg-to-loops)
 // ORDER: IR Dump After ConvertSCFToOpenMPPass (convert-scf-to-openmp)
 // ORDER: IR Dump After ConvertVectorToLLVMPass (convert-vector-to-llvm)
+// ORDER: IR Dump After NormLegalizeHalfMaskedMemory (norm-legalize-half-masked-memory)
 // ORDER: IR Dump After ConvertOpenMPToLLVMPass (convert-openmp-to-llvm)
 // ORDER: IR Dump After ReconcileUnrealizedCastsPass (reconcile-unrealized-casts)
 

@@ -122,6 +122,49 @@ def test_truncated_npy(tmp_path, ln_spec):
     expect_error([path, "--function=ln", *args], "data bytes")
 
 
+@pytest.mark.parametrize("damage", [
+    (b"(4, 8), }", b"(4, 8,  }"),      # shape tuple not closed
+    (b"'shape': (", b"'shape': ["),    # not a tuple
+    (b"}", b" "),                      # dict not closed
+    (b"'descr': '", b"'descr':  "),    # descr not a string
+])
+def test_malformed_npy_header(tmp_path, ln_spec, damage):
+    _, path = ln_spec
+    args = ln_inputs(tmp_path)
+    bad = npy(tmp_path, "bad.npy", np.ones((4, 8), np.float32))
+    data = bad.read_bytes()
+    old, new = damage
+    assert old in data[:128] and len(old) == len(new)
+    bad.write_bytes(data.replace(old, new, 1))
+    args[0] = f"--input=@{bad}"
+    expect_error([path, "--function=ln", *args], "malformed header")
+
+
+def test_opt_level_out_of_range(ln_spec):
+    _, path = ln_spec
+    expect_error([path, "--print-signature", "-O", "9"],
+                 "-O must be 0 to 3, got 9")
+
+
+def test_oversized_spec_says_why(tmp_path):
+    """A tensor whose byte size overflows int64: the function is not callable
+    and the error says why, not only "available: none"."""
+    d = 2 ** 31
+    ty = f"tensor<{d}x{d}x4xf32>"
+    text = (f"func.func @main(%x: {ty}) -> {ty} {{\n"
+            f"  %y, %m, %r = norm.layer_norm %x {{normalized_shape = "
+            f"array<i64: 4>}} : ({ty}) -> ({ty}, tensor<{d}x{d}x1xf32>, "
+            f"tensor<{d}x{d}x1xf32>)\n  return %y : {ty}\n}}\n")
+    normlir = nt.import_normlir()
+    with pytest.raises(normlir.NormLIRError) as e:
+        normlir.compile(text, disk_cache=False)
+    assert "2147483648x2147483648x4xf32 is too large" in str(e.value)
+    with pytest.raises(normlir.NormLIRError) as e:
+        normlir.compile(text, function="main", disk_cache=False)
+    assert "no callable function 'main' (available: none)" in str(e.value)
+    assert "2147483648x2147483648x4xf32 is too large" in str(e.value)
+
+
 @pytest.mark.parametrize("count", [2, 4])
 def test_wrong_number_of_inputs(tmp_path, ln_spec, count):
     _, path = ln_spec

@@ -615,8 +615,9 @@ print(json.dumps({"stats": {key: int(v) for key, v in s.items()},
 """
 
 
-def test_disk_cache_across_processes(tmp_path):
-    cache = tmp_path / "cache"
+def _disk_cache_process(cache):
+    """A function that runs _DISK_SCRIPT in a new process with `cache` as its
+    disk cache and returns what it printed."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [nt.normlir_package_dir()] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
@@ -625,9 +626,15 @@ def test_disk_cache_across_processes(tmp_path):
     def run():
         proc = subprocess.run([sys.executable, "-c", _DISK_SCRIPT], env=env,
                               capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr + proc.stdout
+        assert proc.returncode == 0, (proc.returncode,
+                                      proc.stderr + proc.stdout)
         return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run
 
+
+def test_disk_cache_across_processes(tmp_path):
+    cache = tmp_path / "cache"
+    run = _disk_cache_process(cache)
     first = run()
     assert first["stats"]["compiles"] >= 1, first["stats"]
     assert first["stats"]["disk_hits"] == 0, first["stats"]
@@ -639,6 +646,53 @@ def test_disk_cache_across_processes(tmp_path):
     ref = nt.ref_layer_norm(x, (17,), np.full(17, 2.0), np.full(17, 0.5))["y"]
     for run_ in (first, second):
         nt.assert_close(np.array(run_["y"]), ref, what="y")
+
+
+def _fill_code_sections(path, byte=0xCC):
+    """Overwrites the bytes of every executable section of an ELF64 object
+    (.text, .ltext) with `byte` (int3), keeping its headers and size: the
+    object still links."""
+    data = bytearray(path.read_bytes())
+    assert data[:4] == b"\x7fELF" and data[4] == 2, "an ELF64 object"
+    shoff = int.from_bytes(data[0x28:0x30], "little")
+    shentsize = int.from_bytes(data[0x3A:0x3C], "little")
+    shnum = int.from_bytes(data[0x3C:0x3E], "little")
+
+    def section(i):
+        h = shoff + i * shentsize
+        return (int.from_bytes(data[h + 0x08:h + 0x10], "little"),  # flags
+                int.from_bytes(data[h + 0x18:h + 0x20], "little"),  # offset
+                int.from_bytes(data[h + 0x20:h + 0x28], "little"))  # size
+
+    shf_execinstr = 0x4
+    filled = 0
+    for i in range(shnum):
+        flags, offset, size = section(i)
+        if flags & shf_execinstr and size:
+            data[offset:offset + size] = bytes([byte]) * size
+            filled += size
+    assert filled, "no code section found"
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_disk_cache_object_is_recompiled(tmp_path):
+    """A cached object whose code was overwritten (headers intact, so it still
+    links) is detected by its checksum and compiled again, instead of killing
+    the next process with SIGTRAP."""
+    cache = tmp_path / "cache"
+    run = _disk_cache_process(cache)
+    first = run()
+    objects = list(cache.glob("*.o"))
+    assert len(objects) == 1, objects
+    _fill_code_sections(objects[0])
+    second = run()
+    assert second["stats"]["compiles"] == 1, second["stats"]
+    assert second["stats"]["disk_hits"] == 0, second["stats"]
+    assert second["y"] == first["y"]
+    # The entry was written again: the next process loads it.
+    third = run()
+    assert third["stats"]["disk_hits"] >= 1, third["stats"]
+    assert third["y"] == first["y"]
 
 
 def test_concurrent_compiles_of_one_new_spec(rng):

@@ -74,17 +74,17 @@ static int fail(const llvm::Twine &message) {
   return 1;
 }
 
-/// C keywords and names of the C library a symbol must not take.
-static bool isReservedCName(llvm::StringRef name) {
-  static constexpr llvm::StringLiteral kNames[] = {
-      "main",     "auto",     "break",    "case",     "char",   "const",
-      "continue", "default",  "do",       "double",   "else",   "enum",
-      "extern",   "float",    "for",      "goto",     "if",     "inline",
-      "int",      "long",     "register", "restrict", "return", "short",
-      "signed",   "sizeof",   "static",   "struct",   "switch", "typedef",
-      "union",    "unsigned", "void",     "volatile", "while",  "exit",
-      "abort",    "printf",   "malloc",   "free"};
-  return llvm::is_contained(kNames, name);
+/// Whether `a` and `b` name the same file (existing or not).
+static bool isSameFile(llvm::StringRef a, llvm::StringRef b) {
+  bool same = false;
+  if (!llvm::sys::fs::equivalent(a, b, same))
+    return same;
+  llvm::SmallString<256> x(a), y(b);
+  llvm::sys::fs::make_absolute(x);
+  llvm::sys::fs::make_absolute(y);
+  llvm::sys::path::remove_dots(x, /*remove_dot_dot=*/true);
+  llvm::sys::path::remove_dots(y, /*remove_dot_dot=*/true);
+  return x == y;
 }
 
 int main(int argc, char **argv) {
@@ -105,6 +105,23 @@ int main(int argc, char **argv) {
   if (optLevel > 3)
     return fail("--opt-level must be 0 to 3");
   bool cuda = targetName == "cuda";
+
+  std::string header = headerFile;
+  if (header.empty()) {
+    llvm::SmallString<256> h(outputFile);
+    llvm::sys::path::replace_extension(h, ".h");
+    header = std::string(h);
+  }
+  // Each output would overwrite the other, or the spec.
+  if (isSameFile(header, outputFile))
+    return fail("the header '" + header + "' and the output '" + outputFile +
+                "' are the same file");
+  if (inputFile != "-") {
+    if (isSameFile(outputFile, inputFile))
+      return fail("the output '" + outputFile + "' is the input file");
+    if (isSameFile(header, inputFile))
+      return fail("the header '" + header + "' is the input file");
+  }
 
   auto file = llvm::MemoryBuffer::getFileOrSTDIN(inputFile);
   if (!file)
@@ -129,19 +146,12 @@ int main(int argc, char **argv) {
   if (cuda)
     options.libraryErrorFunction = prefix + "_last_error";
   auto object = compileToObject((*file)->getBuffer(), inputFile, options);
-  if (!object) {
-    llvm::errs() << llvm::toString(object.takeError()) << "\n";
-    return 1;
-  }
+  if (!object)
+    return fail(llvm::toString(object.takeError()));
   if (!object->warnings.empty())
     llvm::errs() << object->warnings;
   if (object->functions.empty())
     return fail("'" + inputFile + "' has no callable function");
-  for (const FunctionSignature &sig : object->functions)
-    if (isReservedCName(sig.name))
-      return fail("function '" + sig.name +
-                  "' would clash with a C name of the same spelling; rename "
-                  "it in the spec");
 
   // The object: the output itself, or a temporary linked into the library.
   std::string objectPath = outputFile;
@@ -178,7 +188,7 @@ int main(int argc, char **argv) {
     if (cuda) {
       // The runtime library next to this tool: <bin>/../lib.
       std::string self = llvm::sys::fs::getMainExecutable(
-          argv[0], reinterpret_cast<void *>(&isReservedCName));
+          argv[0], reinterpret_cast<void *>(&isSameFile));
       llvm::SmallString<256> libDir(
           llvm::sys::path::parent_path(llvm::sys::path::parent_path(self)));
       llvm::sys::path::append(libDir, "lib");
@@ -206,12 +216,6 @@ int main(int argc, char **argv) {
                   llvm::join(args, " ") + ")");
   }
 
-  std::string header = headerFile;
-  if (header.empty()) {
-    llvm::SmallString<256> h(outputFile);
-    llvm::sys::path::replace_extension(h, ".h");
-    header = std::string(h);
-  }
   std::string guard = "NORMLIR_AOT_";
   for (char c : llvm::sys::path::stem(header))
     guard += llvm::isAlnum(c) ? llvm::toUpper(c) : '_';

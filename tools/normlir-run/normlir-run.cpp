@@ -180,6 +180,9 @@ int main(int argc, char **argv) {
   auto file = llvm::MemoryBuffer::getFile(specFile, /*IsText=*/true);
   if (!file)
     return fail(specFile + ": cannot read file: " + file.getError().message());
+  // As normlir-compile and the APIs: out of range is an error, not clamped.
+  if (optLevel > 3)
+    return fail("-O must be 0 to 3, got " + llvm::Twine(optLevel));
   JITOptions options;
   options.optLevel = optLevel;
   options.schedule = schedule;

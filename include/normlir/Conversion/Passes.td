@@ -67,6 +67,26 @@ def ConvertNormToVector : Pass<"convert-norm-to-vector"> {
   ];
 }
 
+def NormLegalizeHalfMaskedMemory
+    : Pass<"norm-legalize-half-masked-memory", "::mlir::ModuleOp"> {
+  let summary = "Masked loads and stores of f16/bf16 vectors as i16 vectors";
+  let description = [{
+    Runs on the LLVM dialect, after `convert-vector-to-llvm`: every
+    `llvm.intr.masked.load` / `llvm.intr.masked.store` of a vector of `bf16`
+    or `f16` becomes the same operation on a vector of `i16` with
+    `llvm.bitcast`s around it (a bitwise no-op).
+
+    The masked tails of `convert-norm-to-vector` load and store 16-bit
+    floats. x86 has no masked 16-bit moves below AVX-512 BW, so the backend
+    scalarizes them, and it legalizes each `bf16` element through `float`,
+    which takes a `__truncsfbf2` call: a libgcc 13 function that neither the
+    JIT process nor a library linked against Debian 12's libgcc has, so the
+    module fails to load on AVX2 machines. As integers, the same elements
+    are moved without any conversion.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def ConvertNormToGPU : Pass<"convert-norm-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Lower fused norm kernels on memrefs to GPU kernels";
   let description = [{

@@ -31,6 +31,10 @@
 #include <string>
 #include <vector>
 
+namespace llvm {
+class TargetLibraryInfoImpl;
+} // namespace llvm
+
 namespace normlir {
 
 /// The result of compiling a spec: an object file and what it exports.
@@ -58,6 +62,17 @@ struct CompiledObject {
 llvm::Expected<CompiledObject> compileToObject(llvm::StringRef source,
                                                llvm::StringRef bufferName,
                                                const JITOptions &options);
+
+/// Why a spec function may not be called `name`, or "" when it may: C
+/// library and runtime names the generated code calls or defines (for every
+/// module), and, for a function of a library (`libraryErrorFunction` given:
+/// the CUDA library's error function, or empty), names its C header could
+/// not declare: non-identifiers, C/C++ keywords, reserved identifiers,
+/// <stdint.h> names, `main`.
+std::string
+getReservedNameReason(llvm::StringRef name,
+                      const llvm::TargetLibraryInfoImpl &libraryInfo,
+                      const std::string *libraryErrorFunction);
 
 /// The C declaration of `sig`'s entry point ("int32_t f(const float *...)").
 std::string getCDeclaration(const FunctionSignature &sig);

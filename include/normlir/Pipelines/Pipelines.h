@@ -7,11 +7,16 @@
 #ifndef NORMLIR_PIPELINES_PIPELINES_H
 #define NORMLIR_PIPELINES_PIPELINES_H
 
+#include "normlir/Dialect/Norm/Transforms/Passes.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace normlir {
 
@@ -46,15 +51,15 @@ struct CPUPipelineOptions
                      llvm::cl::desc("Override schedules written in the input"),
                      llvm::cl::init(false)};
 
-  /// The options as norm-tile's option string (" vector-width=8 ...").
-  std::string getTileOptions() const;
+  /// The options as norm-tile's options (target=cpu).
+  norm::NormTileOptions getTileOptions() const;
 };
 
 /// The GPU a `normlir-cuda-pipeline` compiles for.
 struct CUDATarget {
-  /// "sm_90", "sm_80", ...
+  /// "sm_90", "sm_80", ... (getKnownCUDAChips()).
   std::string chip = "sm_90";
-  /// PTX features ("+ptx80"); empty: +ptx80.
+  /// The PTX ISA version ("+ptx86"); empty: chosen by resolvePTXFeatures.
   std::string features;
   /// "bin" (cubin, needs ptxas), "isa" (PTX, compiled by the driver at
   /// load), "fatbin", or "auto": bin where ptxas is found, else isa.
@@ -99,25 +104,53 @@ struct CUDAPipelineOptions
                      llvm::cl::desc("Override schedules written in the input"),
                      llvm::cl::init(false)};
 
-  /// The schedule options as norm-tile's option string (" target=cuda ...").
-  std::string getTileOptions() const;
+  /// The schedule options as norm-tile's options (target=cuda).
+  norm::NormTileOptions getTileOptions() const;
 };
 
-/// Appends normlir-cuda-pipeline to `pm`; `tileOptions` are norm-tile's
-/// options (they must include target=cuda). Fails (with a message on
-/// stderr) when the format needs ptxas and there is none.
-mlir::LogicalResult buildCUDAPipeline(mlir::OpPassManager &pm,
-                                      const CUDATarget &target,
-                                      llvm::StringRef tileOptions);
+/// Parses a schedule override, norm-tile's options as text ("vector-width=8
+/// unroll=2 force": what `normlir-run --schedule`, `normlir-compile
+/// --schedule` and JITOptions::schedule take), for `target` ("cpu" or
+/// "cuda"), and checks the values (norm::checkNormTileOptions). The error
+/// names the offending option.
+llvm::Expected<norm::NormTileOptions>
+parseScheduleOptions(llvm::StringRef schedule, llvm::StringRef target);
+
+/// Appends normlir-cuda-pipeline to `pm`, with `tile` as norm-tile's options
+/// (its target is set to cuda). Fails, without touching `pm`'s process, when
+/// the chip is unknown, the PTX version does not suit the chip or ptxas, the
+/// format needs ptxas and there is none, or an option is out of range.
+llvm::Error buildCUDAPipeline(mlir::OpPassManager &pm, const CUDATarget &target,
+                              const norm::NormTileOptions &tile = {});
 
 /// Path of the CUDA toolkit's ptxas ($CUDA_ROOT, $CUDA_HOME, $CUDA_PATH,
 /// /usr/local/cuda, then PATH), or "" when there is none.
 std::string findPtxas();
 
-/// Appends normlir-cpu-pipeline to `pm` (anchored on the module);
-/// `tileOptions` are norm-tile's options ("vector-width=8 strategy=row").
-mlir::LogicalResult buildCPUPipeline(mlir::OpPassManager &pm,
-                                     llvm::StringRef tileOptions = "");
+/// The GPU architectures normlir-cuda-pipeline compiles for (those of LLVM's
+/// NVPTX backend): "sm_20" ... "sm_90a", "sm_100", "sm_120f", ...
+std::vector<std::string> getKnownCUDAChips();
+/// The oldest PTX ISA version (x10: 86 is PTX 8.6) LLVM emits for `chip`;
+/// std::nullopt for an unknown chip.
+std::optional<unsigned> getMinPTXVersion(llvm::StringRef chip);
+/// The newest PTX ISA version (x10) the ptxas of CUDA `major.minor` accepts.
+std::optional<unsigned> getMaxPTXVersionOfToolkit(unsigned major,
+                                                  unsigned minor);
+/// getMaxPTXVersionOfToolkit of the toolkit `ptxas --version` reports;
+/// std::nullopt when it cannot be run or read. Cached per path.
+std::optional<unsigned> getPtxasMaxPTXVersion(llvm::StringRef ptxasPath);
+/// The PTX feature string for `chip`: `features` when given (one "+ptxNN"
+/// that suits the chip and `ptxasMax`), else the newest of PTX 8.0 and the
+/// chip's minimum, within `ptxasMax` (none: no ptxas involved). An error for
+/// an unknown chip or an impossible combination.
+llvm::Expected<std::string>
+resolvePTXFeatures(llvm::StringRef chip, llvm::StringRef features,
+                   std::optional<unsigned> ptxasMax);
+
+/// Appends normlir-cpu-pipeline to `pm` (anchored on the module), with `tile`
+/// as norm-tile's options. Fails when an option is out of range.
+llvm::Error buildCPUPipeline(mlir::OpPassManager &pm,
+                             const norm::NormTileOptions &tile = {});
 
 /// Registers all NormLIR passes and named pipelines with the global registry.
 void registerAllPasses();

@@ -87,7 +87,8 @@ private:
     return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v, zero);
   }
   Value rstdOf(Value var) {
-    return EmitterBase::rstdOf(var, op.getEpsilon()->convertToDouble());
+    return EmitterBase::rstdOf(var, op.getEpsilon()->convertToDouble(),
+                               op.getZeroDegenerate());
   }
   Value hsum(Value v) {
     return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v);

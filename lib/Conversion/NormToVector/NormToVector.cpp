@@ -90,7 +90,8 @@ private:
   }
   Value toF32(Value v) { return arith::TruncFOp::create(b, loc, f32Type, v); }
   Value rstdOf(Value var) {
-    return EmitterBase::rstdOf(var, op.getEpsilon()->convertToDouble());
+    return EmitterBase::rstdOf(var, op.getEpsilon()->convertToDouble(),
+                               op.getZeroDegenerate());
   }
   Value hsum(Value v) {
     // A fixed tree (log2 lanes shuffles), not a chain of lane additions.

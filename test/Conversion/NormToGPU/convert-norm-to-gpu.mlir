@@ -219,3 +219,19 @@ func.func @constant(%o: memref<4xf32>) {
   memref.copy %g, %o : memref<4xf32> to memref<4xf32>
   return
 }
+
+// -----
+
+// zero_degenerate (InstanceNorm, eps = 0): 0 for a zero variance.
+// CHECK-LABEL: func.func @zero_degenerate(
+// CHECK: math.sqrt
+// CHECK-NEXT: %[[RSTD:.*]] = arith.divf
+// CHECK-NEXT: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT: %[[DEGENERATE:.*]] = arith.cmpf oeq, %{{.*}}, %[[ZERO]] : f32
+// CHECK-NEXT: arith.select %[[DEGENERATE]], %[[ZERO]], %[[RSTD]] : f32
+func.func @zero_degenerate(%x: memref<2x3x16xf32>, %y: memref<2x3x16xf32>, %m: memref<2x3x1xf32>, %v: memref<2x3x1xf32>, %r: memref<2x3x1xf32>) {
+  norm.kernel %x outs(%y, %m, %v, %r) {axes = array<i64: 2>, epsilon = 0.0 : f64, zero_degenerate,
+      schedule = #norm.gpu_schedule<strategy = "row", threads = 4, rows = 8, vectorWidth = 4, chunks = 1>}
+      : (memref<2x3x16xf32>, memref<2x3x16xf32>, memref<2x3x1xf32>, memref<2x3x1xf32>, memref<2x3x1xf32>) -> ()
+  return
+}

@@ -159,6 +159,31 @@ func.func @rstd_f32(%v: tensor<2x1xf32>) -> tensor<2x1xf32> {
   return %0 : tensor<2x1xf32>
 }
 
+// zero_degenerate with eps = 0 (PyTorch's InvStd): 0 where the variance is
+// 0; with eps > 0 the plain formula (var + eps > 0).
+// CHECK-LABEL: func.func @rstd_zero_degenerate(
+// CHECK: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT:   %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT:   %[[SUM:.*]] = arith.addf %[[IN]], %[[ZERO]] : f32
+// CHECK-NEXT:   %[[SQRT:.*]] = math.sqrt %[[SUM]] : f32
+// CHECK-NEXT:   %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-NEXT:   %[[DIV:.*]] = arith.divf %[[ONE]], %[[SQRT]] : f32
+// CHECK-NEXT:   %[[Z:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT:   %[[DEGENERATE:.*]] = arith.cmpf oeq, %[[IN]], %[[Z]] : f32
+// CHECK-NEXT:   %[[SEL:.*]] = arith.select %[[DEGENERATE]], %[[Z]], %[[DIV]] : f32
+// CHECK-NEXT:   linalg.yield %[[SEL]] : f32
+// CHECK-LABEL: func.func @rstd_zero_degenerate_eps(
+// CHECK-NOT: arith.select
+// CHECK: return
+func.func @rstd_zero_degenerate(%v: tensor<2x1xf32>) -> tensor<2x1xf32> {
+  %0 = norm.rstd %v epsilon = 0.0 {zero_degenerate} : tensor<2x1xf32> -> tensor<2x1xf32>
+  return %0 : tensor<2x1xf32>
+}
+func.func @rstd_zero_degenerate_eps(%v: tensor<2x1xf32>) -> tensor<2x1xf32> {
+  %0 = norm.rstd %v epsilon = 1.0e-5 {zero_degenerate} : tensor<2x1xf32> -> tensor<2x1xf32>
+  return %0 : tensor<2x1xf32>
+}
+
 //===----------------------------------------------------------------------===//
 // norm.apply: one elementwise generic; statistics and parameters broadcast
 // through their indexing maps.

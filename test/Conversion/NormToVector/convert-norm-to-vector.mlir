@@ -144,3 +144,20 @@ func.func @regions(%a: memref<2x32xf32>, %b: memref<2x32xf16>, %y: memref<2x32xb
       : (memref<2x32xf32>, memref<2x32xf16>, memref<2x32xbf16>, memref<2x1xf32>, memref<2x1xf32>) -> ()
   return
 }
+
+// -----
+
+// zero_degenerate (BatchNorm training, eps = 0): rstd is 0 for a zero
+// variance, so a constant channel gives its bias, as PyTorch's InvStd.
+// CHECK-LABEL: func.func @zero_degenerate(
+// CHECK: math.sqrt
+// CHECK-NEXT: %[[RSTD:.*]] = arith.divf
+// CHECK-NEXT: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT: %[[DEGENERATE:.*]] = arith.cmpf oeq, %{{.*}}, %[[ZERO]] : f32
+// CHECK-NEXT: arith.select %[[DEGENERATE]], %[[ZERO]], %[[RSTD]] : f32
+func.func @zero_degenerate(%x: memref<4x3x5xf32>, %y: memref<4x3x5xf32>, %m: memref<1x3x1xf32>, %v: memref<1x3x1xf32>, %r: memref<1x3x1xf32>) {
+  norm.kernel %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 2>, epsilon = 0.0 : f64, zero_degenerate,
+      schedule = #norm.schedule<strategy = "segment", vectorWidth = 4, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+      : (memref<4x3x5xf32>, memref<4x3x5xf32>, memref<1x3x1xf32>, memref<1x3x1xf32>, memref<1x3x1xf32>) -> ()
+  return
+}

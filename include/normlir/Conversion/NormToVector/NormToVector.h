@@ -12,6 +12,7 @@
 namespace normlir {
 
 #define GEN_PASS_DECL_CONVERTNORMTOVECTOR
+#define GEN_PASS_DECL_NORMLEGALIZEHALFMASKEDMEMORY
 #include "normlir/Conversion/Passes.h.inc"
 
 } // namespace normlir

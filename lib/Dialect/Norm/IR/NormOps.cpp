@@ -49,8 +49,9 @@ static LogicalResult verifyAxes(Operation *op, ArrayRef<int64_t> axes,
 }
 
 static LogicalResult verifyEpsilon(Operation *op, double eps) {
-  if (!(eps >= 0.0))
-    return op->emitOpError() << "epsilon must be >= 0, got " << eps;
+  // NaN and +inf pass, as PyTorch takes them (the outputs are NaN / bias).
+  if (eps < 0.0)
+    return op->emitOpError() << "epsilon must not be negative, got " << eps;
   return success();
 }
 
@@ -589,6 +590,9 @@ LogicalResult KernelOp::verify() {
   if (computesStatistics() != getEpsilon().has_value())
     return emitOpError("epsilon must be given exactly when statistics are "
                        "computed");
+  if (getZeroDegenerate() && !computesStatistics())
+    return emitOpError("zero_degenerate needs statistics computed by the "
+                       "kernel");
   if (getEpsilon())
     return verifyEpsilon(*this, getEpsilon()->convertToDouble());
   return success();

@@ -48,12 +48,14 @@ struct Stats {
   Value mean, variance, rstd;
 };
 
+/// `zeroDegenerate`: PyTorch's InvStd for batch statistics (norm.rstd).
 Stats buildMoments(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
-                   FloatAttr eps) {
+                   FloatAttr eps, bool zeroDegenerate = false) {
   auto xType = cast<RankedTensorType>(x.getType());
   auto statType = f32Tensor(b.getContext(), keepDims(xType.getShape(), axes));
   auto moments = MomentsOp::create(b, loc, statType, statType, x, axes);
-  Value rstd = RstdOp::create(b, loc, statType, moments.getVariance(), eps);
+  Value rstd = RstdOp::create(b, loc, statType, moments.getVariance(), eps,
+                              zeroDegenerate ? b.getUnitAttr() : UnitAttr());
   return {moments.getMean(), moments.getVariance(), rstd};
 }
 
@@ -296,8 +298,10 @@ struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
     }
 
     SmallVector<int64_t> axes = getComplementAxes(inType.getRank(), {c});
-    Stats s =
-        buildMoments(rewriter, loc, op.getInput(), axes, op.getEpsilonAttr());
+    // Batch statistics follow PyTorch's InvStd (rstd 0 for a constant
+    // channel with eps = 0).
+    Stats s = buildMoments(rewriter, loc, op.getInput(), axes,
+                           op.getEpsilonAttr(), /*zeroDegenerate=*/true);
     Value y = buildApply(rewriter, loc, op.getInput(), s.mean, s.rstd,
                          op.getWeight(), op.getBias(), {c});
     Value saveMean = collapseToAxes(rewriter, loc, s.mean, {c});
@@ -353,8 +357,9 @@ struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
     }
 
     SmallVector<int64_t> axes = getComplementAxes(inType.getRank(), {0, c});
-    Stats s =
-        buildMoments(rewriter, loc, op.getInput(), axes, op.getEpsilonAttr());
+    // PyTorch computes InstanceNorm as BatchNorm over (1, N*C): InvStd too.
+    Stats s = buildMoments(rewriter, loc, op.getInput(), axes,
+                           op.getEpsilonAttr(), /*zeroDegenerate=*/true);
     Value y = buildApply(rewriter, loc, op.getInput(), s.mean, s.rstd,
                          op.getWeight(), op.getBias(), {c});
     SmallVector<Value> results = {y};

@@ -104,6 +104,7 @@ static LogicalResult fuseApply(RewriterBase &rewriter, DominanceInfo &dom,
       applyOnly ? apply.getRstd() : Value(), apply.getWeight(), apply.getBias(),
       outs, rewriter.getDenseI64ArrayAttr(axes), apply.getParamAxesAttr(),
       applyOnly ? FloatAttr() : rstdOp.getEpsilonAttr(),
+      applyOnly ? UnitAttr() : rstdOp.getZeroDegenerateAttr(),
       apply->getAttr("schedule"));
   rewriter.replaceOp(apply, kernel.getResult(0));
   if (moments) {

@@ -192,30 +192,112 @@ chooseGPUSchedule(KernelOp op, const KernelLayout &l, StringRef strategy,
   return GPUScheduleAttr::get(op.getContext(), strat, t, rb, v, k);
 }
 
+} // namespace
+
+/// "<name> must be <rule>, got <value>" for an option.
+static llvm::Error optionError(llvm::StringRef name, llvm::StringRef rule,
+                               const llvm::Twine &value) {
+  return llvm::createStringError(name + " must be " + rule + ", got " + value);
+}
+
+/// Checks an integer option: 0 (chosen per kernel), else in [lo, hi] and,
+/// with `pow2`, a power of two. `attr` names the schedule constraint.
+static llvm::Error checkCount(llvm::StringRef name, int64_t value, int64_t lo,
+                              int64_t hi, bool pow2, llvm::StringRef attr) {
+  if (value == 0 ||
+      (value >= lo && value <= hi && (!pow2 || llvm::isPowerOf2_64(value))))
+    return llvm::Error::success();
+  std::string rule =
+      (pow2 ? "0 (chosen per kernel) or a power of two in ["
+            : "0 (chosen per kernel) or in [") +
+      std::to_string(lo) + ", " +
+      (hi == (int64_t(1) << 30) ? std::string("2^30") : std::to_string(hi)) +
+      "] (" + attr.str() + ")";
+  return optionError(name, rule, llvm::Twine(value));
+}
+
+llvm::Error normlir::norm::checkNormTileOptions(const NormTileOptions &o) {
+  auto oneOf = [](llvm::StringRef name, llvm::StringRef value,
+                  std::initializer_list<llvm::StringRef> allowed,
+                  llvm::StringRef rule) -> llvm::Error {
+    if (llvm::is_contained(allowed, value))
+      return llvm::Error::success();
+    return optionError(name, rule, "'" + value + "'");
+  };
+  if (auto err = oneOf("target", o.target, {"cpu", "cuda"}, "cpu or cuda"))
+    return err;
+  bool cuda = o.target == "cuda";
+  if (auto err = oneOf("strategy", o.strategy, {"", "row", "segment", "column"},
+                       "row, segment or column"))
+    return err;
+  if (auto err = oneOf("parallel", o.parallel, {"auto", "on", "off"},
+                       "on, off or auto"))
+    return err;
+  if (auto err = oneOf("nontemporal", o.nontemporal, {"auto", "on", "off"},
+                       "on, off or auto"))
+    return err;
+  constexpr int64_t kMaxSplit = int64_t(1) << 30;
+  // vector-width is the one option both targets read, with different ranges.
+  if (cuda) {
+    if (auto err = checkCount("vector-width", o.vectorWidth, 1, 16, true,
+                              "#norm.gpu_schedule C3"))
+      return err;
+  } else if (auto err = checkCount("vector-width", o.vectorWidth, 1, 64, true,
+                                   "#norm.schedule C2")) {
+    return err;
+  }
+  if (auto err =
+          checkCount("unroll", o.unroll, 1, 16, false, "#norm.schedule C2"))
+    return err;
+  if (auto err =
+          checkCount("chunks", o.chunks, 1, kMaxSplit, false,
+                     cuda ? "#norm.gpu_schedule C4" : "#norm.schedule C2"))
+    return err;
+  if (auto err = checkCount("row-tasks", o.rowTasks, 1, kMaxSplit, false,
+                            "#norm.schedule C2"))
+    return err;
+  if (auto err = checkCount("threads", o.threads, 1, 1024, true,
+                            "#norm.gpu_schedule C2"))
+    return err;
+  if (auto err =
+          checkCount("rows", o.rows, 1, 1024, true, "#norm.gpu_schedule C2"))
+    return err;
+  if (o.threads > 0 && o.rows > 0 && o.threads * o.rows > 1024)
+    return optionError("threads * rows", "<= 1024 (#norm.gpu_schedule C2)",
+                       llvm::Twine(o.threads * o.rows));
+  return llvm::Error::success();
+}
+
+namespace {
+
 struct NormTilePass : public normlir::norm::impl::NormTileBase<NormTilePass> {
   using NormTileBase::NormTileBase;
 
-  LogicalResult initialize(MLIRContext *ctx) override {
-    if (target != "cpu" && target != "cuda")
-      return emitError(UnknownLoc::get(ctx))
-             << "norm-tile: target must be cpu or cuda, got '" << target << "'";
-    if (!strategy.empty() && strategy != "row" && strategy != "segment" &&
-        strategy != "column")
-      return emitError(UnknownLoc::get(ctx))
-             << "norm-tile: strategy must be row, segment or column, got '"
-             << strategy << "'";
-    if (parallel != "auto" && parallel != "on" && parallel != "off")
-      return emitError(UnknownLoc::get(ctx))
-             << "norm-tile: parallel must be on, off or auto, got '" << parallel
-             << "'";
-    if (nontemporal != "auto" && nontemporal != "on" && nontemporal != "off")
-      return emitError(UnknownLoc::get(ctx))
-             << "norm-tile: nontemporal must be on, off or auto, got '"
-             << nontemporal << "'";
-    return success();
-  }
-
   void runOnOperation() override {
+    // Checked here rather than in initialize() so that the error points at
+    // the input (file:line:col of the first kernel it would schedule) like
+    // every other diagnostic.
+    NormTileOptions options;
+    options.strategy = strategy;
+    options.vectorWidth = vectorWidth;
+    options.unroll = unroll;
+    options.chunks = chunks;
+    options.rowTasks = rowTasks;
+    options.nontemporal = nontemporal;
+    options.parallel = parallel;
+    options.force = force;
+    options.target = target;
+    options.threads = threads;
+    options.rows = rows;
+    if (llvm::Error err = checkNormTileOptions(options)) {
+      Operation *at = getOperation();
+      getOperation()->walk([&](KernelOp op) {
+        at = op;
+        return WalkResult::interrupt();
+      });
+      at->emitError() << "norm-tile: " << llvm::toString(std::move(err));
+      return signalPassFailure();
+    }
     int64_t hostWidth = hostVectorWidth();
     int64_t llcBytes = hostLastLevelCacheBytes();
     WalkResult result = getOperation()->walk([&](KernelOp op) {
@@ -292,6 +374,10 @@ struct NormTilePass : public normlir::norm::impl::NormTileBase<NormTilePass> {
           type.getNumElements() * int64_t(type.getElementTypeBitWidth() / 8);
       bool par = parallel == "on" ||
                  (parallel == "auto" && inBytes >= kMinParallelBytes);
+      // The options were checked; this keeps the heuristic honest too.
+      auto emitError = [&]() { return op.emitError() << "norm-tile: "; };
+      if (failed(ScheduleAttr::verify(emitError, strat, vl, u, k, rb, nt, par)))
+        return WalkResult::interrupt();
       op.setScheduleAttr(
           ScheduleAttr::get(&getContext(), strat, vl, u, k, rb, nt, par));
       return WalkResult::advance();

@@ -139,16 +139,16 @@ func.func @mean_square_wrong_result_shape(%x: tensor<4x16xbf16>) {
 //===----------------------------------------------------------------------===//
 
 func.func @rstd_negative_epsilon(%v: tensor<4x1xf32>) {
-  // expected-error @+1 {{'norm.rstd' op epsilon must be >= 0, got -1.000000e-05}}
+  // expected-error @+1 {{'norm.rstd' op epsilon must not be negative, got -1.000000e-05}}
   %0 = norm.rstd %v epsilon = -1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
   return
 }
 
 // -----
 
-func.func @rstd_nan_epsilon(%v: tensor<4x1xf32>) {
-  // expected-error @+1 {{'norm.rstd' op epsilon must be >= 0, got nan}}
-  %0 = norm.rstd %v epsilon = 0x7FF8000000000000 : tensor<4x1xf32> -> tensor<4x1xf32>
+func.func @rstd_minus_inf_epsilon(%v: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.rstd' op epsilon must not be negative, got -INF}}
+  %0 = norm.rstd %v epsilon = 0xFFF0000000000000 : tensor<4x1xf32> -> tensor<4x1xf32>
   return
 }
 
@@ -326,7 +326,7 @@ func.func @layer_norm_rstd_type(%x: tensor<8x6xf32>) {
 // -----
 
 func.func @layer_norm_negative_epsilon(%x: tensor<8x6xf32>) {
-  // expected-error @+1 {{'norm.layer_norm' op epsilon must be >= 0, got -1.000000e-05}}
+  // expected-error @+1 {{'norm.layer_norm' op epsilon must not be negative, got -1.000000e-05}}
   %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 6>, epsilon = -1.0e-5 : f64} : (tensor<8x6xf32>) -> (tensor<8x6xf32>, tensor<8x1xf32>, tensor<8x1xf32>)
   return
 }
@@ -386,7 +386,7 @@ func.func @rms_norm_rstd_type(%x: tensor<2x5x16xf32>) {
 // -----
 
 func.func @rms_norm_negative_epsilon(%x: tensor<2x5x16xf32>) {
-  // expected-error @+1 {{'norm.rms_norm' op epsilon must be >= 0, got -1.000000e+00}}
+  // expected-error @+1 {{'norm.rms_norm' op epsilon must not be negative, got -1.000000e+00}}
   %y, %r = norm.rms_norm %x {normalized_shape = array<i64: 16>, epsilon = -1.0 : f64} : (tensor<2x5x16xf32>) -> (tensor<2x5x16xf32>, tensor<2x5x1xf32>)
   return
 }
@@ -620,7 +620,7 @@ func.func @batch_norm_output_type(%x: tensor<8x4xf16>) {
 // -----
 
 func.func @batch_norm_negative_epsilon(%x: tensor<8x4xf32>) {
-  // expected-error @+1 {{'norm.batch_norm' op epsilon must be >= 0, got -1.000000e-05}}
+  // expected-error @+1 {{'norm.batch_norm' op epsilon must not be negative, got -1.000000e-05}}
   %y:3 = norm.batch_norm %x {training, epsilon = -1.0e-5 : f64} : (tensor<8x4xf32>) -> (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>)
   return
 }
@@ -771,7 +771,7 @@ func.func @instance_norm_update_type(%x: tensor<2x3x4xf16>, %rm: tensor<3xf16>, 
 // -----
 
 func.func @instance_norm_negative_epsilon(%x: tensor<2x3x4xf32>) {
-  // expected-error @+1 {{'norm.instance_norm' op epsilon must be >= 0, got -1.000000e-05}}
+  // expected-error @+1 {{'norm.instance_norm' op epsilon must not be negative, got -1.000000e-05}}
   %y = norm.instance_norm %x {epsilon = -1.0e-5 : f64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
   return
 }
@@ -882,7 +882,7 @@ func.func @group_norm_rstd_type(%x: tensor<2x6x4xf32>) {
 // -----
 
 func.func @group_norm_negative_epsilon(%x: tensor<2x6x4xf32>) {
-  // expected-error @+1 {{'norm.group_norm' op epsilon must be >= 0, got -1.000000e-05}}
+  // expected-error @+1 {{'norm.group_norm' op epsilon must not be negative, got -1.000000e-05}}
   %y:3 = norm.group_norm %x {num_groups = 3, epsilon = -1.0e-5 : f64} : (tensor<2x6x4xf32>) -> (tensor<2x6x4xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
   return
 }
@@ -1198,4 +1198,13 @@ func.func @gpu_schedule_chunks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: te
   // expected-error @+1 {{gpu_schedule chunks must be in [1, 2^30], got 0}}
   %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "column", threads = 32, rows = 1, vectorWidth = 4, chunks = 0>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
+}
+
+// -----
+
+func.func @kernel_zero_degenerate_apply_only(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) -> tensor<4x8xf32> {
+  %e = tensor.empty() : tensor<4x8xf32>
+  // expected-error @+1 {{'norm.kernel' op zero_degenerate needs statistics computed by the kernel}}
+  %y = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, zero_degenerate} : (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
 }

@@ -38,6 +38,13 @@ func.func @rstd(%v: tensor<4x1xf32>, %rv: tensor<4xf16>) -> (tensor<4x1xf32>, te
   %1 = norm.rstd %rv epsilon = 1.0e-3 : tensor<4xf16> -> tensor<4xf32>
   // CHECK: norm.rstd %[[V]] epsilon = 0.000000e+00 : tensor<4x1xf32> -> tensor<4x1xf32>
   %2 = norm.rstd %v epsilon = 0.0 : tensor<4x1xf32> -> tensor<4x1xf32>
+  // PyTorch's InvStd; and epsilons PyTorch accepts (+inf, NaN).
+  // CHECK: norm.rstd %[[V]] epsilon = 0.000000e+00 {zero_degenerate} : tensor<4x1xf32> -> tensor<4x1xf32>
+  %3 = norm.rstd %v epsilon = 0.0 {zero_degenerate} : tensor<4x1xf32> -> tensor<4x1xf32>
+  // CHECK: norm.rstd %[[V]] epsilon = 0x7FF0000000000000 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %4 = norm.rstd %v epsilon = 0x7FF0000000000000 : tensor<4x1xf32> -> tensor<4x1xf32>
+  // CHECK: norm.rstd %[[V]] epsilon = 0x7FF8000000000000 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %5 = norm.rstd %v epsilon = 0x7FF8000000000000 : tensor<4x1xf32> -> tensor<4x1xf32>
   return %0, %1, %2 : tensor<4x1xf32>, tensor<4xf32>, tensor<4x1xf32>
 }
 

@@ -143,7 +143,7 @@ func.func @group_norm_channels_last(%x: tensor<2x4x4x8xbf16>, %w: tensor<8xbf16>
 // CHECK-LABEL: func.func @batch_norm_training_channels_last(
 // CHECK-SAME: %[[X:.*]]: tensor<2x5x5x3xbf16>, %[[W:.*]]: tensor<3xbf16>, %[[B:.*]]: tensor<3xf32>)
 // CHECK-NEXT: %[[MEAN:.*]], %[[VAR:.*]] = norm.moments %[[X]] axes = [0, 1, 2] : tensor<2x5x5x3xbf16> -> tensor<1x1x1x3xf32>, tensor<1x1x1x3xf32>
-// CHECK-NEXT: %[[RSTD:.*]] = norm.rstd %[[VAR]] epsilon = 1.000000e-05 :
+// CHECK-NEXT: %[[RSTD:.*]] = norm.rstd %[[VAR]] epsilon = 1.000000e-05 {zero_degenerate} :
 // CHECK-NEXT: %[[Y:.*]] = norm.apply %[[X]] mean %[[MEAN]] rstd %[[RSTD]] weight %[[W]] bias %[[B]] {param_axes = array<i64: 3>}
 // CHECK-NEXT: %[[SM:.*]] = tensor.collapse_shape %[[MEAN]] {{\[\[}}0, 1, 2, 3]] : tensor<1x1x1x3xf32> into tensor<3xf32>
 // CHECK-NEXT: %[[SR:.*]] = tensor.collapse_shape %[[RSTD]] {{\[\[}}0, 1, 2, 3]] : tensor<1x1x1x3xf32> into tensor<3xf32>
@@ -167,7 +167,7 @@ func.func @batch_norm_training_channels_last(%x: tensor<2x5x5x3xbf16>, %w: tenso
 // CHECK-DAG: %[[MOM:.*]] = arith.constant 2.500000e-01 : f32
 // CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : i64
 // CHECK: %[[MEAN:.*]], %[[VAR:.*]] = norm.moments %[[X]] axes = [0, 2] : tensor<8x4x5xf32> -> tensor<1x4x1xf32>, tensor<1x4x1xf32>
-// CHECK-NEXT: %[[RSTD:.*]] = norm.rstd %[[VAR]] epsilon = 1.000000e-05 :
+// CHECK-NEXT: %[[RSTD:.*]] = norm.rstd %[[VAR]] epsilon = 1.000000e-05 {zero_degenerate} :
 // CHECK-NEXT: %[[Y:.*]] = norm.apply %[[X]] mean %[[MEAN]] rstd %[[RSTD]] : (tensor<8x4x5xf32>, tensor<1x4x1xf32>, tensor<1x4x1xf32>) -> tensor<8x4x5xf32>
 // CHECK-DAG: %[[SM:.*]] = tensor.collapse_shape %[[MEAN]] {{\[\[}}0, 1, 2]] : tensor<1x4x1xf32> into tensor<4xf32>
 // CHECK-DAG: %[[SR:.*]] = tensor.collapse_shape %[[RSTD]] {{\[\[}}0, 1, 2]] : tensor<1x4x1xf32> into tensor<4xf32>
@@ -276,7 +276,7 @@ func.func @batch_norm_eval_channels_last(%x: tensor<2x5x3xf32>, %rm: tensor<3xf3
 // CHECK-LABEL: func.func @instance_norm(
 // CHECK-SAME: %[[X:.*]]: tensor<2x3x4x4xf32>, %[[W:.*]]: tensor<3xf32>, %[[B:.*]]: tensor<3xf32>)
 // CHECK-NEXT: %[[MEAN:.*]], %[[VAR:.*]] = norm.moments %[[X]] axes = [2, 3] : tensor<2x3x4x4xf32> -> tensor<2x3x1x1xf32>, tensor<2x3x1x1xf32>
-// CHECK-NEXT: %[[RSTD:.*]] = norm.rstd %[[VAR]] epsilon = 1.000000e-05 :
+// CHECK-NEXT: %[[RSTD:.*]] = norm.rstd %[[VAR]] epsilon = 1.000000e-05 {zero_degenerate} :
 // CHECK-NEXT: %[[Y:.*]] = norm.apply %[[X]] mean %[[MEAN]] rstd %[[RSTD]] weight %[[W]] bias %[[B]] {param_axes = array<i64: 1>}
 // CHECK-NEXT: return %[[Y]]
 func.func @instance_norm(%x: tensor<2x3x4x4xf32>, %w: tensor<3xf32>, %b: tensor<3xf32>) -> tensor<2x3x4x4xf32> {

@@ -22,6 +22,18 @@ func.func @moments(%x: tensor<4x16xf32>, %w: tensor<16xf32>, %b: tensor<16xf32>)
 
 // -----
 
+// The rstd's zero_degenerate (batch statistics) moves onto the kernel.
+// CHECK-LABEL: func.func @zero_degenerate(
+// CHECK: norm.kernel {{.*}} {axes = array<i64: 0>, epsilon = 0.000000e+00 : f64, zero_degenerate}
+func.func @zero_degenerate(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %m, %v = norm.moments %x axes = [0] : tensor<4x16xf32> -> tensor<1x16xf32>, tensor<1x16xf32>
+  %r = norm.rstd %v epsilon = 0.0 {zero_degenerate} : tensor<1x16xf32> -> tensor<1x16xf32>
+  %y = norm.apply %x mean %m rstd %r : (tensor<4x16xf32>, tensor<1x16xf32>, tensor<1x16xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
 // mean_square + rstd + apply without mean: 3 outs.
 // CHECK-LABEL: func.func @mean_square(
 // CHECK: %[[K:.*]]:3 = norm.kernel %{{.*}} outs(%{{.*}}, %{{.*}}, %{{.*}}) {axes = array<i64: 1, 2>, epsilon = 9.9999999999999995E-7 : f64}

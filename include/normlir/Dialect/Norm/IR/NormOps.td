@@ -116,10 +116,18 @@ def Norm_RstdOp : Norm_CoreOp<"rstd",
     Elementwise `result = 1 / sqrt(f32(variance) + epsilon)`. The variance may
     be a statistic (f32) or a stored running variance (f32, f16 or bf16).
 
+    With `zero_degenerate`, a degenerate element (`variance == 0` and
+    `epsilon == 0`) gets `0` instead of `+inf`: PyTorch's `InvStd` rule for
+    batch statistics (BatchNorm in training, InstanceNorm from the input),
+    under which the output of a constant channel is its bias rather than
+    NaN. LayerNorm, RMSNorm, GroupNorm and statistics from running
+    estimates follow the plain formula, as in PyTorch.
+
     Constraints:
-    * (C1) `epsilon >= 0`.
+    * (C1) `!(epsilon < 0)` (+inf and NaN allowed, as in PyTorch).
   }];
-  let arguments = (ins Norm_FloatTensor:$variance, F64Attr:$epsilon);
+  let arguments = (ins Norm_FloatTensor:$variance, F64Attr:$epsilon,
+                       UnitAttr:$zero_degenerate);
   let results = (outs Norm_StatTensor:$result);
   let assemblyFormat = [{
     $variance `epsilon` `=` $epsilon attr-dict `:` type($variance) `->`
@@ -192,7 +200,7 @@ def Norm_LayerNormOp : Norm_NamedOp<"layer_norm", [AttrSizedOperandSegments]> {
       type is f32 or the input's.
     * (C3) `type(output) = type(input)`; `mean` and `rstd` are f32 with
       shape `(*B, 1, ..., 1)`.
-    * (C4) `epsilon >= 0`.
+    * (C4) `!(epsilon < 0)` (+inf and NaN allowed, as in PyTorch).
   }];
   let arguments = (ins Norm_FloatTensor:$input,
                        Optional<Norm_FloatTensor>:$weight,
@@ -232,7 +240,7 @@ def Norm_RMSNormOp : Norm_NamedOp<"rms_norm"> {
     * (C2) `shape(weight) = normalized_shape`; its element type is f32 or
       the input's.
     * (C3) `type(output) = type(input)`; `rstd` is f32 `(*B, 1, ..., 1)`.
-    * (C4) `epsilon >= 0` when given.
+    * (C4) `!(epsilon < 0)` (+inf and NaN allowed, as in PyTorch) when given.
   }];
   let arguments = (ins Norm_FloatTensor:$input,
                        Optional<Norm_FloatTensor>:$weight,
@@ -304,7 +312,7 @@ def Norm_BatchNormOp : Norm_RunningStatsOp<"batch_norm"> {
     * (C5) `cumulative_average` requires `num_batches_tracked` and training.
     * (C6) the side results are exactly those listed above, with the types
       listed above.
-    * (C7) `epsilon >= 0`; `0 <= momentum <= 1`.
+    * (C7) `!(epsilon < 0)` (+inf and NaN allowed, as in PyTorch); `0 <= momentum <= 1`.
   }];
   let arguments = (ins Norm_FloatTensor:$input,
                        Optional<Norm_FloatTensor>:$weight,
@@ -355,7 +363,7 @@ def Norm_InstanceNormOp : Norm_RunningStatsOp<"instance_norm"> {
       PyTorch's.
     * (C4) `num_batches_tracked` and `cumulative_average` are not accepted.
     * (C5) the side results are exactly those listed above.
-    * (C6) `epsilon >= 0`; `0 <= momentum <= 1`.
+    * (C6) `!(epsilon < 0)` (+inf and NaN allowed, as in PyTorch); `0 <= momentum <= 1`.
   }];
   let arguments = (ins Norm_FloatTensor:$input,
                        Optional<Norm_FloatTensor>:$weight,
@@ -396,7 +404,7 @@ def Norm_GroupNormOp : Norm_NamedOp<"group_norm", [AttrSizedOperandSegments]> {
     * (C3) `shape(weight) = shape(bias) = (C)`; element types f32 or the
       input's.
     * (C4) `type(output) = type(input)`; `mean`/`rstd` are f32 `(N, G)`.
-    * (C5) `epsilon >= 0`.
+    * (C5) `!(epsilon < 0)` (+inf and NaN allowed, as in PyTorch).
   }];
   let arguments = (ins Norm_FloatTensor:$input,
                        Optional<Norm_FloatTensor>:$weight,
@@ -429,7 +437,8 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
 
     Modes, by the number of `outs`:
     * 4 outs `(y, mean, variance, rstd)`: `norm.moments` over `axes`, then
-      `rstd = 1 / sqrt(variance + epsilon)`, then the apply.
+      `rstd = 1 / sqrt(variance + epsilon)` (with `zero_degenerate`, 0 where
+      `variance == 0 and epsilon == 0`, as `norm.rstd`), then the apply.
     * 3 outs `(y, mean_square, rstd)`: `norm.mean_square` over `axes`, the
       rstd and an apply without centring.
     * 1 out `(y)`: apply only, with the given `mean` (optional) and `rstd`,
@@ -438,7 +447,7 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
     Reference decomposition (4 outs):
     ```
     mean, variance = norm.moments x axes = axes
-    rstd = norm.rstd variance epsilon = epsilon
+    rstd = norm.rstd variance epsilon = epsilon {zero_degenerate?}
     y = norm.apply x mean mean rstd rstd weight w bias b {param_axes}
     ```
     Results are those of the decomposition up to f32 rounding (the kernel
@@ -459,7 +468,8 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
       dimensions in `axes` are 1.
     * (C4) `mean` and `rstd` operands only with 1 out, `rstd` required
       there, with the statistics shape of (C3).
-    * (C5) `epsilon` is given (and >= 0) iff statistics are computed.
+    * (C5) `epsilon` is given (and `!(epsilon < 0)`) iff statistics are
+      computed; so is `zero_degenerate`, if present.
     * (C6) Operands are all tensors (then results have the types of `outs`)
       or all memrefs (then there are no results).
     * (C7) A non-empty `prologue` has one block whose arguments have the
@@ -498,6 +508,7 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
                        DenseI64ArrayAttr:$axes,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$param_axes,
                        OptionalAttr<F64Attr>:$epsilon,
+                       UnitAttr:$zero_degenerate,
                        OptionalAttr<AnyAttrOf<[Norm_ScheduleAttr,
                                     Norm_GPUScheduleAttr]>>:$schedule);
   let results = (outs Variadic<AnyRankedTensor>:$results);
