@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs NormLIR's dependencies on Debian 12 (apt) and builds it into build/.
+# Installs NormLIR's dependencies on Debian 12 (apt) and builds it into build/
+# (with --sanitize: into build-asan/, see scripts/build.sh).
 # Idempotent: packages already installed are not fetched again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,9 @@ PACKAGES=(
   python3 python3-numpy python3-pytest python3-torch
   # The Python package's extension: pybind11 and the Python headers.
   python3-dev python3-pybind11 pybind11-dev
+  # The sanitizer build (scripts/test.sh --sanitize, scripts/fuzz.sh):
+  # ASan, UBSan and libFuzzer runtimes for clang-22.
+  libclang-rt-22-dev
 )
 
 missing=()
@@ -30,4 +34,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-exec scripts/build.sh
+exec scripts/build.sh "$@"

@@ -182,7 +182,7 @@ normlirStatus normlirSpecSetEpsilon(normlirSpec spec, double epsilon) {
   // As the op verifiers (and PyTorch): inf and NaN are accepted.
   if (epsilon < 0)
     return invalid("normlirSpecSetEpsilon: epsilon must not be negative, got " +
-                   llvm::formatv("{0}", epsilon).str());
+                   llvm::formatv("{0:e}", epsilon).str());
   spec->spec.epsilon = epsilon;
   return nullptr;
 }

@@ -150,9 +150,12 @@ static constexpr llvm::StringLiteral kCKeywords[] = {
     "typeof", "typeof_unqual", "union", "unsigned", "using", "virtual", "void",
     "volatile", "wchar_t", "while", "xor", "xor_eq",
     // Not keywords, but the header cannot declare them either: the
-    // program's entry point, and macros of <stdint.h> and <stddef.h> that
-    // the header includes or a C program includes beside it.
-    "main", "NULL", "offsetof"};
+    // program's entry point, and macros of <stddef.h> that a C program
+    // includes beside it.
+    "main", "NULL", "offsetof",
+    // Macros GCC and Clang predefine in their default GNU modes, and the
+    // namespace C++'s <stdint.h> declares.
+    "linux", "unix", "i386", "std"};
 
 /// Whether `name` is a type or macro of <stdint.h> (int32_t, UINT8_MAX,
 /// INT64_C, SIZE_MAX, ...): the generated header includes it.
@@ -173,10 +176,19 @@ normlir::getReservedNameReason(llvm::StringRef name,
                                const std::string *libraryErrorFunction) {
   const std::string runtime = "is reserved: the generated code calls or "
                               "defines a runtime function of that name";
-  for (llvm::StringRef prefix :
-       {"__normlir_", "mgpu", "normlirRuntime", "__kmpc_", "omp_"})
+  if (name.empty())
+    return "is empty";
+  for (llvm::StringRef prefix : {"mgpu", "normlirRuntime", "omp_"})
     if (name.starts_with(prefix))
       return runtime;
+  // The implementation's names: the entry points (__normlir_*), the
+  // OpenMP runtime (__kmpc_*), the JIT's (__lljit_*, __dso_handle),
+  // compiler-rt's.
+  if (name.starts_with("__"))
+    return runtime + " (names starting with two underscores are the "
+                     "implementation's)";
+  if (name.starts_with("llvm."))
+    return "is reserved: LLVM's intrinsics are named llvm.*";
   llvm::LibFunc libFunc;
   if (name == "memrefCopy" || libraryInfo.getLibFunc(name, libFunc))
     return runtime + " (a C library function)";
@@ -194,6 +206,9 @@ normlir::getReservedNameReason(llvm::StringRef name,
            rename;
   if (llvm::is_contained(kCKeywords, name))
     return "is a C or C++ keyword or reserved name" + rename;
+  // The generated header's include guard.
+  if (name.starts_with("NORMLIR_"))
+    return "starts with NORMLIR_, the prefix of the header's macros" + rename;
   if (isStdintName(name))
     return "is a type or macro of <stdint.h>, which the header includes" +
            rename;
@@ -437,6 +452,15 @@ static llvm::Expected<CompiledObject> compileImpl(llvm::StringRef source,
       return fail("");
     }
   }
+  // Inline assembly goes to an assembler the JIT does not set up, which gives
+  // up with a fatal error: refused here rather than recovered (and leaked)
+  // at every retry.
+  WalkResult asmWalk = module->walk([&](LLVM::InlineAsmOp op) {
+    op.emitError("inline assembly is not supported in a compiled spec");
+    return WalkResult::interrupt();
+  });
+  if (asmWalk.wasInterrupted())
+    return fail("");
   // Only top-level functions are compiled and callable.
   for (auto nested : module->getOps<ModuleOp>())
     nested.emitWarning("nested modules are not compiled; move the functions "

@@ -10,6 +10,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <csetjmp>
+#include <cstdlib>
+#include <unistd.h>
 #include <mutex>
 #include <string>
 
@@ -41,7 +43,13 @@ void fatalErrorHandler(void *, const char *reason, bool) {
 void badAllocHandler(void *, const char *reason, bool) {
   if (Recovery *r = currentRecovery)
     recover(r, "out of memory: ", reason);
-  // Returning lets LLVM print "LLVM ERROR: out of memory" and abort.
+  // Not in a guarded region: LLVM's default. A handler must not return
+  // (LLVM 22 reaches llvm_unreachable after it), and memory may be short, so
+  // the message goes out with write(2).
+  static const char message[] = "LLVM ERROR: out of memory\n";
+  ssize_t written = ::write(2, message, sizeof(message) - 1);
+  (void)written;
+  std::abort(); // fatal-path-ok: out of memory outside a compile, as LLVM
 }
 
 void installHandlersOnce() {

@@ -351,12 +351,23 @@ static void writeAtomically(llvm::StringRef path, llvm::StringRef contents) {
     llvm::sys::fs::remove(tmp);
 }
 
-/// The SHA-256 of an object's bytes, as hex: the metadata records it so that
-/// an object damaged on disk (its code overwritten, with headers intact, so
-/// that it still links) is compiled again instead of executed.
-static std::string objectChecksum(llvm::StringRef object) {
-  return llvm::toHex(llvm::SHA256::hash(llvm::arrayRefFromStringRef(object)),
-                     /*LowerCase=*/true);
+/// The SHA-256, as hex, of an entry's object bytes and of its metadata
+/// without the checksum (printed as JSON, whose keys print sorted). The
+/// metadata records it, so that an entry damaged on disk is compiled again
+/// instead of executed: code overwritten with the headers intact still
+/// links, and a signature changed in the metadata would let calls with the
+/// wrong buffer sizes through.
+static std::string entryChecksum(llvm::StringRef object,
+                                 llvm::json::Object meta) {
+  meta.erase("sha256");
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::json::Value(std::move(meta));
+  llvm::SHA256 hash;
+  hash.update(object);
+  hash.update(llvm::StringRef("\0", 1));
+  hash.update(text);
+  return llvm::toHex(hash.final(), /*LowerCase=*/true);
 }
 
 /// Stores `object` under `key`; failures only lose the cache entry.
@@ -377,12 +388,12 @@ static void storeOnDisk(llvm::StringRef dir, llvm::StringRef key,
   }
   llvm::json::Object meta{
       {"version", getVersionString()},
-      {"object_sha256", objectChecksum(object.object)},
       {"target", object.target == Target::CUDA ? "cuda" : "cpu"},
       {"chip", object.chip},
       {"has_fini", object.hasFini},
       {"warnings", object.warnings},
       {"functions", std::move(functions)}};
+  meta["sha256"] = entryChecksum(object.object, meta);
   std::string base = (dir + "/" + key).str();
   // The object first: the metadata is the entry's commit point.
   writeAtomically(base + ".o", object.object);
@@ -433,8 +444,8 @@ static std::optional<CompiledObject> loadFromDisk(llvm::StringRef dir,
     return std::nullopt;
   // Checked before the object is linked and run: a damaged one would
   // execute garbage.
-  if (obj->getString("object_sha256") !=
-      objectChecksum((*objectFile)->getBuffer()))
+  if (obj->getString("sha256") !=
+      entryChecksum((*objectFile)->getBuffer(), *obj))
     return std::nullopt;
   CompiledObject result;
   result.object = (*objectFile)->getBuffer().str();

@@ -55,6 +55,10 @@ constexpr unsigned kPTXVersions[] = {32, 40, 41, 42, 43, 50, 60, 61, 62, 63, 64,
 /// The version used when the chip and ptxas allow it: what the pipeline
 /// has always emitted for sm_80/sm_90, so their PTX is unchanged.
 constexpr unsigned kPreferredPTX = 80;
+/// The oldest version the kernels can use, whatever the chip: their warp
+/// reductions are `shfl.sync` (PTX 6.0); below it the backend cannot select
+/// them and ends the process.
+constexpr unsigned kKernelMinPTX = 60;
 
 std::string ptxName(unsigned v) {
   return std::to_string(v / 10) + "." + std::to_string(v % 10);
@@ -145,10 +149,13 @@ normlir::resolvePTXFeatures(llvm::StringRef chip, llvm::StringRef features,
                             ? " (the CUDA toolkit's ptxas accepts PTX up to " +
                                   ptxName(*ptxasMax) + ")"
                             : std::string();
+  // What the chip and the kernels both need.
+  unsigned needed = std::max(*minPTX, kKernelMinPTX);
   if (!features.empty()) {
     // Only the PTX version may be chosen: other feature strings are ignored
     // by the backend with a warning on stderr, and a too-old version ends the
-    // process.
+    // process. The version is passed on as read ("+ptx0080" would not be a
+    // feature the backend knows).
     unsigned version = 0;
     llvm::StringRef digits = features;
     if (!digits.consume_front("+ptx") || digits.getAsInteger(10, version) ||
@@ -157,25 +164,26 @@ normlir::resolvePTXFeatures(llvm::StringRef chip, llvm::StringRef features,
           "features='" + features.str() +
           "' must be one PTX ISA version +ptxNN (NN one of 32, 40, ..., 88, "
           "90)");
-    if (version < *minPTX)
-      return llvm::createStringError("features='" + features.str() +
-                                     "': chip='" + chip.str() + "' needs PTX " +
-                                     ptxName(*minPTX) + " or newer (+ptx" +
-                                     std::to_string(*minPTX) + ")");
+    if (version < needed)
+      return llvm::createStringError(
+          "features='" + features.str() + "': chip='" + chip.str() +
+          "' needs PTX " + ptxName(needed) + " or newer (+ptx" +
+          std::to_string(needed) + ")" +
+          (needed > *minPTX ? ": the kernels use shfl.sync" : ""));
     if (ptxasMax && version > *ptxasMax)
       return llvm::createStringError("features='" + features.str() +
                                      "' is newer than ptxas accepts" + toolkit +
                                      "; use format=isa or a newer toolkit");
-    return features.str();
+    return "+ptx" + std::to_string(version);
   }
   unsigned preferred = kPreferredPTX;
   if (ptxasMax)
     preferred = std::min(preferred, *ptxasMax);
-  unsigned version = std::max(preferred, *minPTX);
+  unsigned version = std::max(preferred, needed);
   if (ptxasMax && version > *ptxasMax)
     return llvm::createStringError(
-        "chip='" + chip.str() + "' needs PTX " + ptxName(*minPTX) + toolkit +
-        "; use a newer CUDA toolkit, or format=isa to leave the "
-        "PTX to the driver");
+        "chip='" + chip.str() + "' needs PTX " + ptxName(needed) + toolkit +
+        "; use a newer CUDA toolkit, or format=isa to leave the PTX to the "
+        "driver");
   return "+ptx" + std::to_string(version);
 }

@@ -177,8 +177,10 @@ normlir::parseScheduleOptions(llvm::StringRef schedule,
       return llvm::createStringError("invalid schedule option '" + word +
                                      "': " + why);
     };
+    // Radix 0 (0x10, 010, 0b10) as llvm::cl reads the textual pipelines'
+    // options, so both spellings mean the same.
     auto integer = [&](int64_t &out) -> llvm::Error {
-      if (!hasValue || value.getAsInteger(10, out))
+      if (!hasValue || value.getAsInteger(/*Radix=*/0, out))
         return bad("expected an integer");
       return llvm::Error::success();
     };

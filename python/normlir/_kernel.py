@@ -36,18 +36,21 @@ def _type_str(shape, dtype: str) -> str:
 
 def float_arg(fn: str, name: str, value) -> float:
     """``value`` as a float, taken as PyTorch's argument parser takes a
-    ``float`` argument: numbers (bool and int included) and objects that
-    convert with ``__float__`` (NumPy scalars, one-element tensors). Strings
-    and None raise TypeError with PyTorch's message, where ``float()`` would
-    parse a string.
+    ``float`` argument: Python and NumPy real numbers (bool and int included)
+    and 0-dimensional tensors that do not require grad. Anything else (None,
+    strings, Decimal, arrays, tensors with elements or a grad) raises
+    TypeError with PyTorch's message, where ``float()`` would convert some.
     """
     if type(value) is float:
         return value
-    if isinstance(value, (str, bytes)) or not hasattr(type(value),
-                                                      "__float__"):
-        raise TypeError(f"{fn}(): argument '{name}' must be float, not "
-                        f"{type(value).__name__}")
-    return float(value)
+    if isinstance(value, (int, float, np.integer, np.floating, np.bool_)):
+        return float(value)
+    if (type(value).__module__.startswith("torch") and hasattr(value, "dim")
+            and value.dim() == 0 and not value.requires_grad
+            and not value.dtype.is_complex):
+        return float(value)
+    raise TypeError(f"{fn}(): argument '{name}' must be float, not "
+                    f"{type(value).__name__}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -695,6 +695,23 @@ def test_damaged_disk_cache_object_is_recompiled(tmp_path):
     assert third["y"] == first["y"]
 
 
+def test_damaged_disk_cache_metadata_is_recompiled(tmp_path):
+    """The checksum covers the metadata too: a signature edited on disk
+    (smaller shapes, so that calls would pass smaller buffers than the kernel
+    writes) makes the entry compile again."""
+    cache = tmp_path / "cache"
+    run = _disk_cache_process(cache)
+    first = run()
+    (meta,) = cache.glob("*.json")
+    text = meta.read_text()
+    assert "[3,17]" in text
+    meta.write_text(text.replace("[3,17]", "[1,17]"))
+    second = run()
+    assert second["stats"]["compiles"] == 1, second["stats"]
+    assert second["stats"]["disk_hits"] == 0, second["stats"]
+    assert second["y"] == first["y"]
+
+
 def test_concurrent_compiles_of_one_new_spec(rng):
     """16 threads compile the same new spec at once: one compile, and every
     thread gets a working kernel."""

@@ -10,6 +10,9 @@ interpreter; and PyTorch's corner cases (issue 12).
   gives rstd = 0 and y = bias, not NaN.
 """
 
+from decimal import Decimal
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -69,6 +72,16 @@ def test_blackwell_chips_compile(chip):
     assert k.inputs[0][0] == (4, 8)
 
 
+def test_dimension_near_int64_max_is_a_compile_error():
+    """Sizes whose vector rounding would wrap around int64 used to make the
+    lowering create ops until memory ran out."""
+    n = 2 ** 63 - 8
+    with pytest.raises(normlir.CompileError, match="is too large"):
+        normlir.compile(normlir.Spec("layer_norm", "f32", (1, n),
+                                     normalized_shape=(n,)),
+                        disk_cache=False)
+
+
 def test_unknown_chip_is_a_compile_error():
     with pytest.raises(normlir.CompileError) as e:
         normlir.compile(ln_spec(), target="cuda", chip="sm_99",
@@ -95,7 +108,10 @@ def test_eps_and_momentum_types_as_pytorch(rng):
         "instance_norm momentum": lambda v: F.instance_norm(x, momentum=v),
     }
     for what, call in calls.items():
-        for bad in ("1e-5", b"0.1", None, [1e-5]):
+        for bad in ("1e-5", b"0.1", None, [1e-5], Decimal("0.1"),
+                    Fraction(1, 10), np.array(1e-5), np.array([1e-5]),
+                    torch.tensor([1e-5]), torch.tensor(0.1, requires_grad=True),
+                    1j):
             if bad is None and what == "rms_norm eps":
                 continue  # None is RMSNorm's default
             with pytest.raises(TypeError, match="must be float"):

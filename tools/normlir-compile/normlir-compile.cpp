@@ -138,11 +138,18 @@ int main(int argc, char **argv) {
   std::string libName = llvm::sys::path::stem(outputFile).str();
   if (shared && llvm::StringRef(libName).starts_with("lib"))
     libName = libName.substr(3);
+  // A plain C identifier: other characters become single underscores, none
+  // leading (names starting with '_' and a capital or "__" are reserved).
   std::string prefix;
-  for (char c : libName)
-    prefix += llvm::isAlnum(c) ? c : '_';
+  for (char c : libName) {
+    char d = llvm::isAlnum(c) ? c : '_';
+    if (d != '_' || (!prefix.empty() && prefix.back() != '_'))
+      prefix += d;
+  }
+  while (!prefix.empty() && prefix.back() == '_')
+    prefix.pop_back();
   if (prefix.empty() || llvm::isDigit(prefix[0]))
-    prefix = "normlir_" + prefix;
+    prefix = prefix.empty() ? "normlir" : "normlir_" + prefix;
   if (cuda)
     options.libraryErrorFunction = prefix + "_last_error";
   auto object = compileToObject((*file)->getBuffer(), inputFile, options);
@@ -216,6 +223,14 @@ int main(int argc, char **argv) {
                   llvm::join(args, " ") + ")");
   }
 
+  // Checked again now that the output exists: a header path that is a
+  // symbolic link to it (dangling before) would overwrite the library.
+  if (isSameFile(header, outputFile))
+    return fail("the header '" + header + "' and the output '" + outputFile +
+                "' are the same file");
+  if (inputFile != "-" && isSameFile(header, inputFile))
+    return fail("the header '" + header + "' is the input file");
+  // Function names starting with NORMLIR_ are refused, so none is the guard.
   std::string guard = "NORMLIR_AOT_";
   for (char c : llvm::sys::path::stem(header))
     guard += llvm::isAlnum(c) ? llvm::toUpper(c) : '_';

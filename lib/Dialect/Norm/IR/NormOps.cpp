@@ -11,6 +11,8 @@
 
 #include "normlir/Dialect/Norm/IR/Norm.h"
 
+#include "llvm/Support/MathExtras.h"
+
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
@@ -486,6 +488,18 @@ static LogicalResult verifyElementwiseRegion(KernelOp op, Region &region,
 
 LogicalResult KernelOp::verify() {
   auto inType = cast<ShapedType>(getInput().getType());
+  // (C9) The lowerings index elements and bytes in int64 and round runs up
+  // to whole vectors: a size near 2^63 would wrap around.
+  if (inType.hasStaticShape()) {
+    int64_t bytes = std::max<int64_t>(inType.getElementTypeBitWidth() / 8, 1);
+    bool overflow = false;
+    for (int64_t d : inType.getShape())
+      overflow |= llvm::MulOverflow(bytes, d, bytes);
+    if (overflow || bytes >= (int64_t(1) << 62))
+      return emitOpError("input of ")
+             << inType << " is too large: a kernel's input must hold fewer "
+             << "than 2^62 bytes";
+  }
   // (C7)
   if (!getPrologue().empty()) {
     SmallVector<Type> args;

@@ -1208,3 +1208,14 @@ func.func @kernel_zero_degenerate_apply_only(%x: tensor<4x8xf32>, %r: tensor<4x1
   %y = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, zero_degenerate} : (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+func.func @kernel_too_large(%x: tensor<1x9223372036854775800xf32>) -> tensor<1x9223372036854775800xf32> {
+  %e = tensor.empty() : tensor<1x9223372036854775800xf32>
+  %s = tensor.empty() : tensor<1x1xf32>
+  // expected-error @+1 {{'norm.kernel' op input of 'tensor<1x9223372036854775800xf32>' is too large: a kernel's input must hold fewer than 2^62 bytes}}
+  %y:3 = norm.kernel %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
+      : (tensor<1x9223372036854775800xf32>, tensor<1x9223372036854775800xf32>, tensor<1x1xf32>, tensor<1x1xf32>) -> (tensor<1x9223372036854775800xf32>, tensor<1x1xf32>, tensor<1x1xf32>)
+  return %y#0 : tensor<1x9223372036854775800xf32>
+}

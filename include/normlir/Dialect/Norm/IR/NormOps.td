@@ -482,6 +482,8 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
       normalized element type (the apply's result, rounded to it) and
       yields the element type of `outs[0]` (an activation or cast consuming
       the output). Without one, `outs[0]` has the normalized element type.
+    * (C9) A statically shaped input holds fewer than 2^62 bytes (the
+      lowerings index in int64 and round runs up to whole vectors).
 
     With a prologue and an epilogue, a residual add, the norm and an
     activation read each input once and write the output once:
