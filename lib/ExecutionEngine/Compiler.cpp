@@ -196,11 +196,11 @@ normlir::getReservedNameReason(llvm::StringRef name,
     return "";
   // A C function of the library and its header.
   const std::string rename = "; rename it in the spec";
-  if (name.empty() || !(llvm::isAlpha(name[0]) || name[0] == '_') ||
+  if (!(llvm::isAlpha(name[0]) || name[0] == '_') ||
       !llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; }))
     return "is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)" + rename;
-  if (name.starts_with("__") ||
-      (name.size() > 1 && name[0] == '_' && llvm::isUpper(name[1])))
+  // Two underscores were refused above, for every module.
+  if (name.size() > 1 && name[0] == '_' && llvm::isUpper(name[1]))
     return "is reserved in C (a leading underscore and a capital, or two "
            "underscores: _Bool, _Atomic, __x, ...)" +
            rename;
@@ -573,6 +573,7 @@ normlir::compileToObject(llvm::StringRef source, llvm::StringRef bufferName,
                          const JITOptions &options) {
   // An input LLVM would end the process for (report_fatal_error in a
   // backend) is this call's error instead.
+  // Only a fatal error gets this prefix: the others carry their locations.
   std::optional<llvm::Expected<CompiledObject>> result;
   if (llvm::Error fatal = runRecoveringFatalErrors([&] {
         result.emplace(compileImpl(source, bufferName, options,

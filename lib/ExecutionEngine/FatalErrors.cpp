@@ -11,9 +11,10 @@
 
 #include <csetjmp>
 #include <cstdlib>
-#include <unistd.h>
 #include <mutex>
 #include <string>
+
+#include <unistd.h>
 
 using namespace normlir;
 

@@ -165,11 +165,8 @@ struct JITModuleLoader {
 
 llvm::Expected<std::shared_ptr<JITModule>>
 JITModuleLoader::load(const CompiledObject &object, bool fromDisk) {
-  std::optional<llvm::Expected<std::shared_ptr<JITModule>>> result;
-  if (llvm::Error fatal = runRecoveringFatalErrors(
-          [&] { result.emplace(loadImpl(object, fromDisk)); }))
-    return std::move(fatal);
-  return std::move(*result);
+  return runRecoveringFatalErrors<std::shared_ptr<JITModule>>(
+      [&] { return loadImpl(object, fromDisk); });
 }
 
 llvm::Expected<std::shared_ptr<JITModule>>

@@ -31,7 +31,6 @@ static std::string tensorType(llvm::ArrayRef<int64_t> shape, ElementType t) {
   return s + getElementTypeName(t).str() + ">";
 }
 
-/// An MLIR float literal that round-trips the double.
 /// An f64 attribute value MLIR parses back exactly: decimal with 17
 /// significant digits, or the bit pattern in hex for inf and NaN (which
 /// have no decimal spelling in MLIR).

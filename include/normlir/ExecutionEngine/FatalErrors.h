@@ -19,6 +19,8 @@
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
+#include <optional>
+
 namespace normlir {
 
 /// Runs `fn` on this thread. If LLVM reports a fatal error (or runs out of
@@ -35,6 +37,18 @@ namespace normlir {
 /// handlers; on threads outside this function they behave as LLVM's
 /// defaults (print "LLVM ERROR: ..." and exit).
 llvm::Error runRecoveringFatalErrors(llvm::function_ref<void()> fn);
+
+/// runRecoveringFatalErrors for a function with a result: `fn`'s result, or
+/// the fatal error.
+template <typename T>
+llvm::Expected<T>
+runRecoveringFatalErrors(llvm::function_ref<llvm::Expected<T>()> fn) {
+  std::optional<llvm::Expected<T>> result;
+  if (llvm::Error fatal =
+          runRecoveringFatalErrors([&] { result.emplace(fn()); }))
+    return std::move(fatal);
+  return std::move(*result);
+}
 
 } // namespace normlir
 

@@ -190,21 +190,11 @@ struct LowerRstd : OpConversionPattern<RstdOp> {
   matchAndRewrite(RstdOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     double eps = op.getEpsilon().convertToDouble();
-    // PyTorch's InvStd: 0 for var == 0 and eps == 0 (eps is static).
-    bool zeroDegenerate = op.getZeroDegenerate() && eps == 0.0;
     Value r =
         mapF32(rewriter, op.getLoc(), adaptor.getVariance(),
                [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                 Value v = castFloat(b, l, a[0], b.getF32Type());
-                 Value s = math::SqrtOp::create(
-                     b, l, arith::AddFOp::create(b, l, v, f32Const(b, l, eps)));
-                 Value r = arith::DivFOp::create(b, l, f32Const(b, l, 1.0), s);
-                 if (!zeroDegenerate)
-                   return r;
-                 Value zero = f32Const(b, l, 0.0);
-                 Value degenerate = arith::CmpFOp::create(
-                     b, l, arith::CmpFPredicate::OEQ, v, zero);
-                 return arith::SelectOp::create(b, l, degenerate, zero, r);
+                 return buildRstd(b, l, castFloat(b, l, a[0], b.getF32Type()),
+                                  eps, op.getZeroDegenerate());
                });
     rewriter.replaceOp(op, r);
     return success();

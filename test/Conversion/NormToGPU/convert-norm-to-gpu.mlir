@@ -225,6 +225,7 @@ func.func @constant(%o: memref<4xf32>) {
 // zero_degenerate (InstanceNorm, eps = 0): 0 for a zero variance.
 // CHECK-LABEL: func.func @zero_degenerate(
 // CHECK: math.sqrt
+// CHECK-NEXT: arith.constant 1.000000e+00 : f32
 // CHECK-NEXT: %[[RSTD:.*]] = arith.divf
 // CHECK-NEXT: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK-NEXT: %[[DEGENERATE:.*]] = arith.cmpf oeq, %{{.*}}, %[[ZERO]] : f32

@@ -151,6 +151,7 @@ func.func @regions(%a: memref<2x32xf32>, %b: memref<2x32xf16>, %y: memref<2x32xb
 // variance, so a constant channel gives its bias, as PyTorch's InvStd.
 // CHECK-LABEL: func.func @zero_degenerate(
 // CHECK: math.sqrt
+// CHECK-NEXT: arith.constant 1.000000e+00 : f32
 // CHECK-NEXT: %[[RSTD:.*]] = arith.divf
 // CHECK-NEXT: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK-NEXT: %[[DEGENERATE:.*]] = arith.cmpf oeq, %{{.*}}, %[[ZERO]] : f32

@@ -9,6 +9,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
@@ -66,6 +67,22 @@ Value expandFromAxes(OpBuilder &b, Location loc, Value value,
     return value;
   return tensor::ExpandShapeOp::create(
       b, loc, type, value, getKeptAxesReassociation(type.getRank(), keptAxes));
+}
+
+Value buildRstd(OpBuilder &b, Location loc, Value var, double eps,
+                bool zeroDegenerate) {
+  auto f32 = [&](double v) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  };
+  Value sqrt = math::SqrtOp::create(
+      b, loc, arith::AddFOp::create(b, loc, var, f32(eps)));
+  Value rstd = arith::DivFOp::create(b, loc, f32(1.0), sqrt);
+  if (!zeroDegenerate || eps != 0.0)
+    return rstd;
+  Value zero = f32(0.0);
+  Value degenerate =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, var, zero);
+  return arith::SelectOp::create(b, loc, degenerate, zero, rstd);
 }
 
 Value castFloat(OpBuilder &b, Location loc, Value v, Type to) {

@@ -96,18 +96,10 @@ protected:
                                        mlir::math::AbsFOp::create(b, loc, v),
                                        inf);
   }
-  /// 1 / sqrt(var + eps); with `zeroDegenerate` (PyTorch's InvStd), 0
-  /// where var == 0 and eps == 0. eps is static, so the select is only
-  /// emitted for eps == 0.
+  /// 1 / sqrt(var + eps), PyTorch's InvStd with `zeroDegenerate`
+  /// (buildRstd).
   mlir::Value rstdOf(mlir::Value var, double eps, bool zeroDegenerate) {
-    mlir::Value rstd =
-        fdiv(cF(1.0), mlir::math::SqrtOp::create(b, loc, fadd(var, cF(eps))));
-    if (!zeroDegenerate || eps != 0.0)
-      return rstd;
-    mlir::Value zero = cF(0.0);
-    mlir::Value degenerate = mlir::arith::CmpFOp::create(
-        b, loc, mlir::arith::CmpFPredicate::OEQ, var, zero);
-    return select(degenerate, zero, rstd);
+    return buildRstd(b, loc, var, eps, zeroDegenerate);
   }
   /// A buffer viewed as 1-D.
   mlir::Value flatten(mlir::Value mem) { return flattenMemRef(b, loc, mem); }

@@ -37,6 +37,13 @@ mlir::Value expandFromAxes(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value castFloat(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                       mlir::Type to);
 
+/// rstd = 1 / sqrt(var + eps) of an f32 scalar `var`; with `zeroDegenerate`
+/// (PyTorch's InvStd for batch statistics), 0 where var == 0 and eps == 0.
+/// eps is static, so the select is only emitted for eps == 0. Shared by the
+/// lowerings of norm.rstd and of norm.kernel.
+mlir::Value buildRstd(mlir::OpBuilder &b, mlir::Location loc, mlir::Value var,
+                      double eps, bool zeroDegenerate);
+
 /// Elementwise map: a linalg.generic over same-shaped `inputs` producing a
 /// tensor of `resultType`; `body` gets the scalar arguments and returns the
 /// result scalar.
