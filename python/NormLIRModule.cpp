@@ -12,7 +12,7 @@
 
 #include "normlir/ExecutionEngine/Compiler.h"
 #include "normlir/ExecutionEngine/JIT.h"
-#include "normlir/ExecutionEngine/Spec.h"
+#include "normlir/Spec/Spec.h"
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -238,7 +238,8 @@ PYBIND11_MODULE(_normlir, m) {
       "compile",
       [](const std::string &source, const std::string &target,
          const std::string &name, const std::string &chip,
-         const std::string &schedule, unsigned optLevel, bool diskCache) {
+         const std::string &schedule, unsigned optLevel, bool diskCache,
+         const std::string &targetCPU, const std::string &targetFeatures) {
         if (target != "cpu" && target != "cuda")
           raise(invalidArgumentError,
                 "unknown target '" + target + "' (cpu or cuda)");
@@ -250,6 +251,8 @@ PYBIND11_MODULE(_normlir, m) {
         options.schedule = schedule;
         options.optLevel = optLevel;
         options.diskCache = diskCache;
+        options.targetCPU = targetCPU;
+        options.targetFeatures = targetFeatures;
         llvm::Expected<std::shared_ptr<const JITModule>> module =
             llvm::createStringError("not compiled");
         {
@@ -266,7 +269,8 @@ PYBIND11_MODULE(_normlir, m) {
       py::arg("source"), py::kw_only(), py::arg("target") = "cpu",
       py::arg("name") = "<spec>", py::arg("chip") = "",
       py::arg("schedule") = "", py::arg("opt_level") = 3,
-      py::arg("disk_cache") = true,
+      py::arg("disk_cache") = true, py::arg("target_cpu") = "",
+      py::arg("target_features") = "",
       "Compiles MLIR text (cached in memory and on disk).");
 
   py::class_<PyModule>(m, "Module")

@@ -62,7 +62,7 @@ config.substitutions.append(("%libomp", config.normlir_libomp + " -Wl,-rpath," +
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.normlir_tools_dir, config.llvm_tools_dir]
-tools = ["normlir-opt", "normlir-run", "normlir-compile", "normlir-jit-api-test",
-         "normlir-capi-test", "normlir-concurrent-compile-test"]
+tools = ["normlir-opt", "normlir-run", "normlir-compile", "normlir-tune",
+         "normlir-jit-api-test", "normlir-capi-test", "normlir-concurrent-compile-test"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

@@ -207,9 +207,15 @@ typedef struct normlirCompileOptions {
   int32_t optLevel;
   /// NORMLIR_COMPILE_* bits.
   uint32_t flags;
+  /// CPU: the LLVM CPU to compile for ("x86-64-v3", "znver4"); NULL or "":
+  /// the host's. One whose instructions the host lacks is refused.
+  const char *targetCPU;
+  /// CPU: LLVM features added to or removed from the CPU's
+  /// ("+avx512bf16,-avx512f"); NULL or "": none.
+  const char *targetFeatures;
 } normlirCompileOptions;
 
-/// Defaults: CPU, heuristic schedule, -O3, caches on.
+/// Defaults: CPU (the host's), heuristic schedule, -O3, caches on.
 NORMLIR_CAPI_EXPORTED void
 normlirCompileOptionsInit(normlirCompileOptions *options);
 

@@ -320,6 +320,10 @@ struct CompileOptions {
   std::string schedule;
   int optLevel = 3;
   bool diskCache = true;
+  /// CPU: the LLVM CPU to compile for; empty: the host's.
+  std::string targetCPU;
+  /// CPU: LLVM features added to or removed from the CPU's.
+  std::string targetFeatures;
 
   normlirCompileOptions c() const {
     normlirCompileOptions o;
@@ -329,6 +333,8 @@ struct CompileOptions {
     o.schedule = schedule.c_str();
     o.optLevel = optLevel;
     o.flags = diskCache ? 0 : NORMLIR_COMPILE_NO_DISK_CACHE;
+    o.targetCPU = targetCPU.c_str();
+    o.targetFeatures = targetFeatures.c_str();
     return o;
   }
 };

@@ -13,7 +13,7 @@
 #include "normlir-c/NormLIR.h"
 #include "normlir/ExecutionEngine/Compiler.h"
 #include "normlir/ExecutionEngine/JIT.h"
-#include "normlir/ExecutionEngine/Spec.h"
+#include "normlir/Spec/Spec.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -251,6 +251,8 @@ void normlirCompileOptionsInit(normlirCompileOptions *options) {
   options->schedule = nullptr;
   options->optLevel = 3;
   options->flags = 0;
+  options->targetCPU = nullptr;
+  options->targetFeatures = nullptr;
 }
 
 static normlirStatus compileImpl(llvm::StringRef source,
@@ -269,6 +271,8 @@ static normlirStatus compileImpl(llvm::StringRef source,
   jit.target = target == NORMLIR_TARGET_CUDA ? Target::CUDA : Target::CPU;
   jit.cudaChip = o.chip ? o.chip : "";
   jit.schedule = o.schedule ? o.schedule : "";
+  jit.targetCPU = o.targetCPU ? o.targetCPU : "";
+  jit.targetFeatures = o.targetFeatures ? o.targetFeatures : "";
   jit.optLevel = static_cast<unsigned>(o.optLevel);
   jit.diskCache = !(o.flags & NORMLIR_COMPILE_NO_DISK_CACHE);
   auto compiled = JITModule::compile(source, bufferName, jit);

@@ -7,6 +7,7 @@
 #include "normlir/ExecutionEngine/Compiler.h"
 #include "normlir/Dialect/Norm/IR/Norm.h"
 #include "normlir/Dialect/Norm/Transforms/BufferizableOpInterfaceImpl.h"
+#include "normlir/Dialect/Norm/Utils/Target.h"
 #include "normlir/ExecutionEngine/CudaRuntime.h"
 #include "normlir/ExecutionEngine/FatalErrors.h"
 #include "normlir/Pipelines/Pipelines.h"
@@ -66,7 +67,8 @@ std::string normlir::getHostCPUDescription() {
     llvm::sort(on);
     for (auto &f : on)
       s += " +" + f;
-    return s;
+    // The schedules of a host compile depend on the caches too.
+    return s + " " + norm::describeHostCaches();
   }();
   return description;
 }
@@ -125,97 +127,6 @@ static void initializeLLVMOnce() {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
   });
-}
-
-//===----------------------------------------------------------------------===//
-// Function names
-//===----------------------------------------------------------------------===//
-
-/// Keywords of C23 and C++23 (the header is included from both) that a
-/// plain identifier might spell; the underscore-capital ones (_Bool, ...) are
-/// caught by the reserved-identifier rule.
-static constexpr llvm::StringLiteral kCKeywords[] = {
-    "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor",
-    "bool", "break", "case", "catch", "char", "char8_t", "char16_t", "char32_t",
-    "class", "compl", "concept", "const", "consteval", "constexpr", "constinit",
-    "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype",
-    "default", "delete", "do", "double", "dynamic_cast", "else", "enum",
-    "explicit", "export", "extern", "false", "float", "for", "friend", "goto",
-    "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept",
-    "not", "not_eq", "nullptr", "operator", "or", "or_eq", "private",
-    "protected", "public", "register", "reinterpret_cast", "requires",
-    "restrict", "return", "short", "signed", "sizeof", "static",
-    "static_assert", "static_cast", "struct", "switch", "template", "this",
-    "thread_local", "throw", "true", "try", "typedef", "typeid", "typename",
-    "typeof", "typeof_unqual", "union", "unsigned", "using", "virtual", "void",
-    "volatile", "wchar_t", "while", "xor", "xor_eq",
-    // Not keywords, but the header cannot declare them either: the
-    // program's entry point, and macros of <stddef.h> that a C program
-    // includes beside it.
-    "main", "NULL", "offsetof",
-    // Macros GCC and Clang predefine in their default GNU modes, and the
-    // namespace C++'s <stdint.h> declares.
-    "linux", "unix", "i386", "std"};
-
-/// Whether `name` is a type or macro of <stdint.h> (int32_t, UINT8_MAX,
-/// INT64_C, SIZE_MAX, ...): the generated header includes it.
-static bool isStdintName(llvm::StringRef name) {
-  static const llvm::Regex pattern(
-      "^(u?int(8|16|32|64|ptr|max)_t"
-      "|u?int_(least|fast)(8|16|32|64)_t"
-      "|U?INT(8|16|32|64|PTR|MAX)_(MIN|MAX|WIDTH)"
-      "|U?INT_(LEAST|FAST)(8|16|32|64)_(MIN|MAX|WIDTH)"
-      "|U?INT(8|16|32|64|MAX)_C"
-      "|(PTRDIFF|SIG_ATOMIC|SIZE|WCHAR|WINT)_(MIN|MAX|WIDTH))$");
-  return pattern.match(name);
-}
-
-std::string
-normlir::getReservedNameReason(llvm::StringRef name,
-                               const llvm::TargetLibraryInfoImpl &libraryInfo,
-                               const std::string *libraryErrorFunction) {
-  const std::string runtime = "is reserved: the generated code calls or "
-                              "defines a runtime function of that name";
-  if (name.empty())
-    return "is empty";
-  for (llvm::StringRef prefix : {"mgpu", "normlirRuntime", "omp_"})
-    if (name.starts_with(prefix))
-      return runtime;
-  // The implementation's names: the entry points (__normlir_*), the
-  // OpenMP runtime (__kmpc_*), the JIT's (__lljit_*, __dso_handle),
-  // compiler-rt's.
-  if (name.starts_with("__"))
-    return runtime + " (names starting with two underscores are the "
-                     "implementation's)";
-  if (name.starts_with("llvm."))
-    return "is reserved: LLVM's intrinsics are named llvm.*";
-  llvm::LibFunc libFunc;
-  if (name == "memrefCopy" || libraryInfo.getLibFunc(name, libFunc))
-    return runtime + " (a C library function)";
-  if (!libraryErrorFunction)
-    return "";
-  // A C function of the library and its header.
-  const std::string rename = "; rename it in the spec";
-  if (!(llvm::isAlpha(name[0]) || name[0] == '_') ||
-      !llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; }))
-    return "is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)" + rename;
-  // Two underscores were refused above, for every module.
-  if (name.size() > 1 && name[0] == '_' && llvm::isUpper(name[1]))
-    return "is reserved in C (a leading underscore and a capital, or two "
-           "underscores: _Bool, _Atomic, __x, ...)" +
-           rename;
-  if (llvm::is_contained(kCKeywords, name))
-    return "is a C or C++ keyword or reserved name" + rename;
-  // The generated header's include guard.
-  if (name.starts_with("NORMLIR_"))
-    return "starts with NORMLIR_, the prefix of the header's macros" + rename;
-  if (isStdintName(name))
-    return "is a type or macro of <stdint.h>, which the header includes" +
-           rename;
-  if (name == *libraryErrorFunction)
-    return "is the library's error function " + *libraryErrorFunction + "()" +
-           rename + " or the output file";
-  return "";
 }
 
 //===----------------------------------------------------------------------===//
@@ -398,6 +309,64 @@ static llvm::Error addEntryPoints(llvm::Module &m,
 // compileToObject
 //===----------------------------------------------------------------------===//
 
+/// The CPU `module` is compiled for: the target written on it, else the one
+/// `options` names (the host by default), recorded on it. The JIT's code must
+/// run here: a target with instructions this CPU lacks is refused.
+static llvm::Expected<norm::CPUTargetAttr>
+resolveModuleCPUTarget(ModuleOp module, const JITOptions &options) {
+  // A module without norm ops has not loaded the dialect of the attribute.
+  module.getContext()->getOrLoadDialect<norm::NormDialect>();
+  norm::CPUTargetAttr target;
+  Attribute written = module->getAttr(norm::NormDialect::kTargetAttrName);
+  if (written) {
+    target = dyn_cast<norm::CPUTargetAttr>(written);
+    if (!target)
+      return llvm::createStringError(
+          "the spec's " + norm::NormDialect::kTargetAttrName.str() + " (" +
+          norm::describeTarget(written) + ") is not a CPU target");
+    if (!options.targetCPU.empty() || !options.targetFeatures.empty())
+      return llvm::createStringError(
+          "the spec names its own target (" +
+          norm::NormDialect::kTargetAttrName.str() +
+          "); it cannot also be compiled for target CPU '" +
+          options.targetCPU + "'" +
+          (options.targetFeatures.empty()
+               ? std::string()
+               : " with features '" + options.targetFeatures + "'"));
+  } else {
+    auto resolved = norm::resolveCPUTarget(
+        module.getContext(),
+        options.targetCPU.empty() ? "host" : options.targetCPU,
+        options.targetFeatures);
+    if (!resolved)
+      return llvm::createStringError("invalid target: " +
+                                     llvm::toString(resolved.takeError()));
+    target = *resolved;
+    module->setAttr(norm::NormDialect::kTargetAttrName, target);
+  }
+  if (!options.forLibrary)
+    if (llvm::Error err = norm::checkRunsOnHost(target))
+      return llvm::createStringError("cannot run here: " +
+                                     llvm::toString(std::move(err)));
+  return target;
+}
+
+/// The LLVM target machine of `target`; the host's where it is null (the
+/// host code of a CUDA module).
+static llvm::Expected<llvm::orc::JITTargetMachineBuilder>
+getTargetMachineBuilder(norm::CPUTargetAttr target) {
+  if (!target)
+    return llvm::orc::JITTargetMachineBuilder::detectHost();
+  llvm::orc::JITTargetMachineBuilder builder{
+      llvm::Triple(target.getTriple())};
+  builder.setCPU(target.getCpu().str());
+  llvm::SmallVector<llvm::StringRef> features;
+  llvm::SplitString(target.getFeatures(), features, ",");
+  builder.addFeatures(
+      std::vector<std::string>(features.begin(), features.end()));
+  return builder;
+}
+
 static llvm::Expected<CompiledObject> compileImpl(llvm::StringRef source,
                                                   llvm::StringRef bufferName,
                                                   const JITOptions &options,
@@ -492,20 +461,36 @@ static llvm::Expected<CompiledObject> compileImpl(llvm::StringRef source,
 
   bool cuda = options.target == Target::CUDA;
   result.target = options.target;
+  norm::CPUTargetAttr cpuTarget;
+  if (cuda && (!options.targetCPU.empty() || !options.targetFeatures.empty()))
+    return fail("a target CPU is an option of the CPU target; CUDA kernels "
+                "are compiled for a chip");
+  if (!cuda) {
+    auto target = resolveModuleCPUTarget(*module, options);
+    if (!target)
+      return fail(llvm::toString(target.takeError()));
+    cpuTarget = *target;
+    result.targetCPU = cpuTarget.getCpu().str();
+  }
   PassManager pm(&context);
   auto tile = parseScheduleOptions(options.schedule, cuda ? "cuda" : "cpu");
   if (!tile)
     return fail(llvm::toString(tile.takeError()));
+  tile->tuningDB = options.tuningDB;
   if (cuda) {
     CUDATarget target;
     target.chip = options.cudaChip;
     if (target.chip.empty()) {
-      // The device's own architecture where there is one.
+      // The device's own architecture and size where there is one.
       auto info = cuda::getDeviceInfo();
       target.chip = info ? info->chip() : "sm_90";
-      if (!info)
+      if (info)
+        target.multiprocessors = info->multiprocessors;
+      else
         llvm::consumeError(info.takeError());
     }
+    if (options.cudaMultiprocessors > 0)
+      target.multiprocessors = options.cudaMultiprocessors;
     target.format = options.cudaFormat;
     target.optLevel = std::min(options.optLevel, 3u);
     result.chip = target.chip;
@@ -513,14 +498,16 @@ static llvm::Expected<CompiledObject> compileImpl(llvm::StringRef source,
       return fail("cannot build the CUDA pipeline: " +
                   llvm::toString(std::move(err)));
   } else if (llvm::Error err = buildCPUPipeline(pm, *tile)) {
+    // (The module records its target: norm-attach-cpu-target keeps it.)
     return fail("cannot build the CPU pipeline: " +
                 llvm::toString(std::move(err)));
   }
   if (failed(pm.run(*module)))
     return fail(diagText.empty() ? "failed to lower " + bufferName.str() : "");
 
-  // LLVM IR for the host, with the C entry points.
-  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  // LLVM IR for the target CPU (the host for CUDA's host code), with the C
+  // entry points.
+  auto tmBuilder = getTargetMachineBuilder(cpuTarget);
   if (!tmBuilder)
     return tmBuilder.takeError();
   auto codegenLevel = options.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive
@@ -582,78 +569,4 @@ normlir::compileToObject(llvm::StringRef source, llvm::StringRef bufferName,
     return llvm::createStringError("cannot compile " + bufferName.str() + ": " +
                                    llvm::toString(std::move(fatal)));
   return std::move(*result);
-}
-
-//===----------------------------------------------------------------------===//
-// C header
-//===----------------------------------------------------------------------===//
-
-static const char *cType(ElementType t) {
-  switch (t) {
-  case ElementType::F32:
-    return "float";
-  case ElementType::F16:
-  case ElementType::BF16:
-    return "uint16_t";
-  case ElementType::F64:
-    return "double";
-  case ElementType::I64:
-    return "int64_t";
-  case ElementType::I32:
-    return "int32_t";
-  }
-  return "void";
-}
-
-std::string normlir::getCDeclaration(const FunctionSignature &sig) {
-  std::string s = "int32_t " + sig.name + "(";
-  for (auto [i, t] : llvm::enumerate(sig.inputs))
-    s += (i ? ", " : "") + std::string("const ") + cType(t.elementType) +
-         " *input" + std::to_string(i);
-  for (auto [i, t] : llvm::enumerate(sig.results))
-    s += (i || !sig.inputs.empty() ? ", " : "") +
-         std::string(cType(t.elementType)) + " *result" + std::to_string(i);
-  if (sig.inputs.empty() && sig.results.empty())
-    s += "void";
-  return s + ")";
-}
-
-std::string normlir::generateCHeader(const CompiledObject &object,
-                                     llvm::StringRef guard,
-                                     llvm::StringRef source) {
-  bool cuda = object.target == Target::CUDA;
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << "/* Generated by normlir-compile " << getVersionString() << " from "
-     << source << " for "
-     << (cuda ? "CUDA " + object.chip : std::string("the host CPU"))
-     << ". Do not edit. */\n";
-  os << "#ifndef " << guard << "\n#define " << guard << "\n\n";
-  os << "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
-  os << "/* Buffers are dense and row-major, of exactly the shapes listed";
-  if (cuda)
-    os << ",\n   in device memory of the GPU, 16-byte aligned";
-  os << ";\n   f16 and bf16 elements are uint16_t bit patterns. Results must "
-        "not"
-        "\n   overlap inputs. Each function returns 0 on success";
-  if (cuda)
-    os << ", else nonzero\n   with the reason in " << object.errorFunction
-       << "()";
-  os << ". */\n\n";
-  for (const FunctionSignature &sig : object.functions) {
-    os << "/* " << sig.name << ":";
-    for (auto [i, t] : llvm::enumerate(sig.inputs))
-      os << (i ? ", " : " ") << "input" << i << " " << t.str();
-    os << " ->";
-    for (auto [i, t] : llvm::enumerate(sig.results))
-      os << (i ? ", " : " ") << "result" << i << " " << t.str();
-    os << " */\n" << getCDeclaration(sig) << ";\n\n";
-  }
-  if (cuda && !object.errorFunction.empty())
-    os << "/* The calling thread's first error since the last call, or NULL; "
-          "clears it.\n   The text is valid until the thread's next call. */\n"
-          "const char *"
-       << object.errorFunction << "(void);\n\n";
-  os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
-  return s;
 }

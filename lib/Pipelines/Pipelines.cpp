@@ -26,6 +26,8 @@ using namespace normlir;
 // whole); the passes whose options come from the user (norm-tile,
 // nvvm-attach-target, gpu-module-to-binary) are built from typed, checked
 // options, so no option value is ever re-parsed as pipeline text.
+//   0. norm-attach-{cpu,cuda}-target records the target on the module: every
+//      later decision reads it from there, never from the machine.
 //   1. norm-expand, then norm-fuse and norm-tile: each normalization becomes
 //      one norm.kernel with a recorded schedule; what cannot be fused goes
 //      through convert-norm-to-linalg.
@@ -35,8 +37,9 @@ using namespace normlir;
 //      split so that each result has its own).
 //   3. Kernels -> scf.parallel + vector loops; linalg -> loops; scf.parallel
 //      -> OpenMP; then everything to LLVM. bf16 extf/truncf are expanded to
-//      integer ops, and f16/bf16 masked loads/stores move i16 vectors, since
-//      the host C runtime need not provide the conversion functions.
+//      integer ops unless the target converts natively (norm-legalize-bf16),
+//      and f16/bf16 masked loads/stores move i16 vectors, since the host C
+//      runtime need not provide the conversion functions.
 static constexpr llvm::StringLiteral kCPUPipelineHead = "norm-expand,"
                                                         "norm-fuse,";
 /// Shared by both pipelines: the rest to linalg, then bufferization with
@@ -69,11 +72,13 @@ static constexpr llvm::StringLiteral kCPUPipelineTail = NORMLIR_BUFFERIZE_PASSES
     "convert-scf-to-openmp,"
     "canonicalize,cse,"
     "lower-affine,"
-    "arith-expand{include-bf16=true},"
+    "arith-expand,"
+    "norm-legalize-bf16,"
     "convert-scf-to-cf,"
     "convert-vector-to-llvm,"
     "norm-legalize-half-masked-memory," NORMLIR_HOST_TO_LLVM_PASSES
     "convert-openmp-to-llvm,"
+    "convert-norm-target-to-llvm,"
     "reconcile-unrealized-casts";
 
 // The GPU pipeline shares the head and bufferization with the CPU one, then:
@@ -105,6 +110,7 @@ static constexpr llvm::StringLiteral kGPUPipelineDevice =
     "gpu-to-llvm,";
 static constexpr llvm::StringLiteral kGPUPipelineHost =
     "convert-scf-to-cf," NORMLIR_HOST_TO_LLVM_PASSES
+    "convert-norm-target-to-llvm,"
     "reconcile-unrealized-casts";
 
 std::string normlir::findPtxas() {
@@ -131,6 +137,7 @@ norm::NormTileOptions normlir::CUDAPipelineOptions::getTileOptions() const {
   o.vectorWidth = vectorWidth;
   o.chunks = chunks;
   o.force = force;
+  o.tuningDB = tuningDB;
   return o;
 }
 
@@ -144,7 +151,16 @@ norm::NormTileOptions normlir::CPUPipelineOptions::getTileOptions() const {
   o.nontemporal = nontemporal;
   o.parallel = parallel;
   o.force = force;
+  o.tuningDB = tuningDB;
   return o;
+}
+
+/// norm-attach-cpu-target built from `target`.
+static std::unique_ptr<Pass> createAttachCPUTarget(const CPUTarget &target) {
+  norm::NormAttachCPUTargetOptions options;
+  options.cpu = target.cpu;
+  options.features = target.features;
+  return norm::createNormAttachCPUTarget(options);
 }
 
 /// The integer and string options of a schedule and their fields.
@@ -294,7 +310,15 @@ llvm::Error normlir::buildCUDAPipeline(OpPassManager &pm,
   auto features = resolvePTXFeatures(target.chip, target.features, ptxasMax);
   if (!features)
     return features.takeError();
+  if (target.multiprocessors < 0)
+    return llvm::createStringError("multiprocessors must not be negative, "
+                                   "got " +
+                                   std::to_string(target.multiprocessors));
 
+  norm::NormAttachCUDATargetOptions attachTarget;
+  attachTarget.chip = target.chip;
+  attachTarget.multiprocessors = target.multiprocessors;
+  pm.addPass(norm::createNormAttachCUDATarget(attachTarget));
   if (auto err = appendPipelineText(pm, kCPUPipelineHead.drop_back()))
     return err;
   if (auto err = appendNormTile(pm, tile, "cuda"))
@@ -318,8 +342,10 @@ llvm::Error normlir::buildCUDAPipeline(OpPassManager &pm,
 }
 
 llvm::Error normlir::buildCPUPipeline(OpPassManager &pm,
-                                      const norm::NormTileOptions &tile) {
+                                      const norm::NormTileOptions &tile,
+                                      const CPUTarget &target) {
   registerPassesOnce();
+  pm.addPass(createAttachCPUTarget(target));
   if (auto err = appendPipelineText(pm, kCPUPipelineHead.drop_back()))
     return err;
   if (auto err = appendNormTile(pm, tile, "cpu"))
@@ -349,8 +375,11 @@ static void registerAllPassesImpl() {
         normlir::CPUPipelineOptions options;
         if (failed(options.parseFromString(optionsStr)))
           return failure();
-        if (llvm::Error err =
-                normlir::buildCPUPipeline(pm, options.getTileOptions()))
+        normlir::CPUTarget target;
+        target.cpu = options.targetCPU;
+        target.features = options.targetFeatures;
+        if (llvm::Error err = normlir::buildCPUPipeline(
+                pm, options.getTileOptions(), target))
           return errorHandler("normlir-cpu-pipeline: " +
                               llvm::toString(std::move(err)));
         return success();
@@ -373,6 +402,7 @@ static void registerAllPassesImpl() {
         target.features = options.features;
         target.format = options.format;
         target.optLevel = options.optLevel;
+        target.multiprocessors = options.multiprocessors;
         if (llvm::Error err = normlir::buildCUDAPipeline(
                 pm, target, options.getTileOptions()))
           return errorHandler("normlir-cuda-pipeline: " +

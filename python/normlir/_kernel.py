@@ -299,7 +299,8 @@ class Kernel:
 
 def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",
             chip: str = "", opt_level: int = 3, function: str | None = None,
-            disk_cache: bool = True) -> Kernel:
+            disk_cache: bool = True, target_cpu: str = "",
+            target_features: str = "") -> Kernel:
     """JIT-compiles a norm spec and returns a :class:`Kernel` bound to one of
     its functions.
 
@@ -316,6 +317,11 @@ def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",
             :class:`Spec`) or the module's first.
         disk_cache: whether to use the on-disk cache of compiled modules
             (see :func:`normlir.set_cache_dir`).
+        target_cpu: CPU: the LLVM CPU to compile for (``"x86-64-v3"``,
+            ``"znver4"``); empty: this machine's. A CPU with instructions
+            this machine lacks is refused (the kernel runs here).
+        target_features: CPU: LLVM features added to or removed from the
+            CPU's (``"+avx512bf16,-avx512f"``).
 
     Compiled modules are cached in memory and on disk, keyed by the source,
     the target and the options: compiling the same spec again is cheap.
@@ -342,7 +348,9 @@ def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",
                         f"normlir.Spec, got {type(spec_or_mlir).__name__}")
     module = _normlir.compile(source, target=target, name=buffer_name,
                               chip=chip, schedule=schedule,
-                              opt_level=opt_level, disk_cache=disk_cache)
+                              opt_level=opt_level, disk_cache=disk_cache,
+                              target_cpu=target_cpu,
+                              target_features=target_features)
     if function is not None:
         fn = module.function(function)
     else:

@@ -29,6 +29,8 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
+#include <cstdlib>
+
 using namespace normlir;
 namespace cl = llvm::cl;
 
@@ -50,6 +52,22 @@ static cl::opt<std::string> targetName("target",
 static cl::opt<std::string>
     chip("chip", cl::desc("CUDA: the GPU architecture (default sm_90)"),
          cl::init("sm_90"), cl::cat(category));
+static cl::opt<std::string>
+    tuningDB("tuning-db",
+             cl::desc("A tuning database written by normlir-tune, consulted "
+                      "before the schedule heuristic (default: "
+                      "$NORMLIR_TUNING_DB)"),
+             cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string>
+    targetCPU("target-cpu",
+              cl::desc("CPU: the LLVM CPU to compile for (x86-64-v3, znver4, "
+                       "skylake-avx512, ...; default: the host's)"),
+              cl::cat(category));
+static cl::opt<std::string>
+    targetFeatures("target-features",
+                   cl::desc("CPU: LLVM features added to or removed from "
+                            "the CPU's (+avx512bf16,-avx512f)"),
+                   cl::cat(category));
 static cl::opt<std::string>
     cudaFormat("cuda-format",
                cl::desc("CUDA: auto (cubin where ptxas is found, else PTX), "
@@ -133,6 +151,13 @@ int main(int argc, char **argv) {
   options.cudaFormat = cudaFormat;
   options.optLevel = optLevel;
   options.schedule = schedule;
+  options.targetCPU = targetCPU;
+  options.targetFeatures = targetFeatures;
+  options.tuningDB = tuningDB;
+  // The JIT reads the variable itself; an ahead-of-time compile does here.
+  if (options.tuningDB.empty())
+    if (const char *path = std::getenv("NORMLIR_TUNING_DB"))
+      options.tuningDB = path;
   options.forLibrary = true;
   // CUDA: "<name>_last_error" for lib<name>.so / <name>.o.
   std::string libName = llvm::sys::path::stem(outputFile).str();

@@ -51,6 +51,22 @@ static cl::opt<std::string>
                   "(default: the device's, else sm_90)"),
          cl::cat(category));
 static cl::opt<std::string>
+    tuningDB("tuning-db",
+             cl::desc("A tuning database written by normlir-tune, consulted "
+                      "before the schedule heuristic (default: "
+                      "$NORMLIR_TUNING_DB)"),
+             cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string>
+    targetCPU("target-cpu",
+              cl::desc("CPU: the LLVM CPU to compile for (x86-64-v3, znver4, "
+                       "skylake-avx512, ...; default: the host's); code the host cannot run is refused"),
+              cl::cat(category));
+static cl::opt<std::string>
+    targetFeatures("target-features",
+                   cl::desc("CPU: LLVM features added to or removed from "
+                            "the CPU's (+avx512bf16,-avx512f)"),
+                   cl::cat(category));
+static cl::opt<std::string>
     cudaFormat("cuda-format",
                cl::desc("With --device=cuda: auto (cubin where ptxas is "
                         "found, else PTX), bin, isa or fatbin"),
@@ -186,6 +202,9 @@ int main(int argc, char **argv) {
   JITOptions options;
   options.optLevel = optLevel;
   options.schedule = schedule;
+  options.targetCPU = targetCPU;
+  options.targetFeatures = targetFeatures;
+  options.tuningDB = tuningDB;
   if (cuda) {
     options.target = Target::CUDA;
     options.cudaChip = chip;

@@ -9,6 +9,7 @@
 
 #include "normlir/Conversion/NormToGPU/NormToGPU.h"
 #include "normlir/Conversion/NormToLinalg/NormToLinalg.h"
+#include "normlir/Conversion/NormTargetToLLVM/NormTargetToLLVM.h"
 #include "normlir/Conversion/NormToVector/NormToVector.h"
 
 namespace normlir {

@@ -127,4 +127,19 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
+def ConvertNormTargetToLLVM
+    : Pass<"convert-norm-target-to-llvm", "::mlir::ModuleOp"> {
+  let summary = "Hand the module's target over to the LLVM dialect";
+  let description = [{
+    Replaces the module's `norm.target` attribute, once nothing of the norm
+    dialect is left to read it, by what LLVM's translation reads: a
+    `#norm.cpu_target` becomes `llvm.target_triple` and an `llvm.target`
+    (`#llvm.target<triple, chip = cpu, features>`), from which the JIT and
+    `normlir-compile` build their LLVM target machine. A
+    `#norm.cuda_target` is dropped: the host code of a CUDA module is
+    compiled for the host, and its kernels carry their `#nvvm.target`.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // NORMLIR_CONVERSION_PASSES_TD

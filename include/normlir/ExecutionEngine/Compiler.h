@@ -48,6 +48,8 @@ struct CompiledObject {
   Target target = Target::CPU;
   /// CUDA: the chip the kernels were compiled for.
   std::string chip;
+  /// CPU: the LLVM CPU the code was compiled for ("znver3").
+  std::string targetCPU;
   /// Whether the object defines __normlir_fini (GPU modules to unload).
   bool hasFini = false;
   /// CUDA libraries: the error function defined (JITOptions).
@@ -83,7 +85,8 @@ std::string generateCHeader(const CompiledObject &object, llvm::StringRef guard,
 
 /// "<version> (LLVM <version>, build <hash of the compiler sources>)".
 llvm::StringRef getVersionString();
-/// The host CPU name and features the object code is compiled for.
+/// The host CPU: triple, name, features, cache sizes and hardware threads
+/// (what a compile for the host depends on).
 std::string getHostCPUDescription();
 
 } // namespace normlir

@@ -4,17 +4,18 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The CUDA runtime behind NormLIR's GPU path. It loads the CUDA driver
-// (libcuda.so.1) with dlopen at first use, so NormLIR has no link-time CUDA
-// dependency and works, minus the GPU path, on machines without a driver:
-// every entry point then returns a clear llvm::Error instead of failing to
-// load or aborting.
+// The C++ API of the CUDA runtime behind NormLIR's GPU path, over the C API
+// of libNormLIRRuntime.so (normlir/Runtime/CudaRuntime.h), which holds all
+// driver state. The runtime loads the CUDA driver (libcuda.so.1) with dlopen
+// at first use, so NormLIR has no link-time CUDA dependency and works, minus
+// the GPU path, on machines without a driver: every entry point then returns
+// a clear llvm::Error instead of failing to load or aborting.
 //
 // It provides
 //  - the mgpu* functions that MLIR's gpu-to-llvm lowering makes host code call
-//    (getRuntimeSymbols(), for mlir::ExecutionEngine::registerSymbols). They
-//    run all work of a thread on one persistent stream, "the runtime stream",
-//    and record failures in a per-thread slot read by takeRuntimeError();
+//    (getRuntimeSymbols(), for the JIT to define). They run all work of a
+//    thread on one persistent stream, "the runtime stream", and record
+//    failures in a per-thread slot read by takeRuntimeError();
 //  - device buffers, checks of caller-supplied device pointers, stream
 //    synchronization and event timing for the C++ API and the benchmarks.
 //
@@ -131,8 +132,8 @@ llvm::Expected<double> timeOnStream(llvm::function_ref<llvm::Error()> body);
 llvm::Error copyDeviceToDevice(void *dst, const void *src, size_t bytes);
 
 /// The symbols lowered GPU host code calls (mgpuStreamCreate, mgpuMemAlloc,
-/// mgpuLaunchKernel, ...): name and address, for
-/// mlir::ExecutionEngine::registerSymbols. Does not load the driver.
+/// mgpuLaunchKernel, ...): name and address, for the JIT to define in each
+/// module. Does not load the driver.
 std::vector<std::pair<std::string, void *>> getRuntimeSymbols();
 
 /// Returns the first error that a runtime call from generated code hit on the

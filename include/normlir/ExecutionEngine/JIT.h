@@ -94,15 +94,30 @@ struct JITOptions {
   /// CUDA: the GPU architecture ("sm_90"); empty: the runtime's device's,
   /// or sm_90 where there is no device.
   std::string cudaChip;
+  /// CUDA: the multiprocessors the schedules plan for; 0: the device's where
+  /// `cudaChip` was taken from the device, else the chip's flagship part.
+  int64_t cudaMultiprocessors = 0;
   /// CUDA: kernel format, "auto" (cubin where ptxas is found, else PTX for
   /// the driver), "bin", "isa" or "fatbin".
   std::string cudaFormat = "auto";
+  /// CPU: the LLVM CPU to compile for ("znver4", "x86-64-v3"); empty: the
+  /// host's. The JIT refuses a CPU whose instructions the host lacks;
+  /// normlir-compile (`forLibrary`) cross-compiles. A spec that records its
+  /// own target (`norm.target`) is compiled for that one.
+  std::string targetCPU;
+  /// CPU: LLVM features added to or removed from the CPU's
+  /// ("+avx512bf16,-avx512f").
+  std::string targetFeatures;
   /// LLVM optimization level (0-3) of the generated code.
   unsigned optLevel = 3;
   /// Overrides of the schedule heuristic, as norm-tile's options
   /// ("vector-width=4 unroll=2"; on CUDA "strategy=row threads=128");
   /// empty: the heuristic decides.
   std::string schedule;
+  /// A tuning database written by normlir-tune, consulted before the
+  /// schedule heuristic (ignored where `schedule` sets an option); empty:
+  /// $NORMLIR_TUNING_DB, else none. Its contents are part of the cache key.
+  std::string tuningDB;
   /// Reuse a module compiled earlier in this process from the same source
   /// and options (see JITModule::compile).
   bool memoryCache = true;

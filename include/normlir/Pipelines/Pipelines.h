@@ -50,9 +50,33 @@ struct CPUPipelineOptions
   Option<bool> force{*this, "force",
                      llvm::cl::desc("Override schedules written in the input"),
                      llvm::cl::init(false)};
+  Option<std::string> tuningDB{
+      *this, "tuning-db",
+      llvm::cl::desc("A tuning database (normlir-tune) consulted before the "
+                     "heuristic"),
+      llvm::cl::init("")};
+  Option<std::string> targetCPU{
+      *this, "target-cpu",
+      llvm::cl::desc("host, or the LLVM CPU to compile for (x86-64-v3, "
+                     "znver4, skylake-avx512, ...)"),
+      llvm::cl::init("host")};
+  Option<std::string> targetFeatures{
+      *this, "target-features",
+      llvm::cl::desc("LLVM features added to or removed from the CPU's "
+                     "(+avx512bf16,-avx512f)"),
+      llvm::cl::init("")};
 
   /// The options as norm-tile's options (target=cpu).
   norm::NormTileOptions getTileOptions() const;
+};
+
+/// The CPU a `normlir-cpu-pipeline` compiles for (norm-attach-cpu-target's
+/// options); a target written on the module is kept.
+struct CPUTarget {
+  /// "host" or an LLVM CPU name.
+  std::string cpu = "host";
+  /// LLVM features added to or removed from the CPU's ("+avx512bf16").
+  std::string features;
 };
 
 /// The GPU a `normlir-cuda-pipeline` compiles for.
@@ -66,6 +90,9 @@ struct CUDATarget {
   std::string format = "auto";
   /// LLVM and ptxas optimization level.
   unsigned optLevel = 3;
+  /// Streaming multiprocessors the schedules plan for (0: those of the
+  /// chip's flagship part; the JIT passes its device's).
+  int64_t multiprocessors = 0;
 };
 
 /// Options of `normlir-cuda-pipeline`: the target, and overrides of
@@ -86,6 +113,11 @@ struct CUDAPipelineOptions
   Option<unsigned> optLevel{*this, "opt-level",
                             llvm::cl::desc("LLVM/ptxas optimization level"),
                             llvm::cl::init(3)};
+  Option<int64_t> multiprocessors{
+      *this, "multiprocessors",
+      llvm::cl::desc("Streaming multiprocessors (0: the chip's flagship "
+                     "part)"),
+      llvm::cl::init(0)};
   Option<std::string> strategy{*this, "strategy",
                                llvm::cl::desc("row, segment or column")};
   Option<int64_t> threads{*this, "threads",
@@ -103,6 +135,11 @@ struct CUDAPipelineOptions
   Option<bool> force{*this, "force",
                      llvm::cl::desc("Override schedules written in the input"),
                      llvm::cl::init(false)};
+  Option<std::string> tuningDB{
+      *this, "tuning-db",
+      llvm::cl::desc("A tuning database (normlir-tune) consulted before the "
+                     "heuristic"),
+      llvm::cl::init("")};
 
   /// The schedule options as norm-tile's options (target=cuda).
   norm::NormTileOptions getTileOptions() const;
@@ -148,9 +185,12 @@ resolvePTXFeatures(llvm::StringRef chip, llvm::StringRef features,
                    std::optional<unsigned> ptxasMax);
 
 /// Appends normlir-cpu-pipeline to `pm` (anchored on the module), with `tile`
-/// as norm-tile's options. Fails when an option is out of range.
+/// as norm-tile's options, compiling for `target`. Fails when an option is
+/// out of range (an unknown CPU fails when the pipeline runs, located at the
+/// module).
 llvm::Error buildCPUPipeline(mlir::OpPassManager &pm,
-                             const norm::NormTileOptions &tile = {});
+                             const norm::NormTileOptions &tile = {},
+                             const CPUTarget &target = {});
 
 /// Registers all NormLIR passes and named pipelines with the global registry.
 void registerAllPasses();

@@ -11,13 +11,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
-
+#include "normlir/Dialect/Norm/Transforms/TuningDatabase.h"
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
+#include "normlir/Dialect/Norm/Utils/Target.h"
 
-#include "llvm/TargetParser/Host.h"
-
-#include <fstream>
-#include <unistd.h>
+#include "mlir/AsmParser/AsmParser.h"
 
 namespace normlir::norm {
 #define GEN_PASS_DEF_NORMTILE
@@ -28,45 +26,6 @@ using namespace mlir;
 using namespace normlir::norm;
 
 namespace {
-
-/// f32 lanes of the widest vector registers of the host.
-static int64_t hostVectorWidth() {
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  if (features.lookup("avx512f"))
-    return 16;
-  if (features.lookup("avx"))
-    return 8;
-  return 4;
-}
-
-/// Bytes of the host's last-level cache, as one core sees it: sysfs gives
-/// the cache instance (32 MiB on one CCD of an EPYC), while sysconf may give
-/// the sum over the package. 32 MiB where neither can be read.
-static int64_t hostLastLevelCacheBytes() {
-  for (int index = 4; index >= 2; --index) {
-    // sysfs files report a size they do not have: read them as streams.
-    std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index" +
-                     std::to_string(index) + "/size");
-    std::string line;
-    if (!std::getline(in, line))
-      continue;
-    llvm::StringRef text = llvm::StringRef(line).trim();
-    int64_t scale = 1;
-    if (text.consume_back("K"))
-      scale = 1024;
-    else if (text.consume_back("M"))
-      scale = 1024 * 1024;
-    int64_t value;
-    if (!text.getAsInteger(10, value) && value > 0)
-      return value * scale;
-  }
-#ifdef _SC_LEVEL3_CACHE_SIZE
-  long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
-  if (l3 > 0)
-    return l3;
-#endif
-  return 32 << 20;
-}
 
 /// Bytes of L2 cache one chunk of rows of the column strategy may fill.
 constexpr int64_t kChunkBytes = 256 * 1024;
@@ -84,8 +43,8 @@ constexpr int64_t kGPUBlockThreads = 256;
 constexpr int64_t kGPUMaxRowElements = 32;
 /// Elements per block of the GPU segment strategy.
 constexpr int64_t kGPUSegmentChunk = 16384;
-/// Blocks the GPU segment strategy wants at least (two per SM of an H100).
-constexpr int64_t kGPUMinBlocks = 264;
+/// Blocks per multiprocessor the GPU segment strategy wants at least.
+constexpr int64_t kGPUMinBlocksPerSM = 2;
 /// Blocks the GPU column strategy aims for (several waves on 132 SMs).
 constexpr int64_t kGPUColumnBlocks = 1024;
 
@@ -97,9 +56,58 @@ static int64_t largestDividingWidth(int64_t max, ArrayRef<int64_t> runs) {
   return v;
 }
 
+/// Fails, with an error at `op`, where `strategy` cannot lower `op`'s layout
+/// on the CPU or (`cuda`) the GPU.
+static LogicalResult checkStrategyApplies(KernelOp op, const KernelLayout &l,
+                                          StringRef strategy, bool cuda) {
+  int64_t r1 = l.size[KernelLayout::R1], p1 = l.size[KernelLayout::P1];
+  if (cuda) {
+    if (strategy == "row" && r1 != 1 && p1 != 1)
+      return op.emitError() << "norm-tile: GPU strategy row needs contiguous "
+                               "rows (R1 = 1 or P1 = 1), layout "
+                            << l.str();
+    return success();
+  }
+  if (strategy == "column" && l.paramsAlongR1)
+    return op.emitError() << "norm-tile: strategy column needs parameters "
+                             "constant along R1, layout "
+                          << l.str();
+  if (strategy == "row" && r1 != 1)
+    return op.emitError() << "norm-tile: strategy row needs R1 = 1, layout "
+                          << l.str();
+  return success();
+}
+
+/// The schedule `database` records for `op` on `target`: null where it has
+/// none; failure (with an error at `op`) where the record is not a schedule
+/// of the target's kind or does not apply to the kernel.
+static FailureOr<Attribute> lookupTunedSchedule(KernelOp op,
+                                                const KernelLayout &l,
+                                                const TuningDatabase &database,
+                                                Attribute target, bool cuda) {
+  StringRef text = database.lookup(getTuningKey(op, target));
+  if (text.empty())
+    return Attribute();
+  Attribute schedule = parseAttribute(text, op.getContext());
+  StringRef strategy;
+  if (auto cpu = dyn_cast_or_null<ScheduleAttr>(schedule); cpu && !cuda)
+    strategy = cpu.getStrategy();
+  else if (auto gpu = dyn_cast_or_null<GPUScheduleAttr>(schedule); gpu && cuda)
+    strategy = gpu.getStrategy();
+  else
+    return op.emitError() << "norm-tile: the tuning database's record for "
+                             "this kernel is not a "
+                          << (cuda ? "#norm.gpu_schedule" : "#norm.schedule")
+                          << ": " << text;
+  if (failed(checkStrategyApplies(op, l, strategy, cuda)))
+    return failure();
+  return schedule;
+}
+
 /// The GPU schedule heuristic (see the pass description).
 static FailureOr<GPUScheduleAttr>
-chooseGPUSchedule(KernelOp op, const KernelLayout &l, StringRef strategy,
+chooseGPUSchedule(KernelOp op, CUDATargetAttr target, const KernelLayout &l,
+                  StringRef strategy,
                   int64_t threads, int64_t rows, int64_t vectorWidth,
                   int64_t chunks) {
   auto type = cast<ShapedType>(op.getInput().getType());
@@ -122,10 +130,8 @@ chooseGPUSchedule(KernelOp op, const KernelLayout &l, StringRef strategy,
     else
       strat = "column";
   }
-  if (strat == "row" && !contiguousRows)
-    return op.emitError() << "norm-tile: GPU strategy row needs contiguous "
-                             "rows (R1 = 1 or P1 = 1), layout "
-                          << l.str();
+  if (failed(checkStrategyApplies(op, l, strat, /*cuda=*/true)))
+    return failure();
   // Vector accesses stay inside one contiguous run (and one parameter run).
   SmallVector<int64_t> runs;
   if (strat == "row")
@@ -136,12 +142,14 @@ chooseGPUSchedule(KernelOp op, const KernelLayout &l, StringRef strategy,
     runs.push_back(p1 * r2);
   if (strat == "row" && params)
     runs.push_back(l.r2i);
-  // The column strategy keeps 3 x threads x width f32 in workgroup memory
-  // (at most 48 KiB).
+  // The column strategy keeps 3 x threads x width f32 in workgroup memory.
   if (strat == "column")
     maxWidth = std::min<int64_t>(
-        maxWidth, std::max<int64_t>(
-                      4096 / (threads > 0 ? threads : kGPUBlockThreads), 1));
+        maxWidth,
+        std::max<int64_t>(target.getSharedMemoryPerBlock() /
+                              (3 * 4 * (threads > 0 ? threads
+                                                    : kGPUBlockThreads)),
+                          1));
   int64_t v =
       vectorWidth > 0 ? vectorWidth : largestDividingWidth(maxWidth, runs);
 
@@ -161,8 +169,9 @@ chooseGPUSchedule(KernelOp op, const KernelLayout &l, StringRef strategy,
     // (few long rows), but at least 32 vectors per chunk.
     int64_t segs = std::max<int64_t>(l.numSegments(), 1);
     if (chunks <= 0) {
+      int64_t minBlocks = kGPUMinBlocksPerSM * target.getMultiprocessors();
       k = std::max((r2 + kGPUSegmentChunk - 1) / kGPUSegmentChunk,
-                   (kGPUMinBlocks + segs - 1) / segs);
+                   (minBlocks + segs - 1) / segs);
       k = std::clamp<int64_t>(k, 1, std::max<int64_t>(r2 / (32 * v), 1));
     }
     // About four vectors per thread: short segments get small blocks.
@@ -273,6 +282,17 @@ namespace {
 struct NormTilePass : public normlir::norm::impl::NormTileBase<NormTilePass> {
   using NormTileBase::NormTileBase;
 
+  /// Emits `message` at the first kernel (else at the pass's operation), so
+  /// that an error of an option points into the input like any other.
+  void emitAtFirstKernel(const llvm::Twine &message) {
+    Operation *at = getOperation();
+    getOperation()->walk([&](KernelOp op) {
+      at = op;
+      return WalkResult::interrupt();
+    });
+    at->emitError() << message;
+  }
+
   void runOnOperation() override {
     // Checked here rather than in initialize() so that the error points at
     // the input (file:line:col of the first kernel it would schedule) like
@@ -290,16 +310,41 @@ struct NormTilePass : public normlir::norm::impl::NormTileBase<NormTilePass> {
     options.threads = threads;
     options.rows = rows;
     if (llvm::Error err = checkNormTileOptions(options)) {
-      Operation *at = getOperation();
-      getOperation()->walk([&](KernelOp op) {
-        at = op;
-        return WalkResult::interrupt();
-      });
-      at->emitError() << "norm-tile: " << llvm::toString(std::move(err));
+      emitAtFirstKernel("norm-tile: " + llvm::toString(std::move(err)));
       return signalPassFailure();
     }
-    int64_t hostWidth = hostVectorWidth();
-    int64_t llcBytes = hostLastLevelCacheBytes();
+    // The target facts come from the IR only (see the pass description).
+    Attribute targetAttr = lookupTargetAttr(getOperation());
+    bool cuda = target == "cuda";
+    if (targetAttr && isa<CUDATargetAttr>(targetAttr) != cuda) {
+      getOperation()->emitError()
+          << "norm-tile: target=" << target << " does not match the module's "
+          << NormDialect::kTargetAttrName << " " << targetAttr;
+      return signalPassFailure();
+    }
+    auto cpuTarget = dyn_cast_or_null<CPUTargetAttr>(targetAttr);
+    if (!cpuTarget)
+      cpuTarget = getDefaultCPUTarget(&getContext());
+    auto cudaTarget = dyn_cast_or_null<CUDATargetAttr>(targetAttr);
+    if (!cudaTarget)
+      cudaTarget = getDefaultCUDATarget(&getContext());
+    int64_t targetWidth = cpuTarget.getVectorWidth();
+    int64_t llcBytes = cpuTarget.getLlcCache();
+    // Measured schedules, where no option asks for something else.
+    std::shared_ptr<const TuningDatabase> database;
+    if (!tuningDB.empty()) {
+      auto loaded = TuningDatabase::load(tuningDB);
+      if (!loaded) {
+        emitAtFirstKernel("norm-tile: " + llvm::toString(loaded.takeError()));
+        return signalPassFailure();
+      }
+      database = *loaded;
+    }
+    bool overridden = !strategy.empty() || vectorWidth || unroll || chunks ||
+                      rowTasks || threads || rows || nontemporal != "auto" ||
+                      parallel != "auto";
+    Attribute keyTarget =
+        cuda ? Attribute(cudaTarget) : Attribute(cpuTarget);
     WalkResult result = getOperation()->walk([&](KernelOp op) {
       if (op.getScheduleAttr() && !force)
         return WalkResult::advance();
@@ -311,15 +356,25 @@ struct NormTilePass : public normlir::norm::impl::NormTileBase<NormTilePass> {
         op.emitError() << "norm-tile: cannot schedule: " << why;
         return WalkResult::interrupt();
       }
-      if (target == "cuda") {
+      if (database && !overridden) {
+        FailureOr<Attribute> tuned =
+            lookupTunedSchedule(op, *layout, *database, keyTarget, cuda);
+        if (failed(tuned))
+          return WalkResult::interrupt();
+        if (*tuned) {
+          op->setAttr(op.getScheduleAttrName(), *tuned);
+          return WalkResult::advance();
+        }
+      }
+      if (cuda) {
         FailureOr<GPUScheduleAttr> gpu = chooseGPUSchedule(
-            op, *layout, strategy, threads, rows, vectorWidth, chunks);
+            op, cudaTarget, *layout, strategy, threads, rows, vectorWidth, chunks);
         if (failed(gpu))
           return WalkResult::interrupt();
         op.setScheduleAttr(*gpu);
         return WalkResult::advance();
       }
-      int64_t vl = vectorWidth > 0 ? int64_t(vectorWidth) : hostWidth;
+      int64_t vl = vectorWidth > 0 ? int64_t(vectorWidth) : targetWidth;
       int64_t r1 = layout->size[KernelLayout::R1];
       int64_t r2 = layout->size[KernelLayout::R2];
       int64_t lanes = layout->size[KernelLayout::P1] * r2;
@@ -329,17 +384,8 @@ struct NormTilePass : public normlir::norm::impl::NormTileBase<NormTilePass> {
         strat = r1 == 1                                   ? "row"
                 : (r2 >= 2 * vl || layout->paramsAlongR1) ? "segment"
                                                           : "column";
-      if (strat == "column" && layout->paramsAlongR1) {
-        op.emitError() << "norm-tile: strategy column needs parameters "
-                          "constant along R1, layout "
-                       << layout->str();
+      if (failed(checkStrategyApplies(op, *layout, strat, /*cuda=*/false)))
         return WalkResult::interrupt();
-      }
-      if (strat == "row" && r1 != 1) {
-        op.emitError() << "norm-tile: strategy row needs R1 = 1, layout "
-                       << layout->str();
-        return WalkResult::interrupt();
-      }
       // Enough independent accumulators to hide the add latency, but no more
       // vectors than the run has.
       int64_t run = strat == "column" ? lanes : r2;

@@ -1219,3 +1219,64 @@ func.func @kernel_too_large(%x: tensor<1x9223372036854775800xf32>) -> tensor<1x9
       : (tensor<1x9223372036854775800xf32>, tensor<1x9223372036854775800xf32>, tensor<1x1xf32>, tensor<1x1xf32>) -> (tensor<1x9223372036854775800xf32>, tensor<1x1xf32>, tensor<1x1xf32>)
   return %y#0 : tensor<1x9223372036854775800xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// Targets (#norm.cpu_target, #norm.cuda_target, the norm.target attribute)
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// expected-error @+1 {{cpu_target cpu must not be empty}}
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 1048576, llcCache = 33554432, cores = 0>} {
+}
+
+// -----
+
+// expected-error @+1 {{cpu_target vectorWidth must be a power of two in [1, 64], got 12}}
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 12, nativeBF16 = false, l1Cache = 32768, l2Cache = 1048576, llcCache = 33554432, cores = 0>} {
+}
+
+// -----
+
+// expected-error @+1 {{cpu_target cache sizes must be positive}}
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 0, llcCache = 33554432, cores = 0>} {
+}
+
+// -----
+
+// expected-error @+1 {{cpu_target cores must not be negative, got -1}}
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 1048576, llcCache = 33554432, cores = -1>} {
+}
+
+// -----
+
+// expected-error @+1 {{cuda_target chip must be sm_<version>, got 'gfx942'}}
+module attributes {norm.target = #norm.cuda_target<chip = "gfx942", multiprocessors = 304, sharedMemoryPerBlock = 65536>} {
+}
+
+// -----
+
+// expected-error @+1 {{cuda_target multiprocessors and sharedMemoryPerBlock must be positive}}
+module attributes {norm.target = #norm.cuda_target<chip = "sm_90", multiprocessors = 0, sharedMemoryPerBlock = 49152>} {
+}
+
+// -----
+
+// expected-error @+1 {{'norm.target' must be a #norm.cpu_target or #norm.cuda_target, got "znver4"}}
+module attributes {norm.target = "znver4"} {
+}
+
+// -----
+
+module {
+  // expected-error @+1 {{'norm.target' is an attribute of builtin.module}}
+  func.func @f() attributes {norm.target = #norm.cuda_target<chip = "sm_90", multiprocessors = 132, sharedMemoryPerBlock = 49152>} {
+    return
+  }
+}
+
+// -----
+
+// expected-error @+1 {{unknown norm dialect attribute 'norm.targets'}}
+module attributes {norm.targets = #norm.cuda_target<chip = "sm_90", multiprocessors = 132, sharedMemoryPerBlock = 49152>} {
+}

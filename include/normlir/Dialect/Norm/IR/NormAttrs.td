@@ -107,4 +107,73 @@ def Norm_GPUScheduleAttr : AttrDef<Norm_Dialect, "GPUSchedule"> {
   let genVerifyDecl = 1;
 }
 
+def Norm_CPUTargetAttr : AttrDef<Norm_Dialect, "CPUTarget"> {
+  let mnemonic = "cpu_target";
+  let summary = "The CPU a module's kernels are compiled for";
+  let description = [{
+    The facts about the target CPU that schedule selection and code
+    generation read, attached to a `builtin.module` as its `norm.target`
+    attribute by `norm-attach-cpu-target` (the pipelines, the JIT and
+    `normlir-compile` run it: the host by default, or the LLVM CPU named by
+    `target-cpu`). Passes never probe the machine they run on: compiling a
+    module for a named CPU gives the same IR on every host, and a target
+    written in the input is honoured like one attached by the pass.
+
+    Fields:
+    * `triple`, `cpu`, `features`: what LLVM compiles the module for (the
+      target triple, an LLVM CPU name such as `znver4` or `x86-64-v3`, and
+      the `+feature,-feature` list that differs from that CPU's defaults).
+    * `vectorWidth`: f32 lanes of the widest vector registers (AVX-512: 16,
+      AVX: 8, otherwise 4).
+    * `nativeBF16`: the CPU converts f32 to bf16 in hardware
+      (AVX-512 BF16: `vcvtneps2bf16`); otherwise the conversions are
+      expanded to integer operations.
+    * `l1Cache`, `l2Cache`, `llcCache`: data cache bytes one core sees at
+      each level (the last level is the instance a core shares, not the
+      package's sum).
+    * `cores`: hardware threads (0: unknown, for a named CPU).
+
+    Constraints:
+    * (C1) `cpu` is not empty.
+    * (C2) `vectorWidth` is a power of two in [1, 64].
+    * (C3) the cache sizes are positive, `cores` is not negative.
+  }];
+  let parameters = (ins StringRefParameter<"target triple">:$triple,
+                        StringRefParameter<"LLVM CPU name">:$cpu,
+                        StringRefParameter<"LLVM features">:$features,
+                        "int64_t":$vectorWidth, "bool":$nativeBF16,
+                        "int64_t":$l1Cache, "int64_t":$l2Cache,
+                        "int64_t":$llcCache, "int64_t":$cores);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Norm_CUDATargetAttr : AttrDef<Norm_Dialect, "CUDATarget"> {
+  let mnemonic = "cuda_target";
+  let summary = "The NVIDIA GPU a module's kernels are compiled for";
+  let description = [{
+    The GPU counterpart of `#norm.cpu_target`, attached to a
+    `builtin.module` as `norm.target` by `norm-attach-cuda-target` (the CUDA
+    pipeline runs it with its `chip` option; the JIT passes the device's
+    chip and multiprocessor count where there is a device). GPU schedule
+    selection reads only this.
+
+    Fields:
+    * `chip`: the architecture (`sm_90`, `sm_80`, ...).
+    * `multiprocessors`: streaming multiprocessors (the flagship part of the
+      chip where it is named: 132 for sm_90).
+    * `sharedMemoryPerBlock`: bytes of static shared memory a block may use
+      (48 KiB on every chip; more needs dynamic shared memory).
+
+    Constraints:
+    * (C1) `chip` is `sm_` followed by a version.
+    * (C2) `multiprocessors` and `sharedMemoryPerBlock` are positive.
+  }];
+  let parameters = (ins StringRefParameter<"GPU architecture">:$chip,
+                        "int64_t":$multiprocessors,
+                        "int64_t":$sharedMemoryPerBlock);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // NORMLIR_DIALECT_NORM_IR_NORMATTRS_TD

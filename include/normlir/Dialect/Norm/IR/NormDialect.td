@@ -41,6 +41,12 @@ def Norm_Dialect : Dialect {
   ];
   let hasConstantMaterializer = 0;
   let useDefaultAttributePrinterParser = 1;
+  // `norm.target` on a module: a #norm.cpu_target or #norm.cuda_target.
+  let hasOperationAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// The name of the module attribute holding the compile target.
+    static constexpr ::llvm::StringLiteral kTargetAttrName = "norm.target";
+  }];
 }
 
 #endif // NORMLIR_DIALECT_NORM_IR_NORMDIALECT_TD

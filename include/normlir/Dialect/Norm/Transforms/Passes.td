@@ -81,6 +81,66 @@ def NormFuse : Pass<"norm-fuse"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def NormAttachCPUTarget
+    : Pass<"norm-attach-cpu-target", "::mlir::ModuleOp"> {
+  let summary = "Record the CPU the module is compiled for";
+  let description = [{
+    Sets the module's `norm.target` attribute to a `#norm.cpu_target`
+    describing `cpu`: `host` (the default) reads this machine's CPU name,
+    features, cache sizes and hardware threads; any other value is an LLVM
+    CPU name of the triple's architecture (`x86-64-v3`, `znver4`,
+    `skylake-avx512`, `sapphirerapids`), described from LLVM's tables alone,
+    so the module lowers to the same IR on every host. Schedule selection
+    and code generation read only this attribute. A target already on the
+    module (written in the input) is kept unless `force` is set.
+  }];
+  let options = [
+    Option<"cpu", "cpu", "std::string", /*default=*/"\"host\"",
+           "host, or an LLVM CPU name (x86-64-v3, znver4, ...)">,
+    Option<"features", "features", "std::string", /*default=*/"\"\"",
+           "LLVM features added to or removed from the CPU's "
+           "(+avx512bf16,-avx512f)">,
+    Option<"triple", "triple", "std::string", /*default=*/"\"\"",
+           "Target triple (default: the host's)">,
+    Option<"force", "force", "bool", /*default=*/"false",
+           "Replace a target already on the module">
+  ];
+  let dependentDialects = ["::normlir::norm::NormDialect"];
+}
+
+def NormAttachCUDATarget
+    : Pass<"norm-attach-cuda-target", "::mlir::ModuleOp"> {
+  let summary = "Record the NVIDIA GPU the module is compiled for";
+  let description = [{
+    Sets the module's `norm.target` attribute to a `#norm.cuda_target` for
+    `chip`, with `multiprocessors` streaming multiprocessors (0: those of
+    the chip's flagship part, 132 for sm_90). GPU schedule selection reads
+    only this attribute. A target already on the module is kept unless
+    `force` is set.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
+           "GPU architecture (sm_80, sm_90, ...)">,
+    Option<"multiprocessors", "multiprocessors", "int64_t", /*default=*/"0",
+           "Streaming multiprocessors (0: the chip's flagship part)">,
+    Option<"force", "force", "bool", /*default=*/"false",
+           "Replace a target already on the module">
+  ];
+  let dependentDialects = ["::normlir::norm::NormDialect"];
+}
+
+def NormLegalizeBF16 : Pass<"norm-legalize-bf16"> {
+  let summary = "Expand bf16 conversions the target CPU cannot do";
+  let description = [{
+    Rewrites `arith.extf` from and `arith.truncf` to bf16 into integer
+    operations (round to nearest even, as PyTorch), unless the module's
+    `#norm.cpu_target` has `nativeBF16` (AVX-512 BF16), where LLVM emits
+    `vcvtneps2bf16`. Without either, LLVM would call `__truncsfbf2`, which
+    the host's C runtime need not provide.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def NormTile : Pass<"norm-tile"> {
   let summary = "Choose and record a schedule for each norm.kernel";
   let description = [{
@@ -88,13 +148,21 @@ def NormTile : Pass<"norm-tile"> {
     all, with `force`): the strategy from the kernel's `[P0, R1, P1, R2]`
     layout (`row` when nothing but contiguous rows are reduced, `segment`
     when reduced runs are long, `column` when the contiguous run is made of
-    channels), the vector width from the host CPU's features (AVX-512: 16
+    channels), the vector width from the target CPU's features (AVX-512: 16
     f32 lanes, AVX: 8, otherwise 4), the unroll factor from the run length,
     the number of `R1` chunks so that every thread has work and each
     chunk's rows stay in the L2 cache, and non-temporal output stores when
-    the output is at least half the last-level cache. Every option that is set overrides
+    the output is at least half the target's last-level cache. Every option that is set overrides
     the heuristic; a schedule already on the op (written in the input) is
-    kept unless `force` is set.
+    kept unless `force` is set. With `tuning-db`, a kernel whose key
+    (`getTuningKey`: signature and target) has a record gets the recorded
+    schedule instead of the heuristic's, unless a schedule option is set.
+    The target facts (vector width, cache
+    sizes; on the GPU the multiprocessor count) come from the module's
+    `norm.target` attribute (`norm-attach-cpu-target`,
+    `norm-attach-cuda-target`), or, where there is none, from the default
+    targets x86-64-v3 and sm_90: the pass never looks at the machine it
+    runs on.
 
     With `target=cuda` it records a `#norm.gpu_schedule` instead: `row`
     when each statistic's elements are contiguous and fit in the registers
@@ -107,12 +175,13 @@ def NormTile : Pass<"norm-tile"> {
     blocks. The vector width is 16 bytes of the input's element type,
     halved until it divides the contiguous runs.
   }];
+  let dependentDialects = ["::normlir::norm::NormDialect"];
   let options = [
     Option<"strategy", "strategy", "std::string", /*default=*/"\"\"",
            "Strategy for every kernel: row, segment or column (default: "
            "chosen per kernel)">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
-           "f32 lanes per vector (default 0: from the host CPU); GPU: "
+           "f32 lanes per vector (default 0: from the target CPU); GPU: "
            "elements per vector access">,
     Option<"unroll", "unroll", "int64_t", /*default=*/"0",
            "Independent accumulators (default 0: chosen per kernel)">,
@@ -124,7 +193,7 @@ def NormTile : Pass<"norm-tile"> {
            "chosen per kernel)">,
     Option<"nontemporal", "nontemporal", "std::string", /*default=*/"\"auto\"",
            "Non-temporal output stores: on, off or auto (on when the "
-           "output is at least half the host's last-level cache)">,
+           "output is at least half the target's last-level cache)">,
     Option<"parallel", "parallel", "std::string", /*default=*/"\"auto\"",
            "Threads: on, off or auto (on from 64 KiB of input)">,
     Option<"force", "force", "bool", /*default=*/"false",
@@ -137,7 +206,10 @@ def NormTile : Pass<"norm-tile"> {
            "chosen per kernel)">,
     Option<"rows", "rows", "int64_t", /*default=*/"0",
            "GPU: rows per block of the row strategy (default 0: chosen per "
-           "kernel)">
+           "kernel)">,
+    Option<"tuningDB", "tuning-db", "std::string", /*default=*/"\"\"",
+           "A tuning database (normlir-tune) consulted before the heuristic "
+           "when no schedule option is set">
   ];
 }
 

@@ -4,9 +4,13 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The index and f32 arithmetic both lowerings of norm.kernel spell out op by
-// op (convert-norm-to-vector, convert-norm-to-gpu): constants, folds of the
-// trivial cases (x * 1, x / 1, x + 0), and scalar memory access in f32.
+// What both lowerings of norm.kernel (convert-norm-to-vector,
+// convert-norm-to-gpu) share: the index and f32 arithmetic they spell out op
+// by op (constants, folds of the trivial cases x * 1, x / 1, x + 0, scalar
+// memory access in f32) in EmitterBase; the kernel's flattened buffers, its
+// layout and the prologue/epilogue around loads and stores in
+// KernelEmitterBase; the checks of a kernel they can take, and how their
+// passes apply the strategy patterns.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,14 +18,19 @@
 #define NORMLIR_DIALECT_NORM_UTILS_EMITTERBASE_H
 
 #include "normlir/Dialect/Norm/IR/Norm.h"
+#include "normlir/Dialect/Norm/Utils/KernelLayout.h"
 #include "normlir/Dialect/Norm/Utils/Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Rewrite/PatternApplicator.h"
 
 #include <limits>
+#include <optional>
+#include <string>
 
 namespace normlir::norm {
 
@@ -148,6 +157,131 @@ protected:
   int64_t vl;
   mlir::Type f32Type;
   mlir::VectorType vf;
+};
+
+/// Checks that `op` is bufferized into row-major buffers, which is what both
+/// lowerings flatten to 1-D: every operand a memref with the identity
+/// layout. With `diagnose`, a located error names what is wrong.
+inline mlir::LogicalResult checkBufferizedKernel(KernelOp op, bool diagnose) {
+  for (mlir::Value v : op->getOperands()) {
+    auto type = mlir::dyn_cast<mlir::MemRefType>(v.getType());
+    if (!type) {
+      if (diagnose)
+        return op.emitError("expects a bufferized kernel (memref operands)");
+      return mlir::failure();
+    }
+    if (!type.getLayout().isIdentity()) {
+      if (diagnose)
+        return op.emitError()
+               << "expects row-major contiguous buffers, got " << type;
+      return mlir::failure();
+    }
+  }
+  return mlir::success();
+}
+
+/// The [P0, R1, P1, R2] view of the input of a bufferized kernel
+/// (analyzeKernelLayout), or std::nullopt with the reason in `why`.
+inline std::optional<KernelLayout> getKernelLayout(KernelOp op,
+                                                   std::string *why = nullptr) {
+  auto inType = mlir::cast<mlir::MemRefType>(op.getInput().getType());
+  return analyzeKernelLayout(inType.getShape(), op.getAxes(), op.getParamAxes(),
+                             why);
+}
+
+/// Lowers `op` with the first of `applicator`'s patterns that takes it, as
+/// both lowering passes do, kernel by kernel: each pattern is applied once,
+/// with no folding, dead-code elimination or revisiting of the new ops, so
+/// the IR is exactly what the emitter builds. A pattern declines a kernel it
+/// does not lower (notifyMatchFailure) and reports a located error when it
+/// takes one whose schedule does not fit; a kernel every pattern declines is
+/// reported here.
+inline mlir::LogicalResult
+applyKernelPatterns(KernelOp op, mlir::PatternApplicator &applicator,
+                    mlir::PatternRewriter &rewriter) {
+  struct DeclineCounter : mlir::RewriterBase::Listener {
+    void
+    notifyMatchFailure(mlir::Location,
+                       llvm::function_ref<void(mlir::Diagnostic &)>) override {
+      ++count;
+    }
+    unsigned count = 0;
+  } declines;
+  unsigned failures = 0;
+  rewriter.setListener(&declines);
+  mlir::LogicalResult result = applicator.matchAndRewrite(
+      op, rewriter, /*canApply=*/{},
+      /*onFailure=*/[&](const mlir::Pattern &) { ++failures; });
+  rewriter.setListener(nullptr);
+  if (mlir::succeeded(result))
+    return mlir::success();
+  if (failures == declines.count)
+    op.emitError() << "no lowering for schedule " << op.getScheduleAttr();
+  return mlir::failure();
+}
+
+/// The state both lowerings build one kernel from: the op, its layout, what
+/// it computes, and its buffers viewed as 1-D.
+class KernelEmitterBase : public EmitterBase {
+protected:
+  using Run = KernelLayout::Run;
+
+  /// Flattens the kernel's buffers at `b`'s insertion point, in operand
+  /// order (input, prologue inputs, weight, bias, mean, rstd, outs): the
+  /// first ops of every lowering.
+  KernelEmitterBase(mlir::OpBuilder &b, KernelOp op, const KernelLayout &layout,
+                    int64_t vl)
+      : EmitterBase(b, op.getLoc(), vl), op(op), l(layout),
+        stats(op.computesStatistics()), centered(op.isCentered()) {
+    x = flatten(op.getInput());
+    xInputs.push_back(x);
+    for (mlir::Value in : op.getExtraInputs())
+      xInputs.push_back(flatten(in));
+    w = flatten(op.getWeight());
+    bias = flatten(op.getBias());
+    inMean = flatten(op.getMean());
+    inRstd = flatten(op.getRstd());
+    for (mlir::Value o : op.getOuts())
+      outs.push_back(flatten(o));
+    y = outs[0];
+  }
+
+  /// 1 / sqrt(var + eps) with the kernel's epsilon and degenerate-variance
+  /// rule.
+  mlir::Value rstdOf(mlir::Value var) {
+    return EmitterBase::rstdOf(var, op.getEpsilon()->convertToDouble(),
+                               op.getZeroDegenerate());
+  }
+  /// Offset into the parameters contributed by `coord` in run `run` (null
+  /// when `coord` is null or the run holds no parameter axis).
+  mlir::Value runParamOffset(Run run, mlir::Value coord) {
+    return buildRunParamOffset(b, loc, l, run, coord);
+  }
+  /// A vector of `mem` as f32, each buffer read by `loadRaw`; the input `x`
+  /// is read as its prologue's inputs and goes through the prologue.
+  mlir::Value loadF32(mlir::Value mem,
+                      llvm::function_ref<mlir::Value(mlir::Value)> loadRaw) {
+    if (mem == x && !op.getPrologue().empty()) {
+      llvm::SmallVector<mlir::Value> args;
+      for (mlir::Value in : xInputs)
+        args.push_back(loadRaw(in));
+      return applyPrologue(op, args);
+    }
+    return toF32Vec(loadRaw(mem));
+  }
+
+  KernelOp op;
+  const KernelLayout &l;
+  /// The kernel computes its statistics (else it reads them: apply-only).
+  bool stats;
+  /// Moments (mean and variance) rather than the mean square.
+  bool centered;
+  /// The input, the output (outs[0]), the parameters and the statistics
+  /// read by an apply-only kernel, as 1-D buffers (null when absent).
+  mlir::Value x, y, w, bias, inMean, inRstd;
+  /// The prologue's inputs (x first).
+  llvm::SmallVector<mlir::Value> xInputs;
+  llvm::SmallVector<mlir::Value> outs;
 };
 
 } // namespace normlir::norm

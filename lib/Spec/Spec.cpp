@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "normlir/ExecutionEngine/Spec.h"
+#include "normlir/Spec/Spec.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"

@@ -11,8 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef NORMLIR_EXECUTIONENGINE_SPEC_H
-#define NORMLIR_EXECUTIONENGINE_SPEC_H
+#ifndef NORMLIR_SPEC_SPEC_H
+#define NORMLIR_SPEC_SPEC_H
 
 #include "normlir/ExecutionEngine/JIT.h"
 
@@ -63,4 +63,4 @@ struct NormSpec {
 
 } // namespace normlir
 
-#endif // NORMLIR_EXECUTIONENGINE_SPEC_H
+#endif // NORMLIR_SPEC_SPEC_H

@@ -1,0 +1,214 @@
+//===- Column.cpp - the "column" strategy of convert-norm-to-gpu ----------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Channels-last layouts: a block of `threads` threads (`vl` adjacent columns
+// per thread, the rest of the block along R1) reduces one of `chunks`
+// ranges of R1 to per-column partial moments; then the combine and apply
+// launches of Combine.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GPUEmitter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace normlir;
+using namespace normlir::norm;
+using namespace normlir::normtogpu;
+
+using Run = KernelLayout::Run;
+
+namespace {
+
+class ColumnEmitter : public GPUEmitter {
+public:
+  ColumnEmitter(OpBuilder &b, KernelOp op, const KernelLayout &layout,
+                GPUScheduleAttr schedule);
+
+  void emit() {
+    if (!stats) {
+      emitApply();
+      return;
+    }
+    emitTwoStage(numPartials, [&](Value partials) { emitPartials(partials); });
+  }
+
+private:
+  /// Per block: `vl` adjacent columns per thread over one chunk of R1 rows,
+  /// merged across the block's rows of threads into per-column partials,
+  /// stored at partial index chunk * R2 + r2 of the column's statistic.
+  void emitPartials(Value partials);
+  /// One block: tile `tile` of the columns of sample `p0c`, chunk `chunk`.
+  void emitBlock(Value bid, Value tid, ArrayRef<BlockArgument> shared,
+                 Value partials);
+  /// Element index of columns [q, q + vl) in row `row` of the sample whose
+  /// first row is `rowBase`.
+  Value elementAt(Value rowBase, Value row, Value q) {
+    return iadd(imul(iadd(rowBase, row), columns), q);
+  }
+  /// Per-lane moments of the thread's rows [first, rowEnd) (step ty) of
+  /// columns [q, q + vl), about the first of them; none when `colOk` is
+  /// false.
+  Moments threadMoments(Value rowBase, Value q, Value colOk, Value first,
+                        Value rowEnd);
+  /// The first row of threads merges the rows' moments (in `shared`) in a
+  /// fixed order and stores each column's partial.
+  void storeColumnPartials(Value p0c, Value chunk, Value q, Value slot,
+                           Moments m, ArrayRef<BlockArgument> shared,
+                           Value partials);
+
+  int64_t r1, p1, r2;
+  /// Contiguous columns of a row of R1.
+  int64_t columns;
+  int64_t threads;
+  /// Threads along the columns and along the rows of a block; column tiles.
+  int64_t tx, ty, colTiles;
+  /// Rows of R1 per chunk, chunks.
+  int64_t rowsPerChunk, numChunks;
+  /// Partials per statistic: one per chunk of each of its R2 columns.
+  int64_t numPartials;
+};
+
+} // namespace
+
+ColumnEmitter::ColumnEmitter(OpBuilder &b, KernelOp op,
+                             const KernelLayout &layout,
+                             GPUScheduleAttr schedule)
+    : GPUEmitter(b, op, layout, schedule), r1(l.size[Run::R1]),
+      p1(l.size[Run::P1]), r2(l.size[Run::R2]), columns(p1 * r2),
+      threads(schedule.getThreads()) {
+  tx = std::min<int64_t>(
+      threads, llvm::PowerOf2Ceil(std::max<int64_t>(columns / vl, 1)));
+  ty = threads / tx;
+  colTiles = ceilDiv(columns / vl, tx);
+  int64_t r1Len = std::max<int64_t>(r1, 1);
+  rowsPerChunk =
+      ceilDiv(r1Len, std::clamp<int64_t>(schedule.getChunks(), 1, r1Len));
+  numChunks = ceilDiv(r1, rowsPerChunk);
+  numPartials = numChunks * r2;
+}
+
+void ColumnEmitter::emitPartials(Value partials) {
+  int64_t slots = threads * vl;
+  launch(l.size[Run::P0] * numChunks * colTiles, threads, {slots, slots, slots},
+         [&](Value bid, Value tid, ArrayRef<BlockArgument> sh) {
+           emitBlock(bid, tid, sh, partials);
+         });
+}
+
+void ColumnEmitter::emitBlock(Value bid, Value tid,
+                              ArrayRef<BlockArgument> shared, Value partials) {
+  Value tile = irem(bid, colTiles);
+  Value chunk = irem(idiv(bid, colTiles), numChunks);
+  Value p0c = idiv(bid, colTiles * numChunks);
+  Value txc = irem(tid, tx), tyc = idiv(tid, tx);
+  Value q = imul(iadd(imul(tile, tx), txc), vl);
+  Value colOk = ult(q, columns);
+  Value rowBegin = imul(chunk, rowsPerChunk);
+  Value rowEnd = imin(iadd(rowBegin, rowsPerChunk), cI(r1));
+  Value first = iadd(rowBegin, tyc);
+  Value rowBase = imul(p0c, r1);
+  Moments m = threadMoments(rowBase, q, colOk, first, rowEnd);
+  Value slot = imul(tid, vl);
+  vector::StoreOp::create(b, loc, m.n, shared[0], ValueRange{slot});
+  vector::StoreOp::create(b, loc, m.mean, shared[1], ValueRange{slot});
+  vector::StoreOp::create(b, loc, m.m2, shared[2], ValueRange{slot});
+  barrier();
+  ifThen(arith::AndIOp::create(b, loc, ieq(tyc, 0), colOk), [&] {
+    storeColumnPartials(p0c, chunk, q, slot, m, shared, partials);
+  });
+}
+
+GPUEmitter::Moments ColumnEmitter::threadMoments(Value rowBase, Value q,
+                                                 Value colOk, Value first,
+                                                 Value rowEnd) {
+  // Per-lane shift: each column's first element of this thread.
+  Value shiftV = zeroV();
+  if (centered) {
+    Value ok = arith::AndIOp::create(b, loc, colOk, ult(first, rowEnd));
+    shiftV = ifElse(
+        ok, vf,
+        [&] {
+          Value v = loadVec(x, elementAt(rowBase, first, q));
+          Value fin = arith::CmpFOp::create(
+              b, loc, arith::CmpFPredicate::OLT,
+              math::AbsFOp::create(b, loc, v),
+              splat(cF(std::numeric_limits<float>::infinity())));
+          return select(fin, v, zeroV());
+        },
+        [&] { return zeroV(); });
+  }
+  Value ub = select(colOk, rowEnd, first);
+  SmallVector<Value> acc =
+      forLoop(first, ub, ty, {zeroV(), zeroV(), cF(0.0)},
+              [&](Value row, ValueRange a) -> SmallVector<Value> {
+                Value v = loadVec(x, elementAt(rowBase, row, q));
+                Value d = centered ? fsub(v, shiftV) : v;
+                return {fadd(a[0], d), fma(d, d, a[1]), fadd(a[2], cF(1.0))};
+              });
+  return fromShiftedSums(splat(acc[2]), shiftV, acc[0], acc[1]);
+}
+
+void ColumnEmitter::storeColumnPartials(Value p0c, Value chunk, Value q,
+                                        Value slot, Moments m,
+                                        ArrayRef<BlockArgument> shared,
+                                        Value partials) {
+  SmallVector<Value> merged =
+      forLoop(cI(1), cI(ty), 1, {m.n, m.mean, m.m2},
+              [&](Value i, ValueRange a) -> SmallVector<Value> {
+                Value s = iadd(slot, imul(i, tx * vl));
+                auto ld = [&](Value mem) {
+                  return vector::LoadOp::create(b, loc, vf, mem, ValueRange{s})
+                      .getResult();
+                };
+                Moments t =
+                    merge({a[0], a[1], a[2]},
+                          {ld(shared[0]), ld(shared[1]), ld(shared[2])});
+                return {t.n, t.mean, t.m2};
+              });
+  Moments total{merged[0], merged[1], merged[2]};
+  for (int64_t lane = 0; lane < vl; ++lane) {
+    Value col = iadd(q, lane);
+    Value g = iadd(imul(p0c, p1), idiv(col, r2));
+    Value idx = iadd(imul(chunk, r2), irem(col, r2));
+    Value base = imul(iadd(imul(g, numPartials), idx), 3);
+    auto lanev = [&](Value v) {
+      return vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{lane})
+          .getResult();
+    };
+    storeScalar(lanev(total.n), partials, base);
+    storeScalar(lanev(total.mean), partials, iadd(base, 1));
+    storeScalar(lanev(total.m2), partials, iadd(base, 2));
+  }
+}
+
+LogicalResult
+LowerColumnKernel::matchAndRewrite(KernelOp op,
+                                   PatternRewriter &rewriter) const {
+  std::optional<GPUKernel> kernel = matchGPUKernel(op, "column", rewriter);
+  if (!kernel)
+    return failure();
+  const KernelLayout &l = kernel->layout;
+  GPUScheduleAttr schedule = kernel->schedule;
+  int64_t vl = schedule.getVectorWidth();
+  if (failed(checkColumns(op, l, vl)))
+    return failure();
+  int64_t threads = schedule.getThreads();
+  if (op.computesStatistics() && 3 * threads * vl * 4 > kMaxSharedBytes)
+    return op.emitError() << "gpu_schedule strategy \"column\" with " << threads
+                          << " threads of " << vl
+                          << " lanes needs more than 48 KiB of workgroup "
+                             "memory; use fewer threads or lanes";
+  rewriter.setInsertionPoint(op);
+  ColumnEmitter(rewriter, op, l, schedule).emit();
+  rewriter.eraseOp(op);
+  return success();
+}

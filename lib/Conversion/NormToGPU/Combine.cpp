@@ -1,0 +1,206 @@
+//===- Combine.cpp - combine and apply kernels of convert-norm-to-gpu -----===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The launches the "segment" and "column" strategies share after their
+// partial moments: a combine kernel (one warp per statistic, each lane
+// merging a strided subset of the partials in order, then a butterfly:
+// lane 0's result is deterministic, so the statistics do not depend on
+// scheduling), and an apply kernel in which each thread owns `vl` adjacent
+// columns, computes their scale and shift once and walks rows. The apply
+// also lowers every apply-only kernel, whatever its strategy.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GPUEmitter.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace normlir;
+using namespace normlir::norm;
+using namespace normlir::normtogpu;
+
+using Run = KernelLayout::Run;
+
+void GPUEmitter::emitTwoStage(int64_t numPartials,
+                              function_ref<void(Value partials)> emitPartials) {
+  Value partials = deviceAlloc(l.numStats() * numPartials * 3);
+  emitPartials(partials);
+  statMean = centered ? deviceAlloc(l.numStats()) : Value();
+  statRstd = deviceAlloc(l.numStats());
+  emitCombine(partials, numPartials);
+  emitApply();
+  for (Value mem : {partials, statMean, statRstd})
+    if (mem)
+      gpu::DeallocOp::create(b, loc, Type(), ValueRange{}, mem);
+}
+
+//===----------------------------------------------------------------------===//
+// Combine
+//===----------------------------------------------------------------------===//
+
+void GPUEmitter::emitCombine(Value partials, int64_t numPartials) {
+  int64_t numStats = l.numStats();
+  int64_t warpsPerBlock = kBlockThreads / kWarpSize;
+  launch(ceilDiv(numStats, warpsPerBlock), kBlockThreads, {},
+         [&](Value bid, Value tid, ArrayRef<BlockArgument>) {
+           Value g = iadd(imul(bid, warpsPerBlock), idiv(tid, kWarpSize));
+           Value lane = irem(tid, kWarpSize);
+           // Whole warps take or skip the branch, so the shuffles inside
+           // see all their lanes.
+           ifThen(ult(g, numStats),
+                  [&] { combineStatistic(g, lane, partials, numPartials); });
+         });
+}
+
+void GPUEmitter::combineStatistic(Value g, Value lane, Value partials,
+                                  int64_t numPartials) {
+  int64_t n = l.size[Run::R1] * l.size[Run::R2];
+  Value zero = cF(0.0);
+  SmallVector<Value> acc =
+      forLoop(lane, cI(numPartials), kWarpSize, {zero, zero, zero},
+              [&](Value i, ValueRange a) -> SmallVector<Value> {
+                Value at = imul(iadd(imul(g, numPartials), i), 3);
+                Moments m = merge({a[0], a[1], a[2]},
+                                  {loadScalar(partials, at),
+                                   loadScalar(partials, iadd(at, 1)),
+                                   loadScalar(partials, iadd(at, 2))});
+                return {m.n, m.mean, m.m2};
+              });
+  Moments m = warpMerge({acc[0], acc[1], acc[2]});
+  ifThen(ieq(lane, 0), [&] {
+    // An empty reduction has NaN statistics, as 0 / 0.
+    Value nF = cF(double(n));
+    Value mean = n == 0 ? fdiv(zero, nF) : m.mean;
+    storeStats(g, mean, fdiv(m.m2, nF));
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Apply
+//===----------------------------------------------------------------------===//
+
+GPUEmitter::ApplyPlan GPUEmitter::planApply() {
+  int64_t r1 = l.size[Run::R1], r2 = l.size[Run::R2];
+  int64_t columns = l.size[Run::P1] * r2;
+  ApplyPlan plan;
+  plan.tx = std::min<int64_t>(
+      kBlockThreads, llvm::PowerOf2Ceil(std::max<int64_t>(columns / vl, 1)));
+  plan.ty = kBlockThreads / plan.tx;
+  plan.colTiles = ceilDiv(columns / vl, plan.tx);
+  plan.rowsPerChunk = plan.ty * kApplyRowsPerThread;
+  plan.rowChunks = ceilDiv(r1, plan.rowsPerChunk);
+  plan.meanBuf = stats ? statMean : inMean;
+  plan.rstdBuf = stats ? statRstd : inRstd;
+  plan.uniformStat = r2 % vl == 0;
+  plan.vectorParams =
+      plan.uniformStat && (paramsContiguous() || paramsUniform());
+  plan.channelLanes = r2 == 1 && vl > 1;
+  plan.channelParams = plan.channelLanes && l.dims[Run::P1].size() == 1 &&
+                       l.paramStride[l.dims[Run::P1][0]] == 1;
+  return plan;
+}
+
+void GPUEmitter::emitApply() {
+  int64_t columns = l.size[Run::P1] * l.size[Run::R2];
+  ApplyPlan plan = planApply();
+  launch(l.size[Run::P0] * plan.rowChunks * plan.colTiles, kBlockThreads, {},
+         [&](Value bid, Value tid, ArrayRef<BlockArgument>) {
+           Value tile = irem(bid, plan.colTiles);
+           Value chunk = irem(idiv(bid, plan.colTiles), plan.rowChunks);
+           Value p0c = idiv(bid, plan.colTiles * plan.rowChunks);
+           Value txc = irem(tid, plan.tx), tyc = idiv(tid, plan.tx);
+           Value q = imul(iadd(imul(tile, plan.tx), txc), vl);
+           ifThen(ult(q, columns),
+                  [&] { applyColumns(plan, p0c, chunk, tyc, q); });
+         });
+}
+
+void GPUEmitter::applyColumns(const ApplyPlan &plan, Value p0c, Value chunk,
+                              Value tyc, Value q) {
+  int64_t r1 = l.size[Run::R1], r2 = l.size[Run::R2];
+  int64_t columns = l.size[Run::P1] * r2;
+  // Per-lane (or uniform) statistics.
+  SmallVector<Value> laneP1, laneR2;
+  for (int64_t lane = 0; lane < (plan.uniformStat ? 1 : vl); ++lane) {
+    Value col = iadd(q, lane);
+    laneP1.push_back(idiv(col, r2));
+    laneR2.push_back(irem(col, r2));
+  }
+  Value meanV = applyStatVector(plan, plan.meanBuf, p0c, q, laneP1);
+  Value rstdV = applyStatVector(plan, plan.rstdBuf, p0c, q, laneP1);
+  Value p0Off = runParamOffset(Run::P0, p0c);
+  // rstd * w and b at row `row`.
+  auto scaleShift = [&](Value row) -> std::pair<Value, Value> {
+    auto [wv, bv] = applyParams(plan, p0Off, row, q, laneP1, laneR2);
+    return {wv ? fmul(rstdV, wv) : rstdV, bv};
+  };
+  std::pair<Value, Value> fixed;
+  if (!l.paramsAlongR1)
+    fixed = scaleShift(Value());
+  Value rowBegin = iadd(imul(chunk, plan.rowsPerChunk), tyc);
+  Value rowEnd =
+      imin(iadd(imul(chunk, plan.rowsPerChunk), plan.rowsPerChunk), cI(r1));
+  forLoop(rowBegin, rowEnd, plan.ty, {},
+          [&](Value row, ValueRange) -> SmallVector<Value> {
+            auto [scale, shift] = l.paramsAlongR1 ? scaleShift(row) : fixed;
+            Value e = iadd(imul(iadd(imul(p0c, r1), row), columns), q);
+            Value v = loadVec(x, e);
+            Value d = meanV ? fsub(v, meanV) : v;
+            storeVec(shift ? fma(d, scale, shift) : fmul(d, scale), y, e);
+            return {};
+          });
+}
+
+Value GPUEmitter::applyStatVector(const ApplyPlan &plan, Value buf, Value p0c,
+                                  Value q, ArrayRef<Value> laneP1) {
+  if (!buf)
+    return {};
+  int64_t p1 = l.size[Run::P1];
+  if (plan.channelLanes)
+    return loadVec(buf, iadd(imul(p0c, p1), q));
+  SmallVector<Value> lanes;
+  for (Value pc : laneP1)
+    lanes.push_back(loadScalar(buf, iadd(imul(p0c, p1), pc)));
+  if (plan.uniformStat)
+    return splat(lanes[0]);
+  return vector::FromElementsOp::create(b, loc, vf, lanes);
+}
+
+std::pair<Value, Value> GPUEmitter::applyParams(const ApplyPlan &plan,
+                                                Value p0Off, Value row, Value q,
+                                                ArrayRef<Value> laneP1,
+                                                ArrayRef<Value> laneR2) {
+  if (!w && !bias)
+    return {};
+  int64_t r2 = l.size[Run::R2];
+  Value r1Off = row ? runParamOffset(Run::R1, row) : Value();
+  if (plan.channelParams) {
+    Value off = iadd(iadd(p0Off, r1Off), q);
+    return {w ? loadVec(w, off) : Value(), bias ? loadVec(bias, off) : Value()};
+  }
+  if (plan.vectorParams)
+    return paramVectors(
+        iadd(iadd(p0Off, r1Off), iadd(runParamOffset(Run::P1, laneP1[0]),
+                                      runParamOffset(Run::R2, laneR2[0]))));
+  SmallVector<Value> wl, bl;
+  for (int64_t lane = 0; lane < vl; ++lane) {
+    Value col = iadd(q, lane);
+    Value off =
+        iadd(iadd(p0Off, r1Off), iadd(runParamOffset(Run::P1, idiv(col, r2)),
+                                      runParamOffset(Run::R2, irem(col, r2))));
+    off = off ? off : cI(0);
+    if (w)
+      wl.push_back(loadScalar(w, off));
+    if (bias)
+      bl.push_back(loadScalar(bias, off));
+  }
+  return {w ? vector::FromElementsOp::create(b, loc, vf, wl).getResult()
+            : Value(),
+          bias ? vector::FromElementsOp::create(b, loc, vf, bl).getResult()
+               : Value()};
+}

@@ -1,0 +1,281 @@
+//===- GPUEmitter.cpp - machinery of the GPU lowering ---------------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GPUEmitter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace normlir;
+using namespace normlir::norm;
+using namespace normlir::normtogpu;
+
+using Run = KernelLayout::Run;
+
+std::optional<GPUKernel> normtogpu::matchGPUKernel(KernelOp op,
+                                                   StringRef strategy,
+                                                   PatternRewriter &rewriter) {
+  auto schedule = dyn_cast_or_null<GPUScheduleAttr>(op.getScheduleAttr());
+  if (!schedule || schedule.getStrategy() != strategy) {
+    (void)rewriter.notifyMatchFailure(op, [&](Diagnostic &diag) {
+      diag << "no #norm.gpu_schedule with strategy \"" << strategy << "\"";
+    });
+    return std::nullopt;
+  }
+  // The pass diagnoses these before applying the patterns.
+  if (failed(checkBufferizedKernel(op, /*diagnose=*/false))) {
+    (void)rewriter.notifyMatchFailure(op, "not bufferized into row-major "
+                                          "buffers");
+    return std::nullopt;
+  }
+  std::optional<KernelLayout> layout = getKernelLayout(op);
+  if (!layout) {
+    (void)rewriter.notifyMatchFailure(op, "no [P0, R1, P1, R2] layout");
+    return std::nullopt;
+  }
+  return GPUKernel{schedule, std::move(*layout)};
+}
+
+LogicalResult normtogpu::checkContiguousRuns(KernelOp op,
+                                             const KernelLayout &layout,
+                                             int64_t vl, int64_t run) {
+  if (run % vl != 0 ||
+      ((op.getWeight() || op.getBias()) && layout.size[Run::R2] % vl != 0))
+    return op.emitError() << "gpu_schedule vectorWidth " << vl
+                          << " does not divide the contiguous runs of "
+                             "layout "
+                          << layout.str();
+  return success();
+}
+
+LogicalResult normtogpu::checkColumns(KernelOp op, const KernelLayout &layout,
+                                      int64_t vl) {
+  int64_t columns = layout.size[Run::P1] * layout.size[Run::R2];
+  if (columns % vl != 0)
+    return op.emitError() << "gpu_schedule vectorWidth " << vl
+                          << " does not divide the " << columns
+                          << " contiguous columns of layout " << layout.str();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Small builders
+//===----------------------------------------------------------------------===//
+
+Value GPUEmitter::imin(Value a, Value c) {
+  return arith::MinUIOp::create(b, loc, a, c);
+}
+
+Value GPUEmitter::ult(Value a, Value c) {
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, a, c);
+}
+
+Value GPUEmitter::ieq(Value a, int64_t c) {
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, a, cI(c));
+}
+
+Value GPUEmitter::zeroLike(Value like) {
+  return isa<VectorType>(like.getType()) ? zeroV() : cF(0.0);
+}
+
+Value GPUEmitter::fgt0(Value v) {
+  Value zero = zeroLike(v);
+  return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v, zero);
+}
+
+Value GPUEmitter::hsum(Value v) {
+  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v);
+}
+
+Value GPUEmitter::shuffleXor(Value v, int64_t offset) {
+  return gpu::ShuffleOp::create(b, loc, v, int32_t(offset), int32_t(kWarpSize),
+                                gpu::ShuffleMode::XOR)
+      .getShuffleResult();
+}
+
+void GPUEmitter::barrier() { gpu::BarrierOp::create(b, loc); }
+
+void GPUEmitter::ifThen(Value cond, function_ref<void()> body) {
+  auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  body();
+}
+
+Value GPUEmitter::ifElse(Value cond, Type type, function_ref<Value()> thenFn,
+                         function_ref<Value()> elseFn) {
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, cond,
+                                /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  scf::YieldOp::create(b, loc, thenFn());
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(b, loc, elseFn());
+  return ifOp.getResult(0);
+}
+
+SmallVector<Value>
+GPUEmitter::forLoop(Value lb, Value ub, int64_t step, ValueRange inits,
+                    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  auto loop = scf::ForOp::create(b, loc, lb, ub, cI(step), inits);
+  OpBuilder::InsertionGuard guard(b);
+  // Without iter args the builder already added the yield.
+  if (inits.empty())
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+  else
+    b.setInsertionPointToStart(loop.getBody());
+  SmallVector<Value> yields =
+      body(loop.getInductionVar(), loop.getRegionIterArgs());
+  if (!inits.empty())
+    scf::YieldOp::create(b, loc, yields);
+  return SmallVector<Value>(loop.getResults());
+}
+
+void GPUEmitter::launch(int64_t grid, int64_t block,
+                        ArrayRef<int64_t> sharedSizes, LaunchBody body) {
+  if (grid == 0)
+    return;
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
+  SmallVector<Type> sharedTypes;
+  for (int64_t n : sharedSizes)
+    sharedTypes.push_back(
+        MemRefType::get({n}, f32Type, MemRefLayoutAttrInterface(), workgroup));
+  Value one = cI(1);
+  auto launchOp = gpu::LaunchOp::create(
+      b, loc, cI(grid), one, one, cI(block), one, one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/{}, sharedTypes);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&launchOp.getBody().front());
+  body(launchOp.getBlockIds().x, launchOp.getThreadIds().x,
+       launchOp.getWorkgroupAttributions());
+  gpu::TerminatorOp::create(b, loc);
+}
+
+//===----------------------------------------------------------------------===//
+// Memory
+//===----------------------------------------------------------------------===//
+
+llvm::MaybeAlign GPUEmitter::accessAlign(Type elt) {
+  return llvm::MaybeAlign(
+      std::min<int64_t>(vl * elt.getIntOrFloatBitWidth() / 8, 16));
+}
+
+Value GPUEmitter::loadRaw(Value mem, Value i) {
+  Type elt = cast<MemRefType>(mem.getType()).getElementType();
+  return vector::LoadOp::create(b, loc, VectorType::get({vl}, elt), mem,
+                                ValueRange{i}, /*nontemporal=*/false,
+                                accessAlign(elt));
+}
+
+void GPUEmitter::storeVec(Value v, Value mem, Value i) {
+  Type elt = cast<MemRefType>(mem.getType()).getElementType();
+  v = prepareStore(op, v, elt, mem == y);
+  vector::StoreOp::create(b, loc, v, mem, ValueRange{i},
+                          /*nontemporal=*/false, accessAlign(elt));
+}
+
+Value GPUEmitter::deviceAlloc(int64_t n) {
+  auto type = MemRefType::get({std::max<int64_t>(n, 1)}, f32Type);
+  return gpu::AllocOp::create(b, loc, type, Type(), ValueRange{}, ValueRange{},
+                              ValueRange{}, false)
+      .getMemref();
+}
+
+//===----------------------------------------------------------------------===//
+// Parameters
+//===----------------------------------------------------------------------===//
+
+std::pair<Value, Value> GPUEmitter::paramVectors(Value off) {
+  off = off ? off : cI(0);
+  auto one = [&](Value mem) -> Value {
+    if (!mem)
+      return {};
+    if (paramsContiguous())
+      return loadVec(mem, off);
+    return splat(loadScalar(mem, off));
+  };
+  return {one(w), one(bias)};
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+Value GPUEmitter::teamSum(Value v, int64_t team, Value lane, Value shared,
+                          Value slot0) {
+  for (int64_t off = std::min(team, kWarpSize) / 2; off >= 1; off /= 2)
+    v = fadd(v, shuffleXor(v, off));
+  if (team <= kWarpSize)
+    return v;
+  int64_t warps = team / kWarpSize;
+  Value warp = idiv(lane, kWarpSize);
+  ifThen(ieq(irem(lane, kWarpSize), 0),
+         [&] { storeScalar(v, shared, iadd(slot0, warp)); });
+  barrier();
+  Value sum = loadScalar(shared, slot0);
+  for (int64_t i = 1; i < warps; ++i)
+    sum = fadd(sum, loadScalar(shared, iadd(slot0, i)));
+  return sum;
+}
+
+GPUEmitter::Moments GPUEmitter::merge(Moments a, Moments c) {
+  Value n = fadd(a.n, c.n);
+  Value zero = zeroLike(n);
+  Value f = select(fgt0(n), fdiv(c.n, n), zero);
+  Value d = fsub(c.mean, a.mean);
+  Value mean = fma(d, f, a.mean);
+  // Infinite means merge as the sums they stand for (BatchNorm's mean of
+  // [inf, 1] is inf, of [inf, -inf] NaN); the update above would give
+  // inf - inf. An empty part (count 0, mean 0) adds 0.
+  Value finite =
+      arith::AndIOp::create(b, loc, isFinite(a.mean), isFinite(c.mean));
+  Value sumMean = fdiv(fadd(fmul(a.n, a.mean), fmul(c.n, c.mean)), n);
+  mean = select(finite, mean, sumMean);
+  Value m2 = fadd(fadd(a.m2, c.m2), fmul(fmul(d, d), fmul(a.n, f)));
+  return {n, mean, m2};
+}
+
+GPUEmitter::Moments GPUEmitter::fromShiftedSums(Value n, Value shift, Value s1,
+                                                Value s2) {
+  if (!centered)
+    return {n, zeroLike(n), s2};
+  Value zero = zeroLike(n);
+  Value pos = fgt0(n);
+  Value safeN =
+      select(pos, n, isa<VectorType>(n.getType()) ? splat(cF(1.0)) : cF(1.0));
+  Value q = fdiv(s1, safeN);
+  Value mean = select(pos, fadd(shift, q), zero);
+  Value m2 = arith::MaximumFOp::create(b, loc, fsub(s2, fmul(s1, q)), zero);
+  return {n, mean, select(pos, m2, zero)};
+}
+
+GPUEmitter::Moments GPUEmitter::warpMerge(Moments m) {
+  for (int64_t off = kWarpSize / 2; off >= 1; off /= 2)
+    m = merge(m, {shuffleXor(m.n, off), shuffleXor(m.mean, off),
+                  shuffleXor(m.m2, off)});
+  return m;
+}
+
+void GPUEmitter::storeStats(Value g, Value mean, Value var) {
+  Value rstd = rstdOf(var);
+  if (statMean)
+    storeScalar(mean, statMean, g);
+  if (statRstd)
+    storeScalar(rstd, statRstd, g);
+  if (centered) {
+    storeScalar(mean, outs[1], g);
+    storeScalar(var, outs[2], g);
+    storeScalar(rstd, outs[3], g);
+  } else {
+    storeScalar(var, outs[1], g);
+    storeScalar(rstd, outs[2], g);
+  }
+}

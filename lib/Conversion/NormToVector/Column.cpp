@@ -1,0 +1,432 @@
+//===- Column.cpp - the "column" strategy of convert-norm-to-vector -------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Channels-last layouts: vectors run across the contiguous P1 x R2 lanes of
+// each row of R1. R1 is cut into `chunks` fixed ranges; each chunk's
+// per-lane mean and M2 (two passes, the second from L2, register
+// accumulators added into f64 every kRowBlock rows) go to scratch; the
+// combine adds the chunks in order (f64), so the result does not depend on
+// the thread count. The apply streams each task's rows as one flat run, the
+// lane of each vector tracked by a compare, with per-lane scale, shift and
+// mean vectors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "VectorEmitter.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace normlir;
+using namespace normlir::norm;
+using namespace normlir::normtovector;
+
+using Run = KernelLayout::Run;
+
+namespace {
+
+/// Rows the column strategy sums in f32 before adding them into f64.
+constexpr int64_t kRowBlock = 256;
+/// Apply tasks the column strategy aims for (any thread count up to this
+/// gets balanced work).
+constexpr int64_t kApplyTasks = 64;
+
+class ColumnEmitter : public VectorEmitter {
+public:
+  ColumnEmitter(OpBuilder &b, KernelOp op, const KernelLayout &layout,
+                ScheduleAttr schedule);
+
+  void emit();
+
+private:
+  /// Lanes [lane0, lane0 + count * vl) of chunk `c` of sample `q0`, rows
+  /// [lo, hi); the last vector is masked by `lastMask` (null: full).
+  struct LaneBlock {
+    Value q0, lo, hi, lane0;
+    int64_t count;
+    Value lastMask;
+    Value maskOf(int64_t u) const {
+      return u == count - 1 ? lastMask : Value();
+    }
+  };
+  /// Updates the accumulators of vector `u` of a lane block with the
+  /// vector `v` of one row.
+  using RowBody =
+      function_ref<void(int64_t u, Value v, MutableArrayRef<Value> accs)>;
+
+  /// The first and one-past-the-last row of chunk `c`.
+  std::pair<Value, Value> chunkRows(Value c);
+  /// The rows in chunk `c`, as f64.
+  Value chunkCount(Value c);
+  /// Per-lane apply vectors for statistic (q0, q1) over lanes q1 * r2 + j:
+  /// rstd times the weight, the bias, and the mean.
+  void fillLanes(Value q0, Value q1, Value mean, Value rstd);
+  /// The first `vl` lanes of sample `q0` repeated past its last lane, so
+  /// that a vector load starting at any lane reads on across the row end.
+  void wrapLanes(Value q0);
+
+  /// Per chunk and lane, in f64: the chunk's mean and M2 (moments: two
+  /// passes over the chunk, the second from L2, so an outlier row costs no
+  /// accuracy) or its sum of squares (mean_square).
+  void emitChunkPartials();
+  /// The partials of one lane block: both passes keep their accumulators in
+  /// registers over the chunk's rows (which stay in L2 between passes and
+  /// lane blocks); results go to the f64 partials.
+  void emitLaneBlock(const LaneBlock &blk, Value c);
+  /// `accsPer` f32 accumulators per vector of the block, updated by `body`
+  /// row by row; every kRowBlock rows they are added into f64 totals
+  /// (returned), so long chunks with outlier rows keep their small terms.
+  SmallVector<Value> sumOverRows(const LaneBlock &blk, unsigned accsPer,
+                                 RowBody body);
+
+  /// Per statistic: chunks combined per column (Chan et al.), then columns,
+  /// in a fixed order, in f64; the statistics outs and lane vectors written.
+  void emitCombine();
+  void combineStatistic(Value q0, Value q1);
+  /// Index of the partial of chunk `c`, lane `lane` of sample `q0`.
+  Value partialAt(Value q0, Value c, Value lane);
+  /// (mean, M2) of column `lane` of sample `q0` over all R1 rows.
+  std::pair<Value, Value> columnMoments(Value q0, Value lane);
+
+  /// An apply-only kernel: the lane vectors from the input statistics.
+  void emitLanesFromInputs();
+  /// Each task streams a contiguous range of whole rows of one sample as a
+  /// flat run, tracking the lane of each vector.
+  void emitApply();
+
+  int64_t p0, r1, p1, r2;
+  /// Contiguous elements of a row of R1.
+  int64_t lanes;
+  /// Chunks of R1 (only non-empty ones) and rows per chunk.
+  int64_t numChunks, chunkLen;
+  /// Per-sample length of the lane vectors: `lanes` plus one vector.
+  int64_t ext;
+  /// Per-lane apply vectors (f32, `ext` per sample); laneMean only for
+  /// moments.
+  Value laneMean, laneScale, laneBias;
+  /// Per chunk and lane partials (f64): mean and M2, or the sum of squares
+  /// in partB alone.
+  Value partA, partB;
+};
+
+} // namespace
+
+ColumnEmitter::ColumnEmitter(OpBuilder &b, KernelOp op,
+                             const KernelLayout &layout, ScheduleAttr schedule)
+    : VectorEmitter(b, op, layout, schedule), p0(l.size[Run::P0]),
+      r1(l.size[Run::R1]), p1(l.size[Run::P1]), r2(l.size[Run::R2]),
+      lanes(p1 * r2) {
+  // Chunks of ceil(R1 / chunks) rows; only non-empty ones are kept.
+  numChunks =
+      std::min<int64_t>(std::max<int64_t>(chunks, 1), std::max<int64_t>(r1, 1));
+  chunkLen = std::max<int64_t>((r1 + numChunks - 1) / numChunks, 1);
+  numChunks = std::max<int64_t>((r1 + chunkLen - 1) / chunkLen, 1);
+  // The apply's per-lane vectors of each sample are extended by one vector
+  // that repeats them from lane 0, so a vector load starting at any lane
+  // reads on across the row boundary.
+  ext = lanes + vl;
+}
+
+void ColumnEmitter::emit() {
+  auto applyType = MemRefType::get({std::max<int64_t>(p0 * ext, 1)}, f32Type);
+  laneMean = centered ? memref::AllocOp::create(b, loc, applyType).getResult()
+                      : Value();
+  laneScale = memref::AllocOp::create(b, loc, applyType);
+  laneBias = memref::AllocOp::create(b, loc, applyType);
+  if (stats) {
+    auto partType = MemRefType::get(
+        {std::max<int64_t>(p0 * numChunks * lanes, 1)}, b.getF64Type());
+    partA = memref::AllocOp::create(b, loc, partType);
+    partB = memref::AllocOp::create(b, loc, partType);
+    emitChunkPartials();
+    emitCombine();
+  } else {
+    emitLanesFromInputs();
+  }
+  emitApply();
+}
+
+//===----------------------------------------------------------------------===//
+// Lane vectors
+//===----------------------------------------------------------------------===//
+
+std::pair<Value, Value> ColumnEmitter::chunkRows(Value c) {
+  Value lo = imul(c, chunkLen);
+  Value hi = arith::MinUIOp::create(b, loc, iadd(lo, chunkLen), cI(r1));
+  return {lo, hi};
+}
+
+Value ColumnEmitter::chunkCount(Value c) {
+  auto [lo, hi] = chunkRows(c);
+  Value n = arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                       arith::SubIOp::create(b, loc, hi, lo));
+  return arith::SIToFPOp::create(b, loc, b.getF64Type(), n);
+}
+
+void ColumnEmitter::fillLanes(Value q0, Value q1, Value mean, Value rstd) {
+  forLoop(r2, [&](Value j) {
+    Value lane = iadd(imul(q1, r2), j);
+    Value at = iadd(imul(q0, ext), lane);
+    Value scale = rstd, shift = cF(0.0);
+    if (w || bias) {
+      Value off = addOpt(
+          addOpt(
+              l.dims[Run::P0].empty() ? Value() : runParamOffset(Run::P0, q0),
+              l.dims[Run::P1].empty() ? Value() : runParamOffset(Run::P1, q1)),
+          l.dims[Run::R2].empty() ? Value() : runParamOffset(Run::R2, j));
+      if (!off)
+        off = cI(0);
+      if (w)
+        scale = fmul(rstd, loadScalar(w, off));
+      if (bias)
+        shift = loadScalar(bias, off);
+    }
+    storeScalar(scale, laneScale, at);
+    storeScalar(shift, laneBias, at);
+    if (laneMean)
+      storeScalar(mean, laneMean, at);
+  });
+}
+
+void ColumnEmitter::wrapLanes(Value q0) {
+  forLoop(vl, [&](Value i) {
+    Value from = iadd(imul(q0, ext), irem(i, lanes));
+    Value to = iadd(imul(q0, ext), iadd(i, lanes));
+    for (Value arr : {laneMean, laneScale, laneBias})
+      if (arr)
+        storeScalar(loadScalar(arr, from), arr, to);
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Chunk partials
+//===----------------------------------------------------------------------===//
+
+void ColumnEmitter::emitChunkPartials() {
+  parallelLoop(p0 * numChunks, [&](Value j) {
+    Value q0 = idiv(j, numChunks), c = irem(j, numChunks);
+    int64_t blockLanes = vl * unroll;
+    int64_t fullBlocks = lanes / blockLanes;
+    // `count` vectors of lanes from `lane0`.
+    auto laneBlock = [&](Value lane0, int64_t count, Value lastMask) {
+      auto [lo, hi] = chunkRows(c);
+      emitLaneBlock({q0, lo, hi, lane0, count, lastMask}, c);
+    };
+    if (fullBlocks > 0)
+      forLoop(fullBlocks, [&](Value blk) {
+        laneBlock(imul(blk, blockLanes), unroll, Value());
+      });
+    int64_t done = fullBlocks * blockLanes;
+    int64_t rest = lanes - done;
+    if (rest > 0)
+      laneBlock(cI(done), (rest + vl - 1) / vl,
+                rest % vl ? tailMask(rest % vl) : Value());
+  });
+}
+
+SmallVector<Value> ColumnEmitter::sumOverRows(const LaneBlock &blk,
+                                              unsigned accsPer, RowBody body) {
+  SmallVector<Value> totals(blk.count * accsPer, zeroWide());
+  Value blocks =
+      idiv(iadd(arith::SubIOp::create(b, loc, blk.hi, blk.lo), kRowBlock - 1),
+           kRowBlock);
+  return forLoop(cI(0), blocks, totals, [&](Value rb, ValueRange tot) {
+    Value blo = iadd(blk.lo, imul(rb, kRowBlock));
+    Value bhi = arith::MinUIOp::create(b, loc, iadd(blo, kRowBlock), blk.hi);
+    SmallVector<Value> inits(blk.count * accsPer, zeroV());
+    SmallVector<Value> accs =
+        forLoop(blo, bhi, inits, [&](Value row, ValueRange args) {
+          SmallVector<Value> a(args);
+          Value rowBase = imul(iadd(imul(blk.q0, r1), row), lanes);
+          for (int64_t u = 0; u < blk.count; ++u)
+            body(u,
+                 loadVec(x, iadd(iadd(rowBase, blk.lane0), u * vl),
+                         blk.maskOf(u)),
+                 MutableArrayRef<Value>(a).slice(u * accsPer, accsPer));
+          return a;
+        });
+    SmallVector<Value> out;
+    for (auto [t, a] : llvm::zip(tot, accs))
+      out.push_back(fadd(t, toF64Vec(a)));
+    return out;
+  });
+}
+
+void ColumnEmitter::emitLaneBlock(const LaneBlock &blk, Value c) {
+  Value part = iadd(imul(iadd(imul(blk.q0, numChunks), c), lanes), blk.lane0);
+  auto at = [&](int64_t u) { return iadd(part, u * vl); };
+  if (!centered) {
+    SmallVector<Value> ss =
+        sumOverRows(blk, 1, [&](int64_t, Value v, MutableArrayRef<Value> a) {
+          a[0] = fma(v, v, a[0]);
+        });
+    for (int64_t u = 0; u < blk.count; ++u)
+      storeWide(ss[u], partB, at(u), blk.maskOf(u));
+    return;
+  }
+  Value nW = splatWide(chunkCount(c));
+  // Pass a: provisional means.
+  SmallVector<Value> sums =
+      sumOverRows(blk, 1, [&](int64_t, Value v, MutableArrayRef<Value> a) {
+        a[0] = fadd(a[0], v);
+      });
+  SmallVector<Value> means;
+  for (Value sum : sums)
+    means.push_back(arith::TruncFOp::create(b, loc, vf, fdiv(sum, nW)));
+  // Pass b: deviations from them.
+  SmallVector<Value> dev =
+      sumOverRows(blk, 2, [&](int64_t u, Value v, MutableArrayRef<Value> a) {
+        Value d = fsub(v, means[u]);
+        if (Value mask = blk.maskOf(u))
+          d = select(mask, d, zeroV());
+        a[0] = fadd(a[0], d);
+        a[1] = fma(d, d, a[1]);
+      });
+  for (int64_t u = 0; u < blk.count; ++u) {
+    Value mean = toF64Vec(means[u]);
+    Value dsum = dev[2 * u];
+    Value corrected = fadd(mean, fdiv(dsum, nW));
+    Value m2 = fsub(dev[2 * u + 1], fdiv(fmul(dsum, dsum), nW));
+    // A non-finite mean (inf or NaN in the column) is kept as it is.
+    Value finite = arith::CmpFOp::create(
+        b, loc, arith::CmpFPredicate::OLT, math::AbsFOp::create(b, loc, mean),
+        splatWide(cD(std::numeric_limits<double>::infinity())));
+    storeWide(select(finite, corrected, mean), partA, at(u), blk.maskOf(u));
+    storeWide(m2, partB, at(u), blk.maskOf(u));
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Combine
+//===----------------------------------------------------------------------===//
+
+void ColumnEmitter::emitCombine() {
+  parallelLoop(p0, [&](Value q0) {
+    forLoop(p1, [&](Value q1) { combineStatistic(q0, q1); });
+    wrapLanes(q0);
+  });
+}
+
+Value ColumnEmitter::partialAt(Value q0, Value c, Value lane) {
+  return iadd(imul(iadd(imul(q0, numChunks), c), lanes), lane);
+}
+
+std::pair<Value, Value> ColumnEmitter::columnMoments(Value q0, Value lane) {
+  Value sum = forLoop(
+      cI(0), cI(numChunks), {cD(0.0)},
+      [&](Value c, ValueRange a) -> SmallVector<Value> {
+        return {fadd(a[0], fmul(chunkCount(c),
+                                loadWide(partA, partialAt(q0, c, lane))))};
+      })[0];
+  Value mean = fdiv(sum, cD(double(r1)));
+  Value m2 =
+      forLoop(cI(0), cI(numChunks), {cD(0.0)},
+              [&](Value c, ValueRange a) -> SmallVector<Value> {
+                Value dm = fsub(loadWide(partA, partialAt(q0, c, lane)), mean);
+                return {fadd(a[0], fadd(loadWide(partB, partialAt(q0, c, lane)),
+                                        fmul(chunkCount(c), fmul(dm, dm))))};
+              })[0];
+  return {mean, m2};
+}
+
+void ColumnEmitter::combineStatistic(Value q0, Value q1) {
+  Value t = iadd(imul(q0, p1), q1);
+  Value total = cD(double(r1 * r2));
+  if (!centered) {
+    Value ss = forLoop(
+        cI(0), cI(r2), {cD(0.0)},
+        [&](Value j, ValueRange acc) -> SmallVector<Value> {
+          Value lane = iadd(imul(q1, r2), j);
+          return forLoop(
+              cI(0), cI(numChunks), {acc[0]},
+              [&](Value c, ValueRange a) -> SmallVector<Value> {
+                return {fadd(a[0], loadWide(partB, partialAt(q0, c, lane)))};
+              });
+        })[0];
+    auto [mean, rstd] = storeStats(t, Value(), toF32(fdiv(ss, total)));
+    fillLanes(q0, q1, mean, rstd);
+    return;
+  }
+  Value sumMean = forLoop(
+      cI(0), cI(r2), {cD(0.0)},
+      [&](Value j, ValueRange acc) -> SmallVector<Value> {
+        return {fadd(acc[0], columnMoments(q0, iadd(imul(q1, r2), j)).first)};
+      })[0];
+  Value mean = fdiv(sumMean, cD(double(r2)));
+  Value m2 = forLoop(
+      cI(0), cI(r2), {cD(0.0)},
+      [&](Value j, ValueRange acc) -> SmallVector<Value> {
+        auto [cm, cm2] = columnMoments(q0, iadd(imul(q1, r2), j));
+        Value dm = fsub(cm, mean);
+        return {fadd(acc[0], fadd(cm2, fmul(cD(double(r1)), fmul(dm, dm))))};
+      })[0];
+  Value var =
+      toF32(arith::MaximumFOp::create(b, loc, fdiv(m2, total), cD(0.0)));
+  auto [m, rstd] = storeStats(t, toF32(mean), var);
+  fillLanes(q0, q1, m, rstd);
+}
+
+//===----------------------------------------------------------------------===//
+// Apply
+//===----------------------------------------------------------------------===//
+
+void ColumnEmitter::emitLanesFromInputs() {
+  parallelLoop(p0, [&](Value q0) {
+    forLoop(p1, [&](Value q1) {
+      Value t = iadd(imul(q0, p1), q1);
+      fillLanes(q0, q1, inMean ? loadScalar(inMean, t) : Value(),
+                loadScalar(inRstd, t));
+    });
+    wrapLanes(q0);
+  });
+}
+
+void ColumnEmitter::emitApply() {
+  int64_t tasksPerSample = 1;
+  int64_t wanted =
+      (kApplyTasks + std::max<int64_t>(p0, 1) - 1) / std::max<int64_t>(p0, 1);
+  for (int64_t d = std::min<int64_t>(r1, wanted); d > 1; --d)
+    if (r1 % d == 0) {
+      tasksPerSample = d;
+      break;
+    }
+  int64_t rowsPerTask = r1 / tasksPerSample;
+  int64_t len = rowsPerTask * lanes;
+  parallelLoop(p0 * tasksPerSample, [&](Value j) {
+    Value q0 = idiv(j, tasksPerSample);
+    Value laneBase = imul(q0, ext);
+    Value start = imul(j, len);
+    auto element = [&](Value off, Value lane, Value mask, bool aligned) {
+      Value v = loadVec(x, iadd(start, off), mask);
+      Value at = iadd(laneBase, lane);
+      Value d = laneMean ? fsub(v, loadVec(laneMean, at, mask)) : v;
+      Value r =
+          fma(d, loadVec(laneScale, at, mask), loadVec(laneBias, at, mask));
+      storeVec(r, y, iadd(start, off), mask, aligned);
+    };
+    flatLoop(start, len, lanes, element);
+  });
+}
+
+LogicalResult
+LowerColumnKernel::matchAndRewrite(KernelOp op,
+                                   PatternRewriter &rewriter) const {
+  std::optional<VectorKernel> kernel =
+      matchVectorKernel(op, "column", rewriter);
+  if (!kernel)
+    return failure();
+  const KernelLayout &layout = kernel->layout;
+  if (layout.paramsAlongR1)
+    return op.emitError() << "schedule strategy \"column\" needs parameters "
+                             "constant along R1; layout "
+                          << layout.str();
+  rewriter.setInsertionPoint(op);
+  ColumnEmitter(rewriter, op, layout, kernel->schedule).emit();
+  rewriter.eraseOp(op);
+  return success();
+}

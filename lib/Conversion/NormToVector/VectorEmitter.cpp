@@ -1,0 +1,462 @@
+//===- VectorEmitter.cpp - machinery of the vector lowering ---------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "VectorEmitter.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace normlir;
+using namespace normlir::norm;
+using namespace normlir::normtovector;
+
+using Run = KernelLayout::Run;
+
+std::optional<VectorKernel>
+normtovector::matchVectorKernel(KernelOp op, StringRef strategy,
+                                PatternRewriter &rewriter) {
+  auto schedule = dyn_cast_or_null<ScheduleAttr>(op.getScheduleAttr());
+  if (!schedule || schedule.getStrategy() != strategy) {
+    (void)rewriter.notifyMatchFailure(op, [&](Diagnostic &diag) {
+      diag << "no #norm.schedule with strategy \"" << strategy << "\"";
+    });
+    return std::nullopt;
+  }
+  // The pass diagnoses these before applying the patterns.
+  if (failed(checkBufferizedKernel(op, /*diagnose=*/false))) {
+    (void)rewriter.notifyMatchFailure(op, "not bufferized into row-major "
+                                          "buffers");
+    return std::nullopt;
+  }
+  std::optional<KernelLayout> layout = getKernelLayout(op);
+  if (!layout) {
+    (void)rewriter.notifyMatchFailure(op, "no [P0, R1, P1, R2] layout");
+    return std::nullopt;
+  }
+  return VectorKernel{schedule, std::move(*layout)};
+}
+
+//===----------------------------------------------------------------------===//
+// Memory
+//===----------------------------------------------------------------------===//
+
+void VectorEmitter::storeWide(Value v, Value mem, Value i, Value mask) {
+  if (mask)
+    vector::MaskedStoreOp::create(b, loc, mem, ValueRange{i}, mask, v);
+  else
+    vector::StoreOp::create(b, loc, v, mem, ValueRange{i});
+}
+
+Value VectorEmitter::loadRaw(Value mem, Value i, Value mask) {
+  Type elt = cast<MemRefType>(mem.getType()).getElementType();
+  auto vt = VectorType::get({vl}, elt);
+  if (!mask)
+    return vector::LoadOp::create(b, loc, vt, mem, ValueRange{i});
+  Value zero = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(vt, b.getZeroAttr(elt)));
+  return vector::MaskedLoadOp::create(b, loc, vt, mem, ValueRange{i}, mask,
+                                      zero);
+}
+
+void VectorEmitter::storeVec(Value v, Value mem, Value i, Value mask,
+                             bool streaming) {
+  Type elt = cast<MemRefType>(mem.getType()).getElementType();
+  v = prepareStore(op, v, elt, mem == y);
+  if (mask)
+    vector::MaskedStoreOp::create(b, loc, mem, ValueRange{i}, mask, v);
+  else if (streaming)
+    vector::StoreOp::create(
+        b, loc, v, mem, ValueRange{i}, /*nontemporal=*/true,
+        llvm::MaybeAlign(vl * elt.getIntOrFloatBitWidth() / 8));
+  else
+    vector::StoreOp::create(b, loc, v, mem, ValueRange{i});
+}
+
+//===----------------------------------------------------------------------===//
+// Loops
+//===----------------------------------------------------------------------===//
+
+SmallVector<Value> VectorEmitter::forLoop(
+    Value lb, Value ub, ValueRange inits,
+    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  auto forOp = scf::ForOp::create(
+      b, loc, lb, ub, cI(1), inits,
+      [&](OpBuilder &nb, Location, Value iv, ValueRange args) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        SmallVector<Value> results = body(iv, args);
+        scf::YieldOp::create(b, loc, results);
+      });
+  return SmallVector<Value>(forOp.getResults());
+}
+
+void VectorEmitter::forLoop(int64_t n, function_ref<void(Value)> body) {
+  if (n == 0)
+    return;
+  if (n == 1) {
+    body(cI(0));
+    return;
+  }
+  forLoop(cI(0), cI(n), {}, [&](Value iv, ValueRange) {
+    body(iv);
+    return SmallVector<Value>{};
+  });
+}
+
+void VectorEmitter::parallelLoop(int64_t n, function_ref<void(Value)> body) {
+  if (!parallel || n == 1) {
+    forLoop(n, body);
+    return;
+  }
+  scf::ParallelOp::create(
+      b, loc, ValueRange{cI(0)}, ValueRange{cI(n)}, ValueRange{cI(1)},
+      [&](OpBuilder &nb, Location, ValueRange ivs) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        body(ivs[0]);
+      });
+}
+
+Value VectorEmitter::streamHead(Value start, int64_t n) {
+  Type elt = cast<MemRefType>(y.getType()).getElementType();
+  int64_t eb = elt.getIntOrFloatBitWidth() / 8, vbytes = vl * eb;
+  Value addr = iadd(
+      imul(start, eb),
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, y).getResult());
+  Value elemAligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                            irem(addr, eb), cI(0));
+  Value toAlign =
+      idiv(irem(arith::SubIOp::create(b, loc, cI(vbytes), irem(addr, vbytes)),
+                vbytes),
+           eb);
+  return arith::MinUIOp::create(b, loc, select(elemAligned, toAlign, cI(n)),
+                                cI(n));
+}
+
+SmallVector<Value> VectorEmitter::accLoop(int64_t n, ValueRange inits,
+                                          Value streamBase, AccBody body) {
+  // One scf.for over [lb, ub) whose vector i is at offsetOf(i), masked by
+  // maskOf(offset) when given.
+  auto run = [&](Value lb, Value ub, ValueRange in,
+                 function_ref<Value(Value)> offsetOf,
+                 function_ref<Value(Value)> maskOf,
+                 bool aligned) -> SmallVector<Value> {
+    return forLoop(lb, ub, in, [&](Value i, ValueRange args) {
+      SmallVector<Value> accs(args);
+      Value off = offsetOf(i);
+      body(off, maskOf ? maskOf(off) : Value(), aligned, accs);
+      return accs;
+    });
+  };
+  auto sub = [&](Value a, Value c) -> Value {
+    return arith::SubIOp::create(b, loc, a, c);
+  };
+  SmallVector<Value> accs(inits);
+  if (!streamBase) {
+    int64_t full = n / vl;
+    if (full > 0)
+      accs = run(
+          cI(0), cI(full), accs, [&](Value i) { return imul(i, vl); }, nullptr,
+          false);
+    if (n % vl)
+      body(cI(full * vl), tailMask(n % vl), false, accs);
+    return accs;
+  }
+  Value head = streamHead(streamBase, n);
+  // Head: masked vectors over [0, head).
+  accs = run(
+      cI(0), idiv(iadd(head, vl - 1), vl), accs,
+      [&](Value i) { return imul(i, vl); },
+      [&](Value off) { return maskTo(sub(head, off)); }, false);
+  Value full = idiv(sub(cI(n), head), vl);
+  accs = run(
+      cI(0), full, accs, [&](Value i) { return iadd(head, imul(i, vl)); },
+      nullptr, true);
+  Value tail = iadd(head, imul(full, vl));
+  body(tail, maskTo(sub(cI(n), tail)), false, accs);
+  return accs;
+}
+
+void VectorEmitter::flatLoop(
+    Value start, int64_t len, int64_t lanes,
+    function_ref<void(Value, Value, Value, bool)> body) {
+  auto laneOf = [&](Value off) { return irem(off, lanes); };
+  // The lane advances by vl per vector: one compare instead of a division.
+  auto step = [&](Value lane) -> Value {
+    Value next = iadd(lane, vl);
+    if (vl > lanes)
+      return irem(next, lanes);
+    Value wrap = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, next,
+                                       cI(lanes));
+    return select(wrap, arith::SubIOp::create(b, loc, next, cI(lanes)), next);
+  };
+  auto sub = [&](Value a, Value c) -> Value {
+    return arith::SubIOp::create(b, loc, a, c);
+  };
+  // Unmasked vectors from `first` on, the lane carried through the loop.
+  auto fullRun = [&](Value first, Value count, bool aligned) {
+    forLoop(cI(0), count, {laneOf(first)},
+            [&](Value i, ValueRange args) -> SmallVector<Value> {
+              body(iadd(first, imul(i, vl)), args[0], Value(), aligned);
+              return {step(args[0])};
+            });
+  };
+  if (!nontemporal || len < kMinStreamRun) {
+    int64_t full = len / vl;
+    if (full > 0)
+      fullRun(cI(0), cI(full), false);
+    if (len % vl)
+      body(cI(full * vl), laneOf(cI(full * vl)), tailMask(len % vl), false);
+    return;
+  }
+  Value head = streamHead(start, len);
+  forLoop(cI(0), idiv(iadd(head, vl - 1), vl), {},
+          [&](Value i, ValueRange) -> SmallVector<Value> {
+            Value off = imul(i, vl);
+            body(off, laneOf(off), maskTo(sub(head, off)), false);
+            return {};
+          });
+  Value full = idiv(sub(cI(len), head), vl);
+  fullRun(head, full, true);
+  Value tail = iadd(head, imul(full, vl));
+  body(tail, laneOf(tail), maskTo(sub(cI(len), tail)), false);
+}
+
+//===----------------------------------------------------------------------===//
+// Parameters and statistics
+//===----------------------------------------------------------------------===//
+
+Value VectorEmitter::segmentParamOffset(Value s) {
+  int64_t r1 = l.size[Run::R1], p1 = l.size[Run::P1];
+  Value off;
+  if (!l.dims[Run::P0].empty())
+    off = addOpt(off, runParamOffset(Run::P0, idiv(s, r1 * p1)));
+  if (!l.dims[Run::R1].empty())
+    off = addOpt(off, runParamOffset(Run::R1, irem(idiv(s, p1), r1)));
+  if (!l.dims[Run::P1].empty())
+    off = addOpt(off, runParamOffset(Run::P1, irem(s, p1)));
+  return off ? off : cI(0);
+}
+
+ParamRun VectorEmitter::paramRun(Value mem, Value offset, int64_t stride) {
+  if (!mem)
+    return {};
+  if (stride == 0)
+    return {loadScalar(mem, offset), {}, {}};
+  return {{}, mem, offset};
+}
+
+std::pair<Value, Value> VectorEmitter::storeStats(Value t, Value mean,
+                                                  Value var) {
+  Value rstd = rstdOf(var);
+  if (centered) {
+    storeScalar(mean, outs[1], t);
+    storeScalar(var, outs[2], t);
+    storeScalar(rstd, outs[3], t);
+    return {mean, rstd};
+  }
+  storeScalar(var, outs[1], t);
+  storeScalar(rstd, outs[2], t);
+  return {Value(), rstd};
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and the apply over one contiguous run
+//===----------------------------------------------------------------------===//
+
+SmallVector<Value> VectorEmitter::reduceBlock(Value base, Value firstGroup,
+                                              int64_t count, ValueRange totals,
+                                              unsigned numAcc, ReduceBody body,
+                                              bool wideAccs) {
+  int64_t group = vl * unroll;
+  SmallVector<Value> inits(unroll * numAcc, wideAccs ? zeroWide() : zeroV());
+  SmallVector<Value> inner =
+      forLoop(cI(0), cI(count), inits, [&](Value g, ValueRange args) {
+        SmallVector<Value> accs(args);
+        Value start = iadd(base, imul(iadd(firstGroup, g), group));
+        for (int64_t u = 0; u < unroll; ++u)
+          body(loadVec(x, iadd(start, u * vl)), Value(),
+               MutableArrayRef<Value>(accs).slice(u * numAcc, numAcc));
+        return accs;
+      });
+  SmallVector<Value> out(totals);
+  for (unsigned k = 0; k < numAcc; ++k) {
+    // Pairwise over the unrolled partials.
+    SmallVector<Value> parts;
+    for (int64_t u = 0; u < unroll; ++u)
+      parts.push_back(inner[u * numAcc + k]);
+    while (parts.size() > 1) {
+      SmallVector<Value> next;
+      for (size_t i = 0; i + 1 < parts.size(); i += 2)
+        next.push_back(fadd(parts[i], parts[i + 1]));
+      if (parts.size() % 2)
+        next.push_back(parts.back());
+      parts = next;
+    }
+    out[k] = fadd(out[k], parts[0]);
+  }
+  return out;
+}
+
+SmallVector<Value> VectorEmitter::reduceRun(Value base, int64_t n,
+                                            unsigned numAcc, ReduceBody body,
+                                            bool wideAccs) {
+  SmallVector<Value> totals(numAcc, wideAccs ? zeroWide() : zeroV());
+  int64_t group = vl * unroll;
+  int64_t groups = n / group;
+  int64_t blockGroups = std::max<int64_t>(1, 1024 / unroll);
+  int64_t nBlocks = groups / blockGroups, remGroups = groups % blockGroups;
+  if (nBlocks > 0)
+    totals =
+        forLoop(cI(0), cI(nBlocks), totals, [&](Value blk, ValueRange tot) {
+          return reduceBlock(base, imul(blk, blockGroups), blockGroups, tot,
+                             numAcc, body, wideAccs);
+        });
+  if (remGroups > 0)
+    totals = reduceBlock(base, cI(nBlocks * blockGroups), remGroups, totals,
+                         numAcc, body, wideAccs);
+  int64_t done = groups * group;
+  for (; done + vl <= n; done += vl)
+    body(loadVec(x, iadd(base, done)), Value(), totals);
+  if (done < n) {
+    Value mask = tailMask(n - done);
+    body(loadVec(x, iadd(base, done), mask), mask, totals);
+  }
+  return totals;
+}
+
+std::pair<Value, Value> VectorEmitter::runMoments(Value base, int64_t n,
+                                                  bool wide) {
+  SmallVector<Value> s =
+      reduceRun(base, n, 1, [&](Value v, Value, MutableArrayRef<Value> a) {
+        a[0] = fadd(a[0], v);
+      });
+  return runMomentsFrom(base, n, fdiv(hsum(s[0]), cF(double(n))), wide);
+}
+
+std::pair<Value, Value> VectorEmitter::runMomentsFrom(Value base, int64_t n,
+                                                      Value m1, bool wide) {
+  Value count = cF(double(n));
+  Value m1v = splat(m1);
+  SmallVector<Value> t =
+      reduceRun(base, n, 2, [&](Value v, Value mask, MutableArrayRef<Value> a) {
+        Value d = fsub(v, m1v);
+        if (mask)
+          d = select(mask, d, zeroV());
+        a[0] = fadd(a[0], d);
+        a[1] = fma(d, d, a[1]);
+      });
+  Value s1 = fdiv(hsum(t[0]), count);
+  Value s2 = fdiv(hsum(t[1]), count);
+  Value var =
+      arith::MaximumFOp::create(b, loc, fsub(s2, fmul(s1, s1)), cF(0.0));
+  // A non-finite provisional mean (an inf or NaN in the run) is the mean.
+  if (wide) {
+    Value m1d = toF64(m1);
+    return {select(isFinite(m1), fadd(m1d, toF64(s1)), m1d), toF64(var)};
+  }
+  return {select(isFinite(m1), fadd(m1, s1), m1), var};
+}
+
+Value VectorEmitter::runMeanSquare(Value base, int64_t n) {
+  return fdiv(pass1Sum(pass1Run(base, n)), cF(double(n)));
+}
+
+void VectorEmitter::pass1Step(Value v, MutableArrayRef<Value> a) {
+  if (centered) {
+    a[0] = fadd(a[0], v);
+    return;
+  }
+  Value wide = toF64Vec(v);
+  a[0] = fma(wide, wide, a[0]);
+}
+
+SmallVector<Value> VectorEmitter::pass1Run(Value base, int64_t n) {
+  return reduceRun(
+      base, n, 1,
+      [&](Value v, Value, MutableArrayRef<Value> a) { pass1Step(v, a); },
+      /*wideAccs=*/!centered);
+}
+
+void VectorEmitter::applyRun(Value base, int64_t n, Value mean, Value rstd,
+                             ParamRun pw, ParamRun pb, Value next,
+                             SmallVectorImpl<Value> *accs) {
+  // Parameters constant along the run fold into one scale.
+  RunApply a;
+  a.base = base;
+  a.next = next;
+  a.pw = pw;
+  a.pb = pb;
+  a.fold = !pw.mem && !pb.mem;
+  a.meanV = mean ? splat(mean) : Value();
+  a.scaleV = splat(a.fold && pw ? fmul(rstd, pw.scalar) : rstd);
+  a.wConst = pw.scalar ? splat(pw.scalar) : Value();
+  a.bConst = pb.scalar ? splat(pb.scalar) : Value();
+  SmallVector<Value> inits;
+  if (accs)
+    inits.assign(accs->begin(), accs->end());
+  SmallVector<Value> out =
+      accLoop(n, inits, nontemporal && n >= kMinStreamRun ? base : Value(),
+              [&](Value off, Value mask, bool aligned,
+                  SmallVectorImpl<Value> &carried) {
+                applyVector(a, off, mask, aligned, carried);
+              });
+  if (accs)
+    *accs = out;
+}
+
+void VectorEmitter::applyVector(const RunApply &a, Value off, Value mask,
+                                bool aligned, SmallVectorImpl<Value> &carried) {
+  Value v = loadVec(x, iadd(a.base, off), mask);
+  Value d = a.meanV ? fsub(v, a.meanV) : v;
+  Value r;
+  if (a.fold) {
+    r = a.bConst ? fma(d, a.scaleV, a.bConst) : fmul(d, a.scaleV);
+  } else {
+    Value t = fmul(d, a.scaleV);
+    Value wv =
+        a.pw.mem ? loadVec(a.pw.mem, iadd(a.pw.base, off), mask) : a.wConst;
+    Value bv =
+        a.pb.mem ? loadVec(a.pb.mem, iadd(a.pb.base, off), mask) : a.bConst;
+    if (wv)
+      r = bv ? fma(t, wv, bv) : fmul(t, wv);
+    else
+      r = bv ? fadd(t, bv) : t;
+  }
+  storeVec(r, y, iadd(a.base, off), mask, aligned);
+  if (a.next)
+    pass1Step(loadVec(x, iadd(a.next, off), mask), carried);
+}
+
+void VectorEmitter::applySegment(Value s, Value base, Value mean, Value rstd,
+                                 Value next, SmallVectorImpl<Value> *accs) {
+  Value pOff = (w || bias) ? segmentParamOffset(s) : Value();
+  // The apply over inner run j of the segment (R2i elements).
+  auto sub = [&](Value j, SmallVectorImpl<Value> *carried) {
+    Value off = pOff ? iadd(pOff, imul(j, l.r2oParamStride)) : Value();
+    Value start = imul(j, l.r2i);
+    applyRun(iadd(base, start), l.r2i, mean, rstd,
+             paramRun(w, off, l.r2iParamStride),
+             paramRun(bias, off, l.r2iParamStride),
+             next ? iadd(next, start) : Value(), carried);
+  };
+  if (l.r2o == 1) {
+    sub(cI(0), accs);
+    return;
+  }
+  SmallVector<Value> inits;
+  if (accs)
+    inits.assign(accs->begin(), accs->end());
+  SmallVector<Value> out =
+      forLoop(cI(0), cI(l.r2o), inits, [&](Value j, ValueRange args) {
+        SmallVector<Value> carried(args);
+        sub(j, accs ? &carried : nullptr);
+        return carried;
+      });
+  if (accs)
+    *accs = out;
+}

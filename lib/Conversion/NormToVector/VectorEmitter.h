@@ -1,0 +1,326 @@
+//===- VectorEmitter.h - machinery of the vector lowering -------*- C++ -*-===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Internal to convert-norm-to-vector. VectorEmitter holds what the three
+// strategies (Row.cpp, Segment.cpp, Column.cpp) build from: loads and stores
+// with masks and the kernel's prologue/epilogue, scf.for and scf.parallel
+// loops, vector loops with masked tails and streaming stores, parameter
+// runs, reductions over a contiguous run and the fused apply. Each strategy
+// is a rewrite pattern on norm.kernel declared here.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORMLIR_LIB_CONVERSION_NORMTOVECTOR_VECTOREMITTER_H
+#define NORMLIR_LIB_CONVERSION_NORMTOVECTOR_VECTOREMITTER_H
+
+#include "normlir/Dialect/Norm/IR/Norm.h"
+#include "normlir/Dialect/Norm/Utils/EmitterBase.h"
+#include "normlir/Dialect/Norm/Utils/KernelLayout.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <optional>
+#include <utility>
+
+namespace normlir::normtovector {
+
+/// Runs shorter than this store normally even under a nontemporal schedule:
+/// aligning their streaming stores costs more than it saves.
+constexpr int64_t kMinStreamRun = 1024;
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+/// A kernel a strategy pattern lowers: bufferized, with a vectorizable
+/// layout and a #norm.schedule.
+struct VectorKernel {
+  norm::ScheduleAttr schedule;
+  norm::KernelLayout layout;
+};
+
+/// The schedule and layout of `op` when it is a bufferized kernel with a
+/// vectorizable layout whose #norm.schedule has strategy `strategy`; else
+/// std::nullopt (a match failure, no diagnostic). This is where the
+/// lowering compares strategies.
+std::optional<VectorKernel> matchVectorKernel(norm::KernelOp op,
+                                              llvm::StringRef strategy,
+                                              mlir::PatternRewriter &rewriter);
+
+/// Strategy "row" (Row.cpp): one task per range of rows, each row read from
+/// memory once, its statistics and apply fused.
+struct LowerRowKernel : mlir::OpRewritePattern<norm::KernelOp> {
+  using OpRewritePattern::OpRewritePattern;
+  mlir::LogicalResult
+  matchAndRewrite(norm::KernelOp op,
+                  mlir::PatternRewriter &rewriter) const override;
+};
+
+/// Strategy "segment" (Segment.cpp): statistics per contiguous segment, a
+/// combine over R1, then the apply.
+struct LowerSegmentKernel : mlir::OpRewritePattern<norm::KernelOp> {
+  using OpRewritePattern::OpRewritePattern;
+  mlir::LogicalResult
+  matchAndRewrite(norm::KernelOp op,
+                  mlir::PatternRewriter &rewriter) const override;
+};
+
+/// Strategy "column" (Column.cpp): vectors across the contiguous columns,
+/// chunked partial sums combined in a fixed order, then the apply.
+struct LowerColumnKernel : mlir::OpRewritePattern<norm::KernelOp> {
+  using OpRewritePattern::OpRewritePattern;
+  mlir::LogicalResult
+  matchAndRewrite(norm::KernelOp op,
+                  mlir::PatternRewriter &rewriter) const override;
+};
+
+//===----------------------------------------------------------------------===//
+// VectorEmitter
+//===----------------------------------------------------------------------===//
+
+/// Where a weight or bias comes from inside one contiguous run: a value that
+/// is constant along the run, or a vector load at `base + offset`.
+struct ParamRun {
+  mlir::Value scalar; ///< f32, constant along the run.
+  mlir::Value mem;    ///< 1-D buffer, read contiguously from `base`.
+  mlir::Value base;
+  explicit operator bool() const { return scalar || mem; }
+};
+
+/// Builds the loops of one kernel, following its #norm.schedule, at the
+/// builder's insertion point; a strategy derives from it and adds `emit()`.
+class VectorEmitter : public norm::KernelEmitterBase {
+public:
+  VectorEmitter(mlir::OpBuilder &b, norm::KernelOp op,
+                const norm::KernelLayout &layout, norm::ScheduleAttr schedule)
+      : KernelEmitterBase(b, op, layout, schedule.getVectorWidth()),
+        unroll(schedule.getUnroll()), chunks(schedule.getChunks()),
+        nontemporal(schedule.getNontemporal()),
+        parallel(schedule.getParallel()), rowTasks(schedule.getRowTasks()) {}
+
+protected:
+  //===--------------------------------------------------------------------===//
+  // Small builders
+  //===--------------------------------------------------------------------===//
+
+  mlir::Value cD(double v) {
+    return mlir::arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
+  }
+  /// The f64 vector type of `vl` lanes (wide accumulators).
+  mlir::VectorType wideType() {
+    return mlir::VectorType::get({vl}, b.getF64Type());
+  }
+  /// A zero vector of f64 lanes.
+  mlir::Value zeroWide() {
+    return mlir::arith::ConstantOp::create(
+        b, loc,
+        mlir::DenseElementsAttr::get(wideType(), b.getF64FloatAttr(0.0)));
+  }
+  mlir::Value toF64(mlir::Value v) {
+    return mlir::arith::ExtFOp::create(b, loc, b.getF64Type(), v);
+  }
+  /// An f32 vector extended to f64 lanes.
+  mlir::Value toF64Vec(mlir::Value v) {
+    return mlir::arith::ExtFOp::create(b, loc, wideType(), v);
+  }
+  mlir::Value splatWide(mlir::Value scalar) {
+    return mlir::vector::BroadcastOp::create(b, loc, wideType(), scalar);
+  }
+  mlir::Value toF32(mlir::Value v) {
+    return mlir::arith::TruncFOp::create(b, loc, f32Type, v);
+  }
+  /// The sum of `v`'s lanes as a fixed tree (log2 lanes shuffles), not a
+  /// chain of lane additions.
+  mlir::Value hsum(mlir::Value v) {
+    return mlir::vector::ReductionOp::create(
+        b, loc, mlir::vector::CombiningKind::ADD, v,
+        mlir::arith::FastMathFlags::reassoc);
+  }
+  /// a + c; a null operand stands for 0 (parameter offsets of runs that
+  /// hold no parameter axis).
+  mlir::Value addOpt(mlir::Value a, mlir::Value c) {
+    if (!a)
+      return c;
+    if (!c)
+      return a;
+    return iadd(a, c);
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Memory
+  //===--------------------------------------------------------------------===//
+
+  mlir::Value loadWide(mlir::Value mem, mlir::Value i) {
+    return mlir::memref::LoadOp::create(b, loc, mem, mlir::ValueRange{i});
+  }
+  /// Stores a vector as it is (f64 partials).
+  void storeWide(mlir::Value v, mlir::Value mem, mlir::Value i,
+                 mlir::Value mask);
+  /// Loads `vl` elements at `i` as they are (masked-off lanes read 0).
+  mlir::Value loadRaw(mlir::Value mem, mlir::Value i, mlir::Value mask);
+  /// Loads `vl` elements at `i` as f32 (masked-off lanes read 0); the input
+  /// `x` through the kernel's prologue.
+  mlir::Value loadVec(mlir::Value mem, mlir::Value i, mlir::Value mask = {}) {
+    return loadF32(mem, [&](mlir::Value in) { return loadRaw(in, i, mask); });
+  }
+  /// Stores an f32 vector, rounded to the buffer's element type; the output
+  /// `y` through the kernel's epilogue. `streaming` stores must be at an
+  /// address aligned to the vector size.
+  void storeVec(mlir::Value v, mlir::Value mem, mlir::Value i,
+                mlir::Value mask = {}, bool streaming = false);
+  /// A mask of the first `n` lanes.
+  mlir::Value tailMask(int64_t n) {
+    return mlir::vector::ConstantMaskOp::create(
+        b, loc, mlir::VectorType::get({vl}, b.getI1Type()),
+        llvm::ArrayRef<int64_t>{n});
+  }
+  /// A mask of the first `count` lanes, `count` known at run time.
+  mlir::Value maskTo(mlir::Value count) {
+    return mlir::vector::CreateMaskOp::create(
+        b, loc, mlir::VectorType::get({vl}, b.getI1Type()),
+        mlir::ValueRange{count});
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Loops
+  //===--------------------------------------------------------------------===//
+
+  /// scf.for lb..ub with iter args; `body` returns the yielded values.
+  llvm::SmallVector<mlir::Value>
+  forLoop(mlir::Value lb, mlir::Value ub, mlir::ValueRange inits,
+          llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::Value,
+                                                            mlir::ValueRange)>
+              body);
+  /// `body(i)` for i in [0, n): no loop for n = 1, nothing for n = 0.
+  void forLoop(int64_t n, llvm::function_ref<void(mlir::Value)> body);
+  /// One thread task per index of [0, n) (a plain loop for kernels too
+  /// small to be worth waking threads).
+  void parallelLoop(int64_t n, llvm::function_ref<void(mlir::Value)> body);
+
+  /// Body of a vector loop that carries values (accumulators): gets the
+  /// element offset, the mask (null for full vectors), whether a streaming
+  /// store at that offset is vector-aligned, and the carried values, which
+  /// it updates in place.
+  using AccBody = llvm::function_ref<void(
+      mlir::Value, mlir::Value, bool, llvm::SmallVectorImpl<mlir::Value> &)>;
+  /// Vectors over [0, n) carrying `accs`; with `streamBase`, the loop is
+  /// split for streaming stores to y[streamBase + ...]: a masked head up to
+  /// the first vector-aligned element, aligned full vectors, a masked tail
+  /// (a buffer not even aligned to its element size takes the masked path
+  /// throughout).
+  llvm::SmallVector<mlir::Value> accLoop(int64_t n, mlir::ValueRange inits,
+                                         mlir::Value streamBase, AccBody body);
+  /// Vectors over the flat run y[start, start + len) made of rows of
+  /// `lanes` elements: `body(offset, lane, mask, aligned)` with the lane of
+  /// the vector's first element. Streaming stores are split as in accLoop.
+  void
+  flatLoop(mlir::Value start, int64_t len, int64_t lanes,
+           llvm::function_ref<void(mlir::Value, mlir::Value, mlir::Value, bool)>
+               body);
+
+  //===--------------------------------------------------------------------===//
+  // Parameters and statistics
+  //===--------------------------------------------------------------------===//
+
+  /// Parameter offset of segment `s` = (p0, r1, p1).
+  mlir::Value segmentParamOffset(mlir::Value s);
+  /// The weight or bias `mem` along a run whose parameter offset starts at
+  /// `offset` and steps by `stride`: one scalar when the stride is 0.
+  ParamRun paramRun(mlir::Value mem, mlir::Value offset, int64_t stride);
+  /// Writes the statistics outs at `t` and returns (mean or null, rstd).
+  std::pair<mlir::Value, mlir::Value>
+  storeStats(mlir::Value t, mlir::Value mean, mlir::Value var);
+
+  //===--------------------------------------------------------------------===//
+  // Reductions and the apply over one contiguous run
+  //===--------------------------------------------------------------------===//
+
+  using ReduceBody =
+      llvm::function_ref<void(mlir::Value v, mlir::Value mask,
+                              llvm::MutableArrayRef<mlir::Value> accs)>;
+  /// Reduces x[base, base + n) into `numAcc` vector totals: `unroll`
+  /// independent accumulator sets inside blocks of up to 1024 vectors, whose
+  /// sums are added to the totals (so the rounding error grows with the
+  /// block count, not the element count).
+  llvm::SmallVector<mlir::Value> reduceRun(mlir::Value base, int64_t n,
+                                           unsigned numAcc, ReduceBody body,
+                                           bool wideAccs = false);
+  /// One block of reduceRun: `count` groups of `unroll` vectors from group
+  /// `firstGroup` into fresh accumulators, added pairwise into `totals`.
+  llvm::SmallVector<mlir::Value>
+  reduceBlock(mlir::Value base, mlir::Value firstGroup, int64_t count,
+              mlir::ValueRange totals, unsigned numAcc, ReduceBody body,
+              bool wideAccs);
+  /// Mean and biased variance of x[base, base + n), two passes over the run
+  /// (the second from cache). With `wide`, both are f64: a partial result
+  /// that is combined further keeps the mean's low bits (the f32 rounding
+  /// of a mean of 1e4 is large against a spread of 0.3).
+  std::pair<mlir::Value, mlir::Value> runMoments(mlir::Value base, int64_t n,
+                                                 bool wide = false);
+  /// The second pass of runMoments, given the provisional mean `m1`.
+  std::pair<mlir::Value, mlir::Value> runMomentsFrom(mlir::Value base,
+                                                     int64_t n, mlir::Value m1,
+                                                     bool wide = false);
+  /// The mean of the squares of x[base, base + n).
+  mlir::Value runMeanSquare(mlir::Value base, int64_t n);
+
+  /// Pass 1 of the row statistics, one vector at a time: the plain sum
+  /// (moments: a provisional mean, corrected by pass 2) or the sum of
+  /// squares (mean_square: it is the statistic, so it accumulates in f64
+  /// lanes; compensated f32 sums would chain four dependent additions per
+  /// vector and stall the fused apply loop).
+  llvm::SmallVector<mlir::Value> pass1Inits() {
+    return {centered ? zeroV() : zeroWide()};
+  }
+  void pass1Step(mlir::Value v, llvm::MutableArrayRef<mlir::Value> a);
+  /// The f32 sum pass 1 accumulated.
+  mlir::Value pass1Sum(llvm::ArrayRef<mlir::Value> a) {
+    return centered ? hsum(a[0]) : toF32(hsum(a[0]));
+  }
+  /// Pass 1 over x[base, base + n).
+  llvm::SmallVector<mlir::Value> pass1Run(mlir::Value base, int64_t n);
+
+  /// y[base, base + n) = apply(x[base, base + n)). With `next`, the same
+  /// loop runs pass 1 over x[next, next + n) into `accs` (software
+  /// pipelining: the next row streams in from memory while this one is
+  /// normalized from cache).
+  void applyRun(mlir::Value base, int64_t n, mlir::Value mean, mlir::Value rstd,
+                ParamRun pw, ParamRun pb, mlir::Value next = {},
+                llvm::SmallVectorImpl<mlir::Value> *accs = nullptr);
+  /// What applyRun computes each vector from: the run, the statistics and
+  /// parameters as splats, or the parameter runs to load.
+  struct RunApply {
+    mlir::Value base, next;
+    ParamRun pw, pb;
+    /// Parameters constant along the run are folded into `scaleV`.
+    bool fold;
+    mlir::Value meanV, scaleV, wConst, bConst;
+  };
+  /// One vector of applyRun at offset `off` of the run.
+  void applyVector(const RunApply &a, mlir::Value off, mlir::Value mask,
+                   bool aligned, llvm::SmallVectorImpl<mlir::Value> &carried);
+  /// The apply over segment `s` (R2 elements starting at `base`), with
+  /// pass 1 of the segment at `next` fused in when given.
+  void applySegment(mlir::Value s, mlir::Value base, mlir::Value mean,
+                    mlir::Value rstd, mlir::Value next = {},
+                    llvm::SmallVectorImpl<mlir::Value> *accs = nullptr);
+
+  int64_t unroll, chunks;
+  bool nontemporal, parallel;
+  int64_t rowTasks;
+
+private:
+  /// Elements of y[start, start + n) before the first one aligned to the
+  /// vector size (all n when y is not even aligned to its element size).
+  mlir::Value streamHead(mlir::Value start, int64_t n);
+};
+
+} // namespace normlir::normtovector
+
+#endif // NORMLIR_LIB_CONVERSION_NORMTOVECTOR_VECTOREMITTER_H

@@ -1,0 +1,159 @@
+//===- NormAttrs.cpp - norm dialect attributes ----------------------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir/Dialect/Norm/IR/Norm.h"
+
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+using namespace normlir::norm;
+
+//===----------------------------------------------------------------------===//
+// ScheduleAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   StringRef strategy, int64_t vectorWidth,
+                                   int64_t unroll, int64_t chunks,
+                                   int64_t rowTasks, bool nontemporal,
+                                   bool parallel) {
+  // (C1)
+  if (strategy != "row" && strategy != "segment" && strategy != "column")
+    return emitError() << "schedule strategy must be \"row\", \"segment\" or "
+                          "\"column\", got \""
+                       << strategy << "\"";
+  // (C2)
+  if (vectorWidth < 1 || vectorWidth > 64 || !llvm::isPowerOf2_64(vectorWidth))
+    return emitError() << "schedule vectorWidth must be a power of two in "
+                          "[1, 64], got "
+                       << vectorWidth;
+  if (unroll < 1 || unroll > 16)
+    return emitError() << "schedule unroll must be in [1, 16], got " << unroll;
+  // The bounds keep index arithmetic far from overflow.
+  constexpr int64_t kMaxSplit = int64_t(1) << 30;
+  if (chunks < 1 || chunks > kMaxSplit)
+    return emitError() << "schedule chunks must be in [1, 2^30], got "
+                       << chunks;
+  if (rowTasks < 1 || rowTasks > kMaxSplit)
+    return emitError() << "schedule rowTasks must be in [1, 2^30], got "
+                       << rowTasks;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GPUScheduleAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+GPUScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                        StringRef strategy, int64_t threads, int64_t rows,
+                        int64_t vectorWidth, int64_t chunks) {
+  // (C1)
+  bool row = strategy == "row";
+  if (!row && strategy != "segment" && strategy != "column")
+    return emitError() << "gpu_schedule strategy must be \"row\", "
+                          "\"segment\" or \"column\", got \""
+                       << strategy << "\"";
+  // (C2) A block holds at most 1024 threads.
+  if (threads < 1 || threads > 1024 || !llvm::isPowerOf2_64(threads))
+    return emitError() << "gpu_schedule threads must be a power of two in "
+                          "[1, 1024], got "
+                       << threads;
+  if (rows < 1 || !llvm::isPowerOf2_64(rows) || threads * rows > 1024)
+    return emitError() << "gpu_schedule rows must be a power of two with "
+                          "threads * rows <= 1024, got "
+                       << rows;
+  // Warp shuffles need whole warps.
+  if (threads * rows < 32)
+    return emitError() << "gpu_schedule needs threads * rows >= 32 (whole "
+                          "warps), got "
+                       << threads * rows;
+  if (!row && rows != 1)
+    return emitError() << "gpu_schedule rows must be 1 for the \"" << strategy
+                       << "\" strategy";
+  // (C3) At most 16 bytes of f32... or 16 halves: one 16- or 32-byte access.
+  if (vectorWidth < 1 || vectorWidth > 16 || !llvm::isPowerOf2_64(vectorWidth))
+    return emitError() << "gpu_schedule vectorWidth must be a power of two "
+                          "in [1, 16], got "
+                       << vectorWidth;
+  // (C4)
+  constexpr int64_t kMaxSplit = int64_t(1) << 30;
+  if (chunks < 1 || chunks > kMaxSplit)
+    return emitError() << "gpu_schedule chunks must be in [1, 2^30], got "
+                       << chunks;
+  if (row && chunks != 1)
+    return emitError() << "gpu_schedule chunks must be 1 for the \"row\" "
+                          "strategy (split rows use \"segment\")";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// CPUTargetAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult CPUTargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                    StringRef triple, StringRef cpu,
+                                    StringRef features, int64_t vectorWidth,
+                                    bool nativeBF16, int64_t l1Cache,
+                                    int64_t l2Cache, int64_t llcCache,
+                                    int64_t cores) {
+  // (C1)
+  if (cpu.empty())
+    return emitError() << "cpu_target cpu must not be empty";
+  // (C2)
+  if (vectorWidth < 1 || vectorWidth > 64 || !llvm::isPowerOf2_64(vectorWidth))
+    return emitError() << "cpu_target vectorWidth must be a power of two in "
+                          "[1, 64], got "
+                       << vectorWidth;
+  // (C3)
+  if (l1Cache < 1 || l2Cache < 1 || llcCache < 1)
+    return emitError() << "cpu_target cache sizes must be positive";
+  if (cores < 0)
+    return emitError() << "cpu_target cores must not be negative, got "
+                       << cores;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// CUDATargetAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+CUDATargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       StringRef chip, int64_t multiprocessors,
+                       int64_t sharedMemoryPerBlock) {
+  // (C1)
+  StringRef version = chip;
+  if (!version.consume_front("sm_") || version.empty() ||
+      !llvm::isDigit(version.front()))
+    return emitError() << "cuda_target chip must be sm_<version>, got '"
+                       << chip << "'";
+  // (C2)
+  if (multiprocessors < 1 || sharedMemoryPerBlock < 1)
+    return emitError() << "cuda_target multiprocessors and "
+                          "sharedMemoryPerBlock must be positive";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Dialect attributes
+//===----------------------------------------------------------------------===//
+
+LogicalResult NormDialect::verifyOperationAttribute(Operation *op,
+                                                    NamedAttribute attr) {
+  if (attr.getName() != kTargetAttrName)
+    return op->emitError() << "unknown norm dialect attribute '"
+                           << attr.getName().getValue() << "'";
+  if (!isa<ModuleOp>(op))
+    return op->emitError() << "'" << kTargetAttrName
+                           << "' is an attribute of builtin.module";
+  if (!isa<CPUTargetAttr, CUDATargetAttr>(attr.getValue()))
+    return op->emitError() << "'" << kTargetAttrName
+                           << "' must be a #norm.cpu_target or "
+                              "#norm.cuda_target, got "
+                           << attr.getValue();
+  return success();
+}

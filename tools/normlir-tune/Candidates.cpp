@@ -1,0 +1,180 @@
+//===- Candidates.cpp - the schedules normlir-tune tries ------------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Candidates.h"
+
+#include "normlir/Dialect/Norm/IR/Norm.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace normlir;
+using namespace normlir::tune;
+
+namespace {
+/// One field of a schedule: its norm-tile option, the values tried, and the
+/// value of the strategy's base schedule (always among the values).
+struct Axis {
+  std::string option;
+  std::vector<std::string> values;
+  std::string base;
+};
+} // namespace
+
+/// An axis of integer `values` (those in [lo, hi], powers of two with
+/// `pow2`), and `base`, in order.
+static Axis intAxis(llvm::StringRef option, int64_t base,
+                    std::initializer_list<int64_t> values, int64_t lo = 1,
+                    int64_t hi = int64_t(1) << 30, bool pow2 = false) {
+  Axis axis{option.str(), {}, std::to_string(base)};
+  for (int64_t v : values)
+    if (v >= lo && v <= hi && (!pow2 || llvm::isPowerOf2_64(v)) &&
+        !llvm::is_contained(axis.values, std::to_string(v)))
+      axis.values.push_back(std::to_string(v));
+  if (!llvm::is_contained(axis.values, axis.base))
+    axis.values.insert(axis.values.begin(), axis.base);
+  return axis;
+}
+
+/// An on/off axis.
+static Axis boolAxis(llvm::StringRef option, bool base) {
+  return Axis{option.str(), {"off", "on"}, base ? "on" : "off"};
+}
+
+/// Appends every combination of `axes` values for `strategy`, each at
+/// `offset` plus the number of fields that differ from the base.
+static void appendCrossProduct(llvm::StringRef strategy,
+                               llvm::ArrayRef<Axis> axes, int offset,
+                               std::vector<Candidate> &out) {
+  std::vector<size_t> index(axes.size(), 0);
+  while (true) {
+    Candidate c{"strategy=" + strategy.str(), offset};
+    for (auto [axis, i] : llvm::zip_equal(axes, index)) {
+      const std::string &value = axis.values[i];
+      c.override += " " + axis.option + "=" + value;
+      c.distance += value != axis.base;
+    }
+    c.override += " force";
+    out.push_back(std::move(c));
+    size_t k = 0;
+    for (; k < axes.size(); ++k) {
+      if (++index[k] < axes[k].values.size())
+        break;
+      index[k] = 0;
+    }
+    if (k == axes.size())
+      return;
+  }
+}
+
+/// The CPU fields varied around `base` for its strategy.
+static std::vector<Axis> cpuAxes(norm::ScheduleAttr base, int64_t targetWidth) {
+  int64_t c = base.getChunks();
+  std::vector<Axis> axes = {
+      intAxis("vector-width", base.getVectorWidth(),
+              {targetWidth, targetWidth / 2}, 1, 64),
+      intAxis("unroll", base.getUnroll(), {1, 2, 4, 8}, 1, 16)};
+  if (base.getStrategy() == "row")
+    axes.push_back(intAxis("row-tasks", base.getRowTasks(), {1, 4, 16, 64}));
+  if (base.getStrategy() == "column")
+    axes.push_back(intAxis("chunks", c, {c / 4, c / 2, c, 2 * c, 4 * c}));
+  axes.push_back(boolAxis("nontemporal", base.getNontemporal()));
+  axes.push_back(boolAxis("parallel", base.getParallel()));
+  return axes;
+}
+
+/// The GPU fields varied around `base` for its strategy (threads, rows and
+/// widths powers of two: #norm.gpu_schedule C2, C3).
+static std::vector<Axis> gpuAxes(norm::GPUScheduleAttr base) {
+  int64_t t = base.getThreads(), r = base.getRows(), v = base.getVectorWidth(),
+          c = base.getChunks();
+  bool row = base.getStrategy() == "row";
+  std::vector<Axis> axes = {intAxis("threads", t,
+                                    {t / 4, t / 2, t, 2 * t, 4 * t},
+                                    row ? 1 : 32, 1024, /*pow2=*/true)};
+  if (row)
+    axes.push_back(intAxis("rows", r, {r / 2, r, 2 * r}, 1, 1024, true));
+  axes.push_back(intAxis("vector-width", v, {v, v / 2}, 1, 16, true));
+  if (!row)
+    axes.push_back(intAxis("chunks", c, {c / 4, c / 2, c, 2 * c, 4 * c}));
+  return axes;
+}
+
+/// The strategies whose norm-tile rules hold for every kernel.
+static std::vector<std::string>
+applicableStrategies(llvm::ArrayRef<ProbedKernel> kernels, bool cuda) {
+  using L = norm::KernelLayout;
+  bool row = llvm::all_of(kernels, [&](const ProbedKernel &k) {
+    int64_t r1 = k.layout.size[L::R1], p1 = k.layout.size[L::P1];
+    return cuda ? (r1 == 1 || p1 == 1) : r1 == 1;
+  });
+  bool column = cuda || llvm::none_of(kernels, [](const ProbedKernel &k) {
+                  return k.layout.paramsAlongR1;
+                });
+  std::vector<std::string> strategies;
+  if (row)
+    strategies.push_back("row");
+  strategies.push_back("segment");
+  if (column)
+    strategies.push_back("column");
+  return strategies;
+}
+
+std::vector<Candidate>
+normlir::tune::enumerateCandidates(ScheduleProbe &probe,
+                                   llvm::StringRef function,
+                                   llvm::ArrayRef<ProbedKernel> heuristic) {
+  Attribute first = heuristic.front().schedule;
+  bool cuda = isa<norm::GPUScheduleAttr>(first);
+  llvm::StringRef heuristicStrategy =
+      cuda ? cast<norm::GPUScheduleAttr>(first).getStrategy()
+           : cast<norm::ScheduleAttr>(first).getStrategy();
+  auto cpuTarget = dyn_cast_or_null<norm::CPUTargetAttr>(probe.getTarget());
+
+  // The heuristic's own strategy first: its neighbours are the nearest.
+  std::vector<std::string> strategies = applicableStrategies(heuristic, cuda);
+  auto own = llvm::find(strategies, heuristicStrategy);
+  if (own != strategies.end())
+    std::rotate(strategies.begin(), own, own + 1);
+
+  std::vector<Candidate> candidates;
+  for (const std::string &strategy : strategies) {
+    bool other = strategy != heuristicStrategy;
+    Attribute base = first;
+    if (other) {
+      // What norm-tile picks for the other fields under this strategy.
+      auto kernels =
+          probe.schedule(function, "strategy=" + strategy + " force");
+      if (!kernels) {
+        llvm::consumeError(kernels.takeError());
+        continue;
+      }
+      base = kernels->front().schedule;
+    }
+    if (cuda) {
+      appendCrossProduct(strategy, gpuAxes(cast<norm::GPUScheduleAttr>(base)),
+                         other, candidates);
+      continue;
+    }
+    auto cpu = cast<norm::ScheduleAttr>(base);
+    int64_t width =
+        cpuTarget ? cpuTarget.getVectorWidth() : cpu.getVectorWidth();
+    appendCrossProduct(strategy, cpuAxes(cpu, width), other, candidates);
+  }
+  // Nearest first, in enumeration order within a distance.
+  int farthest = 0;
+  for (const Candidate &c : candidates)
+    farthest = std::max(farthest, c.distance);
+  std::vector<Candidate> sorted;
+  for (int d = 0; d <= farthest; ++d)
+    for (const Candidate &c : candidates)
+      if (c.distance == d)
+        sorted.push_back(c);
+  return sorted;
+}

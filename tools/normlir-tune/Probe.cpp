@@ -1,0 +1,132 @@
+//===- Probe.cpp - what norm-tile makes of a spec -------------------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Probe.h"
+
+#include "normlir/Dialect/Norm/Transforms/Passes.h"
+#include "normlir/Dialect/Norm/Transforms/TuningDatabase.h"
+#include "normlir/Dialect/Norm/Utils/Target.h"
+#include "normlir/Pipelines/Pipelines.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+using namespace mlir;
+using namespace normlir;
+using namespace normlir::tune;
+
+ScheduleProbe::ScheduleProbe() = default;
+
+llvm::Error ScheduleProbe::takeDiagnostics(llvm::StringRef fallback) {
+  std::string text = diagnostics.empty() ? fallback.str() : diagnostics;
+  diagnostics.clear();
+  while (!text.empty() && text.back() == '\n')
+    text.pop_back();
+  return llvm::createStringError(text);
+}
+
+llvm::Expected<std::unique_ptr<ScheduleProbe>>
+ScheduleProbe::create(llvm::StringRef source, llvm::StringRef bufferName,
+                      const ProbeTarget &target) {
+  std::unique_ptr<ScheduleProbe> probe(new ScheduleProbe());
+  DialectRegistry registry;
+  registry.insert<norm::NormDialect>();
+  registerAllDialects(registry);
+  probe->context =
+      std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
+  probe->context->printOpOnDiagnostic(false);
+  probe->context->getOrLoadDialect<norm::NormDialect>();
+  probe->sourceMgr.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(source, bufferName), llvm::SMLoc());
+  probe->diagnosticStream =
+      std::make_unique<llvm::raw_string_ostream>(probe->diagnostics);
+  probe->handler = std::make_unique<SourceMgrDiagnosticHandler>(
+      probe->sourceMgr, probe->context.get(), *probe->diagnosticStream);
+  probe->cuda = target.cuda;
+
+  probe->module =
+      parseSourceFile<ModuleOp>(probe->sourceMgr, probe->context.get());
+  if (!probe->module)
+    return probe->takeDiagnostics("cannot parse " + bufferName.str());
+  ModuleOp module = *probe->module;
+
+  // As the JIT: a target written in the spec is kept, and then no other
+  // may be asked for.
+  if (Attribute written = module->getAttr(norm::NormDialect::kTargetAttrName)) {
+    if (isa<norm::CUDATargetAttr>(written) != target.cuda)
+      return llvm::createStringError(
+          "the spec's " + norm::NormDialect::kTargetAttrName.str() + " (" +
+          norm::describeTarget(written) + ") is not a " +
+          (target.cuda ? "CUDA" : "CPU") + " target");
+    if (!target.cuda && (target.cpu != "host" || !target.features.empty()))
+      return llvm::createStringError(
+          "the spec names its own target (" +
+          norm::NormDialect::kTargetAttrName.str() +
+          "); it cannot also be tuned for target CPU '" + target.cpu + "'");
+  }
+  PassManager pm(probe->context.get());
+  if (target.cuda) {
+    norm::NormAttachCUDATargetOptions options;
+    options.chip = target.chip;
+    options.multiprocessors = target.multiprocessors;
+    pm.addPass(norm::createNormAttachCUDATarget(options));
+  } else {
+    norm::NormAttachCPUTargetOptions options;
+    options.cpu = target.cpu;
+    options.features = target.features;
+    pm.addPass(norm::createNormAttachCPUTarget(options));
+  }
+  pm.addPass(norm::createNormExpand());
+  pm.addPass(norm::createNormFuse());
+  if (failed(pm.run(module)))
+    return probe->takeDiagnostics("cannot fuse " + bufferName.str());
+  probe->target = module->getAttr(norm::NormDialect::kTargetAttrName);
+
+  for (auto func : module.getOps<func::FuncOp>())
+    if (!func.isPrivate() && !func.isExternal())
+      probe->functions.push_back(func.getSymName().str());
+  return std::move(probe);
+}
+
+llvm::Expected<std::vector<ProbedKernel>>
+ScheduleProbe::schedule(llvm::StringRef function, llvm::StringRef override) {
+  auto options = parseScheduleOptions(override, cuda ? "cuda" : "cpu");
+  if (!options)
+    return options.takeError();
+  OwningOpRef<ModuleOp> copy(module->clone());
+  PassManager pm(context.get());
+  pm.addPass(norm::createNormTile(*options));
+  diagnostics.clear();
+  if (failed(pm.run(*copy)))
+    return takeDiagnostics("norm-tile failed");
+
+  auto func = copy->lookupSymbol<func::FuncOp>(function);
+  if (!func)
+    return llvm::createStringError("no function '" + function + "'");
+  std::vector<ProbedKernel> kernels;
+  std::string error;
+  func.walk([&](norm::KernelOp op) {
+    ProbedKernel kernel;
+    kernel.key = norm::getTuningKey(op, target);
+    kernel.schedule = op.getScheduleAttr();
+    llvm::raw_string_ostream os(kernel.scheduleText);
+    kernel.schedule.print(os);
+    auto type = cast<ShapedType>(op.getInput().getType());
+    auto layout = norm::analyzeKernelLayout(type.getShape(), op.getAxes(),
+                                            op.getParamAxes(), &error);
+    if (!layout)
+      return WalkResult::interrupt();
+    kernel.layout = *layout;
+    kernels.push_back(std::move(kernel));
+    return WalkResult::advance();
+  });
+  if (!error.empty())
+    return llvm::createStringError("cannot read a kernel's layout: " + error);
+  return kernels;
+}

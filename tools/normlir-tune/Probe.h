@@ -1,0 +1,98 @@
+//===- Probe.h - what norm-tile makes of a spec -----------------*- C++ -*-===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// normlir-tune's view of a spec before anything is compiled: the head of
+// the JIT's pipeline (norm-attach-{cpu,cuda}-target, norm-expand, norm-fuse,
+// norm-tile) run in-process, so that the tuner sees each function's kernels,
+// their tuning keys and the schedule norm-tile records under any override,
+// exactly as a JIT compile with the same options would.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORMLIR_TOOLS_NORMLIR_TUNE_PROBE_H
+#define NORMLIR_TOOLS_NORMLIR_TUNE_PROBE_H
+
+#include "normlir/Dialect/Norm/Utils/KernelLayout.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace normlir::tune {
+
+/// The target the spec is tuned for, as the JIT's options name it.
+struct ProbeTarget {
+  bool cuda = false;
+  /// CPU: "host" or an LLVM CPU name, and feature changes.
+  std::string cpu = "host";
+  std::string features;
+  /// CUDA: the chip and multiprocessors (0: the chip's flagship part).
+  std::string chip = "sm_90";
+  int64_t multiprocessors = 0;
+};
+
+/// One norm.kernel of a function after norm-tile.
+struct ProbedKernel {
+  /// normlir::norm::getTuningKey of the kernel on the module's target.
+  std::string key;
+  /// The recorded schedule (#norm.schedule or #norm.gpu_schedule) and its
+  /// text as a database stores it.
+  mlir::Attribute schedule;
+  std::string scheduleText;
+  /// The kernel's [P0, R1, P1, R2] view.
+  norm::KernelLayout layout;
+};
+
+/// A parsed spec with its target attached and its norms fused into kernels,
+/// ready to be scheduled under different overrides.
+class ScheduleProbe {
+public:
+  /// Parses `source` (`bufferName` in messages) and runs the pipeline head
+  /// up to norm-tile. Errors carry the located diagnostics.
+  static llvm::Expected<std::unique_ptr<ScheduleProbe>>
+  create(llvm::StringRef source, llvm::StringRef bufferName,
+         const ProbeTarget &target);
+
+  /// The public functions, in module order.
+  const std::vector<std::string> &getFunctions() const { return functions; }
+
+  /// The module's target attribute (what the keys include).
+  mlir::Attribute getTarget() const { return target; }
+
+  /// The kernels of `function` as norm-tile schedules them with `override`
+  /// (norm-tile's options as text, "" for the heuristic), in order. An
+  /// invalid override (an option out of range, a strategy that does not
+  /// apply to a kernel) is an error with norm-tile's message.
+  llvm::Expected<std::vector<ProbedKernel>> schedule(llvm::StringRef function,
+                                                     llvm::StringRef override);
+
+private:
+  ScheduleProbe();
+
+  /// The diagnostics collected since the last call, as an error.
+  llvm::Error takeDiagnostics(llvm::StringRef fallback);
+
+  std::unique_ptr<mlir::MLIRContext> context;
+  llvm::SourceMgr sourceMgr;
+  std::string diagnostics;
+  std::unique_ptr<llvm::raw_string_ostream> diagnosticStream;
+  std::unique_ptr<mlir::SourceMgrDiagnosticHandler> handler;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  mlir::Attribute target;
+  bool cuda = false;
+  std::vector<std::string> functions;
+};
+
+} // namespace normlir::tune
+
+#endif // NORMLIR_TOOLS_NORMLIR_TUNE_PROBE_H

@@ -1,0 +1,399 @@
+//===- normlir-tune.cpp - measure schedules, record the fastest -----------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// A schedule tuner in the style of TVM's MetaSchedule:
+//
+//   normlir-tune spec.mlir --db=tuned.jsonl
+//   normlir-run spec.mlir --tuning-db=tuned.jsonl ...
+//
+// For each public function of the spec it finds the kernels norm-tile
+// schedules and the heuristic's schedule, enumerates schedules around it
+// (Candidates.h), JIT-compiles each, times them and the heuristic in the
+// same interleaved rounds, prints a table and appends the fastest schedule
+// of each kernel to the tuning database (TuningDatabase.h), which norm-tile
+// consults before its heuristic. A candidate is one schedule override for
+// the whole function, as JITOptions::schedule applies it: a function with
+// several kernels is tuned jointly, each kernel recording the schedule the
+// override gave it and the function's time. Every error is a message on
+// stderr and exit code 1.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Candidates.h"
+#include "Measure.h"
+#include "Probe.h"
+
+#include "normlir/ExecutionEngine/CudaRuntime.h"
+#include "normlir/ExecutionEngine/JIT.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/WithColor.h"
+
+#include <cstdlib>
+#include <set>
+
+using namespace normlir;
+using namespace normlir::tune;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("normlir-tune options");
+static cl::opt<std::string> specFile(cl::Positional, cl::desc("<spec.mlir>"),
+                                     cl::cat(category));
+static cl::opt<std::string>
+    functionName("function",
+                 cl::desc("Tune this function (default: every public one)"),
+                 cl::cat(category));
+static cl::opt<std::string> target("target",
+                                   cl::desc("cpu (default) or cuda (timing "
+                                            "needs a GPU; --dry-run does not)"),
+                                   cl::init("cpu"), cl::cat(category));
+static cl::opt<std::string>
+    targetCPU("target-cpu",
+              cl::desc("CPU: the LLVM CPU to tune for (default: the host's; "
+                       "it must run here)"),
+              cl::cat(category));
+static cl::opt<std::string>
+    targetFeatures("target-features",
+                   cl::desc("CPU: LLVM features added to or removed from the "
+                            "CPU's (+avx512bf16,-avx512f)"),
+                   cl::cat(category));
+static cl::opt<std::string>
+    chip("chip",
+         cl::desc("CUDA: the GPU architecture (default: the device's, else "
+                  "sm_90), as normlir-run --chip"),
+         cl::cat(category));
+static cl::opt<std::string>
+    dbPath("db",
+           cl::desc("Append the fastest schedule of each kernel to this "
+                    "tuning database (JSON Lines)"),
+           cl::value_desc("file.jsonl"), cl::cat(category));
+static cl::opt<unsigned> repeat("repeat",
+                                cl::desc("Timed calls per measurement "
+                                         "(default 20)"),
+                                cl::init(20), cl::cat(category));
+static cl::opt<unsigned> warmup("warmup",
+                                cl::desc("Untimed calls before each "
+                                         "measurement (default 3)"),
+                                cl::init(3), cl::cat(category));
+static cl::opt<unsigned>
+    rounds("rounds",
+           cl::desc("Measurements per candidate, interleaved; the median is "
+                    "reported (default 3)"),
+           cl::init(3), cl::cat(category));
+static cl::opt<unsigned>
+    maxCandidates("max-candidates",
+                  cl::desc("Candidates compiled and timed per function, the "
+                           "heuristic's nearest neighbours first (default "
+                           "24)"),
+                  cl::init(24), cl::cat(category));
+static cl::opt<bool>
+    dryRun("dry-run",
+           cl::desc("Enumerate and compile the candidates, time nothing, "
+                    "write no database"),
+           cl::cat(category));
+static cl::opt<bool> verbose("v",
+                             cl::desc("Report the candidates dropped and why"),
+                             cl::cat(category));
+static cl::alias verboseLong("verbose", cl::aliasopt(verbose),
+                             cl::desc("Alias for -v"), cl::cat(category));
+
+static int fail(const llvm::Twine &msg) {
+  llvm::WithColor::error(llvm::errs(), "normlir-tune") << msg << "\n";
+  return 1;
+}
+
+static void note(const llvm::Twine &msg) {
+  if (verbose)
+    llvm::errs() << "normlir-tune: " << msg << "\n";
+}
+
+/// The first line of an error's message.
+static std::string firstLine(llvm::Error err) {
+  std::string text = llvm::toString(std::move(err));
+  return llvm::StringRef(text).split('\n').first.str();
+}
+
+namespace {
+/// A compiled candidate: its override and what norm-tile made of it.
+struct Compiled {
+  std::string override;
+  int distance = 0;
+  std::vector<std::string> schedules;
+  std::shared_ptr<const JITModule> module;
+};
+} // namespace
+
+/// The schedule texts of `kernels`, in order.
+static std::vector<std::string>
+scheduleTexts(llvm::ArrayRef<ProbedKernel> kernels) {
+  std::vector<std::string> texts;
+  for (const ProbedKernel &k : kernels)
+    texts.push_back(k.scheduleText);
+  return texts;
+}
+
+/// Compiles candidates of `function` in order until `maxCandidates` compile,
+/// dropping those norm-tile refuses and those whose schedules equal the
+/// heuristic's or an earlier candidate's. `enumerated` receives the number
+/// enumerated.
+static std::vector<Compiled>
+compileCandidates(ScheduleProbe &probe, llvm::StringRef function,
+                  llvm::ArrayRef<ProbedKernel> heuristic,
+                  llvm::StringRef source, const JITOptions &base,
+                  size_t &enumerated) {
+  std::vector<Candidate> candidates =
+      enumerateCandidates(probe, function, heuristic);
+  enumerated = candidates.size();
+  std::vector<Compiled> compiled;
+  std::set<std::vector<std::string>> seen = {scheduleTexts(heuristic)};
+  for (const Candidate &c : candidates) {
+    if (compiled.size() >= maxCandidates)
+      break;
+    auto kernels = probe.schedule(function, c.override);
+    if (!kernels) {
+      note("@" + function + ": '" + c.override +
+           "' is invalid: " + firstLine(kernels.takeError()));
+      continue;
+    }
+    std::vector<std::string> schedules = scheduleTexts(*kernels);
+    if (!seen.insert(schedules).second) {
+      note("@" + function + ": '" + c.override +
+           "' gives the schedules of the heuristic or an earlier candidate");
+      continue;
+    }
+    JITOptions options = base;
+    options.schedule = c.override;
+    auto module = JITModule::compile(source, specFile, options);
+    if (!module) {
+      note("@" + function + ": '" + c.override +
+           "' does not compile: " + firstLine(module.takeError()));
+      continue;
+    }
+    compiled.push_back(
+        {c.override, c.distance, std::move(schedules), std::move(*module)});
+  }
+  return compiled;
+}
+
+/// Appends one record per distinct key of `heuristic` to the database.
+static llvm::Error appendRecords(llvm::ArrayRef<ProbedKernel> heuristic,
+                                 llvm::ArrayRef<std::string> best,
+                                 double bestSeconds, double heuristicSeconds) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(dbPath, ec, llvm::sys::fs::OF_Append);
+  if (ec)
+    return llvm::createStringError(dbPath + ": cannot open: " + ec.message());
+  llvm::StringSet<> written;
+  for (auto [kernel, schedule] : llvm::zip_equal(heuristic, best)) {
+    if (!written.insert(kernel.key).second)
+      continue;
+    llvm::json::OStream json(os);
+    json.object([&, &kernel = kernel, &schedule = schedule] {
+      json.attribute("key", kernel.key);
+      json.attribute("schedule", schedule);
+      json.attribute("seconds", bestSeconds);
+      json.attribute("heuristic_seconds", heuristicSeconds);
+      json.attribute("heuristic", kernel.scheduleText);
+    });
+    os << "\n";
+  }
+  os.close();
+  if (os.has_error()) {
+    std::string why = os.error().message();
+    os.clear_error();
+    return llvm::createStringError(dbPath + ": cannot write: " + why);
+  }
+  return llvm::Error::success();
+}
+
+/// Prints the function's kernels as the heuristic schedules them.
+static void printKernels(llvm::StringRef function,
+                         llvm::ArrayRef<ProbedKernel> kernels) {
+  llvm::outs() << "function @" << function << ": " << kernels.size()
+               << (kernels.size() == 1 ? " kernel"
+                                       : " kernels (one override for all)")
+               << "\n";
+  for (auto [i, k] : llvm::enumerate(kernels))
+    llvm::outs() << "  kernel " << i << ": " << k.layout.str()
+                 << "\n    key: " << k.key
+                 << "\n    heuristic: " << k.scheduleText << "\n";
+}
+
+/// Tunes `function`, whose heuristic schedules `heuristicModule` has;
+/// returns the process exit code.
+static int tuneFunction(ScheduleProbe &probe, llvm::StringRef function,
+                        llvm::StringRef source, const JITOptions &base,
+                        const JITModule &heuristicModule) {
+  auto heuristic = probe.schedule(function, "");
+  if (!heuristic)
+    return fail(llvm::toString(heuristic.takeError()));
+  if (heuristic->empty()) {
+    llvm::outs() << "function @" << function
+                 << ": no norm.kernel, nothing to tune\n";
+    return 0;
+  }
+  if (auto sig = heuristicModule.lookup(function); !sig) {
+    // Named: an error; one of all: skipped (the JIT warned why).
+    if (!functionName.empty())
+      return fail(llvm::toString(sig.takeError()));
+    llvm::consumeError(sig.takeError());
+    llvm::outs() << "function @" << function
+                 << ": not callable from the JIT, skipped\n";
+    return 0;
+  }
+  printKernels(function, *heuristic);
+
+  size_t enumerated = 0;
+  std::vector<Compiled> compiled =
+      compileCandidates(probe, function, *heuristic, source, base, enumerated);
+  llvm::outs() << "  candidates: " << compiled.size() << " compiled of "
+               << enumerated << " enumerated"
+               << (dryRun ? " (dry run: nothing timed)" : "") << "\n";
+  if (dryRun) {
+    for (auto [i, c] : llvm::enumerate(compiled))
+      llvm::outs() << llvm::format("  %3zu  d=%d  ", i + 1, c.distance)
+                   << c.override << "\n";
+    return 0;
+  }
+
+  std::vector<const JITModule *> modules = {&heuristicModule};
+  for (const Compiled &c : compiled)
+    modules.push_back(c.module.get());
+  MeasureOptions options;
+  options.warmup = warmup;
+  options.repeat = repeat;
+  options.rounds = rounds;
+  auto seconds = measure(modules, function, options);
+  if (!seconds)
+    return fail("@" + function + ": " + llvm::toString(seconds.takeError()));
+
+  double h = (*seconds)[0];
+  size_t best = 0;
+  for (size_t i = 1; i < seconds->size(); ++i)
+    if ((*seconds)[i] < (*seconds)[best])
+      best = i;
+  llvm::outs() << "     #  d    median us  vs heuristic  override\n";
+  for (size_t i = 0; i < seconds->size(); ++i) {
+    double s = (*seconds)[i];
+    std::string distance = i ? std::to_string(compiled[i - 1].distance) : "-";
+    llvm::outs() << llvm::format("  %c%3zu  %-2s %11.3f  %12.3f  ",
+                                 i == best ? '*' : ' ', i, distance.c_str(),
+                                 s * 1e6, s / h)
+                 << (i ? llvm::StringRef(compiled[i - 1].override)
+                       : llvm::StringRef("(heuristic)"))
+                 << "\n";
+  }
+  std::vector<std::string> bestSchedules =
+      best ? compiled[best - 1].schedules : scheduleTexts(*heuristic);
+  llvm::outs() << "  best: #" << best
+               << llvm::format(" (%.3f of the heuristic's time)\n",
+                               (*seconds)[best] / h);
+  for (auto [i, s] : llvm::enumerate(bestSchedules))
+    llvm::outs() << "    kernel " << i << ": " << s << "\n";
+  if (!dbPath.empty())
+    if (llvm::Error err =
+            appendRecords(*heuristic, bestSchedules, (*seconds)[best], h))
+      return fail(llvm::toString(std::move(err)));
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "Measure schedules around norm-tile's heuristic and record the fastest "
+      "in a tuning database\n\n"
+      "The heuristic is measured without a database: $NORMLIR_TUNING_DB is "
+      "ignored.\n");
+
+  if (specFile.empty())
+    return fail("no spec file given (normlir-tune <spec.mlir> ...)");
+  if (target != "cpu" && target != "cuda")
+    return fail("--target must be cpu or cuda, got '" + target + "'");
+  bool cuda = target == "cuda";
+  if (cuda && (!targetCPU.empty() || !targetFeatures.empty()))
+    return fail("--target-cpu and --target-features are options of "
+                "--target=cpu");
+  if (!cuda && !chip.empty())
+    return fail("--chip is an option of --target=cuda");
+  if (repeat == 0 || rounds == 0 || maxCandidates == 0)
+    return fail("--repeat, --rounds and --max-candidates must be at least 1");
+  if (dryRun && !dbPath.empty())
+    return fail("--dry-run times nothing and writes no database; drop --db");
+
+  // A database that cannot be written fails now, not after the timing.
+  if (!dbPath.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream db(dbPath, ec, llvm::sys::fs::OF_Append);
+    if (ec)
+      return fail(dbPath + ": cannot open: " + ec.message());
+  }
+  auto file = llvm::MemoryBuffer::getFile(specFile, /*IsText=*/true);
+  if (!file)
+    return fail(specFile + ": cannot read file: " + file.getError().message());
+  llvm::StringRef source = (*file)->getBuffer();
+  // The baseline is the heuristic itself, not an earlier tuning.
+  ::unsetenv("NORMLIR_TUNING_DB");
+
+  ProbeTarget probeTarget;
+  probeTarget.cuda = cuda;
+  JITOptions base;
+  base.diskCache = false;
+  base.memoryCache = false;
+  if (cuda) {
+    base.target = Target::CUDA;
+    // The JIT's choice: the device's chip and size, else sm_90.
+    auto info = cuda::getDeviceInfo();
+    if (!info && !dryRun)
+      return fail("--target=cuda needs a CUDA GPU to time candidates: " +
+                  llvm::toString(info.takeError()) +
+                  " (--dry-run enumerates and compiles them without one)");
+    probeTarget.chip = !chip.empty() ? chip.getValue()
+                       : info        ? info->chip()
+                                     : "sm_90";
+    if (info && chip.empty())
+      probeTarget.multiprocessors = info->multiprocessors;
+    if (!info)
+      llvm::consumeError(info.takeError());
+    base.cudaChip = probeTarget.chip;
+    base.cudaMultiprocessors = probeTarget.multiprocessors;
+  } else {
+    probeTarget.cpu = targetCPU.empty() ? "host" : targetCPU.getValue();
+    probeTarget.features = targetFeatures;
+    base.targetCPU = targetCPU;
+    base.targetFeatures = targetFeatures;
+  }
+
+  auto probe = ScheduleProbe::create(source, specFile, probeTarget);
+  if (!probe)
+    return fail(llvm::toString(probe.takeError()));
+  std::vector<std::string> functions = (*probe)->getFunctions();
+  if (!functionName.empty()) {
+    if (!llvm::is_contained(functions, functionName))
+      return fail("no public function '" + functionName + "' in " + specFile +
+                  " (available: " + llvm::join(functions, ", ") + ")");
+    functions = {functionName};
+  }
+  if (functions.empty())
+    return fail(specFile + " has no public function");
+  auto heuristicModule = JITModule::compile(source, specFile, base);
+  if (!heuristicModule)
+    return fail(llvm::toString(heuristicModule.takeError()));
+  llvm::errs() << (*heuristicModule)->getWarnings();
+  for (const std::string &function : functions)
+    if (int rc =
+            tuneFunction(**probe, function, source, base, **heuristicModule))
+      return rc;
+  return 0;
+}
