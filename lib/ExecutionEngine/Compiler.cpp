@@ -328,8 +328,8 @@ resolveModuleCPUTarget(ModuleOp module, const JITOptions &options) {
       return llvm::createStringError(
           "the spec names its own target (" +
           norm::NormDialect::kTargetAttrName.str() +
-          "); it cannot also be compiled for target CPU '" +
-          options.targetCPU + "'" +
+          "); it cannot also be compiled for target CPU '" + options.targetCPU +
+          "'" +
           (options.targetFeatures.empty()
                ? std::string()
                : " with features '" + options.targetFeatures + "'"));
@@ -357,8 +357,7 @@ static llvm::Expected<llvm::orc::JITTargetMachineBuilder>
 getTargetMachineBuilder(norm::CPUTargetAttr target) {
   if (!target)
     return llvm::orc::JITTargetMachineBuilder::detectHost();
-  llvm::orc::JITTargetMachineBuilder builder{
-      llvm::Triple(target.getTriple())};
+  llvm::orc::JITTargetMachineBuilder builder{llvm::Triple(target.getTriple())};
   builder.setCPU(target.getCpu().str());
   llvm::SmallVector<llvm::StringRef> features;
   llvm::SplitString(target.getFeatures(), features, ",");

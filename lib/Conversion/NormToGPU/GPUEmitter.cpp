@@ -18,30 +18,6 @@ using namespace normlir::normtogpu;
 
 using Run = KernelLayout::Run;
 
-std::optional<GPUKernel> normtogpu::matchGPUKernel(KernelOp op,
-                                                   StringRef strategy,
-                                                   PatternRewriter &rewriter) {
-  auto schedule = dyn_cast_or_null<GPUScheduleAttr>(op.getScheduleAttr());
-  if (!schedule || schedule.getStrategy() != strategy) {
-    (void)rewriter.notifyMatchFailure(op, [&](Diagnostic &diag) {
-      diag << "no #norm.gpu_schedule with strategy \"" << strategy << "\"";
-    });
-    return std::nullopt;
-  }
-  // The pass diagnoses these before applying the patterns.
-  if (failed(checkBufferizedKernel(op, /*diagnose=*/false))) {
-    (void)rewriter.notifyMatchFailure(op, "not bufferized into row-major "
-                                          "buffers");
-    return std::nullopt;
-  }
-  std::optional<KernelLayout> layout = getKernelLayout(op);
-  if (!layout) {
-    (void)rewriter.notifyMatchFailure(op, "no [P0, R1, P1, R2] layout");
-    return std::nullopt;
-  }
-  return GPUKernel{schedule, std::move(*layout)};
-}
-
 LogicalResult normtogpu::checkContiguousRuns(KernelOp op,
                                              const KernelLayout &layout,
                                              int64_t vl, int64_t run) {

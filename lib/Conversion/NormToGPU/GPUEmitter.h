@@ -49,18 +49,14 @@ inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// A kernel a strategy pattern lowers: bufferized, with a [P0, R1, P1, R2]
 /// layout and a #norm.gpu_schedule.
-struct GPUKernel {
-  norm::GPUScheduleAttr schedule;
-  norm::KernelLayout layout;
-};
+using GPUKernel = norm::MatchedKernel<norm::GPUScheduleAttr>;
 
-/// The schedule and layout of `op` when it is a bufferized kernel with a
-/// [P0, R1, P1, R2] layout whose #norm.gpu_schedule has strategy
-/// `strategy`; else std::nullopt (a match failure, no diagnostic). This is
-/// where the lowering compares strategies.
-std::optional<GPUKernel> matchGPUKernel(norm::KernelOp op,
-                                        llvm::StringRef strategy,
-                                        mlir::PatternRewriter &rewriter);
+/// matchKernel for this lowering's schedule attribute.
+inline std::optional<GPUKernel>
+matchGPUKernel(norm::KernelOp op, llvm::StringRef strategy,
+               mlir::PatternRewriter &rewriter) {
+  return norm::matchKernel<norm::GPUScheduleAttr>(op, strategy, rewriter);
+}
 
 /// Checks that the schedule's vector accesses stay inside the contiguous
 /// runs of `run` elements (and inside R2 when there are parameters), with a

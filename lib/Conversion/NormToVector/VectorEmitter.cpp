@@ -16,30 +16,6 @@ using namespace normlir::normtovector;
 
 using Run = KernelLayout::Run;
 
-std::optional<VectorKernel>
-normtovector::matchVectorKernel(KernelOp op, StringRef strategy,
-                                PatternRewriter &rewriter) {
-  auto schedule = dyn_cast_or_null<ScheduleAttr>(op.getScheduleAttr());
-  if (!schedule || schedule.getStrategy() != strategy) {
-    (void)rewriter.notifyMatchFailure(op, [&](Diagnostic &diag) {
-      diag << "no #norm.schedule with strategy \"" << strategy << "\"";
-    });
-    return std::nullopt;
-  }
-  // The pass diagnoses these before applying the patterns.
-  if (failed(checkBufferizedKernel(op, /*diagnose=*/false))) {
-    (void)rewriter.notifyMatchFailure(op, "not bufferized into row-major "
-                                          "buffers");
-    return std::nullopt;
-  }
-  std::optional<KernelLayout> layout = getKernelLayout(op);
-  if (!layout) {
-    (void)rewriter.notifyMatchFailure(op, "no [P0, R1, P1, R2] layout");
-    return std::nullopt;
-  }
-  return VectorKernel{schedule, std::move(*layout)};
-}
-
 //===----------------------------------------------------------------------===//
 // Memory
 //===----------------------------------------------------------------------===//

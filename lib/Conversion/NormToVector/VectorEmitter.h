@@ -40,18 +40,14 @@ constexpr int64_t kMinStreamRun = 1024;
 
 /// A kernel a strategy pattern lowers: bufferized, with a vectorizable
 /// layout and a #norm.schedule.
-struct VectorKernel {
-  norm::ScheduleAttr schedule;
-  norm::KernelLayout layout;
-};
+using VectorKernel = norm::MatchedKernel<norm::ScheduleAttr>;
 
-/// The schedule and layout of `op` when it is a bufferized kernel with a
-/// vectorizable layout whose #norm.schedule has strategy `strategy`; else
-/// std::nullopt (a match failure, no diagnostic). This is where the
-/// lowering compares strategies.
-std::optional<VectorKernel> matchVectorKernel(norm::KernelOp op,
-                                              llvm::StringRef strategy,
-                                              mlir::PatternRewriter &rewriter);
+/// matchKernel for this lowering's schedule attribute.
+inline std::optional<VectorKernel>
+matchVectorKernel(norm::KernelOp op, llvm::StringRef strategy,
+                  mlir::PatternRewriter &rewriter) {
+  return norm::matchKernel<norm::ScheduleAttr>(op, strategy, rewriter);
+}
 
 /// Strategy "row" (Row.cpp): one task per range of rows, each row read from
 /// memory once, its statistics and apply fused.

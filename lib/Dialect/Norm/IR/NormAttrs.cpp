@@ -94,12 +94,11 @@ GPUScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 // CPUTargetAttr
 //===----------------------------------------------------------------------===//
 
-LogicalResult CPUTargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                    StringRef triple, StringRef cpu,
-                                    StringRef features, int64_t vectorWidth,
-                                    bool nativeBF16, int64_t l1Cache,
-                                    int64_t l2Cache, int64_t llcCache,
-                                    int64_t cores) {
+LogicalResult
+CPUTargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      StringRef triple, StringRef cpu, StringRef features,
+                      int64_t vectorWidth, bool nativeBF16, int64_t l1Cache,
+                      int64_t l2Cache, int64_t llcCache, int64_t cores) {
   // (C1)
   if (cpu.empty())
     return emitError() << "cpu_target cpu must not be empty";
@@ -129,8 +128,8 @@ CUDATargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   StringRef version = chip;
   if (!version.consume_front("sm_") || version.empty() ||
       !llvm::isDigit(version.front()))
-    return emitError() << "cuda_target chip must be sm_<version>, got '"
-                       << chip << "'";
+    return emitError() << "cuda_target chip must be sm_<version>, got '" << chip
+                       << "'";
   // (C2)
   if (multiprocessors < 1 || sharedMemoryPerBlock < 1)
     return emitError() << "cuda_target multiprocessors and "

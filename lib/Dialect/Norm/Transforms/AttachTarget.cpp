@@ -41,7 +41,8 @@ static LogicalResult attach(ModuleOp module, bool force, StringRef pass,
 }
 
 struct NormAttachCPUTargetPass
-    : public normlir::norm::impl::NormAttachCPUTargetBase<NormAttachCPUTargetPass> {
+    : public normlir::norm::impl::NormAttachCPUTargetBase<
+          NormAttachCPUTargetPass> {
   using NormAttachCPUTargetBase::NormAttachCPUTargetBase;
 
   void runOnOperation() override {
@@ -55,7 +56,8 @@ struct NormAttachCPUTargetPass
 };
 
 struct NormAttachCUDATargetPass
-    : public normlir::norm::impl::NormAttachCUDATargetBase<NormAttachCUDATargetPass> {
+    : public normlir::norm::impl::NormAttachCUDATargetBase<
+          NormAttachCUDATargetPass> {
   using NormAttachCUDATargetBase::NormAttachCUDATargetBase;
 
   void runOnOperation() override {

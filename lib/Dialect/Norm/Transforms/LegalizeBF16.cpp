@@ -26,7 +26,8 @@ struct NormLegalizeBF16Pass
     // A CUDA module's host code never converts bf16, and its device code is
     // in gpu.module ops lowered by their own pipeline: only a CPU target
     // with the instructions keeps the conversions.
-    auto cpu = dyn_cast_or_null<CPUTargetAttr>(lookupTargetAttr(getOperation()));
+    auto cpu =
+        dyn_cast_or_null<CPUTargetAttr>(lookupTargetAttr(getOperation()));
     if (cpu && cpu.getNativeBF16())
       return;
     RewritePatternSet patterns(&getContext());

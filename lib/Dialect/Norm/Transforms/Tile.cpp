@@ -107,9 +107,8 @@ static FailureOr<Attribute> lookupTunedSchedule(KernelOp op,
 /// The GPU schedule heuristic (see the pass description).
 static FailureOr<GPUScheduleAttr>
 chooseGPUSchedule(KernelOp op, CUDATargetAttr target, const KernelLayout &l,
-                  StringRef strategy,
-                  int64_t threads, int64_t rows, int64_t vectorWidth,
-                  int64_t chunks) {
+                  StringRef strategy, int64_t threads, int64_t rows,
+                  int64_t vectorWidth, int64_t chunks) {
   auto type = cast<ShapedType>(op.getInput().getType());
   int64_t r1 = l.size[KernelLayout::R1], p1 = l.size[KernelLayout::P1],
           r2 = l.size[KernelLayout::R2];
@@ -145,11 +144,10 @@ chooseGPUSchedule(KernelOp op, CUDATargetAttr target, const KernelLayout &l,
   // The column strategy keeps 3 x threads x width f32 in workgroup memory.
   if (strat == "column")
     maxWidth = std::min<int64_t>(
-        maxWidth,
-        std::max<int64_t>(target.getSharedMemoryPerBlock() /
-                              (3 * 4 * (threads > 0 ? threads
-                                                    : kGPUBlockThreads)),
-                          1));
+        maxWidth, std::max<int64_t>(
+                      target.getSharedMemoryPerBlock() /
+                          (3 * 4 * (threads > 0 ? threads : kGPUBlockThreads)),
+                      1));
   int64_t v =
       vectorWidth > 0 ? vectorWidth : largestDividingWidth(maxWidth, runs);
 
@@ -343,8 +341,7 @@ struct NormTilePass : public normlir::norm::impl::NormTileBase<NormTilePass> {
     bool overridden = !strategy.empty() || vectorWidth || unroll || chunks ||
                       rowTasks || threads || rows || nontemporal != "auto" ||
                       parallel != "auto";
-    Attribute keyTarget =
-        cuda ? Attribute(cudaTarget) : Attribute(cpuTarget);
+    Attribute keyTarget = cuda ? Attribute(cudaTarget) : Attribute(cpuTarget);
     WalkResult result = getOperation()->walk([&](KernelOp op) {
       if (op.getScheduleAttr() && !force)
         return WalkResult::advance();
@@ -367,8 +364,9 @@ struct NormTilePass : public normlir::norm::impl::NormTileBase<NormTilePass> {
         }
       }
       if (cuda) {
-        FailureOr<GPUScheduleAttr> gpu = chooseGPUSchedule(
-            op, cudaTarget, *layout, strategy, threads, rows, vectorWidth, chunks);
+        FailureOr<GPUScheduleAttr> gpu =
+            chooseGPUSchedule(op, cudaTarget, *layout, strategy, threads, rows,
+                              vectorWidth, chunks);
         if (failed(gpu))
           return WalkResult::interrupt();
         op.setScheduleAttr(*gpu);

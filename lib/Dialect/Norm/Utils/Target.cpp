@@ -26,8 +26,7 @@ using namespace normlir::norm;
 
 /// Cache sizes assumed for a CPU named rather than probed: what a core of a
 /// current x86 server sees (L1d, L2, one CCD's or socket's L3).
-constexpr int64_t kNamedL1 = 32 << 10, kNamedL2 = 1 << 20,
-                  kNamedLLC = 32 << 20;
+constexpr int64_t kNamedL1 = 32 << 10, kNamedL2 = 1 << 20, kNamedLLC = 32 << 20;
 
 Attribute normlir::norm::lookupTargetAttr(Operation *op) {
   for (; op; op = op->getParentOp())
@@ -37,9 +36,9 @@ Attribute normlir::norm::lookupTargetAttr(Operation *op) {
 }
 
 CPUTargetAttr normlir::norm::getDefaultCPUTarget(MLIRContext *context) {
-  return CPUTargetAttr::get(context, "x86_64-pc-linux-gnu", "x86-64-v3",
-                            "", /*vectorWidth=*/8, /*nativeBF16=*/false,
-                            kNamedL1, kNamedL2, kNamedLLC, /*cores=*/0);
+  return CPUTargetAttr::get(context, "x86_64-pc-linux-gnu", "x86-64-v3", "",
+                            /*vectorWidth=*/8, /*nativeBF16=*/false, kNamedL1,
+                            kNamedL2, kNamedLLC, /*cores=*/0);
 }
 
 CUDATargetAttr normlir::norm::getDefaultCUDATarget(MLIRContext *context) {
@@ -112,8 +111,8 @@ static HostCaches getHostCaches() {
 std::string normlir::norm::describeHostCaches() {
   HostCaches c = getHostCaches();
   return "l1=" + std::to_string(c.l1) + " l2=" + std::to_string(c.l2) +
-         " llc=" + std::to_string(c.llc) + " threads=" +
-         std::to_string(c.cores);
+         " llc=" + std::to_string(c.llc) +
+         " threads=" + std::to_string(c.cores);
 }
 
 namespace {
@@ -123,10 +122,9 @@ struct Subtarget {
 
   /// Whether `name` is a feature LLVM knows for this architecture.
   bool knows(llvm::StringRef name) const {
-    return llvm::any_of(info->getAllProcessorFeatures(),
-                        [&](const llvm::SubtargetFeatureKV &kv) {
-                          return name == kv.Key;
-                        });
+    return llvm::any_of(
+        info->getAllProcessorFeatures(),
+        [&](const llvm::SubtargetFeatureKV &kv) { return name == kv.Key; });
   }
   /// Whether the CPU has feature `name` (false for unknown names, which
   /// LLVM would warn about on stderr).
@@ -146,7 +144,8 @@ static llvm::Expected<Subtarget> getSubtarget(const llvm::Triple &triple,
     llvm::InitializeAllTargetMCs();
   });
   std::string error;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return llvm::createStringError("unknown target triple '" + triple.str() +
                                    "': " + error);
@@ -224,8 +223,7 @@ normlir::norm::resolveCPUTarget(MLIRContext *context, llvm::StringRef cpu,
                         : subtarget->has("avx")   ? 8
                                                   : 4;
   // vcvtneps2bf16 of 128/256-bit vectors needs AVX512VL as well.
-  bool nativeBF16 =
-      subtarget->has("avx512bf16") && subtarget->has("avx512vl");
+  bool nativeBF16 = subtarget->has("avx512bf16") && subtarget->has("avx512vl");
   HostCaches caches = host ? getHostCaches() : HostCaches();
   return CPUTargetAttr::get(context, triple.str(), cpuName, allFeatures,
                             vectorWidth, nativeBF16, caches.l1, caches.l2,
@@ -240,8 +238,7 @@ llvm::Error normlir::norm::checkRunsOnHost(CPUTargetAttr target) {
     return llvm::createStringError(
         "code for " + target.getTriple() + " cannot run on this " +
         hostTriple.str() + " host (compile it with normlir-compile instead)");
-  auto subtarget =
-      getSubtarget(triple, target.getCpu(), target.getFeatures());
+  auto subtarget = getSubtarget(triple, target.getCpu(), target.getFeatures());
   if (!subtarget)
     return subtarget.takeError();
   // The host's map lists the instruction-set features it can tell; tuning
@@ -253,10 +250,10 @@ llvm::Error normlir::norm::checkRunsOnHost(CPUTargetAttr target) {
   if (missing.empty())
     return llvm::Error::success();
   llvm::sort(missing);
-  return llvm::createStringError(
-      "code for CPU '" + target.getCpu() +
-      "' would not run on this host, which lacks " + llvm::join(missing, ", ") +
-      " (compile it with normlir-compile instead)");
+  return llvm::createStringError("code for CPU '" + target.getCpu() +
+                                 "' would not run on this host, which lacks " +
+                                 llvm::join(missing, ", ") +
+                                 " (compile it with normlir-compile instead)");
 }
 
 //===----------------------------------------------------------------------===//
@@ -281,9 +278,9 @@ normlir::norm::resolveCUDATarget(MLIRContext *context, llvm::StringRef chip,
   if (multiprocessors == 0) {
     // The flagship (data-center where there is one) part of each chip.
     static const std::pair<unsigned, int64_t> kParts[] = {
-        {50, 16},  {52, 24},  {53, 1},   {60, 56},   {61, 30},
-        {62, 2},   {70, 80},  {72, 8},   {75, 40},   {80, 108},
-        {86, 84},  {87, 16},  {89, 142}, {90, 132},  {100, 148},
+        {50, 16},  {52, 24},   {53, 1},   {60, 56},   {61, 30},
+        {62, 2},   {70, 80},   {72, 8},   {75, 40},   {80, 108},
+        {86, 84},  {87, 16},   {89, 142}, {90, 132},  {100, 148},
         {101, 20}, {103, 148}, {110, 20}, {120, 170}, {121, 48}};
     multiprocessors = 132;
     for (auto [version, count] : kParts)

@@ -189,6 +189,42 @@ inline std::optional<KernelLayout> getKernelLayout(KernelOp op,
                              why);
 }
 
+/// A bufferized kernel a strategy pattern lowers: its schedule and layout.
+template <typename ScheduleT> struct MatchedKernel {
+  ScheduleT schedule;
+  KernelLayout layout;
+};
+
+/// The kernel `op` when its schedule is a `ScheduleT` (#norm.schedule or
+/// #norm.gpu_schedule) of `strategy`, bufferized into row-major buffers with
+/// a layout; else std::nullopt, with the reason given to `rewriter`. The one
+/// place each lowering compares strategy names.
+template <typename ScheduleT>
+std::optional<MatchedKernel<ScheduleT>>
+matchKernel(KernelOp op, llvm::StringRef strategy,
+            mlir::PatternRewriter &rewriter) {
+  auto schedule = mlir::dyn_cast_or_null<ScheduleT>(op.getScheduleAttr());
+  if (!schedule || schedule.getStrategy() != strategy) {
+    (void)rewriter.notifyMatchFailure(op, [&](mlir::Diagnostic &diag) {
+      diag << "no #norm." << ScheduleT::getMnemonic() << " with strategy \""
+           << strategy << "\"";
+    });
+    return std::nullopt;
+  }
+  // The pass diagnoses these before applying the patterns.
+  if (mlir::failed(checkBufferizedKernel(op, /*diagnose=*/false))) {
+    (void)rewriter.notifyMatchFailure(op, "not bufferized into row-major "
+                                          "buffers");
+    return std::nullopt;
+  }
+  std::optional<KernelLayout> layout = getKernelLayout(op);
+  if (!layout) {
+    (void)rewriter.notifyMatchFailure(op, "no [P0, R1, P1, R2] layout");
+    return std::nullopt;
+  }
+  return MatchedKernel<ScheduleT>{schedule, std::move(*layout)};
+}
+
 /// Lowers `op` with the first of `applicator`'s patterns that takes it, as
 /// both lowering passes do, kernel by kernel: each pattern is applied once,
 /// with no folding, dead-code elimination or revisiting of the new ops, so
