@@ -131,9 +131,11 @@ CUDATargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "cuda_target chip must be sm_<version>, got '" << chip
                        << "'";
   // (C2)
-  if (multiprocessors < 1 || sharedMemoryPerBlock < 1)
-    return emitError() << "cuda_target multiprocessors and "
-                          "sharedMemoryPerBlock must be positive";
+  if (multiprocessors < 1 || sharedMemoryPerBlock < 1 ||
+      multiprocessors > (1 << 20) || sharedMemoryPerBlock > (int64_t(1) << 40))
+    return emitError()
+           << "cuda_target multiprocessors and "
+              "sharedMemoryPerBlock must be in [1, 2^20] and [1, 2^40]";
   return success();
 }
 

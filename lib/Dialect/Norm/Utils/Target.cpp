@@ -273,8 +273,11 @@ normlir::norm::resolveCUDATarget(MLIRContext *context, llvm::StringRef chip,
   if (version.getAsInteger(10, sm))
     return llvm::createStringError("unknown GPU chip '" + chip +
                                    "' (sm_80, sm_90, ...)");
-  if (multiprocessors < 0)
-    return llvm::createStringError("multiprocessors must not be negative");
+  // The bound keeps the schedules' block counts far from overflow.
+  if (multiprocessors < 0 || multiprocessors > (1 << 20))
+    return llvm::createStringError(
+        "multiprocessors must be in [0, 2^20], got " +
+        std::to_string(multiprocessors));
   if (multiprocessors == 0) {
     // The flagship (data-center where there is one) part of each chip.
     static const std::pair<unsigned, int64_t> kParts[] = {

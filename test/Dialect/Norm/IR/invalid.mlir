@@ -1256,7 +1256,7 @@ module attributes {norm.target = #norm.cuda_target<chip = "gfx942", multiprocess
 
 // -----
 
-// expected-error @+1 {{cuda_target multiprocessors and sharedMemoryPerBlock must be positive}}
+// expected-error @+1 {{cuda_target multiprocessors and sharedMemoryPerBlock must be in [1, 2^20] and [1, 2^40]}}
 module attributes {norm.target = #norm.cuda_target<chip = "sm_90", multiprocessors = 0, sharedMemoryPerBlock = 49152>} {
 }
 

@@ -167,7 +167,8 @@ def Norm_CUDATargetAttr : AttrDef<Norm_Dialect, "CUDATarget"> {
 
     Constraints:
     * (C1) `chip` is `sm_` followed by a version.
-    * (C2) `multiprocessors` and `sharedMemoryPerBlock` are positive.
+    * (C2) `multiprocessors` is in [1, 2^20] and `sharedMemoryPerBlock` in
+      [1, 2^40].
   }];
   let parameters = (ins StringRefParameter<"GPU architecture">:$chip,
                         "int64_t":$multiprocessors,
