@@ -19,7 +19,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Option lines per mode: norm-tile's options (CPU and CUDA), the two
+# Option lines per mode: norm-select-schedule's options (CPU and CUDA), the two
 # pipelines' (the CUDA one always gets format=isa from the fuzzer) and
 # JITOptions::schedule.
 TILE_OPTIONS = [

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the NormLIR compiler with libFuzzer: tools/normlir-fuzz parses and
-# verifies a spec, then runs norm-tile, the CPU or the CUDA pipeline, or the
+# verifies a spec, then runs norm-select-schedule, the CPU or the CUDA pipeline, or the
 # whole compile to an object, with options taken from the input's first line.
 #
 #   scripts/fuzz.sh [SECONDS] [JOBS]     (default: 600 seconds, 1 job)

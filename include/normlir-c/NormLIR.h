@@ -199,7 +199,7 @@ typedef struct normlirCompileOptions {
   normlirTarget target;
   /// CUDA: "sm_90"...; NULL or "": the device's, else sm_90.
   const char *chip;
-  /// Overrides of the schedule heuristic, as norm-tile's options
+  /// Overrides of the schedule heuristic, as norm-select-schedule's options
   /// ("vector-width=8 unroll=2"; CUDA "strategy=row threads=128"); NULL or
   /// "": the heuristic decides.
   const char *schedule;

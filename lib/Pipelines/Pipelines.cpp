@@ -23,12 +23,13 @@ using namespace normlir;
 
 // The fixed parts of the pipeline are kept as text so that the docs show
 // them as users spell them (`normlir-opt --dump-pass-pipeline` prints the
-// whole); the passes whose options come from the user (norm-tile,
+// whole); the passes whose options come from the user (norm-select-schedule,
 // nvvm-attach-target, gpu-module-to-binary) are built from typed, checked
 // options, so no option value is ever re-parsed as pipeline text.
 //   0. norm-attach-{cpu,cuda}-target records the target on the module: every
 //      later decision reads it from there, never from the machine.
-//   1. norm-expand, then norm-fuse and norm-tile: each normalization becomes
+//   1. norm-expand, then norm-fuse and norm-select-schedule: each normalization
+//   becomes
 //      one norm.kernel with a recorded schedule; what cannot be fused goes
 //      through convert-norm-to-linalg.
 //   2. one-shot-bufferize with function boundaries and identity layouts, then
@@ -128,8 +129,9 @@ std::string normlir::findPtxas() {
   return "";
 }
 
-norm::NormTileOptions normlir::CUDAPipelineOptions::getTileOptions() const {
-  norm::NormTileOptions o;
+norm::NormSelectScheduleOptions
+normlir::CUDAPipelineOptions::getScheduleOptions() const {
+  norm::NormSelectScheduleOptions o;
   o.target = "cuda";
   o.strategy = strategy;
   o.threads = threads;
@@ -141,8 +143,9 @@ norm::NormTileOptions normlir::CUDAPipelineOptions::getTileOptions() const {
   return o;
 }
 
-norm::NormTileOptions normlir::CPUPipelineOptions::getTileOptions() const {
-  norm::NormTileOptions o;
+norm::NormSelectScheduleOptions
+normlir::CPUPipelineOptions::getScheduleOptions() const {
+  norm::NormSelectScheduleOptions o;
   o.strategy = strategy;
   o.vectorWidth = vectorWidth;
   o.unroll = unroll;
@@ -165,23 +168,25 @@ static std::unique_ptr<Pass> createAttachCPUTarget(const CPUTarget &target) {
 
 /// The integer and string options of a schedule and their fields.
 static constexpr std::pair<llvm::StringLiteral,
-                           int64_t norm::NormTileOptions::*>
-    kIntegerOptions[] = {{"vector-width", &norm::NormTileOptions::vectorWidth},
-                         {"unroll", &norm::NormTileOptions::unroll},
-                         {"chunks", &norm::NormTileOptions::chunks},
-                         {"row-tasks", &norm::NormTileOptions::rowTasks},
-                         {"threads", &norm::NormTileOptions::threads},
-                         {"rows", &norm::NormTileOptions::rows}};
+                           int64_t norm::NormSelectScheduleOptions::*>
+    kIntegerOptions[] = {
+        {"vector-width", &norm::NormSelectScheduleOptions::vectorWidth},
+        {"unroll", &norm::NormSelectScheduleOptions::unroll},
+        {"chunks", &norm::NormSelectScheduleOptions::chunks},
+        {"row-tasks", &norm::NormSelectScheduleOptions::rowTasks},
+        {"threads", &norm::NormSelectScheduleOptions::threads},
+        {"rows", &norm::NormSelectScheduleOptions::rows}};
 static constexpr std::pair<llvm::StringLiteral,
-                           std::string norm::NormTileOptions::*>
-    kStringOptions[] = {{"strategy", &norm::NormTileOptions::strategy},
-                        {"nontemporal", &norm::NormTileOptions::nontemporal},
-                        {"parallel", &norm::NormTileOptions::parallel}};
+                           std::string norm::NormSelectScheduleOptions::*>
+    kStringOptions[] = {
+        {"strategy", &norm::NormSelectScheduleOptions::strategy},
+        {"nontemporal", &norm::NormSelectScheduleOptions::nontemporal},
+        {"parallel", &norm::NormSelectScheduleOptions::parallel}};
 
-llvm::Expected<norm::NormTileOptions>
+llvm::Expected<norm::NormSelectScheduleOptions>
 normlir::parseScheduleOptions(llvm::StringRef schedule,
                               llvm::StringRef target) {
-  norm::NormTileOptions o;
+  norm::NormSelectScheduleOptions o;
   o.target = target.str();
   llvm::SmallVector<llvm::StringRef> words;
   llvm::SplitString(schedule, words);
@@ -214,7 +219,8 @@ normlir::parseScheduleOptions(llvm::StringRef schedule,
         if (key == name)
           return string(o.*member);
       if (key == "target") {
-        // Accepted for symmetry with norm-tile's options; it must agree.
+        // Accepted for symmetry with norm-select-schedule's options; it must
+        // agree.
         if (!hasValue || value != target)
           return bad("the schedule is for target=" + target);
         return llvm::Error::success();
@@ -236,7 +242,7 @@ normlir::parseScheduleOptions(llvm::StringRef schedule,
     if (err)
       return std::move(err);
   }
-  if (llvm::Error err = norm::checkNormTileOptions(o))
+  if (llvm::Error err = norm::checkNormSelectScheduleOptions(o))
     return llvm::createStringError("invalid schedule '" + schedule.str() +
                                    "': " + llvm::toString(std::move(err)));
   return o;
@@ -262,20 +268,21 @@ static void registerPassesOnce() {
   normlir::registerAllPasses();
 }
 
-/// Checks `tile` for `target` and appends norm-tile built from it.
-static llvm::Error appendNormTile(OpPassManager &pm, norm::NormTileOptions tile,
-                                  llvm::StringRef target) {
+/// Checks `tile` for `target` and appends norm-select-schedule built from it.
+static llvm::Error appendSelectSchedule(OpPassManager &pm,
+                                        norm::NormSelectScheduleOptions tile,
+                                        llvm::StringRef target) {
   tile.target = target.str();
-  if (llvm::Error err = norm::checkNormTileOptions(tile))
+  if (llvm::Error err = norm::checkNormSelectScheduleOptions(tile))
     return llvm::createStringError("invalid schedule option: " +
                                    llvm::toString(std::move(err)));
-  pm.addPass(norm::createNormTile(tile));
+  pm.addPass(norm::createNormSelectSchedule(tile));
   return llvm::Error::success();
 }
 
-llvm::Error normlir::buildCUDAPipeline(OpPassManager &pm,
-                                       const CUDATarget &target,
-                                       const norm::NormTileOptions &tile) {
+llvm::Error
+normlir::buildCUDAPipeline(OpPassManager &pm, const CUDATarget &target,
+                           const norm::NormSelectScheduleOptions &tile) {
   registerPassesOnce();
   std::string format = target.format;
   if (format != "auto" && format != "bin" && format != "isa" &&
@@ -321,7 +328,7 @@ llvm::Error normlir::buildCUDAPipeline(OpPassManager &pm,
   pm.addPass(norm::createNormAttachCUDATarget(attachTarget));
   if (auto err = appendPipelineText(pm, kCPUPipelineHead.drop_back()))
     return err;
-  if (auto err = appendNormTile(pm, tile, "cuda"))
+  if (auto err = appendSelectSchedule(pm, tile, "cuda"))
     return err;
   if (auto err = appendPipelineText(
           pm, llvm::StringRef(kGPUPipelineMiddle).drop_back()))
@@ -341,14 +348,15 @@ llvm::Error normlir::buildCUDAPipeline(OpPassManager &pm,
   return appendPipelineText(pm, kGPUPipelineHost);
 }
 
-llvm::Error normlir::buildCPUPipeline(OpPassManager &pm,
-                                      const norm::NormTileOptions &tile,
-                                      const CPUTarget &target) {
+llvm::Error
+normlir::buildCPUPipeline(OpPassManager &pm,
+                          const norm::NormSelectScheduleOptions &tile,
+                          const CPUTarget &target) {
   registerPassesOnce();
   pm.addPass(createAttachCPUTarget(target));
   if (auto err = appendPipelineText(pm, kCPUPipelineHead.drop_back()))
     return err;
-  if (auto err = appendNormTile(pm, tile, "cpu"))
+  if (auto err = appendSelectSchedule(pm, tile, "cpu"))
     return err;
   return appendPipelineText(pm, kCPUPipelineTail);
 }
@@ -369,7 +377,8 @@ static void registerAllPassesImpl() {
   mlir::registerPassPipeline(
       "normlir-cpu-pipeline",
       "Lower norm ops on tensors to LLVM for the host CPU (results become "
-      "out-parameters); the options override norm-tile's schedule choice",
+      "out-parameters); the options override norm-select-schedule's schedule "
+      "choice",
       [](OpPassManager &pm, StringRef optionsStr,
          function_ref<LogicalResult(const Twine &)> errorHandler) {
         normlir::CPUPipelineOptions options;
@@ -379,7 +388,7 @@ static void registerAllPassesImpl() {
         target.cpu = options.targetCPU;
         target.features = options.targetFeatures;
         if (llvm::Error err = normlir::buildCPUPipeline(
-                pm, options.getTileOptions(), target))
+                pm, options.getScheduleOptions(), target))
           return errorHandler("normlir-cpu-pipeline: " +
                               llvm::toString(std::move(err)));
         return success();
@@ -404,7 +413,7 @@ static void registerAllPassesImpl() {
         target.optLevel = options.optLevel;
         target.multiprocessors = options.multiprocessors;
         if (llvm::Error err = normlir::buildCUDAPipeline(
-                pm, target, options.getTileOptions()))
+                pm, target, options.getScheduleOptions()))
           return errorHandler("normlir-cuda-pipeline: " +
                               llvm::toString(std::move(err)));
         return success();

@@ -308,7 +308,7 @@ def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",
         spec_or_mlir: MLIR text with ``norm`` dialect ops (a ``str``), a path
             to such a file (``os.PathLike``), or a :class:`Spec`.
         target: ``"cpu"`` (the host CPU) or ``"cuda"`` (an NVIDIA GPU).
-        schedule: overrides of the schedule heuristic, as ``norm-tile``'s
+        schedule: overrides of the schedule heuristic, as ``norm-select-schedule``'s
             options (``"vector-width=8 unroll=2"``; CUDA
             ``"strategy=row threads=128"``); empty: the heuristic decides.
         chip: CUDA: the GPU architecture (``"sm_90"``...); empty: the device's.

@@ -1,6 +1,6 @@
 // RUN: normlir-opt %s --normlir-cpu-pipeline | FileCheck %s
 // RUN: normlir-opt %s --normlir-cpu-pipeline --mlir-print-ir-after-all 2>&1 >/dev/null | FileCheck %s --check-prefix=ORDER
-// RUN: normlir-opt %s --normlir-cpu-pipeline="strategy=segment vector-width=4 unroll=1 parallel=on" --mlir-print-ir-after=norm-tile 2>&1 >/dev/null | FileCheck %s --check-prefix=OPTIONS
+// RUN: normlir-opt %s --normlir-cpu-pipeline="strategy=segment vector-width=4 unroll=1 parallel=on" --mlir-print-ir-after=norm-select-schedule 2>&1 >/dev/null | FileCheck %s --check-prefix=OPTIONS
 // RUN: normlir-opt %s --normlir-cpu-pipeline="vector-width=4 parallel=on" | FileCheck %s --check-prefix=OMP
 
 // Everything is lowered to the LLVM dialect; results become out-parameters:
@@ -20,8 +20,8 @@
 // ORDER: IR Dump After NormExpand (norm-expand)
 // ORDER: IR Dump After NormFuse (norm-fuse)
 // ORDER: norm.kernel
-// ORDER: IR Dump After NormTile (norm-tile)
-// ORDER: schedule = #norm.schedule<strategy = "row"
+// ORDER: IR Dump After NormSelectSchedule (norm-select-schedule)
+// ORDER: schedule = #norm.schedule<strategy = row
 // ORDER: IR Dump After ConvertNormToLinalg (convert-norm-to-linalg)
 // ORDER: IR Dump After OneShotBufferizePass (one-shot-bufferize)
 // ORDER: IR Dump After BufferResultsToOutParamsPass (buffer-results-to-out-params)
@@ -35,8 +35,8 @@
 // ORDER: IR Dump After ConvertOpenMPToLLVMPass (convert-openmp-to-llvm)
 // ORDER: IR Dump After ReconcileUnrealizedCastsPass (reconcile-unrealized-casts)
 
-// The pipeline's options reach norm-tile.
-// OPTIONS: schedule = #norm.schedule<strategy = "segment", vectorWidth = 4, unroll = 1,
+// The pipeline's options reach norm-select-schedule.
+// OPTIONS: schedule = #norm.schedule<strategy = segment, vectorWidth = 4, unroll = 1,
 // OPTIONS-SAME: parallel = true>
 
 // Threaded loops become OpenMP regions (LLVM translation outlines them into

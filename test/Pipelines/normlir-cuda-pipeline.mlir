@@ -31,7 +31,7 @@
 // SM80: llvm.call @mgpuMemFree
 // SM80: gpu.binary {{.*}}chip = "sm_80"
 
-// ORDER: norm-tile{{.*}}target=cuda
+// ORDER: norm-select-schedule{{.*}}target=cuda
 // ORDER: one-shot-bufferize
 // ORDER: convert-norm-to-gpu
 // ORDER: gpu-kernel-outlining

@@ -135,7 +135,7 @@ def device_arguments(device: str | None = None,
     """The normlir-run flags selecting the device and forcing a schedule.
 
     device: 'cpu' or 'cuda'; None: $NORMLIR_DEVICE, else 'cpu'.
-    schedule: norm-tile's options ('strategy=row threads=64'); None:
+    schedule: norm-select-schedule's options ('strategy=row threads=64'); None:
     $NORMLIR_SCHEDULE, else none; '' forces none (the heuristic's choice).
     """
     if device is None:
@@ -180,7 +180,7 @@ def run_spec(spec_text: str, func: str, inputs: list, tmp_path,
     (uint16 bit patterns in the .npy) are converted to float32. Raises
     NormlirError when normlir-run fails.
 
-    device ('cpu' or 'cuda') and schedule (norm-tile's options) override
+    device ('cpu' or 'cuda') and schedule (norm-select-schedule's options) override
     $NORMLIR_DEVICE and $NORMLIR_SCHEDULE for this call (see
     :func:`device_arguments`; schedule='' runs the heuristic's choice).
     """
@@ -196,7 +196,7 @@ def run_spec(spec_text: str, func: str, inputs: list, tmp_path,
         args.append(f"--input=@{p}")
     out_paths = [Path(f"{base}_out{i}.npy") for i in range(n_results)]
     args += [f"--output=@{p}" for p in out_paths]
-    # NORMLIR_SCHEDULE forces a schedule (norm-tile's options) on every run,
+    # NORMLIR_SCHEDULE forces a schedule (norm-select-schedule's options) on every run,
     # so that the same cases check each code path of the vector lowering;
     # NORMLIR_DEVICE=cuda runs them all on the GPU.
     args += device_arguments(device, schedule)

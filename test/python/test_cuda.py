@@ -24,7 +24,7 @@ Three groups of tests:
   driver or no GPU).
 
 Shapes are chosen for the code paths of convert-norm-to-gpu; the comments
-give the ``#norm.gpu_schedule`` that ``norm-tile{target=cuda}`` picks for
+give the ``#norm.gpu_schedule`` that ``norm-select-schedule{target=cuda}`` picks for
 them (f32, at the time of writing): ``row`` with several rows per warp, a
 warp, several warps or a whole block per row; partial blocks and ragged rows;
 narrow vectors; ``segment`` (rows split over blocks, NCHW BatchNorm);
@@ -137,7 +137,7 @@ def error_lines(msg):
 @pytest.fixture
 def gpu(monkeypatch):
     """Every run_spec of the test runs on the GPU (NORMLIR_DEVICE=cuda) with
-    the schedule norm-tile{target=cuda} picks (NORMLIR_SCHEDULE cleared);
+    the schedule norm-select-schedule{target=cuda} picks (NORMLIR_SCHEDULE cleared);
     gpu(schedule) forces a schedule on the test's later runs."""
     if not CUDA:
         pytest.skip(_no_gpu_reason())

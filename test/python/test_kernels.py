@@ -90,7 +90,7 @@ def test_huge_row_tasks(rng, tmp_path, monkeypatch):
 
 def test_params_along_reduced_run(rng, tmp_path):
     """A core-op program whose weight varies along R1 (not a named op's
-    layout): norm-tile must not pick the column strategy."""
+    layout): norm-select-schedule must not pick the column strategy."""
     x = rng.standard_normal((4, 3, 5)).astype(np.float32)
     w = rng.uniform(0.5, 1.5, 4).astype(np.float32)
     text = """func.func @f(%x: tensor<4x3x5xf32>, %w: tensor<4xf32>) -> tensor<4x3x5xf32> {

@@ -1,4 +1,4 @@
-"""The execution cases again under forced schedules (norm-tile's options via
+"""The execution cases again under forced schedules (norm-select-schedule's options via
 normlir-run --schedule), so that every code path of convert-norm-to-vector
 is checked against the float64 reference whatever the heuristic picks on
 this host: each strategy on layouts it would not be chosen for, narrow and

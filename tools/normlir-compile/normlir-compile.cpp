@@ -73,11 +73,11 @@ static cl::opt<std::string>
                cl::desc("CUDA: auto (cubin where ptxas is found, else PTX), "
                         "bin, isa or fatbin"),
                cl::init("auto"), cl::cat(category));
-static cl::opt<std::string>
-    schedule("schedule",
-             cl::desc("Overrides of the schedule heuristic, as norm-tile's "
-                      "options (\"vector-width=8 unroll=2\")"),
-             cl::cat(category));
+static cl::opt<std::string> schedule(
+    "schedule",
+    cl::desc("Overrides of the schedule heuristic, as norm-select-schedule's "
+             "options (\"vector-width=8 unroll=2\")"),
+    cl::cat(category));
 static cl::opt<unsigned> optLevel("opt-level",
                                   cl::desc("LLVM optimization level (0-3)"),
                                   cl::init(3), cl::cat(category));

@@ -13,7 +13,7 @@
 // where MODE selects what runs after the text is parsed and verified:
 //
 //   parse    print the module and parse the printout again
-//   tile     norm-expand,norm-fuse,norm-tile{OPTIONS}
+//   tile     norm-expand,norm-fuse,norm-select-schedule{OPTIONS}
 //   cpu      normlir-cpu-pipeline{OPTIONS} (to the LLVM dialect)
 //   cuda     normlir-cuda-pipeline{format=isa OPTIONS} (to the LLVM dialect
 //            with PTX embedded: no ptxas subprocess)
@@ -281,7 +281,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (mode == "parse")
     roundTrip(*module);
   else if (mode == "tile")
-    runPipeline(*module, "norm-expand,norm-fuse,norm-tile{" + options + "}");
+    runPipeline(*module,
+                "norm-expand,norm-fuse,norm-select-schedule{" + options + "}");
   else if (mode == "cpu")
     runPipeline(*module, "normlir-cpu-pipeline{" + options + "}");
   else

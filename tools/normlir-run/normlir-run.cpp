@@ -59,7 +59,8 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     targetCPU("target-cpu",
               cl::desc("CPU: the LLVM CPU to compile for (x86-64-v3, znver4, "
-                       "skylake-avx512, ...; default: the host's); code the host cannot run is refused"),
+                       "skylake-avx512, ...; default: the host's); code the "
+                       "host cannot run is refused"),
               cl::cat(category));
 static cl::opt<std::string>
     targetFeatures("target-features",
@@ -91,7 +92,7 @@ static cl::opt<unsigned> repeat("repeat",
                                 cl::init(1), cl::cat(category));
 static cl::opt<std::string>
     schedule("schedule",
-             cl::desc("Schedule overrides, as norm-tile's options: "
+             cl::desc("Schedule overrides, as norm-select-schedule's options: "
                       "\"vector-width=4 unroll=2 strategy=row\""),
              cl::cat(category));
 static cl::opt<unsigned> warmup("warmup",

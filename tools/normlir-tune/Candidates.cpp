@@ -18,8 +18,8 @@ using namespace normlir;
 using namespace normlir::tune;
 
 namespace {
-/// One field of a schedule: its norm-tile option, the values tried, and the
-/// value of the strategy's base schedule (always among the values).
+/// One field of a schedule: its norm-select-schedule option, the values tried,
+/// and the value of the strategy's base schedule (always among the values).
 struct Axis {
   std::string option;
   std::vector<std::string> values;
@@ -49,12 +49,12 @@ static Axis boolAxis(llvm::StringRef option, bool base) {
 
 /// Appends every combination of `axes` values for `strategy`, each at
 /// `offset` plus the number of fields that differ from the base.
-static void appendCrossProduct(llvm::StringRef strategy,
+static void appendCrossProduct(norm::Strategy strategy,
                                llvm::ArrayRef<Axis> axes, int offset,
                                std::vector<Candidate> &out) {
   std::vector<size_t> index(axes.size(), 0);
   while (true) {
-    Candidate c{"strategy=" + strategy.str(), offset};
+    Candidate c{"strategy=" + norm::stringifyStrategy(strategy).str(), offset};
     for (auto [axis, i] : llvm::zip_equal(axes, index)) {
       const std::string &value = axis.values[i];
       c.override += " " + axis.option + "=" + value;
@@ -80,9 +80,9 @@ static std::vector<Axis> cpuAxes(norm::ScheduleAttr base, int64_t targetWidth) {
       intAxis("vector-width", base.getVectorWidth(),
               {targetWidth, targetWidth / 2}, 1, 64),
       intAxis("unroll", base.getUnroll(), {1, 2, 4, 8}, 1, 16)};
-  if (base.getStrategy() == "row")
+  if (base.getStrategy() == norm::Strategy::Row)
     axes.push_back(intAxis("row-tasks", base.getRowTasks(), {1, 4, 16, 64}));
-  if (base.getStrategy() == "column")
+  if (base.getStrategy() == norm::Strategy::Column)
     axes.push_back(intAxis("chunks", c, {c / 4, c / 2, c, 2 * c, 4 * c}));
   axes.push_back(boolAxis("nontemporal", base.getNontemporal()));
   axes.push_back(boolAxis("parallel", base.getParallel()));
@@ -94,7 +94,7 @@ static std::vector<Axis> cpuAxes(norm::ScheduleAttr base, int64_t targetWidth) {
 static std::vector<Axis> gpuAxes(norm::GPUScheduleAttr base) {
   int64_t t = base.getThreads(), r = base.getRows(), v = base.getVectorWidth(),
           c = base.getChunks();
-  bool row = base.getStrategy() == "row";
+  bool row = base.getStrategy() == norm::Strategy::Row;
   std::vector<Axis> axes = {intAxis("threads", t,
                                     {t / 4, t / 2, t, 2 * t, 4 * t},
                                     row ? 1 : 32, 1024, /*pow2=*/true)};
@@ -106,8 +106,8 @@ static std::vector<Axis> gpuAxes(norm::GPUScheduleAttr base) {
   return axes;
 }
 
-/// The strategies whose norm-tile rules hold for every kernel.
-static std::vector<std::string>
+/// The strategies whose norm-select-schedule rules hold for every kernel.
+static std::vector<norm::Strategy>
 applicableStrategies(llvm::ArrayRef<ProbedKernel> kernels, bool cuda) {
   using L = norm::KernelLayout;
   bool row = llvm::all_of(kernels, [&](const ProbedKernel &k) {
@@ -117,12 +117,12 @@ applicableStrategies(llvm::ArrayRef<ProbedKernel> kernels, bool cuda) {
   bool column = cuda || llvm::none_of(kernels, [](const ProbedKernel &k) {
                   return k.layout.paramsAlongR1;
                 });
-  std::vector<std::string> strategies;
+  std::vector<norm::Strategy> strategies;
   if (row)
-    strategies.push_back("row");
-  strategies.push_back("segment");
+    strategies.push_back(norm::Strategy::Row);
+  strategies.push_back(norm::Strategy::Segment);
   if (column)
-    strategies.push_back("column");
+    strategies.push_back(norm::Strategy::Column);
   return strategies;
 }
 
@@ -132,25 +132,28 @@ normlir::tune::enumerateCandidates(ScheduleProbe &probe,
                                    llvm::ArrayRef<ProbedKernel> heuristic) {
   Attribute first = heuristic.front().schedule;
   bool cuda = isa<norm::GPUScheduleAttr>(first);
-  llvm::StringRef heuristicStrategy =
+  norm::Strategy heuristicStrategy =
       cuda ? cast<norm::GPUScheduleAttr>(first).getStrategy()
            : cast<norm::ScheduleAttr>(first).getStrategy();
   auto cpuTarget = dyn_cast_or_null<norm::CPUTargetAttr>(probe.getTarget());
 
   // The heuristic's own strategy first: its neighbours are the nearest.
-  std::vector<std::string> strategies = applicableStrategies(heuristic, cuda);
+  std::vector<norm::Strategy> strategies =
+      applicableStrategies(heuristic, cuda);
   auto own = llvm::find(strategies, heuristicStrategy);
   if (own != strategies.end())
     std::rotate(strategies.begin(), own, own + 1);
 
   std::vector<Candidate> candidates;
-  for (const std::string &strategy : strategies) {
+  for (norm::Strategy strategy : strategies) {
     bool other = strategy != heuristicStrategy;
     Attribute base = first;
     if (other) {
-      // What norm-tile picks for the other fields under this strategy.
-      auto kernels =
-          probe.schedule(function, "strategy=" + strategy + " force");
+      // What norm-select-schedule picks for the other fields under this
+      // strategy.
+      auto kernels = probe.schedule(
+          function,
+          "strategy=" + norm::stringifyStrategy(strategy).str() + " force");
       if (!kernels) {
         llvm::consumeError(kernels.takeError());
         continue;

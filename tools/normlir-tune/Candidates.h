@@ -6,8 +6,8 @@
 //
 // The search space around the heuristic's schedule (TVM MetaSchedule's
 // design space, kept small enough to measure exhaustively): each candidate
-// is a complete schedule written as norm-tile options with `force`, the
-// form JITOptions::schedule takes.
+// is a complete schedule written as norm-select-schedule options with `force`,
+// the form JITOptions::schedule takes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,8 +31,8 @@ struct Candidate {
 
 /// The candidates for a function whose kernels the heuristic scheduled as
 /// `heuristic` (not empty), nearest first; enumeration order breaks ties.
-/// Strategies are those whose rules (norm-tile's) hold for every kernel;
-/// the other fields vary around the first kernel's schedule:
+/// Strategies are those whose rules (norm-select-schedule's) hold for every
+/// kernel; the other fields vary around the first kernel's schedule:
 ///   CPU: vector width {the target's, half}, unroll {1, 2, 4, 8}, row tasks
 ///     {1, 4, 16, 64} (row), chunks {c/4, c/2, c, 2c, 4c} (column),
 ///     non-temporal stores and threads on and off;

@@ -1,4 +1,5 @@
-//===- Probe.cpp - what norm-tile makes of a spec -------------------------===//
+//===- Probe.cpp - what norm-select-schedule makes of a spec
+//-------------------------===//
 //
 // Part of the NormLIR project.
 //
@@ -101,10 +102,10 @@ ScheduleProbe::schedule(llvm::StringRef function, llvm::StringRef override) {
     return options.takeError();
   OwningOpRef<ModuleOp> copy(module->clone());
   PassManager pm(context.get());
-  pm.addPass(norm::createNormTile(*options));
+  pm.addPass(norm::createNormSelectSchedule(*options));
   diagnostics.clear();
   if (failed(pm.run(*copy)))
-    return takeDiagnostics("norm-tile failed");
+    return takeDiagnostics("norm-select-schedule failed");
 
   auto func = copy->lookupSymbol<func::FuncOp>(function);
   if (!func)

@@ -1,4 +1,5 @@
-//===- Probe.h - what norm-tile makes of a spec -----------------*- C++ -*-===//
+//===- Probe.h - what norm-select-schedule makes of a spec -----------------*-
+//C++ -*-===//
 //
 // Part of the NormLIR project.
 //
@@ -6,9 +7,9 @@
 //
 // normlir-tune's view of a spec before anything is compiled: the head of
 // the JIT's pipeline (norm-attach-{cpu,cuda}-target, norm-expand, norm-fuse,
-// norm-tile) run in-process, so that the tuner sees each function's kernels,
-// their tuning keys and the schedule norm-tile records under any override,
-// exactly as a JIT compile with the same options would.
+// norm-select-schedule) run in-process, so that the tuner sees each function's
+// kernels, their tuning keys and the schedule norm-select-schedule records
+// under any override, exactly as a JIT compile with the same options would.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,7 +42,7 @@ struct ProbeTarget {
   int64_t multiprocessors = 0;
 };
 
-/// One norm.kernel of a function after norm-tile.
+/// One norm.kernel of a function after norm-select-schedule.
 struct ProbedKernel {
   /// normlir::norm::getTuningKey of the kernel on the module's target.
   std::string key;
@@ -58,7 +59,7 @@ struct ProbedKernel {
 class ScheduleProbe {
 public:
   /// Parses `source` (`bufferName` in messages) and runs the pipeline head
-  /// up to norm-tile. Errors carry the located diagnostics.
+  /// up to norm-select-schedule. Errors carry the located diagnostics.
   static llvm::Expected<std::unique_ptr<ScheduleProbe>>
   create(llvm::StringRef source, llvm::StringRef bufferName,
          const ProbeTarget &target);
@@ -69,10 +70,11 @@ public:
   /// The module's target attribute (what the keys include).
   mlir::Attribute getTarget() const { return target; }
 
-  /// The kernels of `function` as norm-tile schedules them with `override`
-  /// (norm-tile's options as text, "" for the heuristic), in order. An
-  /// invalid override (an option out of range, a strategy that does not
-  /// apply to a kernel) is an error with norm-tile's message.
+  /// The kernels of `function` as norm-select-schedule schedules them with
+  /// `override` (norm-select-schedule's options as text, "" for the heuristic),
+  /// in order. An invalid override (an option out of range, a strategy that
+  /// does not apply to a kernel) is an error with norm-select-schedule's
+  /// message.
   llvm::Expected<std::vector<ProbedKernel>> schedule(llvm::StringRef function,
                                                      llvm::StringRef override);
 

@@ -9,16 +9,16 @@
 //   normlir-tune spec.mlir --db=tuned.jsonl
 //   normlir-run spec.mlir --tuning-db=tuned.jsonl ...
 //
-// For each public function of the spec it finds the kernels norm-tile
-// schedules and the heuristic's schedule, enumerates schedules around it
-// (Candidates.h), JIT-compiles each, times them and the heuristic in the
-// same interleaved rounds, prints a table and appends the fastest schedule
-// of each kernel to the tuning database (TuningDatabase.h), which norm-tile
-// consults before its heuristic. A candidate is one schedule override for
-// the whole function, as JITOptions::schedule applies it: a function with
-// several kernels is tuned jointly, each kernel recording the schedule the
-// override gave it and the function's time. Every error is a message on
-// stderr and exit code 1.
+// For each public function of the spec it finds the kernels
+// norm-select-schedule schedules and the heuristic's schedule, enumerates
+// schedules around it (Candidates.h), JIT-compiles each, times them and the
+// heuristic in the same interleaved rounds, prints a table and appends the
+// fastest schedule of each kernel to the tuning database (TuningDatabase.h),
+// which norm-select-schedule consults before its heuristic. A candidate is one
+// schedule override for the whole function, as JITOptions::schedule applies it:
+// a function with several kernels is tuned jointly, each kernel recording the
+// schedule the override gave it and the function's time. Every error is a
+// message on stderr and exit code 1.
 //
 //===----------------------------------------------------------------------===//
 
@@ -124,7 +124,7 @@ static std::string firstLine(llvm::Error err) {
 }
 
 namespace {
-/// A compiled candidate: its override and what norm-tile made of it.
+/// A compiled candidate: its override and what norm-select-schedule made of it.
 struct Compiled {
   std::string override;
   int distance = 0;
@@ -143,8 +143,8 @@ scheduleTexts(llvm::ArrayRef<ProbedKernel> kernels) {
 }
 
 /// Compiles candidates of `function` in order until `maxCandidates` compile,
-/// dropping those norm-tile refuses and those whose schedules equal the
-/// heuristic's or an earlier candidate's. `enumerated` receives the number
+/// dropping those norm-select-schedule refuses and those whose schedules equal
+/// the heuristic's or an earlier candidate's. `enumerated` receives the number
 /// enumerated.
 static std::vector<Compiled>
 compileCandidates(ScheduleProbe &probe, llvm::StringRef function,
@@ -312,7 +312,8 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
-      "Measure schedules around norm-tile's heuristic and record the fastest "
+      "Measure schedules around norm-select-schedule's heuristic and record "
+      "the fastest "
       "in a tuning database\n\n"
       "The heuristic is measured without a database: $NORMLIR_TUNING_DB is "
       "ignored.\n");

@@ -110,7 +110,7 @@ struct JITOptions {
   std::string targetFeatures;
   /// LLVM optimization level (0-3) of the generated code.
   unsigned optLevel = 3;
-  /// Overrides of the schedule heuristic, as norm-tile's options
+  /// Overrides of the schedule heuristic, as norm-select-schedule's options
   /// ("vector-width=4 unroll=2"; on CUDA "strategy=row threads=128");
   /// empty: the heuristic decides.
   std::string schedule;

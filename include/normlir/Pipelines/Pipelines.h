@@ -23,8 +23,8 @@ namespace normlir {
 /// Appends the `normlir-cpu-pipeline` to `pm` (a builtin.module pass
 /// manager): norm (named or core ops) on tensors in, LLVM dialect out, with
 /// function results as trailing out-parameter memrefs.
-/// Options of `normlir-cpu-pipeline`: overrides of norm-tile's schedule
-/// heuristic (unset options leave the choice to it).
+/// Options of `normlir-cpu-pipeline`: overrides of norm-select-schedule's
+/// schedule heuristic (unset options leave the choice to it).
 struct CPUPipelineOptions
     : public mlir::PassPipelineOptions<CPUPipelineOptions> {
   Option<std::string> strategy{*this, "strategy",
@@ -66,8 +66,8 @@ struct CPUPipelineOptions
                      "(+avx512bf16,-avx512f)"),
       llvm::cl::init("")};
 
-  /// The options as norm-tile's options (target=cpu).
-  norm::NormTileOptions getTileOptions() const;
+  /// The options as norm-select-schedule's options (target=cpu).
+  norm::NormSelectScheduleOptions getScheduleOptions() const;
 };
 
 /// The CPU a `normlir-cpu-pipeline` compiles for (norm-attach-cpu-target's
@@ -96,7 +96,7 @@ struct CUDATarget {
 };
 
 /// Options of `normlir-cuda-pipeline`: the target, and overrides of
-/// norm-tile's GPU schedule choice.
+/// norm-select-schedule's GPU schedule choice.
 struct CUDAPipelineOptions
     : public mlir::PassPipelineOptions<CUDAPipelineOptions> {
   Option<std::string> chip{*this, "chip",
@@ -141,24 +141,25 @@ struct CUDAPipelineOptions
                      "heuristic"),
       llvm::cl::init("")};
 
-  /// The schedule options as norm-tile's options (target=cuda).
-  norm::NormTileOptions getTileOptions() const;
+  /// The schedule options as norm-select-schedule's options (target=cuda).
+  norm::NormSelectScheduleOptions getScheduleOptions() const;
 };
 
-/// Parses a schedule override, norm-tile's options as text ("vector-width=8
-/// unroll=2 force": what `normlir-run --schedule`, `normlir-compile
+/// Parses a schedule override, norm-select-schedule's options as text
+/// ("vector-width=8 unroll=2 force": what `normlir-run --schedule`,
+/// `normlir-compile
 /// --schedule` and JITOptions::schedule take), for `target` ("cpu" or
-/// "cuda"), and checks the values (norm::checkNormTileOptions). The error
-/// names the offending option.
-llvm::Expected<norm::NormTileOptions>
+/// "cuda"), and checks the values (norm::checkNormSelectScheduleOptions). The
+/// error names the offending option.
+llvm::Expected<norm::NormSelectScheduleOptions>
 parseScheduleOptions(llvm::StringRef schedule, llvm::StringRef target);
 
-/// Appends normlir-cuda-pipeline to `pm`, with `tile` as norm-tile's options
-/// (its target is set to cuda). Fails, without touching `pm`'s process, when
-/// the chip is unknown, the PTX version does not suit the chip or ptxas, the
-/// format needs ptxas and there is none, or an option is out of range.
+/// Appends normlir-cuda-pipeline to `pm`, with `tile` as norm-select-schedule's
+/// options (its target is set to cuda). Fails, without touching `pm`'s process,
+/// when the chip is unknown, the PTX version does not suit the chip or ptxas,
+/// the format needs ptxas and there is none, or an option is out of range.
 llvm::Error buildCUDAPipeline(mlir::OpPassManager &pm, const CUDATarget &target,
-                              const norm::NormTileOptions &tile = {});
+                              const norm::NormSelectScheduleOptions &tile = {});
 
 /// Path of the CUDA toolkit's ptxas ($CUDA_ROOT, $CUDA_HOME, $CUDA_PATH,
 /// /usr/local/cuda, then PATH), or "" when there is none.
@@ -185,11 +186,11 @@ resolvePTXFeatures(llvm::StringRef chip, llvm::StringRef features,
                    std::optional<unsigned> ptxasMax);
 
 /// Appends normlir-cpu-pipeline to `pm` (anchored on the module), with `tile`
-/// as norm-tile's options, compiling for `target`. Fails when an option is
-/// out of range (an unknown CPU fails when the pipeline runs, located at the
-/// module).
+/// as norm-select-schedule's options, compiling for `target`. Fails when an
+/// option is out of range (an unknown CPU fails when the pipeline runs, located
+/// at the module).
 llvm::Error buildCPUPipeline(mlir::OpPassManager &pm,
-                             const norm::NormTileOptions &tile = {},
+                             const norm::NormSelectScheduleOptions &tile = {},
                              const CPUTarget &target = {});
 
 /// Registers all NormLIR passes and named pipelines with the global registry.

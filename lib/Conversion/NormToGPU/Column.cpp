@@ -193,7 +193,8 @@ void ColumnEmitter::storeColumnPartials(Value p0c, Value chunk, Value q,
 LogicalResult
 LowerColumnKernel::matchAndRewrite(KernelOp op,
                                    PatternRewriter &rewriter) const {
-  std::optional<GPUKernel> kernel = matchGPUKernel(op, "column", rewriter);
+  std::optional<GPUKernel> kernel =
+      matchGPUKernel(op, norm::Strategy::Column, rewriter);
   if (!kernel)
     return failure();
   const KernelLayout &l = kernel->layout;

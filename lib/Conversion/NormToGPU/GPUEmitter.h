@@ -53,7 +53,7 @@ using GPUKernel = norm::MatchedKernel<norm::GPUScheduleAttr>;
 
 /// matchKernel for this lowering's schedule attribute.
 inline std::optional<GPUKernel>
-matchGPUKernel(norm::KernelOp op, llvm::StringRef strategy,
+matchGPUKernel(norm::KernelOp op, norm::Strategy strategy,
                mlir::PatternRewriter &rewriter) {
   return norm::matchKernel<norm::GPUScheduleAttr>(op, strategy, rewriter);
 }

@@ -84,8 +84,9 @@ struct ConvertNormToGPUPass
     if (failed(checkBufferizedKernel(k, /*diagnose=*/true)))
       return failure();
     if (!isa_and_nonnull<GPUScheduleAttr>(k.getScheduleAttr()))
-      return k.emitError("has no GPU schedule; run norm-tile{target=cuda} "
-                         "first");
+      return k.emitError(
+          "has no GPU schedule; run norm-select-schedule{target=cuda} "
+          "first");
     std::string why;
     if (!getKernelLayout(k, &why))
       return k.emitError() << "cannot map to the GPU: " << why;

@@ -233,7 +233,8 @@ void RowEmitter::applyVector(const RowThread &t, Value v, Value e, Value meanV,
 
 LogicalResult LowerRowKernel::matchAndRewrite(KernelOp op,
                                               PatternRewriter &rewriter) const {
-  std::optional<GPUKernel> kernel = matchGPUKernel(op, "row", rewriter);
+  std::optional<GPUKernel> kernel =
+      matchGPUKernel(op, norm::Strategy::Row, rewriter);
   if (!kernel)
     return failure();
   const KernelLayout &l = kernel->layout;

@@ -160,7 +160,8 @@ void SegmentEmitter::storeChunkPartial(Value seg, Value chunk, Moments m,
 LogicalResult
 LowerSegmentKernel::matchAndRewrite(KernelOp op,
                                     PatternRewriter &rewriter) const {
-  std::optional<GPUKernel> kernel = matchGPUKernel(op, "segment", rewriter);
+  std::optional<GPUKernel> kernel =
+      matchGPUKernel(op, norm::Strategy::Segment, rewriter);
   if (!kernel)
     return failure();
   const KernelLayout &l = kernel->layout;

@@ -417,7 +417,7 @@ LogicalResult
 LowerColumnKernel::matchAndRewrite(KernelOp op,
                                    PatternRewriter &rewriter) const {
   std::optional<VectorKernel> kernel =
-      matchVectorKernel(op, "column", rewriter);
+      matchVectorKernel(op, norm::Strategy::Column, rewriter);
   if (!kernel)
     return failure();
   const KernelLayout &layout = kernel->layout;

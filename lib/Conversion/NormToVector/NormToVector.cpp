@@ -72,11 +72,12 @@ struct ConvertNormToVectorPass
     if (failed(checkBufferizedKernel(k, /*diagnose=*/true)))
       return failure();
     if (isa_and_nonnull<GPUScheduleAttr>(k.getScheduleAttr()))
-      return k.emitError("has a GPU schedule; lower it with "
-                         "convert-norm-to-gpu, or re-run norm-tile with "
-                         "force");
+      return k.emitError(
+          "has a GPU schedule; lower it with "
+          "convert-norm-to-gpu, or re-run norm-select-schedule with "
+          "force");
     if (!isa_and_nonnull<ScheduleAttr>(k.getScheduleAttr()))
-      return k.emitError("has no schedule; run norm-tile first");
+      return k.emitError("has no schedule; run norm-select-schedule first");
     std::string why;
     if (!getKernelLayout(k, &why))
       return k.emitError() << "cannot vectorize: " << why;

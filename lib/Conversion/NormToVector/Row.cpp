@@ -93,7 +93,8 @@ SmallVector<Value> RowEmitter::emitRow(Value s, Value last, ValueRange pass1) {
 
 LogicalResult LowerRowKernel::matchAndRewrite(KernelOp op,
                                               PatternRewriter &rewriter) const {
-  std::optional<VectorKernel> kernel = matchVectorKernel(op, "row", rewriter);
+  std::optional<VectorKernel> kernel =
+      matchVectorKernel(op, norm::Strategy::Row, rewriter);
   if (!kernel)
     return failure();
   const KernelLayout &layout = kernel->layout;

@@ -135,7 +135,7 @@ LogicalResult
 LowerSegmentKernel::matchAndRewrite(KernelOp op,
                                     PatternRewriter &rewriter) const {
   std::optional<VectorKernel> kernel =
-      matchVectorKernel(op, "segment", rewriter);
+      matchVectorKernel(op, norm::Strategy::Segment, rewriter);
   if (!kernel)
     return failure();
   rewriter.setInsertionPoint(op);

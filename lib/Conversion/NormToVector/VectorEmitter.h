@@ -44,7 +44,7 @@ using VectorKernel = norm::MatchedKernel<norm::ScheduleAttr>;
 
 /// matchKernel for this lowering's schedule attribute.
 inline std::optional<VectorKernel>
-matchVectorKernel(norm::KernelOp op, llvm::StringRef strategy,
+matchVectorKernel(norm::KernelOp op, norm::Strategy strategy,
                   mlir::PatternRewriter &rewriter) {
   return norm::matchKernel<norm::ScheduleAttr>(op, strategy, rewriter);
 }

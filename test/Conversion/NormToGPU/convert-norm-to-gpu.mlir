@@ -21,8 +21,8 @@
 // CHECK: vector.store {{.*}} {alignment = 16 : i64} : memref<8192xf32>, vector<4xf32>
 // CHECK-NOT: norm.kernel
 func.func @row(%x: memref<32x256xf32>, %w: memref<256xf32>, %y: memref<32x256xf32>, %m: memref<32x1xf32>, %v: memref<32x1xf32>, %r: memref<32x1xf32>) {
-  norm.kernel %x weight %w outs(%y, %m, %v, %r) {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
-      schedule = #norm.gpu_schedule<strategy = "row", threads = 16, rows = 16, vectorWidth = 4, chunks = 1>}
+  norm.kernel moments %x weight %w outs(%y, %m, %v, %r) {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.gpu_schedule<strategy = row, threads = 16, rows = 16, vectorWidth = 4, chunks = 1>}
       : (memref<32x256xf32>, memref<256xf32>, memref<32x256xf32>, memref<32x1xf32>, memref<32x1xf32>, memref<32x1xf32>) -> ()
   return
 }
@@ -45,8 +45,8 @@ func.func @row(%x: memref<32x256xf32>, %w: memref<256xf32>, %y: memref<32x256xf3
 // CHECK-COUNT-4: memref.load %[[S0]]
 // CHECK: arith.truncf {{.*}} : vector<8xf32> to vector<8xbf16>
 func.func @block_row_bf16(%x: memref<8x1000xbf16>, %y: memref<8x1000xbf16>, %ms: memref<8x1xf32>, %r: memref<8x1xf32>) {
-  norm.kernel %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
-      schedule = #norm.gpu_schedule<strategy = "row", threads = 128, rows = 1, vectorWidth = 8, chunks = 1>}
+  norm.kernel mean_square %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
+      schedule = #norm.gpu_schedule<strategy = row, threads = 128, rows = 1, vectorWidth = 8, chunks = 1>}
       : (memref<8x1000xbf16>, memref<8x1000xbf16>, memref<8x1xf32>, memref<8x1xf32>) -> ()
   return
 }
@@ -74,8 +74,8 @@ func.func @block_row_bf16(%x: memref<8x1000xbf16>, %y: memref<8x1000xbf16>, %ms:
 // CHECK: vector.store
 // CHECK: gpu.dealloc %[[P]]
 func.func @segment(%x: memref<4x8x16x16xf32>, %w: memref<8xf32>, %b: memref<8xf32>, %y: memref<4x8x16x16xf32>, %m: memref<1x8x1x1xf32>, %v: memref<1x8x1x1xf32>, %r: memref<1x8x1x1xf32>) {
-  norm.kernel %x weight %w bias %b outs(%y, %m, %v, %r) {axes = array<i64: 0, 2, 3>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
-      schedule = #norm.gpu_schedule<strategy = "segment", threads = 64, rows = 1, vectorWidth = 4, chunks = 2>}
+  norm.kernel moments %x weight %w bias %b outs(%y, %m, %v, %r) {axes = array<i64: 0, 2, 3>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 1, vectorWidth = 4, chunks = 2>}
       : (memref<4x8x16x16xf32>, memref<8xf32>, memref<8xf32>, memref<4x8x16x16xf32>, memref<1x8x1x1xf32>, memref<1x8x1x1xf32>, memref<1x8x1x1xf32>) -> ()
   return
 }
@@ -100,8 +100,8 @@ func.func @segment(%x: memref<4x8x16x16xf32>, %w: memref<8xf32>, %b: memref<8xf3
 // CHECK-NOT: vector.from_elements
 // CHECK: gpu.dealloc %[[P]]
 func.func @column(%x: memref<2x16x16x16xf32>, %w: memref<16xf32>, %y: memref<2x16x16x16xf32>, %m: memref<1x1x1x16xf32>, %v: memref<1x1x1x16xf32>, %r: memref<1x1x1x16xf32>) {
-  norm.kernel %x weight %w outs(%y, %m, %v, %r) {axes = array<i64: 0, 1, 2>, param_axes = array<i64: 3>, epsilon = 1.0e-5 : f64,
-      schedule = #norm.gpu_schedule<strategy = "column", threads = 256, rows = 1, vectorWidth = 4, chunks = 4>}
+  norm.kernel moments %x weight %w outs(%y, %m, %v, %r) {axes = array<i64: 0, 1, 2>, param_axes = array<i64: 3>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.gpu_schedule<strategy = column, threads = 256, rows = 1, vectorWidth = 4, chunks = 4>}
       : (memref<2x16x16x16xf32>, memref<16xf32>, memref<2x16x16x16xf32>, memref<1x1x1x16xf32>, memref<1x1x1x16xf32>, memref<1x1x1x16xf32>) -> ()
   return
 }
@@ -118,8 +118,8 @@ func.func @column(%x: memref<2x16x16x16xf32>, %w: memref<16xf32>, %y: memref<2x1
 // CHECK: vector.store
 // CHECK-NOT: gpu.launch
 func.func @apply_only(%x: memref<4x8x16x16xf32>, %mean: memref<1x8x1x1xf32>, %rstd: memref<1x8x1x1xf32>, %w: memref<8xf32>, %b: memref<8xf32>, %y: memref<4x8x16x16xf32>) {
-  norm.kernel %x mean %mean rstd %rstd weight %w bias %b outs(%y) {axes = array<i64: 0, 2, 3>, param_axes = array<i64: 1>,
-      schedule = #norm.gpu_schedule<strategy = "column", threads = 256, rows = 1, vectorWidth = 4, chunks = 1>}
+  norm.kernel apply %x mean %mean rstd %rstd weight %w bias %b outs(%y) {axes = array<i64: 0, 2, 3>, param_axes = array<i64: 1>,
+      schedule = #norm.gpu_schedule<strategy = column, threads = 256, rows = 1, vectorWidth = 4, chunks = 1>}
       : (memref<4x8x16x16xf32>, memref<1x8x1x1xf32>, memref<1x8x1x1xf32>, memref<8xf32>, memref<8xf32>, memref<4x8x16x16xf32>) -> ()
   return
 }
@@ -198,8 +198,8 @@ func.func @host_scalar_in_region(%n: memref<i64>, %a: memref<8xf32>, %o: memref<
 // CHECK: gpu.dealloc %[[RSTD]]
 func.func @shared_stats(%x: memref<2x64x64x16xf32>, %y: memref<2x64x64x16xf32>, %s: memref<16xf32>) {
   %v = memref.expand_shape %s [[0, 1, 2, 3]] output_shape [1, 1, 1, 16] : memref<16xf32> into memref<1x1x1x16xf32>
-  norm.kernel %x outs(%y, %v, %v, %v) {axes = array<i64: 0, 1, 2>, epsilon = 1.0e-5 : f64,
-      schedule = #norm.gpu_schedule<strategy = "column", threads = 256, rows = 1, vectorWidth = 4, chunks = 8>}
+  norm.kernel moments %x outs(%y, %v, %v, %v) {axes = array<i64: 0, 1, 2>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.gpu_schedule<strategy = column, threads = 256, rows = 1, vectorWidth = 4, chunks = 8>}
       : (memref<2x64x64x16xf32>, memref<2x64x64x16xf32>, memref<1x1x1x16xf32>, memref<1x1x1x16xf32>, memref<1x1x1x16xf32>) -> ()
   return
 }
@@ -231,8 +231,8 @@ func.func @constant(%o: memref<4xf32>) {
 // CHECK-NEXT: %[[DEGENERATE:.*]] = arith.cmpf oeq, %{{.*}}, %[[ZERO]] : f32
 // CHECK-NEXT: arith.select %[[DEGENERATE]], %[[ZERO]], %[[RSTD]] : f32
 func.func @zero_degenerate(%x: memref<2x3x16xf32>, %y: memref<2x3x16xf32>, %m: memref<2x3x1xf32>, %v: memref<2x3x1xf32>, %r: memref<2x3x1xf32>) {
-  norm.kernel %x outs(%y, %m, %v, %r) {axes = array<i64: 2>, epsilon = 0.0 : f64, zero_degenerate,
-      schedule = #norm.gpu_schedule<strategy = "row", threads = 4, rows = 8, vectorWidth = 4, chunks = 1>}
+  norm.kernel moments %x outs(%y, %m, %v, %r) {axes = array<i64: 2>, epsilon = 0.0 : f64, zero_degenerate,
+      schedule = #norm.gpu_schedule<strategy = row, threads = 4, rows = 8, vectorWidth = 4, chunks = 1>}
       : (memref<2x3x16xf32>, memref<2x3x16xf32>, memref<2x3x1xf32>, memref<2x3x1xf32>, memref<2x3x1xf32>) -> ()
   return
 }

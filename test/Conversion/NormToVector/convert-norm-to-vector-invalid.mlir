@@ -1,8 +1,8 @@
 // RUN: normlir-opt %s --convert-norm-to-vector -split-input-file -verify-diagnostics
 
 func.func @no_schedule(%x: memref<4x16xf32>, %y: memref<4x16xf32>, %ms: memref<4x1xf32>, %r: memref<4x1xf32>) {
-  // expected-error @+1 {{has no schedule; run norm-tile first}}
-  norm.kernel %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64}
+  // expected-error @+1 {{has no schedule; run norm-select-schedule first}}
+  norm.kernel mean_square %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64}
       : (memref<4x16xf32>, memref<4x16xf32>, memref<4x1xf32>, memref<4x1xf32>) -> ()
   return
 }
@@ -11,8 +11,8 @@ func.func @no_schedule(%x: memref<4x16xf32>, %y: memref<4x16xf32>, %ms: memref<4
 
 func.func @row_needs_r1_1(%x: memref<4x3x16xf32>, %y: memref<4x3x16xf32>, %ms: memref<1x3x1xf32>, %r: memref<1x3x1xf32>) {
   // expected-error @+1 {{schedule strategy "row" needs R1 = 1, but the kernel's layout is [P0, R1, P1, R2] = [1, 4, 3, 16]}}
-  norm.kernel %x outs(%y, %ms, %r) {axes = array<i64: 0, 2>, epsilon = 1.0e-6 : f64,
-      schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+  norm.kernel mean_square %x outs(%y, %ms, %r) {axes = array<i64: 0, 2>, epsilon = 1.0e-6 : f64,
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
       : (memref<4x3x16xf32>, memref<4x3x16xf32>, memref<1x3x1xf32>, memref<1x3x1xf32>) -> ()
   return
 }
@@ -21,8 +21,8 @@ func.func @row_needs_r1_1(%x: memref<4x3x16xf32>, %y: memref<4x3x16xf32>, %ms: m
 
 func.func @three_reduced_runs(%x: memref<2x3x4x5x6xf32>, %y: memref<2x3x4x5x6xf32>, %ms: memref<1x3x1x5x1xf32>, %r: memref<1x3x1x5x1xf32>) {
   // expected-error @+1 {{cannot vectorize: the reduced dimensions form more than two runs separated by parallel ones}}
-  norm.kernel %x outs(%y, %ms, %r) {axes = array<i64: 0, 2, 4>, epsilon = 1.0e-6 : f64,
-      schedule = #norm.schedule<strategy = "segment", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+  norm.kernel mean_square %x outs(%y, %ms, %r) {axes = array<i64: 0, 2, 4>, epsilon = 1.0e-6 : f64,
+      schedule = #norm.schedule<strategy = segment, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
       : (memref<2x3x4x5x6xf32>, memref<2x3x4x5x6xf32>, memref<1x3x1x5x1xf32>, memref<1x3x1x5x1xf32>) -> ()
   return
 }
@@ -33,8 +33,8 @@ func.func @on_tensors(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %e = tensor.empty() : tensor<4x16xf32>
   %s = tensor.empty() : tensor<4x1xf32>
   // expected-error @+1 {{expects a bufferized kernel (memref operands)}}
-  %k:3 = norm.kernel %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
-      schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+  %k:3 = norm.kernel mean_square %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
       : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return %k#0 : tensor<4x16xf32>
 }
@@ -43,8 +43,8 @@ func.func @on_tensors(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 
 func.func @strided(%x: memref<4x16xf32, strided<[32, 1]>>, %y: memref<4x16xf32>, %ms: memref<4x1xf32>, %r: memref<4x1xf32>) {
   // expected-error @+1 {{expects row-major contiguous buffers, got 'memref<4x16xf32, strided<[32, 1]>>'}}
-  norm.kernel %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
-      schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+  norm.kernel mean_square %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
       : (memref<4x16xf32, strided<[32, 1]>>, memref<4x16xf32>, memref<4x1xf32>, memref<4x1xf32>) -> ()
   return
 }

@@ -22,8 +22,8 @@
 // CHECK: vector.store
 // CHECK-NOT: norm.kernel
 func.func @row(%x: memref<4x64xf32>, %w: memref<64xf32>, %y: memref<4x64xf32>, %m: memref<4x1xf32>, %v: memref<4x1xf32>, %r: memref<4x1xf32>) {
-  norm.kernel %x weight %w outs(%y, %m, %v, %r) {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
-      schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 2, chunks = 1, rowTasks = 2, nontemporal = false, parallel = true>}
+  norm.kernel moments %x weight %w outs(%y, %m, %v, %r) {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 2, chunks = 1, rowTasks = 2, nontemporal = false, parallel = true>}
       : (memref<4x64xf32>, memref<64xf32>, memref<4x64xf32>, memref<4x1xf32>, memref<4x1xf32>, memref<4x1xf32>) -> ()
   return
 }
@@ -43,8 +43,8 @@ func.func @row(%x: memref<4x64xf32>, %w: memref<64xf32>, %y: memref<4x64xf32>, %
 // CHECK: arith.truncf {{.*}} : vector<8xf32> to vector<8xbf16>
 // CHECK: vector.maskedstore
 func.func @rms_bf16(%x: memref<3x20xbf16>, %y: memref<3x20xbf16>, %ms: memref<3x1xf32>, %r: memref<3x1xf32>) {
-  norm.kernel %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
-      schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+  norm.kernel mean_square %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
       : (memref<3x20xbf16>, memref<3x20xbf16>, memref<3x1xf32>, memref<3x1xf32>) -> ()
   return
 }
@@ -65,8 +65,8 @@ func.func @rms_bf16(%x: memref<3x20xbf16>, %y: memref<3x20xbf16>, %ms: memref<3x
 // CHECK: scf.parallel
 // CHECK-NOT: memref.dealloc
 func.func @segment(%x: memref<4x3x40xf32>, %w: memref<3xf32>, %y: memref<4x3x40xf32>, %m: memref<1x3x1xf32>, %v: memref<1x3x1xf32>, %r: memref<1x3x1xf32>) {
-  norm.kernel %x weight %w outs(%y, %m, %v, %r) {axes = array<i64: 0, 2>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
-      schedule = #norm.schedule<strategy = "segment", vectorWidth = 8, unroll = 4, chunks = 1, rowTasks = 1, nontemporal = false, parallel = true>}
+  norm.kernel moments %x weight %w outs(%y, %m, %v, %r) {axes = array<i64: 0, 2>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.schedule<strategy = segment, vectorWidth = 8, unroll = 4, chunks = 1, rowTasks = 1, nontemporal = false, parallel = true>}
       : (memref<4x3x40xf32>, memref<3xf32>, memref<4x3x40xf32>, memref<1x3x1xf32>, memref<1x3x1xf32>, memref<1x3x1xf32>) -> ()
   return
 }
@@ -88,8 +88,8 @@ func.func @segment(%x: memref<4x3x40xf32>, %w: memref<3xf32>, %y: memref<4x3x40x
 // CHECK: arith.cmpi uge
 // CHECK: arith.select
 func.func @column(%x: memref<2x9x16xf32>, %y: memref<2x9x16xf32>, %m: memref<1x1x16xf32>, %v: memref<1x1x16xf32>, %r: memref<1x1x16xf32>) {
-  norm.kernel %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 1>, epsilon = 1.0e-5 : f64,
-      schedule = #norm.schedule<strategy = "column", vectorWidth = 8, unroll = 2, chunks = 3, rowTasks = 1, nontemporal = false, parallel = true>}
+  norm.kernel moments %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 1>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.schedule<strategy = column, vectorWidth = 8, unroll = 2, chunks = 3, rowTasks = 1, nontemporal = false, parallel = true>}
       : (memref<2x9x16xf32>, memref<2x9x16xf32>, memref<1x1x16xf32>, memref<1x1x16xf32>, memref<1x1x16xf32>) -> ()
   return
 }
@@ -105,8 +105,8 @@ func.func @column(%x: memref<2x9x16xf32>, %y: memref<2x9x16xf32>, %m: memref<1x1
 // CHECK: vector.store {{.*}} {alignment = 32 : i64, nontemporal = true}
 // CHECK: vector.maskedstore
 func.func @streaming(%x: memref<2x2000xf32>, %m: memref<2x1xf32>, %r: memref<2x1xf32>, %y: memref<2x2000xf32>) {
-  norm.kernel %x mean %m rstd %r outs(%y) {axes = array<i64: 1>,
-      schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = true, parallel = false>}
+  norm.kernel apply %x mean %m rstd %r outs(%y) {axes = array<i64: 1>,
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = true, parallel = false>}
       : (memref<2x2000xf32>, memref<2x1xf32>, memref<2x1xf32>, memref<2x2000xf32>) -> ()
   return
 }
@@ -128,7 +128,7 @@ func.func @streaming(%x: memref<2x2000xf32>, %m: memref<2x1xf32>, %r: memref<2x1
 // CHECK: vector.store {{.*}} : memref<64xbf16>, vector<8xbf16>
 // CHECK-NOT: norm.yield
 func.func @regions(%a: memref<2x32xf32>, %b: memref<2x32xf16>, %y: memref<2x32xbf16>, %ms: memref<2x1xf32>, %r: memref<2x1xf32>) {
-  norm.kernel %a, %b outs(%y, %ms, %r) prologue {
+  norm.kernel mean_square %a, %b outs(%y, %ms, %r) prologue {
   ^bb0(%p: f32, %q: f16):
     %w = arith.extf %q : f16 to f32
     %s = arith.addf %p, %w : f32
@@ -140,7 +140,7 @@ func.func @regions(%a: memref<2x32xf32>, %b: memref<2x32xf16>, %y: memref<2x32xb
     %c = arith.truncf %m : f32 to bf16
     norm.yield %c : bf16
   } {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
-      schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
       : (memref<2x32xf32>, memref<2x32xf16>, memref<2x32xbf16>, memref<2x1xf32>, memref<2x1xf32>) -> ()
   return
 }
@@ -157,8 +157,8 @@ func.func @regions(%a: memref<2x32xf32>, %b: memref<2x32xf16>, %y: memref<2x32xb
 // CHECK-NEXT: %[[DEGENERATE:.*]] = arith.cmpf oeq, %{{.*}}, %[[ZERO]] : f32
 // CHECK-NEXT: arith.select %[[DEGENERATE]], %[[ZERO]], %[[RSTD]] : f32
 func.func @zero_degenerate(%x: memref<4x3x5xf32>, %y: memref<4x3x5xf32>, %m: memref<1x3x1xf32>, %v: memref<1x3x1xf32>, %r: memref<1x3x1xf32>) {
-  norm.kernel %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 2>, epsilon = 0.0 : f64, zero_degenerate,
-      schedule = #norm.schedule<strategy = "segment", vectorWidth = 4, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+  norm.kernel moments %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 2>, epsilon = 0.0 : f64, zero_degenerate,
+      schedule = #norm.schedule<strategy = segment, vectorWidth = 4, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
       : (memref<4x3x5xf32>, memref<4x3x5xf32>, memref<1x3x1xf32>, memref<1x3x1xf32>, memref<1x3x1xf32>) -> ()
   return
 }

@@ -12,19 +12,32 @@ using namespace mlir;
 using namespace normlir::norm;
 
 //===----------------------------------------------------------------------===//
+// Strategy
+//===----------------------------------------------------------------------===//
+
+FailureOr<Strategy> normlir::norm::parseStrategy(AsmParser &parser) {
+  SMLoc loc = parser.getCurrentLocation();
+  std::string name;
+  if (failed(parser.parseOptionalKeywordOrString(&name)))
+    return parser.emitError(loc, "expected a strategy: row, segment or "
+                                 "column");
+  if (std::optional<Strategy> strategy = symbolizeStrategy(name))
+    return *strategy;
+  return parser.emitError(loc) << "strategy must be row, segment or column, "
+                                  "got '"
+                               << name << "'";
+}
+
+//===----------------------------------------------------------------------===//
 // ScheduleAttr
 //===----------------------------------------------------------------------===//
 
 LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                   StringRef strategy, int64_t vectorWidth,
+                                   Strategy strategy, int64_t vectorWidth,
                                    int64_t unroll, int64_t chunks,
                                    int64_t rowTasks, bool nontemporal,
                                    bool parallel) {
-  // (C1)
-  if (strategy != "row" && strategy != "segment" && strategy != "column")
-    return emitError() << "schedule strategy must be \"row\", \"segment\" or "
-                          "\"column\", got \""
-                       << strategy << "\"";
+  // (C1) holds by construction: the parser accepts only the enum's names.
   // (C2)
   if (vectorWidth < 1 || vectorWidth > 64 || !llvm::isPowerOf2_64(vectorWidth))
     return emitError() << "schedule vectorWidth must be a power of two in "
@@ -49,14 +62,10 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 LogicalResult
 GPUScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                        StringRef strategy, int64_t threads, int64_t rows,
+                        Strategy strategy, int64_t threads, int64_t rows,
                         int64_t vectorWidth, int64_t chunks) {
-  // (C1)
-  bool row = strategy == "row";
-  if (!row && strategy != "segment" && strategy != "column")
-    return emitError() << "gpu_schedule strategy must be \"row\", "
-                          "\"segment\" or \"column\", got \""
-                       << strategy << "\"";
+  // (C1) holds by construction: the parser accepts only the enum's names.
+  bool row = strategy == Strategy::Row;
   // (C2) A block holds at most 1024 threads.
   if (threads < 1 || threads > 1024 || !llvm::isPowerOf2_64(threads))
     return emitError() << "gpu_schedule threads must be a power of two in "
@@ -72,8 +81,8 @@ GPUScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                           "warps), got "
                        << threads * rows;
   if (!row && rows != 1)
-    return emitError() << "gpu_schedule rows must be 1 for the \"" << strategy
-                       << "\" strategy";
+    return emitError() << "gpu_schedule rows must be 1 for the "
+                       << stringifyStrategy(strategy) << " strategy";
   // (C3) At most 16 bytes of f32... or 16 halves: one 16- or 32-byte access.
   if (vectorWidth < 1 || vectorWidth > 16 || !llvm::isPowerOf2_64(vectorWidth))
     return emitError() << "gpu_schedule vectorWidth must be a power of two "
@@ -85,8 +94,8 @@ GPUScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "gpu_schedule chunks must be in [1, 2^30], got "
                        << chunks;
   if (row && chunks != 1)
-    return emitError() << "gpu_schedule chunks must be 1 for the \"row\" "
-                          "strategy (split rows use \"segment\")";
+    return emitError() << "gpu_schedule chunks must be 1 for the row "
+                          "strategy (split rows use segment)";
   return success();
 }
 

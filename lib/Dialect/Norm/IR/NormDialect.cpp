@@ -14,6 +14,8 @@ using namespace normlir::norm;
 
 #include "normlir/Dialect/Norm/IR/NormOpsDialect.cpp.inc"
 
+#include "normlir/Dialect/Norm/IR/NormEnums.cpp.inc"
+
 #define GET_ATTRDEF_CLASSES
 #include "normlir/Dialect/Norm/IR/NormAttrs.cpp.inc"
 

@@ -568,8 +568,11 @@ LogicalResult KernelOp::verify() {
         "param_axes must be given exactly when weight or bias is");
   // (C3)
   size_t numOuts = getOuts().size();
-  if (numOuts != 1 && numOuts != 3 && numOuts != 4)
-    return emitOpError() << "expects 1, 3 or 4 outs, got " << numOuts;
+  if (numOuts != getNumOutsOf(getKind()))
+    return emitOpError() << "of kind " << stringifyKernelKind(getKind())
+                         << " expects " << getNumOutsOf(getKind())
+                         << (getKind() == KernelKind::Apply ? " out" : " outs")
+                         << ", got " << numOuts;
   auto outType = cast<ShapedType>(getOuts()[0].getType());
   // (C8)
   if (!getEpilogue().empty()) {
@@ -592,9 +595,9 @@ LogicalResult KernelOp::verify() {
     if (failed(checkShaped(v, "statistics out", statShape, true)))
       return failure();
   // (C4)
-  if (numOuts == 1 && !getRstd())
+  if (!computesStatistics() && !getRstd())
     return emitOpError("an apply-only kernel (1 out) needs rstd");
-  if (numOuts != 1 && (getMean() || getRstd()))
+  if (computesStatistics() && (getMean() || getRstd()))
     return emitOpError("mean and rstd operands are only allowed with 1 out");
   for (auto [v, name] :
        {std::pair<Value, StringRef>{getMean(), "mean"}, {getRstd(), "rstd"}})

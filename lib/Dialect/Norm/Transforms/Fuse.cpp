@@ -105,6 +105,10 @@ static LogicalResult fuseApply(RewriterBase &rewriter, DominanceInfo &dom,
       outs, rewriter.getDenseI64ArrayAttr(axes), apply.getParamAxesAttr(),
       applyOnly ? FloatAttr() : rstdOp.getEpsilonAttr(),
       applyOnly ? UnitAttr() : rstdOp.getZeroDegenerateAttr(),
+      KernelKindAttr::get(rewriter.getContext(), moments ? KernelKind::Moments
+                                                 : meanSquare
+                                                     ? KernelKind::MeanSquare
+                                                     : KernelKind::Apply),
       apply->getAttr("schedule"));
   rewriter.replaceOp(apply, kernel.getResult(0));
   if (moments) {

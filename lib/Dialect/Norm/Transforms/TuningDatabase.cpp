@@ -124,8 +124,9 @@ static llvm::Error parseRecords(llvm::StringRef path, llvm::StringRef text,
       return recordError(path, lineNo,
                          "a record needs the string fields \"key\" (not "
                          "empty) and \"schedule\"");
-    // The attribute itself is parsed by norm-tile, which has a context and
-    // reports a bad one at the kernel; this catches what is not one at all.
+    // The attribute itself is parsed by norm-select-schedule, which has a
+    // context and reports a bad one at the kernel; this catches what is not one
+    // at all.
     if (!schedule->starts_with("#norm.schedule<") &&
         !schedule->starts_with("#norm.gpu_schedule<"))
       return recordError(path, lineNo,
@@ -168,7 +169,8 @@ struct CachedDatabase {
 llvm::Expected<std::shared_ptr<const TuningDatabase>>
 TuningDatabase::load(llvm::StringRef path) {
   // Every compile of a process with a database loads it (the JIT for its
-  // cache key, norm-tile for the schedules): read once while unchanged.
+  // cache key, norm-select-schedule for the schedules): read once while
+  // unchanged.
   static std::mutex mutex;
   static llvm::StringMap<CachedDatabase> cache;
 

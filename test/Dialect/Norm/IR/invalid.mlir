@@ -939,7 +939,7 @@ func.func @rstd_f32_epsilon(%v: tensor<4x1xf32>) {
 
 func.func @kernel_axes(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
   // expected-error @+1 {{axis 2 is out of range}}
-  %k:4 = norm.kernel %x outs(%e, %s, %s, %s) {axes = array<i64: 2>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  %k:4 = norm.kernel moments %x outs(%e, %s, %s, %s) {axes = array<i64: 2>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return
 }
 
@@ -947,7 +947,7 @@ func.func @kernel_axes(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<4x
 
 func.func @kernel_weight_shape(%x: tensor<4x16xf32>, %w: tensor<8xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
   // expected-error @+1 {{weight must have shape [16] and the input's or f32 elements, got 'tensor<8xf32>'}}
-  %k:4 = norm.kernel %x weight %w outs(%e, %s, %s, %s) {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<8xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  %k:4 = norm.kernel moments %x weight %w outs(%e, %s, %s, %s) {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<8xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return
 }
 
@@ -955,15 +955,48 @@ func.func @kernel_weight_shape(%x: tensor<4x16xf32>, %w: tensor<8xf32>, %e: tens
 
 func.func @kernel_param_axes(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
   // expected-error @+1 {{param_axes must be given exactly when weight or bias is}}
-  %k:4 = norm.kernel %x outs(%e, %s, %s, %s) {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  %k:4 = norm.kernel moments %x outs(%e, %s, %s, %s) {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return
 }
 
 // -----
 
 func.func @kernel_num_outs(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
-  // expected-error @+1 {{expects 1, 3 or 4 outs, got 2}}
-  %k:2 = norm.kernel %x outs(%e, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>)
+  // expected-error @+1 {{of kind moments expects 4 outs, got 2}}
+  %k:2 = norm.kernel moments %x outs(%e, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_kind_mean_square(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{of kind mean_square expects 3 outs, got 4}}
+  %k:4 = norm.kernel mean_square %x outs(%e, %s, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_kind_apply(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{of kind apply expects 1 out, got 3}}
+  %k:3 = norm.kernel apply %x outs(%e, %s, %s) {axes = array<i64: 1>} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_kind_missing(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
+  // The kind is written first; a kernel without one does not parse.
+  // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'kind' [moments, mean_square, apply]}}
+  %k:3 = norm.kernel %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_kind_unknown(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'kind' [moments, mean_square, apply]}}
+  %k:3 = norm.kernel backward %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return
 }
 
@@ -971,7 +1004,7 @@ func.func @kernel_num_outs(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tenso
 
 func.func @kernel_out_type(%x: tensor<4x16xf32>, %e: tensor<4x16xf16>, %s: tensor<4x1xf32>) {
   // expected-error @+1 {{outs[0] must have the input's shape and element type, got 'tensor<4x16xf16>'}}
-  %k:3 = norm.kernel %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf16>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf16>, tensor<4x1xf32>, tensor<4x1xf32>)
+  %k:3 = norm.kernel mean_square %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf16>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf16>, tensor<4x1xf32>, tensor<4x1xf32>)
   return
 }
 
@@ -979,7 +1012,7 @@ func.func @kernel_out_type(%x: tensor<4x16xf32>, %e: tensor<4x16xf16>, %s: tenso
 
 func.func @kernel_stat_shape(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<1x16xf32>) {
   // expected-error @+1 {{statistics out must have shape [4, 1] and f32 elements, got 'tensor<1x16xf32>'}}
-  %k:3 = norm.kernel %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<1x16xf32>, tensor<1x16xf32>) -> (tensor<4x16xf32>, tensor<1x16xf32>, tensor<1x16xf32>)
+  %k:3 = norm.kernel mean_square %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<1x16xf32>, tensor<1x16xf32>) -> (tensor<4x16xf32>, tensor<1x16xf32>, tensor<1x16xf32>)
   return
 }
 
@@ -987,7 +1020,7 @@ func.func @kernel_stat_shape(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: ten
 
 func.func @kernel_apply_needs_rstd(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{an apply-only kernel (1 out) needs rstd}}
-  %k = norm.kernel %x outs(%e) {axes = array<i64: 1>} : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %k = norm.kernel apply %x outs(%e) {axes = array<i64: 1>} : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
@@ -995,7 +1028,7 @@ func.func @kernel_apply_needs_rstd(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>) {
 
 func.func @kernel_stats_operands(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
   // expected-error @+1 {{mean and rstd operands are only allowed with 1 out}}
-  %k:3 = norm.kernel %x rstd %r outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  %k:3 = norm.kernel mean_square %x rstd %r outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return
 }
 
@@ -1003,7 +1036,7 @@ func.func @kernel_stats_operands(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: 
 
 func.func @kernel_epsilon(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{epsilon must be given exactly when statistics are computed}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
@@ -1011,7 +1044,7 @@ func.func @kernel_epsilon(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<
 
 func.func @kernel_mixed(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: memref<4x16xf32>) {
   // expected-error @+1 {{operands must be all ranked tensors or all memrefs}}
-  norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, memref<4x16xf32>) -> ()
+  norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, memref<4x16xf32>) -> ()
   return
 }
 
@@ -1019,15 +1052,16 @@ func.func @kernel_mixed(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: memref<4x
 
 func.func @kernel_memref_results(%x: memref<4x16xf32>, %r: memref<4x1xf32>, %e: memref<4x16xf32>) {
   // expected-error @+1 {{has no results on memrefs}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>} : (memref<4x16xf32>, memref<4x1xf32>, memref<4x16xf32>) -> tensor<4x16xf32>
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>} : (memref<4x16xf32>, memref<4x1xf32>, memref<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
 // -----
 
 func.func @schedule_strategy(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
-  // expected-error @+1 {{schedule strategy must be "row", "segment" or "column", got "diagonal"}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = "diagonal", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  // expected-error @+2 {{strategy must be row, segment or column, got 'diagonal'}}
+  // expected-error @+1 {{failed to parse Norm_ScheduleAttr parameter 'strategy'}}
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = "diagonal", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
@@ -1035,7 +1069,7 @@ func.func @schedule_strategy(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tens
 
 func.func @schedule_width(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{schedule vectorWidth must be a power of two in [1, 64], got 12}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = "row", vectorWidth = 12, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = row, vectorWidth = 12, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
@@ -1043,7 +1077,7 @@ func.func @schedule_width(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<
 
 func.func @schedule_unroll(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{schedule unroll must be in [1, 16], got 0}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 0, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 0, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
@@ -1051,7 +1085,7 @@ func.func @schedule_unroll(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor
 
 func.func @schedule_chunks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{schedule chunks must be in [1, 2^30], got 0}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 0, rowTasks = 1, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 0, rowTasks = 1, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
@@ -1059,7 +1093,7 @@ func.func @schedule_chunks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor
 
 func.func @schedule_row_tasks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{schedule rowTasks must be in [1, 2^30], got 0}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 0, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 0, nontemporal = false, parallel = false>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
@@ -1067,7 +1101,7 @@ func.func @schedule_row_tasks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: ten
 
 func.func @prologue_args(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{prologue block arguments must be ('f32')}}
-  %k = norm.kernel %x rstd %r outs(%e) prologue {
+  %k = norm.kernel apply %x rstd %r outs(%e) prologue {
   ^bb0(%a: f16):
     %c = arith.extf %a : f16 to f32
     norm.yield %c : f32
@@ -1079,7 +1113,7 @@ func.func @prologue_args(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4
 
 func.func @prologue_result(%x: tensor<4x16xi32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{prologue must yield f32, f16 or bf16, got 'i32'}}
-  %k = norm.kernel %x rstd %r outs(%e) prologue {
+  %k = norm.kernel apply %x rstd %r outs(%e) prologue {
   ^bb0(%a: i32):
     norm.yield %a : i32
   } {axes = array<i64: 1>} : (tensor<4x16xi32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
@@ -1090,7 +1124,7 @@ func.func @prologue_result(%x: tensor<4x16xi32>, %r: tensor<4x1xf32>, %e: tensor
 
 func.func @prologue_shapes(%x: tensor<4x16xf32>, %y: tensor<16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{prologue inputs must all have the input's shape}}
-  %k = norm.kernel %x, %y rstd %r outs(%e) prologue {
+  %k = norm.kernel apply %x, %y rstd %r outs(%e) prologue {
   ^bb0(%a: f32, %b: f32):
     %s = arith.addf %a, %b : f32
     norm.yield %s : f32
@@ -1102,7 +1136,7 @@ func.func @prologue_shapes(%x: tensor<4x16xf32>, %y: tensor<16xf32>, %r: tensor<
 
 func.func @extra_without_prologue(%x: tensor<4x16xf32>, %y: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{extra inputs need a prologue}}
-  %k = norm.kernel %x, %y rstd %r outs(%e) {axes = array<i64: 1>} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %k = norm.kernel apply %x, %y rstd %r outs(%e) {axes = array<i64: 1>} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
@@ -1110,7 +1144,7 @@ func.func @extra_without_prologue(%x: tensor<4x16xf32>, %y: tensor<4x16xf32>, %r
 
 func.func @epilogue_result(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf16>) {
   // expected-error @+1 {{epilogue must yield the element type of outs[0], got 'f32'}}
-  %k = norm.kernel %x rstd %r outs(%e) epilogue {
+  %k = norm.kernel apply %x rstd %r outs(%e) epilogue {
   ^bb0(%t: f32):
     norm.yield %t : f32
   } {axes = array<i64: 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf16>) -> tensor<4x16xf16>
@@ -1121,7 +1155,7 @@ func.func @epilogue_result(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor
 
 func.func @epilogue_args(%x: tensor<4x16xbf16>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{epilogue block arguments must be ('bf16')}}
-  %k = norm.kernel %x rstd %r outs(%e) epilogue {
+  %k = norm.kernel apply %x rstd %r outs(%e) epilogue {
   ^bb0(%t: f32):
     norm.yield %t : f32
   } {axes = array<i64: 1>} : (tensor<4x16xbf16>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
@@ -1139,8 +1173,9 @@ func.func @yield_outside() {
 // -----
 
 func.func @gpu_schedule_strategy(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
-  // expected-error @+1 {{gpu_schedule strategy must be "row", "segment" or "column", got "tile"}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "tile", threads = 32, rows = 1, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  // expected-error @+2 {{strategy must be row, segment or column, got 'tile'}}
+  // expected-error @+1 {{failed to parse Norm_GPUScheduleAttr parameter 'strategy'}}
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "tile", threads = 32, rows = 1, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
@@ -1148,7 +1183,7 @@ func.func @gpu_schedule_strategy(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: 
 
 func.func @gpu_schedule_threads(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{gpu_schedule threads must be a power of two in [1, 1024], got 96}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "row", threads = 96, rows = 1, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = row, threads = 96, rows = 1, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
@@ -1156,7 +1191,7 @@ func.func @gpu_schedule_threads(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: t
 
 func.func @gpu_schedule_block(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{gpu_schedule rows must be a power of two with threads * rows <= 1024, got 8}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "row", threads = 256, rows = 8, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = row, threads = 256, rows = 8, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
@@ -1164,15 +1199,15 @@ func.func @gpu_schedule_block(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: ten
 
 func.func @gpu_schedule_warps(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{gpu_schedule needs threads * rows >= 32 (whole warps), got 16}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "row", threads = 4, rows = 4, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = row, threads = 4, rows = 4, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
 // -----
 
 func.func @gpu_schedule_rows(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
-  // expected-error @+1 {{gpu_schedule rows must be 1 for the "segment" strategy}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "segment", threads = 32, rows = 2, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  // expected-error @+1 {{gpu_schedule rows must be 1 for the segment strategy}}
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = segment, threads = 32, rows = 2, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
@@ -1180,15 +1215,15 @@ func.func @gpu_schedule_rows(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tens
 
 func.func @gpu_schedule_width(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{gpu_schedule vectorWidth must be a power of two in [1, 16], got 32}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "row", threads = 32, rows = 1, vectorWidth = 32, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = row, threads = 32, rows = 1, vectorWidth = 32, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
 // -----
 
 func.func @gpu_schedule_row_chunks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
-  // expected-error @+1 {{gpu_schedule chunks must be 1 for the "row" strategy (split rows use "segment")}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "row", threads = 32, rows = 1, vectorWidth = 4, chunks = 2>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  // expected-error @+1 {{gpu_schedule chunks must be 1 for the row strategy (split rows use segment)}}
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = row, threads = 32, rows = 1, vectorWidth = 4, chunks = 2>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
@@ -1196,7 +1231,7 @@ func.func @gpu_schedule_row_chunks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e
 
 func.func @gpu_schedule_chunks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{gpu_schedule chunks must be in [1, 2^30], got 0}}
-  %k = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "column", threads = 32, rows = 1, vectorWidth = 4, chunks = 0>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = column, threads = 32, rows = 1, vectorWidth = 4, chunks = 0>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
   return
 }
 
@@ -1205,7 +1240,7 @@ func.func @gpu_schedule_chunks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: te
 func.func @kernel_zero_degenerate_apply_only(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) -> tensor<4x8xf32> {
   %e = tensor.empty() : tensor<4x8xf32>
   // expected-error @+1 {{'norm.kernel' op zero_degenerate needs statistics computed by the kernel}}
-  %y = norm.kernel %x rstd %r outs(%e) {axes = array<i64: 1>, zero_degenerate} : (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %y = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, zero_degenerate} : (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
 
@@ -1215,7 +1250,7 @@ func.func @kernel_too_large(%x: tensor<1x9223372036854775800xf32>) -> tensor<1x9
   %e = tensor.empty() : tensor<1x9223372036854775800xf32>
   %s = tensor.empty() : tensor<1x1xf32>
   // expected-error @+1 {{'norm.kernel' op input of 'tensor<1x9223372036854775800xf32>' is too large: a kernel's input must hold fewer than 2^62 bytes}}
-  %y:3 = norm.kernel %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
+  %y:3 = norm.kernel mean_square %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
       : (tensor<1x9223372036854775800xf32>, tensor<1x9223372036854775800xf32>, tensor<1x1xf32>, tensor<1x1xf32>) -> (tensor<1x9223372036854775800xf32>, tensor<1x1xf32>, tensor<1x1xf32>)
   return %y#0 : tensor<1x9223372036854775800xf32>
 }

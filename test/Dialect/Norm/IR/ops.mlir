@@ -283,49 +283,59 @@ func.func @group_norm_channels_last(%x: tensor<2x4x4x8xbf16>, %w: tensor<8xbf16>
 // Fused kernel
 //===----------------------------------------------------------------------===//
 
+// Earlier releases printed the strategy quoted; that spelling still parses
+// (tuning databases keep working) and prints as the keyword.
+// CHECK-LABEL: func.func @quoted_strategy(
+// CHECK: schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 1, vectorWidth = 4, chunks = 2>
+func.func @quoted_strategy(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>) -> tensor<4x16xf32> {
+  %e = tensor.empty() : tensor<4x16xf32>
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = "segment", threads = 64, rows = 1, vectorWidth = 4, chunks = 2>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %k : tensor<4x16xf32>
+}
+
 // CHECK-LABEL: func.func @kernel_tensors(
-// CHECK: %{{.*}}:4 = norm.kernel %{{.*}} weight %{{.*}} bias %{{.*}} outs(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) {axes = array<i64: 1>, epsilon = 1.000000e-05 : f64, param_axes = array<i64: 1>, schedule = #norm.schedule<strategy = "row", vectorWidth = 16, unroll = 4, chunks = 1, rowTasks = 4, nontemporal = true, parallel = true>}
+// CHECK: %{{.*}}:4 = norm.kernel moments %{{.*}} weight %{{.*}} bias %{{.*}} outs(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) {axes = array<i64: 1>, epsilon = 1.000000e-05 : f64, param_axes = array<i64: 1>, schedule = #norm.schedule<strategy = row, vectorWidth = 16, unroll = 4, chunks = 1, rowTasks = 4, nontemporal = true, parallel = true>}
 func.func @kernel_tensors(%x: tensor<4x16xbf16>, %w: tensor<16xf32>, %b: tensor<16xbf16>) -> tensor<4x16xbf16> {
   %e = tensor.empty() : tensor<4x16xbf16>
   %s = tensor.empty() : tensor<4x1xf32>
-  %k:4 = norm.kernel %x weight %w bias %b outs(%e, %s, %s, %s)
+  %k:4 = norm.kernel moments %x weight %w bias %b outs(%e, %s, %s, %s)
       {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
-       schedule = #norm.schedule<strategy = "row", vectorWidth = 16, unroll = 4, chunks = 1, rowTasks = 4, nontemporal = true, parallel = true>}
+       schedule = #norm.schedule<strategy = row, vectorWidth = 16, unroll = 4, chunks = 1, rowTasks = 4, nontemporal = true, parallel = true>}
       : (tensor<4x16xbf16>, tensor<16xf32>, tensor<16xbf16>, tensor<4x16xbf16>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
       -> (tensor<4x16xbf16>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return %k#0 : tensor<4x16xbf16>
 }
 
 // CHECK-LABEL: func.func @kernel_gpu_schedule(
-// CHECK: schedule = #norm.gpu_schedule<strategy = "row", threads = 16, rows = 8, vectorWidth = 8, chunks = 1>
+// CHECK: schedule = #norm.gpu_schedule<strategy = row, threads = 16, rows = 8, vectorWidth = 8, chunks = 1>
 func.func @kernel_gpu_schedule(%x: tensor<4x16xbf16>, %w: tensor<16xbf16>) -> tensor<4x16xbf16> {
   %e = tensor.empty() : tensor<4x16xbf16>
   %s = tensor.empty() : tensor<4x1xf32>
-  %k:3 = norm.kernel %x weight %w outs(%e, %s, %s)
+  %k:3 = norm.kernel mean_square %x weight %w outs(%e, %s, %s)
       {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
-       schedule = #norm.gpu_schedule<strategy = "row", threads = 16, rows = 8, vectorWidth = 8, chunks = 1>}
+       schedule = #norm.gpu_schedule<strategy = row, threads = 16, rows = 8, vectorWidth = 8, chunks = 1>}
       : (tensor<4x16xbf16>, tensor<16xbf16>, tensor<4x16xbf16>, tensor<4x1xf32>, tensor<4x1xf32>)
       -> (tensor<4x16xbf16>, tensor<4x1xf32>, tensor<4x1xf32>)
   return %k#0 : tensor<4x16xbf16>
 }
 
 // CHECK-LABEL: func.func @kernel_memrefs(
-// CHECK: norm.kernel %{{.*}} mean %{{.*}} rstd %{{.*}} outs(%{{.*}}) {axes = array<i64: 0, 2>} : (memref<4x3x5xf16>, memref<1x3x1xf32>, memref<1x3x1xf32>, memref<4x3x5xf16>) -> ()
+// CHECK: norm.kernel apply %{{.*}} mean %{{.*}} rstd %{{.*}} outs(%{{.*}}) {axes = array<i64: 0, 2>} : (memref<4x3x5xf16>, memref<1x3x1xf32>, memref<1x3x1xf32>, memref<4x3x5xf16>) -> ()
 func.func @kernel_memrefs(%x: memref<4x3x5xf16>, %m: memref<1x3x1xf32>, %r: memref<1x3x1xf32>, %y: memref<4x3x5xf16>) {
-  norm.kernel %x mean %m rstd %r outs(%y) {axes = array<i64: 0, 2>}
+  norm.kernel apply %x mean %m rstd %r outs(%y) {axes = array<i64: 0, 2>}
       : (memref<4x3x5xf16>, memref<1x3x1xf32>, memref<1x3x1xf32>, memref<4x3x5xf16>) -> ()
   return
 }
 
 // CHECK-LABEL: func.func @kernel_regions(
-// CHECK: norm.kernel %{{.*}}, %{{.*}} rstd %{{.*}} outs(%{{.*}}) prologue {
+// CHECK: norm.kernel apply %{{.*}}, %{{.*}} rstd %{{.*}} outs(%{{.*}}) prologue {
 // CHECK: norm.yield %{{.*}} : f32
 // CHECK: } epilogue {
 // CHECK: norm.yield %{{.*}} : f16
 // CHECK: } {axes = array<i64: 1>}
 func.func @kernel_regions(%a: tensor<4x16xf16>, %b: tensor<4x16xf32>, %r: tensor<4x1xf32>) -> tensor<4x16xf16> {
   %e = tensor.empty() : tensor<4x16xf16>
-  %k = norm.kernel %a, %b rstd %r outs(%e) prologue {
+  %k = norm.kernel apply %a, %b rstd %r outs(%e) prologue {
   ^bb0(%p: f16, %q: f32):
     %w = arith.extf %p : f16 to f32
     %s = arith.addf %w, %q : f32

@@ -6,7 +6,7 @@
 // CHECK-SAME: %[[X:.*]]: tensor<4x16xf32>, %[[W:.*]]: tensor<16xf32>, %[[B:.*]]: tensor<16xf32>)
 // CHECK-DAG: %[[Y0:.*]] = tensor.empty() : tensor<4x16xf32>
 // CHECK-DAG: %[[S0:.*]] = tensor.empty() : tensor<4x1xf32>
-// CHECK: %[[K:.*]]:4 = norm.kernel %[[X]] weight %[[W]] bias %[[B]] outs(%[[Y0]], %{{.*}}, %{{.*}}, %{{.*}}) {axes = array<i64: 1>, epsilon = 1.000000e-05 : f64, param_axes = array<i64: 1>}
+// CHECK: %[[K:.*]]:4 = norm.kernel moments %[[X]] weight %[[W]] bias %[[B]] outs(%[[Y0]], %{{.*}}, %{{.*}}, %{{.*}}) {axes = array<i64: 1>, epsilon = 1.000000e-05 : f64, param_axes = array<i64: 1>}
 // CHECK-NOT: norm.moments
 // CHECK-NOT: norm.rstd
 // CHECK-NOT: norm.apply
@@ -36,7 +36,7 @@ func.func @zero_degenerate(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 
 // mean_square + rstd + apply without mean: 3 outs.
 // CHECK-LABEL: func.func @mean_square(
-// CHECK: %[[K:.*]]:3 = norm.kernel %{{.*}} outs(%{{.*}}, %{{.*}}, %{{.*}}) {axes = array<i64: 1, 2>, epsilon = 9.9999999999999995E-7 : f64}
+// CHECK: %[[K:.*]]:3 = norm.kernel mean_square %{{.*}} outs(%{{.*}}, %{{.*}}, %{{.*}}) {axes = array<i64: 1, 2>, epsilon = 9.9999999999999995E-7 : f64}
 // CHECK-SAME: (tensor<2x3x8xbf16>, tensor<2x3x8xbf16>, tensor<2x1x1xf32>, tensor<2x1x1xf32>) -> (tensor<2x3x8xbf16>, tensor<2x1x1xf32>, tensor<2x1x1xf32>)
 // CHECK: return %[[K]]#0, %[[K]]#2
 func.func @mean_square(%x: tensor<2x3x8xbf16>) -> (tensor<2x3x8xbf16>, tensor<2x1x1xf32>) {
@@ -52,7 +52,7 @@ func.func @mean_square(%x: tensor<2x3x8xbf16>) -> (tensor<2x3x8xbf16>, tensor<2x
 // whose axes are the broadcast dimensions of rstd.
 // CHECK-LABEL: func.func @apply_only(
 // CHECK-SAME: %[[X:.*]]: tensor<4x3x5xf32>, %[[M:.*]]: tensor<1x3x1xf32>, %[[R:.*]]: tensor<1x3x1xf32>)
-// CHECK: %[[K:.*]] = norm.kernel %[[X]] mean %[[M]] rstd %[[R]] outs(%{{.*}}) {axes = array<i64: 0, 2>}
+// CHECK: %[[K:.*]] = norm.kernel apply %[[X]] mean %[[M]] rstd %[[R]] outs(%{{.*}}) {axes = array<i64: 0, 2>}
 // CHECK: return %[[K]]
 func.func @apply_only(%x: tensor<4x3x5xf32>, %m: tensor<1x3x1xf32>, %r: tensor<1x3x1xf32>) -> tensor<4x3x5xf32> {
   %y = norm.apply %x mean %m rstd %r : (tensor<4x3x5xf32>, tensor<1x3x1xf32>, tensor<1x3x1xf32>) -> tensor<4x3x5xf32>
@@ -96,7 +96,7 @@ func.func @stats_used_before(%x: tensor<4x16xf32>) -> (tensor<4x16xf32>, tensor<
 // apply-only kernel (the moments stay).
 // CHECK-LABEL: func.func @other_mean(
 // CHECK: norm.moments
-// CHECK: norm.kernel %{{.*}} mean %{{.*}} rstd
+// CHECK: norm.kernel apply %{{.*}} mean %{{.*}} rstd
 func.func @other_mean(%x: tensor<4x16xf32>, %m2: tensor<4x1xf32>) -> tensor<4x16xf32> {
   %m, %v = norm.moments %x axes = [1] : tensor<4x16xf32> -> tensor<4x1xf32>, tensor<4x1xf32>
   %r = norm.rstd %v epsilon = 1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
@@ -114,7 +114,7 @@ func.func @other_mean(%x: tensor<4x16xf32>, %m2: tensor<4x1xf32>) -> tensor<4x16
 // CHECK-SAME: %[[A:.*]]: tensor<4x64xf32>, %[[R:.*]]: tensor<4x64xf32>
 // CHECK-NOT: linalg.generic
 // CHECK: %[[E:.*]] = tensor.empty() : tensor<4x64xbf16>
-// CHECK: %[[K:.*]]:4 = norm.kernel %[[A]], %[[R]] outs(%[[E]], %{{.*}}, %{{.*}}, %{{.*}}) prologue {
+// CHECK: %[[K:.*]]:4 = norm.kernel moments %[[A]], %[[R]] outs(%[[E]], %{{.*}}, %{{.*}}, %{{.*}}) prologue {
 // CHECK: ^bb0(%[[P:.*]]: f32, %[[Q:.*]]: f32):
 // CHECK:   %[[S:.*]] = arith.addf %[[P]], %[[Q]] : f32
 // CHECK:   norm.yield %[[S]] : f32

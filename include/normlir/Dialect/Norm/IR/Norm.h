@@ -23,6 +23,14 @@
 
 #include "normlir/Dialect/Norm/IR/NormOpsDialect.h.inc"
 
+#include "normlir/Dialect/Norm/IR/NormEnums.h.inc"
+
+namespace normlir::norm {
+/// Parses a schedule's strategy: a keyword (`row`) or, as earlier releases
+/// printed it, a string (`"row"`); an error names the valid strategies.
+mlir::FailureOr<Strategy> parseStrategy(mlir::AsmParser &parser);
+} // namespace normlir::norm
+
 #define GET_ATTRDEF_CLASSES
 #include "normlir/Dialect/Norm/IR/NormAttrs.h.inc"
 

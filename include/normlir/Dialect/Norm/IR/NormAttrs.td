@@ -9,27 +9,60 @@
 
 include "normlir/Dialect/Norm/IR/NormDialect.td"
 include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+def Norm_Strategy : I32EnumAttr<"Strategy",
+    "how a kernel's reductions are laid out on the target", [
+      I32EnumAttrCase<"Row", 0, "row">,
+      I32EnumAttrCase<"Segment", 1, "segment">,
+      I32EnumAttrCase<"Column", 2, "column">]> {
+  let cppNamespace = "::normlir::norm";
+  // Used as a parameter of the schedule attributes, not as an attribute of
+  // its own.
+  let genSpecializedAttr = 0;
+}
+
+def Norm_KernelKind : I32EnumAttr<"KernelKind",
+    "what a norm.kernel computes", [
+      I32EnumAttrCase<"Moments", 0, "moments">,
+      I32EnumAttrCase<"MeanSquare", 1, "mean_square">,
+      I32EnumAttrCase<"Apply", 2, "apply">]> {
+  let cppNamespace = "::normlir::norm";
+}
+
+/// A strategy field of a schedule: printed as a keyword (`strategy = row`);
+/// the quoted spelling of earlier releases (`strategy = "row"`) still parses,
+/// so existing tuning databases and inputs keep working.
+def Norm_StrategyParameter
+    : AttrParameter<"::normlir::norm::Strategy", "row, segment or column"> {
+  let parser = "::normlir::norm::parseStrategy($_parser)";
+  let printer = "$_printer << ::normlir::norm::stringifyStrategy($_self)";
+}
 
 def Norm_ScheduleAttr : AttrDef<Norm_Dialect, "Schedule"> {
   let mnemonic = "schedule";
   let summary = "How a fused norm kernel is tiled, vectorized and threaded";
   let description = [{
     The schedule of a `norm.kernel`, kept apart from its computation as in
-    TVM: `norm-tile` chooses one per kernel from the shape and the target,
+    TVM: `norm-select-schedule` chooses one per kernel from the shape and the target,
     records it on the op, and `convert-norm-to-vector` follows it. A schedule
-    written in the input (or forced through `norm-tile`'s options) overrides
+    written in the input (or forced through `norm-select-schedule`'s options) overrides
     the heuristic.
 
     The kernel's input is viewed as `[P0, R1, P1, R2]` (parallel and reduced
     dimension groups, see `norm.kernel`). Fields:
     * `strategy`:
-      - `"row"` (requires `R1 = 1`): one thread task per statistic; its
+      - `row` (requires `R1 = 1`): one thread task per statistic; its
         `R2` elements are read from memory once, the statistics are computed
         from cache and the output is written in the same task.
-      - `"segment"`: per-segment statistics over each contiguous run of `R2`
+      - `segment`: per-segment statistics over each contiguous run of `R2`
         elements, a deterministic combine over `R1`, then an apply pass:
         two passes over memory.
-      - `"column"`: vectors run across the contiguous `P1 * R2` elements of a
+      - `column`: vectors run across the contiguous `P1 * R2` elements of a
         row; `R1` is split into `chunks` ranges whose partial sums are
         combined in a fixed order (deterministic for any thread count), then
         an apply pass: two passes over memory.
@@ -44,11 +77,12 @@ def Norm_ScheduleAttr : AttrDef<Norm_Dialect, "Schedule"> {
       too small to amortize waking them.
 
     Constraints:
-    * (C1) `strategy` is `"row"`, `"segment"` or `"column"`.
+    * (C1) `strategy` is `row`, `segment` or `column` (the enum the parser
+      accepts; a quoted name parses too).
     * (C2) `vectorWidth` is a power of two in [1, 64]; `unroll` in [1, 16];
       `chunks` and `rowTasks` in [1, 2^30].
   }];
-  let parameters = (ins StringRefParameter<"row, segment or column">:$strategy,
+  let parameters = (ins Norm_StrategyParameter:$strategy,
                         "int64_t":$vectorWidth, "int64_t":$unroll,
                         "int64_t":$chunks, "int64_t":$rowTasks,
                         "bool":$nontemporal, "bool":$parallel);
@@ -60,7 +94,7 @@ def Norm_GPUScheduleAttr : AttrDef<Norm_Dialect, "GPUSchedule"> {
   let mnemonic = "gpu_schedule";
   let summary = "How a fused norm kernel is mapped onto GPU threads and blocks";
   let description = [{
-    The GPU counterpart of `#norm.schedule`: `norm-tile{target=cuda}`
+    The GPU counterpart of `#norm.schedule`: `norm-select-schedule{target=cuda}`
     chooses one per kernel from the shape, records it on the op, and
     `convert-norm-to-gpu` follows it; one written in the input (or forced
     through the options) overrides the heuristic.
@@ -70,20 +104,20 @@ def Norm_GPUScheduleAttr : AttrDef<Norm_Dialect, "GPUSchedule"> {
     contiguous (`R1 = 1` or `P1 = 1`), and the *columns* are the contiguous
     `P1 x R2` elements of one `(p0, r1)`. Fields:
     * `strategy`:
-      - `"row"`: one kernel. A team of `threads` threads normalizes each row
+      - `row`: one kernel. A team of `threads` threads normalizes each row
         (`rows` teams per block: several rows per warp for short rows, a warp
         or a whole block per row for long ones). Each thread loads its
         `ceil(N / (threads * vectorWidth))` vectors of the row once into
         registers; the mean, then the centered variance (two-pass), are
         reduced across the team with warp shuffles (and shared memory past a
         warp), and the output is computed from the registers.
-      - `"segment"`: three kernels. Each contiguous `R2` run is split into
+      - `segment`: three kernels. Each contiguous `R2` run is split into
         `chunks` pieces, each reduced by a block of `threads` threads to a
         partial (count, mean, M2); a combine kernel merges the partials of
         each statistic in a fixed order (deterministic); an apply kernel
         normalizes. Rows too long for registers (several blocks per row, no
         length cap) and NCHW BatchNorm use it.
-      - `"column"`: three kernels, for channels-last layouts. A block of
+      - `column`: three kernels, for channels-last layouts. A block of
         `threads` threads (`vectorWidth` adjacent columns per thread, the
         rest of the block along `R1`) reduces one of `chunks` ranges of
         `R1` to per-column partials; then the combine and apply kernels.
@@ -93,14 +127,16 @@ def Norm_GPUScheduleAttr : AttrDef<Norm_Dialect, "GPUSchedule"> {
     * `chunks`: pieces of each `R2` run (segment) or of `R1` (column).
 
     Constraints:
-    * (C1) `strategy` is `"row"`, `"segment"` or `"column"`.
+    * (C1) `strategy` is `row`, `segment` or `column`, meaning on the GPU
+      what it means on the CPU: one pass per row, per-segment partials
+      combined over `R1`, or partials across the contiguous columns.
     * (C2) `threads` and `rows` are powers of two and
       `32 <= threads * rows <= 1024` (whole warps, at most a block);
-      `rows = 1` unless the strategy is `"row"`.
+      `rows = 1` unless the strategy is `row`.
     * (C3) `vectorWidth` is a power of two in [1, 16].
-    * (C4) `chunks` is in [1, 2^30], and 1 for the `"row"` strategy.
+    * (C4) `chunks` is in [1, 2^30], and 1 for the `row` strategy.
   }];
-  let parameters = (ins StringRefParameter<"row, segment or column">:$strategy,
+  let parameters = (ins Norm_StrategyParameter:$strategy,
                         "int64_t":$threads, "int64_t":$rows,
                         "int64_t":$vectorWidth, "int64_t":$chunks);
   let assemblyFormat = "`<` struct(params) `>`";

@@ -435,14 +435,16 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
     style and exists on tensors (returning the updated `outs`) and, after
     bufferization, on memrefs (writing `outs`, no results).
 
-    Modes, by the number of `outs`:
-    * 4 outs `(y, mean, variance, rstd)`: `norm.moments` over `axes`, then
-      `rstd = 1 / sqrt(variance + epsilon)` (with `zero_degenerate`, 0 where
-      `variance == 0 and epsilon == 0`, as `norm.rstd`), then the apply.
-    * 3 outs `(y, mean_square, rstd)`: `norm.mean_square` over `axes`, the
-      rstd and an apply without centring.
-    * 1 out `(y)`: apply only, with the given `mean` (optional) and `rstd`,
-      whose dimensions listed in `axes` are broadcast.
+    Its `kind`, written first, says what it computes (backward kinds will
+    join these):
+    * `moments`, 4 outs `(y, mean, variance, rstd)`: `norm.moments` over
+      `axes`, then `rstd = 1 / sqrt(variance + epsilon)` (with
+      `zero_degenerate`, 0 where `variance == 0 and epsilon == 0`, as
+      `norm.rstd`), then the apply.
+    * `mean_square`, 3 outs `(y, mean_square, rstd)`: `norm.mean_square`
+      over `axes`, the rstd and an apply without centring.
+    * `apply`, 1 out `(y)`: apply only, with the given `mean` (optional) and
+      `rstd`, whose dimensions listed in `axes` are broadcast.
 
     Reference decomposition (4 outs):
     ```
@@ -463,10 +465,11 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
     * (C1) `axes` are in `[0, rank(input))`, distinct and ascending.
     * (C2) `param_axes` likewise, and are given iff weight or bias is;
       `shape(weight) = shape(bias) = [shape(input)[a] for a in param_axes]`.
-    * (C3) 1, 3 or 4 `outs`; `type(outs[0])` has the input's shape and
+    * (C3) 4 `outs` for `moments`, 3 for `mean_square`, 1 for `apply`;
+      `type(outs[0])` has the input's shape and
       element type; statistics outs are f32 with the input's shape where
       dimensions in `axes` are 1.
-    * (C4) `mean` and `rstd` operands only with 1 out, `rstd` required
+    * (C4) `mean` and `rstd` operands only for `apply`, `rstd` required
       there, with the statistics shape of (C3).
     * (C5) `epsilon` is given (and `!(epsilon < 0)`) iff statistics are
       computed; so is `zero_degenerate`, if present.
@@ -488,7 +491,7 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
     With a prologue and an epilogue, a residual add, the norm and an
     activation read each input once and write the output once:
     ```mlir
-    %y:4 = norm.kernel %a, %r weight %w outs(%e, %m, %v, %s)
+    %y:4 = norm.kernel moments %a, %r weight %w outs(%e, %m, %v, %s)
         prologue {
         ^bb0(%p: f32, %q: f32):
           %sum = arith.addf %p, %q : f32
@@ -511,12 +514,13 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$param_axes,
                        OptionalAttr<F64Attr>:$epsilon,
                        UnitAttr:$zero_degenerate,
+                       Norm_KernelKind:$kind,
                        OptionalAttr<AnyAttrOf<[Norm_ScheduleAttr,
                                     Norm_GPUScheduleAttr]>>:$schedule);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let regions = (region AnyRegion:$prologue, AnyRegion:$epilogue);
   let assemblyFormat = [{
-    $input (`,` $extra_inputs^)? (`mean` $mean^)? (`rstd` $rstd^)?
+    $kind $input (`,` $extra_inputs^)? (`mean` $mean^)? (`rstd` $rstd^)?
     (`weight` $weight^)? (`bias` $bias^)? `outs` `(` $outs `)`
     (`prologue` $prologue^)? (`epilogue` $epilogue^)? attr-dict `:`
     functional-type(operands, results)
@@ -526,14 +530,21 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
     ::mlir::MutableOperandRange getDpsInitsMutable() {
       return getOutsMutable();
     }
-    /// True when the kernel computes statistics (3 or 4 outs).
-    bool computesStatistics() { return getOuts().size() > 1; }
+    /// True when the kernel computes statistics (not apply-only).
+    bool computesStatistics() { return getKind() != KernelKind::Apply; }
     /// Element type of the tensor that is normalized: the prologue's result,
     /// else the input's.
     ::mlir::Type getNormalizedElementType();
-    /// True for the moments mode (4 outs).
+    /// True when the apply subtracts a mean: the moments kind, or an
+    /// apply-only kernel given one.
     bool isCentered() {
-      return getOuts().size() == 4 || (getOuts().size() == 1 && getMean());
+      return getKind() == KernelKind::Moments ||
+             (getKind() == KernelKind::Apply && getMean());
+    }
+    /// The number of outs `kind` asks for (C3).
+    static unsigned getNumOutsOf(KernelKind kind) {
+      return kind == KernelKind::Moments ? 4
+             : kind == KernelKind::MeanSquare ? 3 : 1;
     }
   }];
 }

@@ -18,14 +18,16 @@ namespace normlir::norm {
 #define GEN_PASS_DECL
 #include "normlir/Dialect/Norm/Transforms/Passes.h.inc"
 
-/// Checks norm-tile's options against the constraints of the schedule they
-/// override (`#norm.schedule` C1-C2 for target=cpu, `#norm.gpu_schedule`
-/// C1-C4 for target=cuda), so that no value reaches the heuristic or the
-/// lowering that the attribute's verifier would reject. 0 (and "" / "auto")
-/// means "chosen per kernel". Options of the other target are checked for
-/// their own range and otherwise ignored, so that one schedule string can be
-/// used for both targets. Returns an error naming the option and the rule.
-llvm::Error checkNormTileOptions(const NormTileOptions &options);
+/// Checks norm-select-schedule's options against the constraints of the
+/// schedule they override (`#norm.schedule` C1-C2 for target=cpu,
+/// `#norm.gpu_schedule` C1-C4 for target=cuda), so that no value reaches the
+/// heuristic or the lowering that the attribute's verifier would reject. 0 (and
+/// "" / "auto") means "chosen per kernel". Options of the other target are
+/// checked for their own range and otherwise ignored, so that one schedule
+/// string can be used for both targets. Returns an error naming the option and
+/// the rule.
+llvm::Error
+checkNormSelectScheduleOptions(const NormSelectScheduleOptions &options);
 
 /// Adds the patterns of `norm-expand` (named ops to core ops) to `patterns`.
 void populateNormExpandPatterns(mlir::RewritePatternSet &patterns);

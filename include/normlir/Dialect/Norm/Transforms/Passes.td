@@ -141,39 +141,47 @@ def NormLegalizeBF16 : Pass<"norm-legalize-bf16"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
-def NormTile : Pass<"norm-tile"> {
+def NormSelectSchedule : Pass<"norm-select-schedule"> {
   let summary = "Choose and record a schedule for each norm.kernel";
   let description = [{
     Attaches a `#norm.schedule` to every `norm.kernel` that has none (or to
-    all, with `force`): the strategy from the kernel's `[P0, R1, P1, R2]`
-    layout (`row` when nothing but contiguous rows are reduced, `segment`
-    when reduced runs are long, `column` when the contiguous run is made of
-    channels), the vector width from the target CPU's features (AVX-512: 16
-    f32 lanes, AVX: 8, otherwise 4), the unroll factor from the run length,
-    the number of `R1` chunks so that every thread has work and each
-    chunk's rows stay in the L2 cache, and non-temporal output stores when
-    the output is at least half the target's last-level cache. Every option that is set overrides
-    the heuristic; a schedule already on the op (written in the input) is
-    kept unless `force` is set. With `tuning-db`, a kernel whose key
-    (`getTuningKey`: signature and target) has a record gets the recorded
-    schedule instead of the heuristic's, unless a schedule option is set.
-    The target facts (vector width, cache
-    sizes; on the GPU the multiprocessor count) come from the module's
-    `norm.target` attribute (`norm-attach-cpu-target`,
+    all, with `force`). Each strategy has a selection function that declines
+    where it does not apply or is not the right choice; they are tried in
+    order and the first schedule wins:
+    1. `row` when nothing but contiguous rows are reduced (`R1 = 1`);
+    2. `segment` when the reduced contiguous runs hold at least two vectors
+       (or parameters vary along `R1`);
+    3. `column` otherwise (the contiguous run is made of channels), with
+       enough `R1` chunks that every thread has work and each chunk's rows
+       stay in the L2 cache.
+    The vector width is the target's (AVX-512: 16 f32 lanes, AVX: 8,
+    otherwise 4) unless a narrower power of two needs fewer vector accesses
+    per contiguous run (a masked tail counting as three: rows of 12 take
+    width 4); the unroll factor follows the run length; output stores are
+    non-temporal when the output is at least 3/4 of the target's last-level
+    cache. Every option that is set overrides the heuristic (`strategy`
+    forces a strategy, an error where it cannot lower the kernel); a
+    schedule already on the op (written in the input) is kept unless
+    `force` is set. With `tuning-db`, a kernel whose key (`getTuningKey`:
+    signature and target) has a record gets the recorded schedule instead of
+    the heuristic's, unless a schedule option is set. The target facts
+    (vector width, cache sizes; on the GPU the multiprocessor count) come
+    from the module's `norm.target` attribute (`norm-attach-cpu-target`,
     `norm-attach-cuda-target`), or, where there is none, from the default
     targets x86-64-v3 and sm_90: the pass never looks at the machine it
     runs on.
 
     With `target=cuda` it records a `#norm.gpu_schedule` instead: `row`
     when each statistic's elements are contiguous and fit in the registers
-    of a block (at most 64 per thread), with a team of threads per row sized
+    of a block (at most 32 per thread), with a team of threads per row sized
     for about four 16-byte vectors per thread (several rows per warp for
     short rows, a block per row for long ones); `segment` for long
     contiguous runs (rows past the register limit, split into chunks of
-    about 16K elements: several blocks per row; NCHW BatchNorm); `column`
-    for channels-last layouts, with enough `R1` chunks for about 1024
-    blocks. The vector width is 16 bytes of the input's element type,
-    halved until it divides the contiguous runs.
+    about 16K elements: several blocks per row, at least two blocks per
+    multiprocessor; NCHW BatchNorm); `column` for channels-last layouts and
+    apply-only kernels, with enough `R1` chunks for about 1024 blocks. The
+    vector width is 16 bytes of the input's element type, halved until it
+    divides the contiguous runs.
   }];
   let dependentDialects = ["::normlir::norm::NormDialect"];
   let options = [
@@ -193,7 +201,7 @@ def NormTile : Pass<"norm-tile"> {
            "chosen per kernel)">,
     Option<"nontemporal", "nontemporal", "std::string", /*default=*/"\"auto\"",
            "Non-temporal output stores: on, off or auto (on when the "
-           "output is at least half the target's last-level cache)">,
+           "output is at least 3/4 of the target's last-level cache)">,
     Option<"parallel", "parallel", "std::string", /*default=*/"\"auto\"",
            "Threads: on, off or auto (on from 64 KiB of input)">,
     Option<"force", "force", "bool", /*default=*/"false",

@@ -6,7 +6,7 @@
 //
 // A tuning database records, per kernel signature and target, the schedule
 // that `normlir-tune` measured fastest on that target (TVM MetaSchedule's
-// database, IREE's tuning specs). `norm-tile` consults it before its
+// database, IREE's tuning specs). `norm-select-schedule` consults it before its
 // heuristic. The file is JSON Lines: one record per line,
 //
 //   {"key": "<getTuningKey>", "schedule": "#norm.schedule<...>",

@@ -198,16 +198,15 @@ template <typename ScheduleT> struct MatchedKernel {
 /// The kernel `op` when its schedule is a `ScheduleT` (#norm.schedule or
 /// #norm.gpu_schedule) of `strategy`, bufferized into row-major buffers with
 /// a layout; else std::nullopt, with the reason given to `rewriter`. The one
-/// place each lowering compares strategy names.
+/// place each lowering dispatches on the strategy.
 template <typename ScheduleT>
 std::optional<MatchedKernel<ScheduleT>>
-matchKernel(KernelOp op, llvm::StringRef strategy,
-            mlir::PatternRewriter &rewriter) {
+matchKernel(KernelOp op, Strategy strategy, mlir::PatternRewriter &rewriter) {
   auto schedule = mlir::dyn_cast_or_null<ScheduleT>(op.getScheduleAttr());
   if (!schedule || schedule.getStrategy() != strategy) {
     (void)rewriter.notifyMatchFailure(op, [&](mlir::Diagnostic &diag) {
-      diag << "no #norm." << ScheduleT::getMnemonic() << " with strategy \""
-           << strategy << "\"";
+      diag << "no #norm." << ScheduleT::getMnemonic() << " with strategy "
+           << stringifyStrategy(strategy);
     });
     return std::nullopt;
   }

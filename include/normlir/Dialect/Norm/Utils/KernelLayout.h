@@ -9,7 +9,8 @@
 // runs of dimensions: parallel, reduced, parallel, reduced. LayerNorm is
 // [P0, R2], BatchNorm NCHW [R1 = N, P1 = C, R2 = HW], channels-last BatchNorm
 // [R1 = NHW, P1 = C], channels-last GroupNorm [P0 = N, R1 = HW, P1 = G,
-// R2 = C/G]. norm-fuse, norm-tile and convert-norm-to-vector share this view.
+// R2 = C/G]. norm-fuse, norm-select-schedule and convert-norm-to-vector share
+// this view.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,22 +1,22 @@
-// RUN: normlir-opt %s --norm-tile=target=cuda -split-input-file | FileCheck %s
-// RUN: normlir-opt %s --norm-tile="target=cuda strategy=segment threads=64 chunks=3 force" -split-input-file | FileCheck %s --check-prefix=FORCED
-// RUN: not normlir-opt %s --norm-tile="target=gpu" 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: normlir-opt %s --norm-select-schedule=target=cuda -split-input-file | FileCheck %s
+// RUN: normlir-opt %s --norm-select-schedule="target=cuda strategy=segment threads=64 chunks=3 force" -split-input-file | FileCheck %s --check-prefix=FORCED
+// RUN: not normlir-opt %s --norm-select-schedule="target=gpu" 2>&1 | FileCheck %s --check-prefix=BADOPT
 
-// norm-tile{target=cuda}: a #norm.gpu_schedule per kernel. The vector width
+// norm-select-schedule{target=cuda}: a #norm.gpu_schedule per kernel. The vector width
 // is 16 bytes of the element type, halved until it divides the runs.
 
-// BADOPT: norm-tile: target must be cpu or cuda, got 'gpu'
+// BADOPT: norm-select-schedule: target must be cpu or cuda, got 'gpu'
 
 // Rows of 256 f32: 16 threads (four 16-byte vectors each) per row, 16 rows
 // per block.
 // CHECK-LABEL: func.func @short_rows(
-// CHECK: schedule = #norm.gpu_schedule<strategy = "row", threads = 16, rows = 16, vectorWidth = 4, chunks = 1>
+// CHECK: schedule = #norm.gpu_schedule<strategy = row, threads = 16, rows = 16, vectorWidth = 4, chunks = 1>
 // FORCED-LABEL: func.func @short_rows(
-// FORCED: schedule = #norm.gpu_schedule<strategy = "segment", threads = 64, rows = 1, vectorWidth = 4, chunks = 3>
+// FORCED: schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 1, vectorWidth = 4, chunks = 3>
 func.func @short_rows(%x: tensor<32768x256xf32>) -> tensor<32768x256xf32> {
   %e = tensor.empty() : tensor<32768x256xf32>
   %s = tensor.empty() : tensor<32768x1xf32>
-  %k:4 = norm.kernel %x outs(%e, %s, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
+  %k:4 = norm.kernel moments %x outs(%e, %s, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
       : (tensor<32768x256xf32>, tensor<32768x256xf32>, tensor<32768x1xf32>, tensor<32768x1xf32>, tensor<32768x1xf32>) -> (tensor<32768x256xf32>, tensor<32768x1xf32>, tensor<32768x1xf32>, tensor<32768x1xf32>)
   return %k#0 : tensor<32768x256xf32>
 }
@@ -25,13 +25,13 @@ func.func @short_rows(%x: tensor<32768x256xf32>) -> tensor<32768x256xf32> {
 
 // Rows of 16384 bf16 (8 per vector): 512 threads per row, a block each.
 // CHECK-LABEL: func.func @block_rows_bf16(
-// CHECK: schedule = #norm.gpu_schedule<strategy = "row", threads = 512, rows = 1, vectorWidth = 8, chunks = 1>
+// CHECK: schedule = #norm.gpu_schedule<strategy = row, threads = 512, rows = 1, vectorWidth = 8, chunks = 1>
 // FORCED-LABEL: func.func @block_rows_bf16(
-// FORCED: schedule = #norm.gpu_schedule<strategy = "segment", threads = 64, rows = 1, vectorWidth = 8, chunks = 3>
+// FORCED: schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 1, vectorWidth = 8, chunks = 3>
 func.func @block_rows_bf16(%x: tensor<64x16384xbf16>) -> tensor<64x16384xbf16> {
   %e = tensor.empty() : tensor<64x16384xbf16>
   %s = tensor.empty() : tensor<64x1xf32>
-  %k:3 = norm.kernel %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
+  %k:3 = norm.kernel mean_square %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
       : (tensor<64x16384xbf16>, tensor<64x16384xbf16>, tensor<64x1xf32>, tensor<64x1xf32>) -> (tensor<64x16384xbf16>, tensor<64x1xf32>, tensor<64x1xf32>)
   return %k#0 : tensor<64x16384xbf16>
 }
@@ -42,13 +42,13 @@ func.func @block_rows_bf16(%x: tensor<64x16384xbf16>) -> tensor<64x16384xbf16> {
 // each (segment); four rows alone would leave the GPU idle, so 66 chunks of
 // about 1000 elements (264 blocks), 64 threads each.
 // CHECK-LABEL: func.func @long_rows(
-// CHECK: schedule = #norm.gpu_schedule<strategy = "segment", threads = 64, rows = 1, vectorWidth = 4, chunks = 66>
+// CHECK: schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 1, vectorWidth = 4, chunks = 66>
 // FORCED-LABEL: func.func @long_rows(
-// FORCED: schedule = #norm.gpu_schedule<strategy = "segment", threads = 64, rows = 1, vectorWidth = 4, chunks = 3>
+// FORCED: schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 1, vectorWidth = 4, chunks = 3>
 func.func @long_rows(%x: tensor<4x65536xf32>) -> tensor<4x65536xf32> {
   %e = tensor.empty() : tensor<4x65536xf32>
   %s = tensor.empty() : tensor<4x1xf32>
-  %k:4 = norm.kernel %x outs(%e, %s, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
+  %k:4 = norm.kernel moments %x outs(%e, %s, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
       : (tensor<4x65536xf32>, tensor<4x65536xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x65536xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return %k#0 : tensor<4x65536xf32>
 }
@@ -58,13 +58,13 @@ func.func @long_rows(%x: tensor<4x65536xf32>) -> tensor<4x65536xf32> {
 // Rows of 6: vectors of 2 elements (the largest power of two dividing 6),
 // one thread per row, 256 rows per block.
 // CHECK-LABEL: func.func @narrow(
-// CHECK: schedule = #norm.gpu_schedule<strategy = "row", threads = 1, rows = 256, vectorWidth = 2, chunks = 1>
+// CHECK: schedule = #norm.gpu_schedule<strategy = row, threads = 1, rows = 256, vectorWidth = 2, chunks = 1>
 // FORCED-LABEL: func.func @narrow(
-// FORCED: schedule = #norm.gpu_schedule<strategy = "segment", threads = 64, rows = 1, vectorWidth = 2, chunks = 3>
+// FORCED: schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 1, vectorWidth = 2, chunks = 3>
 func.func @narrow(%x: tensor<8x6xf32>) -> tensor<8x6xf32> {
   %e = tensor.empty() : tensor<8x6xf32>
   %s = tensor.empty() : tensor<8x1xf32>
-  %k:4 = norm.kernel %x outs(%e, %s, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
+  %k:4 = norm.kernel moments %x outs(%e, %s, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
       : (tensor<8x6xf32>, tensor<8x6xf32>, tensor<8x1xf32>, tensor<8x1xf32>, tensor<8x1xf32>) -> (tensor<8x6xf32>, tensor<8x1xf32>, tensor<8x1xf32>, tensor<8x1xf32>)
   return %k#0 : tensor<8x6xf32>
 }
@@ -73,13 +73,13 @@ func.func @narrow(%x: tensor<8x6xf32>) -> tensor<8x6xf32> {
 
 // NCHW BatchNorm ([R1 = 32, P1 = 64, R2 = 3136]): one block per segment.
 // CHECK-LABEL: func.func @batch_norm_nchw(
-// CHECK: schedule = #norm.gpu_schedule<strategy = "segment", threads = 256, rows = 1, vectorWidth = 4, chunks = 1>
+// CHECK: schedule = #norm.gpu_schedule<strategy = segment, threads = 256, rows = 1, vectorWidth = 4, chunks = 1>
 // FORCED-LABEL: func.func @batch_norm_nchw(
-// FORCED: schedule = #norm.gpu_schedule<strategy = "segment", threads = 64, rows = 1, vectorWidth = 4, chunks = 3>
+// FORCED: schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 1, vectorWidth = 4, chunks = 3>
 func.func @batch_norm_nchw(%x: tensor<32x64x56x56xf32>) -> tensor<32x64x56x56xf32> {
   %e = tensor.empty() : tensor<32x64x56x56xf32>
   %s = tensor.empty() : tensor<1x64x1x1xf32>
-  %k:4 = norm.kernel %x outs(%e, %s, %s, %s) {axes = array<i64: 0, 2, 3>, epsilon = 1.0e-5 : f64}
+  %k:4 = norm.kernel moments %x outs(%e, %s, %s, %s) {axes = array<i64: 0, 2, 3>, epsilon = 1.0e-5 : f64}
       : (tensor<32x64x56x56xf32>, tensor<32x64x56x56xf32>, tensor<1x64x1x1xf32>, tensor<1x64x1x1xf32>, tensor<1x64x1x1xf32>) -> (tensor<32x64x56x56xf32>, tensor<1x64x1x1xf32>, tensor<1x64x1x1xf32>, tensor<1x64x1x1xf32>)
   return %k#0 : tensor<32x64x56x56xf32>
 }
@@ -89,13 +89,13 @@ func.func @batch_norm_nchw(%x: tensor<32x64x56x56xf32>) -> tensor<32x64x56x56xf3
 // Channels-last BatchNorm ([R1 = 100352, P1 = 64]): columns, R1 split into
 // 1024 chunks for about 1024 blocks.
 // CHECK-LABEL: func.func @batch_norm_nhwc(
-// CHECK: schedule = #norm.gpu_schedule<strategy = "column", threads = 256, rows = 1, vectorWidth = 4, chunks = 1024>
+// CHECK: schedule = #norm.gpu_schedule<strategy = column, threads = 256, rows = 1, vectorWidth = 4, chunks = 1024>
 // FORCED-LABEL: func.func @batch_norm_nhwc(
-// FORCED: schedule = #norm.gpu_schedule<strategy = "segment", threads = 64, rows = 1, vectorWidth = 1, chunks = 3>
+// FORCED: schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 1, vectorWidth = 1, chunks = 3>
 func.func @batch_norm_nhwc(%x: tensor<32x56x56x64xf32>) -> tensor<32x56x56x64xf32> {
   %e = tensor.empty() : tensor<32x56x56x64xf32>
   %s = tensor.empty() : tensor<1x1x1x64xf32>
-  %k:4 = norm.kernel %x outs(%e, %s, %s, %s) {axes = array<i64: 0, 1, 2>, epsilon = 1.0e-5 : f64}
+  %k:4 = norm.kernel moments %x outs(%e, %s, %s, %s) {axes = array<i64: 0, 1, 2>, epsilon = 1.0e-5 : f64}
       : (tensor<32x56x56x64xf32>, tensor<32x56x56x64xf32>, tensor<1x1x1x64xf32>, tensor<1x1x1x64xf32>, tensor<1x1x1x64xf32>) -> (tensor<32x56x56x64xf32>, tensor<1x1x1x64xf32>, tensor<1x1x1x64xf32>, tensor<1x1x1x64xf32>)
   return %k#0 : tensor<32x56x56x64xf32>
 }

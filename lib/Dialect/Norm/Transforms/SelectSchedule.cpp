@@ -1,0 +1,643 @@
+//===- SelectSchedule.cpp - choose and record a schedule per kernel -------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// `norm-select-schedule`: the schedule heuristic. It only decides; the
+// lowerings follow whatever schedule the op carries, so a schedule written
+// by hand, forced through the options or read from a tuning database is
+// honoured the same way.
+//
+// As in IREE's KernelDispatch.cpp, each strategy has one selection function
+// that declines (returns a null attribute, saying why) where it does not
+// apply or, unless it is forced, where it is not the right choice; the
+// functions are tried in the order of kCPUStrategies / kGPUStrategies and the
+// first schedule wins. A forced strategy that does not apply is an error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir/Dialect/Norm/Transforms/Passes.h"
+#include "normlir/Dialect/Norm/Transforms/TuningDatabase.h"
+#include "normlir/Dialect/Norm/Utils/KernelLayout.h"
+#include "normlir/Dialect/Norm/Utils/Target.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+
+namespace normlir::norm {
+#define GEN_PASS_DEF_NORMSELECTSCHEDULE
+#include "normlir/Dialect/Norm/Transforms/Passes.h.inc"
+} // namespace normlir::norm
+
+using namespace mlir;
+using namespace normlir::norm;
+
+namespace {
+
+/// Bytes of L2 cache one chunk of rows of the column strategy may fill.
+constexpr int64_t kChunkBytes = 256 * 1024;
+/// Tasks of the row strategy (its per-thread software pipelines).
+constexpr int64_t kRowTasks = 16;
+/// Input bytes below which a kernel runs on one thread.
+constexpr int64_t kMinParallelBytes = 64 * 1024;
+/// Tasks the column strategy's statistics pass aims for, so that any thread
+/// count up to this has balanced work (the split never depends on it).
+constexpr int64_t kMinTasks = 64;
+/// What a masked vector access costs against a full one, in the choice of
+/// the vector width of short runs: a masked load or store is several
+/// instructions on AVX2 (vmaskmovps), and normlir-tune measured width 4
+/// 18-30% faster than 8 on rows of 12 f32 (one full and one masked vector).
+constexpr int64_t kMaskedVectorCost = 3;
+
+/// Threads per block the GPU schedules aim for.
+constexpr int64_t kGPUBlockThreads = 256;
+/// Elements per thread the GPU row strategy keeps in registers at most.
+constexpr int64_t kGPUMaxRowElements = 32;
+/// Elements per block of the GPU segment strategy.
+constexpr int64_t kGPUSegmentChunk = 16384;
+/// Blocks per multiprocessor the GPU segment strategy wants at least.
+constexpr int64_t kGPUMinBlocksPerSM = 2;
+/// Blocks the GPU column strategy aims for (several waves on 132 SMs).
+constexpr int64_t kGPUColumnBlocks = 1024;
+
+/// The largest power of two <= `max` dividing every value of `runs`.
+static int64_t largestDividingWidth(int64_t max, ArrayRef<int64_t> runs) {
+  int64_t v = max;
+  while (v > 1 && llvm::any_of(runs, [&](int64_t r) { return r % v != 0; }))
+    v /= 2;
+  return v;
+}
+
+/// The CPU vector width for runs of `run` elements: among the powers of two
+/// up to the target's width, the one with the fewest vector accesses per run,
+/// a masked tail counting kMaskedVectorCost; the wider on a tie. Long runs
+/// keep the target's width (their tail is a small share); a short run whose
+/// length a narrower width divides takes that width.
+static int64_t chooseCPUVectorWidth(int64_t targetWidth, int64_t run) {
+  int64_t best = targetWidth, bestCost = std::numeric_limits<int64_t>::max();
+  for (int64_t w = targetWidth; w >= 1; w /= 2) {
+    int64_t cost = run / w + (run % w ? kMaskedVectorCost : 0);
+    if (cost < bestCost) {
+      best = w;
+      bestCost = cost;
+    }
+  }
+  return best;
+}
+
+/// Whether `strategy` can lower `l` on the CPU or (`cuda`) the GPU; else
+/// false with the reason in `why`. Both the selection functions and the
+/// tuning database's records are held to it.
+static bool strategyApplies(Strategy strategy, const KernelLayout &l, bool cuda,
+                            std::string &why) {
+  int64_t r1 = l.size[KernelLayout::R1], p1 = l.size[KernelLayout::P1];
+  if (cuda) {
+    if (strategy == Strategy::Row && r1 != 1 && p1 != 1) {
+      why = "GPU strategy row needs contiguous rows (R1 = 1 or P1 = 1)";
+      return false;
+    }
+    return true;
+  }
+  if (strategy == Strategy::Column && l.paramsAlongR1) {
+    why = "strategy column needs parameters constant along R1";
+    return false;
+  }
+  if (strategy == Strategy::Row && r1 != 1) {
+    why = "strategy row needs R1 = 1";
+    return false;
+  }
+  return true;
+}
+
+/// strategyApplies with an error at `op`.
+static LogicalResult checkStrategyApplies(KernelOp op, const KernelLayout &l,
+                                          Strategy strategy, bool cuda) {
+  std::string why;
+  if (strategyApplies(strategy, l, cuda, why))
+    return success();
+  return op.emitError() << "norm-select-schedule: " << why << ", layout "
+                        << l.str();
+}
+
+/// The schedule `database` records for `op` on `target`: null where it has
+/// none; failure (with an error at `op`) where the record is not a schedule
+/// of the target's kind or does not apply to the kernel.
+static FailureOr<Attribute> lookupTunedSchedule(KernelOp op,
+                                                const KernelLayout &l,
+                                                const TuningDatabase &database,
+                                                Attribute target, bool cuda) {
+  StringRef text = database.lookup(getTuningKey(op, target));
+  if (text.empty())
+    return Attribute();
+  Attribute schedule = parseAttribute(text, op.getContext());
+  Strategy strategy;
+  if (auto cpu = dyn_cast_or_null<ScheduleAttr>(schedule); cpu && !cuda)
+    strategy = cpu.getStrategy();
+  else if (auto gpu = dyn_cast_or_null<GPUScheduleAttr>(schedule); gpu && cuda)
+    strategy = gpu.getStrategy();
+  else
+    return op.emitError() << "norm-select-schedule: the tuning database's "
+                             "record for this kernel is not a "
+                          << (cuda ? "#norm.gpu_schedule" : "#norm.schedule")
+                          << ": " << text;
+  if (failed(checkStrategyApplies(op, l, strategy, cuda)))
+    return failure();
+  return schedule;
+}
+
+//===----------------------------------------------------------------------===//
+// CPU strategies
+//===----------------------------------------------------------------------===//
+
+/// What the CPU selection functions read: the kernel, its layout, the
+/// target and the options (0, "" or "auto": chosen per kernel).
+struct CPUSelection {
+  mutable KernelOp op;
+  const KernelLayout &layout;
+  CPUTargetAttr target;
+  const NormSelectScheduleOptions &options;
+
+  int64_t size(KernelLayout::Run r) const { return layout.size[r]; }
+  int64_t bytes() const {
+    auto type = cast<ShapedType>(op.getInput().getType());
+    return type.getNumElements() *
+           std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
+  }
+  /// The vector width for runs of `run` elements (option, else
+  /// chooseCPUVectorWidth).
+  int64_t vectorWidth(int64_t run) const {
+    return options.vectorWidth > 0
+               ? int64_t(options.vectorWidth)
+               : chooseCPUVectorWidth(target.getVectorWidth(), run);
+  }
+  /// Enough independent accumulators to hide the add latency, but no more
+  /// vectors than the run has.
+  int64_t unroll(int64_t run, int64_t vl) const {
+    return options.unroll > 0 ? int64_t(options.unroll)
+                              : std::clamp<int64_t>(run / vl, 1, 4);
+  }
+  /// Streaming stores skip the read-for-ownership of each output line; they
+  /// pay off once the output does not stay in the last-level cache.
+  /// normlir-tune measured (docs/performance.md): 16 MiB row-norm outputs on
+  /// a 32 MiB L3 are 20-35% faster with cached stores, 25.7 MB BatchNorm
+  /// outputs 39% slower; so from 3/4 of the last-level cache.
+  bool nontemporal() const {
+    // The output has the input's shape; its element type may differ only
+    // through an epilogue, which the estimate ignores.
+    return options.nontemporal == "on" ||
+           (options.nontemporal == "auto" &&
+            4 * bytes() >= 3 * target.getLlcCache());
+  }
+  /// Waking a thread costs microseconds: small kernels run serially.
+  bool parallel() const {
+    return options.parallel == "on" ||
+           (options.parallel == "auto" && bytes() >= kMinParallelBytes);
+  }
+  /// Row ranges per task: enough for 16 threads, long enough that the
+  /// unpipelined first row of each range is a small share of it.
+  int64_t rowTasks() const {
+    return std::clamp<int64_t>(options.rowTasks > 0 ? int64_t(options.rowTasks)
+                                                    : kRowTasks,
+                               1, std::max<int64_t>(layout.numSegments(), 1));
+  }
+  /// The schedule, checked against the attribute's constraints: the
+  /// options were checked, and this keeps the heuristic honest too.
+  FailureOr<ScheduleAttr> get(Strategy strategy, int64_t vl, int64_t unroll,
+                              int64_t chunks) const {
+    auto attr = ScheduleAttr::getChecked(
+        [&] { return op.emitError() << "norm-select-schedule: "; },
+        op.getContext(), strategy, vl, unroll, chunks, rowTasks(),
+        nontemporal(), parallel());
+    if (!attr)
+      return failure();
+    return attr;
+  }
+};
+
+/// A selection function: the schedule of one strategy, or null where it
+/// declines (`forced`: only where the strategy cannot lower the kernel),
+/// with the reason in `why`; failure after an error at the kernel.
+using CPUStrategyFn = FailureOr<ScheduleAttr> (*)(const CPUSelection &,
+                                                  bool forced,
+                                                  std::string &why);
+
+/// Row: each row (R1 = 1) read from memory once, its statistics and apply
+/// fused in one task.
+static FailureOr<ScheduleAttr> selectCPURow(const CPUSelection &s, bool,
+                                            std::string &why) {
+  if (!strategyApplies(Strategy::Row, s.layout, /*cuda=*/false, why))
+    return ScheduleAttr(); // Declines.
+  int64_t r2 = s.size(KernelLayout::R2);
+  int64_t vl = s.vectorWidth(r2);
+  return s.get(Strategy::Row, vl, s.unroll(r2, vl), 1);
+}
+
+/// Segment: statistics per contiguous R2 run combined over R1, for runs of
+/// at least two vectors (or parameters along R1, which the column strategy
+/// cannot take).
+static FailureOr<ScheduleAttr> selectCPUSegment(const CPUSelection &s,
+                                                bool forced, std::string &why) {
+  int64_t r2 = s.size(KernelLayout::R2);
+  int64_t vl = s.vectorWidth(r2);
+  if (!forced && r2 < 2 * vl && !s.layout.paramsAlongR1) {
+    why = "contiguous runs shorter than two vectors";
+    return ScheduleAttr(); // Declines.
+  }
+  return s.get(Strategy::Segment, vl, s.unroll(r2, vl), 1);
+}
+
+/// Column: vectors across the contiguous P1 * R2 elements of a row, R1 in
+/// chunks whose rows stay in L2, at least kMinTasks tasks in all.
+static FailureOr<ScheduleAttr> selectCPUColumn(const CPUSelection &s, bool,
+                                               std::string &why) {
+  if (!strategyApplies(Strategy::Column, s.layout, /*cuda=*/false, why))
+    return ScheduleAttr(); // Declines.
+  int64_t r1 = std::max<int64_t>(s.size(KernelLayout::R1), 1);
+  int64_t lanes = s.size(KernelLayout::P1) * s.size(KernelLayout::R2);
+  int64_t vl = s.vectorWidth(lanes);
+  int64_t p0 = std::max<int64_t>(s.size(KernelLayout::P0), 1);
+  int64_t k =
+      s.options.chunks > 0
+          ? int64_t(s.options.chunks)
+          : std::max<int64_t>((s.bytes() + kChunkBytes - 1) / kChunkBytes,
+                              (kMinTasks + p0 - 1) / p0);
+  k = std::clamp<int64_t>(k, 1, r1);
+  return s.get(Strategy::Column, vl, s.unroll(lanes, vl), k);
+}
+
+/// The CPU strategies in the order they are tried.
+constexpr std::pair<Strategy, CPUStrategyFn> kCPUStrategies[] = {
+    {Strategy::Row, selectCPURow},
+    {Strategy::Segment, selectCPUSegment},
+    {Strategy::Column, selectCPUColumn},
+};
+
+//===----------------------------------------------------------------------===//
+// GPU strategies
+//===----------------------------------------------------------------------===//
+
+/// What the GPU selection functions read (see CPUSelection).
+struct GPUSelection {
+  mutable KernelOp op;
+  const KernelLayout &layout;
+  CUDATargetAttr target;
+  const NormSelectScheduleOptions &options;
+
+  int64_t size(KernelLayout::Run r) const { return layout.size[r]; }
+  bool hasParams() const { return op.getWeight() || op.getBias(); }
+  /// Elements one 16-byte access holds, or the option.
+  int64_t maxWidth() const {
+    if (options.vectorWidth > 0)
+      return options.vectorWidth;
+    auto type = cast<ShapedType>(op.getInput().getType());
+    return 16 / std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
+  }
+  /// The widest access up to `max` that stays inside every run (vector
+  /// accesses never straddle a contiguous run or a parameter run).
+  int64_t vectorWidth(int64_t max, ArrayRef<int64_t> runs) const {
+    return options.vectorWidth > 0 ? int64_t(options.vectorWidth)
+                                   : largestDividingWidth(max, runs);
+  }
+  /// The schedule, checked against the attribute's constraints.
+  FailureOr<GPUScheduleAttr> get(Strategy strategy, int64_t threads,
+                                 int64_t rows, int64_t vectorWidth,
+                                 int64_t chunks) const {
+    auto attr = GPUScheduleAttr::getChecked(
+        [&] { return op.emitError() << "norm-select-schedule: "; },
+        op.getContext(), strategy, threads, rows, vectorWidth, chunks);
+    if (!attr)
+      return failure();
+    return attr;
+  }
+};
+
+using GPUStrategyFn = FailureOr<GPUScheduleAttr> (*)(const GPUSelection &,
+                                                     bool forced,
+                                                     std::string &why);
+
+/// Row: a team of threads per contiguous row, held in registers; for
+/// kernels that compute statistics over rows that fit.
+static FailureOr<GPUScheduleAttr> selectGPURow(const GPUSelection &s,
+                                               bool forced, std::string &why) {
+  if (!strategyApplies(Strategy::Row, s.layout, /*cuda=*/true, why))
+    return GPUScheduleAttr(); // Declines.
+  int64_t r1 = s.size(KernelLayout::R1), p1 = s.size(KernelLayout::P1),
+          r2 = s.size(KernelLayout::R2);
+  int64_t n = r1 * r2;
+  bool stats = s.op.computesStatistics();
+  if (!forced && !stats) {
+    why = "an apply-only kernel";
+    return GPUScheduleAttr(); // Declines.
+  }
+  if (!forced && n > 1024 * kGPUMaxRowElements) {
+    why = "rows too long for the registers of a block";
+    return GPUScheduleAttr(); // Declines.
+  }
+  SmallVector<int64_t> runs = {p1 == 1 ? n : r2};
+  if (r1 > 1 && s.hasParams())
+    runs.push_back(r2);
+  if (!stats)
+    runs.push_back(p1 * r2);
+  if (s.hasParams())
+    runs.push_back(s.layout.r2i);
+  int64_t v = s.vectorWidth(s.maxWidth(), runs);
+  // About four vectors per thread: enough loads in flight, few registers.
+  int64_t vectors = std::max<int64_t>((n + v - 1) / v, 1);
+  int64_t t =
+      s.options.threads > 0
+          ? int64_t(s.options.threads)
+          : std::clamp<int64_t>(llvm::PowerOf2Ceil((vectors + 3) / 4), 1, 1024);
+  int64_t rb = s.options.rows > 0 ? int64_t(s.options.rows)
+                                  : std::max<int64_t>(kGPUBlockThreads / t, 1);
+  if (t * rb < 32)
+    rb = 32 / t;
+  return s.get(Strategy::Row, t, rb, v, 1);
+}
+
+/// Segment: long contiguous runs split into chunks of about 16K elements,
+/// enough blocks to fill the GPU.
+static FailureOr<GPUScheduleAttr>
+selectGPUSegment(const GPUSelection &s, bool forced, std::string &why) {
+  int64_t p1 = s.size(KernelLayout::P1), r2 = s.size(KernelLayout::R2);
+  if (!forced && !s.op.computesStatistics()) {
+    why = "an apply-only kernel";
+    return GPUScheduleAttr(); // Declines.
+  }
+  if (!forced && r2 < 256) {
+    why = "contiguous runs shorter than 256 elements";
+    return GPUScheduleAttr(); // Declines.
+  }
+  int64_t v = s.vectorWidth(s.maxWidth(), {r2, p1 * r2});
+  int64_t segs = std::max<int64_t>(s.layout.numSegments(), 1);
+  int64_t k = s.options.chunks;
+  if (k <= 0) {
+    // Chunks of at most 16K elements, and enough blocks to fill the GPU
+    // (few long rows), but at least 32 vectors per chunk.
+    int64_t minBlocks = kGPUMinBlocksPerSM * s.target.getMultiprocessors();
+    k = std::max((r2 + kGPUSegmentChunk - 1) / kGPUSegmentChunk,
+                 (minBlocks + segs - 1) / segs);
+    k = std::clamp<int64_t>(k, 1, std::max<int64_t>(r2 / (32 * v), 1));
+  }
+  // About four vectors per thread: short segments get small blocks.
+  int64_t t = s.options.threads;
+  if (t <= 0) {
+    int64_t vectors = std::max<int64_t>((r2 + k * v - 1) / (k * v), 1);
+    t = std::clamp<int64_t>(llvm::PowerOf2Ceil((vectors + 3) / 4), 32,
+                            kGPUBlockThreads);
+  }
+  int64_t rb = s.options.rows > 0 ? int64_t(s.options.rows) : 1;
+  return s.get(Strategy::Segment, t, rb, v, k);
+}
+
+/// Column: per-column partials across blocks of threads, for channels-last
+/// layouts and apply-only kernels; it takes every kernel.
+static FailureOr<GPUScheduleAttr> selectGPUColumn(const GPUSelection &s, bool,
+                                                  std::string &) {
+  int64_t r1 = s.size(KernelLayout::R1), p1 = s.size(KernelLayout::P1),
+          r2 = s.size(KernelLayout::R2);
+  int64_t t =
+      s.options.threads > 0 ? int64_t(s.options.threads) : kGPUBlockThreads;
+  // The column strategy keeps 3 x threads x width f32 in workgroup memory.
+  int64_t maxWidth = std::min<int64_t>(
+      s.maxWidth(),
+      std::max<int64_t>(s.target.getSharedMemoryPerBlock() / (3 * 4 * t), 1));
+  int64_t v = s.vectorWidth(maxWidth, {p1 * r2});
+  int64_t k = s.options.chunks;
+  if (k <= 0) {
+    int64_t columns = std::max<int64_t>(p1 * r2 / v, 1);
+    int64_t tx = std::min<int64_t>(t, llvm::PowerOf2Ceil(columns));
+    int64_t tiles = (columns + tx - 1) / tx;
+    int64_t ty = t / tx;
+    int64_t p0 = std::max<int64_t>(s.size(KernelLayout::P0), 1);
+    int64_t want = (kGPUColumnBlocks + p0 * tiles - 1) / (p0 * tiles);
+    // At least a few rows per thread.
+    int64_t most = std::max<int64_t>(r1 / (4 * ty), 1);
+    k = std::clamp<int64_t>(want, 1, most);
+  }
+  int64_t rb = s.options.rows > 0 ? int64_t(s.options.rows) : 1;
+  return s.get(Strategy::Column, t, rb, v, k);
+}
+
+/// The GPU strategies in the order they are tried.
+constexpr std::pair<Strategy, GPUStrategyFn> kGPUStrategies[] = {
+    {Strategy::Row, selectGPURow},
+    {Strategy::Segment, selectGPUSegment},
+    {Strategy::Column, selectGPUColumn},
+};
+
+/// The first schedule of `strategies` that does not decline, or the forced
+/// strategy's (an error at the kernel where it cannot lower it).
+template <typename AttrT, typename SelectionT, size_t N>
+static FailureOr<AttrT> selectSchedule(
+    const SelectionT &s,
+    const std::pair<Strategy, FailureOr<AttrT> (*)(const SelectionT &, bool,
+                                                   std::string &)> (
+        &strategies)[N]) {
+  std::optional<Strategy> forced;
+  if (!s.options.strategy.empty())
+    forced = symbolizeStrategy(s.options.strategy);
+  std::string why;
+  for (const auto &[strategy, select] : strategies) {
+    if (forced && *forced != strategy)
+      continue;
+    FailureOr<AttrT> chosen = select(s, forced.has_value(), why);
+    if (failed(chosen) || *chosen)
+      return chosen;
+    if (forced)
+      return s.op.emitError() << "norm-select-schedule: " << why << ", layout "
+                              << s.layout.str();
+  }
+  return s.op.emitError() << "norm-select-schedule: no strategy takes this "
+                             "kernel, layout "
+                          << s.layout.str();
+}
+
+} // namespace
+
+/// "<name> must be <rule>, got <value>" for an option.
+static llvm::Error optionError(llvm::StringRef name, llvm::StringRef rule,
+                               const llvm::Twine &value) {
+  return llvm::createStringError(name + " must be " + rule + ", got " + value);
+}
+
+/// Checks an integer option: 0 (chosen per kernel), else in [lo, hi] and,
+/// with `pow2`, a power of two. `attr` names the schedule constraint.
+static llvm::Error checkCount(llvm::StringRef name, int64_t value, int64_t lo,
+                              int64_t hi, bool pow2, llvm::StringRef attr) {
+  if (value == 0 ||
+      (value >= lo && value <= hi && (!pow2 || llvm::isPowerOf2_64(value))))
+    return llvm::Error::success();
+  std::string rule =
+      (pow2 ? "0 (chosen per kernel) or a power of two in ["
+            : "0 (chosen per kernel) or in [") +
+      std::to_string(lo) + ", " +
+      (hi == (int64_t(1) << 30) ? std::string("2^30") : std::to_string(hi)) +
+      "] (" + attr.str() + ")";
+  return optionError(name, rule, llvm::Twine(value));
+}
+
+llvm::Error normlir::norm::checkNormSelectScheduleOptions(
+    const NormSelectScheduleOptions &o) {
+  auto oneOf = [](llvm::StringRef name, llvm::StringRef value,
+                  std::initializer_list<llvm::StringRef> allowed,
+                  llvm::StringRef rule) -> llvm::Error {
+    if (llvm::is_contained(allowed, value))
+      return llvm::Error::success();
+    return optionError(name, rule, "'" + value + "'");
+  };
+  if (auto err = oneOf("target", o.target, {"cpu", "cuda"}, "cpu or cuda"))
+    return err;
+  bool cuda = o.target == "cuda";
+  if (auto err = oneOf("strategy", o.strategy, {"", "row", "segment", "column"},
+                       "row, segment or column"))
+    return err;
+  if (auto err = oneOf("parallel", o.parallel, {"auto", "on", "off"},
+                       "on, off or auto"))
+    return err;
+  if (auto err = oneOf("nontemporal", o.nontemporal, {"auto", "on", "off"},
+                       "on, off or auto"))
+    return err;
+  constexpr int64_t kMaxSplit = int64_t(1) << 30;
+  // vector-width is the one option both targets read, with different ranges.
+  if (cuda) {
+    if (auto err = checkCount("vector-width", o.vectorWidth, 1, 16, true,
+                              "#norm.gpu_schedule C3"))
+      return err;
+  } else if (auto err = checkCount("vector-width", o.vectorWidth, 1, 64, true,
+                                   "#norm.schedule C2")) {
+    return err;
+  }
+  if (auto err =
+          checkCount("unroll", o.unroll, 1, 16, false, "#norm.schedule C2"))
+    return err;
+  if (auto err =
+          checkCount("chunks", o.chunks, 1, kMaxSplit, false,
+                     cuda ? "#norm.gpu_schedule C4" : "#norm.schedule C2"))
+    return err;
+  if (auto err = checkCount("row-tasks", o.rowTasks, 1, kMaxSplit, false,
+                            "#norm.schedule C2"))
+    return err;
+  if (auto err = checkCount("threads", o.threads, 1, 1024, true,
+                            "#norm.gpu_schedule C2"))
+    return err;
+  if (auto err =
+          checkCount("rows", o.rows, 1, 1024, true, "#norm.gpu_schedule C2"))
+    return err;
+  if (o.threads > 0 && o.rows > 0 && o.threads * o.rows > 1024)
+    return optionError("threads * rows", "<= 1024 (#norm.gpu_schedule C2)",
+                       llvm::Twine(o.threads * o.rows));
+  return llvm::Error::success();
+}
+
+namespace {
+
+struct NormSelectSchedulePass
+    : public normlir::norm::impl::NormSelectScheduleBase<
+          NormSelectSchedulePass> {
+  using NormSelectScheduleBase::NormSelectScheduleBase;
+
+  /// Emits `message` at the first kernel (else at the pass's operation), so
+  /// that an error of an option points into the input like any other.
+  void emitAtFirstKernel(const llvm::Twine &message) {
+    Operation *at = getOperation();
+    getOperation()->walk([&](KernelOp op) {
+      at = op;
+      return WalkResult::interrupt();
+    });
+    at->emitError() << message;
+  }
+
+  void runOnOperation() override {
+    // Checked here rather than in initialize() so that the error points at
+    // the input (file:line:col of the first kernel it would schedule) like
+    // every other diagnostic.
+    NormSelectScheduleOptions options;
+    options.strategy = strategy;
+    options.vectorWidth = vectorWidth;
+    options.unroll = unroll;
+    options.chunks = chunks;
+    options.rowTasks = rowTasks;
+    options.nontemporal = nontemporal;
+    options.parallel = parallel;
+    options.force = force;
+    options.target = target;
+    options.threads = threads;
+    options.rows = rows;
+    if (llvm::Error err = checkNormSelectScheduleOptions(options)) {
+      emitAtFirstKernel("norm-select-schedule: " +
+                        llvm::toString(std::move(err)));
+      return signalPassFailure();
+    }
+    // The target facts come from the IR only (see the pass description).
+    Attribute targetAttr = lookupTargetAttr(getOperation());
+    bool cuda = target == "cuda";
+    if (targetAttr && isa<CUDATargetAttr>(targetAttr) != cuda) {
+      getOperation()->emitError()
+          << "norm-select-schedule: target=" << target
+          << " does not match the module's " << NormDialect::kTargetAttrName
+          << " " << targetAttr;
+      return signalPassFailure();
+    }
+    auto cpuTarget = dyn_cast_or_null<CPUTargetAttr>(targetAttr);
+    if (!cpuTarget)
+      cpuTarget = getDefaultCPUTarget(&getContext());
+    auto cudaTarget = dyn_cast_or_null<CUDATargetAttr>(targetAttr);
+    if (!cudaTarget)
+      cudaTarget = getDefaultCUDATarget(&getContext());
+    // Measured schedules, where no option asks for something else.
+    std::shared_ptr<const TuningDatabase> database;
+    if (!tuningDB.empty()) {
+      auto loaded = TuningDatabase::load(tuningDB);
+      if (!loaded) {
+        emitAtFirstKernel("norm-select-schedule: " +
+                          llvm::toString(loaded.takeError()));
+        return signalPassFailure();
+      }
+      database = *loaded;
+    }
+    bool overridden = !strategy.empty() || vectorWidth || unroll || chunks ||
+                      rowTasks || threads || rows || nontemporal != "auto" ||
+                      parallel != "auto";
+    Attribute keyTarget = cuda ? Attribute(cudaTarget) : Attribute(cpuTarget);
+    WalkResult result = getOperation()->walk([&](KernelOp op) {
+      if (op.getScheduleAttr() && !force)
+        return WalkResult::advance();
+      auto type = cast<ShapedType>(op.getInput().getType());
+      std::string why;
+      auto layout = analyzeKernelLayout(type.getShape(), op.getAxes(),
+                                        op.getParamAxes(), &why);
+      if (!layout) {
+        op.emitError() << "norm-select-schedule: cannot schedule: " << why;
+        return WalkResult::interrupt();
+      }
+      if (database && !overridden) {
+        FailureOr<Attribute> tuned =
+            lookupTunedSchedule(op, *layout, *database, keyTarget, cuda);
+        if (failed(tuned))
+          return WalkResult::interrupt();
+        if (*tuned) {
+          op->setAttr(op.getScheduleAttrName(), *tuned);
+          return WalkResult::advance();
+        }
+      }
+      if (cuda) {
+        FailureOr<GPUScheduleAttr> gpu = selectSchedule(
+            GPUSelection{op, *layout, cudaTarget, options}, kGPUStrategies);
+        if (failed(gpu))
+          return WalkResult::interrupt();
+        op.setScheduleAttr(*gpu);
+        return WalkResult::advance();
+      }
+      FailureOr<ScheduleAttr> cpu = selectSchedule(
+          CPUSelection{op, *layout, cpuTarget, options}, kCPUStrategies);
+      if (failed(cpu))
+        return WalkResult::interrupt();
+      op.setScheduleAttr(*cpu);
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace
