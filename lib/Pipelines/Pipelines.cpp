@@ -8,9 +8,19 @@
 #include "normlir/Conversion/Passes.h"
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
-#include "mlir/InitAllPasses.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -21,17 +31,14 @@
 using namespace mlir;
 using namespace normlir;
 
-// The fixed parts of the pipeline are kept as text so that the docs show
-// them as users spell them (`normlir-opt --dump-pass-pipeline` prints the
-// whole); the passes whose options come from the user (norm-select-schedule,
-// nvvm-attach-target, gpu-module-to-binary) are built from typed, checked
-// options, so no option value is ever re-parsed as pipeline text.
+// The pipelines are built in C++ from typed pass options, as upstream's
+// GPUToNVVMPipeline.cpp: no option value is ever re-parsed as pipeline text
+// (`normlir-opt --dump-pass-pipeline` prints the whole as text).
 //   0. norm-attach-{cpu,cuda}-target records the target on the module: every
 //      later decision reads it from there, never from the machine.
-//   1. norm-expand, then norm-fuse and norm-select-schedule: each normalization
-//   becomes
-//      one norm.kernel with a recorded schedule; what cannot be fused goes
-//      through convert-norm-to-linalg.
+//   1. norm-expand, then norm-fuse and norm-select-schedule: each
+//      normalization becomes one norm.kernel with a recorded schedule; what
+//      cannot be fused goes through convert-norm-to-linalg.
 //   2. one-shot-bufferize with function boundaries and identity layouts, then
 //      results become caller-owned out-parameters (static result allocations
 //      are hoisted into them, so no copy; a buffer returned twice is first
@@ -41,78 +48,114 @@ using namespace normlir;
 //      integer ops unless the target converts natively (norm-legalize-bf16),
 //      and f16/bf16 masked loads/stores move i16 vectors, since the host C
 //      runtime need not provide the conversion functions.
-static constexpr llvm::StringLiteral kCPUPipelineHead = "norm-expand,"
-                                                        "norm-fuse,";
-/// Shared by both pipelines: the rest to linalg, then bufferization with
-/// out-parameters.
-#define NORMLIR_BUFFERIZE_PASSES                                               \
-  "convert-norm-to-linalg,"                                                    \
-  "canonicalize,cse,"                                                          \
-  "one-shot-bufferize{bufferize-function-boundaries "                          \
-  "function-boundary-type-conversion=identity-layout-map},"                    \
-  "func.func(norm-uniquify-returned-buffers),"                                 \
-  "buffer-results-to-out-params{hoist-static-allocs=true "                     \
-  "modify-public-functions=true},"                                             \
-  "func.func(norm-fold-result-copies),"
-/// Shared by both pipelines: host code (memrefs, math, control flow,
-/// functions) to the LLVM dialect.
-#define NORMLIR_HOST_TO_LLVM_PASSES                                            \
-  "expand-strided-metadata,"                                                   \
-  "lower-affine,"                                                              \
-  "finalize-memref-to-llvm,"                                                   \
-  "convert-math-to-llvm,"                                                      \
-  "convert-arith-to-llvm,"                                                     \
-  "convert-index-to-llvm,"                                                     \
-  "convert-cf-to-llvm,"                                                        \
-  "convert-func-to-llvm,"
-static constexpr llvm::StringLiteral kCPUPipelineTail = NORMLIR_BUFFERIZE_PASSES
-    "convert-norm-to-vector,"
-    "buffer-deallocation-pipeline,"
-    "canonicalize,"
-    "convert-linalg-to-loops,"
-    "convert-scf-to-openmp,"
-    "canonicalize,cse,"
-    "lower-affine,"
-    "arith-expand,"
-    "norm-legalize-bf16,"
-    "convert-scf-to-cf,"
-    "convert-vector-to-llvm,"
-    "norm-legalize-half-masked-memory," NORMLIR_HOST_TO_LLVM_PASSES
-    "convert-openmp-to-llvm,"
-    "convert-norm-target-to-llvm,"
-    "reconcile-unrealized-casts";
 
-// The GPU pipeline shares the head and bufferization with the CPU one, then:
+/// Stage 1 (both pipelines): named ops to core ops, fused into kernels.
+static void addFusionPasses(OpPassManager &pm) {
+  pm.addPass(norm::createNormExpand());
+  pm.addPass(norm::createNormFuse());
+}
+
+/// Stage 2 (both pipelines): the rest to linalg, then bufferization with
+/// out-parameters.
+static void addBufferizationPasses(OpPassManager &pm) {
+  pm.addPass(createConvertNormToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addNestedPass<func::FuncOp>(norm::createNormUniquifyReturnedBuffers());
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addNestedPass<func::FuncOp>(norm::createNormFoldResultCopies());
+}
+
+/// Both pipelines: host code (memrefs, math, control flow, functions) to the
+/// LLVM dialect.
+static void addHostToLLVMPasses(OpPassManager &pm) {
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+}
+
+/// Stage 3 of the CPU pipeline: kernels to vector loops on OpenMP threads,
+/// then everything to LLVM.
+static void addCPUCodegenPasses(OpPassManager &pm) {
+  pm.addPass(createConvertNormToVector());
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createConvertSCFToOpenMPPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(arith::createArithExpandOpsPass());
+  pm.addPass(norm::createNormLegalizeBF16());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createNormLegalizeHalfMaskedMemory());
+  addHostToLLVMPasses(pm);
+  pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createConvertNormTargetToLLVM());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+// The GPU pipeline shares stages 0-2 with the CPU one, then:
 //   4. convert-norm-to-gpu: kernels -> gpu.launch (outlined at once, before
 //      the greedy passes below could hoist their constants out of them);
-//      temporaries -> gpu.alloc, copies -> gpu.memcpy.
+//      norm-host-buffers-to-device: temporaries -> gpu.alloc, copies ->
+//      gpu.memcpy.
 //   5. The remaining linalg ops (running-statistics updates) -> parallel
 //      loops tiled by 256 -> gpu.launch (blocks x threads) -> outlined.
 //   6. One stream per call (gpu-async-region), kernels -> NVVM -> PTX ->
 //      cubin (ptxas) or PTX for the driver to compile; host -> LLVM calling
 //      the mgpu* runtime functions (NormLIR's own CUDA runtime provides
 //      them).
-static constexpr llvm::StringLiteral kGPUPipelineMiddle =
-    NORMLIR_BUFFERIZE_PASSES
-    "convert-norm-to-gpu,"
-    "gpu-kernel-outlining,"
-    "func.func(convert-linalg-to-parallel-loops),"
-    "func.func(scf-parallel-loop-tiling{parallel-loop-tile-sizes=256 "
-    "no-min-max-bounds=true}),"
-    "func.func(gpu-map-parallel-loops),"
-    "func.func(convert-parallel-loops-to-gpu),"
-    "gpu-kernel-outlining,"
-    "canonicalize,cse,"
-    "lower-affine,"
-    "func.func(gpu-async-region),";
-static constexpr llvm::StringLiteral kGPUPipelineDevice =
-    "gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm,canonicalize,cse,"
-    "reconcile-unrealized-casts),"
-    "gpu-to-llvm,";
-static constexpr llvm::StringLiteral kGPUPipelineHost =
-    "convert-scf-to-cf," NORMLIR_HOST_TO_LLVM_PASSES
-    "convert-norm-target-to-llvm,"
-    "reconcile-unrealized-casts";
+
+/// Stages 4-5: kernels and the remaining host code to outlined launches.
+static void addGPUKernelPasses(OpPassManager &pm) {
+  pm.addPass(createConvertNormToGPU());
+  pm.addPass(createNormHostBuffersToDevice());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createParallelLoopTilingPass(
+      /*tileSize=*/{256}, /*noMinMaxBounds=*/true));
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+}
+
+/// Stage 6, device side: the outlined kernels to NVVM.
+static void addGPUDevicePasses(OpPassManager &pm) {
+  OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
+  device.addPass(createSCFToControlFlowPass());
+  device.addPass(createConvertGpuOpsToNVVMOps());
+  device.addPass(createCanonicalizerPass());
+  device.addPass(createCSEPass());
+  device.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+}
+
+/// Stage 6, host side: launches and buffers to LLVM calls of the runtime.
+static void addGPUHostPasses(OpPassManager &pm) {
+  pm.addPass(createSCFToControlFlowPass());
+  addHostToLLVMPasses(pm);
+  pm.addPass(createConvertNormTargetToLLVM());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
 
 std::string normlir::findPtxas() {
   auto isExecutable = [](const std::string &path) {
@@ -248,26 +291,6 @@ normlir::parseScheduleOptions(llvm::StringRef schedule,
   return o;
 }
 
-/// parsePassPipeline for a fixed piece of the pipeline text; its errors (an
-/// upstream pass renamed) are internal.
-static llvm::Error appendPipelineText(OpPassManager &pm, llvm::StringRef text) {
-  std::string errors;
-  llvm::raw_string_ostream os(errors);
-  if (failed(parsePassPipeline(text, pm, os)))
-    return llvm::createStringError("internal error: cannot build the "
-                                   "pipeline: " +
-                                   errors);
-  return llvm::Error::success();
-}
-
-/// Registers the passes the pipeline text names: a host program embedding
-/// the JIT has not necessarily filled the registry.
-static void registerPassesOnce() {
-  static std::once_flag upstream;
-  std::call_once(upstream, [] { mlir::registerAllPasses(); });
-  normlir::registerAllPasses();
-}
-
 /// Checks `tile` for `target` and appends norm-select-schedule built from it.
 static llvm::Error appendSelectSchedule(OpPassManager &pm,
                                         norm::NormSelectScheduleOptions tile,
@@ -283,7 +306,6 @@ static llvm::Error appendSelectSchedule(OpPassManager &pm,
 llvm::Error
 normlir::buildCUDAPipeline(OpPassManager &pm, const CUDATarget &target,
                            const norm::NormSelectScheduleOptions &tile) {
-  registerPassesOnce();
   std::string format = target.format;
   if (format != "auto" && format != "bin" && format != "isa" &&
       format != "fatbin")
@@ -326,39 +348,36 @@ normlir::buildCUDAPipeline(OpPassManager &pm, const CUDATarget &target,
   attachTarget.chip = target.chip;
   attachTarget.multiprocessors = target.multiprocessors;
   pm.addPass(norm::createNormAttachCUDATarget(attachTarget));
-  if (auto err = appendPipelineText(pm, kCPUPipelineHead.drop_back()))
-    return err;
+  addFusionPasses(pm);
   if (auto err = appendSelectSchedule(pm, tile, "cuda"))
     return err;
-  if (auto err = appendPipelineText(
-          pm, llvm::StringRef(kGPUPipelineMiddle).drop_back()))
-    return err;
+  addBufferizationPasses(pm);
+  addGPUKernelPasses(pm);
   GpuNVVMAttachTargetOptions attach;
   attach.chip = target.chip;
   attach.features = *features;
   attach.optLevel = target.optLevel;
   pm.addPass(createGpuNVVMAttachTarget(attach));
-  if (auto err = appendPipelineText(
-          pm, llvm::StringRef(kGPUPipelineDevice).drop_back()))
-    return err;
+  addGPUDevicePasses(pm);
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = format;
   binary.toolkitPath = toolkit;
   pm.addPass(createGpuModuleToBinaryPass(binary));
-  return appendPipelineText(pm, kGPUPipelineHost);
+  addGPUHostPasses(pm);
+  return llvm::Error::success();
 }
 
 llvm::Error
 normlir::buildCPUPipeline(OpPassManager &pm,
                           const norm::NormSelectScheduleOptions &tile,
                           const CPUTarget &target) {
-  registerPassesOnce();
   pm.addPass(createAttachCPUTarget(target));
-  if (auto err = appendPipelineText(pm, kCPUPipelineHead.drop_back()))
-    return err;
+  addFusionPasses(pm);
   if (auto err = appendSelectSchedule(pm, tile, "cpu"))
     return err;
-  return appendPipelineText(pm, kCPUPipelineTail);
+  addBufferizationPasses(pm);
+  addCPUCodegenPasses(pm);
+  return llvm::Error::success();
 }
 
 static void registerAllPassesImpl();

@@ -107,14 +107,8 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu", "::mlir::ModuleOp"> {
       apply.
 
     The kernel's `prologue` and `epilogue` are applied on vectors, as in
-    `convert-norm-to-vector`. The rest of the function is moved onto the
-    device too: every `memref.alloc` becomes a `gpu.alloc` (freed with
-    `gpu.dealloc` before the return), a constant (`memref.get_global`) is
-    copied into device memory, and every `memref.copy` a
-    `gpu.memcpy` (contiguous) or a `linalg.copy` (strided, for
-    `convert-linalg-to-parallel-loops` and `convert-parallel-loops-to-gpu`
-    to map). Functions must be straight-line (one block), as the bufferized
-    norm specs are.
+    `convert-norm-to-vector`. The rest of the host code is left to
+    `norm-host-buffers-to-device`.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -124,6 +118,30 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu", "::mlir::ModuleOp"> {
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"
+  ];
+}
+
+def NormHostBuffersToDevice
+    : Pass<"norm-host-buffers-to-device", "::mlir::ModuleOp"> {
+  let summary = "Move the host code's buffers and copies onto the GPU";
+  let description = [{
+    Runs after `convert-norm-to-gpu`, on host functions whose kernels are
+    launches: every `memref.alloc` becomes a `gpu.alloc` (freed with
+    `gpu.dealloc` before the return), a constant (`memref.get_global`) is
+    copied into device memory, and every `memref.copy` a `gpu.memcpy`
+    (contiguous) or a `linalg.copy` (strided, for
+    `convert-linalg-to-parallel-loops` and `convert-parallel-loops-to-gpu`
+    to map). Scalar host code that reads device memory (a running-average
+    factor) is recomputed inside the regions it feeds, and a scalar store a
+    one-thread launch, so that no host load reads device memory. Functions
+    must be straight-line (one block), as the bufferized norm specs are, and
+    return their buffers through out-parameters.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect"
   ];
 }
 

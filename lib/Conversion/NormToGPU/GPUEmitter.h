@@ -96,11 +96,6 @@ struct LowerColumnKernel : mlir::OpRewritePattern<norm::KernelOp> {
                   mlir::PatternRewriter &rewriter) const override;
 };
 
-/// Puts the function's temporary buffers on the device and turns its copies
-/// into device copies: after this, the host code only launches
-/// (DeviceBuffers.cpp).
-mlir::LogicalResult moveBuffersToDevice(mlir::func::FuncOp func);
-
 //===----------------------------------------------------------------------===//
 // GPUEmitter
 //===----------------------------------------------------------------------===//

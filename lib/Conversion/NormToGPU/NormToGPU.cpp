@@ -5,12 +5,12 @@
 //===----------------------------------------------------------------------===//
 //
 // Lowers a bufferized norm.kernel, following its #norm.gpu_schedule, to
-// gpu.launch ops, and moves the rest of the function's buffers onto the
-// device. All buffers are flattened to 1-D; every size is static, so each
-// thread's share of the work is known when the kernel is generated. Each
-// strategy is a rewrite pattern (Row.cpp, Segment.cpp, Column.cpp, sharing
-// the combine and apply kernels of Combine.cpp) over the machinery of
-// GPUEmitter.h; DeviceBuffers.cpp handles the host code.
+// gpu.launch ops (norm-host-buffers-to-device, HostBuffersToDevice.cpp, then
+// moves the rest of the function's buffers onto the device). All buffers are
+// flattened to 1-D; every size is static, so each thread's share of the work is
+// known when the kernel is generated. Each strategy is a rewrite pattern
+// (Row.cpp, Segment.cpp, Column.cpp, sharing the combine and apply kernels of
+// Combine.cpp) over the machinery of GPUEmitter.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -60,8 +60,7 @@ struct ConvertNormToGPUPass
   /// that cannot be lowered: no pattern driver that folds, erases dead ops
   /// or revisits new ones, so the launches come out exactly as built
   /// (gpu-kernel-outlining runs right after this pass, before a greedy pass
-  /// could hoist the kernels' constants into kernel arguments). Then the
-  /// host code moves onto the device.
+  /// could hoist the kernels' constants into kernel arguments).
   void runOnOperation() override {
     PatternApplicator applicator(patterns);
     applicator.applyDefaultCostModel();
@@ -71,9 +70,6 @@ struct ConvertNormToGPUPass
     for (KernelOp k : kernels)
       if (failed(checkKernel(k)) ||
           failed(applyKernelPatterns(k, applicator, rewriter)))
-        return signalPassFailure();
-    for (auto func : getOperation().getOps<func::FuncOp>())
-      if (failed(normtogpu::moveBuffersToDevice(func)))
         return signalPassFailure();
     getOperation()->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                             UnitAttr::get(&getContext()));

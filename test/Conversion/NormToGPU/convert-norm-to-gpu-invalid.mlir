@@ -65,14 +65,3 @@ func.func @tensors(%x: tensor<4x16xf32>, %y: tensor<4x16xf32>, %ms: tensor<4x1xf
       : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return
 }
-
-// -----
-
-// expected-error @+1 {{GPU lowering expects a function with one block (straight-line host code)}}
-func.func @control_flow(%c: i1, %o: memref<4xf32>) {
-  cf.cond_br %c, ^a, ^b
-^a:
-  return
-^b:
-  return
-}

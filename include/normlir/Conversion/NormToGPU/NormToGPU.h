@@ -16,6 +16,7 @@ class RewritePatternSet;
 namespace normlir {
 
 #define GEN_PASS_DECL_CONVERTNORMTOGPU
+#define GEN_PASS_DECL_NORMHOSTBUFFERSTODEVICE
 #include "normlir/Conversion/Passes.h.inc"
 
 /// Adds the patterns that lower a bufferized norm.kernel with a

@@ -1,21 +1,23 @@
-//===- DeviceBuffers.cpp - the host code of convert-norm-to-gpu -----------===//
+//===- HostBuffersToDevice.cpp - host buffers onto the GPU ----------------===//
 //
 // Part of the NormLIR project.
 //
 //===----------------------------------------------------------------------===//
 //
-// After the kernels are launches, the rest of the host function is moved
-// onto the device: temporaries become gpu.alloc (freed before the return),
-// contiguous copies gpu.memcpy, constants device copies, and scalar host
-// code that reads device memory runs inside the regions it feeds or as a
-// one-thread launch.
+// `norm-host-buffers-to-device`: after convert-norm-to-gpu has turned the
+// kernels into launches, the rest of each host function is moved onto the
+// device: temporaries become gpu.alloc (freed before the return), contiguous
+// copies gpu.memcpy, constants device copies, and scalar host code that
+// reads device memory runs inside the regions it feeds or as a one-thread
+// launch.
 //
 //===----------------------------------------------------------------------===//
 
-#include "GPUEmitter.h"
+#include "normlir/Conversion/NormToGPU/NormToGPU.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -23,9 +25,13 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
 
+namespace normlir {
+#define GEN_PASS_DEF_NORMHOSTBUFFERSTODEVICE
+#include "normlir/Conversion/Passes.h.inc"
+} // namespace normlir
+
 using namespace mlir;
 using namespace normlir;
-using namespace normlir::normtogpu;
 
 /// Puts one host buffer operation on the device: an allocation becomes a
 /// gpu.alloc (recorded in `deviceAllocs`), a deallocation a gpu.dealloc, a
@@ -196,7 +202,9 @@ static LogicalResult freeTemporaries(func::FuncOp func,
   return success();
 }
 
-LogicalResult normtogpu::moveBuffersToDevice(func::FuncOp func) {
+/// Puts the function's temporary buffers on the device and turns its copies
+/// into device copies: after this, the host code only launches.
+static LogicalResult moveBuffersToDevice(func::FuncOp func) {
   if (func.isExternal())
     return success();
   if (!func.getBody().hasOneBlock())
@@ -219,3 +227,15 @@ LogicalResult normtogpu::moveBuffersToDevice(func::FuncOp func) {
     return failure();
   return freeTemporaries(func, deviceAllocs);
 }
+
+namespace {
+struct NormHostBuffersToDevicePass
+    : public normlir::impl::NormHostBuffersToDeviceBase<
+          NormHostBuffersToDevicePass> {
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (failed(moveBuffersToDevice(func)))
+        return signalPassFailure();
+  }
+};
+} // namespace
