@@ -154,26 +154,26 @@ GPUEmitter::Moments ColumnEmitter::threadMoments(Value rowBase, Value q,
                 Value d = centered ? fsub(v, shiftV) : v;
                 return {fadd(a[0], d), fma(d, d, a[1]), fadd(a[2], cF(1.0))};
               });
-  return fromShiftedSums(splat(acc[2]), shiftV, acc[0], acc[1]);
+  return statistics.momentsFromShiftedSums(splat(acc[2]), shiftV, acc[0],
+                                           acc[1]);
 }
 
 void ColumnEmitter::storeColumnPartials(Value p0c, Value chunk, Value q,
                                         Value slot, Moments m,
                                         ArrayRef<BlockArgument> shared,
                                         Value partials) {
-  SmallVector<Value> merged =
-      forLoop(cI(1), cI(ty), 1, {m.n, m.mean, m.m2},
-              [&](Value i, ValueRange a) -> SmallVector<Value> {
-                Value s = iadd(slot, imul(i, tx * vl));
-                auto ld = [&](Value mem) {
-                  return vector::LoadOp::create(b, loc, vf, mem, ValueRange{s})
-                      .getResult();
-                };
-                Moments t =
-                    merge({a[0], a[1], a[2]},
-                          {ld(shared[0]), ld(shared[1]), ld(shared[2])});
-                return {t.n, t.mean, t.m2};
-              });
+  SmallVector<Value> merged = forLoop(
+      cI(1), cI(ty), 1, {m.n, m.mean, m.m2},
+      [&](Value i, ValueRange a) -> SmallVector<Value> {
+        Value s = iadd(slot, imul(i, tx * vl));
+        auto ld = [&](Value mem) {
+          return vector::LoadOp::create(b, loc, vf, mem, ValueRange{s})
+              .getResult();
+        };
+        Moments t = statistics.merge(
+            {a[0], a[1], a[2]}, {ld(shared[0]), ld(shared[1]), ld(shared[2])});
+        return {t.n, t.mean, t.m2};
+      });
   Moments total{merged[0], merged[1], merged[2]};
   for (int64_t lane = 0; lane < vl; ++lane) {
     Value col = iadd(q, lane);

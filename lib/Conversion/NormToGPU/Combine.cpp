@@ -65,19 +65,14 @@ void GPUEmitter::combineStatistic(Value g, Value lane, Value partials,
       forLoop(lane, cI(numPartials), kWarpSize, {zero, zero, zero},
               [&](Value i, ValueRange a) -> SmallVector<Value> {
                 Value at = imul(iadd(imul(g, numPartials), i), 3);
-                Moments m = merge({a[0], a[1], a[2]},
-                                  {loadScalar(partials, at),
-                                   loadScalar(partials, iadd(at, 1)),
-                                   loadScalar(partials, iadd(at, 2))});
+                Moments m = statistics.merge(
+                    {a[0], a[1], a[2]}, {loadScalar(partials, at),
+                                         loadScalar(partials, iadd(at, 1)),
+                                         loadScalar(partials, iadd(at, 2))});
                 return {m.n, m.mean, m.m2};
               });
-  Moments m = warpMerge({acc[0], acc[1], acc[2]});
-  ifThen(ieq(lane, 0), [&] {
-    // An empty reduction has NaN statistics, as 0 / 0.
-    Value nF = cF(double(n));
-    Value mean = n == 0 ? fdiv(zero, nF) : m.mean;
-    storeStats(g, mean, fdiv(m.m2, nF));
-  });
+  Moments m = statistics.butterflyMerge({acc[0], acc[1], acc[2]});
+  ifThen(ieq(lane, 0), [&] { storeStats(g, statistics.finalize(m, n)); });
 }
 
 //===----------------------------------------------------------------------===//

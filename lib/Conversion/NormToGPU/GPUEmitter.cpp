@@ -65,11 +65,12 @@ Value GPUEmitter::fgt0(Value v) {
   return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v, zero);
 }
 
-Value GPUEmitter::hsum(Value v) {
+Value GPUTarget::sumLanes(OpBuilder &b, Location loc, Value v) {
   return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v);
 }
 
-Value GPUEmitter::shuffleXor(Value v, int64_t offset) {
+Value GPUTarget::shuffleXor(OpBuilder &b, Location loc, Value v,
+                            int64_t offset) {
   return gpu::ShuffleOp::create(b, loc, v, int32_t(offset), int32_t(kWarpSize),
                                 gpu::ShuffleMode::XOR)
       .getShuffleResult();
@@ -187,8 +188,7 @@ std::pair<Value, Value> GPUEmitter::paramVectors(Value off) {
 
 Value GPUEmitter::teamSum(Value v, int64_t team, Value lane, Value shared,
                           Value slot0) {
-  for (int64_t off = std::min(team, kWarpSize) / 2; off >= 1; off /= 2)
-    v = fadd(v, shuffleXor(v, off));
+  v = statistics.butterflySum(v, std::min(team, kWarpSize));
   if (team <= kWarpSize)
     return v;
   int64_t warps = team / kWarpSize;
@@ -202,56 +202,14 @@ Value GPUEmitter::teamSum(Value v, int64_t team, Value lane, Value shared,
   return sum;
 }
 
-GPUEmitter::Moments GPUEmitter::merge(Moments a, Moments c) {
-  Value n = fadd(a.n, c.n);
-  Value zero = zeroLike(n);
-  Value f = select(fgt0(n), fdiv(c.n, n), zero);
-  Value d = fsub(c.mean, a.mean);
-  Value mean = fma(d, f, a.mean);
-  // Infinite means merge as the sums they stand for (BatchNorm's mean of
-  // [inf, 1] is inf, of [inf, -inf] NaN); the update above would give
-  // inf - inf. An empty part (count 0, mean 0) adds 0.
-  Value finite =
-      arith::AndIOp::create(b, loc, isFinite(a.mean), isFinite(c.mean));
-  Value sumMean = fdiv(fadd(fmul(a.n, a.mean), fmul(c.n, c.mean)), n);
-  mean = select(finite, mean, sumMean);
-  Value m2 = fadd(fadd(a.m2, c.m2), fmul(fmul(d, d), fmul(a.n, f)));
-  return {n, mean, m2};
-}
-
-GPUEmitter::Moments GPUEmitter::fromShiftedSums(Value n, Value shift, Value s1,
-                                                Value s2) {
-  if (!centered)
-    return {n, zeroLike(n), s2};
-  Value zero = zeroLike(n);
-  Value pos = fgt0(n);
-  Value safeN =
-      select(pos, n, isa<VectorType>(n.getType()) ? splat(cF(1.0)) : cF(1.0));
-  Value q = fdiv(s1, safeN);
-  Value mean = select(pos, fadd(shift, q), zero);
-  Value m2 = arith::MaximumFOp::create(b, loc, fsub(s2, fmul(s1, q)), zero);
-  return {n, mean, select(pos, m2, zero)};
-}
-
-GPUEmitter::Moments GPUEmitter::warpMerge(Moments m) {
-  for (int64_t off = kWarpSize / 2; off >= 1; off /= 2)
-    m = merge(m, {shuffleXor(m.n, off), shuffleXor(m.mean, off),
-                  shuffleXor(m.m2, off)});
-  return m;
-}
-
 void GPUEmitter::storeStats(Value g, Value mean, Value var) {
-  Value rstd = rstdOf(var);
+  storeStats(g, statistics.finalize(mean, var));
+}
+
+void GPUEmitter::storeStats(Value g, const norm::Statistics &s) {
   if (statMean)
-    storeScalar(mean, statMean, g);
+    storeScalar(s.mean, statMean, g);
   if (statRstd)
-    storeScalar(rstd, statRstd, g);
-  if (centered) {
-    storeScalar(mean, outs[1], g);
-    storeScalar(var, outs[2], g);
-    storeScalar(rstd, outs[3], g);
-  } else {
-    storeScalar(var, outs[1], g);
-    storeScalar(rstd, outs[2], g);
-  }
+    storeScalar(s.rstd, statRstd, g);
+  statistics.store(s, ArrayRef<Value>(outs).drop_front(), g);
 }

@@ -7,8 +7,9 @@
 // Internal to convert-norm-to-gpu. GPUEmitter holds what the three
 // strategies (Row.cpp, Segment.cpp, Column.cpp) build from: launches, loops
 // and branches, 16-byte vector loads and stores through the kernel's
-// prologue/epilogue, parameter vectors, warp and team reductions, Chan et
-// al.'s merge of partial moments; and, in Combine.cpp, the combine and apply
+// prologue/epilogue, parameter vectors, team reductions, and the GPU as the
+// statistics core's target (warp shuffles); and, in Combine.cpp, the
+// combine and apply
 // kernels of the two-stage strategies (the apply also lowers every
 // apply-only kernel). Each strategy is a rewrite pattern on norm.kernel
 // declared here; DeviceBuffers.cpp moves the rest of the host code onto the
@@ -22,6 +23,7 @@
 #include "normlir/Dialect/Norm/IR/Norm.h"
 #include "normlir/Dialect/Norm/Utils/EmitterBase.h"
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
+#include "normlir/Dialect/Norm/Utils/Statistics.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -100,6 +102,17 @@ struct LowerColumnKernel : mlir::OpRewritePattern<norm::KernelOp> {
 // GPUEmitter
 //===----------------------------------------------------------------------===//
 
+/// The GPU as the statistics core sees it: vector lanes summed in order,
+/// warps of kWarpSize threads that exchange registers by shuffles.
+class GPUTarget final : public norm::ReductionTarget {
+public:
+  mlir::Value sumLanes(mlir::OpBuilder &b, mlir::Location loc,
+                       mlir::Value v) override;
+  int64_t warpSize() const override { return kWarpSize; }
+  mlir::Value shuffleXor(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                         int64_t offset) override;
+};
+
 /// Emits the launches of one kernel at the builder's insertion point; a
 /// strategy derives from it.
 class GPUEmitter : public norm::KernelEmitterBase {
@@ -107,7 +120,7 @@ public:
   GPUEmitter(mlir::OpBuilder &b, norm::KernelOp op,
              const norm::KernelLayout &layout, norm::GPUScheduleAttr schedule)
       : KernelEmitterBase(b, op, layout, schedule.getVectorWidth()),
-        schedule(schedule) {}
+        statistics(makeStatistics(target)), schedule(schedule) {}
 
   /// y = (x - mean) * (rstd * w) + b: each thread owns `vl` adjacent
   /// columns of one p0, computes their scale and shift once, and walks rows
@@ -128,8 +141,7 @@ protected:
   mlir::Value fgt0(mlir::Value v);
   /// 0 or 1 of the type of `like` (a scalar or a vector).
   mlir::Value zeroLike(mlir::Value like);
-  mlir::Value hsum(mlir::Value v);
-  mlir::Value shuffleXor(mlir::Value v, int64_t offset);
+  mlir::Value hsum(mlir::Value v) { return statistics.sumLanes(v); }
   void barrier();
 
   /// Runs `body` under `cond` (no results).
@@ -201,24 +213,12 @@ protected:
   mlir::Value teamSum(mlir::Value v, int64_t team, mlir::Value lane,
                       mlir::Value shared, mlir::Value slot0);
 
-  /// Partial statistics (count, mean, M2), scalars or vectors alike. A part
-  /// with count 0 has mean 0.
-  struct Moments {
-    mlir::Value n, mean, m2;
-  };
-  /// Chan et al.'s pairwise merge.
-  Moments merge(Moments a, Moments c);
-  /// Moments of `n` values from their sums about `shift`: S1 = sum(x - K),
-  /// S2 = sum((x - K)^2). For mean-square kernels (no centering) the mean
-  /// stays 0 and M2 is the sum of squares (K = 0).
-  Moments fromShiftedSums(mlir::Value n, mlir::Value shift, mlir::Value s1,
-                          mlir::Value s2);
-  /// Merges `m` across a warp (butterfly); lane 0's result is deterministic.
-  Moments warpMerge(Moments m);
+  using Moments = norm::Moments;
 
   /// Writes the statistics of `g` (and the apply's private copies, where
-  /// there are).
+  /// there are), the rstd computed here from `var`.
   void storeStats(mlir::Value g, mlir::Value mean, mlir::Value var);
+  void storeStats(mlir::Value g, const norm::Statistics &s);
 
   //===--------------------------------------------------------------------===//
   // Two-stage strategies (Combine.cpp)
@@ -233,6 +233,9 @@ protected:
   emitTwoStage(int64_t numPartials,
                llvm::function_ref<void(mlir::Value partials)> emitPartials);
 
+  GPUTarget target;
+  /// The statistics core, on `target`.
+  norm::StatisticsBuilder statistics;
   norm::GPUScheduleAttr schedule;
   /// Two-stage strategies: the combine's mean and rstd for the apply.
   mlir::Value statMean, statRstd;

@@ -96,7 +96,7 @@ void SegmentEmitter::emitChunk(Value bid, Value tid,
                                       cI(chunkLen));
   Value start = iadd(imul(seg, r2), imul(chunk, chunkLen));
   Value first = imul(tid, vl);
-  Moments m = warpMerge(threadMoments(start, len, first));
+  Moments m = statistics.butterflyMerge(threadMoments(start, len, first));
   Value warp = idiv(tid, kWarpSize);
   if (warps > 1) {
     ifThen(ieq(irem(tid, kWarpSize), 0), [&] {
@@ -133,7 +133,8 @@ GPUEmitter::Moments SegmentEmitter::threadMoments(Value start, Value len,
         Value d = centered ? fsub(v, shiftV) : v;
         return {fadd(a[0], d), fma(d, d, a[1]), fadd(a[2], cF(double(vl)))};
       });
-  return fromShiftedSums(acc[2], shift, hsum(acc[0]), hsum(acc[1]));
+  return statistics.momentsFromShiftedSums(acc[2], shift, hsum(acc[0]),
+                                           hsum(acc[1]));
 }
 
 void SegmentEmitter::storeChunkPartial(Value seg, Value chunk, Moments m,
@@ -142,8 +143,9 @@ void SegmentEmitter::storeChunkPartial(Value seg, Value chunk, Moments m,
   Moments total = m;
   for (int64_t i = 1; i < warps; ++i) {
     Value s = cI(i);
-    total = merge(total, {loadScalar(shared[0], s), loadScalar(shared[1], s),
-                          loadScalar(shared[2], s)});
+    total = statistics.merge(total, {loadScalar(shared[0], s),
+                                     loadScalar(shared[1], s),
+                                     loadScalar(shared[2], s)});
   }
   // Segment s = (p0, r1, p1): statistic (p0, p1), partial r1, chunk.
   Value p0 = idiv(seg, r1 * p1);

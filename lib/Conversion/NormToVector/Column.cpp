@@ -7,19 +7,15 @@
 // Channels-last layouts: vectors run across the contiguous P1 x R2 lanes of
 // each row of R1. R1 is cut into `chunks` fixed ranges; each chunk's
 // per-lane mean and M2 (two passes, the second from L2, register
-// accumulators added into f64 every kRowBlock rows) go to scratch; the
-// combine adds the chunks in order (f64), so the result does not depend on
-// the thread count. The apply streams each task's rows as one flat run, the
-// lane of each vector tracked by a compare, with per-lane scale, shift and
-// mean vectors.
+// accumulators added into f64 every kSumBlockRows rows) go to scratch; the
+// combine merges the chunks in order (f64, the statistics core's combine),
+// so the result does not depend on the thread count. The apply streams each
+// task's rows as one flat run, the lane of each vector tracked by a compare,
+// with per-lane scale, shift and mean vectors.
 //
 //===----------------------------------------------------------------------===//
 
 #include "VectorEmitter.h"
-
-#include "mlir/Dialect/Math/IR/Math.h"
-
-#include <limits>
 
 using namespace mlir;
 using namespace normlir;
@@ -30,8 +26,6 @@ using Run = KernelLayout::Run;
 
 namespace {
 
-/// Rows the column strategy sums in f32 before adding them into f64.
-constexpr int64_t kRowBlock = 256;
 /// Apply tasks the column strategy aims for (any thread count up to this
 /// gets balanced work).
 constexpr int64_t kApplyTasks = 64;
@@ -79,19 +73,18 @@ private:
   /// lane blocks); results go to the f64 partials.
   void emitLaneBlock(const LaneBlock &blk, Value c);
   /// `accsPer` f32 accumulators per vector of the block, updated by `body`
-  /// row by row; every kRowBlock rows they are added into f64 totals
+  /// row by row; every kSumBlockRows rows they are added into f64 totals
   /// (returned), so long chunks with outlier rows keep their small terms.
   SmallVector<Value> sumOverRows(const LaneBlock &blk, unsigned accsPer,
                                  RowBody body);
 
-  /// Per statistic: chunks combined per column (Chan et al.), then columns,
-  /// in a fixed order, in f64; the statistics outs and lane vectors written.
+  /// Per statistic: its columns' chunk partials merged in a fixed order,
+  /// in f64 (StatisticsBuilder::combine); the statistics outs and lane
+  /// vectors written.
   void emitCombine();
   void combineStatistic(Value q0, Value q1);
   /// Index of the partial of chunk `c`, lane `lane` of sample `q0`.
   Value partialAt(Value q0, Value c, Value lane);
-  /// (mean, M2) of column `lane` of sample `q0` over all R1 rows.
-  std::pair<Value, Value> columnMoments(Value q0, Value lane);
 
   /// An apply-only kernel: the lane vectors from the input statistics.
   void emitLanesFromInputs();
@@ -232,12 +225,13 @@ void ColumnEmitter::emitChunkPartials() {
 SmallVector<Value> ColumnEmitter::sumOverRows(const LaneBlock &blk,
                                               unsigned accsPer, RowBody body) {
   SmallVector<Value> totals(blk.count * accsPer, zeroWide());
-  Value blocks =
-      idiv(iadd(arith::SubIOp::create(b, loc, blk.hi, blk.lo), kRowBlock - 1),
-           kRowBlock);
+  Value blocks = idiv(
+      iadd(arith::SubIOp::create(b, loc, blk.hi, blk.lo), kSumBlockRows - 1),
+      kSumBlockRows);
   return forLoop(cI(0), blocks, totals, [&](Value rb, ValueRange tot) {
-    Value blo = iadd(blk.lo, imul(rb, kRowBlock));
-    Value bhi = arith::MinUIOp::create(b, loc, iadd(blo, kRowBlock), blk.hi);
+    Value blo = iadd(blk.lo, imul(rb, kSumBlockRows));
+    Value bhi =
+        arith::MinUIOp::create(b, loc, iadd(blo, kSumBlockRows), blk.hi);
     SmallVector<Value> inits(blk.count * accsPer, zeroV());
     SmallVector<Value> accs =
         forLoop(blo, bhi, inits, [&](Value row, ValueRange args) {
@@ -270,34 +264,31 @@ void ColumnEmitter::emitLaneBlock(const LaneBlock &blk, Value c) {
     return;
   }
   Value nW = splatWide(chunkCount(c));
-  // Pass a: provisional means.
+  // Pass a: provisional means, the shifts of pass b (0 where not finite: an
+  // inf or NaN in the column, which then reaches the mean through the sums).
   SmallVector<Value> sums =
       sumOverRows(blk, 1, [&](int64_t, Value v, MutableArrayRef<Value> a) {
         a[0] = fadd(a[0], v);
       });
-  SmallVector<Value> means;
-  for (Value sum : sums)
-    means.push_back(arith::TruncFOp::create(b, loc, vf, fdiv(sum, nW)));
+  SmallVector<Value> shifts;
+  for (Value sum : sums) {
+    Value mean = arith::TruncFOp::create(b, loc, vf, fdiv(sum, nW));
+    shifts.push_back(select(isFinite(mean), mean, zeroV()));
+  }
   // Pass b: deviations from them.
   SmallVector<Value> dev =
       sumOverRows(blk, 2, [&](int64_t u, Value v, MutableArrayRef<Value> a) {
-        Value d = fsub(v, means[u]);
+        Value d = fsub(v, shifts[u]);
         if (Value mask = blk.maskOf(u))
           d = select(mask, d, zeroV());
         a[0] = fadd(a[0], d);
         a[1] = fma(d, d, a[1]);
       });
   for (int64_t u = 0; u < blk.count; ++u) {
-    Value mean = toF64Vec(means[u]);
-    Value dsum = dev[2 * u];
-    Value corrected = fadd(mean, fdiv(dsum, nW));
-    Value m2 = fsub(dev[2 * u + 1], fdiv(fmul(dsum, dsum), nW));
-    // A non-finite mean (inf or NaN in the column) is kept as it is.
-    Value finite = arith::CmpFOp::create(
-        b, loc, arith::CmpFPredicate::OLT, math::AbsFOp::create(b, loc, mean),
-        splatWide(cD(std::numeric_limits<double>::infinity())));
-    storeWide(select(finite, corrected, mean), partA, at(u), blk.maskOf(u));
-    storeWide(m2, partB, at(u), blk.maskOf(u));
+    Moments m = statistics.momentsFromShiftedSums(nW, toF64Vec(shifts[u]),
+                                                  dev[2 * u], dev[2 * u + 1]);
+    storeWide(m.mean, partA, at(u), blk.maskOf(u));
+    storeWide(m.m2, partB, at(u), blk.maskOf(u));
   }
 }
 
@@ -316,59 +307,23 @@ Value ColumnEmitter::partialAt(Value q0, Value c, Value lane) {
   return iadd(imul(iadd(imul(q0, numChunks), c), lanes), lane);
 }
 
-std::pair<Value, Value> ColumnEmitter::columnMoments(Value q0, Value lane) {
-  Value sum = forLoop(
-      cI(0), cI(numChunks), {cD(0.0)},
-      [&](Value c, ValueRange a) -> SmallVector<Value> {
-        return {fadd(a[0], fmul(chunkCount(c),
-                                loadWide(partA, partialAt(q0, c, lane))))};
-      })[0];
-  Value mean = fdiv(sum, cD(double(r1)));
-  Value m2 =
-      forLoop(cI(0), cI(numChunks), {cD(0.0)},
-              [&](Value c, ValueRange a) -> SmallVector<Value> {
-                Value dm = fsub(loadWide(partA, partialAt(q0, c, lane)), mean);
-                return {fadd(a[0], fadd(loadWide(partB, partialAt(q0, c, lane)),
-                                        fmul(chunkCount(c), fmul(dm, dm))))};
-              })[0];
-  return {mean, m2};
-}
-
 void ColumnEmitter::combineStatistic(Value q0, Value q1) {
   Value t = iadd(imul(q0, p1), q1);
-  Value total = cD(double(r1 * r2));
-  if (!centered) {
-    Value ss = forLoop(
-        cI(0), cI(r2), {cD(0.0)},
-        [&](Value j, ValueRange acc) -> SmallVector<Value> {
-          Value lane = iadd(imul(q1, r2), j);
-          return forLoop(
-              cI(0), cI(numChunks), {acc[0]},
-              [&](Value c, ValueRange a) -> SmallVector<Value> {
-                return {fadd(a[0], loadWide(partB, partialAt(q0, c, lane)))};
-              });
-        })[0];
-    auto [mean, rstd] = storeStats(t, Value(), toF32(fdiv(ss, total)));
-    fillLanes(q0, q1, mean, rstd);
-    return;
-  }
-  Value sumMean = forLoop(
-      cI(0), cI(r2), {cD(0.0)},
-      [&](Value j, ValueRange acc) -> SmallVector<Value> {
-        return {fadd(acc[0], columnMoments(q0, iadd(imul(q1, r2), j)).first)};
-      })[0];
-  Value mean = fdiv(sumMean, cD(double(r2)));
-  Value m2 = forLoop(
-      cI(0), cI(r2), {cD(0.0)},
-      [&](Value j, ValueRange acc) -> SmallVector<Value> {
-        auto [cm, cm2] = columnMoments(q0, iadd(imul(q1, r2), j));
-        Value dm = fsub(cm, mean);
-        return {fadd(acc[0], fadd(cm2, fmul(cD(double(r1)), fmul(dm, dm))))};
-      })[0];
-  Value var =
-      toF32(arith::MaximumFOp::create(b, loc, fdiv(m2, total), cD(0.0)));
-  auto [m, rstd] = storeStats(t, toF32(mean), var);
-  fillLanes(q0, q1, m, rstd);
+  // The chunk partials of the statistic's R2 columns, column by column:
+  // M2 are sums of squares without centering.
+  Moments m = statistics.combine(
+      b.getF64Type(), {r2, numChunks}, r1 * r2,
+      [&](ValueRange jc, bool withM2) -> Moments {
+        Value at = partialAt(q0, jc[1], iadd(imul(q1, r2), jc[0]));
+        if (!centered)
+          return {Value(), Value(), loadWide(partB, at)};
+        Value n = chunkCount(jc[1]);
+        Value mean = loadWide(partA, at);
+        return {n, mean, withM2 ? loadWide(partB, at) : Value()};
+      });
+  Statistics st = statistics.finalize(m, r1 * r2);
+  statistics.store(st, ArrayRef<Value>(outs).drop_front(), t);
+  fillLanes(q0, q1, st.mean, st.rstd);
 }
 
 //===----------------------------------------------------------------------===//

@@ -6,7 +6,8 @@
 //
 // Statistics of each contiguous R2 segment in parallel (two passes over the
 // segment in cache, results in f64), a combine over R1 per statistic in a
-// fixed order in f64 (Chan et al.), then an apply pass: two passes over
+// fixed order in f64 (the statistics core's combine: Chan et al.'s merge of
+// the partials about their mean), then an apply pass: two passes over
 // memory.
 //
 //===----------------------------------------------------------------------===//
@@ -40,8 +41,9 @@ private:
   void allocateScratch();
   /// Per segment, in f64: the mean and M2 (moments) or the mean square.
   void emitSegmentStats();
-  /// Per statistic: its R1 segments combined in order, in f64; the
-  /// statistics outs and the apply's copies written.
+  /// Per statistic: its R1 segments combined in order, in f64
+  /// (StatisticsBuilder::combine); the statistics outs and the apply's
+  /// copies written.
   void emitCombine();
   /// The apply, one task per segment.
   void emitApply();
@@ -85,31 +87,26 @@ void SegmentEmitter::emitSegmentStats() {
 }
 
 void SegmentEmitter::emitCombine() {
-  int64_t r1 = l.size[Run::R1], p1 = l.size[Run::P1];
+  int64_t r1 = l.size[Run::R1], p1 = l.size[Run::P1], r2 = l.size[Run::R2];
   parallelLoop(l.numStats(), [&](Value t) {
     Value first = iadd(imul(idiv(t, p1), r1 * p1), irem(t, p1));
-    auto segIndex = [&](Value k) { return iadd(first, imul(k, p1)); };
-    Value sum = forLoop(cI(0), cI(r1), {cD(0.0)},
-                        [&](Value k, ValueRange acc) -> SmallVector<Value> {
-                          return {fadd(acc[0], loadWide(segA, segIndex(k)))};
-                        })[0];
-    Value mean = fdiv(sum, cD(double(r1)));
-    if (!centered) {
-      storeScalar(storeStats(t, Value(), toF32(mean)).second, statRstd, t);
-      return;
-    }
-    // Chan et al.: M2 = sum(M2_k) + n * sum((mean_k - mean)^2).
-    Value m2 = forLoop(cI(0), cI(r1), {cD(0.0)},
-                       [&](Value k, ValueRange acc) -> SmallVector<Value> {
-                         Value sk = segIndex(k);
-                         Value dm = fsub(loadWide(segA, sk), mean);
-                         Value vk = loadWide(segB, sk);
-                         return {fadd(acc[0], fadd(vk, fmul(dm, dm)))};
-                       })[0];
-    Value var = toF32(fdiv(m2, cD(double(r1))));
-    auto [m, rstd] = storeStats(t, toF32(mean), var);
-    storeScalar(m, statMean, t);
-    storeScalar(rstd, statRstd, t);
+    // Segment k holds R2 values: its mean and variance (moments) or mean
+    // square.
+    Moments m = statistics.combine(
+        b.getF64Type(), {r1}, r1 * r2,
+        [&](ValueRange k, bool withM2) -> Moments {
+          Value sk = iadd(first, imul(k[0], p1));
+          Value n = cD(double(r2));
+          if (!centered)
+            return {n, Value(), fmul(loadWide(segA, sk), n)};
+          Value mean = loadWide(segA, sk);
+          return {n, mean, withM2 ? fmul(loadWide(segB, sk), n) : Value()};
+        });
+    Statistics st = statistics.finalize(m, r1 * r2);
+    statistics.store(st, ArrayRef<Value>(outs).drop_front(), t);
+    if (centered)
+      storeScalar(st.mean, statMean, t);
+    storeScalar(st.rstd, statRstd, t);
   });
 }
 

@@ -228,16 +228,9 @@ ParamRun VectorEmitter::paramRun(Value mem, Value offset, int64_t stride) {
 
 std::pair<Value, Value> VectorEmitter::storeStats(Value t, Value mean,
                                                   Value var) {
-  Value rstd = rstdOf(var);
-  if (centered) {
-    storeScalar(mean, outs[1], t);
-    storeScalar(var, outs[2], t);
-    storeScalar(rstd, outs[3], t);
-    return {mean, rstd};
-  }
-  storeScalar(var, outs[1], t);
-  storeScalar(rstd, outs[2], t);
-  return {Value(), rstd};
+  Statistics st = statistics.finalize(mean, var);
+  statistics.store(st, ArrayRef<Value>(outs).drop_front(), t);
+  return {st.mean, st.rstd};
 }
 
 //===----------------------------------------------------------------------===//
@@ -284,7 +277,7 @@ SmallVector<Value> VectorEmitter::reduceRun(Value base, int64_t n,
   SmallVector<Value> totals(numAcc, wideAccs ? zeroWide() : zeroV());
   int64_t group = vl * unroll;
   int64_t groups = n / group;
-  int64_t blockGroups = std::max<int64_t>(1, 1024 / unroll);
+  int64_t blockGroups = std::max<int64_t>(1, kSumBlockVectors / unroll);
   int64_t nBlocks = groups / blockGroups, remGroups = groups % blockGroups;
   if (nBlocks > 0)
     totals =
@@ -326,16 +319,8 @@ std::pair<Value, Value> VectorEmitter::runMomentsFrom(Value base, int64_t n,
         a[0] = fadd(a[0], d);
         a[1] = fma(d, d, a[1]);
       });
-  Value s1 = fdiv(hsum(t[0]), count);
-  Value s2 = fdiv(hsum(t[1]), count);
-  Value var =
-      arith::MaximumFOp::create(b, loc, fsub(s2, fmul(s1, s1)), cF(0.0));
-  // A non-finite provisional mean (an inf or NaN in the run) is the mean.
-  if (wide) {
-    Value m1d = toF64(m1);
-    return {select(isFinite(m1), fadd(m1d, toF64(s1)), m1d), toF64(var)};
-  }
-  return {select(isFinite(m1), fadd(m1, s1), m1), var};
+  return statistics.meanVarFromShiftedSums(count, m1, t[0], t[1],
+                                           wide ? b.getF64Type() : Type());
 }
 
 Value VectorEmitter::runMeanSquare(Value base, int64_t n) {

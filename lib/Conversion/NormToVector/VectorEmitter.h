@@ -19,6 +19,7 @@
 #include "normlir/Dialect/Norm/IR/Norm.h"
 #include "normlir/Dialect/Norm/Utils/EmitterBase.h"
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
+#include "normlir/Dialect/Norm/Utils/Statistics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -89,6 +90,19 @@ struct ParamRun {
   explicit operator bool() const { return scalar || mem; }
 };
 
+/// The CPU as the statistics core sees it: vector lanes, one thread per
+/// task (tasks share memory, not registers).
+class VectorTarget final : public norm::ReductionTarget {
+public:
+  /// A fixed tree (log2 lanes shuffles), not a chain of lane additions.
+  mlir::Value sumLanes(mlir::OpBuilder &b, mlir::Location loc,
+                       mlir::Value v) override {
+    return mlir::vector::ReductionOp::create(
+        b, loc, mlir::vector::CombiningKind::ADD, v,
+        mlir::arith::FastMathFlags::reassoc);
+  }
+};
+
 /// Builds the loops of one kernel, following its #norm.schedule, at the
 /// builder's insertion point; a strategy derives from it and adds `emit()`.
 class VectorEmitter : public norm::KernelEmitterBase {
@@ -96,8 +110,8 @@ public:
   VectorEmitter(mlir::OpBuilder &b, norm::KernelOp op,
                 const norm::KernelLayout &layout, norm::ScheduleAttr schedule)
       : KernelEmitterBase(b, op, layout, schedule.getVectorWidth()),
-        unroll(schedule.getUnroll()), chunks(schedule.getChunks()),
-        nontemporal(schedule.getNontemporal()),
+        statistics(makeStatistics(target)), unroll(schedule.getUnroll()),
+        chunks(schedule.getChunks()), nontemporal(schedule.getNontemporal()),
         parallel(schedule.getParallel()), rowTasks(schedule.getRowTasks()) {}
 
 protected:
@@ -131,13 +145,8 @@ protected:
   mlir::Value toF32(mlir::Value v) {
     return mlir::arith::TruncFOp::create(b, loc, f32Type, v);
   }
-  /// The sum of `v`'s lanes as a fixed tree (log2 lanes shuffles), not a
-  /// chain of lane additions.
-  mlir::Value hsum(mlir::Value v) {
-    return mlir::vector::ReductionOp::create(
-        b, loc, mlir::vector::CombiningKind::ADD, v,
-        mlir::arith::FastMathFlags::reassoc);
-  }
+  /// The sum of `v`'s lanes (VectorTarget::sumLanes).
+  mlir::Value hsum(mlir::Value v) { return statistics.sumLanes(v); }
   /// a + c; a null operand stands for 0 (parameter offsets of runs that
   /// hold no parameter axis).
   mlir::Value addOpt(mlir::Value a, mlir::Value c) {
@@ -241,9 +250,9 @@ protected:
       llvm::function_ref<void(mlir::Value v, mlir::Value mask,
                               llvm::MutableArrayRef<mlir::Value> accs)>;
   /// Reduces x[base, base + n) into `numAcc` vector totals: `unroll`
-  /// independent accumulator sets inside blocks of up to 1024 vectors, whose
-  /// sums are added to the totals (so the rounding error grows with the
-  /// block count, not the element count).
+  /// independent accumulator sets inside blocks of up to kSumBlockVectors
+  /// vectors, whose sums are added to the totals (so the rounding error
+  /// grows with the block count, not the element count).
   llvm::SmallVector<mlir::Value> reduceRun(mlir::Value base, int64_t n,
                                            unsigned numAcc, ReduceBody body,
                                            bool wideAccs = false);
@@ -307,6 +316,9 @@ protected:
                     mlir::Value rstd, mlir::Value next = {},
                     llvm::SmallVectorImpl<mlir::Value> *accs = nullptr);
 
+  VectorTarget target;
+  /// The statistics core, on `target`.
+  norm::StatisticsBuilder statistics;
   int64_t unroll, chunks;
   bool nontemporal, parallel;
   int64_t rowTasks;

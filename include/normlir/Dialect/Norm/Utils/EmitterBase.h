@@ -19,6 +19,7 @@
 
 #include "normlir/Dialect/Norm/IR/Norm.h"
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
+#include "normlir/Dialect/Norm/Utils/Statistics.h"
 #include "normlir/Dialect/Norm/Utils/Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -281,11 +282,21 @@ protected:
     y = outs[0];
   }
 
+  /// The kernel's epsilon (0 for an apply-only kernel, which has none).
+  double epsilon() {
+    std::optional<llvm::APFloat> eps = op.getEpsilon();
+    return eps ? eps->convertToDouble() : 0.0;
+  }
   /// 1 / sqrt(var + eps) with the kernel's epsilon and degenerate-variance
   /// rule.
   mlir::Value rstdOf(mlir::Value var) {
-    return EmitterBase::rstdOf(var, op.getEpsilon()->convertToDouble(),
-                               op.getZeroDegenerate());
+    return EmitterBase::rstdOf(var, epsilon(), op.getZeroDegenerate());
+  }
+  /// The statistics core for this kernel on `target` (which must outlive
+  /// it).
+  StatisticsBuilder makeStatistics(ReductionTarget &target) {
+    return StatisticsBuilder(b, loc, target, centered, epsilon(),
+                             op.getZeroDegenerate());
   }
   /// Offset into the parameters contributed by `coord` in run `run` (null
   /// when `coord` is null or the run holds no parameter axis).

@@ -1,0 +1,104 @@
+// RUN: normlir-opt %s --convert-norm-to-gpu -split-input-file | FileCheck %s
+
+// The statistics core (Statistics.h) on the GPU target: warp shuffles.
+
+// Segment (Segment.cpp) and the combine (Combine.cpp): each thread's sums
+// about its first element become moments (momentsFromShiftedSums: an
+// empty-part guard, M2 clamped at 0), merged across the warp by a butterfly
+// of shuffles of (n, mean, M2) at offsets 16 to 1, each step Chan's merge
+// with its rule for infinite means. The combine kernel folds the same merge
+// over a lane's partials, butterflies it, and lane 0 finalizes: M2 / 1024
+// values, the rstd, the private copies and the outs.
+// CHECK-LABEL: func.func @segment(
+// CHECK: %[[P:.*]] = gpu.alloc () : memref<192xf32>
+// CHECK: gpu.launch
+// CHECK: %[[T:.*]]:3 = scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, f32)
+// CHECK: vector.reduction <add>, %[[T]]#0 : vector<4xf32> into f32
+// CHECK: vector.reduction <add>, %[[T]]#1 : vector<4xf32> into f32
+// CHECK: arith.cmpf ogt, %[[T]]#2
+// CHECK: arith.maximumf
+// CHECK: gpu.shuffle  xor %[[T]]#2, {{%c16_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c16_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c16_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK: math.fma
+// CHECK: arith.andi
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c8_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c4_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c2_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c1_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK: gpu.barrier
+// CHECK: memref.store {{.*}}, %[[P]]
+// CHECK: gpu.launch
+// CHECK: scf.for {{.*}} -> (f32, f32, f32)
+// CHECK: memref.load %[[P]]
+// CHECK: arith.cmpf ogt
+// CHECK: math.fma
+// CHECK: arith.andi
+// CHECK: scf.yield
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c16_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c1_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK: scf.if
+// CHECK: %[[N:.*]] = arith.constant 1.024000e+03 : f32
+// CHECK-NEXT: %[[VAR:.*]] = arith.divf %{{.*}}, %[[N]] : f32
+// CHECK: math.sqrt
+// CHECK: %[[RSTD:.*]] = arith.divf
+// CHECK-COUNT-2: memref.store
+// CHECK-NEXT: memref.store
+// CHECK-NEXT: memref.store %[[VAR]]
+// CHECK-NEXT: memref.store %[[RSTD]]
+func.func @segment(%x: memref<4x8x16x16xf32>, %y: memref<4x8x16x16xf32>, %m: memref<1x8x1x1xf32>, %v: memref<1x8x1x1xf32>, %r: memref<1x8x1x1xf32>) {
+  norm.kernel %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 2, 3>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.gpu_schedule<strategy = "segment", threads = 64, rows = 1, vectorWidth = 4, chunks = 2>}
+      : (memref<4x8x16x16xf32>, memref<4x8x16x16xf32>, memref<1x8x1x1xf32>, memref<1x8x1x1xf32>, memref<1x8x1x1xf32>) -> ()
+  return
+}
+
+// -----
+
+// Column (Column.cpp): per-lane moments (vectors) from the shifted sums,
+// through workgroup memory, then the rows of threads merged lane by lane
+// with the same merge on vectors.
+// CHECK-LABEL: func.func @column(
+// CHECK: gpu.launch
+// CHECK: arith.cmpf ogt, {{.*}} : vector<4xf32>
+// CHECK: arith.maximumf {{.*}} : vector<4xf32>
+// CHECK: gpu.barrier
+// CHECK: scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK: vector.load {{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK: arith.cmpf ogt, {{.*}} : vector<4xf32>
+// CHECK: math.fma {{.*}} : vector<4xf32>
+// CHECK: arith.andi {{.*}} : vector<4xi1>
+// CHECK: gpu.launch
+// CHECK: math.fma {{.*}} : f32
+// CHECK: gpu.launch
+func.func @column(%x: memref<2x16x16x16xf32>, %y: memref<2x16x16x16xf32>, %m: memref<1x1x1x16xf32>, %v: memref<1x1x1x16xf32>, %r: memref<1x1x1x16xf32>) {
+  norm.kernel %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 1, 2>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.gpu_schedule<strategy = "column", threads = 256, rows = 1, vectorWidth = 4, chunks = 4>}
+      : (memref<2x16x16x16xf32>, memref<2x16x16x16xf32>, memref<1x1x1x16xf32>, memref<1x1x1x16xf32>, memref<1x1x1x16xf32>) -> ()
+  return
+}
+
+// -----
+
+// Row (Row.cpp), mean square, 8 threads per row: the lanes summed in order
+// (no reassociation), then a butterfly over the team alone (offsets 4, 2,
+// 1), no workgroup memory.
+// CHECK-LABEL: func.func @row(
+// CHECK-NOT: workgroup
+// CHECK: vector.reduction <add>, %{{.*}} : vector<4xf32> into f32
+// CHECK-NOT: gpu.shuffle  xor {{.*}}, {{%c16_i32[_0-9]*}}
+// CHECK-NOT: gpu.shuffle  xor {{.*}}, {{%c8_i32[_0-9]*}}
+// CHECK: %[[A:.*]], %{{.*}} = gpu.shuffle  xor %[[S0:.*]], {{%c4_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK-NEXT: %[[S1:.*]] = arith.addf %[[S0]], %[[A]] : f32
+// CHECK: gpu.shuffle  xor %[[S1]], {{%c2_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c1_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK-NEXT: %[[S3:.*]] = arith.addf
+// CHECK-NEXT: arith.divf %[[S3]]
+// CHECK-NOT: gpu.barrier
+// CHECK: math.sqrt
+func.func @row(%x: memref<8x64xf32>, %y: memref<8x64xf32>, %ms: memref<8x1xf32>, %r: memref<8x1xf32>) {
+  norm.kernel %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
+      schedule = #norm.gpu_schedule<strategy = "row", threads = 8, rows = 4, vectorWidth = 4, chunks = 1>}
+      : (memref<8x64xf32>, memref<8x64xf32>, memref<8x1xf32>, memref<8x1xf32>) -> ()
+  return
+}
