@@ -47,8 +47,8 @@
 // CHECK-NEXT: memref.store %[[VAR]]
 // CHECK-NEXT: memref.store %[[RSTD]]
 func.func @segment(%x: memref<4x8x16x16xf32>, %y: memref<4x8x16x16xf32>, %m: memref<1x8x1x1xf32>, %v: memref<1x8x1x1xf32>, %r: memref<1x8x1x1xf32>) {
-  norm.kernel %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 2, 3>, epsilon = 1.0e-5 : f64,
-      schedule = #norm.gpu_schedule<strategy = "segment", threads = 64, rows = 1, vectorWidth = 4, chunks = 2>}
+  norm.kernel moments %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 2, 3>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 1, vectorWidth = 4, chunks = 2>}
       : (memref<4x8x16x16xf32>, memref<4x8x16x16xf32>, memref<1x8x1x1xf32>, memref<1x8x1x1xf32>, memref<1x8x1x1xf32>) -> ()
   return
 }
@@ -72,8 +72,8 @@ func.func @segment(%x: memref<4x8x16x16xf32>, %y: memref<4x8x16x16xf32>, %m: mem
 // CHECK: math.fma {{.*}} : f32
 // CHECK: gpu.launch
 func.func @column(%x: memref<2x16x16x16xf32>, %y: memref<2x16x16x16xf32>, %m: memref<1x1x1x16xf32>, %v: memref<1x1x1x16xf32>, %r: memref<1x1x1x16xf32>) {
-  norm.kernel %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 1, 2>, epsilon = 1.0e-5 : f64,
-      schedule = #norm.gpu_schedule<strategy = "column", threads = 256, rows = 1, vectorWidth = 4, chunks = 4>}
+  norm.kernel moments %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 1, 2>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.gpu_schedule<strategy = column, threads = 256, rows = 1, vectorWidth = 4, chunks = 4>}
       : (memref<2x16x16x16xf32>, memref<2x16x16x16xf32>, memref<1x1x1x16xf32>, memref<1x1x1x16xf32>, memref<1x1x1x16xf32>) -> ()
   return
 }
@@ -97,8 +97,8 @@ func.func @column(%x: memref<2x16x16x16xf32>, %y: memref<2x16x16x16xf32>, %m: me
 // CHECK-NOT: gpu.barrier
 // CHECK: math.sqrt
 func.func @row(%x: memref<8x64xf32>, %y: memref<8x64xf32>, %ms: memref<8x1xf32>, %r: memref<8x1xf32>) {
-  norm.kernel %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
-      schedule = #norm.gpu_schedule<strategy = "row", threads = 8, rows = 4, vectorWidth = 4, chunks = 1>}
+  norm.kernel mean_square %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
+      schedule = #norm.gpu_schedule<strategy = row, threads = 8, rows = 4, vectorWidth = 4, chunks = 1>}
       : (memref<8x64xf32>, memref<8x64xf32>, memref<8x1xf32>, memref<8x1xf32>) -> ()
   return
 }

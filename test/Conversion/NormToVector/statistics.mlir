@@ -40,8 +40,8 @@
 // CHECK: memref.store %[[VAR32]]
 // CHECK: memref.store %[[RSTD]]
 func.func @segment_moments(%x: memref<4x3x40xf32>, %y: memref<4x3x40xf32>, %m: memref<1x3x1xf32>, %v: memref<1x3x1xf32>, %r: memref<1x3x1xf32>) {
-  norm.kernel %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 2>, epsilon = 1.0e-5 : f64,
-      schedule = #norm.schedule<strategy = "segment", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+  norm.kernel moments %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 2>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.schedule<strategy = segment, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
       : (memref<4x3x40xf32>, memref<4x3x40xf32>, memref<1x3x1xf32>, memref<1x3x1xf32>, memref<1x3x1xf32>) -> ()
   return
 }
@@ -62,8 +62,8 @@ func.func @segment_moments(%x: memref<4x3x40xf32>, %y: memref<4x3x40xf32>, %m: m
 // CHECK: math.sqrt
 // CHECK-NOT: -> (f64, f64, f64)
 func.func @segment_mean_square(%x: memref<4x3x40xf32>, %y: memref<4x3x40xf32>, %ms: memref<1x3x1xf32>, %r: memref<1x3x1xf32>) {
-  norm.kernel %x outs(%y, %ms, %r) {axes = array<i64: 0, 2>, epsilon = 1.0e-5 : f64,
-      schedule = #norm.schedule<strategy = "segment", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+  norm.kernel mean_square %x outs(%y, %ms, %r) {axes = array<i64: 0, 2>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.schedule<strategy = segment, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
       : (memref<4x3x40xf32>, memref<4x3x40xf32>, memref<1x3x1xf32>, memref<1x3x1xf32>) -> ()
   return
 }
@@ -98,8 +98,8 @@ func.func @segment_mean_square(%x: memref<4x3x40xf32>, %y: memref<4x3x40xf32>, %
 // CHECK: arith.truncf {{.*}} : f64 to f32
 // CHECK: math.sqrt
 func.func @column_moments(%x: memref<2x9x16xf32>, %y: memref<2x9x16xf32>, %m: memref<1x1x16xf32>, %v: memref<1x1x16xf32>, %r: memref<1x1x16xf32>) {
-  norm.kernel %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 1>, epsilon = 1.0e-5 : f64,
-      schedule = #norm.schedule<strategy = "column", vectorWidth = 8, unroll = 2, chunks = 3, rowTasks = 1, nontemporal = false, parallel = false>}
+  norm.kernel moments %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 1>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.schedule<strategy = column, vectorWidth = 8, unroll = 2, chunks = 3, rowTasks = 1, nontemporal = false, parallel = false>}
       : (memref<2x9x16xf32>, memref<2x9x16xf32>, memref<1x1x16xf32>, memref<1x1x16xf32>, memref<1x1x16xf32>) -> ()
   return
 }
@@ -131,8 +131,8 @@ func.func @column_moments(%x: memref<2x9x16xf32>, %y: memref<2x9x16xf32>, %m: me
 // CHECK: memref.store %[[VAR]]
 // CHECK: memref.store %[[RSTD]]
 func.func @row_moments(%x: memref<4x64xf32>, %y: memref<4x64xf32>, %m: memref<4x1xf32>, %v: memref<4x1xf32>, %r: memref<4x1xf32>) {
-  norm.kernel %x outs(%y, %m, %v, %r) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
-      schedule = #norm.schedule<strategy = "row", vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+  norm.kernel moments %x outs(%y, %m, %v, %r) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
       : (memref<4x64xf32>, memref<4x64xf32>, memref<4x1xf32>, memref<4x1xf32>, memref<4x1xf32>) -> ()
   return
 }
