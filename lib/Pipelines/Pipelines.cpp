@@ -194,6 +194,7 @@ normlir::CPUPipelineOptions::getScheduleOptions() const {
   o.unroll = unroll;
   o.chunks = chunks;
   o.rowTasks = rowTasks;
+  o.prefetch = prefetch;
   o.nontemporal = nontemporal;
   o.parallel = parallel;
   o.force = force;
@@ -217,6 +218,7 @@ static constexpr std::pair<llvm::StringLiteral,
         {"unroll", &norm::NormSelectScheduleOptions::unroll},
         {"chunks", &norm::NormSelectScheduleOptions::chunks},
         {"row-tasks", &norm::NormSelectScheduleOptions::rowTasks},
+        {"prefetch", &norm::NormSelectScheduleOptions::prefetch},
         {"threads", &norm::NormSelectScheduleOptions::threads},
         {"rows", &norm::NormSelectScheduleOptions::rows}};
 static constexpr std::pair<llvm::StringLiteral,
@@ -277,9 +279,10 @@ normlir::parseScheduleOptions(llvm::StringRef schedule,
           return bad("expected true or false");
         return llvm::Error::success();
       }
-      return bad("unknown option '" + key +
-                 "' (strategy, vector-width, unroll, chunks, row-tasks, "
-                 "nontemporal, parallel, threads, rows, force)");
+      return bad(
+          "unknown option '" + key +
+          "' (strategy, vector-width, unroll, chunks, row-tasks, prefetch, "
+          "nontemporal, parallel, threads, rows, force)");
     };
     llvm::Error err = parse();
     if (err)

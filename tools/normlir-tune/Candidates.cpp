@@ -80,8 +80,12 @@ static std::vector<Axis> cpuAxes(norm::ScheduleAttr base, int64_t targetWidth) {
       intAxis("vector-width", base.getVectorWidth(),
               {targetWidth, targetWidth / 2}, 1, 64),
       intAxis("unroll", base.getUnroll(), {1, 2, 4, 8}, 1, 16)};
-  if (base.getStrategy() == norm::Strategy::Row)
+  if (base.getStrategy() == norm::Strategy::Row) {
+    int64_t p = base.getPrefetch();
     axes.push_back(intAxis("row-tasks", base.getRowTasks(), {1, 4, 16, 64}));
+    axes.push_back(
+        intAxis("prefetch", p, {0, p / 2, 2 * p, p ? p : 2}, /*lo=*/0));
+  }
   if (base.getStrategy() == norm::Strategy::Column)
     axes.push_back(intAxis("chunks", c, {c / 4, c / 2, c, 2 * c, 4 * c}));
   axes.push_back(boolAxis("nontemporal", base.getNontemporal()));

@@ -41,6 +41,11 @@ struct CPUPipelineOptions
   Option<int64_t> rowTasks{*this, "row-tasks",
                            llvm::cl::desc("Row ranges (row strategy)"),
                            llvm::cl::init(0)};
+  Option<int64_t> prefetch{
+      *this, "prefetch",
+      llvm::cl::desc("Rows ahead the row strategy prefetches (-1: chosen "
+                     "per kernel, 0: none)"),
+      llvm::cl::init(-1)};
   Option<std::string> nontemporal{*this, "nontemporal",
                                   llvm::cl::desc("on, off or auto"),
                                   llvm::cl::init("auto")};

@@ -5,8 +5,15 @@
 //===----------------------------------------------------------------------===//
 //
 // One task per range of rows (R1 = 1: each statistic's R2 elements are one
-// contiguous row): statistics from the row, read from memory once and then
-// from cache, and the apply, fused.
+// contiguous row), normalized row by row: pass 1 reads the row from memory,
+// the statistics and the apply read it again from cache. The apply
+// prefetches a later row of the range (`prefetch` rows ahead): a core's
+// demand loads alone keep too few reads in flight to reach the memory
+// bandwidth. This beat fusing pass 1 of the next row into the apply
+// (software pipelining, the previous design): measured on 65536x1024 f32
+// RMSNorm, 2-core Zen 3, a hand-written kernel of each kind ran at 63% (one
+// thread) and 82% (two) of a copy as a plain two-pass, 82% and 95% with the
+// prefetch; the generated pipelined kernel at 59% and 73%.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,20 +36,18 @@ public:
     if (!stats)
       emitApplyOnly();
     else
-      emitPipelined();
+      emitRows();
   }
 
 private:
   /// An apply-only kernel: one task per row, statistics read from inputs.
   void emitApplyOnly();
-  /// Rows split into `rowTasks` contiguous ranges; within one, pass 1 of
-  /// row s + 1 runs inside the apply of row s, so that memory streams the
-  /// next row while this one is worked on from cache.
-  void emitPipelined();
-  /// Row `s` of a range ending at `last`, given its pass-1 accumulators:
-  /// its statistics, then its apply with pass 1 of the next row fused in;
-  /// returns the next row's accumulators.
-  SmallVector<Value> emitRow(Value s, Value last, ValueRange pass1);
+  /// Rows split into `rowTasks` contiguous ranges, each a loop over its
+  /// rows (emitRow).
+  void emitRows();
+  /// Row `s` of a range ending at `last`: pass 1, the statistics, and the
+  /// apply, which prefetches row min(s + prefetch, last).
+  void emitRow(Value s, Value last);
 };
 
 } // namespace
@@ -55,8 +60,7 @@ void RowEmitter::emitApplyOnly() {
   });
 }
 
-void RowEmitter::emitPipelined() {
-  int64_t n = l.size[Run::R2];
+void RowEmitter::emitRows() {
   int64_t rows = l.numSegments();
   if (rows == 0)
     return;
@@ -67,16 +71,17 @@ void RowEmitter::emitPipelined() {
     Value lo = imul(t, chunk);
     Value hi = arith::MinUIOp::create(b, loc, iadd(lo, chunk), cI(rows));
     Value last = arith::SubIOp::create(b, loc, hi, cI(1));
-    SmallVector<Value> first = pass1Run(imul(lo, n), n);
-    forLoop(lo, hi, first,
-            [&](Value s, ValueRange args) { return emitRow(s, last, args); });
+    forLoop(lo, hi, {}, [&](Value s, ValueRange) {
+      emitRow(s, last);
+      return SmallVector<Value>{};
+    });
   });
 }
 
-SmallVector<Value> RowEmitter::emitRow(Value s, Value last, ValueRange pass1) {
+void RowEmitter::emitRow(Value s, Value last) {
   int64_t n = l.size[Run::R2];
   Value base = imul(s, n);
-  Value sum = pass1Sum(SmallVector<Value>(pass1));
+  Value sum = pass1Sum(pass1Run(base, n));
   Value mean, rstd;
   if (centered) {
     auto [m, v] = runMomentsFrom(base, n, fdiv(sum, cF(double(n))));
@@ -84,11 +89,11 @@ SmallVector<Value> RowEmitter::emitRow(Value s, Value last, ValueRange pass1) {
   } else {
     std::tie(mean, rstd) = storeStats(s, Value(), fdiv(sum, cF(double(n))));
   }
-  // The last row of the range re-reads itself (from cache) as "next".
-  Value next = arith::MinUIOp::create(b, loc, iadd(s, 1), last);
-  SmallVector<Value> accs = pass1Inits();
-  applySegment(s, base, mean, rstd, imul(next, n), &accs);
-  return accs;
+  // The prefetched row stays inside the range (and the buffer).
+  Value ahead;
+  if (prefetch > 0)
+    ahead = imul(arith::MinUIOp::create(b, loc, iadd(s, prefetch), last), n);
+  applySegment(s, base, mean, rstd, ahead);
 }
 
 LogicalResult LowerRowKernel::matchAndRewrite(KernelOp op,

@@ -344,12 +344,11 @@ SmallVector<Value> VectorEmitter::pass1Run(Value base, int64_t n) {
 }
 
 void VectorEmitter::applyRun(Value base, int64_t n, Value mean, Value rstd,
-                             ParamRun pw, ParamRun pb, Value next,
-                             SmallVectorImpl<Value> *accs) {
+                             ParamRun pw, ParamRun pb, Value ahead) {
   // Parameters constant along the run fold into one scale.
   RunApply a;
   a.base = base;
-  a.next = next;
+  a.ahead = ahead;
   a.pw = pw;
   a.pb = pb;
   a.fold = !pw.mem && !pb.mem;
@@ -357,21 +356,14 @@ void VectorEmitter::applyRun(Value base, int64_t n, Value mean, Value rstd,
   a.scaleV = splat(a.fold && pw ? fmul(rstd, pw.scalar) : rstd);
   a.wConst = pw.scalar ? splat(pw.scalar) : Value();
   a.bConst = pb.scalar ? splat(pb.scalar) : Value();
-  SmallVector<Value> inits;
-  if (accs)
-    inits.assign(accs->begin(), accs->end());
-  SmallVector<Value> out =
-      accLoop(n, inits, nontemporal && n >= kMinStreamRun ? base : Value(),
-              [&](Value off, Value mask, bool aligned,
-                  SmallVectorImpl<Value> &carried) {
-                applyVector(a, off, mask, aligned, carried);
-              });
-  if (accs)
-    *accs = out;
+  accLoop(n, {}, nontemporal && n >= kMinStreamRun ? base : Value(),
+          [&](Value off, Value mask, bool aligned, SmallVectorImpl<Value> &) {
+            applyVector(a, off, mask, aligned);
+          });
 }
 
 void VectorEmitter::applyVector(const RunApply &a, Value off, Value mask,
-                                bool aligned, SmallVectorImpl<Value> &carried) {
+                                bool aligned) {
   Value v = loadVec(x, iadd(a.base, off), mask);
   Value d = a.meanV ? fsub(v, a.meanV) : v;
   Value r;
@@ -389,35 +381,25 @@ void VectorEmitter::applyVector(const RunApply &a, Value off, Value mask,
       r = bv ? fadd(t, bv) : t;
   }
   storeVec(r, y, iadd(a.base, off), mask, aligned);
-  if (a.next)
-    pass1Step(loadVec(x, iadd(a.next, off), mask), carried);
+  // Prefetches cannot fault, but the offset stays inside the buffers: the
+  // row prefetched is one of the kernel's (Row.cpp clamps it).
+  if (a.ahead)
+    for (Value in : xInputs)
+      memref::PrefetchOp::create(b, loc, in, ValueRange{iadd(a.ahead, off)},
+                                 /*isWrite=*/false, /*localityHint=*/3,
+                                 /*isDataCache=*/true);
 }
 
 void VectorEmitter::applySegment(Value s, Value base, Value mean, Value rstd,
-                                 Value next, SmallVectorImpl<Value> *accs) {
+                                 Value ahead) {
   Value pOff = (w || bias) ? segmentParamOffset(s) : Value();
   // The apply over inner run j of the segment (R2i elements).
-  auto sub = [&](Value j, SmallVectorImpl<Value> *carried) {
+  forLoop(l.r2o, [&](Value j) {
     Value off = pOff ? iadd(pOff, imul(j, l.r2oParamStride)) : Value();
     Value start = imul(j, l.r2i);
     applyRun(iadd(base, start), l.r2i, mean, rstd,
              paramRun(w, off, l.r2iParamStride),
              paramRun(bias, off, l.r2iParamStride),
-             next ? iadd(next, start) : Value(), carried);
-  };
-  if (l.r2o == 1) {
-    sub(cI(0), accs);
-    return;
-  }
-  SmallVector<Value> inits;
-  if (accs)
-    inits.assign(accs->begin(), accs->end());
-  SmallVector<Value> out =
-      forLoop(cI(0), cI(l.r2o), inits, [&](Value j, ValueRange args) {
-        SmallVector<Value> carried(args);
-        sub(j, accs ? &carried : nullptr);
-        return carried;
-      });
-  if (accs)
-    *accs = out;
+             ahead ? iadd(ahead, start) : Value());
+  });
 }

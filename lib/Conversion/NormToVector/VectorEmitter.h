@@ -112,7 +112,8 @@ public:
       : KernelEmitterBase(b, op, layout, schedule.getVectorWidth()),
         statistics(makeStatistics(target)), unroll(schedule.getUnroll()),
         chunks(schedule.getChunks()), nontemporal(schedule.getNontemporal()),
-        parallel(schedule.getParallel()), rowTasks(schedule.getRowTasks()) {}
+        parallel(schedule.getParallel()), rowTasks(schedule.getRowTasks()),
+        prefetch(schedule.getPrefetch()) {}
 
 protected:
   //===--------------------------------------------------------------------===//
@@ -278,11 +279,8 @@ protected:
   /// Pass 1 of the row statistics, one vector at a time: the plain sum
   /// (moments: a provisional mean, corrected by pass 2) or the sum of
   /// squares (mean_square: it is the statistic, so it accumulates in f64
-  /// lanes; compensated f32 sums would chain four dependent additions per
-  /// vector and stall the fused apply loop).
-  llvm::SmallVector<mlir::Value> pass1Inits() {
-    return {centered ? zeroV() : zeroWide()};
-  }
+  /// lanes, cheaper than a compensated f32 sum's four dependent additions
+  /// per vector).
   void pass1Step(mlir::Value v, llvm::MutableArrayRef<mlir::Value> a);
   /// The f32 sum pass 1 accumulated.
   mlir::Value pass1Sum(llvm::ArrayRef<mlir::Value> a) {
@@ -291,17 +289,15 @@ protected:
   /// Pass 1 over x[base, base + n).
   llvm::SmallVector<mlir::Value> pass1Run(mlir::Value base, int64_t n);
 
-  /// y[base, base + n) = apply(x[base, base + n)). With `next`, the same
-  /// loop runs pass 1 over x[next, next + n) into `accs` (software
-  /// pipelining: the next row streams in from memory while this one is
-  /// normalized from cache).
+  /// y[base, base + n) = apply(x[base, base + n)). With `ahead`, each
+  /// vector also prefetches the inputs at the same offset from `ahead` (a
+  /// later row, read from memory while this one is normalized from cache).
   void applyRun(mlir::Value base, int64_t n, mlir::Value mean, mlir::Value rstd,
-                ParamRun pw, ParamRun pb, mlir::Value next = {},
-                llvm::SmallVectorImpl<mlir::Value> *accs = nullptr);
+                ParamRun pw, ParamRun pb, mlir::Value ahead = {});
   /// What applyRun computes each vector from: the run, the statistics and
   /// parameters as splats, or the parameter runs to load.
   struct RunApply {
-    mlir::Value base, next;
+    mlir::Value base, ahead;
     ParamRun pw, pb;
     /// Parameters constant along the run are folded into `scaleV`.
     bool fold;
@@ -309,12 +305,11 @@ protected:
   };
   /// One vector of applyRun at offset `off` of the run.
   void applyVector(const RunApply &a, mlir::Value off, mlir::Value mask,
-                   bool aligned, llvm::SmallVectorImpl<mlir::Value> &carried);
-  /// The apply over segment `s` (R2 elements starting at `base`), with
-  /// pass 1 of the segment at `next` fused in when given.
+                   bool aligned);
+  /// The apply over segment `s` (R2 elements starting at `base`),
+  /// prefetching the segment at `ahead` when given.
   void applySegment(mlir::Value s, mlir::Value base, mlir::Value mean,
-                    mlir::Value rstd, mlir::Value next = {},
-                    llvm::SmallVectorImpl<mlir::Value> *accs = nullptr);
+                    mlir::Value rstd, mlir::Value ahead = {});
 
   VectorTarget target;
   /// The statistics core, on `target`.
@@ -322,6 +317,8 @@ protected:
   int64_t unroll, chunks;
   bool nontemporal, parallel;
   int64_t rowTasks;
+  /// Rows ahead the row strategy prefetches (0: none).
+  int64_t prefetch;
 
 private:
   /// Elements of y[start, start + n) before the first one aligned to the

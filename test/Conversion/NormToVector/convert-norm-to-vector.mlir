@@ -1,7 +1,7 @@
 // RUN: normlir-opt %s --convert-norm-to-vector -split-input-file | FileCheck %s
 
 // Row strategy, moments: row ranges on threads; per row a blocked vector sum
-// (pass 1, fused into the previous row's apply), the corrected second pass,
+// (pass 1, from memory), the corrected second pass (from cache),
 // the statistics stores, then the apply with the weight loaded as vectors.
 // CHECK-LABEL: func.func @row(
 // CHECK-SAME: %[[X:.*]]: memref<4x64xf32>, %[[W:.*]]: memref<64xf32>, %[[Y:.*]]: memref<4x64xf32>, %[[M:.*]]: memref<4x1xf32>, %[[V:.*]]: memref<4x1xf32>, %[[R:.*]]: memref<4x1xf32>)
@@ -25,6 +25,32 @@ func.func @row(%x: memref<4x64xf32>, %w: memref<64xf32>, %y: memref<4x64xf32>, %
   norm.kernel moments %x weight %w outs(%y, %m, %v, %r) {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
       schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 2, chunks = 1, rowTasks = 2, nontemporal = false, parallel = true>}
       : (memref<4x64xf32>, memref<64xf32>, memref<4x64xf32>, memref<4x1xf32>, memref<4x1xf32>, memref<4x1xf32>) -> ()
+  return
+}
+
+// -----
+
+// Row strategy with prefetch = 2: the apply of row s prefetches the same
+// offsets of row min(s + 2, last row of the range), for reading.
+// CHECK-LABEL: func.func @row_prefetch(
+// CHECK-SAME: %[[X:[^:]*]]: memref<8x64xf32>
+// CHECK: %[[XF:.*]] = memref.collapse_shape %[[X]]
+// CHECK: scf.parallel (%[[T:.*]]) =
+// CHECK: %[[HI:.*]] = arith.minui
+// CHECK: %[[LAST:.*]] = arith.subi %[[HI]]
+// CHECK: scf.for %[[S:.*]] = %{{.*}} to %[[HI]]
+// CHECK: %[[S2:.*]] = arith.addi %[[S]], %{{.*}}
+// CHECK: %[[AHEAD:.*]] = arith.minui %[[S2]], %[[LAST]]
+// CHECK: %[[BASE:.*]] = arith.muli %[[AHEAD]]
+// CHECK: %[[START:.*]] = arith.addi %[[BASE]], %{{.*}} : index
+// CHECK: scf.for
+// CHECK: vector.store
+// CHECK: %[[P:.*]] = arith.addi %[[START]], %{{.*}} : index
+// CHECK: memref.prefetch %[[XF]][%[[P]]], read, locality<3>, data : memref<512xf32>
+func.func @row_prefetch(%x: memref<8x64xf32>, %y: memref<8x64xf32>, %ms: memref<8x1xf32>, %r: memref<8x1xf32>) {
+  norm.kernel mean_square %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 2, chunks = 1, rowTasks = 2, nontemporal = false, parallel = true, prefetch = 2>}
+      : (memref<8x64xf32>, memref<8x64xf32>, memref<8x1xf32>, memref<8x1xf32>) -> ()
   return
 }
 

@@ -36,7 +36,7 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                    Strategy strategy, int64_t vectorWidth,
                                    int64_t unroll, int64_t chunks,
                                    int64_t rowTasks, bool nontemporal,
-                                   bool parallel) {
+                                   bool parallel, int64_t prefetch) {
   // (C1) holds by construction: the parser accepts only the enum's names.
   // (C2)
   if (vectorWidth < 1 || vectorWidth > 64 || !llvm::isPowerOf2_64(vectorWidth))
@@ -53,6 +53,9 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (rowTasks < 1 || rowTasks > kMaxSplit)
     return emitError() << "schedule rowTasks must be in [1, 2^30], got "
                        << rowTasks;
+  if (prefetch < 0 || prefetch > kMaxSplit)
+    return emitError() << "schedule prefetch must be in [0, 2^30], got "
+                       << prefetch;
   return success();
 }
 

@@ -9,7 +9,7 @@
 // Contiguous rows ([P0, R2] = [256, 1024]): the row strategy, threaded
 // (1 MiB of input), 16 row ranges.
 // CHECK-LABEL: func.func @rows(
-// CHECK: schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 4, chunks = 1, rowTasks = 16, nontemporal = false, parallel = true>
+// CHECK: schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 4, chunks = 1, rowTasks = 16, nontemporal = false, parallel = true, prefetch = 2>
 // FORCED-LABEL: func.func @rows(
 // FORCED: schedule = #norm.schedule<strategy = column, vectorWidth = 16, unroll = 2, chunks = 5, rowTasks = 3, nontemporal = true, parallel = false>
 func.func @rows(%x: tensor<256x1024xf32>) -> tensor<256x1024xf32> {

@@ -71,8 +71,12 @@ def Norm_ScheduleAttr : AttrDef<Norm_Dialect, "Schedule"> {
     * `chunks`: `R1` ranges of the column strategy (1 otherwise).
     * `nontemporal`: stores of the output bypass the cache.
     * `rowTasks`: the row strategy splits the rows into this many
-      contiguous ranges (thread tasks); within a range, pass 1 of each next
-      row is fused into the apply of the current one (software pipelining).
+      contiguous ranges (thread tasks), each normalized row by row: pass 1
+      reads the row from memory, the apply reads it again from cache.
+    * `prefetch`: the row strategy's apply of row `s` prefetches row
+      `s + prefetch` of its range (software prefetch: a core's demand loads
+      alone do not keep enough reads in flight to reach the memory
+      bandwidth); 0 (the default, elided when printed): none.
     * `parallel`: the outer loops run on threads (OpenMP); off for kernels
       too small to amortize waking them.
 
@@ -80,12 +84,13 @@ def Norm_ScheduleAttr : AttrDef<Norm_Dialect, "Schedule"> {
     * (C1) `strategy` is `row`, `segment` or `column` (the enum the parser
       accepts; a quoted name parses too).
     * (C2) `vectorWidth` is a power of two in [1, 64]; `unroll` in [1, 16];
-      `chunks` and `rowTasks` in [1, 2^30].
+      `chunks` and `rowTasks` in [1, 2^30]; `prefetch` in [0, 2^30].
   }];
   let parameters = (ins Norm_StrategyParameter:$strategy,
                         "int64_t":$vectorWidth, "int64_t":$unroll,
                         "int64_t":$chunks, "int64_t":$rowTasks,
-                        "bool":$nontemporal, "bool":$parallel);
+                        "bool":$nontemporal, "bool":$parallel,
+                        DefaultValuedParameter<"int64_t", "0">:$prefetch);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }
