@@ -12,6 +12,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <cstring>
+#include <random>
 #include <unistd.h>
 
 using namespace normlir;
@@ -428,4 +429,54 @@ void normlir::printTensor(llvm::raw_ostream &os, const HostTensor &t) {
         break;
     }
   }
+}
+
+/// Fills float tensors with `dist` (rounded to the element type) and integer
+/// tensors with 0.
+static void fillRandom(HostTensor &t, std::mt19937 &gen,
+                       std::uniform_real_distribution<float> &dist) {
+  int64_t n = t.spec.getNumElements();
+  char *p = t.bytes.data();
+  for (int64_t i = 0; i < n; ++i) {
+    float v = dist(gen);
+    switch (t.spec.elementType) {
+    case ElementType::F32:
+      reinterpret_cast<float *>(p)[i] = v;
+      break;
+    case ElementType::F64:
+      reinterpret_cast<double *>(p)[i] = v;
+      break;
+    case ElementType::F16:
+    case ElementType::BF16: {
+      llvm::APFloat f(v);
+      bool lost;
+      f.convert(t.spec.elementType == ElementType::F16
+                    ? llvm::APFloat::IEEEhalf()
+                    : llvm::APFloat::BFloat(),
+                llvm::APFloat::rmNearestTiesToEven, &lost);
+      reinterpret_cast<uint16_t *>(p)[i] =
+          uint16_t(f.bitcastToAPInt().getZExtValue());
+      break;
+    }
+    case ElementType::I64:
+    case ElementType::I32:
+      break; // allocateTensor zero-fills.
+    }
+  }
+}
+
+llvm::Expected<std::vector<HostTensor>>
+normlir::makeRandomInputs(llvm::ArrayRef<TensorSpec> specs, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> data(-1.0f, 1.0f), params(0.5f, 1.5f);
+  std::vector<HostTensor> tensors;
+  for (auto [i, spec] : llvm::enumerate(specs)) {
+    auto t = allocateTensor(spec);
+    if (!t)
+      return llvm::createStringError("input " + std::to_string(i) + ": " +
+                                     llvm::toString(t.takeError()));
+    fillRandom(*t, gen, i == 0 ? data : params);
+    tensors.push_back(std::move(*t));
+  }
+  return tensors;
 }

@@ -24,10 +24,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/WithColor.h"
 
-#include "llvm/ADT/APFloat.h"
-
 #include <chrono>
-#include <random>
 
 using namespace normlir;
 namespace cl = llvm::cl;
@@ -114,40 +111,6 @@ static cl::opt<bool> printSignature("print-signature",
                                     cl::desc("Print the callable functions "
                                              "and exit"),
                                     cl::cat(category));
-
-/// Fills float tensors with `dist` (rounded to the element type) and integer
-/// tensors with 0.
-static void fillRandom(HostTensor &t, std::mt19937 &gen,
-                       std::uniform_real_distribution<float> &dist) {
-  int64_t n = t.spec.getNumElements();
-  char *p = t.bytes.data();
-  for (int64_t i = 0; i < n; ++i) {
-    float v = dist(gen);
-    switch (t.spec.elementType) {
-    case ElementType::F32:
-      reinterpret_cast<float *>(p)[i] = v;
-      break;
-    case ElementType::F64:
-      reinterpret_cast<double *>(p)[i] = v;
-      break;
-    case ElementType::F16:
-    case ElementType::BF16: {
-      llvm::APFloat f(v);
-      bool lost;
-      f.convert(t.spec.elementType == ElementType::F16
-                    ? llvm::APFloat::IEEEhalf()
-                    : llvm::APFloat::BFloat(),
-                llvm::APFloat::rmNearestTiesToEven, &lost);
-      reinterpret_cast<uint16_t *>(p)[i] =
-          uint16_t(f.bitcastToAPInt().getZExtValue());
-      break;
-    }
-    case ElementType::I64:
-    case ElementType::I32:
-      break; // allocateTensor zero-fills.
-    }
-  }
-}
 
 static int fail(const llvm::Twine &msg) {
   llvm::WithColor::error(llvm::errs(), "normlir-run") << msg << "\n";
@@ -249,17 +212,10 @@ int main(int argc, char **argv) {
                 llvm::Twine(inputs.size()) + " --input flags");
   std::vector<HostTensor> args;
   if (randomInputs) {
-    std::mt19937 gen(42);
-    // Parameters and running variances stay positive.
-    std::uniform_real_distribution<float> data(-1.0f, 1.0f), params(0.5f, 1.5f);
-    for (auto [i, spec] : llvm::enumerate((*sig)->inputs)) {
-      auto t = allocateTensor(spec);
-      if (!t)
-        return fail("input " + llvm::Twine(i) + ": " +
-                    llvm::toString(t.takeError()));
-      fillRandom(*t, gen, i == 0 ? data : params);
-      args.push_back(std::move(*t));
-    }
+    auto random = makeRandomInputs((*sig)->inputs);
+    if (!random)
+      return fail(llvm::toString(random.takeError()));
+    args = std::move(*random);
   }
   for (auto [i, text] : llvm::enumerate(inputs)) {
     llvm::StringRef ref(text);

@@ -9,49 +9,13 @@
 #include "normlir/ExecutionEngine/CudaRuntime.h"
 #include "normlir/Support/Npy.h"
 
-#include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/STLExtras.h"
 
 #include <algorithm>
 #include <chrono>
-#include <random>
 
 using namespace normlir;
 using namespace normlir::tune;
-
-/// Fills float tensors with `dist` (rounded to the element type); integer
-/// tensors keep the zeros allocateTensor wrote.
-static void fillRandom(HostTensor &t, std::mt19937 &gen,
-                       std::uniform_real_distribution<float> &dist) {
-  int64_t n = t.spec.getNumElements();
-  char *p = t.bytes.data();
-  for (int64_t i = 0; i < n; ++i) {
-    float v = dist(gen);
-    switch (t.spec.elementType) {
-    case ElementType::F32:
-      reinterpret_cast<float *>(p)[i] = v;
-      break;
-    case ElementType::F64:
-      reinterpret_cast<double *>(p)[i] = v;
-      break;
-    case ElementType::F16:
-    case ElementType::BF16: {
-      llvm::APFloat f(v);
-      bool lost;
-      f.convert(t.spec.elementType == ElementType::F16
-                    ? llvm::APFloat::IEEEhalf()
-                    : llvm::APFloat::BFloat(),
-                llvm::APFloat::rmNearestTiesToEven, &lost);
-      reinterpret_cast<uint16_t *>(p)[i] =
-          uint16_t(f.bitcastToAPInt().getZExtValue());
-      break;
-    }
-    case ElementType::I64:
-    case ElementType::I32:
-      return;
-    }
-  }
-}
 
 static double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -109,16 +73,10 @@ normlir::tune::measure(llvm::ArrayRef<const JITModule *> modules,
   auto sig = modules.front()->lookup(function);
   if (!sig)
     return sig.takeError();
-  std::vector<HostTensor> inputs, results;
-  std::mt19937 gen(42);
-  std::uniform_real_distribution<float> data(-1.0f, 1.0f), params(0.5f, 1.5f);
-  for (auto [i, spec] : llvm::enumerate((*sig)->inputs)) {
-    auto t = allocateTensor(spec);
-    if (!t)
-      return t.takeError();
-    fillRandom(*t, gen, i == 0 ? data : params);
-    inputs.push_back(std::move(*t));
-  }
+  auto random = makeRandomInputs((*sig)->inputs);
+  if (!random)
+    return random.takeError();
+  std::vector<HostTensor> inputs = std::move(*random), results;
   for (const TensorSpec &spec : (*sig)->results) {
     auto t = allocateTensor(spec);
     if (!t)

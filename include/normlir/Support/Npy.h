@@ -47,6 +47,13 @@ void printTensor(llvm::raw_ostream &os, const HostTensor &tensor);
 /// A zero-filled tensor of `spec`; an error when its size overflows or
 /// exceeds this machine's physical memory.
 llvm::Expected<HostTensor> allocateTensor(const TensorSpec &spec);
+/// Pseudo-random inputs of `specs`, the same for every caller and `seed`
+/// (normlir-run --random-inputs, normlir-tune, the benchmark): the first
+/// input (the tensor normalized) uniform in [-1, 1), the others (weights,
+/// biases, running variances) in [0.5, 1.5) so that they stay positive, all
+/// rounded to their element type; integer inputs are 0.
+llvm::Expected<std::vector<HostTensor>>
+makeRandomInputs(llvm::ArrayRef<TensorSpec> specs, unsigned seed = 42);
 
 } // namespace normlir
 
