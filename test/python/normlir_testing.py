@@ -50,11 +50,13 @@ DTYPE_FINFO_EPS = {"f32": float(np.finfo(np.float32).eps),
 # ----------------------------------------------------------------------------
 
 def normlir_run_path() -> Path:
-    """$NORMLIR_RUN, else <repo>/build/bin/normlir-run."""
+    """$NORMLIR_RUN, else <$NORMLIR_BUILD_DIR or <repo>/build>/bin/normlir-run
+    (the same build the Python package is taken from)."""
     env = os.environ.get("NORMLIR_RUN")
     if env:
         return Path(env)
-    return REPO_ROOT / "build" / "bin" / "normlir-run"
+    build = os.environ.get("NORMLIR_BUILD_DIR")
+    return (Path(build) if build else REPO_ROOT / "build") / "bin" / "normlir-run"
 
 
 class NormlirError(RuntimeError):
