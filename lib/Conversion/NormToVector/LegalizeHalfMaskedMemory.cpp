@@ -59,6 +59,35 @@ void legalize(LLVM::MaskedStoreOp store) {
   store.getValueMutable().assign(bits);
 }
 
+/// Plain loads and stores too: a <N x bfloat> value in LLVM IR makes the X86
+/// backend without AVX-512 BF16 scalarize the conversions next to it (a
+/// compare, a cmov and a 16-bit store per lane for f32 -> bf16), where
+/// <N x i16> ones stay vector code.
+void legalize(LLVM::LoadOp load) {
+  VectorType i16 = asI16Vector(load.getType());
+  if (!i16)
+    return;
+  OpBuilder b(load);
+  Location loc = load.getLoc();
+  auto wide = LLVM::LoadOp::create(
+      b, loc, i16, load.getAddr(), load.getAlignment().value_or(0),
+      load.getVolatile_(), load.getNontemporal(), load.getInvariant(),
+      load.getInvariantGroup(), load.getOrdering());
+  Value back = LLVM::BitcastOp::create(b, loc, load.getType(), wide);
+  load.getResult().replaceAllUsesWith(back);
+  load.erase();
+}
+
+void legalize(LLVM::StoreOp store) {
+  VectorType i16 = asI16Vector(store.getValue().getType());
+  if (!i16)
+    return;
+  OpBuilder b(store);
+  Value bits =
+      LLVM::BitcastOp::create(b, store.getLoc(), i16, store.getValue());
+  store.getValueMutable().assign(bits);
+}
+
 struct NormLegalizeHalfMaskedMemoryPass
     : normlir::impl::NormLegalizeHalfMaskedMemoryBase<
           NormLegalizeHalfMaskedMemoryPass> {
@@ -67,6 +96,10 @@ struct NormLegalizeHalfMaskedMemoryPass
       if (auto load = dyn_cast<LLVM::MaskedLoadOp>(op))
         legalize(load);
       else if (auto store = dyn_cast<LLVM::MaskedStoreOp>(op))
+        legalize(store);
+      else if (auto load = dyn_cast<LLVM::LoadOp>(op))
+        legalize(load);
+      else if (auto store = dyn_cast<LLVM::StoreOp>(op))
         legalize(store);
     });
   }

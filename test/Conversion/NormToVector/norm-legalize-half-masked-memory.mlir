@@ -25,6 +25,21 @@ llvm.func @f16(%p: !llvm.ptr, %m: vector<4xi1>) -> vector<4xf16> {
   llvm.return %v : vector<4xf16>
 }
 
+// Plain loads and stores of bf16 vectors move i16 vectors too (the X86
+// backend scalarizes conversions next to <N x bfloat> values); their
+// attributes are kept.
+// CHECK-LABEL: llvm.func @plain(
+// CHECK-SAME: %[[P:.*]]: !llvm.ptr)
+// CHECK: %[[L:.*]] = llvm.load %[[P]] {alignment = 2 : i64, nontemporal} : !llvm.ptr -> vector<8xi16>
+// CHECK: %[[V:.*]] = llvm.bitcast %[[L]] : vector<8xi16> to vector<8xbf16>
+// CHECK: %[[VI:.*]] = llvm.bitcast %[[V]] : vector<8xbf16> to vector<8xi16>
+// CHECK: llvm.store %[[VI]], %[[P]] {alignment = 2 : i64} : vector<8xi16>, !llvm.ptr
+llvm.func @plain(%p: !llvm.ptr) {
+  %v = llvm.load %p {alignment = 2 : i64, nontemporal} : !llvm.ptr -> vector<8xbf16>
+  llvm.store %v, %p {alignment = 2 : i64} : vector<8xbf16>, !llvm.ptr
+  llvm.return
+}
+
 // Other element types are left alone.
 // CHECK-LABEL: llvm.func @f32(
 // CHECK-NOT: llvm.bitcast

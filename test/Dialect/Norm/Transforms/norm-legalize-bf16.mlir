@@ -3,10 +3,18 @@
 // Without a target (or with one that has no bf16 instructions) the
 // conversions become integer operations: LLVM would otherwise call
 // __truncsfbf2, which the host's C runtime need not provide.
+// f32 -> bf16 rounds to nearest even in i32 and picks the quiet NaN there,
+// before narrowing: a select between i16 vectors under an f32 mask is
+// scalarized by the X86 backend on AVX2.
 // CHECK-LABEL: func.func @expanded(
 // CHECK-NOT: arith.truncf
 // CHECK-NOT: arith.extf
-// CHECK: arith.bitcast
+// CHECK: %[[B:.*]] = arith.bitcast %{{.*}} : vector<8xf32> to vector<8xi32>
+// CHECK: %[[R:.*]] = arith.addi %[[B]], %{{.*}} : vector<8xi32>
+// CHECK: %[[N:.*]] = arith.cmpf uno
+// CHECK: %[[S:.*]] = arith.select %[[N]], %{{.*}}, %[[R]] : vector<8xi1>, vector<8xi32>
+// CHECK: %[[H:.*]] = arith.shrui %[[S]]
+// CHECK: arith.trunci %[[H]] : vector<8xi32> to vector<8xi16>
 // CHECK: return
 func.func @expanded(%x: vector<8xf32>) -> vector<8xf32> {
   %t = arith.truncf %x : vector<8xf32> to vector<8xbf16>

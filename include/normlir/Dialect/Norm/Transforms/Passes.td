@@ -133,7 +133,9 @@ def NormLegalizeBF16 : Pass<"norm-legalize-bf16"> {
   let summary = "Expand bf16 conversions the target CPU cannot do";
   let description = [{
     Rewrites `arith.extf` from and `arith.truncf` to bf16 into integer
-    operations (round to nearest even, as PyTorch), unless the module's
+    operations (round to nearest even, NaN to the quiet NaN 0x7fc0, as
+    PyTorch; the NaN is chosen on the 32-bit pattern, before narrowing, so
+    that the select stays one vector blend), unless the module's
     `#norm.cpu_target` has `nativeBF16` (AVX-512 BF16), where LLVM emits
     `vcvtneps2bf16`. Without either, LLVM would call `__truncsfbf2`, which
     the host's C runtime need not provide.
