@@ -1,5 +1,5 @@
 //===- Probe.h - what norm-select-schedule makes of a spec -----------------*-
-//C++ -*-===//
+// C++ -*-===//
 //
 // Part of the NormLIR project.
 //
