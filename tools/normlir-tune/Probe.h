@@ -1,5 +1,4 @@
-//===- Probe.h - what norm-select-schedule makes of a spec -----------------*-
-// C++ -*-===//
+//===- Probe.h - what norm-select-schedule makes of a spec ----*- C++ -*-===//
 //
 // Part of the NormLIR project.
 //
