@@ -71,7 +71,7 @@ mlir::LogicalResult checkContiguousRuns(norm::KernelOp op,
 mlir::LogicalResult checkColumns(norm::KernelOp op,
                                  const norm::KernelLayout &layout, int64_t vl);
 
-/// Strategy "row" (Row.cpp): one launch; a team of threads per row holds
+/// Strategy row (Row.cpp): one launch; a team of threads per row holds
 /// the row in registers.
 struct LowerRowKernel : mlir::OpRewritePattern<norm::KernelOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -80,7 +80,7 @@ struct LowerRowKernel : mlir::OpRewritePattern<norm::KernelOp> {
                   mlir::PatternRewriter &rewriter) const override;
 };
 
-/// Strategy "segment" (Segment.cpp): partial moments of chunks of each
+/// Strategy segment (Segment.cpp): partial moments of chunks of each
 /// contiguous R2 run, then the combine and apply launches.
 struct LowerSegmentKernel : mlir::OpRewritePattern<norm::KernelOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -89,7 +89,7 @@ struct LowerSegmentKernel : mlir::OpRewritePattern<norm::KernelOp> {
                   mlir::PatternRewriter &rewriter) const override;
 };
 
-/// Strategy "column" (Column.cpp): per-column partial moments of chunks of
+/// Strategy column (Column.cpp): per-column partial moments of chunks of
 /// R1, then the combine and apply launches.
 struct LowerColumnKernel : mlir::OpRewritePattern<norm::KernelOp> {
   using OpRewritePattern::OpRewritePattern;

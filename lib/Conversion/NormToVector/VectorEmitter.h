@@ -50,8 +50,9 @@ matchVectorKernel(norm::KernelOp op, norm::Strategy strategy,
   return norm::matchKernel<norm::ScheduleAttr>(op, strategy, rewriter);
 }
 
-/// Strategy "row" (Row.cpp): one task per range of rows, each row read from
-/// memory once, its statistics and apply fused.
+/// Strategy row (Row.cpp): one task per range of rows, each row read from
+/// memory once (pass 1), its statistics and apply from cache, later rows
+/// prefetched.
 struct LowerRowKernel : mlir::OpRewritePattern<norm::KernelOp> {
   using OpRewritePattern::OpRewritePattern;
   mlir::LogicalResult
@@ -59,7 +60,7 @@ struct LowerRowKernel : mlir::OpRewritePattern<norm::KernelOp> {
                   mlir::PatternRewriter &rewriter) const override;
 };
 
-/// Strategy "segment" (Segment.cpp): statistics per contiguous segment, a
+/// Strategy segment (Segment.cpp): statistics per contiguous segment, a
 /// combine over R1, then the apply.
 struct LowerSegmentKernel : mlir::OpRewritePattern<norm::KernelOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -68,7 +69,7 @@ struct LowerSegmentKernel : mlir::OpRewritePattern<norm::KernelOp> {
                   mlir::PatternRewriter &rewriter) const override;
 };
 
-/// Strategy "column" (Column.cpp): vectors across the contiguous columns,
+/// Strategy column (Column.cpp): vectors across the contiguous columns,
 /// chunked partial sums combined in a fixed order, then the apply.
 struct LowerColumnKernel : mlir::OpRewritePattern<norm::KernelOp> {
   using OpRewritePattern::OpRewritePattern;
