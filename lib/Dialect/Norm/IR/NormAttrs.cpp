@@ -56,6 +56,11 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (prefetch < 0 || prefetch > kMaxSplit)
     return emitError() << "schedule prefetch must be in [0, 2^30], got "
                        << prefetch;
+  // (C3)
+  if (prefetch != 0 && strategy != Strategy::Row)
+    return emitError() << "schedule prefetch must be 0 for the "
+                       << stringifyStrategy(strategy)
+                       << " strategy (only row prefetches)";
   return success();
 }
 

@@ -1172,6 +1172,22 @@ func.func @yield_outside() {
 
 // -----
 
+func.func @schedule_prefetch_not_row(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{schedule prefetch must be 0 for the segment strategy (only row prefetches)}}
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = segment, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false, prefetch = 2>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @schedule_prefetch_range(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{schedule prefetch must be in [0, 2^30], got -1}}
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false, prefetch = -1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
 func.func @gpu_schedule_strategy(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+2 {{strategy must be row, segment or column, got 'tile'}}
   // expected-error @+1 {{failed to parse Norm_GPUScheduleAttr parameter 'strategy'}}

@@ -85,6 +85,7 @@ def Norm_ScheduleAttr : AttrDef<Norm_Dialect, "Schedule"> {
       accepts; a quoted name parses too).
     * (C2) `vectorWidth` is a power of two in [1, 64]; `unroll` in [1, 16];
       `chunks` and `rowTasks` in [1, 2^30]; `prefetch` in [0, 2^30].
+    * (C3) `prefetch` is 0 unless the strategy is `row`.
   }];
   let parameters = (ins Norm_StrategyParameter:$strategy,
                         "int64_t":$vectorWidth, "int64_t":$unroll,
