@@ -33,6 +33,11 @@ public:
   using VectorEmitter::VectorEmitter;
 
   void emit() {
+    // Every row reads the whole weight and bias: converted once.
+    if (w)
+      w = widenToF32(w);
+    if (bias)
+      bias = widenToF32(bias);
     if (!stats)
       emitApplyOnly();
     else

@@ -52,6 +52,26 @@ void VectorEmitter::storeVec(Value v, Value mem, Value i, Value mask,
     vector::StoreOp::create(b, loc, v, mem, ValueRange{i});
 }
 
+Value VectorEmitter::widenToF32(Value mem) {
+  auto type = cast<MemRefType>(mem.getType());
+  if (type.getElementType().isF32())
+    return mem;
+  int64_t n = type.getNumElements();
+  Value wide = memref::AllocOp::create(
+      b, loc, MemRefType::get({n}, f32Type), ValueRange{},
+      b.getI64IntegerAttr(std::max<int64_t>(vl * 4, 64)));
+  int64_t full = n / vl;
+  forLoop(full, [&](Value k) {
+    Value i = imul(k, vl);
+    storeVec(loadVec(mem, i), wide, i);
+  });
+  if (n % vl) {
+    Value mask = tailMask(n % vl);
+    storeVec(loadVec(mem, cI(full * vl), mask), wide, cI(full * vl), mask);
+  }
+  return wide;
+}
+
 //===----------------------------------------------------------------------===//
 // Loops
 //===----------------------------------------------------------------------===//

@@ -181,6 +181,11 @@ protected:
   /// address aligned to the vector size.
   void storeVec(mlir::Value v, mlir::Value mem, mlir::Value i,
                 mlir::Value mask = {}, bool streaming = false);
+  /// `mem` (a 1-D parameter buffer) as f32: itself when it is f32, else a
+  /// scratch copy converted once, so that a kernel that reads it for every
+  /// row does not convert it again each time (bf16 on AVX2: two
+  /// instructions per vector and parameter).
+  mlir::Value widenToF32(mlir::Value mem);
   /// A mask of the first `n` lanes.
   mlir::Value tailMask(int64_t n) {
     return mlir::vector::ConstantMaskOp::create(

@@ -77,6 +77,28 @@ func.func @rms_bf16(%x: memref<3x20xbf16>, %y: memref<3x20xbf16>, %ms: memref<3x
 
 // -----
 
+// A bf16 weight read by every row is converted to f32 once, into scratch
+// (left to the deallocation pipeline), which the rows read.
+// CHECK-LABEL: func.func @rms_bf16_weight(
+// CHECK-SAME: %{{[^:]*}}: memref<3x20xbf16>, %[[W:[^:]*]]: memref<20xbf16>
+// CHECK: %[[WF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<20xf32>
+// CHECK: vector.load %[[W]][{{.*}}] : memref<20xbf16>, vector<8xbf16>
+// CHECK: vector.store {{.*}}, %[[WF]][{{.*}}] : memref<20xf32>, vector<8xf32>
+// CHECK: vector.maskedload %[[W]]
+// CHECK: vector.maskedstore %[[WF]]
+// CHECK: scf.for
+// CHECK-NOT: memref<20xbf16>
+// CHECK: vector.load %[[WF]]
+// CHECK: return
+func.func @rms_bf16_weight(%x: memref<3x20xbf16>, %w: memref<20xbf16>, %y: memref<3x20xbf16>, %ms: memref<3x1xf32>, %r: memref<3x1xf32>) {
+  norm.kernel mean_square %x weight %w outs(%y, %ms, %r) {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+      : (memref<3x20xbf16>, memref<20xbf16>, memref<3x20xbf16>, memref<3x1xf32>, memref<3x1xf32>) -> ()
+  return
+}
+
+// -----
+
 // Segment strategy: per-segment moments into f64 scratch, a combine over
 // R1 = 4 in f64, then the apply (scratch is left to the deallocation
 // pipeline).
