@@ -32,53 +32,25 @@ VectorType asI16Vector(Type type) {
   return vector.clone(IntegerType::get(type.getContext(), 16));
 }
 
-void legalize(LLVM::MaskedLoadOp load) {
-  VectorType i16 = asI16Vector(load.getType());
-  if (!i16)
-    return;
+/// Gives a load of f16/bf16 vectors the i16 vector type `i16` in place
+/// (its pass-through value too, for a masked load), with a bitcast back for
+/// its users.
+void legalizeLoad(Operation *load, VectorType i16) {
+  Value result = load->getResult(0);
+  Type half = result.getType();
   OpBuilder b(load);
-  Location loc = load.getLoc();
-  Value passThru = load.getPassThru();
-  if (passThru)
-    passThru = LLVM::BitcastOp::create(b, loc, i16, passThru);
-  auto wide = LLVM::MaskedLoadOp::create(
-      b, loc, i16, load.getData(), load.getMask(), passThru,
-      load.getAlignmentAttr(), load.getNontemporalAttr());
-  Value back = LLVM::BitcastOp::create(b, loc, load.getType(), wide);
-  load.getResult().replaceAllUsesWith(back);
-  load.erase();
+  if (auto masked = dyn_cast<LLVM::MaskedLoadOp>(load))
+    if (Value passThru = masked.getPassThru())
+      masked.getPassThruMutable().assign(
+          LLVM::BitcastOp::create(b, load->getLoc(), i16, passThru));
+  result.setType(i16);
+  b.setInsertionPointAfter(load);
+  Value back = LLVM::BitcastOp::create(b, load->getLoc(), half, result);
+  result.replaceAllUsesExcept(back, back.getDefiningOp());
 }
 
-void legalize(LLVM::MaskedStoreOp store) {
-  VectorType i16 = asI16Vector(store.getValue().getType());
-  if (!i16)
-    return;
-  OpBuilder b(store);
-  Value bits =
-      LLVM::BitcastOp::create(b, store.getLoc(), i16, store.getValue());
-  store.getValueMutable().assign(bits);
-}
-
-/// Plain loads and stores too: a <N x bfloat> value in LLVM IR makes the X86
-/// backend without AVX-512 BF16 scalarize the conversions next to it (a
-/// compare, a cmov and a 16-bit store per lane for f32 -> bf16), where
-/// <N x i16> ones stay vector code.
-void legalize(LLVM::LoadOp load) {
-  VectorType i16 = asI16Vector(load.getType());
-  if (!i16)
-    return;
-  OpBuilder b(load);
-  Location loc = load.getLoc();
-  auto wide = LLVM::LoadOp::create(
-      b, loc, i16, load.getAddr(), load.getAlignment().value_or(0),
-      load.getVolatile_(), load.getNontemporal(), load.getInvariant(),
-      load.getInvariantGroup(), load.getOrdering());
-  Value back = LLVM::BitcastOp::create(b, loc, load.getType(), wide);
-  load.getResult().replaceAllUsesWith(back);
-  load.erase();
-}
-
-void legalize(LLVM::StoreOp store) {
+/// Stores the bits of an f16/bf16 vector as an i16 vector.
+template <typename StoreOp> void legalizeStore(StoreOp store) {
   VectorType i16 = asI16Vector(store.getValue().getType());
   if (!i16)
     return;
@@ -92,15 +64,19 @@ struct NormLegalizeHalfMaskedMemoryPass
     : normlir::impl::NormLegalizeHalfMaskedMemoryBase<
           NormLegalizeHalfMaskedMemoryPass> {
   void runOnOperation() override {
+    // Plain loads and stores too: a <N x bfloat> value in LLVM IR makes the
+    // X86 backend without AVX-512 BF16 scalarize the conversions next to it
+    // (a compare, a cmov and a 16-bit store per lane for f32 -> bf16), where
+    // <N x i16> ones stay vector code.
     getOperation()->walk([](Operation *op) {
-      if (auto load = dyn_cast<LLVM::MaskedLoadOp>(op))
-        legalize(load);
-      else if (auto store = dyn_cast<LLVM::MaskedStoreOp>(op))
-        legalize(store);
-      else if (auto load = dyn_cast<LLVM::LoadOp>(op))
-        legalize(load);
-      else if (auto store = dyn_cast<LLVM::StoreOp>(op))
-        legalize(store);
+      if (isa<LLVM::MaskedLoadOp, LLVM::LoadOp>(op)) {
+        if (VectorType i16 = asI16Vector(op->getResult(0).getType()))
+          legalizeLoad(op, i16);
+      } else if (auto store = dyn_cast<LLVM::MaskedStoreOp>(op)) {
+        legalizeStore(store);
+      } else if (auto store = dyn_cast<LLVM::StoreOp>(op)) {
+        legalizeStore(store);
+      }
     });
   }
 };

@@ -133,48 +133,41 @@ Value VectorEmitter::streamHead(Value start, int64_t n) {
                                 cI(n));
 }
 
-SmallVector<Value> VectorEmitter::accLoop(int64_t n, ValueRange inits,
-                                          Value streamBase, AccBody body) {
+void VectorEmitter::vectorLoop(int64_t n, Value streamBase, VectorBody body) {
   // One scf.for over [lb, ub) whose vector i is at offsetOf(i), masked by
   // maskOf(offset) when given.
-  auto run = [&](Value lb, Value ub, ValueRange in,
-                 function_ref<Value(Value)> offsetOf,
-                 function_ref<Value(Value)> maskOf,
-                 bool aligned) -> SmallVector<Value> {
-    return forLoop(lb, ub, in, [&](Value i, ValueRange args) {
-      SmallVector<Value> accs(args);
+  auto run = [&](Value lb, Value ub, function_ref<Value(Value)> offsetOf,
+                 function_ref<Value(Value)> maskOf, bool aligned) {
+    forLoop(lb, ub, {}, [&](Value i, ValueRange) {
       Value off = offsetOf(i);
-      body(off, maskOf ? maskOf(off) : Value(), aligned, accs);
-      return accs;
+      body(off, maskOf ? maskOf(off) : Value(), aligned);
+      return SmallVector<Value>{};
     });
   };
   auto sub = [&](Value a, Value c) -> Value {
     return arith::SubIOp::create(b, loc, a, c);
   };
-  SmallVector<Value> accs(inits);
   if (!streamBase) {
     int64_t full = n / vl;
     if (full > 0)
-      accs = run(
-          cI(0), cI(full), accs, [&](Value i) { return imul(i, vl); }, nullptr,
+      run(
+          cI(0), cI(full), [&](Value i) { return imul(i, vl); }, nullptr,
           false);
     if (n % vl)
-      body(cI(full * vl), tailMask(n % vl), false, accs);
-    return accs;
+      body(cI(full * vl), tailMask(n % vl), false);
+    return;
   }
   Value head = streamHead(streamBase, n);
   // Head: masked vectors over [0, head).
-  accs = run(
-      cI(0), idiv(iadd(head, vl - 1), vl), accs,
-      [&](Value i) { return imul(i, vl); },
+  run(
+      cI(0), idiv(iadd(head, vl - 1), vl), [&](Value i) { return imul(i, vl); },
       [&](Value off) { return maskTo(sub(head, off)); }, false);
   Value full = idiv(sub(cI(n), head), vl);
-  accs = run(
-      cI(0), full, accs, [&](Value i) { return iadd(head, imul(i, vl)); },
-      nullptr, true);
+  run(
+      cI(0), full, [&](Value i) { return iadd(head, imul(i, vl)); }, nullptr,
+      true);
   Value tail = iadd(head, imul(full, vl));
-  body(tail, maskTo(sub(cI(n), tail)), false, accs);
-  return accs;
+  body(tail, maskTo(sub(cI(n), tail)), false);
 }
 
 void VectorEmitter::flatLoop(
@@ -376,10 +369,10 @@ void VectorEmitter::applyRun(Value base, int64_t n, Value mean, Value rstd,
   a.scaleV = splat(a.fold && pw ? fmul(rstd, pw.scalar) : rstd);
   a.wConst = pw.scalar ? splat(pw.scalar) : Value();
   a.bConst = pb.scalar ? splat(pb.scalar) : Value();
-  accLoop(n, {}, nontemporal && n >= kMinStreamRun ? base : Value(),
-          [&](Value off, Value mask, bool aligned, SmallVectorImpl<Value> &) {
-            applyVector(a, off, mask, aligned);
-          });
+  vectorLoop(n, nontemporal && n >= kMinStreamRun ? base : Value(),
+             [&](Value off, Value mask, bool aligned) {
+               applyVector(a, off, mask, aligned);
+             });
 }
 
 void VectorEmitter::applyVector(const RunApply &a, Value off, Value mask,

@@ -215,22 +215,19 @@ protected:
   /// small to be worth waking threads).
   void parallelLoop(int64_t n, llvm::function_ref<void(mlir::Value)> body);
 
-  /// Body of a vector loop that carries values (accumulators): gets the
-  /// element offset, the mask (null for full vectors), whether a streaming
-  /// store at that offset is vector-aligned, and the carried values, which
-  /// it updates in place.
-  using AccBody = llvm::function_ref<void(
-      mlir::Value, mlir::Value, bool, llvm::SmallVectorImpl<mlir::Value> &)>;
-  /// Vectors over [0, n) carrying `accs`; with `streamBase`, the loop is
-  /// split for streaming stores to y[streamBase + ...]: a masked head up to
-  /// the first vector-aligned element, aligned full vectors, a masked tail
-  /// (a buffer not even aligned to its element size takes the masked path
+  /// Body of a vector loop: gets the element offset, the mask (null for
+  /// full vectors) and whether a streaming store at that offset is
+  /// vector-aligned.
+  using VectorBody = llvm::function_ref<void(mlir::Value, mlir::Value, bool)>;
+  /// Vectors over [0, n); with `streamBase`, the loop is split for
+  /// streaming stores to y[streamBase + ...]: a masked head up to the first
+  /// vector-aligned element, aligned full vectors, a masked tail (a buffer
+  /// not even aligned to its element size takes the masked path
   /// throughout).
-  llvm::SmallVector<mlir::Value> accLoop(int64_t n, mlir::ValueRange inits,
-                                         mlir::Value streamBase, AccBody body);
+  void vectorLoop(int64_t n, mlir::Value streamBase, VectorBody body);
   /// Vectors over the flat run y[start, start + len) made of rows of
   /// `lanes` elements: `body(offset, lane, mask, aligned)` with the lane of
-  /// the vector's first element. Streaming stores are split as in accLoop.
+  /// the vector's first element. Streaming stores are split as in vectorLoop.
   void
   flatLoop(mlir::Value start, int64_t len, int64_t lanes,
            llvm::function_ref<void(mlir::Value, mlir::Value, mlir::Value, bool)>

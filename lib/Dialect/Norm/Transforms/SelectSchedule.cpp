@@ -149,6 +149,12 @@ static FailureOr<Attribute> lookupTunedSchedule(KernelOp op,
   return schedule;
 }
 
+/// Bytes per element of `op`'s input (at least 1).
+static int64_t inputElementBytes(KernelOp op) {
+  auto type = cast<ShapedType>(op.getInput().getType());
+  return std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
+}
+
 //===----------------------------------------------------------------------===//
 // CPU strategies
 //===----------------------------------------------------------------------===//
@@ -163,9 +169,8 @@ struct CPUSelection {
 
   int64_t size(KernelLayout::Run r) const { return layout.size[r]; }
   int64_t bytes() const {
-    auto type = cast<ShapedType>(op.getInput().getType());
-    return type.getNumElements() *
-           std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
+    return cast<ShapedType>(op.getInput().getType()).getNumElements() *
+           inputElementBytes(op);
   }
   /// The vector width for runs of `run` elements (option, else
   /// chooseCPUVectorWidth).
@@ -199,21 +204,17 @@ struct CPUSelection {
   int64_t prefetchRows(int64_t run) const {
     if (options.prefetch >= 0)
       return options.prefetch;
-    auto type = cast<ShapedType>(op.getInput().getType());
-    int64_t rowBytes =
-        run * std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
+    int64_t rowBytes = std::max<int64_t>(run, 1) * inputElementBytes(op);
     if (bytes() < target.getL2Cache() || 2 * rowBytes > target.getL1Cache())
       return 0;
-    return std::max<int64_t>(
-        (kPrefetchBytes + rowBytes - 1) / std::max<int64_t>(rowBytes, 1), 1);
+    return (kPrefetchBytes + rowBytes - 1) / rowBytes;
   }
   /// Waking a thread costs microseconds: small kernels run serially.
   bool parallel() const {
     return options.parallel == "on" ||
            (options.parallel == "auto" && bytes() >= kMinParallelBytes);
   }
-  /// Row ranges per task: enough for 16 threads, long enough that the
-  /// unpipelined first row of each range is a small share of it.
+  /// Row ranges (thread tasks): enough for 16 threads.
   int64_t rowTasks() const {
     return std::clamp<int64_t>(options.rowTasks > 0 ? int64_t(options.rowTasks)
                                                     : kRowTasks,
@@ -241,7 +242,7 @@ using CPUStrategyFn = FailureOr<ScheduleAttr> (*)(const CPUSelection &,
                                                   std::string &why);
 
 /// Row: each row (R1 = 1) read from memory once, its statistics and apply
-/// fused in one task.
+/// from cache, later rows prefetched.
 static FailureOr<ScheduleAttr> selectCPURow(const CPUSelection &s, bool,
                                             std::string &why) {
   if (!strategyApplies(Strategy::Row, s.layout, /*cuda=*/false, why))
@@ -308,8 +309,7 @@ struct GPUSelection {
   int64_t maxWidth() const {
     if (options.vectorWidth > 0)
       return options.vectorWidth;
-    auto type = cast<ShapedType>(op.getInput().getType());
-    return 16 / std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
+    return 16 / inputElementBytes(op);
   }
   /// The widest access up to `max` that stays inside every run (vector
   /// accesses never straddle a contiguous run or a parameter run).
