@@ -3,7 +3,7 @@ normlir-run --schedule), so that every code path of convert-norm-to-vector
 is checked against the float64 reference whatever the heuristic picks on
 this host: each strategy on layouts it would not be chosen for, narrow and
 odd vector widths (masked tails), no unrolling, streaming stores (aligned
-and misaligned heads), serial and threaded loops, pipelined row ranges.
+and misaligned heads), serial and threaded loops, row ranges with prefetches.
 """
 
 import pytest
@@ -18,6 +18,9 @@ SCHEDULES = [
     "vector-width=32 nontemporal=on parallel=on",
     "parallel=off row-tasks=1",
     "row-tasks=3 parallel=on",
+    # Row prefetches: within a range, and past its end (clamped).
+    "prefetch=2 row-tasks=2 nontemporal=on",
+    "prefetch=1000 parallel=on",
 ]
 
 

@@ -2,6 +2,8 @@
 // RUN: normlir-opt %s --norm-select-schedule="vector-width=16 strategy=column unroll=2 chunks=5 row-tasks=3 nontemporal=on parallel=off force" -split-input-file | FileCheck %s --check-prefix=FORCED
 // RUN: not normlir-opt %s --norm-select-schedule="strategy=diagonal" 2>&1 | FileCheck %s --check-prefix=BADOPT
 // RUN: not normlir-opt %s --norm-select-schedule="strategy=row force" -split-input-file 2>&1 | FileCheck %s --check-prefix=NOROW
+// RUN: not normlir-opt %s --norm-select-schedule="prefetch=-2" 2>&1 | FileCheck %s --check-prefix=BADPF
+// RUN: not normlir-opt %s --norm-select-schedule="prefetch=1073741825" 2>&1 | FileCheck %s --check-prefix=BADPF
 
 // The vector width is fixed by the options above so that the checks do not
 // depend on the host CPU.
@@ -67,5 +69,7 @@ func.func @written(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 
 // A forced strategy that cannot lower a kernel is an error, not a fallback.
 // NOROW: error: norm-select-schedule: strategy row needs R1 = 1, layout [P0, R1, P1, R2] = [1, 4, 3, 49]
+
+// BADPF: norm-select-schedule: prefetch must be -1 (chosen per kernel) or in [0, 2^30] (#norm.schedule C2)
 
 // BADOPT: norm-select-schedule: strategy must be row, segment or column, got 'diagonal'
