@@ -198,14 +198,17 @@ struct CPUSelection {
             4 * bytes() >= 3 * target.getLlcCache());
   }
   /// Rows of `run` elements the row strategy prefetches ahead: about
-  /// kPrefetchBytes, where the input does not stay in the L2 cache and a
-  /// row fits in half the L1 (the apply reads it again from there while
-  /// the prefetched rows arrive).
+  /// kPrefetchBytes (at least one row), where the input does not stay in
+  /// the L2 cache and a row fits in half the L2 (the apply reads it again
+  /// from cache while the prefetched row arrives beside it). Measured on
+  /// the 2-core Zen 3 (interleaved, % of a copy at one thread): GroupNorm
+  /// rows of 25 KiB 66 -> 79 and of 256 KiB 66 -> 74, RMSNorm 256 KiB
+  /// rows 84 -> 89.
   int64_t prefetchRows(int64_t run) const {
     if (options.prefetch >= 0)
       return options.prefetch;
     int64_t rowBytes = std::max<int64_t>(run, 1) * inputElementBytes(op);
-    if (bytes() < target.getL2Cache() || 2 * rowBytes > target.getL1Cache())
+    if (bytes() < target.getL2Cache() || 2 * rowBytes > target.getL2Cache())
       return 0;
     return (kPrefetchBytes + rowBytes - 1) / rowBytes;
   }

@@ -162,7 +162,8 @@ def NormSelectSchedule : Pass<"norm-select-schedule"> {
     width 4); the unroll factor follows the run length; output stores are
     non-temporal when the output is at least 3/4 of the target's last-level
     cache; the row strategy prefetches about 8 KiB of rows ahead when the
-    input does not stay in the L2 cache and a row fits in half the L1. Every
+    input does not stay in the L2 cache and a row fits in half the L2 (at
+    least one row). Every
     option that is set overrides the heuristic (`strategy`
     forces a strategy, an error where it cannot lower the kernel); a
     schedule already on the op (written in the input) is kept unless
