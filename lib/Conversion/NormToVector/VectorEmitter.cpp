@@ -167,7 +167,21 @@ void VectorEmitter::vectorLoop(int64_t n, Value streamBase, VectorBody body) {
       cI(0), full, [&](Value i) { return iadd(head, imul(i, vl)); }, nullptr,
       true);
   Value tail = iadd(head, imul(full, vl));
-  body(tail, maskTo(sub(cI(n), tail)), false);
+  maskedTail(tail, n, [&](Value mask) { body(tail, mask, false); });
+}
+
+void VectorEmitter::maskedTail(Value tail, int64_t n,
+                               function_ref<void(Value)> body) {
+  // Masked loads and stores cost several plain ones (AVX2's vmaskmovps):
+  // skipped for the rows that have no tail, the usual case.
+  Value any =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tail, cI(n));
+  scf::IfOp::create(b, loc, any, [&](OpBuilder &nb, Location) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+    body(maskTo(arith::SubIOp::create(b, loc, cI(n), tail)));
+    scf::YieldOp::create(b, loc);
+  });
 }
 
 void VectorEmitter::flatLoop(
@@ -212,7 +226,8 @@ void VectorEmitter::flatLoop(
   Value full = idiv(sub(cI(len), head), vl);
   fullRun(head, full, true);
   Value tail = iadd(head, imul(full, vl));
-  body(tail, laneOf(tail), maskTo(sub(cI(len), tail)), false);
+  maskedTail(tail, len,
+             [&](Value mask) { body(tail, laneOf(tail), mask, false); });
 }
 
 //===----------------------------------------------------------------------===//

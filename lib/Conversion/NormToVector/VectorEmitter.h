@@ -225,6 +225,10 @@ protected:
   /// not even aligned to its element size takes the masked path
   /// throughout).
   void vectorLoop(int64_t n, mlir::Value streamBase, VectorBody body);
+  /// `body(mask)` for the masked vector at `tail` of a run of `n`
+  /// elements, where it has lanes (tail < n).
+  void maskedTail(mlir::Value tail, int64_t n,
+                  llvm::function_ref<void(mlir::Value)> body);
   /// Vectors over the flat run y[start, start + len) made of rows of
   /// `lanes` elements: `body(offset, lane, mask, aligned)` with the lane of
   /// the vector's first element. Streaming stores are split as in vectorLoop.

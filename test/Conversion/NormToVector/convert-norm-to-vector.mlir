@@ -145,12 +145,14 @@ func.func @column(%x: memref<2x9x16xf32>, %y: memref<2x9x16xf32>, %m: memref<1x1
 // -----
 
 // Streaming stores: a masked head up to the first 32-byte-aligned element
-// of the row, aligned non-temporal stores, a masked tail.
+// of the row, aligned non-temporal stores, a masked tail where one is left.
 // CHECK-LABEL: func.func @streaming(
 // CHECK: memref.extract_aligned_pointer_as_index
 // CHECK: vector.create_mask
 // CHECK: vector.maskedstore
 // CHECK: vector.store {{.*}} {alignment = 32 : i64, nontemporal = true}
+// CHECK: %[[LEFT:.*]] = arith.cmpi ult, %[[TAIL:.*]], %c2000
+// CHECK-NEXT: scf.if %[[LEFT]] {
 // CHECK: vector.maskedstore
 func.func @streaming(%x: memref<2x2000xf32>, %m: memref<2x1xf32>, %r: memref<2x1xf32>, %y: memref<2x2000xf32>) {
   norm.kernel apply %x mean %m rstd %r outs(%y) {axes = array<i64: 1>,

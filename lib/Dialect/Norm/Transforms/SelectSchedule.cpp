@@ -543,6 +543,16 @@ llvm::Error normlir::norm::checkNormSelectScheduleOptions(
                        "-1 (chosen per kernel) or in [0, 2^30] "
                        "(#norm.schedule C2)",
                        llvm::Twine(o.prefetch));
+  // A forced strategy that cannot hold a prefetch distance contradicts one
+  // set with it (elsewhere the option applies to the kernels that take the
+  // row strategy).
+  if (o.prefetch > 0 && !o.strategy.empty() &&
+      symbolizeStrategy(o.strategy) != Strategy::Row)
+    return optionError("prefetch",
+                       "0 or -1 with strategy=" + o.strategy +
+                           " (#norm.schedule C3: only the row strategy "
+                           "prefetches)",
+                       llvm::Twine(o.prefetch));
   if (auto err = checkCount("row-tasks", o.rowTasks, 1, kMaxSplit, false,
                             "#norm.schedule C2"))
     return err;

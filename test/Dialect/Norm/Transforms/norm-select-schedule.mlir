@@ -4,6 +4,7 @@
 // RUN: not normlir-opt %s --norm-select-schedule="strategy=row force" -split-input-file 2>&1 | FileCheck %s --check-prefix=NOROW
 // RUN: not normlir-opt %s --norm-select-schedule="prefetch=-2" 2>&1 | FileCheck %s --check-prefix=BADPF
 // RUN: not normlir-opt %s --norm-select-schedule="prefetch=1073741825" 2>&1 | FileCheck %s --check-prefix=BADPF
+// RUN: not normlir-opt %s --norm-select-schedule="strategy=segment prefetch=2" 2>&1 | FileCheck %s --check-prefix=PFSEG
 
 // The vector width is fixed by the options above so that the checks do not
 // depend on the host CPU.
@@ -71,5 +72,6 @@ func.func @written(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 // NOROW: error: norm-select-schedule: strategy row needs R1 = 1, layout [P0, R1, P1, R2] = [1, 4, 3, 49]
 
 // BADPF: norm-select-schedule: prefetch must be -1 (chosen per kernel) or in [0, 2^30] (#norm.schedule C2)
+// PFSEG: norm-select-schedule: prefetch must be 0 or -1 with strategy=segment (#norm.schedule C3: only the row strategy prefetches), got 2
 
 // BADOPT: norm-select-schedule: strategy must be row, segment or column, got 'diagonal'
