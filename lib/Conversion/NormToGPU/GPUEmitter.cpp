@@ -76,7 +76,11 @@ Value GPUTarget::shuffleXor(OpBuilder &b, Location loc, Value v,
       .getShuffleResult();
 }
 
-void GPUEmitter::barrier() { gpu::BarrierOp::create(b, loc); }
+void GPUTarget::barrier(OpBuilder &b, Location loc) {
+  gpu::BarrierOp::create(b, loc);
+}
+
+void GPUEmitter::barrier() { target.barrier(b, loc); }
 
 void GPUEmitter::ifThen(Value cond, function_ref<void()> body) {
   auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
@@ -185,22 +189,6 @@ std::pair<Value, Value> GPUEmitter::paramVectors(Value off) {
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//
-
-Value GPUEmitter::teamSum(Value v, int64_t team, Value lane, Value shared,
-                          Value slot0) {
-  v = statistics.butterflySum(v, std::min(team, kWarpSize));
-  if (team <= kWarpSize)
-    return v;
-  int64_t warps = team / kWarpSize;
-  Value warp = idiv(lane, kWarpSize);
-  ifThen(ieq(irem(lane, kWarpSize), 0),
-         [&] { storeScalar(v, shared, iadd(slot0, warp)); });
-  barrier();
-  Value sum = loadScalar(shared, slot0);
-  for (int64_t i = 1; i < warps; ++i)
-    sum = fadd(sum, loadScalar(shared, iadd(slot0, i)));
-  return sum;
-}
 
 void GPUEmitter::storeStats(Value g, Value mean, Value var) {
   storeStats(g, statistics.finalize(mean, var));

@@ -111,6 +111,8 @@ public:
   int64_t warpSize() const override { return kWarpSize; }
   mlir::Value shuffleXor(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                          int64_t offset) override;
+  /// gpu.barrier.
+  void barrier(mlir::OpBuilder &b, mlir::Location loc) override;
 };
 
 /// Emits the launches of one kernel at the builder's insertion point; a
@@ -205,13 +207,6 @@ protected:
   //===--------------------------------------------------------------------===//
   // Reductions
   //===--------------------------------------------------------------------===//
-
-  /// Sum of `v` over a team of `team` threads (a power of two): a shuffle
-  /// butterfly within the warp, then the warps' sums through `shared`
-  /// (`team / 32` slots from `slot0`), added in a fixed order. Every thread
-  /// of the team gets the same value. All threads of the block must call it.
-  mlir::Value teamSum(mlir::Value v, int64_t team, mlir::Value lane,
-                      mlir::Value shared, mlir::Value slot0);
 
   using Moments = norm::Moments;
 

@@ -160,9 +160,9 @@ Value RowEmitter::teamRowSum(const RowThread &t, const RowVectors &rv,
     Value s = hsum(term(v));
     sum = fadd(sum, dropPastEnd && in ? select(in, s, cF(0.0)) : s);
   }
-  return teamSum(sum, team, t.lane,
-                 team > kWarpSize ? Value(t.shared[sharedBuffer]) : Value(),
-                 t.slot);
+  return statistics.teamSum(
+      sum, team, t.lane,
+      team > kWarpSize ? Value(t.shared[sharedBuffer]) : Value(), t.slot);
 }
 
 std::pair<Value, Value> RowEmitter::rowMoments(const RowThread &t,

@@ -48,10 +48,8 @@ private:
   /// The moments of the thread's elements of x[start, start + len) (from
   /// `first`, step threads * vl), about the first of them.
   Moments threadMoments(Value start, Value len, Value first);
-  /// Thread 0 merges the warps' moments (in `shared`, after the warp
-  /// merge) in order and stores the chunk's partial.
-  void storeChunkPartial(Value seg, Value chunk, Moments m,
-                         ArrayRef<BlockArgument> shared, Value partials);
+  /// Stores the chunk's partial (thread 0, the block's merged moments).
+  void storeChunkPartial(Value seg, Value chunk, Moments total, Value partials);
 
   int64_t r1, p1, r2;
   int64_t threads;
@@ -96,18 +94,10 @@ void SegmentEmitter::emitChunk(Value bid, Value tid,
                                       cI(chunkLen));
   Value start = iadd(imul(seg, r2), imul(chunk, chunkLen));
   Value first = imul(tid, vl);
-  Moments m = statistics.butterflyMerge(threadMoments(start, len, first));
-  Value warp = idiv(tid, kWarpSize);
-  if (warps > 1) {
-    ifThen(ieq(irem(tid, kWarpSize), 0), [&] {
-      storeScalar(m.n, shared[0], warp);
-      storeScalar(m.mean, shared[1], warp);
-      storeScalar(m.m2, shared[2], warp);
-    });
-    barrier();
-  }
-  ifThen(ieq(tid, 0),
-         [&] { storeChunkPartial(seg, chunk, m, shared, partials); });
+  SmallVector<Value> scratch(shared.begin(), shared.end());
+  statistics.blockMerge(
+      threadMoments(start, len, first), threads, tid, scratch,
+      [&](Moments total) { storeChunkPartial(seg, chunk, total, partials); });
 }
 
 GPUEmitter::Moments SegmentEmitter::threadMoments(Value start, Value len,
@@ -137,16 +127,8 @@ GPUEmitter::Moments SegmentEmitter::threadMoments(Value start, Value len,
                                            hsum(acc[1]));
 }
 
-void SegmentEmitter::storeChunkPartial(Value seg, Value chunk, Moments m,
-                                       ArrayRef<BlockArgument> shared,
+void SegmentEmitter::storeChunkPartial(Value seg, Value chunk, Moments total,
                                        Value partials) {
-  Moments total = m;
-  for (int64_t i = 1; i < warps; ++i) {
-    Value s = cI(i);
-    total = statistics.merge(total, {loadScalar(shared[0], s),
-                                     loadScalar(shared[1], s),
-                                     loadScalar(shared[2], s)});
-  }
   // Segment s = (p0, r1, p1): statistic (p0, p1), partial r1, chunk.
   Value p0 = idiv(seg, r1 * p1);
   Value r1c = irem(idiv(seg, p1), r1);

@@ -31,6 +31,10 @@ Value ReductionTarget::shuffleXor(OpBuilder &, Location, Value, int64_t) {
   llvm_unreachable("a target without warps has no shuffles");
 }
 
+void ReductionTarget::barrier(OpBuilder &, Location) {
+  llvm_unreachable("a target without warps has no block barrier");
+}
+
 //===----------------------------------------------------------------------===//
 // Small builders
 //===----------------------------------------------------------------------===//
@@ -108,6 +112,77 @@ Moments StatisticsBuilder::butterflyMerge(Moments m) {
     m = merge(m, other);
   }
   return m;
+}
+
+namespace {
+/// `body` at `b`'s insertion point inside a new scf.if on `cond`.
+void ifThen(OpBuilder &b, Location loc, Value cond, function_ref<void()> body) {
+  auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  body();
+}
+Value cIndex(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+/// Whether `lane` is the first thread of its warp.
+Value firstOfWarp(OpBuilder &b, Location loc, Value lane, int64_t warpSize) {
+  Value within = arith::RemUIOp::create(b, loc, lane, cIndex(b, loc, warpSize));
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, within,
+                               cIndex(b, loc, 0));
+}
+} // namespace
+
+Value StatisticsBuilder::teamSum(Value v, int64_t team, Value lane,
+                                 Value scratch, Value slot0) {
+  int64_t warp = target.warpSize();
+  v = butterflySum(v, std::min(team, warp));
+  if (team <= warp)
+    return v;
+  Value index = arith::DivUIOp::create(b, loc, lane, cIndex(b, loc, warp));
+  ifThen(b, loc, firstOfWarp(b, loc, lane, warp), [&] {
+    Value at = arith::AddIOp::create(b, loc, slot0, index);
+    memref::StoreOp::create(b, loc, v, scratch, ValueRange{at});
+  });
+  target.barrier(b, loc);
+  Value sum = memref::LoadOp::create(b, loc, scratch, ValueRange{slot0});
+  for (int64_t i = 1; i < team / warp; ++i) {
+    Value at = arith::AddIOp::create(b, loc, slot0, cIndex(b, loc, i));
+    sum = fadd(b, loc, sum,
+               memref::LoadOp::create(b, loc, scratch, ValueRange{at}));
+  }
+  return sum;
+}
+
+void StatisticsBuilder::blockMerge(Moments m, int64_t threads, Value tid,
+                                   ArrayRef<Value> scratch,
+                                   function_ref<void(Moments)> inFirst) {
+  int64_t warp = target.warpSize();
+  int64_t warps = std::max<int64_t>(threads / warp, 1);
+  m = butterflyMerge(m);
+  if (warps > 1) {
+    Value index = arith::DivUIOp::create(b, loc, tid, cIndex(b, loc, warp));
+    ifThen(b, loc, firstOfWarp(b, loc, tid, warp), [&] {
+      memref::StoreOp::create(b, loc, m.n, scratch[0], ValueRange{index});
+      memref::StoreOp::create(b, loc, m.mean, scratch[1], ValueRange{index});
+      memref::StoreOp::create(b, loc, m.m2, scratch[2], ValueRange{index});
+    });
+    target.barrier(b, loc);
+  }
+  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid,
+                                      cIndex(b, loc, 0));
+  ifThen(b, loc, first, [&] {
+    Moments total = m;
+    for (int64_t i = 1; i < warps; ++i) {
+      Value at = cIndex(b, loc, i);
+      auto load = [&](Value mem) -> Value {
+        return memref::LoadOp::create(b, loc, mem, ValueRange{at});
+      };
+      total =
+          merge(total, {load(scratch[0]), load(scratch[1]), load(scratch[2])});
+    }
+    inFirst(total);
+  });
 }
 
 //===----------------------------------------------------------------------===//

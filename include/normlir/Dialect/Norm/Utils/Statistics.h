@@ -9,13 +9,14 @@
 // convert-norm-to-gpu) turn sums into statistics, written once: partial
 // moments (count, mean, M2) from sums about a shift, Chan et al.'s pairwise
 // merge with its policy for infinite means, the fixed-order combine of a
-// kernel's partials, butterfly reductions across the threads of a warp, the
-// finalize into the mean, variance and rstd the kernel stores, and the
-// numerics policy constants. What differs between the targets (the sum of a
-// vector's lanes, register exchange between threads) is behind
-// ReductionTarget, in the spirit of Triton's TargetInfoBase; each lowering
-// implements it. Backward kernels reduce Σdy·w and Σdy·w·x̂ with the same
-// machinery.
+// kernel's partials, butterfly reductions across the threads of a warp and
+// team reductions across the warps of a block (through workgroup memory,
+// in warp order), the finalize into the mean, variance and rstd the kernel
+// stores, and the numerics policy constants. What differs between the
+// targets (the sum of a vector's lanes, register exchange between threads,
+// the block barrier) is behind ReductionTarget, in the spirit of Triton's
+// TargetInfoBase; each lowering implements it. Backward kernels reduce Σdy·w
+// and Σdy·w·x̂ with the same machinery.
 //
 //===----------------------------------------------------------------------===//
 
@@ -63,6 +64,10 @@ public:
   /// this one's by XOR `offset` (< warpSize()).
   virtual mlir::Value shuffleXor(mlir::OpBuilder &b, mlir::Location loc,
                                  mlir::Value v, int64_t offset);
+  /// Waits for every thread of the block, their stores to workgroup memory
+  /// visible to all after it (teams of several warps exchange values
+  /// there).
+  virtual void barrier(mlir::OpBuilder &b, mlir::Location loc);
 };
 
 //===----------------------------------------------------------------------===//
@@ -107,6 +112,23 @@ public:
   /// `m` merged over a whole warp by a butterfly; the result of the warp's
   /// thread 0 does not depend on scheduling.
   Moments butterflyMerge(Moments m);
+  /// The sum of the f32 `v` over a team of `team` threads (a power of two;
+  /// `lane` is the thread's index in the team): butterflySum inside each
+  /// warp, then, for a team of several warps, the warps' sums through
+  /// `scratch` (workgroup memory, one slot per warp from `slot0`) added in
+  /// warp order after a barrier. Every thread gets the same value; every
+  /// thread of the block must reach it (the barrier).
+  mlir::Value teamSum(mlir::Value v, int64_t team, mlir::Value lane,
+                      mlir::Value scratch, mlir::Value slot0);
+  /// The scalar moments `m` of the `threads` threads of a block (`tid` is
+  /// the thread's index) merged: butterflyMerge inside each warp, then the
+  /// warps' moments through `scratch` (three workgroup buffers, count, mean
+  /// and M2, one slot per warp) after a barrier, merged in warp order in
+  /// thread 0, which passes them to `inFirst`. Every thread of the block
+  /// must reach it.
+  void blockMerge(Moments m, int64_t threads, mlir::Value tid,
+                  llvm::ArrayRef<mlir::Value> scratch,
+                  llvm::function_ref<void(Moments)> inFirst);
 
   //===--------------------------------------------------------------------===//
   // Partials and merge
