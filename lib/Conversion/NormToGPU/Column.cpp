@@ -59,10 +59,9 @@ private:
   /// false.
   Moments threadMoments(Value rowBase, Value q, Value colOk, Value first,
                         Value rowEnd);
-  /// The first row of threads merges the rows' moments (in `shared`) in a
-  /// fixed order and stores each column's partial.
-  void storeColumnPartials(Value p0c, Value chunk, Value q, Value slot,
-                           Moments m, ArrayRef<BlockArgument> shared,
+  /// Stores each column's partial (the first row of threads, the block's
+  /// rows merged).
+  void storeColumnPartials(Value p0c, Value chunk, Value q, Moments total,
                            Value partials);
 
   int64_t r1, p1, r2;
@@ -117,14 +116,15 @@ void ColumnEmitter::emitBlock(Value bid, Value tid,
   Value first = iadd(rowBegin, tyc);
   Value rowBase = imul(p0c, r1);
   Moments m = threadMoments(rowBase, q, colOk, first, rowEnd);
-  Value slot = imul(tid, vl);
-  vector::StoreOp::create(b, loc, m.n, shared[0], ValueRange{slot});
-  vector::StoreOp::create(b, loc, m.mean, shared[1], ValueRange{slot});
-  vector::StoreOp::create(b, loc, m.m2, shared[2], ValueRange{slot});
-  barrier();
-  ifThen(arith::AndIOp::create(b, loc, ieq(tyc, 0), colOk), [&] {
-    storeColumnPartials(p0c, chunk, q, slot, m, shared, partials);
-  });
+  // The rows of threads merge in order through workgroup memory: thread
+  // (tx, ty) at slot (ty * tx_count + tx) * vl.
+  SmallVector<Value> scratch(shared.begin(), shared.end());
+  statistics.exchangeMerge(m, imul(tid, vl), scratch,
+                           arith::AndIOp::create(b, loc, ieq(tyc, 0), colOk),
+                           ty, tx * vl, [&](Moments total) {
+                             storeColumnPartials(p0c, chunk, q, total,
+                                                 partials);
+                           });
 }
 
 GPUEmitter::Moments ColumnEmitter::threadMoments(Value rowBase, Value q,
@@ -159,22 +159,7 @@ GPUEmitter::Moments ColumnEmitter::threadMoments(Value rowBase, Value q,
 }
 
 void ColumnEmitter::storeColumnPartials(Value p0c, Value chunk, Value q,
-                                        Value slot, Moments m,
-                                        ArrayRef<BlockArgument> shared,
-                                        Value partials) {
-  SmallVector<Value> merged = forLoop(
-      cI(1), cI(ty), 1, {m.n, m.mean, m.m2},
-      [&](Value i, ValueRange a) -> SmallVector<Value> {
-        Value s = iadd(slot, imul(i, tx * vl));
-        auto ld = [&](Value mem) {
-          return vector::LoadOp::create(b, loc, vf, mem, ValueRange{s})
-              .getResult();
-        };
-        Moments t = statistics.merge(
-            {a[0], a[1], a[2]}, {ld(shared[0]), ld(shared[1]), ld(shared[2])});
-        return {t.n, t.mean, t.m2};
-      });
-  Moments total{merged[0], merged[1], merged[2]};
+                                        Moments total, Value partials) {
   for (int64_t lane = 0; lane < vl; ++lane) {
     Value col = iadd(q, lane);
     Value g = iadd(imul(p0c, p1), idiv(col, r2));

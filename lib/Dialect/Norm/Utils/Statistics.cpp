@@ -185,6 +185,48 @@ void StatisticsBuilder::blockMerge(Moments m, int64_t threads, Value tid,
   });
 }
 
+void StatisticsBuilder::exchangeMerge(Moments m, Value slot,
+                                      ArrayRef<Value> scratch, Value first,
+                                      int64_t count, int64_t stride,
+                                      function_ref<void(Moments)> inFirst) {
+  auto vt = dyn_cast<VectorType>(m.n.getType());
+  auto store = [&](Value v, Value mem) {
+    if (vt)
+      vector::StoreOp::create(b, loc, v, mem, ValueRange{slot});
+    else
+      memref::StoreOp::create(b, loc, v, mem, ValueRange{slot});
+  };
+  store(m.n, scratch[0]);
+  store(m.mean, scratch[1]);
+  store(m.m2, scratch[2]);
+  target.barrier(b, loc);
+  ifThen(b, loc, first, [&] {
+    auto loop = scf::ForOp::create(
+        b, loc, cIndex(b, loc, 1), cIndex(b, loc, count), cIndex(b, loc, 1),
+        ValueRange{m.n, m.mean, m.m2},
+        [&](OpBuilder &nb, Location, Value i, ValueRange a) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          Value offset =
+              stride == 1
+                  ? i
+                  : arith::MulIOp::create(b, loc, i, cIndex(b, loc, stride))
+                        .getResult();
+          Value at = arith::AddIOp::create(b, loc, slot, offset);
+          auto load = [&](Value mem) -> Value {
+            if (vt)
+              return vector::LoadOp::create(b, loc, vt, mem, ValueRange{at});
+            return memref::LoadOp::create(b, loc, mem, ValueRange{at});
+          };
+          Moments t =
+              merge({a[0], a[1], a[2]},
+                    {load(scratch[0]), load(scratch[1]), load(scratch[2])});
+          scf::YieldOp::create(b, loc, ValueRange{t.n, t.mean, t.m2});
+        });
+    inFirst({loop.getResult(0), loop.getResult(1), loop.getResult(2)});
+  });
+}
+
 //===----------------------------------------------------------------------===//
 // Partials and merge
 //===----------------------------------------------------------------------===//

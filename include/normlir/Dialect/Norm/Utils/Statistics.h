@@ -129,6 +129,17 @@ public:
   void blockMerge(Moments m, int64_t threads, mlir::Value tid,
                   llvm::ArrayRef<mlir::Value> scratch,
                   llvm::function_ref<void(Moments)> inFirst);
+  /// The moments `m` (scalars, or vectors of one partial per lane) of
+  /// `count` threads of a block merged through workgroup memory: every
+  /// thread stores `m` at `slot` of `scratch` (three buffers: count, mean,
+  /// M2), a barrier, then each thread where `first` holds merges its own
+  /// with the partials at slot + i * stride, i in [1, count), in that order
+  /// and passes the result to `inFirst`. Every thread of the block must
+  /// reach it.
+  void exchangeMerge(Moments m, mlir::Value slot,
+                     llvm::ArrayRef<mlir::Value> scratch, mlir::Value first,
+                     int64_t count, int64_t stride,
+                     llvm::function_ref<void(Moments)> inFirst);
 
   //===--------------------------------------------------------------------===//
   // Partials and merge
