@@ -49,6 +49,11 @@ def test_batch_norm(rng, tmp_path, schedule, axis, training):
     bn_case(rng, tmp_path, shape, "f32", "f32", "f32", running="f32",
             nbt=3 if training else None, training=training,
             channel_axis=axis)
+    if axis == 1:
+        # Planes of 1056 elements: streaming stores in the segment and row
+        # strategies' applies.
+        bn_case(rng, tmp_path, (3, 5, 32, 33), "f32", "f32", "f32",
+                running="f32", training=training)
     bn_case(rng, tmp_path, (3, 2, 5) if axis == 1 else (3, 5, 2), "bf16",
             "bf16", None, running="f32", training=training,
             channel_axis=2 if axis == 3 else 1)
@@ -59,6 +64,9 @@ def test_group_norm(rng, tmp_path, schedule, axis):
     shape = (2, 12, 9, 33) if axis == 1 else (2, 9, 33, 12)
     gn_case(rng, tmp_path, shape, 4, "f32", "f32", "f32", channel_axis=axis)
     gn_case(rng, tmp_path, shape, 12, "bf16", "f32", "f32", channel_axis=axis)
+    if axis == 1:
+        # Groups of 2112 elements: streaming stores with masked heads/tails.
+        gn_case(rng, tmp_path, (2, 6, 32, 33), 3, "f32", "f32", "f32")
 
 
 @pytest.mark.parametrize("axis", [1, 3], ids=["NCHW", "NHWC"])
@@ -68,3 +76,15 @@ def test_instance_norm(rng, tmp_path, schedule, axis):
             channel_axis=axis)
     in_case(rng, tmp_path, shape, "f16", None, None, running="f32",
             training=False, channel_axis=axis)
+    if axis == 1:
+        in_case(rng, tmp_path, (2, 3, 32, 33), "f32", "f32", "f32",
+                running="f32")
+
+
+@pytest.mark.parametrize("shape,dtype", [((40, 16384), "f32"),
+                                         ((33, 32771), "bf16")])
+def test_heuristic_long_rows(rng, tmp_path, shape, dtype):
+    # The heuristic's own schedule (no override) for inputs beyond a typical
+    # L2 with rows up to half of it and several rows per range: the row
+    # strategy prefetching a later row of its range.
+    ln_case(rng, tmp_path, shape, shape[-1:], dtype, dtype, dtype)

@@ -44,7 +44,8 @@ struct CPUPipelineOptions
   Option<int64_t> prefetch{
       *this, "prefetch",
       llvm::cl::desc("Rows ahead the row strategy prefetches (-1: chosen "
-                     "per kernel, 0: none)"),
+                     "per kernel, 0: none; not with strategy=segment or "
+                     "column)"),
       llvm::cl::init(-1)};
   Option<std::string> nontemporal{*this, "nontemporal",
                                   llvm::cl::desc("on, off or auto"),

@@ -80,8 +80,6 @@ void GPUTarget::barrier(OpBuilder &b, Location loc) {
   gpu::BarrierOp::create(b, loc);
 }
 
-void GPUEmitter::barrier() { target.barrier(b, loc); }
-
 void GPUEmitter::ifThen(Value cond, function_ref<void()> body) {
   auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b);

@@ -144,7 +144,6 @@ protected:
   /// 0 or 1 of the type of `like` (a scalar or a vector).
   mlir::Value zeroLike(mlir::Value like);
   mlir::Value hsum(mlir::Value v) { return statistics.sumLanes(v); }
-  void barrier();
 
   /// Runs `body` under `cond` (no results).
   void ifThen(mlir::Value cond, llvm::function_ref<void()> body);

@@ -221,9 +221,9 @@ protected:
   using VectorBody = llvm::function_ref<void(mlir::Value, mlir::Value, bool)>;
   /// Vectors over [0, n); with `streamBase`, the loop is split for
   /// streaming stores to y[streamBase + ...]: a masked head up to the first
-  /// vector-aligned element, aligned full vectors, a masked tail (a buffer
-  /// not even aligned to its element size takes the masked path
-  /// throughout).
+  /// vector-aligned element, aligned full vectors, a masked tail where
+  /// elements are left (a buffer not even aligned to its element size
+  /// takes the masked path throughout).
   void vectorLoop(int64_t n, mlir::Value streamBase, VectorBody body);
   /// `body(mask)` for the masked vector at `tail` of a run of `n`
   /// elements, where it has lanes (tail < n).

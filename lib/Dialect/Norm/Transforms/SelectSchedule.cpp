@@ -203,12 +203,16 @@ struct CPUSelection {
   /// from cache while the prefetched row arrives beside it). Measured on
   /// the 2-core Zen 3 (interleaved, % of a copy at one thread): GroupNorm
   /// rows of 25 KiB 66 -> 79 and of 256 KiB 66 -> 74, RMSNorm 256 KiB
-  /// rows 84 -> 89.
+  /// rows 84 -> 89. A range of one row has nothing later to prefetch (the
+  /// clamp would prefetch the row itself).
   int64_t prefetchRows(int64_t run) const {
     if (options.prefetch >= 0)
       return options.prefetch;
     int64_t rowBytes = std::max<int64_t>(run, 1) * inputElementBytes(op);
-    if (bytes() < target.getL2Cache() || 2 * rowBytes > target.getL2Cache())
+    int64_t rows = std::max<int64_t>(layout.numSegments(), 1);
+    int64_t rowsPerTask = (rows + rowTasks() - 1) / rowTasks();
+    if (bytes() < target.getL2Cache() || 2 * rowBytes > target.getL2Cache() ||
+        rowsPerTask < 2)
       return 0;
     return (kPrefetchBytes + rowBytes - 1) / rowBytes;
   }
@@ -543,10 +547,10 @@ llvm::Error normlir::norm::checkNormSelectScheduleOptions(
                        "-1 (chosen per kernel) or in [0, 2^30] "
                        "(#norm.schedule C2)",
                        llvm::Twine(o.prefetch));
-  // A forced strategy that cannot hold a prefetch distance contradicts one
-  // set with it (elsewhere the option applies to the kernels that take the
-  // row strategy).
-  if (o.prefetch > 0 && !o.strategy.empty() &&
+  // A forced CPU strategy that cannot hold a prefetch distance contradicts
+  // one set with it (elsewhere the option applies to the kernels that take
+  // the row strategy; the GPU schedules, like unroll, ignore it).
+  if (!cuda && o.prefetch > 0 && !o.strategy.empty() &&
       symbolizeStrategy(o.strategy) != Strategy::Row)
     return optionError("prefetch",
                        "0 or -1 with strategy=" + o.strategy +

@@ -158,6 +158,8 @@ void StatisticsBuilder::blockMerge(Moments m, int64_t threads, Value tid,
                                    ArrayRef<Value> scratch,
                                    function_ref<void(Moments)> inFirst) {
   int64_t warp = target.warpSize();
+  assert((threads < warp || threads % warp == 0) &&
+         "a block of whole warps (#norm.gpu_schedule C2)");
   int64_t warps = std::max<int64_t>(threads / warp, 1);
   m = butterflyMerge(m);
   if (warps > 1) {

@@ -93,22 +93,29 @@ module attributes {norm.target = #norm.cuda_target<chip = "sm_90", multiprocesso
 // -----
 
 // Prefetch distance: about 8 KiB of rows ahead, at least one row, where the
-// input does not stay in the L2 cache (1 MiB here) and a row fits in half
-// the L2: 16 KiB and 64 KiB rows one row ahead; 1 MiB rows none; a 512 KiB
-// input, which stays in L2, none.
+// input does not stay in the L2 cache (1 MiB here), a row fits in half the
+// L2 and a row range (16 at most) holds two rows or more: 64x4096 (16 KiB
+// rows) and 32x16384 (64 KiB rows, two per range) one row ahead; 16x16384
+// (one row per range), 128x1024 (512 KiB, which stays in L2) and 4x262144
+// (1 MiB rows) none.
 // CHECK-LABEL: func.func @prefetch(
 // CHECK: schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 4, chunks = 1, rowTasks = 16, nontemporal = false, parallel = true, prefetch = 1>
 // CHECK: schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 4, chunks = 1, rowTasks = 16, nontemporal = false, parallel = true, prefetch = 1>
 // CHECK: schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 4, chunks = 1, rowTasks = 16, nontemporal = false, parallel = true>
+// CHECK: schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 4, chunks = 1, rowTasks = 16, nontemporal = false, parallel = true>
 // CHECK: schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 4, chunks = 1, rowTasks = 4, nontemporal = false, parallel = true>
-func.func @prefetch(%x: tensor<64x4096xf32>, %z: tensor<16x16384xf32>, %v: tensor<128x1024xf32>, %l: tensor<4x262144xf32>) -> (tensor<64x4096xf32>, tensor<16x16384xf32>, tensor<128x1024xf32>, tensor<4x262144xf32>) {
+func.func @prefetch(%x: tensor<64x4096xf32>, %z: tensor<32x16384xf32>, %o: tensor<16x16384xf32>, %v: tensor<128x1024xf32>, %l: tensor<4x262144xf32>) -> (tensor<64x4096xf32>, tensor<32x16384xf32>, tensor<16x16384xf32>, tensor<128x1024xf32>, tensor<4x262144xf32>) {
   %e = tensor.empty() : tensor<64x4096xf32>
   %s = tensor.empty() : tensor<64x1xf32>
   %k:3 = norm.kernel mean_square %x outs(%e, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
       : (tensor<64x4096xf32>, tensor<64x4096xf32>, tensor<64x1xf32>, tensor<64x1xf32>) -> (tensor<64x4096xf32>, tensor<64x1xf32>, tensor<64x1xf32>)
-  %f = tensor.empty() : tensor<16x16384xf32>
-  %t = tensor.empty() : tensor<16x1xf32>
+  %f = tensor.empty() : tensor<32x16384xf32>
+  %t = tensor.empty() : tensor<32x1xf32>
   %j:3 = norm.kernel mean_square %z outs(%f, %t, %t) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
+      : (tensor<32x16384xf32>, tensor<32x16384xf32>, tensor<32x1xf32>, tensor<32x1xf32>) -> (tensor<32x16384xf32>, tensor<32x1xf32>, tensor<32x1xf32>)
+  %p = tensor.empty() : tensor<16x16384xf32>
+  %q = tensor.empty() : tensor<16x1xf32>
+  %c:3 = norm.kernel mean_square %o outs(%p, %q, %q) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
       : (tensor<16x16384xf32>, tensor<16x16384xf32>, tensor<16x1xf32>, tensor<16x1xf32>) -> (tensor<16x16384xf32>, tensor<16x1xf32>, tensor<16x1xf32>)
   %g = tensor.empty() : tensor<128x1024xf32>
   %u = tensor.empty() : tensor<128x1xf32>
@@ -118,5 +125,5 @@ func.func @prefetch(%x: tensor<64x4096xf32>, %z: tensor<16x16384xf32>, %v: tenso
   %n = tensor.empty() : tensor<4x1xf32>
   %h:3 = norm.kernel mean_square %l outs(%m, %n, %n) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
       : (tensor<4x262144xf32>, tensor<4x262144xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x262144xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
-  return %k#0, %j#0, %i#0, %h#0 : tensor<64x4096xf32>, tensor<16x16384xf32>, tensor<128x1024xf32>, tensor<4x262144xf32>
+  return %k#0, %j#0, %c#0, %i#0, %h#0 : tensor<64x4096xf32>, tensor<32x16384xf32>, tensor<16x16384xf32>, tensor<128x1024xf32>, tensor<4x262144xf32>
 }

@@ -5,6 +5,9 @@
 // RUN: not normlir-opt %s --norm-select-schedule="prefetch=-2" 2>&1 | FileCheck %s --check-prefix=BADPF
 // RUN: not normlir-opt %s --norm-select-schedule="prefetch=1073741825" 2>&1 | FileCheck %s --check-prefix=BADPF
 // RUN: not normlir-opt %s --norm-select-schedule="strategy=segment prefetch=2" 2>&1 | FileCheck %s --check-prefix=PFSEG
+// RUN: not normlir-opt %s --norm-select-schedule="strategy=column prefetch=1" 2>&1 | FileCheck %s --check-prefix=PFCOL
+// The GPU schedules ignore the CPU option, as they do unroll.
+// RUN: normlir-opt %s -split-input-file --norm-select-schedule="target=cuda strategy=column prefetch=2" | FileCheck %s --check-prefix=PFCUDA
 
 // The vector width is fixed by the options above so that the checks do not
 // depend on the host CPU.
@@ -73,5 +76,7 @@ func.func @written(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 
 // BADPF: norm-select-schedule: prefetch must be -1 (chosen per kernel) or in [0, 2^30] (#norm.schedule C2)
 // PFSEG: norm-select-schedule: prefetch must be 0 or -1 with strategy=segment (#norm.schedule C3: only the row strategy prefetches), got 2
+// PFCOL: :24:10: error: norm-select-schedule: prefetch must be 0 or -1 with strategy=column (#norm.schedule C3: only the row strategy prefetches), got 1
+// PFCUDA: schedule = #norm.gpu_schedule<strategy = column
 
 // BADOPT: norm-select-schedule: strategy must be row, segment or column, got 'diagonal'

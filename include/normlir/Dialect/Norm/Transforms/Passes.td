@@ -161,10 +161,10 @@ def NormSelectSchedule : Pass<"norm-select-schedule"> {
     per contiguous run (a masked tail counting as three: rows of 12 take
     width 4); the unroll factor follows the run length; output stores are
     non-temporal when the output is at least 3/4 of the target's last-level
-    cache; the row strategy prefetches about 8 KiB of rows ahead when the
-    input does not stay in the L2 cache and a row fits in half the L2 (at
-    least one row). Every
-    option that is set overrides the heuristic (`strategy`
+    cache; the row strategy prefetches about 8 KiB of rows ahead (at least
+    one row) when the input does not stay in the L2 cache, a row fits in
+    half the L2 and a row range holds two rows or more. Every option that
+    is set overrides the heuristic (`strategy`
     forces a strategy, an error where it cannot lower the kernel); a
     schedule already on the op (written in the input) is kept unless
     `force` is set. With `tuning-db`, a kernel whose key (`getTuningKey`:
@@ -203,7 +203,8 @@ def NormSelectSchedule : Pass<"norm-select-schedule"> {
            "kernel)">,
     Option<"prefetch", "prefetch", "int64_t", /*default=*/"-1",
            "Rows ahead the row strategy's apply prefetches (default -1: "
-           "chosen per kernel; 0: none)">,
+           "chosen per kernel; 0: none; CPU only, and not with a forced "
+           "segment or column strategy)">,
     Option<"rowTasks", "row-tasks", "int64_t", /*default=*/"0",
            "Row ranges (thread tasks) of the row strategy (default 0: "
            "chosen per kernel)">,

@@ -117,15 +117,17 @@ public:
   /// warp, then, for a team of several warps, the warps' sums through
   /// `scratch` (workgroup memory, one slot per warp from `slot0`) added in
   /// warp order after a barrier. Every thread gets the same value; every
-  /// thread of the block must reach it (the barrier).
+  /// thread of the block must reach it (the barrier). It ends without a
+  /// barrier: a later exchange needs other slots (or a barrier first).
   mlir::Value teamSum(mlir::Value v, int64_t team, mlir::Value lane,
                       mlir::Value scratch, mlir::Value slot0);
   /// The scalar moments `m` of the `threads` threads of a block (`tid` is
   /// the thread's index) merged: butterflyMerge inside each warp, then the
   /// warps' moments through `scratch` (three workgroup buffers, count, mean
   /// and M2, one slot per warp) after a barrier, merged in warp order in
-  /// thread 0, which passes them to `inFirst`. Every thread of the block
-  /// must reach it.
+  /// thread 0, which passes them to `inFirst`. `threads` is a whole number
+  /// of warps (#norm.gpu_schedule C2) or less than one. Every thread of the
+  /// block must reach it; it ends without a barrier (see teamSum).
   void blockMerge(Moments m, int64_t threads, mlir::Value tid,
                   llvm::ArrayRef<mlir::Value> scratch,
                   llvm::function_ref<void(Moments)> inFirst);
@@ -135,7 +137,7 @@ public:
   /// M2), a barrier, then each thread where `first` holds merges its own
   /// with the partials at slot + i * stride, i in [1, count), in that order
   /// and passes the result to `inFirst`. Every thread of the block must
-  /// reach it.
+  /// reach it; it ends without a barrier (see teamSum).
   void exchangeMerge(Moments m, mlir::Value slot,
                      llvm::ArrayRef<mlir::Value> scratch, mlir::Value first,
                      int64_t count, int64_t stride,
