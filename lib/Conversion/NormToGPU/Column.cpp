@@ -118,8 +118,7 @@ void ColumnEmitter::emitBlock(Value bid, Value tid,
   Moments m = threadMoments(rowBase, q, colOk, first, rowEnd);
   // The rows of threads merge in order through workgroup memory: thread
   // (tx, ty) at slot (ty * tx_count + tx) * vl.
-  SmallVector<Value> scratch(shared.begin(), shared.end());
-  statistics.exchangeMerge(m, imul(tid, vl), scratch,
+  statistics.exchangeMerge(m, imul(tid, vl), shared,
                            arith::AndIOp::create(b, loc, ieq(tyc, 0), colOk),
                            ty, tx * vl, [&](Moments total) {
                              storeColumnPartials(p0c, chunk, q, total,

@@ -94,9 +94,8 @@ void SegmentEmitter::emitChunk(Value bid, Value tid,
                                       cI(chunkLen));
   Value start = iadd(imul(seg, r2), imul(chunk, chunkLen));
   Value first = imul(tid, vl);
-  SmallVector<Value> scratch(shared.begin(), shared.end());
   statistics.blockMerge(
-      threadMoments(start, len, first), threads, tid, scratch,
+      threadMoments(start, len, first), threads, tid, shared,
       [&](Moments total) { storeChunkPartial(seg, chunk, total, partials); });
 }
 

@@ -154,8 +154,28 @@ Value StatisticsBuilder::teamSum(Value v, int64_t team, Value lane,
   return sum;
 }
 
+void StatisticsBuilder::storeMoments(Moments m, ValueRange scratch, Value at) {
+  Value parts[] = {m.n, m.mean, m.m2};
+  for (auto [v, mem] : llvm::zip(parts, scratch)) {
+    if (isa<VectorType>(v.getType()))
+      vector::StoreOp::create(b, loc, v, mem, ValueRange{at});
+    else
+      memref::StoreOp::create(b, loc, v, mem, ValueRange{at});
+  }
+}
+
+Moments StatisticsBuilder::loadMoments(ValueRange scratch, Value at,
+                                       Type type) {
+  auto load = [&](Value mem) -> Value {
+    if (auto vt = dyn_cast<VectorType>(type))
+      return vector::LoadOp::create(b, loc, vt, mem, ValueRange{at});
+    return memref::LoadOp::create(b, loc, mem, ValueRange{at});
+  };
+  return {load(scratch[0]), load(scratch[1]), load(scratch[2])};
+}
+
 void StatisticsBuilder::blockMerge(Moments m, int64_t threads, Value tid,
-                                   ArrayRef<Value> scratch,
+                                   ValueRange scratch,
                                    function_ref<void(Moments)> inFirst) {
   int64_t warp = target.warpSize();
   assert((threads < warp || threads % warp == 0) &&
@@ -164,43 +184,26 @@ void StatisticsBuilder::blockMerge(Moments m, int64_t threads, Value tid,
   m = butterflyMerge(m);
   if (warps > 1) {
     Value index = arith::DivUIOp::create(b, loc, tid, cIndex(b, loc, warp));
-    ifThen(b, loc, firstOfWarp(b, loc, tid, warp), [&] {
-      memref::StoreOp::create(b, loc, m.n, scratch[0], ValueRange{index});
-      memref::StoreOp::create(b, loc, m.mean, scratch[1], ValueRange{index});
-      memref::StoreOp::create(b, loc, m.m2, scratch[2], ValueRange{index});
-    });
+    ifThen(b, loc, firstOfWarp(b, loc, tid, warp),
+           [&] { storeMoments(m, scratch, index); });
     target.barrier(b, loc);
   }
   Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid,
                                       cIndex(b, loc, 0));
   ifThen(b, loc, first, [&] {
     Moments total = m;
-    for (int64_t i = 1; i < warps; ++i) {
-      Value at = cIndex(b, loc, i);
-      auto load = [&](Value mem) -> Value {
-        return memref::LoadOp::create(b, loc, mem, ValueRange{at});
-      };
+    for (int64_t i = 1; i < warps; ++i)
       total =
-          merge(total, {load(scratch[0]), load(scratch[1]), load(scratch[2])});
-    }
+          merge(total, loadMoments(scratch, cIndex(b, loc, i), m.n.getType()));
     inFirst(total);
   });
 }
 
-void StatisticsBuilder::exchangeMerge(Moments m, Value slot,
-                                      ArrayRef<Value> scratch, Value first,
-                                      int64_t count, int64_t stride,
+void StatisticsBuilder::exchangeMerge(Moments m, Value slot, ValueRange scratch,
+                                      Value first, int64_t count,
+                                      int64_t stride,
                                       function_ref<void(Moments)> inFirst) {
-  auto vt = dyn_cast<VectorType>(m.n.getType());
-  auto store = [&](Value v, Value mem) {
-    if (vt)
-      vector::StoreOp::create(b, loc, v, mem, ValueRange{slot});
-    else
-      memref::StoreOp::create(b, loc, v, mem, ValueRange{slot});
-  };
-  store(m.n, scratch[0]);
-  store(m.mean, scratch[1]);
-  store(m.m2, scratch[2]);
+  storeMoments(m, scratch, slot);
   target.barrier(b, loc);
   ifThen(b, loc, first, [&] {
     auto loop = scf::ForOp::create(
@@ -215,14 +218,8 @@ void StatisticsBuilder::exchangeMerge(Moments m, Value slot,
                   : arith::MulIOp::create(b, loc, i, cIndex(b, loc, stride))
                         .getResult();
           Value at = arith::AddIOp::create(b, loc, slot, offset);
-          auto load = [&](Value mem) -> Value {
-            if (vt)
-              return vector::LoadOp::create(b, loc, vt, mem, ValueRange{at});
-            return memref::LoadOp::create(b, loc, mem, ValueRange{at});
-          };
-          Moments t =
-              merge({a[0], a[1], a[2]},
-                    {load(scratch[0]), load(scratch[1]), load(scratch[2])});
+          Moments t = merge({a[0], a[1], a[2]},
+                            loadMoments(scratch, at, m.n.getType()));
           scf::YieldOp::create(b, loc, ValueRange{t.n, t.mean, t.m2});
         });
     inFirst({loop.getResult(0), loop.getResult(1), loop.getResult(2)});

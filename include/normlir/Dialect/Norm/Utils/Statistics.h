@@ -129,7 +129,7 @@ public:
   /// of warps (#norm.gpu_schedule C2) or less than one. Every thread of the
   /// block must reach it; it ends without a barrier (see teamSum).
   void blockMerge(Moments m, int64_t threads, mlir::Value tid,
-                  llvm::ArrayRef<mlir::Value> scratch,
+                  mlir::ValueRange scratch,
                   llvm::function_ref<void(Moments)> inFirst);
   /// The moments `m` (scalars, or vectors of one partial per lane) of
   /// `count` threads of a block merged through workgroup memory: every
@@ -138,9 +138,8 @@ public:
   /// with the partials at slot + i * stride, i in [1, count), in that order
   /// and passes the result to `inFirst`. Every thread of the block must
   /// reach it; it ends without a barrier (see teamSum).
-  void exchangeMerge(Moments m, mlir::Value slot,
-                     llvm::ArrayRef<mlir::Value> scratch, mlir::Value first,
-                     int64_t count, int64_t stride,
+  void exchangeMerge(Moments m, mlir::Value slot, mlir::ValueRange scratch,
+                     mlir::Value first, int64_t count, int64_t stride,
                      llvm::function_ref<void(Moments)> inFirst);
 
   //===--------------------------------------------------------------------===//
@@ -202,6 +201,12 @@ public:
              mlir::Value index);
 
 private:
+  /// `m` stored at `at` of the three buffers `scratch` (count, mean, M2),
+  /// and loaded back as `type` (a scalar or a vector of partials).
+  void storeMoments(Moments m, mlir::ValueRange scratch, mlir::Value at);
+  Moments loadMoments(mlir::ValueRange scratch, mlir::Value at,
+                      mlir::Type type);
+
   mlir::Value constant(double v, mlir::Type type);
   /// A splat of `v` (a scalar constant broadcast) of `like`'s shape.
   mlir::Value splatLike(double v, mlir::Value like);
