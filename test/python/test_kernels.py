@@ -134,3 +134,29 @@ def test_unfusable_layout_large_mean(rng, tmp_path):
     nt.assert_close(m, mr)
     nt.assert_close(v, vr, rtol=1e-4)
     nt.assert_close(y, ref, rtol=1e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize("schedule", [None, "unroll=1 vector-width=4"])
+def test_row_moments_one_pass_and_fallback(rng, tmp_path, monkeypatch,
+                                           schedule):
+    """The row strategy sums each row about the mean of its first vector in
+    one pass, and falls back to the two passes where that shift is far from
+    the mean. Row 0 needs the fallback: its first 8 values lie 50 above the
+    rest of 1e4 + U(0, 1), so the shift is ~80 standard deviations from the
+    mean and one pass would put the mean 0.013 off. Row 1 (1e4 +
+    U(0, 1)) keeps the one pass, row 2 is constant."""
+    n = 65536
+    x = np.empty((3, n), np.float32)
+    x[0] = 1e4 + rng.uniform(0, 1, n)
+    x[0, :8] += 50
+    x[1] = 1e4 + rng.uniform(0, 1, n)
+    x[2] = 3.0
+    spec = nt.layer_norm_spec(x.shape, (n,))
+    y, m, r = run(tmp_path, spec.text, "ln", [x], schedule, monkeypatch)
+    yr, mr, vr = np_norm(x, (1,))
+    # Two f32 ulps of 1e4 (one pass about the far shift: 0.013 off).
+    nt.assert_close(m.ravel(), mr.ravel(), atol=2e-3)
+    nt.assert_close(r.ravel(), 1 / np.sqrt(vr.ravel() + 1e-5))
+    # y = (x - mean) * rstd from the f32 mean: x near 1e4 and its f32
+    # rounding (5e-4) times rstd (up to 3.5) bound the error, as torch's.
+    nt.assert_close(y, yr, atol=4e-3)

@@ -335,8 +335,36 @@ std::pair<Value, Value> VectorEmitter::runMoments(Value base, int64_t n,
   return runMomentsFrom(base, n, fdiv(hsum(s[0]), cF(double(n))), wide);
 }
 
+std::pair<Value, Value> VectorEmitter::runMomentsOnePass(Value base, int64_t n,
+                                                         bool wide) {
+  // The shift: the mean of the run's first vector. For data spread about a
+  // mean, it lies within sqrt(kShiftMaxOffset) standard deviations of the
+  // mean but for about 0.5% of runs with 8 lanes (|z| > sqrt(8)).
+  int64_t sample = std::min<int64_t>(n, vl);
+  Value first = loadVec(x, base, sample < vl ? tailMask(sample) : Value());
+  Value shift = fdiv(hsum(first), cF(double(sample)));
+  Value accurate;
+  auto [mean, var] = runMomentsFrom(base, n, shift, wide, &accurate);
+  auto yieldIn = [&](OpBuilder &nb, function_ref<std::pair<Value, Value>()> f) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+    auto [m, v] = f();
+    scf::YieldOp::create(b, loc, ValueRange{m, v});
+  };
+  auto ifOp = scf::IfOp::create(
+      b, loc, accurate,
+      [&](OpBuilder &nb, Location) {
+        yieldIn(nb, [&] { return std::make_pair(mean, var); });
+      },
+      [&](OpBuilder &nb, Location) {
+        yieldIn(nb, [&] { return runMoments(base, n, wide); });
+      });
+  return {ifOp.getResult(0), ifOp.getResult(1)};
+}
+
 std::pair<Value, Value> VectorEmitter::runMomentsFrom(Value base, int64_t n,
-                                                      Value m1, bool wide) {
+                                                      Value m1, bool wide,
+                                                      Value *accurate) {
   Value count = cF(double(n));
   Value m1v = splat(m1);
   SmallVector<Value> t =
@@ -347,8 +375,8 @@ std::pair<Value, Value> VectorEmitter::runMomentsFrom(Value base, int64_t n,
         a[0] = fadd(a[0], d);
         a[1] = fma(d, d, a[1]);
       });
-  return statistics.meanVarFromShiftedSums(count, m1, t[0], t[1],
-                                           wide ? b.getF64Type() : Type());
+  return statistics.meanVarFromShiftedSums(
+      count, m1, t[0], t[1], wide ? b.getF64Type() : Type(), accurate);
 }
 
 Value VectorEmitter::runMeanSquare(Value base, int64_t n) {

@@ -276,10 +276,21 @@ protected:
   /// of a mean of 1e4 is large against a spread of 0.3).
   std::pair<mlir::Value, mlir::Value> runMoments(mlir::Value base, int64_t n,
                                                  bool wide = false);
-  /// The second pass of runMoments, given the provisional mean `m1`.
-  std::pair<mlir::Value, mlir::Value> runMomentsFrom(mlir::Value base,
-                                                     int64_t n, mlir::Value m1,
-                                                     bool wide = false);
+  /// The second pass of runMoments, given the provisional mean `m1`; with
+  /// `accurate`, whether the results keep the two-pass accuracy
+  /// (StatisticsBuilder::meanVarFromShiftedSums).
+  std::pair<mlir::Value, mlir::Value>
+  runMomentsFrom(mlir::Value base, int64_t n, mlir::Value m1, bool wide = false,
+                 mlir::Value *accurate = nullptr);
+  /// runMoments in one pass where that is as accurate: the sums about the
+  /// mean of the run's first kShiftSampleElements elements, which are kept
+  /// when the shift is near the mean (kShiftMaxOffset); otherwise (a shift
+  /// far out in the run's spread, an inf or NaN) the two passes follow. For
+  /// the usual run the second pass over the run is saved: on a core that
+  /// converts or computes at about the rate memory delivers, a third of
+  /// the kernel's work.
+  std::pair<mlir::Value, mlir::Value>
+  runMomentsOnePass(mlir::Value base, int64_t n, bool wide = false);
   /// The mean of the squares of x[base, base + n).
   mlir::Value runMeanSquare(mlir::Value base, int64_t n);
 

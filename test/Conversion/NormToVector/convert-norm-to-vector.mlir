@@ -1,18 +1,25 @@
 // RUN: normlir-opt %s --convert-norm-to-vector -split-input-file | FileCheck %s
 
-// Row strategy, moments: row ranges on threads; per row a blocked vector sum
-// (pass 1, from memory), the corrected second pass (from cache),
-// the statistics stores, then the apply with the weight loaded as vectors.
+// Row strategy, moments: row ranges on threads; per row one blocked pass of
+// sums about the mean of its first vector (from memory), the two-pass
+// statistics as the fallback where that shift is far from the mean, the
+// statistics stores, then the apply with the weight loaded as vectors.
 // CHECK-LABEL: func.func @row(
 // CHECK-SAME: %[[X:.*]]: memref<4x64xf32>, %[[W:.*]]: memref<64xf32>, %[[Y:.*]]: memref<4x64xf32>, %[[M:.*]]: memref<4x1xf32>, %[[V:.*]]: memref<4x1xf32>, %[[R:.*]]: memref<4x1xf32>)
 // CHECK: %[[XF:.*]] = memref.collapse_shape %[[X]] {{\[\[}}0, 1]] : memref<4x64xf32> into memref<256xf32>
 // CHECK: scf.parallel
-// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>)
 // CHECK: vector.load %[[XF]]
-// CHECK: arith.addf {{.*}} : vector<8xf32>
 // CHECK: vector.reduction <add>, {{.*}} fastmath<reassoc>
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: vector.load %[[XF]]
+// CHECK: math.fma {{.*}} : vector<8xf32>
+// CHECK: scf.if {{.*}} -> (f32, f32)
+// CHECK: } else {
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>)
+// CHECK: arith.addf {{.*}} : vector<8xf32>
 // CHECK: scf.for
 // CHECK: math.fma {{.*}} : vector<8xf32>
+// CHECK: }
 // CHECK: math.sqrt
 // CHECK: memref.store
 // CHECK: memref.store

@@ -106,29 +106,53 @@ func.func @column_moments(%x: memref<2x9x16xf32>, %y: memref<2x9x16xf32>, %m: me
 
 // -----
 
-// Row (Row.cpp): the core's meanVarFromShiftedSums on the second pass's
-// accumulators (lanes summed as a tree, each sum divided by the count
-// before they are subtracted; a non-finite provisional mean is the mean),
-// then its finalize and stores.
+// Row (Row.cpp): one pass of sums about the mean of the row's first vector
+// (the shift), the core's meanVarFromShiftedSums on them (lanes summed as a
+// tree, each sum divided by the count before they are subtracted) with its
+// accuracy test: the shift within one standard deviation of the mean
+// (kShiftMaxOffset), the sum of squares and the shift finite. Where it
+// fails, the two passes (a plain sum's provisional mean, then the sums about
+// it) give the statistics instead; then the finalize and the stores.
 // CHECK-LABEL: func.func @row_moments(
-// CHECK: %[[P1:.*]] = vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<8xf32> into f32
-// CHECK: %[[M1:.*]] = arith.divf %[[P1]]
+// CHECK: %[[FIRST:.*]] = vector.load
+// CHECK: %[[P0:.*]] = vector.reduction <add>, %[[FIRST]] fastmath<reassoc> : vector<8xf32> into f32
+// CHECK: %[[SHIFT:.*]] = arith.divf %[[P0]], %{{.*}} : f32
+// CHECK: %[[SHIFTV:.*]] = vector.broadcast %[[SHIFT]]
 // CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>)
+// CHECK: arith.subf %{{.*}}, %[[SHIFTV]] : vector<8xf32>
 // CHECK: %[[S1:.*]] = vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<8xf32> into f32
 // CHECK: %[[Q1:.*]] = arith.divf %[[S1]]
 // CHECK: %[[S2:.*]] = vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<8xf32> into f32
 // CHECK: %[[Q2:.*]] = arith.divf %[[S2]]
 // CHECK: %[[SQ:.*]] = arith.mulf %[[Q1]], %[[Q1]] : f32
 // CHECK: %[[D:.*]] = arith.subf %[[Q2]], %[[SQ]] : f32
-// CHECK: %[[VAR:.*]] = arith.maximumf %[[D]]
-// CHECK: math.absf %[[M1]] : f32
+// CHECK: %[[VAR1:.*]] = arith.maximumf %[[D]]
+// CHECK: %[[LIMIT:.*]] = arith.mulf %{{.*}}, %[[VAR1]] : f32
+// CHECK: %[[NEAR:.*]] = arith.cmpf ole, %[[SQ]], %[[LIMIT]] : f32
+// CHECK: math.absf %[[Q2]] : f32
+// CHECK: %[[FIN2:.*]] = arith.cmpf olt
+// CHECK: %[[OK1:.*]] = arith.andi %[[NEAR]], %[[FIN2]] : i1
+// CHECK: math.absf %[[SHIFT]] : f32
+// CHECK: %[[FINS:.*]] = arith.cmpf olt
+// CHECK: %[[OK:.*]] = arith.andi %[[OK1]], %[[FINS]] : i1
+// CHECK: %[[MEAN1:.*]] = arith.addf %[[SHIFT]], %[[Q1]] : f32
+// CHECK: %[[MV:.*]]:2 = scf.if %[[OK]] -> (f32, f32) {
+// CHECK: scf.yield %{{.*}}, %[[VAR1]] : f32, f32
+// CHECK: } else {
+// CHECK: scf.for {{.*}} -> (vector<8xf32>) {
+// CHECK: vector.reduction
+// CHECK: %[[M1:.*]] = arith.divf
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>)
+// CHECK: arith.maximumf
 // CHECK: %[[FIN:.*]] = arith.cmpf olt
-// CHECK: %[[SUM:.*]] = arith.addf %[[M1]], %[[Q1]] : f32
-// CHECK: %[[MEAN:.*]] = arith.select %[[FIN]], %[[SUM]], %[[M1]] : f32
+// CHECK: %[[SUM:.*]] = arith.addf %[[M1]], %{{.*}} : f32
+// CHECK: %[[MEAN2:.*]] = arith.select %[[FIN]], %[[SUM]], %[[M1]] : f32
+// CHECK: scf.yield %[[MEAN2]], %{{.*}} : f32, f32
+// CHECK: }
 // CHECK: math.sqrt
 // CHECK: %[[RSTD:.*]] = arith.divf
-// CHECK: memref.store %[[MEAN]]
-// CHECK: memref.store %[[VAR]]
+// CHECK: memref.store %[[MV]]#0
+// CHECK: memref.store %[[MV]]#1
 // CHECK: memref.store %[[RSTD]]
 func.func @row_moments(%x: memref<4x64xf32>, %y: memref<4x64xf32>, %m: memref<4x1xf32>, %v: memref<4x1xf32>, %r: memref<4x1xf32>) {
   norm.kernel moments %x outs(%y, %m, %v, %r) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64,

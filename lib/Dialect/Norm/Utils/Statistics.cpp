@@ -249,12 +249,23 @@ Moments StatisticsBuilder::momentsFromShiftedSums(Value n, Value shift,
 
 std::pair<Value, Value>
 StatisticsBuilder::meanVarFromShiftedSums(Value count, Value shift, Value acc1,
-                                          Value acc2, Type wide) {
+                                          Value acc2, Type wide,
+                                          Value *accurate) {
   Value s1 = fdiv(b, loc, sumLanes(acc1), count);
   Value s2 = fdiv(b, loc, sumLanes(acc2), count);
-  Value diff = fsub(b, loc, s2, fmul(b, loc, s1, s1));
+  Value s1sq = fmul(b, loc, s1, s1);
+  Value diff = fsub(b, loc, s2, s1sq);
   Value var =
       arith::MaximumFOp::create(b, loc, diff, constant(0.0, s1.getType()));
+  if (accurate) {
+    // Ordered compares: a NaN anywhere fails them.
+    Value near = arith::CmpFOp::create(
+        b, loc, arith::CmpFPredicate::OLE, s1sq,
+        fmul(b, loc, constant(kShiftMaxOffset, var.getType()), var));
+    *accurate = arith::AndIOp::create(
+        b, loc, arith::AndIOp::create(b, loc, near, isFinite(s2)),
+        isFinite(shift));
+  }
   // A non-finite shift (an inf or NaN in the run) is the mean.
   if (wide) {
     Value shiftW = extendTo(b, loc, shift, wide);

@@ -43,6 +43,14 @@ constexpr int64_t kSumBlockVectors = 1024;
 /// adding them into f64 totals, so that long chunks with outlier rows keep
 /// their small terms.
 constexpr int64_t kSumBlockRows = 256;
+/// A one-pass statistic from sums about a shift is kept when the shift lies
+/// within sqrt(kShiftMaxOffset) standard deviations of the mean,
+/// (mean - shift)² <= kShiftMaxOffset * var. The variance S2/n - (S1/n)²
+/// then cancels at most a fraction kShiftMaxOffset / (1 + kShiftMaxOffset)
+/// of S2/n, so its rounding error is at most 1 + kShiftMaxOffset times that
+/// of the same formula about the exact mean (what the two-pass statistics
+/// compute); otherwise the run takes the two passes.
+constexpr double kShiftMaxOffset = 1.0;
 
 //===----------------------------------------------------------------------===//
 // Target interface
@@ -159,10 +167,14 @@ public:
   /// are subtracted (the two-pass row statistics). A non-finite shift (a
   /// provisional mean from a run holding inf or NaN) is the mean, as the
   /// sums' would be. With `wide` (f64), both results are in it, the mean
-  /// added in it: a partial combined further keeps its low bits.
+  /// added in it: a partial combined further keeps its low bits. With
+  /// `accurate`, it is set to whether the results keep the two-pass
+  /// accuracy (kShiftMaxOffset): false for a non-finite shift or sum, which
+  /// the two passes handle.
   std::pair<mlir::Value, mlir::Value>
   meanVarFromShiftedSums(mlir::Value count, mlir::Value shift, mlir::Value acc1,
-                         mlir::Value acc2, mlir::Type wide = {});
+                         mlir::Value acc2, mlir::Type wide = {},
+                         mlir::Value *accurate = nullptr);
 
   /// Chan et al.'s pairwise merge of two partials. Infinite means merge as
   /// the sums they stand for (BatchNorm's mean of [inf, 1] is inf, of [inf,
