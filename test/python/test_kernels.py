@@ -160,3 +160,32 @@ def test_row_moments_one_pass_and_fallback(rng, tmp_path, monkeypatch,
     # y = (x - mean) * rstd from the f32 mean: x near 1e4 and its f32
     # rounding (5e-4) times rstd (up to 3.5) bound the error, as torch's.
     nt.assert_close(y, yr, atol=4e-3)
+
+
+@pytest.mark.parametrize("schedule", [None, "nontemporal=on",
+                                      "nontemporal=on vector-width=4",
+                                      "vector-width=16 parallel=off"])
+@pytest.mark.parametrize("n", [16, 1069, 2048])
+def test_bf16_rows_in_pairs(rng, tmp_path, monkeypatch, schedule, n):
+    """bf16 rows on a CPU without bf16 conversions are applied two vectors
+    at a time, each i32 lane holding a pair of elements (applyPair): whole
+    pairs, then a vector and a masked tail (n = 1069), streaming stores on
+    rows aligned to a vector and rows that are not (a row of 1069 elements
+    is 2138 bytes: those take the vector loop with its masked head),
+    parameters deinterleaved (bf16 and f32) or absent, and the NaN rule: a
+    row holding a NaN or an inf is NaN, stored as bf16 0x7fc0 (torch's)."""
+    from test_execution import ln_case, rms_case
+    if schedule is not None:
+        monkeypatch.setenv("NORMLIR_SCHEDULE", schedule)
+    ln_case(rng, tmp_path, (5, n), (n,), "bf16", "bf16", "bf16")
+    ln_case(rng, tmp_path, (5, n), (n,), "bf16", "f32", None)
+    rms_case(rng, tmp_path, (5, n), (n,), "bf16", "bf16")
+    x = rng.standard_normal((3, n)).astype(np.float32)
+    x[1, n // 2] = np.nan
+    x[2, n - 1] = np.inf
+    spec = nt.layer_norm_spec(x.shape, (n,), "bf16", "bf16", "bf16")
+    w = rng.uniform(0.5, 1.5, n).astype(np.float32)
+    y = spec.run(tmp_path, x=x, w=w, b=w)["y"]
+    assert np.isfinite(y[0]).all()
+    for row in (1, 2):
+        assert (y[row].view(np.uint32) == 0x7fc00000).all()

@@ -43,6 +43,7 @@ public:
       w = widenToF32(w);
     if (bias)
       bias = widenToF32(bias);
+    preparePairs();
     if (!stats)
       emitApplyOnly();
     else

@@ -344,7 +344,8 @@ std::pair<Value, Value> VectorEmitter::runMomentsOnePass(Value base, int64_t n,
   Value first = loadVec(x, base, sample < vl ? tailMask(sample) : Value());
   Value shift = fdiv(hsum(first), cF(double(sample)));
   Value accurate;
-  auto [mean, var] = runMomentsFrom(base, n, shift, wide, &accurate);
+  std::pair<Value, Value> onePass =
+      runMomentsFrom(base, n, shift, wide, &accurate);
   auto yieldIn = [&](OpBuilder &nb, function_ref<std::pair<Value, Value>()> f) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
@@ -353,9 +354,7 @@ std::pair<Value, Value> VectorEmitter::runMomentsOnePass(Value base, int64_t n,
   };
   auto ifOp = scf::IfOp::create(
       b, loc, accurate,
-      [&](OpBuilder &nb, Location) {
-        yieldIn(nb, [&] { return std::make_pair(mean, var); });
-      },
+      [&](OpBuilder &nb, Location) { yieldIn(nb, [&] { return onePass; }); },
       [&](OpBuilder &nb, Location) {
         yieldIn(nb, [&] { return runMoments(base, n, wide); });
       });
@@ -412,30 +411,75 @@ void VectorEmitter::applyRun(Value base, int64_t n, Value mean, Value rstd,
   a.scaleV = splat(a.fold && pw ? fmul(rstd, pw.scalar) : rstd);
   a.wConst = pw.scalar ? splat(pw.scalar) : Value();
   a.bConst = pb.scalar ? splat(pb.scalar) : Value();
-  vectorLoop(n, nontemporal && n >= kMinStreamRun ? base : Value(),
-             [&](Value off, Value mask, bool aligned) {
-               applyVector(a, off, mask, aligned);
-             });
+  bool streaming = nontemporal && n >= kMinStreamRun;
+  auto vectors = [&] {
+    vectorLoop(n, streaming ? base : Value(),
+               [&](Value off, Value mask, bool aligned) {
+                 applyVector(a, off, mask, aligned);
+               });
+  };
+  int64_t pairLen = 2 * vl, numPairs = n / pairLen;
+  if (!pairs || numPairs == 0) {
+    vectors();
+    return;
+  }
+  auto pairLoop = [&] {
+    forLoop(cI(0), cI(numPairs), {}, [&](Value k, ValueRange) {
+      applyPair(a, imul(k, pairLen), streaming);
+      return SmallVector<Value>{};
+    });
+    // Fewer than 2 * vl elements are left: plain stores.
+    int64_t done = numPairs * pairLen;
+    if (n - done >= vl) {
+      applyVector(a, cI(done), Value(), false);
+      done += vl;
+    }
+    if (done < n)
+      applyVector(a, cI(done), tailMask(n - done), false);
+  };
+  if (!streaming) {
+    pairLoop();
+    return;
+  }
+  // Streaming pairs from the run's start need y aligned to a vector there
+  // (applyPair), as the vector loop without a masked head does; else the
+  // vectors with their masked head.
+  int64_t vectorBytes = vl * 2;
+  Value addr = iadd(
+      imul(base, 2),
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, y).getResult());
+  Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        irem(addr, vectorBytes), cI(0));
+  auto branch = [&](function_ref<void()> body) {
+    return [&, body](OpBuilder &nb, Location) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+      body();
+      scf::YieldOp::create(b, loc);
+    };
+  };
+  scf::IfOp::create(b, loc, aligned, branch(pairLoop), branch(vectors));
+}
+
+Value VectorEmitter::applyMath(const RunApply &a, Value v, Value wv, Value bv) {
+  Value d = a.meanV ? fsub(v, a.meanV) : v;
+  if (a.fold)
+    return a.bConst ? fma(d, a.scaleV, a.bConst) : fmul(d, a.scaleV);
+  Value t = fmul(d, a.scaleV);
+  if (wv)
+    return bv ? fma(t, wv, bv) : fmul(t, wv);
+  return bv ? fadd(t, bv) : t;
 }
 
 void VectorEmitter::applyVector(const RunApply &a, Value off, Value mask,
                                 bool aligned) {
   Value v = loadVec(x, iadd(a.base, off), mask);
-  Value d = a.meanV ? fsub(v, a.meanV) : v;
-  Value r;
-  if (a.fold) {
-    r = a.bConst ? fma(d, a.scaleV, a.bConst) : fmul(d, a.scaleV);
-  } else {
-    Value t = fmul(d, a.scaleV);
-    Value wv =
-        a.pw.mem ? loadVec(a.pw.mem, iadd(a.pw.base, off), mask) : a.wConst;
-    Value bv =
-        a.pb.mem ? loadVec(a.pb.mem, iadd(a.pb.base, off), mask) : a.bConst;
-    if (wv)
-      r = bv ? fma(t, wv, bv) : fmul(t, wv);
-    else
-      r = bv ? fadd(t, bv) : t;
+  Value wv, bv;
+  if (!a.fold) {
+    wv = a.pw.mem ? loadVec(a.pw.mem, iadd(a.pw.base, off), mask) : a.wConst;
+    bv = a.pb.mem ? loadVec(a.pb.mem, iadd(a.pb.base, off), mask) : a.bConst;
   }
+  Value r = applyMath(a, v, wv, bv);
   storeVec(r, y, iadd(a.base, off), mask, aligned);
   // Prefetches cannot fault, but the offset stays inside the buffers: the
   // row prefetched is one of the kernel's (Row.cpp clamps it).

@@ -65,7 +65,8 @@ func.func @row_prefetch(%x: memref<8x64xf32>, %y: memref<8x64xf32>, %ms: memref<
 
 // mean_square on bf16: f64 lanes for the sum of squares; a 20-element row
 // ends with a masked vector; bf16 is widened after loading and rounded
-// before storing.
+// before storing (the apply's first 16 elements are a pair: see
+// @ln_bf16_pairs).
 // CHECK-LABEL: func.func @rms_bf16(
 // CHECK: vector.load {{.*}} : memref<60xbf16>, vector<8xbf16>
 // CHECK: arith.extf {{.*}} : vector<8xbf16> to vector<8xf32>
@@ -217,5 +218,105 @@ func.func @zero_degenerate(%x: memref<4x3x5xf32>, %y: memref<4x3x5xf32>, %m: mem
   norm.kernel moments %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 2>, epsilon = 0.0 : f64, zero_degenerate,
       schedule = #norm.schedule<strategy = segment, vectorWidth = 4, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
       : (memref<4x3x5xf32>, memref<4x3x5xf32>, memref<1x3x1xf32>, memref<1x3x1xf32>, memref<1x3x1xf32>) -> ()
+  return
+}
+
+// -----
+
+// bf16 rows on a CPU without bf16 conversions (no norm.target: the pass
+// assumes none) apply in pairs: the f32 weight and bias are deinterleaved
+// once (each block of 16: its even elements, then its odd ones); each
+// vector<16xbf16> is read as vector<8xi32>, the even elements widened by a
+// shift and the odd ones by a mask, both rounded on their i32 bits (NaN ->
+// 0x7fc00000) and packed back by a shift, a mask and an or. The 8 elements
+// left after the 2 pairs of a 40-element row take the plain vector path.
+// CHECK-LABEL: func.func @ln_bf16_pairs(
+// CHECK: %[[WF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<40xf32>
+// CHECK: %[[BF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<40xf32>
+// CHECK: %[[WP:.*]] = memref.alloc() {alignment = 64 : i64} : memref<40xf32>
+// CHECK: vector.load %[[WF]]
+// CHECK: vector.load %[[WF]]
+// CHECK: vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14] : vector<8xf32>, vector<8xf32>
+// CHECK: vector.store {{.*}}, %[[WP]]
+// CHECK: vector.shuffle {{.*}} [1, 3, 5, 7, 9, 11, 13, 15] : vector<8xf32>, vector<8xf32>
+// CHECK: vector.store {{.*}}, %[[WP]]
+// CHECK: %[[BP:.*]] = memref.alloc() {alignment = 64 : i64} : memref<40xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[TWO:.*]] step
+// CHECK: %[[RAW:.*]] = vector.load %{{.*}} : memref<80xbf16>, vector<16xbf16>
+// CHECK: %[[BITS:.*]] = vector.bitcast %[[RAW]] : vector<16xbf16> to vector<8xi32>
+// CHECK: %[[EVEN:.*]] = arith.shli %[[BITS]]
+// CHECK: arith.bitcast %[[EVEN]] : vector<8xi32> to vector<8xf32>
+// CHECK: %[[ODD:.*]] = arith.andi %[[BITS]]
+// CHECK: arith.bitcast %[[ODD]] : vector<8xi32> to vector<8xf32>
+// CHECK: vector.load %[[WP]]
+// CHECK: vector.load %[[BP]]
+// CHECK: math.fma
+// CHECK: arith.cmpf uno
+// CHECK: %[[RE:.*]] = arith.select {{.*}} : vector<8xi1>, vector<8xi32>
+// CHECK: vector.load %[[WP]]
+// CHECK: vector.load %[[BP]]
+// CHECK: math.fma
+// CHECK: arith.cmpf uno
+// CHECK: %[[RO:.*]] = arith.select {{.*}} : vector<8xi1>, vector<8xi32>
+// CHECK: %[[LO:.*]] = arith.shrui %[[RE]]
+// CHECK: %[[HI:.*]] = arith.andi %[[RO]]
+// CHECK: %[[PACKED:.*]] = arith.ori %[[LO]], %[[HI]] : vector<8xi32>
+// CHECK: %[[OUT:.*]] = vector.bitcast %[[PACKED]] : vector<8xi32> to vector<16xbf16>
+// CHECK: vector.store %[[OUT]], %{{.*}} : memref<80xbf16>, vector<16xbf16>
+// CHECK: }
+// CHECK: vector.load %{{.*}} : memref<80xbf16>, vector<8xbf16>
+// CHECK: vector.load %[[WF]]
+// CHECK: vector.load %[[BF]]
+// CHECK: arith.truncf {{.*}} : vector<8xf32> to vector<8xbf16>
+// CHECK: vector.store {{.*}} : memref<80xbf16>, vector<8xbf16>
+func.func @ln_bf16_pairs(%x: memref<2x40xbf16>, %w: memref<40xbf16>, %b: memref<40xbf16>, %y: memref<2x40xbf16>, %m: memref<2x1xf32>, %v: memref<2x1xf32>, %r: memref<2x1xf32>) {
+  norm.kernel moments %x weight %w bias %b outs(%y, %m, %v, %r) {axes = array<i64: 1>, param_axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+      : (memref<2x40xbf16>, memref<40xbf16>, memref<40xbf16>, memref<2x40xbf16>, memref<2x1xf32>, memref<2x1xf32>, memref<2x1xf32>) -> ()
+  return
+}
+
+// -----
+
+// A target with bf16 conversions (AVX-512 BF16) keeps the plain vectors:
+// LLVM converts them in hardware (vcvtneps2bf16).
+// CHECK-LABEL: func.func @ln_bf16_native(
+// CHECK-NOT: vector<16xbf16>
+// CHECK: arith.truncf {{.*}} : vector<8xf32> to vector<8xbf16>
+// CHECK-NOT: vector<16xbf16>
+// CHECK: return
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "sapphirerapids", features = "", vectorWidth = 16, nativeBF16 = true, l1Cache = 49152, l2Cache = 2097152, llcCache = 33554432, cores = 4>} {
+func.func @ln_bf16_native(%x: memref<2x40xbf16>, %y: memref<2x40xbf16>, %m: memref<2x1xf32>, %v: memref<2x1xf32>, %r: memref<2x1xf32>) {
+  norm.kernel moments %x outs(%y, %m, %v, %r) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+      : (memref<2x40xbf16>, memref<2x40xbf16>, memref<2x1xf32>, memref<2x1xf32>, memref<2x1xf32>) -> ()
+  return
+}
+}
+
+// -----
+
+// Streaming pairs: a row of 1040 bf16 takes the pairs where y is aligned to
+// a vector (16 bytes) at the row's start, each pair stored as two
+// non-temporal vectors; elsewhere the vector loop with its masked head.
+// CHECK-LABEL: func.func @rms_bf16_pairs_streaming(
+// CHECK: %[[PTR:.*]] = memref.extract_aligned_pointer_as_index
+// CHECK: %[[C16:.*]] = arith.constant 16 : index
+// CHECK: %[[MIS:.*]] = arith.remui %{{.*}}, %[[C16]] : index
+// CHECK: %[[ALIGNED:.*]] = arith.cmpi eq, %[[MIS]], %{{.*}} : index
+// CHECK: scf.if %[[ALIGNED]] {
+// CHECK: vector.bitcast {{.*}} : vector<8xi32> to vector<16xbf16>
+// CHECK: vector.extract_strided_slice {{.*}} {offsets = [0], sizes = [8], strides = [1]} : vector<16xbf16> to vector<8xbf16>
+// CHECK: vector.store {{.*}} {alignment = 16 : i64, nontemporal = true} : memref<2080xbf16>, vector<8xbf16>
+// CHECK: vector.extract_strided_slice {{.*}} {offsets = [8], sizes = [8], strides = [1]} : vector<16xbf16> to vector<8xbf16>
+// CHECK: vector.store {{.*}} {alignment = 16 : i64, nontemporal = true} : memref<2080xbf16>, vector<8xbf16>
+// CHECK: } else {
+// CHECK: vector.maskedstore
+// CHECK: vector.store {{.*}} {alignment = 16 : i64, nontemporal = true} : memref<2080xbf16>, vector<8xbf16>
+// CHECK: }
+func.func @rms_bf16_pairs_streaming(%x: memref<2x1040xbf16>, %y: memref<2x1040xbf16>, %ms: memref<2x1xf32>, %r: memref<2x1xf32>) {
+  norm.kernel mean_square %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = true, parallel = false>}
+      : (memref<2x1040xbf16>, memref<2x1040xbf16>, memref<2x1xf32>, memref<2x1xf32>) -> ()
   return
 }

@@ -6,6 +6,7 @@
 
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
 #include "normlir/Dialect/Norm/Utils/Target.h"
+#include "normlir/Dialect/Norm/Utils/Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -38,32 +39,19 @@ struct TruncFToBF16 : OpRewritePattern<arith::TruncFOp> {
     if (!in.isF32() || !out.isBF16())
       return failure();
     Location loc = op.getLoc();
+    Value chosen = buildBF16RoundedBits(rewriter, loc, op.getIn());
     Type i32 = rewriter.getI32Type(), i16 = rewriter.getI16Type();
     auto like = [&](Type elt) -> Type {
       if (auto v = dyn_cast<VectorType>(op.getType()))
         return v.clone(elt);
       return elt;
     };
-    auto constant = [&](int64_t v) -> Value {
-      Type t = like(i32);
-      TypedAttr attr = rewriter.getI32IntegerAttr(v);
-      if (auto v = dyn_cast<VectorType>(t))
-        attr = DenseElementsAttr::get(v, attr);
-      return arith::ConstantOp::create(rewriter, loc, t, attr);
-    };
-    Value bits = arith::BitcastOp::create(rewriter, loc, like(i32), op.getIn());
-    Value sixteen = constant(16);
-    // Round to nearest even: add 0x7fff plus the lowest kept bit.
-    Value lsb = arith::AndIOp::create(
-        rewriter, loc, arith::ShRUIOp::create(rewriter, loc, bits, sixteen),
-        constant(1));
-    Value rounded = arith::AddIOp::create(
-        rewriter, loc, bits,
-        arith::AddIOp::create(rewriter, loc, lsb, constant(0x7fff)));
-    Value isNaN = arith::CmpFOp::create(
-        rewriter, loc, arith::CmpFPredicate::UNO, op.getIn(), op.getIn());
-    Value chosen = arith::SelectOp::create(rewriter, loc, isNaN,
-                                           constant(0x7fc00000), rounded);
+    Type bitsType = like(i32);
+    TypedAttr sixteenAttr = rewriter.getI32IntegerAttr(16);
+    if (auto v = dyn_cast<VectorType>(bitsType))
+      sixteenAttr = DenseElementsAttr::get(v, sixteenAttr);
+    Value sixteen =
+        arith::ConstantOp::create(rewriter, loc, bitsType, sixteenAttr);
     Value high = arith::ShRUIOp::create(rewriter, loc, chosen, sixteen);
     Value narrow = arith::TruncIOp::create(rewriter, loc, like(i16), high);
     rewriter.replaceOpWithNewOp<arith::BitcastOp>(op, op.getType(), narrow);

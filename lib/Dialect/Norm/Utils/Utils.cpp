@@ -199,3 +199,23 @@ Value buildRunParamOffset(OpBuilder &b, Location loc,
 }
 
 } // namespace normlir::norm
+
+Value normlir::norm::buildBF16RoundedBits(OpBuilder &b, Location loc, Value v) {
+  Type i32 = b.getI32Type();
+  Type bitsType = i32;
+  if (auto vt = dyn_cast<VectorType>(v.getType()))
+    bitsType = vt.clone(i32);
+  auto constant = [&](int64_t c) -> Value {
+    TypedAttr attr = b.getI32IntegerAttr(c);
+    if (auto vt = dyn_cast<VectorType>(bitsType))
+      attr = DenseElementsAttr::get(vt, attr);
+    return arith::ConstantOp::create(b, loc, bitsType, attr);
+  };
+  Value bits = arith::BitcastOp::create(b, loc, bitsType, v);
+  Value lsb = arith::AndIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, bits, constant(16)), constant(1));
+  Value rounded = arith::AddIOp::create(
+      b, loc, bits, arith::AddIOp::create(b, loc, lsb, constant(0x7fff)));
+  Value isNaN = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, v, v);
+  return arith::SelectOp::create(b, loc, isNaN, constant(0x7fc00000), rounded);
+}

@@ -44,6 +44,16 @@ mlir::Value castFloat(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
 mlir::Value buildRstd(mlir::OpBuilder &b, mlir::Location loc, mlir::Value var,
                       double eps, bool zeroDegenerate);
 
+/// The bits of the f32 scalar or vector `v` (as i32) with their bf16
+/// rounding in the high half: round to nearest even (0x7fff plus the lowest
+/// kept bit added), a NaN as the quiet NaN 0x7fc00000 (PyTorch's). The low
+/// half is garbage: a shift right by 16 gives the bf16 bits, a mask of the
+/// high half a bf16 placed in the odd element of a pair. For CPUs without
+/// bf16 conversions (norm-legalize-bf16, and the vector lowering's
+/// interleaved bf16 apply).
+mlir::Value buildBF16RoundedBits(mlir::OpBuilder &b, mlir::Location loc,
+                                 mlir::Value v);
+
 /// Elementwise map: a linalg.generic over same-shaped `inputs` producing a
 /// tensor of `resultType`; `body` gets the scalar arguments and returns the
 /// result scalar.
