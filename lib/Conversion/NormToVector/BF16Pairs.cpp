@@ -24,26 +24,32 @@ using namespace normlir::normtovector;
 
 using Run = KernelLayout::Run;
 
-void VectorEmitter::applyPair(const RunApply &a, Value off, bool streaming) {
-  Type i32 = b.getI32Type();
-  auto bitsType = VectorType::get({vl}, i32);
+Value VectorEmitter::pairBits(uint32_t c) {
+  auto bitsType = VectorType::get({vl}, b.getI32Type());
+  return arith::ConstantOp::create(
+      b, loc, bitsType,
+      DenseElementsAttr::get(bitsType,
+                             b.getI32IntegerAttr(static_cast<int32_t>(c))));
+}
+
+std::pair<Value, Value> VectorEmitter::loadPair(Value at) {
+  auto bitsType = VectorType::get({vl}, b.getI32Type());
   auto pairType = VectorType::get({2 * vl}, b.getBF16Type());
-  auto bitsConst = [&](uint32_t c) -> Value {
-    return arith::ConstantOp::create(
-        b, loc, bitsType,
-        DenseElementsAttr::get(bitsType,
-                               b.getI32IntegerAttr(static_cast<int32_t>(c))));
-  };
-  Value sixteen = bitsConst(16), high = bitsConst(0xffff0000u);
-  Value raw = vector::LoadOp::create(b, loc, pairType, x,
-                                     ValueRange{iadd(a.base, off)});
+  Value raw = vector::LoadOp::create(b, loc, pairType, x, ValueRange{at});
   Value bits = vector::BitCastOp::create(b, loc, bitsType, raw);
   // Little-endian: the even element of a pair is the lane's low half.
-  Value halves[2] = {
-      arith::BitcastOp::create(b, loc, vf,
-                               arith::ShLIOp::create(b, loc, bits, sixteen)),
-      arith::BitcastOp::create(b, loc, vf,
-                               arith::AndIOp::create(b, loc, bits, high))};
+  return {arith::BitcastOp::create(
+              b, loc, vf, arith::ShLIOp::create(b, loc, bits, pairBits(16))),
+          arith::BitcastOp::create(
+              b, loc, vf,
+              arith::AndIOp::create(b, loc, bits, pairBits(0xffff0000u)))};
+}
+
+void VectorEmitter::applyPair(const RunApply &a, Value off, bool streaming) {
+  auto pairType = VectorType::get({2 * vl}, b.getBF16Type());
+  Value sixteen = pairBits(16), high = pairBits(0xffff0000u);
+  auto [even, odd] = loadPair(iadd(a.base, off));
+  Value halves[2] = {even, odd};
   Value rounded[2];
   for (int half = 0; half < 2; ++half) {
     Value wv, bv;

@@ -275,9 +275,22 @@ SmallVector<Value> VectorEmitter::reduceBlock(Value base, Value firstGroup,
       forLoop(cI(0), cI(count), inits, [&](Value g, ValueRange args) {
         SmallVector<Value> accs(args);
         Value start = iadd(base, imul(iadd(firstGroup, g), group));
-        for (int64_t u = 0; u < unroll; ++u)
-          body(loadVec(x, iadd(start, u * vl)), Value(),
-               MutableArrayRef<Value>(accs).slice(u * numAcc, numAcc));
+        auto slot = [&](int64_t u) {
+          return MutableArrayRef<Value>(accs).slice(u * numAcc, numAcc);
+        };
+        // bf16 in pairs (an even unroll): two vectors' elements as their
+        // even and odd halves, one load and a shift and a mask for both.
+        bool inPairs = pairs && unroll % 2 == 0;
+        for (int64_t u = 0; u < unroll; u += inPairs ? 2 : 1) {
+          Value at = iadd(start, u * vl);
+          if (!inPairs) {
+            body(loadVec(x, at), Value(), slot(u));
+            continue;
+          }
+          auto [even, odd] = loadPair(at);
+          body(even, Value(), slot(u));
+          body(odd, Value(), slot(u + 1));
+        }
         return accs;
       });
   SmallVector<Value> out(totals);

@@ -339,7 +339,9 @@ protected:
   /// (vextracti128, vpackusdw). The weight and bias are read deinterleaved
   /// (`wPairs`, `biasPairs`). Measured with hand kernels of both kinds on
   /// bf16 LayerNorm 65536x1024 (one thread): 43–57% against 60–76% of a
-  /// copy. Set by preparePairs.
+  /// copy. The reductions read pairs too where `unroll` is even (the even
+  /// and odd halves go to two accumulators of a group): +2–9%. Set by
+  /// preparePairs.
   bool pairs = false;
   /// The f32 weight and bias with each block of 2 * vl elements stored as
   /// its even elements, then its odd ones (null: not read as a buffer).
@@ -350,6 +352,11 @@ protected:
   /// start at the parameters' blocks); builds wPairs and biasPairs from the
   /// f32 parameters `w` and `bias` (widenToF32 first).
   void preparePairs();
+  /// The pair of vectors at x[at, at + 2 * vl) as f32: its even elements,
+  /// its odd ones.
+  std::pair<mlir::Value, mlir::Value> loadPair(mlir::Value at);
+  /// A splat of the i32 `c` over vl lanes.
+  mlir::Value pairBits(uint32_t c);
   /// `mem` (1-D f32) with each block of 2 * vl elements deinterleaved.
   mlir::Value deinterleave(mlir::Value mem);
   /// The pair of vectors of the apply at offset `off` of the run (a

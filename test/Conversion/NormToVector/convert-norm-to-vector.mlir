@@ -298,8 +298,18 @@ func.func @ln_bf16_native(%x: memref<2x40xbf16>, %y: memref<2x40xbf16>, %m: memr
 
 // Streaming pairs: a row of 1040 bf16 takes the pairs where y is aligned to
 // a vector (16 bytes) at the row's start, each pair stored as two
-// non-temporal vectors; elsewhere the vector loop with its masked head.
+// non-temporal vectors; elsewhere the vector loop with its masked head. With
+// an even unroll the sum of squares reads pairs too, the even and odd
+// halves into the two accumulators of a group.
 // CHECK-LABEL: func.func @rms_bf16_pairs_streaming(
+// CHECK: scf.for {{.*}} -> (vector<8xf64>, vector<8xf64>)
+// CHECK: %[[RAW:.*]] = vector.load %{{.*}} : memref<2080xbf16>, vector<16xbf16>
+// CHECK: %[[BITS:.*]] = vector.bitcast %[[RAW]] : vector<16xbf16> to vector<8xi32>
+// CHECK: arith.shli %[[BITS]]
+// CHECK: arith.andi %[[BITS]]
+// CHECK: math.fma {{.*}} : vector<8xf64>
+// CHECK: math.fma {{.*}} : vector<8xf64>
+// CHECK: scf.yield {{.*}} : vector<8xf64>, vector<8xf64>
 // CHECK: %[[PTR:.*]] = memref.extract_aligned_pointer_as_index
 // CHECK: %[[C16:.*]] = arith.constant 16 : index
 // CHECK: %[[MIS:.*]] = arith.remui %{{.*}}, %[[C16]] : index
@@ -316,7 +326,7 @@ func.func @ln_bf16_native(%x: memref<2x40xbf16>, %y: memref<2x40xbf16>, %m: memr
 // CHECK: }
 func.func @rms_bf16_pairs_streaming(%x: memref<2x1040xbf16>, %y: memref<2x1040xbf16>, %ms: memref<2x1xf32>, %r: memref<2x1xf32>) {
   norm.kernel mean_square %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
-      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = true, parallel = false>}
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 2, chunks = 1, rowTasks = 1, nontemporal = true, parallel = false>}
       : (memref<2x1040xbf16>, memref<2x1040xbf16>, memref<2x1xf32>, memref<2x1xf32>) -> ()
   return
 }
