@@ -189,3 +189,13 @@ def test_bf16_rows_in_pairs(rng, tmp_path, monkeypatch, schedule, n):
     assert np.isfinite(y[0]).all()
     for row in (1, 2):
         assert (y[row].view(np.uint32) == 0x7fc00000).all()
+
+
+@pytest.mark.parametrize("dtype", ["bf16", "f16"])
+def test_mean_square_of_16_bit_rows_in_f32(rng, tmp_path, dtype):
+    """16-bit rows sum their squares in blocked f32 lanes (exact squares,
+    rounded additions), not f64: a long row's mean square stays within
+    1e-6 of the float64 one."""
+    from test_execution import rms_case
+    got, ref, _ = rms_case(rng, tmp_path, (2, 65536), (65536,), dtype)
+    nt.assert_close(got["rstd"], ref["rstd"], rtol=1e-6)

@@ -400,6 +400,10 @@ void VectorEmitter::pass1Step(Value v, MutableArrayRef<Value> a) {
     a[0] = fadd(a[0], v);
     return;
   }
+  if (!wideSquares()) {
+    a[0] = fma(v, v, a[0]);
+    return;
+  }
   Value wide = toF64Vec(v);
   a[0] = fma(wide, wide, a[0]);
 }
@@ -408,7 +412,7 @@ SmallVector<Value> VectorEmitter::pass1Run(Value base, int64_t n) {
   return reduceRun(
       base, n, 1,
       [&](Value v, Value, MutableArrayRef<Value> a) { pass1Step(v, a); },
-      /*wideAccs=*/!centered);
+      /*wideAccs=*/wideSquares());
 }
 
 void VectorEmitter::applyRun(Value base, int64_t n, Value mean, Value rstd,

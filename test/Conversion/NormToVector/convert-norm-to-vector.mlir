@@ -63,15 +63,16 @@ func.func @row_prefetch(%x: memref<8x64xf32>, %y: memref<8x64xf32>, %ms: memref<
 
 // -----
 
-// mean_square on bf16: f64 lanes for the sum of squares; a 20-element row
+// mean_square on bf16: f32 lanes for the sum of squares (a bf16 square is
+// exact in f32; f32 inputs keep f64 lanes, @rms_f32_wide); a 20-element row
 // ends with a masked vector; bf16 is widened after loading and rounded
 // before storing (the apply's first 16 elements are a pair: see
 // @ln_bf16_pairs).
 // CHECK-LABEL: func.func @rms_bf16(
 // CHECK: vector.load {{.*}} : memref<60xbf16>, vector<8xbf16>
 // CHECK: arith.extf {{.*}} : vector<8xbf16> to vector<8xf32>
-// CHECK: arith.extf {{.*}} : vector<8xf32> to vector<8xf64>
-// CHECK: math.fma {{.*}} : vector<8xf64>
+// CHECK-NOT: f64
+// CHECK: math.fma {{.*}} : vector<8xf32>
 // CHECK: vector.constant_mask [4] : vector<8xi1>
 // CHECK: vector.maskedload
 // CHECK: arith.truncf {{.*}} : vector<8xf32> to vector<8xbf16>
@@ -302,14 +303,14 @@ func.func @ln_bf16_native(%x: memref<2x40xbf16>, %y: memref<2x40xbf16>, %m: memr
 // an even unroll the sum of squares reads pairs too, the even and odd
 // halves into the two accumulators of a group.
 // CHECK-LABEL: func.func @rms_bf16_pairs_streaming(
-// CHECK: scf.for {{.*}} -> (vector<8xf64>, vector<8xf64>)
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>)
 // CHECK: %[[RAW:.*]] = vector.load %{{.*}} : memref<2080xbf16>, vector<16xbf16>
 // CHECK: %[[BITS:.*]] = vector.bitcast %[[RAW]] : vector<16xbf16> to vector<8xi32>
 // CHECK: arith.shli %[[BITS]]
 // CHECK: arith.andi %[[BITS]]
-// CHECK: math.fma {{.*}} : vector<8xf64>
-// CHECK: math.fma {{.*}} : vector<8xf64>
-// CHECK: scf.yield {{.*}} : vector<8xf64>, vector<8xf64>
+// CHECK: math.fma {{.*}} : vector<8xf32>
+// CHECK: math.fma {{.*}} : vector<8xf32>
+// CHECK: scf.yield {{.*}} : vector<8xf32>, vector<8xf32>
 // CHECK: %[[PTR:.*]] = memref.extract_aligned_pointer_as_index
 // CHECK: %[[C16:.*]] = arith.constant 16 : index
 // CHECK: %[[MIS:.*]] = arith.remui %{{.*}}, %[[C16]] : index
@@ -328,5 +329,20 @@ func.func @rms_bf16_pairs_streaming(%x: memref<2x1040xbf16>, %y: memref<2x1040xb
   norm.kernel mean_square %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
       schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 2, chunks = 1, rowTasks = 1, nontemporal = true, parallel = false>}
       : (memref<2x1040xbf16>, memref<2x1040xbf16>, memref<2x1xf32>, memref<2x1xf32>) -> ()
+  return
+}
+
+// -----
+
+// mean_square on f32: the squares accumulate in f64 lanes.
+// CHECK-LABEL: func.func @rms_f32_wide(
+// CHECK: arith.extf {{.*}} : vector<8xf32> to vector<8xf64>
+// CHECK: math.fma {{.*}} : vector<8xf64>
+// CHECK: vector.reduction <add>, {{.*}} : vector<8xf64> into f64
+// CHECK: arith.truncf {{.*}} : f64 to f32
+func.func @rms_f32_wide(%x: memref<3x20xf32>, %y: memref<3x20xf32>, %ms: memref<3x1xf32>, %r: memref<3x1xf32>) {
+  norm.kernel mean_square %x outs(%y, %ms, %r) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64,
+      schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>}
+      : (memref<3x20xf32>, memref<3x20xf32>, memref<3x1xf32>, memref<3x1xf32>) -> ()
   return
 }
