@@ -193,9 +193,28 @@ def test_bf16_rows_in_pairs(rng, tmp_path, monkeypatch, schedule, n):
 
 @pytest.mark.parametrize("dtype", ["bf16", "f16"])
 def test_mean_square_of_16_bit_rows_in_f32(rng, tmp_path, dtype):
-    """16-bit rows sum their squares in blocked f32 lanes (exact squares,
-    rounded additions), not f64: a long row's mean square stays within
-    1e-6 of the float64 one."""
+    """16-bit rows sum their squares in f32 lanes (exact squares, rounded
+    additions), in blocks added into f64 totals: a long row's mean square
+    stays within 1e-6 of the float64 one."""
     from test_execution import rms_case
     got, ref, _ = rms_case(rng, tmp_path, (2, 65536), (65536,), dtype)
     nt.assert_close(got["rstd"], ref["rstd"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("schedule", ["vector-width=4 unroll=1",
+                                      "vector-width=8 unroll=1"])
+def test_mean_square_f32_blocks_bound_the_rounding(tmp_path, monkeypatch,
+                                                   schedule):
+    """The adversarial row for f32 sums of squares (found in review): a
+    first vector of 1.0, then 8191 values whose squares are each just under
+    half an ulp of 1.0, so that every addition to a lane holding 1.0 loses
+    its term. With one accumulator set, a block of 1024 vectors put rstd
+    3e-5 off; blocks of 64 vectors (kSquareBlockVectors) keep it within
+    4e-6."""
+    from test_execution import rms_case
+    monkeypatch.setenv("NORMLIR_SCHEDULE", schedule)
+    n = 8192
+    x = np.full((1, n), 2.0**-12 * (1 - 2.0**-8))
+    x[0, :8] = 1.0
+    got, ref, _ = rms_case(None, tmp_path, x.shape, (n,), "bf16", x=x)
+    nt.assert_close(got["rstd"], ref["rstd"], rtol=5e-6)

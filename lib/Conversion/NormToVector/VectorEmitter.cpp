@@ -268,9 +268,10 @@ std::pair<Value, Value> VectorEmitter::storeStats(Value t, Value mean,
 SmallVector<Value> VectorEmitter::reduceBlock(Value base, Value firstGroup,
                                               int64_t count, ValueRange totals,
                                               unsigned numAcc, ReduceBody body,
-                                              bool wideAccs) {
+                                              Accumulate acc) {
   int64_t group = vl * unroll;
-  SmallVector<Value> inits(unroll * numAcc, wideAccs ? zeroWide() : zeroV());
+  SmallVector<Value> inits(unroll * numAcc,
+                           acc == Accumulate::F64 ? zeroWide() : zeroV());
   SmallVector<Value> inner =
       forLoop(cI(0), cI(count), inits, [&](Value g, ValueRange args) {
         SmallVector<Value> accs(args);
@@ -307,35 +308,51 @@ SmallVector<Value> VectorEmitter::reduceBlock(Value base, Value firstGroup,
         next.push_back(parts.back());
       parts = next;
     }
-    out[k] = fadd(out[k], parts[0]);
+    out[k] =
+        fadd(out[k], acc == Accumulate::F32BlocksF64Totals ? toF64Vec(parts[0])
+                                                           : parts[0]);
   }
   return out;
 }
 
 SmallVector<Value> VectorEmitter::reduceRun(Value base, int64_t n,
                                             unsigned numAcc, ReduceBody body,
-                                            bool wideAccs) {
-  SmallVector<Value> totals(numAcc, wideAccs ? zeroWide() : zeroV());
+                                            Accumulate acc) {
+  bool wideTotals = acc != Accumulate::F32;
+  SmallVector<Value> totals(numAcc, wideTotals ? zeroWide() : zeroV());
   int64_t group = vl * unroll;
   int64_t groups = n / group;
-  int64_t blockGroups = std::max<int64_t>(1, kSumBlockVectors / unroll);
+  int64_t blockVectors = acc == Accumulate::F32BlocksF64Totals
+                             ? kSquareBlockVectors
+                             : kSumBlockVectors;
+  int64_t blockGroups = std::max<int64_t>(1, blockVectors / unroll);
   int64_t nBlocks = groups / blockGroups, remGroups = groups % blockGroups;
   if (nBlocks > 0)
     totals =
         forLoop(cI(0), cI(nBlocks), totals, [&](Value blk, ValueRange tot) {
           return reduceBlock(base, imul(blk, blockGroups), blockGroups, tot,
-                             numAcc, body, wideAccs);
+                             numAcc, body, acc);
         });
   if (remGroups > 0)
     totals = reduceBlock(base, cI(nBlocks * blockGroups), remGroups, totals,
-                         numAcc, body, wideAccs);
+                         numAcc, body, acc);
   int64_t done = groups * group;
+  if (done == n)
+    return totals;
+  // The last vectors: into the totals, or, with f32 blocks, into one more.
+  bool separate = acc == Accumulate::F32BlocksF64Totals;
+  SmallVector<Value> rest =
+      separate ? SmallVector<Value>(numAcc, zeroV()) : totals;
   for (; done + vl <= n; done += vl)
-    body(loadVec(x, iadd(base, done)), Value(), totals);
+    body(loadVec(x, iadd(base, done)), Value(), rest);
   if (done < n) {
     Value mask = tailMask(n - done);
-    body(loadVec(x, iadd(base, done), mask), mask, totals);
+    body(loadVec(x, iadd(base, done), mask), mask, rest);
   }
+  if (!separate)
+    return rest;
+  for (unsigned k = 0; k < numAcc; ++k)
+    totals[k] = fadd(totals[k], toF64Vec(rest[k]));
   return totals;
 }
 
@@ -412,7 +429,9 @@ SmallVector<Value> VectorEmitter::pass1Run(Value base, int64_t n) {
   return reduceRun(
       base, n, 1,
       [&](Value v, Value, MutableArrayRef<Value> a) { pass1Step(v, a); },
-      /*wideAccs=*/wideSquares());
+      centered        ? Accumulate::F32
+      : wideSquares() ? Accumulate::F64
+                      : Accumulate::F32BlocksF64Totals);
 }
 
 void VectorEmitter::applyRun(Value base, int64_t n, Value mean, Value rstd,

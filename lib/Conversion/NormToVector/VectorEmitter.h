@@ -258,19 +258,23 @@ protected:
   using ReduceBody =
       llvm::function_ref<void(mlir::Value v, mlir::Value mask,
                               llvm::MutableArrayRef<mlir::Value> accs)>;
+  /// How reduceRun accumulates: all in f32 (blocks of kSumBlockVectors
+  /// vectors, f32 totals), all in f64 lanes, or f32 blocks of
+  /// kSquareBlockVectors vectors added into f64 totals.
+  enum class Accumulate { F32, F64, F32BlocksF64Totals };
   /// Reduces x[base, base + n) into `numAcc` vector totals: `unroll`
-  /// independent accumulator sets inside blocks of up to kSumBlockVectors
-  /// vectors, whose sums are added to the totals (so the rounding error
-  /// grows with the block count, not the element count).
+  /// independent accumulator sets inside blocks of vectors, whose sums are
+  /// added to the totals (so the rounding error grows with the block count
+  /// and size, not the element count).
   llvm::SmallVector<mlir::Value> reduceRun(mlir::Value base, int64_t n,
                                            unsigned numAcc, ReduceBody body,
-                                           bool wideAccs = false);
+                                           Accumulate acc = Accumulate::F32);
   /// One block of reduceRun: `count` groups of `unroll` vectors from group
   /// `firstGroup` into fresh accumulators, added pairwise into `totals`.
   llvm::SmallVector<mlir::Value>
   reduceBlock(mlir::Value base, mlir::Value firstGroup, int64_t count,
               mlir::ValueRange totals, unsigned numAcc, ReduceBody body,
-              bool wideAccs);
+              Accumulate acc);
   /// Mean and biased variance of x[base, base + n), two passes over the run
   /// (the second from cache). With `wide`, both are f64: a partial result
   /// that is combined further keeps the mean's low bits (the f32 rounding
@@ -303,20 +307,22 @@ protected:
   void pass1Step(mlir::Value v, llvm::MutableArrayRef<mlir::Value> a);
   /// The f32 sum pass 1 accumulated.
   mlir::Value pass1Sum(llvm::ArrayRef<mlir::Value> a) {
-    return wideSquares() ? toF32(hsum(a[0])) : hsum(a[0]);
+    return centered ? hsum(a[0]) : toF32(hsum(a[0]));
   }
   /// Whether the sum of squares accumulates in f64 lanes. Not for bf16 or
   /// f16 inputs read as they are (no prologue): their squares are exact in
-  /// f32 (8 or 11 significant bits, squared, fit in 24), so blocked f32
-  /// sums lose only the additions' rounding, as the moments' sums do, and
-  /// they save the f64 conversions and the two f64 FMAs per vector that
-  /// made a 16-bit RMSNorm compute-bound: bf16 RMSNorm 65536x1024 went from
-  /// 42% to 59% of a copy at one thread (interleaved A/B), f32 inputs
-  /// gained nothing and keep f64.
+  /// f32 (8 or 11 significant bits, squared, fit in 24), so they are summed
+  /// in f32 lanes in blocks of kSquareBlockVectors vectors added into f64
+  /// totals, which bounds the rounding to the block's additions. That
+  /// saves the f64 conversions and the two f64 FMAs per vector that made a
+  /// 16-bit RMSNorm compute-bound: bf16 RMSNorm 65536x1024 went from 42% to
+  /// 59% of a copy at one thread (interleaved A/B); f32 inputs gained
+  /// nothing and keep f64 lanes.
   bool wideSquares() {
-    return !centered &&
-           (cast<mlir::MemRefType>(x.getType()).getElementType().isF32() ||
-            !op.getPrologue().empty());
+    return !centered && (mlir::cast<mlir::MemRefType>(x.getType())
+                             .getElementType()
+                             .isF32() ||
+                         !op.getPrologue().empty());
   }
   /// Pass 1 over x[base, base + n).
   llvm::SmallVector<mlir::Value> pass1Run(mlir::Value base, int64_t n);

@@ -64,15 +64,18 @@ func.func @row_prefetch(%x: memref<8x64xf32>, %y: memref<8x64xf32>, %ms: memref<
 // -----
 
 // mean_square on bf16: f32 lanes for the sum of squares (a bf16 square is
-// exact in f32; f32 inputs keep f64 lanes, @rms_f32_wide); a 20-element row
-// ends with a masked vector; bf16 is widened after loading and rounded
-// before storing (the apply's first 16 elements are a pair: see
-// @ln_bf16_pairs).
+// exact in f32; f32 inputs keep f64 lanes, @rms_f32_wide), in blocks of at
+// most 64 vectors added into f64 totals; a 20-element row ends with a
+// masked vector, summed apart and added too; bf16 is widened after loading
+// and rounded before storing (the apply's first 16 elements are a pair:
+// see @ln_bf16_pairs).
 // CHECK-LABEL: func.func @rms_bf16(
 // CHECK: vector.load {{.*}} : memref<60xbf16>, vector<8xbf16>
 // CHECK: arith.extf {{.*}} : vector<8xbf16> to vector<8xf32>
 // CHECK-NOT: f64
 // CHECK: math.fma {{.*}} : vector<8xf32>
+// CHECK: arith.extf {{.*}} : vector<8xf32> to vector<8xf64>
+// CHECK: arith.addf {{.*}} : vector<8xf64>
 // CHECK: vector.constant_mask [4] : vector<8xi1>
 // CHECK: vector.maskedload
 // CHECK: arith.truncf {{.*}} : vector<8xf32> to vector<8xbf16>

@@ -39,6 +39,11 @@ namespace normlir::norm {
 /// them into its totals: the rounding error of a long run then grows with
 /// its number of blocks, not of elements.
 constexpr int64_t kSumBlockVectors = 1024;
+/// Vectors of a 16-bit input's squares (mean_square) a CPU reduction adds
+/// in f32 lanes before adding them into f64 totals: with one accumulator
+/// set, a lane adds at most 64 exact squares, a relative error of at most
+/// 64 * 2^-24 (4e-6) where 1024 vectors could reach 6e-5.
+constexpr int64_t kSquareBlockVectors = 64;
 /// Rows the CPU column strategy sums into f32 lane accumulators before
 /// adding them into f64 totals, so that long chunks with outlier rows keep
 /// their small terms.
