@@ -176,12 +176,24 @@ void VectorEmitter::maskedTail(Value tail, int64_t n,
   // skipped for the rows that have no tail, the usual case.
   Value any =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tail, cI(n));
-  scf::IfOp::create(b, loc, any, [&](OpBuilder &nb, Location) {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-    body(maskTo(arith::SubIOp::create(b, loc, cI(n), tail)));
-    scf::YieldOp::create(b, loc);
-  });
+  ifThenElse(any,
+             [&] { body(maskTo(arith::SubIOp::create(b, loc, cI(n), tail))); });
+}
+
+void VectorEmitter::ifThenElse(Value cond, function_ref<void()> thenBody,
+                               function_ref<void()> elseBody) {
+  auto region = [&](function_ref<void()> body) {
+    return [&, body](OpBuilder &nb, Location) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+      body();
+      scf::YieldOp::create(b, loc);
+    };
+  };
+  if (elseBody)
+    scf::IfOp::create(b, loc, cond, region(thenBody), region(elseBody));
+  else
+    scf::IfOp::create(b, loc, cond, region(thenBody));
 }
 
 void VectorEmitter::flatLoop(
@@ -478,23 +490,10 @@ void VectorEmitter::applyRun(Value base, int64_t n, Value mean, Value rstd,
     return;
   }
   // Streaming pairs from the run's start need y aligned to a vector there
-  // (applyPair), as the vector loop without a masked head does; else the
-  // vectors with their masked head.
-  int64_t vectorBytes = vl * 2;
-  Value addr = iadd(
-      imul(base, 2),
-      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, y).getResult());
+  // (applyPair), i.e. no masked head; else the vectors with their head.
   Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                        irem(addr, vectorBytes), cI(0));
-  auto branch = [&](function_ref<void()> body) {
-    return [&, body](OpBuilder &nb, Location) {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-      body();
-      scf::YieldOp::create(b, loc);
-    };
-  };
-  scf::IfOp::create(b, loc, aligned, branch(pairLoop), branch(vectors));
+                                        streamHead(base, n), cI(0));
+  ifThenElse(aligned, pairLoop, vectors);
 }
 
 Value VectorEmitter::applyMath(const RunApply &a, Value v, Value wv, Value bv) {

@@ -226,6 +226,10 @@ protected:
   /// elements are left (a buffer not even aligned to its element size
   /// takes the masked path throughout).
   void vectorLoop(int64_t n, mlir::Value streamBase, VectorBody body);
+  /// An scf.if on `cond` (no results) whose regions `thenBody` and
+  /// `elseBody` (optional) build at the builder.
+  void ifThenElse(mlir::Value cond, llvm::function_ref<void()> thenBody,
+                  llvm::function_ref<void()> elseBody = nullptr);
   /// `body(mask)` for the masked vector at `tail` of a run of `n`
   /// elements, where it has lanes (tail < n).
   void maskedTail(mlir::Value tail, int64_t n,
@@ -288,7 +292,7 @@ protected:
   runMomentsFrom(mlir::Value base, int64_t n, mlir::Value m1, bool wide = false,
                  mlir::Value *accurate = nullptr);
   /// runMoments in one pass where that is as accurate: the sums about the
-  /// mean of the run's first kShiftSampleElements elements, which are kept
+  /// mean of the run's first vector (its elements, if fewer), which are kept
   /// when the shift is near the mean (kShiftMaxOffset); otherwise (a shift
   /// far out in the run's spread, an inf or NaN) the two passes follow. For
   /// the usual run the second pass over the run is saved: on a core that
@@ -379,8 +383,8 @@ protected:
   /// `mem` (1-D f32) with each block of 2 * vl elements deinterleaved.
   mlir::Value deinterleave(mlir::Value mem);
   /// The pair of vectors of the apply at offset `off` of the run (a
-  /// multiple of 2 * vl); `streaming`: a non-temporal store, y aligned to
-  /// the pair.
+  /// multiple of 2 * vl); `streaming`: two non-temporal vector stores, y
+  /// aligned to a vector there.
   void applyPair(const RunApply &a, mlir::Value off, bool streaming);
   /// The apply over segment `s` (R2 elements starting at `base`),
   /// prefetching the segment at `ahead` when given.
