@@ -15,6 +15,8 @@
 #include "normlir/Dialect/Norm/IR/Norm.h"
 #include "normlir/Dialect/Norm/Utils/Utils.h"
 
+#include "Builders.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -31,8 +33,9 @@ namespace normlir {
 using namespace mlir;
 using namespace normlir;
 using namespace normlir::norm;
+using namespace normlir::normtolinalg;
 
-namespace {
+namespace normlir::normtolinalg {
 
 /// Indexing map selecting `dims` of a `rank`-dim iteration space.
 AffineMap selectDims(int64_t rank, ArrayRef<int64_t> dims, MLIRContext *ctx) {
@@ -47,41 +50,31 @@ Value f32Const(OpBuilder &b, Location loc, double v) {
                                    b.getF32FloatAttr(static_cast<float>(v)));
 }
 
-/// Sum over `axes` of `term(x, extras...)`, where `extras` are tensors over
-/// the kept dims (broadcast along `axes`). Returns a tensor over the kept dims.
-///
-/// The sum is Kahan-compensated: a second accumulator carries the rounding
-/// error of each f32 addition, so the error does not grow with the number of
-/// reduced elements (a plain f32 sum of 2^20 values of 1.1 is off by 7e-4).
-Value buildSum(
-    OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
-    ValueRange extras,
-    function_ref<Value(OpBuilder &, Location, Value, ValueRange)> term) {
-  auto xType = cast<RankedTensorType>(x.getType());
+Value buildSumMapped(
+    OpBuilder &b, Location loc, ValueRange ins, ArrayRef<AffineMap> inMaps,
+    ArrayRef<int64_t> axes,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> term) {
+  auto xType = cast<RankedTensorType>(ins.front().getType());
   int64_t rank = xType.getRank();
   SmallVector<int64_t> kept = getComplementAxes(rank, axes);
   SmallVector<int64_t> keptShape;
   for (int64_t d : kept)
     keptShape.push_back(xType.getDimSize(d));
-  MLIRContext *ctx = b.getContext();
-  AffineMap keptMap = selectDims(rank, kept, ctx);
-  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank)};
-  maps.append(extras.size(), keptMap);
+  AffineMap keptMap = selectDims(rank, kept, b.getContext());
+  SmallVector<AffineMap> maps(inMaps);
   maps.append({keptMap, keptMap});
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
   for (int64_t a : axes)
     iters[a] = utils::IteratorType::reduction;
-  SmallVector<Value> ins = {x};
-  ins.append(extras.begin(), extras.end());
   Value sumInit = buildZeros(b, loc, keptShape);
   Value compInit = buildZeros(b, loc, keptShape);
   Type accType = sumInit.getType();
+  size_t numIns = ins.size();
   auto generic = linalg::GenericOp::create(
       b, loc, TypeRange{accType, accType}, ins, ValueRange{sumInit, compInit},
       maps, iters, [&](OpBuilder &nb, Location l, ValueRange args) {
-        Value xf = castFloat(nb, l, args[0], nb.getF32Type());
-        Value t = term(nb, l, xf, args.slice(1, extras.size()));
-        Value sum = args[args.size() - 2], comp = args.back();
+        Value t = term(nb, l, args.take_front(numIns));
+        Value sum = args[numIns], comp = args[numIns + 1];
         // Kahan: y = t - c; s = sum + y; c = (s - sum) - y.
         Value y = arith::SubFOp::create(nb, l, t, comp);
         Value next = arith::AddFOp::create(nb, l, sum, y);
@@ -99,6 +92,25 @@ Value buildSum(
         linalg::YieldOp::create(nb, l, ValueRange{next, lost});
       });
   return generic.getResult(0);
+}
+
+Value buildSum(
+    OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
+    ValueRange extras,
+    function_ref<Value(OpBuilder &, Location, Value, ValueRange)> term) {
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  AffineMap keptMap =
+      selectDims(rank, getComplementAxes(rank, axes), b.getContext());
+  SmallVector<Value> ins = {x};
+  ins.append(extras.begin(), extras.end());
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank)};
+  maps.append(extras.size(), keptMap);
+  return buildSumMapped(
+      b, loc, ins, maps, axes,
+      [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+        Value xf = castFloat(nb, l, args[0], nb.getF32Type());
+        return term(nb, l, xf, args.drop_front());
+      });
 }
 
 /// Elementwise `f(v)` on an f32 tensor.
@@ -123,6 +135,10 @@ int64_t numReduced(RankedTensorType t, ArrayRef<int64_t> axes) {
     n *= t.getDimSize(a);
   return n;
 }
+
+} // namespace normlir::normtolinalg
+
+namespace {
 
 struct LowerMoments : OpConversionPattern<MomentsOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -289,4 +305,5 @@ struct ConvertNormToLinalgPass
 void normlir::populateNormToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerMoments, LowerMeanSquare, LowerRstd, LowerApply>(
       patterns.getContext());
+  populateGradToLinalgPatterns(patterns);
 }

@@ -11,6 +11,8 @@
 
 #include "normlir/Dialect/Norm/IR/Norm.h"
 
+#include "Verify.h"
+
 #include "llvm/Support/MathExtras.h"
 
 #include "mlir/IR/Matchers.h"
@@ -22,33 +24,11 @@
 
 using namespace mlir;
 using namespace normlir::norm;
+using namespace normlir::norm::detail;
 
 //===----------------------------------------------------------------------===//
 // Shared checks
 //===----------------------------------------------------------------------===//
-
-static std::string shapeStr(ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  llvm::raw_string_ostream os(s);
-  llvm::interleaveComma(shape, os);
-  os << "]";
-  return s;
-}
-
-/// Axes lie in [0, rank), are distinct and ascending.
-static LogicalResult verifyAxes(Operation *op, ArrayRef<int64_t> axes,
-                                int64_t rank, StringRef what) {
-  for (auto [i, a] : llvm::enumerate(axes)) {
-    if (a < 0 || a >= rank)
-      return op->emitOpError()
-             << what << " " << a << " is out of range [0, " << rank << ")";
-    if (i > 0 && axes[i - 1] >= a)
-      return op->emitOpError()
-             << what << " must be distinct and ascending, got "
-             << shapeStr(axes);
-  }
-  return success();
-}
 
 static LogicalResult verifyEpsilon(Operation *op, double eps) {
   // NaN and +inf pass, as PyTorch takes them (the outputs are NaN / bias).
@@ -60,42 +40,6 @@ static LogicalResult verifyEpsilon(Operation *op, double eps) {
 static LogicalResult verifyMomentum(Operation *op, double m) {
   if (!(m >= 0.0 && m <= 1.0))
     return op->emitOpError() << "momentum must be in [0, 1], got " << m;
-  return success();
-}
-
-/// A parameter (weight, bias, running statistic) has exactly `shape` and an
-/// element type of f32 or the input's.
-static LogicalResult verifyParam(Operation *op, Value param, StringRef name,
-                                 ArrayRef<int64_t> shape, Type inputElt) {
-  if (!param)
-    return success();
-  auto type = cast<RankedTensorType>(param.getType());
-  if (type.getShape() != shape)
-    return op->emitOpError()
-           << name << " shape " << shapeStr(type.getShape())
-           << " does not match the expected " << shapeStr(shape);
-  Type elt = type.getElementType();
-  if (!elt.isF32() && elt != inputElt)
-    return op->emitOpError() << name << " element type " << elt
-                             << " must be f32 or the input's " << inputElt;
-  return success();
-}
-
-/// The shape of a statistic: the input's shape with `axes` set to 1.
-static SmallVector<int64_t> keepDimsShape(ArrayRef<int64_t> shape,
-                                          ArrayRef<int64_t> axes) {
-  SmallVector<int64_t> out(shape);
-  for (int64_t a : axes)
-    out[a] = 1;
-  return out;
-}
-
-static LogicalResult verifyResultType(Operation *op, Type actual,
-                                      RankedTensorType expected,
-                                      StringRef name) {
-  if (actual != expected)
-    return op->emitOpError()
-           << name << " must have type " << expected << ", got " << actual;
   return success();
 }
 
@@ -162,19 +106,9 @@ LogicalResult ApplyOp::verify() {
   auto inType = cast<RankedTensorType>(getInput().getType());
   ArrayRef<int64_t> shape = inType.getShape();
   // (C1) statistics broadcast against the input.
-  for (auto [name, stat] :
-       {std::pair<StringRef, Value>{"mean", getMean()}, {"rstd", getRstd()}}) {
-    if (!stat)
-      continue;
-    auto st = cast<RankedTensorType>(stat.getType());
-    if (st.getRank() != inType.getRank())
-      return emitOpError() << name << " must have the input's rank "
-                           << inType.getRank() << ", got " << st.getRank();
-    for (auto [d, s] : llvm::enumerate(st.getShape()))
-      if (s != 1 && s != shape[d])
-        return emitOpError() << name << " dimension " << d << " is " << s
-                             << "; it must be 1 or the input's " << shape[d];
-  }
+  if (failed(verifyBroadcastStat(*this, getMean(), "mean", shape)) ||
+      failed(verifyBroadcastStat(*this, getRstd(), "rstd", shape)))
+    return failure();
   // (C2) parameter axes.
   if (failed(verifyAxes(*this, getParamAxes(), inType.getRank(), "param axis")))
     return failure();

@@ -560,4 +560,10 @@ def Norm_YieldOp : Op<Norm_Dialect, "yield", [Pure, ReturnLike, Terminator,
   let assemblyFormat = "$value attr-dict `:` type($value)";
 }
 
+//===----------------------------------------------------------------------===//
+// Gradient ops (core level of the backward)
+//===----------------------------------------------------------------------===//
+
+include "normlir/Dialect/Norm/IR/NormGradOps.td"
+
 #endif // NORMLIR_DIALECT_NORM_IR_NORMOPS_TD

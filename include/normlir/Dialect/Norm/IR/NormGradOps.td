@@ -1,0 +1,164 @@
+//===- NormGradOps.td - norm dialect gradient ops ----------*- tablegen -*-===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The core level of the backward: every normalization's gradient is
+// reductions over the forward's axis set plus an elementwise apply, as its
+// forward is (docs/design.md, "Gradients"). Included by NormOps.td; the
+// verifiers are in NormGradOps.cpp, each check naming its constraint.
+//
+// Shared notation of the three ops, all computed in f32:
+//   g    = f32(grad) * f32(weight)   (weight indexed by param_axes; g =
+//                                     f32(grad) without a weight)
+//   xhat = (f32(x) - mean) * rstd    (mean = 0 without one: RMSNorm)
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORMLIR_DIALECT_NORM_IR_NORMGRADOPS_TD
+#define NORMLIR_DIALECT_NORM_IR_NORMGRADOPS_TD
+
+def Norm_GradMomentsOp : Norm_CoreOp<"grad_moments", [AttrSizedOperandSegments,
+    AllTypesMatch<["mean_g", "mean_gxhat"]>]> {
+  let summary = "Means of g and g * xhat over an axis set (backward statistics)";
+  let description = [{
+    The two reductions a backward takes over the forward's axis set `A`
+    where the forward's statistics came from its input:
+    ```
+    mean_g     = E_A[g]
+    mean_gxhat = E_A[g * xhat]
+    ```
+    with `g` and `xhat` as at the top of this section. `mean` and `rstd`
+    are the forward's statistics over `A` (reduced dimensions kept as 1);
+    the results have their shape. A centred norm uses both results, RMSNorm
+    only `mean_gxhat` (its `mean_g` is then dead and not computed).
+
+    Reference decomposition (n = number of reduced elements):
+    ```
+    mean_g     = sum_A(f32(grad) * f32(weight)) / n
+    mean_gxhat = sum_A(f32(grad) * f32(weight) * (f32(x) - mean) * rstd) / n
+    ```
+
+    Constraints:
+    * (C1) `axes` are in `[0, rank(x))`, distinct, ascending and not empty.
+    * (C2) `type(grad) = type(x)`.
+    * (C3) `shape(rstd)` (and `shape(mean)`, when given) is `shape(x)` with
+      the dimensions in `axes` set to 1.
+    * (C4) `param_axes` are in `[0, rank(x))`, distinct and ascending.
+    * (C5) `shape(weight) = [shape(x)[a] for a in param_axes]`, its element
+      type f32 or the input's.
+    * (C6) `param_axes` is empty iff no weight is given.
+    * (C7) Both results have the type of `rstd`.
+
+    Example (LayerNorm over the last dimension):
+    ```mlir
+    %mg, %mgx = norm.grad_moments %x, %dy mean %m rstd %r weight %w
+        axes = [1] {param_axes = array<i64: 1>}
+        : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>,
+           tensor<8xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+    ```
+  }];
+  let arguments = (ins Norm_FloatTensor:$x, Norm_FloatTensor:$grad,
+                       Optional<Norm_StatTensor>:$mean,
+                       Norm_StatTensor:$rstd,
+                       Optional<Norm_FloatTensor>:$weight,
+                       DenseI64ArrayAttr:$axes,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$param_axes);
+  let results = (outs Norm_StatTensor:$mean_g, Norm_StatTensor:$mean_gxhat);
+  let assemblyFormat = [{
+    $x `,` $grad (`mean` $mean^)? `rstd` $rstd (`weight` $weight^)?
+    `axes` `=` $axes attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Norm_ApplyGradOp : Norm_CoreOp<"apply_grad", [AttrSizedOperandSegments]> {
+  let summary = "Elementwise input gradient rstd * (g - mean_g - xhat * mean_gxhat)";
+  let description = [{
+    The elementwise half of every normalization's backward:
+    ```
+    dx = T(rstd * (g - mean_g - xhat * mean_gxhat))
+    ```
+    computed in f32 and rounded once to the input's element type `T`, with
+    `g` and `xhat` as at the top of this section. A term whose operand is
+    absent is dropped: without `mean_g` and `mean_gxhat` (statistics that
+    are constants of the forward: BatchNorm eval, InstanceNorm from running
+    statistics) `dx = T(rstd * g)`, and `x` and `mean` are not read.
+    `mean_g` and `mean_gxhat` are `norm.grad_moments`' results; like `mean`
+    and `rstd` they have the input's rank, each dimension 1 (broadcast) or
+    the input's size.
+
+    Reference decomposition, per element:
+    ```
+    g  = f32(grad) * f32(weight)
+    dx = T(rstd * (g - mean_g - (f32(x) - mean) * rstd * mean_gxhat))
+    ```
+
+    Constraints:
+    * (C1) `type(grad) = type(x)`.
+    * (C2) `mean`, `rstd`, `mean_g`, `mean_gxhat` have rank `rank(x)` and
+      each of their dimensions is 1 or equal to the input's.
+    * (C3) `param_axes` are in `[0, rank(x))`, distinct and ascending.
+    * (C4) `shape(weight) = [shape(x)[a] for a in param_axes]`, its element
+      type f32 or the input's.
+    * (C5) `param_axes` is empty iff no weight is given.
+    * (C6) `type(result) = type(x)`.
+  }];
+  let arguments = (ins Norm_FloatTensor:$x, Norm_FloatTensor:$grad,
+                       Optional<Norm_StatTensor>:$mean,
+                       Norm_StatTensor:$rstd,
+                       Optional<Norm_FloatTensor>:$weight,
+                       Optional<Norm_StatTensor>:$mean_g,
+                       Optional<Norm_StatTensor>:$mean_gxhat,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$param_axes);
+  let results = (outs Norm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $x `,` $grad (`mean` $mean^)? `rstd` $rstd (`weight` $weight^)?
+    (`mean_g` $mean_g^)? (`mean_gxhat` $mean_gxhat^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def Norm_ParamGradOp : Norm_CoreOp<"param_grad", [
+    AllTypesMatch<["weight_grad", "bias_grad"]>]> {
+  let summary = "Weight and bias gradients: sums of grad * xhat and grad";
+  let description = [{
+    The reductions over the axes *other* than `param_axes` that give the
+    gradients of the weight and the bias:
+    ```
+    weight_grad = T(sum_{not P}(f32(grad) * xhat))
+    bias_grad   = T(sum_{not P}(f32(grad)))
+    ```
+    accumulated in f32 and rounded once to the results' element type `T`
+    (the parameters' type), with `xhat` as at the top of this section and
+    `P = param_axes`. `mean` and `rstd` broadcast as in `norm.apply`. A
+    result without uses is not computed (a norm without bias).
+
+    Constraints:
+    * (C1) `type(grad) = type(x)`.
+    * (C2) `mean` and `rstd` have rank `rank(x)` and each of their
+      dimensions is 1 or equal to the input's.
+    * (C3) `param_axes` are in `[0, rank(x))`, distinct, ascending and not
+      empty.
+    * (C4) `shape(weight_grad) = [shape(x)[a] for a in param_axes]`.
+
+    Example (BatchNorm NCHW):
+    ```mlir
+    %dw, %db = norm.param_grad %x, %dy mean %m rstd %r param_axes = [1]
+        : (tensor<8x6x3x4xf32>, tensor<8x6x3x4xf32>, tensor<1x6x1x1xf32>,
+           tensor<1x6x1x1xf32>) -> (tensor<6xf32>, tensor<6xf32>)
+    ```
+  }];
+  let arguments = (ins Norm_FloatTensor:$x, Norm_FloatTensor:$grad,
+                       Optional<Norm_StatTensor>:$mean,
+                       Norm_StatTensor:$rstd,
+                       DenseI64ArrayAttr:$param_axes);
+  let results = (outs Norm_FloatTensor:$weight_grad,
+                      Norm_FloatTensor:$bias_grad);
+  let assemblyFormat = [{
+    $x `,` $grad (`mean` $mean^)? `rstd` $rstd `param_axes` `=` $param_axes
+    attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+#endif // NORMLIR_DIALECT_NORM_IR_NORMGRADOPS_TD

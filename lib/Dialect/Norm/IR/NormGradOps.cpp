@@ -1,0 +1,114 @@
+//===- NormGradOps.cpp - norm dialect gradient ops: verifiers -------------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Each check names the constraint (Cn) of the op's ODS description
+// (NormGradOps.td) that it enforces; test/Dialect/Norm/IR/invalid-grad.mlir
+// has a negative test per constraint.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir/Dialect/Norm/IR/Norm.h"
+
+#include "Verify.h"
+
+using namespace mlir;
+using namespace normlir::norm;
+using namespace normlir::norm::detail;
+
+/// `grad` has the type of `x`.
+static LogicalResult verifyGradType(Operation *op, Value x, Value grad) {
+  if (grad.getType() != x.getType())
+    return op->emitOpError() << "grad must have the input's type "
+                             << x.getType() << ", got " << grad.getType();
+  return success();
+}
+
+/// Parameter axes and the weight indexed by them, given together.
+static LogicalResult verifyWeightAxes(Operation *op, RankedTensorType xType,
+                                      ArrayRef<int64_t> paramAxes,
+                                      Value weight) {
+  // (param_axes range: C4 of grad_moments, C3 of apply_grad)
+  if (failed(verifyAxes(op, paramAxes, xType.getRank(), "param axis")))
+    return failure();
+  // (Presence: C6 / C5) before the shape, which depends on the axes.
+  if (paramAxes.empty() != !weight)
+    return op->emitOpError("param_axes must be given exactly when weight is");
+  // (Weight shape and type: C5 / C4)
+  return verifyParam(op, weight, "weight",
+                     selectShape(xType.getShape(), paramAxes),
+                     xType.getElementType());
+}
+
+LogicalResult GradMomentsOp::verify() {
+  auto xType = cast<RankedTensorType>(getX().getType());
+  // (C1)
+  if (failed(verifyAxes(*this, getAxes(), xType.getRank(), "axis")))
+    return failure();
+  if (getAxes().empty())
+    return emitOpError("expects at least one reduction axis");
+  // (C2)
+  if (failed(verifyGradType(*this, getX(), getGrad())))
+    return failure();
+  // (C3) the forward's statistics over the same axes.
+  auto statType =
+      RankedTensorType::get(keepDimsShape(xType.getShape(), getAxes()),
+                            Float32Type::get(getContext()));
+  if (getMean() &&
+      failed(verifyResultType(*this, getMean().getType(), statType, "mean")))
+    return failure();
+  if (failed(verifyResultType(*this, getRstd().getType(), statType, "rstd")))
+    return failure();
+  // (C4)-(C6)
+  if (failed(verifyWeightAxes(*this, xType, getParamAxes(), getWeight())))
+    return failure();
+  // (C7)
+  return verifyResultType(*this, getMeanG().getType(), statType, "result");
+}
+
+LogicalResult ApplyGradOp::verify() {
+  auto xType = cast<RankedTensorType>(getX().getType());
+  ArrayRef<int64_t> shape = xType.getShape();
+  // (C1)
+  if (failed(verifyGradType(*this, getX(), getGrad())))
+    return failure();
+  // (C2)
+  if (failed(verifyBroadcastStat(*this, getMean(), "mean", shape)) ||
+      failed(verifyBroadcastStat(*this, getRstd(), "rstd", shape)) ||
+      failed(verifyBroadcastStat(*this, getMeanG(), "mean_g", shape)) ||
+      failed(verifyBroadcastStat(*this, getMeanGxhat(), "mean_gxhat", shape)))
+    return failure();
+  // (C3)-(C5)
+  if (failed(verifyWeightAxes(*this, xType, getParamAxes(), getWeight())))
+    return failure();
+  // (C6)
+  return verifyResultType(*this, getResult().getType(), xType, "result");
+}
+
+LogicalResult ParamGradOp::verify() {
+  auto xType = cast<RankedTensorType>(getX().getType());
+  ArrayRef<int64_t> shape = xType.getShape();
+  // (C1)
+  if (failed(verifyGradType(*this, getX(), getGrad())))
+    return failure();
+  // (C2)
+  if (failed(verifyBroadcastStat(*this, getMean(), "mean", shape)) ||
+      failed(verifyBroadcastStat(*this, getRstd(), "rstd", shape)))
+    return failure();
+  // (C3)
+  if (failed(verifyAxes(*this, getParamAxes(), xType.getRank(), "param axis")))
+    return failure();
+  if (getParamAxes().empty())
+    return emitOpError("expects at least one param axis");
+  // (C4)
+  auto resultType = cast<RankedTensorType>(getWeightGrad().getType());
+  SmallVector<int64_t> expected = selectShape(shape, getParamAxes());
+  if (resultType.getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError() << "weight_grad shape "
+                         << shapeStr(resultType.getShape())
+                         << " does not match the expected "
+                         << shapeStr(expected);
+  return success();
+}

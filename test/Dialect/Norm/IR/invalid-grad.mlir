@@ -1,0 +1,239 @@
+// RUN: normlir-opt %s -split-input-file -verify-diagnostics
+
+// One negative test per numbered constraint of the gradient ops
+// (include/normlir/Dialect/Norm/IR/NormGradOps.td).
+
+//===----------------------------------------------------------------------===//
+// norm.grad_moments
+//===----------------------------------------------------------------------===//
+
+// (C1)
+func.func @grad_moments_axis_range(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.grad_moments' op axis 2 is out of range [0, 2)}}
+  %a, %b = norm.grad_moments %x, %x rstd %r axes = [2] : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+// (C1)
+func.func @grad_moments_no_axes(%x: tensor<4x8xf32>, %r: tensor<4x8xf32>) {
+  // expected-error @+1 {{'norm.grad_moments' op expects at least one reduction axis}}
+  %a, %b = norm.grad_moments %x, %x rstd %r axes = [] : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>)
+  return
+}
+
+// -----
+
+// (C2)
+func.func @grad_moments_grad_type(%x: tensor<4x8xf32>, %dy: tensor<4x8xbf16>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.grad_moments' op grad must have the input's type 'tensor<4x8xf32>', got 'tensor<4x8xbf16>'}}
+  %a, %b = norm.grad_moments %x, %dy rstd %r axes = [1] : (tensor<4x8xf32>, tensor<4x8xbf16>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+// (C3)
+func.func @grad_moments_mean_shape(%x: tensor<4x8xf32>, %m: tensor<1x1xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.grad_moments' op mean must have type 'tensor<4x1xf32>', got 'tensor<1x1xf32>'}}
+  %a, %b = norm.grad_moments %x, %x mean %m rstd %r axes = [1] : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<1x1xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+// (C3)
+func.func @grad_moments_rstd_shape(%x: tensor<4x8xf32>, %r: tensor<4x8xf32>) {
+  // expected-error @+1 {{'norm.grad_moments' op rstd must have type 'tensor<4x1xf32>', got 'tensor<4x8xf32>'}}
+  %a, %b = norm.grad_moments %x, %x rstd %r axes = [1] : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+// (C4)
+func.func @grad_moments_param_axes(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{'norm.grad_moments' op param axis 3 is out of range [0, 2)}}
+  %a, %b = norm.grad_moments %x, %x rstd %r weight %w axes = [1] {param_axes = array<i64: 3>} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<8xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+// (C5)
+func.func @grad_moments_weight_shape(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{'norm.grad_moments' op weight shape [4] does not match the expected [8]}}
+  %a, %b = norm.grad_moments %x, %x rstd %r weight %w axes = [1] {param_axes = array<i64: 1>} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+// (C5)
+func.func @grad_moments_weight_type(%x: tensor<4x8xbf16>, %r: tensor<4x1xf32>, %w: tensor<8xf16>) {
+  // expected-error @+1 {{'norm.grad_moments' op weight element type 'f16' must be f32 or the input's 'bf16'}}
+  %a, %b = norm.grad_moments %x, %x rstd %r weight %w axes = [1] {param_axes = array<i64: 1>} : (tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<4x1xf32>, tensor<8xf16>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+// (C6)
+func.func @grad_moments_axes_without_weight(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.grad_moments' op param_axes must be given exactly when weight is}}
+  %a, %b = norm.grad_moments %x, %x rstd %r axes = [1] {param_axes = array<i64: 1>} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+// (C6)
+func.func @grad_moments_weight_without_axes(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{'norm.grad_moments' op param_axes must be given exactly when weight is}}
+  %a, %b = norm.grad_moments %x, %x rstd %r weight %w axes = [1] : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<8xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+// (C7)
+func.func @grad_moments_result_type(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.grad_moments' op result must have type 'tensor<4x1xf32>', got 'tensor<1x8xf32>'}}
+  %a, %b = norm.grad_moments %x, %x rstd %r axes = [1] : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>) -> (tensor<1x8xf32>, tensor<1x8xf32>)
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// norm.apply_grad
+//===----------------------------------------------------------------------===//
+
+// (C1)
+func.func @apply_grad_grad_type(%x: tensor<4x8xf32>, %dy: tensor<4x4xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.apply_grad' op grad must have the input's type 'tensor<4x8xf32>', got 'tensor<4x4xf32>'}}
+  %0 = norm.apply_grad %x, %dy rstd %r : (tensor<4x8xf32>, tensor<4x4xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C2)
+func.func @apply_grad_stat_rank(%x: tensor<4x8xf32>, %r: tensor<4xf32>) {
+  // expected-error @+1 {{'norm.apply_grad' op rstd must have the input's rank 2, got 1}}
+  %0 = norm.apply_grad %x, %x rstd %r : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C2)
+func.func @apply_grad_mean_g_shape(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>, %mg: tensor<2x1xf32>) {
+  // expected-error @+1 {{'norm.apply_grad' op mean_g dimension 0 is 2; it must be 1 or the input's 4}}
+  %0 = norm.apply_grad %x, %x rstd %r mean_g %mg : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<2x1xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C2)
+func.func @apply_grad_mean_gxhat_shape(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>, %mg: tensor<4x2xf32>) {
+  // expected-error @+1 {{'norm.apply_grad' op mean_gxhat dimension 1 is 2; it must be 1 or the input's 8}}
+  %0 = norm.apply_grad %x, %x rstd %r mean_gxhat %mg : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x2xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C3)
+func.func @apply_grad_param_axes(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{'norm.apply_grad' op param axis must be distinct and ascending, got [1, 1]}}
+  %0 = norm.apply_grad %x, %x rstd %r weight %w {param_axes = array<i64: 1, 1>} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C4)
+func.func @apply_grad_weight_shape(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{'norm.apply_grad' op weight shape [4] does not match the expected [8]}}
+  %0 = norm.apply_grad %x, %x rstd %r weight %w {param_axes = array<i64: 1>} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C5)
+func.func @apply_grad_weight_without_axes(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{'norm.apply_grad' op param_axes must be given exactly when weight is}}
+  %0 = norm.apply_grad %x, %x rstd %r weight %w : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C6)
+func.func @apply_grad_result_type(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.apply_grad' op result must have type 'tensor<4x8xf32>', got 'tensor<4x8xbf16>'}}
+  %0 = norm.apply_grad %x, %x rstd %r : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xbf16>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// norm.param_grad
+//===----------------------------------------------------------------------===//
+
+// (C1)
+func.func @param_grad_grad_type(%x: tensor<4x8xf32>, %dy: tensor<4x8xf16>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.param_grad' op grad must have the input's type 'tensor<4x8xf32>', got 'tensor<4x8xf16>'}}
+  %a, %b = norm.param_grad %x, %dy rstd %r param_axes = [1] : (tensor<4x8xf32>, tensor<4x8xf16>, tensor<4x1xf32>) -> (tensor<8xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+// (C2)
+func.func @param_grad_mean_shape(%x: tensor<4x8xf32>, %m: tensor<3x1xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.param_grad' op mean dimension 0 is 3; it must be 1 or the input's 4}}
+  %a, %b = norm.param_grad %x, %x mean %m rstd %r param_axes = [1] : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<3x1xf32>, tensor<4x1xf32>) -> (tensor<8xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+// (C3)
+func.func @param_grad_axis_range(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.param_grad' op param axis 2 is out of range [0, 2)}}
+  %a, %b = norm.param_grad %x, %x rstd %r param_axes = [2] : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>) -> (tensor<8xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+// (C3)
+func.func @param_grad_no_axes(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.param_grad' op expects at least one param axis}}
+  %a, %b = norm.param_grad %x, %x rstd %r param_axes = [] : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>) -> (tensor<f32>, tensor<f32>)
+  return
+}
+
+// -----
+
+// (C4)
+func.func @param_grad_result_shape(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.param_grad' op weight_grad shape [4] does not match the expected [8]}}
+  %a, %b = norm.param_grad %x, %x rstd %r param_axes = [1] : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>) -> (tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+// The two results share one type (ODS).
+func.func @param_grad_result_types(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.param_grad' op failed to verify that all of {weight_grad, bias_grad} have same type}}
+  %a, %b = norm.param_grad %x, %x rstd %r param_axes = [1] : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>) -> (tensor<8xf32>, tensor<8xbf16>)
+  return
+}
