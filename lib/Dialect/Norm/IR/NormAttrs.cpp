@@ -6,6 +6,8 @@
 
 #include "normlir/Dialect/Norm/IR/Norm.h"
 
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
 #include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
@@ -162,6 +164,24 @@ CUDATargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 LogicalResult NormDialect::verifyOperationAttribute(Operation *op,
                                                     NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  if (name == kGradientOfAttrName || name == kWrtAttrName ||
+      name == kCotangentsAttrName) {
+    // Kept through the lowering (func.func, then llvm.func).
+    if (!isa<FunctionOpInterface>(op))
+      return op->emitError()
+             << "'" << name << "' is an attribute of a function";
+    bool ok = name == kGradientOfAttrName
+                  ? isa<FlatSymbolRefAttr>(attr.getValue())
+                  : isa<DenseI64ArrayAttr>(attr.getValue());
+    if (!ok)
+      return op->emitError()
+             << "'" << name << "' must be "
+             << (name == kGradientOfAttrName ? "a symbol reference"
+                                             : "an array<i64>")
+             << ", got " << attr.getValue();
+    return success();
+  }
   if (attr.getName() != kTargetAttrName)
     return op->emitError() << "unknown norm dialect attribute '"
                            << attr.getName().getValue() << "'";

@@ -42,10 +42,22 @@ def Norm_Dialect : Dialect {
   let hasConstantMaterializer = 0;
   let useDefaultAttributePrinterParser = 1;
   // `norm.target` on a module: a #norm.cpu_target or #norm.cuda_target.
+  // `norm.gradient_of`, `norm.wrt`, `norm.cotangents` on a function made by
+  // norm-differentiate.
   let hasOperationAttrVerify = 1;
   let extraClassDeclaration = [{
     /// The name of the module attribute holding the compile target.
     static constexpr ::llvm::StringLiteral kTargetAttrName = "norm.target";
+    /// On a backward function: the forward function it differentiates.
+    static constexpr ::llvm::StringLiteral kGradientOfAttrName =
+        "norm.gradient_of";
+    /// On a backward function: the forward arguments its results are the
+    /// gradients of.
+    static constexpr ::llvm::StringLiteral kWrtAttrName = "norm.wrt";
+    /// On a backward function: the forward results its trailing arguments
+    /// are the cotangents of.
+    static constexpr ::llvm::StringLiteral kCotangentsAttrName =
+        "norm.cotangents";
   }];
 }
 

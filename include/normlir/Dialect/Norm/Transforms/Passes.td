@@ -28,6 +28,50 @@ def NormExpand : Pass<"norm-expand"> {
   ];
 }
 
+def NormDifferentiate : Pass<"norm-differentiate", "::mlir::ModuleOp"> {
+  let summary = "Derive the backward function of each forward norm function";
+  let description = [{
+    For each function `@f` holding norm ops (or those named by
+    `functions`), adds `@f_backward` (`suffix`), derived from the core form
+    (`norm-expand` is applied to a copy of `@f`) by reverse mode:
+
+    * its arguments are `@f`'s, then one cotangent per *differentiable*
+      result of `@f` (a normalized output: a value computed by `norm.apply`,
+      possibly reshaped), of that result's type;
+    * its results are the gradients of the arguments that reach a
+      `norm.apply`'s input, weight or bias, in argument order.
+
+    Statistics results (mean, rstd) and running-statistics updates are not
+    differentiable, as in PyTorch; running statistics get no gradient. The
+    forward statistics are recomputed from the input (the forward's saved
+    mean and rstd are not taken yet). Each `norm.apply` whose statistics are
+    computed from its own input becomes `norm.grad_moments` over the
+    statistics' axes and `norm.apply_grad`; one with statistics from
+    elsewhere (BatchNorm eval) `norm.apply_grad` alone; weight and bias get
+    `norm.param_grad`. Gradients flow back through `tensor.expand_shape` and
+    `tensor.collapse_shape` (GroupNorm's channel split) and add where a value
+    has several uses. Any other op on the path from an argument to a
+    differentiable result is an error at that op.
+
+    The backward function records what it computes:
+    `norm.gradient_of = @f`, `norm.wrt` (the argument indices its results
+    are the gradients of) and `norm.cotangents` (the result indices of `@f`
+    its trailing arguments belong to).
+  }];
+  let options = [
+    ListOption<"functions", "functions", "std::string",
+               "The functions to differentiate (default: every function "
+               "with norm ops and no norm.gradient_of attribute)">,
+    Option<"suffix", "suffix", "std::string", /*default=*/"\"_backward\"",
+           "Appended to a function's name to name its backward function">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def NormUniquifyReturnedBuffers
     : Pass<"norm-uniquify-returned-buffers", "::mlir::func::FuncOp"> {
   let summary = "Give every buffer a function returns its own allocation";

@@ -1,0 +1,319 @@
+//===- Differentiate.cpp - backward functions of forward norm functions ---===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// `norm-differentiate`: reverse mode over the core form. A copy of the
+// forward function is expanded (norm-expand), the values that depend on its
+// arguments are marked active, and cotangents are propagated from the
+// normalized outputs back to the arguments, op by op in reverse order. The
+// only op that needs calculus is norm.apply, whose gradient is the core
+// gradient ops (docs/design.md, "Gradients"); reshapes move cotangents back
+// unchanged; anything else on an active path is an error at that op. The
+// recomputed forward ops that the gradients do not read are dead and
+// removed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir/Dialect/Norm/Transforms/Passes.h"
+#include "normlir/Dialect/Norm/Utils/Utils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/ScopeExit.h"
+
+namespace normlir::norm {
+#define GEN_PASS_DEF_NORMDIFFERENTIATE
+#include "normlir/Dialect/Norm/Transforms/Passes.h.inc"
+} // namespace normlir::norm
+
+using namespace mlir;
+using namespace normlir;
+using namespace normlir::norm;
+
+namespace {
+
+/// The statistics of a norm.apply when they are computed from its own input
+/// (the forward differentiates through them): their axes and whether they
+/// are centred. None for statistics from elsewhere (running statistics),
+/// which are constants of the forward.
+struct InputStats {
+  ArrayRef<int64_t> axes;
+  bool centered;
+};
+
+std::optional<InputStats> statsFromInput(ApplyOp apply) {
+  auto rstd = apply.getRstd().getDefiningOp<RstdOp>();
+  if (!rstd)
+    return std::nullopt;
+  Value var = rstd.getVariance();
+  if (auto moments = var.getDefiningOp<MomentsOp>()) {
+    if (var == moments.getVariance() &&
+        moments.getInput() == apply.getInput() &&
+        apply.getMean() == moments.getMean())
+      return InputStats{moments.getAxes(), true};
+    return std::nullopt;
+  }
+  if (auto ms = var.getDefiningOp<MeanSquareOp>())
+    if (ms.getInput() == apply.getInput() && !apply.getMean())
+      return InputStats{ms.getAxes(), false};
+  return std::nullopt;
+}
+
+/// A normalized output: a norm.apply result, possibly reshaped.
+bool isNormalizedOutput(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (isa<ApplyOp>(def))
+      return true;
+    if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
+      return false;
+    v = def->getOperand(0);
+  }
+  return false;
+}
+
+/// Reverse mode over one block: the cotangent of each active value.
+class ReverseMode {
+public:
+  explicit ReverseMode(Block &body) : body(body) {
+    for (Value arg : body.getArguments())
+      active.insert(arg);
+    for (Operation &op : body)
+      if (llvm::any_of(op.getOperands(),
+                       [&](Value v) { return active.contains(v); }))
+        active.insert(op.result_begin(), op.result_end());
+  }
+
+  /// Adds `ct` to the cotangent of `v` (an elementwise f32 add, rounded
+  /// once to v's element type, where v has several uses).
+  void accumulate(OpBuilder &b, Location loc, Value v, Value ct) {
+    auto [it, inserted] = cotangents.try_emplace(v, ct);
+    if (inserted)
+      return;
+    auto type = cast<RankedTensorType>(v.getType());
+    it->second = buildMap(b, loc, ValueRange{it->second, ct}, type,
+                          [&](OpBuilder &nb, Location l, ValueRange a) {
+                            Type f32 = nb.getF32Type();
+                            Value s = arith::AddFOp::create(
+                                nb, l, castFloat(nb, l, a[0], f32),
+                                castFloat(nb, l, a[1], f32));
+                            return castFloat(nb, l, s, type.getElementType());
+                          });
+  }
+
+  /// Propagates the cotangents of the block's ops (but the terminator) to
+  /// their operands, in reverse order; new ops go before the terminator.
+  LogicalResult run(OpBuilder &b) {
+    SmallVector<Operation *> ops;
+    for (Operation &op : body.without_terminator())
+      ops.push_back(&op);
+    for (Operation *op : llvm::reverse(ops)) {
+      if (llvm::none_of(op->getResults(), [&](Value r) {
+            return cotangents.contains(r) && active.contains(r);
+          }))
+        continue;
+      if (failed(propagate(op, b)))
+        return failure();
+    }
+    return success();
+  }
+
+  Value cotangent(Value v) const { return cotangents.lookup(v); }
+
+private:
+  LogicalResult propagate(Operation *op, OpBuilder &b) {
+    Location loc = op->getLoc();
+    if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+      Value ct = tensor::ExpandShapeOp::create(
+          b, loc, collapse.getSrcType(), cotangent(collapse.getResult()),
+          collapse.getReassociationIndices());
+      accumulate(b, loc, collapse.getSrc(), ct);
+      return success();
+    }
+    if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+      Value ct = tensor::CollapseShapeOp::create(
+          b, loc, expand.getSrcType(), cotangent(expand.getResult()),
+          expand.getReassociationIndices());
+      accumulate(b, loc, expand.getSrc(), ct);
+      return success();
+    }
+    if (auto apply = dyn_cast<ApplyOp>(op))
+      return propagateApply(apply, b);
+    return op->emitOpError()
+           << "norm-differentiate: cannot differentiate through this op (it "
+              "lies between an argument and a normalized output; only norm "
+              "ops and reshapes can)";
+  }
+
+  /// dx through the statistics when they come from x (grad_moments, then
+  /// apply_grad), else dx = rstd * g; dweight and dbias by param_grad.
+  LogicalResult propagateApply(ApplyOp apply, OpBuilder &b) {
+    Location loc = apply.getLoc();
+    Value x = apply.getInput(), dy = cotangent(apply.getResult());
+    Value mean = apply.getMean(), rstd = apply.getRstd();
+    Value w = apply.getWeight(), bias = apply.getBias();
+    ArrayRef<int64_t> wAxes = w ? apply.getParamAxes() : ArrayRef<int64_t>();
+    std::optional<InputStats> stats = statsFromInput(apply);
+    if (active.contains(x)) {
+      Value meanG, meanGxhat, xMean;
+      if (stats) {
+        auto statType = cast<RankedTensorType>(rstd.getType());
+        auto moments = GradMomentsOp::create(b, loc, statType, statType, x, dy,
+                                             mean, rstd, w, stats->axes, wAxes);
+        if (stats->centered)
+          meanG = moments.getMeanG();
+        meanGxhat = moments.getMeanGxhat();
+        xMean = mean;
+      }
+      Value dx = ApplyGradOp::create(b, loc, x.getType(), x, dy, xMean, rstd, w,
+                                     meanG, meanGxhat, wAxes);
+      accumulate(b, loc, x, dx);
+    } else if (stats && active.contains(rstd)) {
+      // Unreachable from norm-expand's forms: statistics of an inactive
+      // input are inactive. Kept as an error rather than a wrong gradient.
+      return apply.emitOpError(
+          "norm-differentiate: statistics depend on an argument but the "
+          "normalized input does not");
+    }
+    bool wActive = w && active.contains(w);
+    bool bActive = bias && active.contains(bias);
+    auto paramGrad = [&](Type type) {
+      return ParamGradOp::create(b, loc, type, type, x, dy, mean, rstd,
+                                 apply.getParamAxes());
+    };
+    if (wActive && bActive && w.getType() == bias.getType()) {
+      ParamGradOp grads = paramGrad(w.getType());
+      accumulate(b, loc, w, grads.getWeightGrad());
+      accumulate(b, loc, bias, grads.getBiasGrad());
+      return success();
+    }
+    if (wActive)
+      accumulate(b, loc, w, paramGrad(w.getType()).getWeightGrad());
+    if (bActive)
+      accumulate(b, loc, bias, paramGrad(bias.getType()).getBiasGrad());
+    return success();
+  }
+
+  Block &body;
+  llvm::DenseSet<Value> active;
+  llvm::DenseMap<Value, Value> cotangents;
+};
+
+bool hasNormOps(func::FuncOp fn) {
+  return fn
+      .walk([](Operation *op) {
+        return isa<NormDialect>(op->getDialect()) ? WalkResult::interrupt()
+                                                  : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
+struct NormDifferentiatePass
+    : public normlir::norm::impl::NormDifferentiateBase<NormDifferentiatePass> {
+  using NormDifferentiateBase::NormDifferentiateBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    for (const std::string &name : functions)
+      if (!symbols.lookup<func::FuncOp>(name)) {
+        module.emitError() << "norm-differentiate: no function @" << name;
+        return signalPassFailure();
+      }
+    SmallVector<func::FuncOp> targets;
+    for (auto fn : module.getOps<func::FuncOp>()) {
+      if (fn.isExternal())
+        continue;
+      bool wanted =
+          functions.empty()
+              ? !fn->hasAttr(NormDialect::kGradientOfAttrName) && hasNormOps(fn)
+              : llvm::is_contained(functions, fn.getSymName());
+      if (wanted)
+        targets.push_back(fn);
+    }
+    for (func::FuncOp fn : targets)
+      if (failed(differentiate(fn, symbols)))
+        return signalPassFailure();
+  }
+
+  LogicalResult differentiate(func::FuncOp fn, SymbolTable &symbols) {
+    std::string name = (fn.getSymName() + suffix).str();
+    if (symbols.lookup(name))
+      return fn.emitOpError()
+             << "norm-differentiate: @" << name << " exists already";
+    if (!fn.getBody().hasOneBlock())
+      return fn.emitOpError(
+          "norm-differentiate: expects a function of one block");
+    // Built detached, inserted into the module once complete.
+    auto bwd = cast<func::FuncOp>(fn->clone());
+    bwd.setSymName(name);
+    auto erase = llvm::make_scope_exit([&] {
+      if (bwd)
+        bwd.erase();
+    });
+
+    // The core form.
+    MLIRContext *ctx = fn.getContext();
+    {
+      RewritePatternSet patterns(ctx);
+      populateNormExpandPatterns(patterns);
+      if (failed(applyPatternsGreedily(bwd, std::move(patterns))))
+        return fn.emitOpError("norm-differentiate: norm-expand did not "
+                              "converge");
+    }
+    Block &body = bwd.front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    unsigned numArgs = body.getNumArguments();
+    SmallVector<int64_t> cotangentOf;
+    for (auto [j, v] : llvm::enumerate(ret.getOperands()))
+      if (isNormalizedOutput(v))
+        cotangentOf.push_back(int64_t(j));
+    if (cotangentOf.empty())
+      return fn.emitOpError("norm-differentiate: no result is a normalized "
+                            "output (a norm op's first result)");
+
+    ReverseMode reverse(body);
+    OpBuilder b(ret);
+    for (int64_t j : cotangentOf) {
+      Value v = ret.getOperand(j);
+      reverse.accumulate(b, ret.getLoc(), v,
+                         body.addArgument(v.getType(), v.getLoc()));
+    }
+    if (failed(reverse.run(b)))
+      return failure();
+
+    SmallVector<Value> grads;
+    SmallVector<int64_t> wrt;
+    for (unsigned i = 0; i < numArgs; ++i)
+      if (Value ct = reverse.cotangent(body.getArgument(i))) {
+        grads.push_back(ct);
+        wrt.push_back(i);
+      }
+    if (grads.empty())
+      return fn.emitOpError("norm-differentiate: no argument reaches a "
+                            "normalized output");
+    func::ReturnOp::create(b, ret.getLoc(), grads);
+    ret.erase();
+    bwd.setFunctionType(FunctionType::get(ctx, body.getArgumentTypes(),
+                                          ValueRange(grads).getTypes()));
+    bwd->setAttr(NormDialect::kGradientOfAttrName, FlatSymbolRefAttr::get(fn));
+    bwd->setAttr(NormDialect::kWrtAttrName, DenseI64ArrayAttr::get(ctx, wrt));
+    bwd->setAttr(NormDialect::kCotangentsAttrName,
+                 DenseI64ArrayAttr::get(ctx, cotangentOf));
+    // The recomputed forward ops the gradients do not read are dead.
+    if (failed(applyPatternsGreedily(bwd, RewritePatternSet(ctx))))
+      return fn.emitOpError("norm-differentiate: clean-up did not converge");
+    symbols.insert(bwd, std::next(fn->getIterator()));
+    bwd = nullptr; // Kept.
+    return success();
+  }
+};
+
+} // namespace

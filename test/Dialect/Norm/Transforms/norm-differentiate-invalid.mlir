@@ -1,0 +1,62 @@
+// RUN: normlir-opt %s -split-input-file -norm-differentiate -verify-diagnostics
+// RUN: not normlir-opt %s -split-input-file -norm-differentiate="functions=missing" 2>&1 | FileCheck %s --check-prefix=MISSING
+
+// MISSING: error: norm-differentiate: no function @missing
+
+// An elementwise op between the argument and the norm: not differentiated
+// (yet); an error at that op, not a wrong gradient.
+#map = affine_map<(d0, d1) -> (d0, d1)>
+func.func @prologue(%a: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %e = tensor.empty() : tensor<4x8xf32>
+  // expected-error @+1 {{'linalg.generic' op norm-differentiate: cannot differentiate through this op}}
+  %x = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.mulf %in, %in : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %y, %m, %s = norm.layer_norm %x {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// Only statistics are returned: nothing to differentiate.
+// expected-error @+1 {{'func.func' op norm-differentiate: no result is a normalized output}}
+func.func @stats_only(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
+  %y, %m, %s = norm.layer_norm %x {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %m : tensor<4x1xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op norm-differentiate: @taken_backward exists already}}
+func.func @taken(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %y, %m, %s = norm.layer_norm %x {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y : tensor<4x8xf32>
+}
+func.func @taken_backward() {
+  return
+}
+
+// -----
+
+// The normalized input is a constant: no argument gets a gradient.
+// expected-error @+1 {{'func.func' op norm-differentiate: no argument reaches a normalized output}}
+func.func @constant_input(%unused: tensor<4xf32>) -> tensor<4x8xf32> {
+  %x = arith.constant dense<1.0> : tensor<4x8xf32>
+  %y, %m, %s = norm.layer_norm %x {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// The attributes a backward function carries are checked.
+// expected-error @+1 {{'norm.wrt' must be an array<i64>, got @f}}
+func.func @bad_wrt() attributes {norm.gradient_of = @f, norm.wrt = @f} {
+  return
+}

@@ -1,0 +1,90 @@
+// RUN: normlir-opt %s -norm-differentiate | FileCheck %s
+// RUN: normlir-opt %s -norm-differentiate="functions=rms suffix=_grad" | FileCheck %s --check-prefix=ONLY
+
+// LayerNorm: statistics from the input, so grad_moments then apply_grad;
+// weight and bias by one param_grad. The forward's mean and rstd results
+// are not differentiable: one cotangent argument, for y.
+// CHECK-LABEL: func.func @ln_backward(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<4x8xf32>, %[[W:[^:]+]]: tensor<8xf32>, %[[B:[^:]+]]: tensor<8xf32>, %[[DY:[^:]+]]: tensor<4x8xf32>)
+// CHECK-SAME: -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>)
+// CHECK-SAME: attributes {norm.cotangents = array<i64: 0>, norm.gradient_of = @ln, norm.wrt = array<i64: 0, 1, 2>}
+// CHECK: %[[M:[^,]+]], %[[V:[^ ]+]] = norm.moments %[[X]] axes = [1]
+// CHECK: %[[R:[^ ]+]] = norm.rstd %[[V]]
+// CHECK: %[[MG:[^,]+]], %[[MGX:[^ ]+]] = norm.grad_moments %[[X]], %[[DY]] mean %[[M]] rstd %[[R]] weight %[[W]] axes = [1] {param_axes = array<i64: 1>}
+// CHECK: %[[DX:[^ ]+]] = norm.apply_grad %[[X]], %[[DY]] mean %[[M]] rstd %[[R]] weight %[[W]] mean_g %[[MG]] mean_gxhat %[[MGX]] {param_axes = array<i64: 1>}
+// CHECK: %[[DW:[^,]+]], %[[DB:[^ ]+]] = norm.param_grad %[[X]], %[[DY]] mean %[[M]] rstd %[[R]] param_axes = [1]
+// CHECK-NOT: norm.apply
+// CHECK: return %[[DX]], %[[DW]], %[[DB]]
+func.func @ln(%x: tensor<4x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf32>)
+    -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) {
+  %y, %m, %r = norm.layer_norm %x weight %w bias %b {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y, %m, %r : tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>
+}
+
+// RMSNorm: no mean, so no mean_g term; bf16 in and out.
+// CHECK-LABEL: func.func @rms_backward(
+// CHECK: norm.mean_square
+// CHECK: norm.grad_moments %{{[^ ]+}}, %{{[^ ]+}} rstd
+// CHECK: norm.apply_grad %{{[^ ]+}}, %{{[^ ]+}} rstd %{{[^ ]+}} weight %{{[^ ]+}} mean_gxhat
+// CHECK-SAME: -> tensor<2x16xbf16>
+// CHECK: norm.param_grad %{{[^ ]+}}, %{{[^ ]+}} rstd
+// CHECK-SAME: -> (tensor<16xbf16>, tensor<16xbf16>)
+// ONLY-NOT: @ln_backward
+// ONLY: func.func @rms_grad({{.*}}) -> (tensor<2x16xbf16>, tensor<16xbf16>) attributes {norm.cotangents = array<i64: 0>, norm.gradient_of = @rms, norm.wrt = array<i64: 0, 1>}
+// ONLY-NOT: _grad(
+func.func @rms(%x: tensor<2x16xbf16>, %w: tensor<16xbf16>) -> tensor<2x16xbf16> {
+  %y, %r = norm.rms_norm %x weight %w {normalized_shape = array<i64: 16>}
+      : (tensor<2x16xbf16>, tensor<16xbf16>) -> (tensor<2x16xbf16>, tensor<2x1xf32>)
+  return %y : tensor<2x16xbf16>
+}
+
+// BatchNorm eval: the statistics are running ones, constants of the
+// forward: apply_grad alone (no grad_moments), and no gradient for the
+// running statistics.
+// CHECK-LABEL: func.func @bn_eval_backward(
+// CHECK-SAME: attributes {norm.cotangents = array<i64: 0>, norm.gradient_of = @bn_eval, norm.wrt = array<i64: 0, 1, 2>}
+// CHECK-NOT: norm.grad_moments
+// CHECK: norm.apply_grad %{{[^ ]+}}, %{{[^ ]+}} rstd %{{[^ ]+}} weight %{{[^ ]+}} {param_axes = array<i64: 1>}
+// CHECK: norm.param_grad %{{[^ ]+}}, %{{[^ ]+}} mean %{{[^ ]+}} rstd
+func.func @bn_eval(%x: tensor<8x4xf32>, %w: tensor<4xf32>, %b: tensor<4xf32>, %rm: tensor<4xf32>,
+                   %rv: tensor<4xf32>) -> tensor<8x4xf32> {
+  %y = norm.batch_norm %x weight %w bias %b running(%rm, %rv)
+      : (tensor<8x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<8x4xf32>
+  return %y : tensor<8x4xf32>
+}
+
+// GroupNorm: the cotangent goes back through the channel split; dweight
+// and dbias are collapsed from (G, C/G) to (C).
+// CHECK-LABEL: func.func @gn_backward(
+// CHECK-SAME: %[[GDY:[^:]+]]: tensor<2x6x5xf32>) ->
+// CHECK: %[[DYG:[^ ]+]] = tensor.expand_shape %[[GDY]] {{\[\[}}0], [1, 2], [3]] output_shape [2, 2, 3, 5]
+// CHECK: norm.grad_moments %{{[^ ]+}}, %[[DYG]] {{.*}} axes = [2, 3] {param_axes = array<i64: 1, 2>}
+// CHECK: %[[DXG:[^ ]+]] = norm.apply_grad
+// CHECK: %[[DWG:[^,]+]], %[[DBG:[^ ]+]] = norm.param_grad {{.*}} param_axes = [1, 2]
+// CHECK-DAG: tensor.collapse_shape %[[DWG]] {{\[\[}}0, 1]] : tensor<2x3xf32> into tensor<6xf32>
+// CHECK-DAG: tensor.collapse_shape %[[DBG]] {{\[\[}}0, 1]] : tensor<2x3xf32> into tensor<6xf32>
+// CHECK-DAG: tensor.collapse_shape %[[DXG]] {{\[\[}}0], [1, 2], [3]] : tensor<2x2x3x5xf32> into tensor<2x6x5xf32>
+func.func @gn(%x: tensor<2x6x5xf32>, %w: tensor<6xf32>, %b: tensor<6xf32>) -> tensor<2x6x5xf32> {
+  %y, %m, %r = norm.group_norm %x weight %w bias %b {num_groups = 2 : i64}
+      : (tensor<2x6x5xf32>, tensor<6xf32>, tensor<6xf32>) -> (tensor<2x6x5xf32>, tensor<2x2xf32>, tensor<2x2xf32>)
+  return %y : tensor<2x6x5xf32>
+}
+
+// Two norms of one input, both outputs differentiable: two cotangent
+// arguments, and dx is the sum of both paths (an elementwise add).
+// CHECK-LABEL: func.func @two_backward(
+// CHECK-SAME: %[[X2:[^:]+]]: tensor<4x8xf32>, %[[DY1:[^:]+]]: tensor<4x8xf32>, %[[DY2:[^:]+]]: tensor<4x8xf32>)
+// CHECK-SAME: attributes {norm.cotangents = array<i64: 0, 1>, norm.gradient_of = @two, norm.wrt = array<i64: 0>}
+// CHECK: %[[DXA:[^ ]+]] = norm.apply_grad %[[X2]], %[[DY2]]
+// CHECK: %[[DXB:[^ ]+]] = norm.apply_grad %[[X2]], %[[DY1]]
+// CHECK: %[[SUM:[^ ]+]] = linalg.generic {{.*}} ins(%[[DXA]], %[[DXB]]
+// CHECK: arith.addf
+// CHECK: return %[[SUM]]
+func.func @two(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %y1, %m1, %r1 = norm.layer_norm %x {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  %y2, %r2 = norm.rms_norm %x {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>)
+  return %y1, %y2 : tensor<4x8xf32>, tensor<4x8xf32>
+}
