@@ -376,6 +376,9 @@ normlir::buildCPUPipeline(OpPassManager &pm,
                           const CPUTarget &target) {
   pm.addPass(createAttachCPUTarget(target));
   addFusionPasses(pm);
+  // Backward row norms (norm-differentiate's functions) as fused kernels;
+  // the GPU takes the gradient ops through linalg.
+  pm.addPass(norm::createNormFuseGrad());
   if (auto err = appendSelectSchedule(pm, tile, "cpu"))
     return err;
   addBufferizationPasses(pm);

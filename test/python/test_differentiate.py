@@ -178,3 +178,37 @@ def test_bf16_layer_norm(rng, tmp_path):
     nt.assert_close_lowp(got[0], ref[0], "bf16", what="dx")
     nt.assert_close(got[1], ref[1], what="dweight")
     nt.assert_close(got[2], ref[2], what="dbias")
+
+
+@pytest.mark.parametrize("shape", [(300, 257), (5, 3), (17, 64)])
+@pytest.mark.parametrize("dtype", ["f32", "f16"])
+def test_fused_row_backward_odd_shapes_and_threads(rng, tmp_path, monkeypatch,
+                                                  shape, dtype):
+    """The fused row backward (norm-fuse-grad, norm.grad_kernel): rows that
+    are not a whole number of vectors (masked tails), fewer rows than tasks,
+    f16; and dweight/dbias bitwise the same at 1 and 2 threads (partials per
+    fixed row range, summed in range order)."""
+    ns = shape[-1:]
+    spec = nt.layer_norm_spec(shape, ns, dtype, weight=dtype, bias=dtype)
+    x = nt.quantize(rng.standard_normal(shape) * 2 + 1, dtype)
+    w = nt.quantize(rng.uniform(0.5, 1.5, ns), dtype)
+    b = nt.quantize(rng.standard_normal(ns), dtype)
+    dy = nt.quantize(rng.standard_normal(shape), dtype)
+    inputs = [nt.to_input(a, dtype) for a in (x, w, b)]
+    results = {}
+    for threads in ("1", "2"):
+        monkeypatch.setenv("OMP_NUM_THREADS", threads)
+        results[threads] = run_backward(spec, inputs, nt.to_input(dy, dtype),
+                                        tmp_path)
+    for k in range(3):
+        assert np.array_equal(results["1"][k], results["2"][k]), k
+    ref = torch_grads(lambda x, w, b: F.layer_norm(x, ns, w, b, 1e-5),
+                      [x, w, b], dy, [0, 1, 2])
+    if dtype == "f32":
+        check(results["1"], ref)
+    else:
+        for g, r, what in zip(results["1"], ref, ["dx", "dweight", "dbias"]):
+            # dweight and dbias sum up to 300 rows before their one rounding.
+            nt.assert_close_lowp(g, r, dtype, ulps=1.0,
+                                 atol=1e-4 * max(1.0, np.max(np.abs(r))),
+                                 what=what)

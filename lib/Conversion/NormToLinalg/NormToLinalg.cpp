@@ -290,7 +290,7 @@ struct ConvertNormToLinalgPass
     // one is reported rather than silently kept.
     target.addIllegalDialect<NormDialect>();
     // Fused kernels are lowered after bufferization (convert-norm-to-vector).
-    target.addLegalOp<KernelOp, YieldOp>();
+    target.addLegalOp<KernelOp, GradKernelOp, YieldOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
     populateNormToLinalgPatterns(patterns);

@@ -65,6 +65,15 @@ struct ConvertNormToVectorPass
           failed(applyKernelPatterns(k, applicator, rewriter)))
         return signalPassFailure();
     }
+    // Backward row kernels: one lowering, which reports its own errors.
+    SmallVector<GradKernelOp> gradKernels;
+    getOperation()->walk([&](GradKernelOp k) { gradKernels.push_back(k); });
+    for (GradKernelOp k : gradKernels) {
+      rewriter.setInsertionPoint(k);
+      if (failed(normtovector::LowerGradRowKernel(&getContext())
+                     .matchAndRewrite(k, rewriter)))
+        return signalPassFailure();
+    }
   }
 
   /// What every strategy needs, with a located error when it is missing.

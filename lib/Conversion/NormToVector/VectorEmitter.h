@@ -79,6 +79,16 @@ struct LowerColumnKernel : mlir::OpRewritePattern<norm::KernelOp> {
                   mlir::PatternRewriter &rewriter) const override;
 };
 
+/// The backward of a row norm (GradRow.cpp): norm.grad_kernel on memrefs,
+/// each row read from memory once, the parameter gradients summed from
+/// per-task partials in task order. Reports its own errors.
+struct LowerGradRowKernel : mlir::OpRewritePattern<norm::GradKernelOp> {
+  using OpRewritePattern::OpRewritePattern;
+  mlir::LogicalResult
+  matchAndRewrite(norm::GradKernelOp op,
+                  mlir::PatternRewriter &rewriter) const override;
+};
+
 //===----------------------------------------------------------------------===//
 // VectorEmitter
 //===----------------------------------------------------------------------===//

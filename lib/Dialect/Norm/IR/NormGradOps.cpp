@@ -112,3 +112,67 @@ LogicalResult ParamGradOp::verify() {
                          << shapeStr(expected);
   return success();
 }
+
+LogicalResult GradKernelOp::verify() {
+  auto inType = cast<ShapedType>(getInput().getType());
+  ArrayRef<int64_t> shape = inType.getShape();
+  int64_t rank = inType.getRank();
+  // (C1)
+  ArrayRef<int64_t> axes = getAxes();
+  if (axes.empty())
+    return emitOpError("expects at least one reduction axis");
+  for (auto [i, a] : llvm::enumerate(axes))
+    if (a != rank - int64_t(axes.size()) + int64_t(i))
+      return emitOpError() << "axes must be the trailing dimensions of the "
+                              "input, got "
+                           << shapeStr(axes);
+  SmallVector<int64_t> paramShape = selectShape(shape, axes);
+  auto sameShapeElt = [](ShapedType a, ShapedType b) {
+    return a.getShape() == b.getShape() &&
+           a.getElementType() == b.getElementType();
+  };
+  // (C2)
+  if (!sameShapeElt(cast<ShapedType>(getGrad().getType()), inType))
+    return emitOpError("grad must have the input's shape and element type");
+  // (C3)
+  if (getWeight() && cast<ShapedType>(getWeight().getType()).getShape() !=
+                         ArrayRef<int64_t>(paramShape))
+    return emitOpError() << "weight must have the shape "
+                         << shapeStr(paramShape);
+  // (C4)
+  if (getOuts().size() != 1 && getOuts().size() != 3)
+    return emitOpError() << "expects 1 or 3 outs, got " << getOuts().size();
+  if (!sameShapeElt(cast<ShapedType>(getOuts()[0].getType()), inType))
+    return emitOpError("outs[0] must have the input's shape and element type");
+  if (getOuts().size() == 3) {
+    auto dw = cast<ShapedType>(getOuts()[1].getType());
+    auto db = cast<ShapedType>(getOuts()[2].getType());
+    if (dw.getShape() != ArrayRef<int64_t>(paramShape) || !sameShapeElt(dw, db))
+      return emitOpError() << "outs[1] and outs[2] must have the shape "
+                           << shapeStr(paramShape) << " and one element type";
+  }
+  // (C5)
+  if (getEpsilon().convertToDouble() < 0)
+    return emitOpError() << "epsilon must not be negative, got "
+                         << getEpsilon().convertToDouble();
+  // (C6)
+  bool tensors = isa<RankedTensorType>(inType);
+  for (Value v : getOperands())
+    if (isa<RankedTensorType>(v.getType()) != tensors)
+      return emitOpError("operands must be all tensors or all memrefs");
+  if (tensors != (getNumResults() == getOuts().size()) ||
+      (!tensors && getNumResults() != 0))
+    return emitOpError("results must be the outs' types on tensors, none "
+                       "on memrefs");
+  if (tensors)
+    for (auto [r, o] : llvm::zip(getResults(), getOuts()))
+      if (r.getType() != o.getType())
+        return emitOpError("results must have the types of the outs");
+  return success();
+}
+
+void GradKernelOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  addKernelEffects(*this, effects);
+}

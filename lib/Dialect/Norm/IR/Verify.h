@@ -14,6 +14,8 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Operation.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <string>
 
@@ -52,6 +54,15 @@ mlir::LogicalResult verifyBroadcastStat(mlir::Operation *op, mlir::Value stat,
 /// The shape [shape[a] for a in axes] (of parameters indexed by `axes`).
 llvm::SmallVector<int64_t> selectShape(llvm::ArrayRef<int64_t> shape,
                                        llvm::ArrayRef<int64_t> axes);
+
+/// The memory effects of a destination-style kernel (norm.kernel,
+/// norm.grad_kernel): none on tensors; on memrefs it reads its inputs and
+/// writes its outs (it does not read them).
+void addKernelEffects(
+    mlir::DestinationStyleOpInterface op,
+    llvm::SmallVectorImpl<
+        mlir::SideEffects::EffectInstance<mlir::MemoryEffects::Effect>>
+        &effects);
 
 } // namespace normlir::norm::detail
 

@@ -22,19 +22,22 @@ using namespace mlir::bufferization;
 using namespace normlir::norm;
 
 namespace {
+/// norm.kernel and norm.grad_kernel: the same op on the buffers of its
+/// operands.
+template <typename OpT>
 struct KernelOpInterface
-    : public DstBufferizableOpInterfaceExternalModel<KernelOpInterface,
-                                                     KernelOp> {
+    : public DstBufferizableOpInterfaceExternalModel<KernelOpInterface<OpT>,
+                                                     OpT> {
   bool bufferizesToMemoryRead(Operation *op, OpOperand &operand,
                               const AnalysisState &) const {
     // The outs are written, never read.
-    return !cast<KernelOp>(op).isDpsInit(&operand);
+    return !cast<OpT>(op).isDpsInit(&operand);
   }
 
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
                           BufferizationState &state) const {
-    auto kernel = cast<KernelOp>(op);
+    auto kernel = cast<OpT>(op);
     SmallVector<Value> buffers;
     for (OpOperand &operand : op->getOpOperands()) {
       FailureOr<Value> buffer =
@@ -65,6 +68,7 @@ struct KernelOpInterface
 void normlir::norm::registerBufferizableOpInterfaceExternalModels(
     DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, NormDialect *) {
-    KernelOp::attachInterface<KernelOpInterface>(*ctx);
+    KernelOp::attachInterface<KernelOpInterface<KernelOp>>(*ctx);
+    GradKernelOp::attachInterface<KernelOpInterface<GradKernelOp>>(*ctx);
   });
 }

@@ -237,3 +237,70 @@ func.func @param_grad_result_types(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
   %a, %b = norm.param_grad %x, %x rstd %r param_axes = [1] : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>) -> (tensor<8xf32>, tensor<8xbf16>)
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// norm.grad_kernel
+//===----------------------------------------------------------------------===//
+
+// (C1)
+func.func @grad_kernel_leading_axes(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op axes must be the trailing dimensions of the input, got [0]}}
+  %r = norm.grad_kernel %x, %x outs(%x) {axes = array<i64: 0>, epsilon = 1.0e-5 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C2)
+func.func @grad_kernel_grad_type(%x: tensor<4x8xf32>, %dy: tensor<4x8xf16>) {
+  // expected-error @+1 {{'norm.grad_kernel' op grad must have the input's shape and element type}}
+  %r = norm.grad_kernel %x, %dy outs(%x) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x8xf32>, tensor<4x8xf16>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C3)
+func.func @grad_kernel_weight_shape(%x: tensor<4x8xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op weight must have the shape [8]}}
+  %r = norm.grad_kernel %x, %x weight %w outs(%x) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C4)
+func.func @grad_kernel_two_outs(%x: tensor<4x8xf32>, %p: tensor<8xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op expects 1 or 3 outs, got 2}}
+  %r:2 = norm.grad_kernel %x, %x outs(%x, %p) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+// (C4)
+func.func @grad_kernel_param_outs(%x: tensor<4x8xf32>, %p: tensor<8xf32>, %q: tensor<8xf16>) {
+  // expected-error @+1 {{'norm.grad_kernel' op outs[1] and outs[2] must have the shape [8] and one element type}}
+  %r:3 = norm.grad_kernel %x, %x outs(%x, %p, %q) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<8xf16>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf16>)
+  return
+}
+
+// -----
+
+// (C5)
+func.func @grad_kernel_epsilon(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op epsilon must not be negative, got -1}}
+  %r = norm.grad_kernel %x, %x outs(%x) {axes = array<i64: 1>, epsilon = -1.0 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C6)
+func.func @grad_kernel_mixed(%x: tensor<4x8xf32>, %m: memref<4x8xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op operands must be all tensors or all memrefs}}
+  norm.grad_kernel %x, %x outs(%m) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, memref<4x8xf32>) -> ()
+  return
+}

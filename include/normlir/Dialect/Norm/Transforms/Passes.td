@@ -125,6 +125,21 @@ def NormFuse : Pass<"norm-fuse"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def NormFuseGrad : Pass<"norm-fuse-grad"> {
+  let summary = "Fuse a row norm's backward into one norm.grad_kernel";
+  let description = [{
+    Rewrites the backward of a LayerNorm or RMSNorm over trailing
+    dimensions, as `norm-differentiate` writes it (the forward statistics
+    recomputed from the input by `norm.moments`/`norm.mean_square` and
+    `norm.rstd`, then `norm.grad_moments`, `norm.apply_grad` and a
+    `norm.param_grad` of the same input, gradient and statistics), into one
+    `norm.grad_kernel` that reads the input and the gradient once. Other
+    backward forms stay for `convert-norm-to-linalg`. Part of the CPU
+    pipeline only (the GPU lowers the gradient ops through linalg).
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def NormAttachCPUTarget
     : Pass<"norm-attach-cpu-target", "::mlir::ModuleOp"> {
   let summary = "Record the CPU the module is compiled for";

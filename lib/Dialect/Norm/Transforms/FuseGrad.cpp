@@ -1,0 +1,129 @@
+//===- FuseGrad.cpp - row-norm backward chains into norm.grad_kernel ------===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// `norm-fuse-grad`: the backward norm-differentiate derives for a LayerNorm
+// or RMSNorm (statistics recomputed from x, grad_moments, apply_grad,
+// param_grad) becomes one norm.grad_kernel. The match starts at
+// norm.apply_grad and checks that every piece reads the same input, gradient,
+// statistics and weight over trailing axes; anything else is left alone.
+//
+//===----------------------------------------------------------------------===//
+
+#include "normlir/Dialect/Norm/Transforms/Passes.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace normlir::norm {
+#define GEN_PASS_DEF_NORMFUSEGRAD
+#include "normlir/Dialect/Norm/Transforms/Passes.h.inc"
+} // namespace normlir::norm
+
+using namespace mlir;
+using namespace normlir::norm;
+
+namespace {
+
+/// `axes` are the trailing dimensions of a rank-`rank` tensor.
+bool isTrailing(ArrayRef<int64_t> axes, int64_t rank) {
+  if (axes.empty())
+    return false;
+  for (auto [i, a] : llvm::enumerate(axes))
+    if (a != rank - int64_t(axes.size()) + int64_t(i))
+      return false;
+  return true;
+}
+
+struct FuseRowGrad : OpRewritePattern<ApplyGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ApplyGradOp op,
+                                PatternRewriter &rewriter) const override {
+    Value x = op.getX(), dy = op.getGrad(), mean = op.getMean();
+    Value rstd = op.getRstd(), w = op.getWeight();
+    auto xType = dyn_cast<RankedTensorType>(x.getType());
+    if (!xType || !op.getMeanGxhat())
+      return rewriter.notifyMatchFailure(op, "not a statistics-from-input "
+                                             "backward on tensors");
+    // The forward statistics, recomputed from x.
+    auto rstdOp = rstd.getDefiningOp<RstdOp>();
+    if (!rstdOp)
+      return rewriter.notifyMatchFailure(op, "rstd is not a norm.rstd");
+    Value var = rstdOp.getVariance();
+    ArrayRef<int64_t> axes;
+    bool centered;
+    if (auto m = var.getDefiningOp<MomentsOp>()) {
+      if (m.getInput() != x || m.getVariance() != var || m.getMean() != mean)
+        return rewriter.notifyMatchFailure(op, "moments of another value");
+      axes = m.getAxes();
+      centered = true;
+    } else if (auto ms = var.getDefiningOp<MeanSquareOp>()) {
+      if (ms.getInput() != x || mean)
+        return rewriter.notifyMatchFailure(op, "mean square of another value");
+      axes = ms.getAxes();
+      centered = false;
+    } else {
+      return rewriter.notifyMatchFailure(op, "statistics not from x");
+    }
+    if (!isTrailing(axes, xType.getRank()) || (w && op.getParamAxes() != axes))
+      return rewriter.notifyMatchFailure(op, "not a row norm");
+    // Its backward statistics.
+    auto gm = op.getMeanGxhat().getDefiningOp<GradMomentsOp>();
+    if (!gm || gm.getX() != x || gm.getGrad() != dy || gm.getMean() != mean ||
+        gm.getRstd() != rstd || gm.getWeight() != w || gm.getAxes() != axes ||
+        op.getMeanGxhat() != gm.getMeanGxhat() ||
+        (centered ? op.getMeanG() != gm.getMeanG() : bool(op.getMeanG())))
+      return rewriter.notifyMatchFailure(op, "grad_moments do not match");
+    // The parameter gradients of the same norm, if any (one op; dead
+    // results were never built apart).
+    ParamGradOp pg;
+    for (Operation *user : dy.getUsers())
+      if (auto p = dyn_cast<ParamGradOp>(user))
+        if (p.getX() == x && p.getGrad() == dy && p.getMean() == mean &&
+            p.getRstd() == rstd && p.getParamAxes() == axes) {
+          pg = p;
+          break;
+        }
+    if (pg && pg->getBlock() != op->getBlock())
+      pg = ParamGradOp();
+
+    Location loc = op.getLoc();
+    // Before the first op it replaces: its operands are defined there (both
+    // read them) and every use of what it replaces comes later.
+    rewriter.setInsertionPoint(
+        pg && pg->isBeforeInBlock(op) ? pg.getOperation() : op.getOperation());
+    SmallVector<Value> outs = {tensor::EmptyOp::create(
+        rewriter, loc, xType.getShape(), xType.getElementType())};
+    if (pg) {
+      auto pt = cast<RankedTensorType>(pg.getWeightGrad().getType());
+      for (int i = 0; i < 2; ++i)
+        outs.push_back(tensor::EmptyOp::create(rewriter, loc, pt.getShape(),
+                                               pt.getElementType()));
+    }
+    auto kernel = GradKernelOp::create(
+        rewriter, loc, ValueRange(outs).getTypes(), x, dy, w, outs,
+        rewriter.getDenseI64ArrayAttr(axes), rstdOp.getEpsilonAttr(),
+        centered ? rewriter.getUnitAttr() : UnitAttr(),
+        rstdOp.getZeroDegenerateAttr());
+    rewriter.replaceOp(op, kernel.getResult(0));
+    if (pg)
+      rewriter.replaceOp(pg, {kernel.getResult(1), kernel.getResult(2)});
+    return success();
+  }
+};
+
+struct NormFuseGradPass
+    : public normlir::norm::impl::NormFuseGradBase<NormFuseGradPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FuseRowGrad>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,67 @@
+// RUN: normlir-opt %s -split-input-file -norm-fuse-grad | FileCheck %s
+
+// A LayerNorm backward as norm-differentiate writes it: one grad_kernel
+// with three outs.
+// CHECK-LABEL: func.func @layer_norm(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<4x8xf32>, %[[DY:[^:]+]]: tensor<4x8xf32>, %[[W:[^:]+]]: tensor<8xf32>)
+// CHECK: %[[K:.*]]:3 = norm.grad_kernel %[[X]], %[[DY]] weight %[[W]] outs(%{{.*}}, %{{.*}}, %{{.*}}) {axes = array<i64: 1>, centered, epsilon = 1.000000e-05 : f64}
+// CHECK-NOT: norm.apply_grad
+// CHECK-NOT: norm.param_grad
+// CHECK: return %[[K]]#0, %[[K]]#1, %[[K]]#2
+func.func @layer_norm(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %w: tensor<8xf32>)
+    -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) {
+  %m, %v = norm.moments %x axes = [1] : tensor<4x8xf32> -> tensor<4x1xf32>, tensor<4x1xf32>
+  %r = norm.rstd %v epsilon = 1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %mg, %mgx = norm.grad_moments %x, %dy mean %m rstd %r weight %w axes = [1] {param_axes = array<i64: 1>}
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<8xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  %dx = norm.apply_grad %x, %dy mean %m rstd %r weight %w mean_g %mg mean_gxhat %mgx {param_axes = array<i64: 1>}
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %dw, %db = norm.param_grad %x, %dy mean %m rstd %r param_axes = [1]
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<8xf32>, tensor<8xf32>)
+  return %dx, %dw, %db : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>
+}
+
+// -----
+
+// RMSNorm over two trailing dims, no weight: not centred, one out.
+// CHECK-LABEL: func.func @rms_norm(
+// CHECK: norm.grad_kernel %{{[^ ]+}}, %{{[^ ]+}} outs(%{{[^ ]+}}) {axes = array<i64: 1, 2>, epsilon = 9.9999999999999995E-7 : f64} : (tensor<2x3x4xbf16>, tensor<2x3x4xbf16>, tensor<2x3x4xbf16>) -> tensor<2x3x4xbf16>
+func.func @rms_norm(%x: tensor<2x3x4xbf16>, %dy: tensor<2x3x4xbf16>) -> tensor<2x3x4xbf16> {
+  %ms = norm.mean_square %x axes = [1, 2] : tensor<2x3x4xbf16> -> tensor<2x1x1xf32>
+  %r = norm.rstd %ms epsilon = 1.0e-6 : tensor<2x1x1xf32> -> tensor<2x1x1xf32>
+  %mg, %mgx = norm.grad_moments %x, %dy rstd %r axes = [1, 2]
+      : (tensor<2x3x4xbf16>, tensor<2x3x4xbf16>, tensor<2x1x1xf32>) -> (tensor<2x1x1xf32>, tensor<2x1x1xf32>)
+  %dx = norm.apply_grad %x, %dy rstd %r mean_gxhat %mgx
+      : (tensor<2x3x4xbf16>, tensor<2x3x4xbf16>, tensor<2x1x1xf32>, tensor<2x1x1xf32>) -> tensor<2x3x4xbf16>
+  return %dx : tensor<2x3x4xbf16>
+}
+
+// -----
+
+// BatchNorm (statistics over leading dims): not a row norm, left alone.
+// CHECK-LABEL: func.func @batch_norm(
+// CHECK-NOT: norm.grad_kernel
+// CHECK: norm.apply_grad
+func.func @batch_norm(%x: tensor<8x4xf32>, %dy: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %m, %v = norm.moments %x axes = [0] : tensor<8x4xf32> -> tensor<1x4xf32>, tensor<1x4xf32>
+  %r = norm.rstd %v epsilon = 1.0e-5 {zero_degenerate} : tensor<1x4xf32> -> tensor<1x4xf32>
+  %mg, %mgx = norm.grad_moments %x, %dy mean %m rstd %r axes = [0]
+      : (tensor<8x4xf32>, tensor<8x4xf32>, tensor<1x4xf32>, tensor<1x4xf32>) -> (tensor<1x4xf32>, tensor<1x4xf32>)
+  %dx = norm.apply_grad %x, %dy mean %m rstd %r mean_g %mg mean_gxhat %mgx
+      : (tensor<8x4xf32>, tensor<8x4xf32>, tensor<1x4xf32>, tensor<1x4xf32>, tensor<1x4xf32>, tensor<1x4xf32>) -> tensor<8x4xf32>
+  return %dx : tensor<8x4xf32>
+}
+
+// -----
+
+// Statistics given (saved), not recomputed from x: left alone.
+// CHECK-LABEL: func.func @saved_statistics(
+// CHECK-NOT: norm.grad_kernel
+func.func @saved_statistics(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %m: tensor<4x1xf32>, %r: tensor<4x1xf32>)
+    -> tensor<4x8xf32> {
+  %mg, %mgx = norm.grad_moments %x, %dy mean %m rstd %r axes = [1]
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  %dx = norm.apply_grad %x, %dy mean %m rstd %r mean_g %mg mean_gxhat %mgx
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  return %dx : tensor<4x8xf32>
+}
