@@ -239,7 +239,8 @@ PYBIND11_MODULE(_normlir, m) {
       [](const std::string &source, const std::string &target,
          const std::string &name, const std::string &chip,
          const std::string &schedule, unsigned optLevel, bool diskCache,
-         const std::string &targetCPU, const std::string &targetFeatures) {
+         const std::string &targetCPU, const std::string &targetFeatures,
+         bool differentiate) {
         if (target != "cpu" && target != "cuda")
           raise(invalidArgumentError,
                 "unknown target '" + target + "' (cpu or cuda)");
@@ -253,6 +254,7 @@ PYBIND11_MODULE(_normlir, m) {
         options.diskCache = diskCache;
         options.targetCPU = targetCPU;
         options.targetFeatures = targetFeatures;
+        options.differentiate = differentiate;
         llvm::Expected<std::shared_ptr<const JITModule>> module =
             llvm::createStringError("not compiled");
         {
@@ -270,8 +272,9 @@ PYBIND11_MODULE(_normlir, m) {
       py::arg("name") = "<spec>", py::arg("chip") = "",
       py::arg("schedule") = "", py::arg("opt_level") = 3,
       py::arg("disk_cache") = true, py::arg("target_cpu") = "",
-      py::arg("target_features") = "",
-      "Compiles MLIR text (cached in memory and on disk).");
+      py::arg("target_features") = "", py::arg("differentiate") = false,
+      "Compiles MLIR text (cached in memory and on disk); with "
+      "differentiate, also each function's NAME_backward.");
 
   py::class_<PyModule>(m, "Module")
       .def_property_readonly("functions",

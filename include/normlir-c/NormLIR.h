@@ -193,6 +193,9 @@ NORMLIR_CAPI_EXPORTED normlirStatus normlirSpecGetMLIR(normlirSpec spec,
 enum {
   /// Neither read nor write the on-disk cache for this compile.
   NORMLIR_COMPILE_NO_DISK_CACHE = 1u << 0,
+  /// Also derive each function's backward function (norm-differentiate):
+  /// `NAME_backward(arguments..., output cotangents...) -> (gradients...)`.
+  NORMLIR_COMPILE_DIFFERENTIATE = 1u << 1,
 };
 
 typedef struct normlirCompileOptions {

@@ -324,6 +324,8 @@ struct CompileOptions {
   std::string targetCPU;
   /// CPU: LLVM features added to or removed from the CPU's.
   std::string targetFeatures;
+  /// Also derive each function's backward function, `NAME_backward`.
+  bool differentiate = false;
 
   normlirCompileOptions c() const {
     normlirCompileOptions o;
@@ -332,7 +334,8 @@ struct CompileOptions {
     o.chip = chip.c_str();
     o.schedule = schedule.c_str();
     o.optLevel = optLevel;
-    o.flags = diskCache ? 0 : NORMLIR_COMPILE_NO_DISK_CACHE;
+    o.flags = (diskCache ? 0u : unsigned(NORMLIR_COMPILE_NO_DISK_CACHE)) |
+              (differentiate ? unsigned(NORMLIR_COMPILE_DIFFERENTIATE) : 0u);
     o.targetCPU = targetCPU.c_str();
     o.targetFeatures = targetFeatures.c_str();
     return o;

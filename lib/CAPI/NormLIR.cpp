@@ -267,6 +267,9 @@ static normlirStatus compileImpl(llvm::StringRef source,
     return invalid("unknown target " + std::to_string(target));
   if (o.optLevel < 0 || o.optLevel > 3)
     return invalid("optLevel must be 0 to 3");
+  if (o.flags &
+      ~uint32_t(NORMLIR_COMPILE_NO_DISK_CACHE | NORMLIR_COMPILE_DIFFERENTIATE))
+    return invalid("unknown compile flags " + std::to_string(o.flags));
   JITOptions jit;
   jit.target = target == NORMLIR_TARGET_CUDA ? Target::CUDA : Target::CPU;
   jit.cudaChip = o.chip ? o.chip : "";
@@ -275,6 +278,7 @@ static normlirStatus compileImpl(llvm::StringRef source,
   jit.targetFeatures = o.targetFeatures ? o.targetFeatures : "";
   jit.optLevel = static_cast<unsigned>(o.optLevel);
   jit.diskCache = !(o.flags & NORMLIR_COMPILE_NO_DISK_CACHE);
+  jit.differentiate = o.flags & NORMLIR_COMPILE_DIFFERENTIATE;
   auto compiled = JITModule::compile(source, bufferName, jit);
   if (!compiled)
     return makeStatus(NORMLIR_STATUS_COMPILE_ERROR,

@@ -7,6 +7,7 @@
 #include "normlir/ExecutionEngine/Compiler.h"
 #include "normlir/Dialect/Norm/IR/Norm.h"
 #include "normlir/Dialect/Norm/Transforms/BufferizableOpInterfaceImpl.h"
+#include "normlir/Dialect/Norm/Transforms/Passes.h"
 #include "normlir/Dialect/Norm/Utils/Target.h"
 #include "normlir/ExecutionEngine/CudaRuntime.h"
 #include "normlir/ExecutionEngine/FatalErrors.h"
@@ -429,6 +430,13 @@ static llvm::Expected<CompiledObject> compileImpl(llvm::StringRef source,
   });
   if (asmWalk.wasInterrupted())
     return fail("");
+  // The backward functions join the module before its signatures are read.
+  if (options.differentiate) {
+    PassManager diff(&context);
+    diff.addPass(norm::createNormDifferentiate());
+    if (failed(diff.run(*module)))
+      return fail("");
+  }
   // Only top-level functions are compiled and callable.
   for (auto nested : module->getOps<ModuleOp>())
     nested.emitWarning("nested modules are not compiled; move the functions "

@@ -12,8 +12,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "JITLoader.h"
-#include "normlir/ExecutionEngine/Compiler.h"
 #include "normlir/Dialect/Norm/Transforms/TuningDatabase.h"
+#include "normlir/ExecutionEngine/Compiler.h"
 #include "normlir/ExecutionEngine/CudaRuntime.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -62,6 +62,7 @@ static std::string computeCacheKey(llvm::StringRef source,
   add(std::to_string(o.optLevel));
   add(o.schedule);
   add(o.forLibrary ? "library" : "jit");
+  add(o.differentiate ? "differentiate" : "forward");
   add(bufferName);
   add(source);
   return llvm::toHex(hash.final(), /*LowerCase=*/true);
@@ -340,8 +341,7 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
       return database.takeError();
     tuningDigest = (*database)->getDigest().str();
   }
-  std::string key =
-      computeCacheKey(source, bufferName, resolved, tuningDigest);
+  std::string key = computeCacheKey(source, bufferName, resolved, tuningDigest);
   if (!resolved.memoryCache)
     return compileUncached(source, bufferName, resolved, key);
 

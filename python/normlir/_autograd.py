@@ -1,10 +1,13 @@
 """Autograd for :mod:`normlir.functional` on torch tensors.
 
-NormLIR compiles forward passes only. When gradients are needed, the forward
-pass still runs on NormLIR (with its running-statistics updates) inside a
-``torch.autograd.Function``, and the backward pass recomputes the op with
-PyTorch from the saved input, weight and bias and differentiates that:
-exact gradients for one extra forward pass. The recomputation runs in
+When gradients are needed, the forward pass runs on NormLIR (with its
+running-statistics updates) inside a ``torch.autograd.Function``. LayerNorm
+and RMSNorm on the CPU then run their backward pass on the kernel the
+compiler derives (``norm-differentiate``, fused by ``norm-fuse-grad``):
+:func:`apply_compiled`. The other norms (and CUDA tensors), whose backward
+kernels are not fused yet, recompute the op with PyTorch from the saved
+input, weight and bias and differentiate that (:func:`apply`): exact
+gradients for one extra forward pass. The recomputation runs in
 float32 for float16/bfloat16 inputs (PyTorch's CPU kernels lack some
 half-precision norms), its gradients cast back to the operands' dtypes.
 The running statistics never take part: in training they do not affect the
@@ -52,6 +55,32 @@ class _NormFunction(torch.autograd.Function):
         grads = iter(torch.autograd.grad(
             y, [t for t, n in zip(leaves, needs) if n], grad_output))
         return (None, None, *[next(grads) if n else None for n in needs])
+
+
+class _CompiledNormFunction(torch.autograd.Function):
+    """``y = run(x, weight, bias)`` on NormLIR; its gradients from
+    ``backward(x, weight, bias, grad_output)``, also on NormLIR."""
+
+    @staticmethod
+    def forward(ctx, run, backward, x, weight, bias):
+        ctx.backward_fn = backward
+        ctx.save_for_backward(x, weight, bias)
+        return run(x, weight, bias)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        x, weight, bias = ctx.saved_tensors
+        grads = ctx.backward_fn(x, weight, bias, grad_output)
+        needs = ctx.needs_input_grad[2:]
+        return (None, None,
+                *[g if n else None for g, n in zip(grads, needs)])
+
+
+def apply_compiled(run, backward, x, weight, bias):
+    """``run(x, weight, bias)``, differentiable through NormLIR's
+    ``backward``."""
+    return _CompiledNormFunction.apply(run, backward, x, weight, bias)
 
 
 def apply(run, reference, x, weight, bias):

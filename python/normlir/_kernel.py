@@ -300,7 +300,7 @@ class Kernel:
 def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",
             chip: str = "", opt_level: int = 3, function: str | None = None,
             disk_cache: bool = True, target_cpu: str = "",
-            target_features: str = "") -> Kernel:
+            target_features: str = "", differentiate: bool = False) -> Kernel:
     """JIT-compiles a norm spec and returns a :class:`Kernel` bound to one of
     its functions.
 
@@ -322,6 +322,12 @@ def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",
             this machine lacks is refused (the kernel runs here).
         target_features: CPU: LLVM features added to or removed from the
             CPU's (``"+avx512bf16,-avx512f"``).
+        differentiate: also derive each function's backward function,
+            ``NAME_backward`` (the compiler's ``norm-differentiate``): it
+            takes the function's arguments and then the gradient of each
+            normalized output, and returns the gradients of the input,
+            weight and bias (those the function takes, in its order); bind
+            it with ``function="NAME_backward"``.
 
     Compiled modules are cached in memory and on disk, keyed by the source,
     the target and the options: compiling the same spec again is cheap.
@@ -350,7 +356,8 @@ def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",
                               chip=chip, schedule=schedule,
                               opt_level=opt_level, disk_cache=disk_cache,
                               target_cpu=target_cpu,
-                              target_features=target_features)
+                              target_features=target_features,
+                              differentiate=differentiate)
     if function is not None:
         fn = module.function(function)
     else:

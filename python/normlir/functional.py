@@ -457,10 +457,52 @@ def _norm_numpy(op, opts, x, params, updates):
     return out
 
 
+def _backward_torch(op, opts, x, params, grad_output):
+    """The gradients of ``op`` (a LayerNorm or RMSNorm on the CPU) by the
+    backward kernel the compiler derives (norm-differentiate, one fused
+    kernel): the input's, then each present parameter's."""
+    x = x.contiguous()
+    params = tuple(None if p is None else p.detach().contiguous()
+                   for p in params)
+    key = ("backward", op, opts, x.shape, x.dtype, x.device,
+           *[None if p is None else (p.shape, p.dtype, p.device)
+             for p in params])
+    plan = _torch_plans.get(key)
+    if plan is None:
+        plan = _make_plan(op, opts, _CONTIGUOUS, x, params, (), True,
+                          backward=True)
+        _torch_plans[key] = plan
+    present = [p for p in params if p is not None]
+    dy = grad_output.to(x.dtype).contiguous()
+    grads = [_empty_like(x)] + [_empty_like(p) for p in present]
+    plan.call_ptrs([t.data_ptr() for t in (x, *present, dy)] +
+                   [t.data_ptr() for t in grads])
+    return grads
+
+
 def _norm_autograd(op, opts, x, params, updates):
-    """The torch path when gradients are needed: the forward pass on NormLIR,
-    the backward pass by recomputing with PyTorch."""
+    """The torch path when gradients are needed: the forward pass on NormLIR;
+    the backward pass on the backward kernel NormLIR derives for LayerNorm
+    and RMSNorm on the CPU, else by recomputing with PyTorch."""
     from . import _autograd
+
+    if op in (_LAYER_NORM, _RMS_NORM) and x.device.type == "cpu":
+        def run(x, w, b):
+            return _norm_torch(op, opts, x, params_of(w, b), updates)
+
+        def params_of(w, b):
+            return (w,) if op == _RMS_NORM else (w, b)
+
+        def backward(x, w, b, grad_output):
+            grads = iter(_backward_torch(op, opts, x, params_of(w, b),
+                                         grad_output))
+            dx = next(grads)
+            dw = next(grads) if w is not None else None
+            db = next(grads) if b is not None else None
+            return dx, dw, db
+
+        b = params[1] if op == _LAYER_NORM else None
+        return _autograd.apply_compiled(run, backward, x, params[0], b)
 
     w = params[0]
     if len(params) == 1:
@@ -509,8 +551,12 @@ def _operand_type_error(op, params, is_torch) -> TypeError:
 # ----------------------------------------------------------------------------
 
 
-def _make_plan(op, opts, layout, x, params, updates, is_torch) -> _Plan:
-    """Validates a call as PyTorch does, builds its spec and compiles it."""
+def _make_plan(op, opts, layout, x, params, updates, is_torch,
+               backward=False) -> _Plan:
+    """Validates a call as PyTorch does, builds its spec and compiles it;
+    with ``backward``, the backward function the compiler derives from it
+    (``main_backward(x, params..., grad_output) -> (grad_input,
+    grad_params...)``)."""
     shape = tuple(x.shape)
     if is_torch:
         dtype = torch_dtype_name(x.dtype)
@@ -535,6 +581,9 @@ def _make_plan(op, opts, layout, x, params, updates, is_torch) -> _Plan:
     param_dtype = _param_dtype(op, x, dtype, params, is_torch)
     spec = _SPECS[op](opts, shape, params, dtype, param_dtype,
                       layout == _CHANNELS_LAST)
+    if backward:
+        return _Plan(_compile(spec, target, differentiate=True,
+                              function=spec.name + "_backward"), 0)
     return _Plan(_compile(spec, target), len(updates))
 
 

@@ -173,6 +173,10 @@ int main(void) {
   normlirCompileOptionsInit(&opts);
   opts.optLevel = 9;
   report("options", normlirCompile(broken, strlen(broken), NULL, &opts, &none));
+  normlirCompileOptionsInit(&opts);
+  opts.flags = 1u << 7;
+  report("flags", normlirCompile(broken, strlen(broken), NULL, &opts, &none));
+
 
   /* A schedule error says why (it used to go to stderr). */
   normlirSpecSetNormalizedShape(spec, 2, norm);
@@ -181,6 +185,20 @@ int main(void) {
   report("schedule", normlirCompileSpec(spec, &opts, &none));
   opts.schedule = "vector-width=268435456";
   report("schedule range", normlirCompileSpec(spec, &opts, &none));
+
+  /* The backward functions the compiler derives (norm-differentiate). */
+  normlirCompileOptionsInit(&opts);
+  opts.flags = NORMLIR_COMPILE_DIFFERENTIATE;
+  normlirModule withBackward = NULL;
+  report("differentiate", normlirCompileSpec(spec, &opts, &withBackward));
+  if (withBackward) {
+    int32_t count = normlirModuleGetNumFunctions(withBackward);
+    for (int32_t i = 0; i < count; ++i)
+      printf("function %d: %s\n", i,
+             normlirFunctionGetName(
+                 normlirModuleGetFunction(withBackward, i)));
+  }
+  normlirModuleRelease(withBackward);
 
   /* Blackwell chips compile (they ended the process before). */
   normlirCompileOptionsInit(&opts);

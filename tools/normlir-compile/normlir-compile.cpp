@@ -41,6 +41,12 @@ static cl::opt<std::string>
     outputFile("o",
                cl::desc("Output: a shared library (.so) or an object (.o)"),
                cl::value_desc("file"), cl::Required, cl::cat(category));
+static cl::opt<bool> differentiate(
+    "differentiate",
+    cl::desc("Also derive each function's backward function "
+             "(norm-differentiate: NAME_backward, taking the arguments and "
+             "the output cotangents, returning the gradients)"),
+    cl::cat(category));
 static cl::opt<std::string>
     headerFile("header",
                cl::desc("The C header to write (default: the output with "
@@ -154,6 +160,7 @@ int main(int argc, char **argv) {
   options.targetCPU = targetCPU;
   options.targetFeatures = targetFeatures;
   options.tuningDB = tuningDB;
+  options.differentiate = differentiate;
   // The JIT reads the variable itself; an ahead-of-time compile does here.
   if (options.tuningDB.empty())
     if (const char *path = std::getenv("NORMLIR_TUNING_DB"))

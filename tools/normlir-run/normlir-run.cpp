@@ -103,6 +103,12 @@ static cl::opt<bool>
                           "instead of --input flags; "
                           "for benchmarking"),
                  cl::cat(category));
+static cl::opt<bool> differentiate(
+    "differentiate",
+    cl::desc("Also derive each function's backward function "
+             "(norm-differentiate: NAME_backward, taking the arguments and "
+             "the output cotangents, returning the gradients)"),
+    cl::cat(category));
 static cl::opt<bool> discardResults("discard-results",
                                     cl::desc("Neither print nor write the "
                                              "results"),
@@ -169,6 +175,7 @@ int main(int argc, char **argv) {
   options.targetCPU = targetCPU;
   options.targetFeatures = targetFeatures;
   options.tuningDB = tuningDB;
+  options.differentiate = differentiate;
   if (cuda) {
     options.target = Target::CUDA;
     options.cudaChip = chip;

@@ -118,6 +118,10 @@ struct JITOptions {
   /// schedule heuristic (ignored where `schedule` sets an option); empty:
   /// $NORMLIR_TUNING_DB, else none. Its contents are part of the cache key.
   std::string tuningDB;
+  /// Also derive the backward function of each function (norm-differentiate:
+  /// `NAME_backward`, taking the arguments and the output cotangents,
+  /// returning the gradients).
+  bool differentiate = false;
   /// Reuse a module compiled earlier in this process from the same source
   /// and options (see JITModule::compile).
   bool memoryCache = true;

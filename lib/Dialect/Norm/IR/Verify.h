@@ -58,11 +58,9 @@ llvm::SmallVector<int64_t> selectShape(llvm::ArrayRef<int64_t> shape,
 /// The memory effects of a destination-style kernel (norm.kernel,
 /// norm.grad_kernel): none on tensors; on memrefs it reads its inputs and
 /// writes its outs (it does not read them).
-void addKernelEffects(
-    mlir::DestinationStyleOpInterface op,
-    llvm::SmallVectorImpl<
-        mlir::SideEffects::EffectInstance<mlir::MemoryEffects::Effect>>
-        &effects);
+void addKernelEffects(mlir::DestinationStyleOpInterface op,
+                      llvm::SmallVectorImpl<mlir::SideEffects::EffectInstance<
+                          mlir::MemoryEffects::Effect>> &effects);
 
 } // namespace normlir::norm::detail
 

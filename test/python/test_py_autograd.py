@@ -1,0 +1,123 @@
+"""Gradients through normlir.functional and normlir.nn on torch tensors.
+
+LayerNorm and RMSNorm on the CPU run their backward pass on the kernel the
+compiler derives (norm-differentiate, fused by norm-fuse-grad); the other
+norms recompute with PyTorch. Every gradient is compared with PyTorch's
+float64 autograd of torch.nn.functional.
+"""
+
+import numpy as np
+import pytest
+
+import normlir_testing as nt
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+normlir = nt.import_normlir()
+NF = normlir.functional
+
+
+def leaves(rng, shapes, dtype=torch.float32, offset=0.0):
+    return [torch.tensor(rng.standard_normal(s) + offset, dtype=dtype,
+                         requires_grad=True) if s is not None else None
+            for s in shapes]
+
+
+def reference_grads(fn, tensors, dy):
+    ts = [None if t is None else
+          t.detach().to(torch.float64).requires_grad_(True) for t in tensors]
+    fn(*ts).backward(dy.to(torch.float64))
+    return [None if t is None else t.grad for t in ts]
+
+
+def check_grads(tensors, ref, lowp=None):
+    for k, (t, r) in enumerate(zip(tensors, ref)):
+        if t is None:
+            continue
+        assert t.grad is not None, f"no gradient for operand {k}"
+        assert t.grad.dtype == t.dtype
+        g = t.grad.to(torch.float32).numpy()
+        if lowp and k == 0:
+            nt.assert_close_lowp(g, r.numpy(), lowp, what=f"grad {k}")
+        else:
+            nt.assert_close(g, r.numpy(), rtol=1e-5 if not lowp else 1e-2,
+                            what=f"grad {k}")
+
+
+def used_compiled_backward():
+    return any(k[0] == "backward" for k in NF._torch_plans)
+
+
+@pytest.mark.parametrize("weight,bias", [(True, True), (True, False),
+                                         (False, False), (False, True)])
+def test_layer_norm(rng, weight, bias):
+    NF.clear_cache()
+    ns = (4, 24)
+    x, w, b = leaves(rng, [(3, 5, 4, 24), ns if weight else None,
+                           ns if bias else None], offset=1.0)
+    dy = torch.tensor(rng.standard_normal((3, 5, 4, 24)), dtype=torch.float32)
+    NF.layer_norm(x, ns, w, b, eps=1e-5).backward(dy)
+    assert used_compiled_backward()
+    check_grads([x, w, b], reference_grads(
+        lambda x, w, b: F.layer_norm(x, ns, w, b, 1e-5), [x, w, b], dy))
+
+
+def test_rms_norm_and_partial_requires_grad(rng):
+    """Only the weight needs a gradient: x gets none."""
+    NF.clear_cache()
+    x = torch.tensor(rng.standard_normal((6, 40)), dtype=torch.float32)
+    (w,) = leaves(rng, [(40,)], offset=1.0)
+    dy = torch.tensor(rng.standard_normal((6, 40)), dtype=torch.float32)
+    NF.rms_norm(x, (40,), w, eps=1e-6).backward(dy)
+    assert used_compiled_backward()
+    assert x.grad is None
+
+    def rms(x, w):
+        return x * torch.rsqrt((x * x).mean(-1, keepdim=True) + 1e-6) * w
+    ref = reference_grads(rms, [x, w], dy)
+    nt.assert_close(w.grad.numpy(), ref[1].numpy(), what="dweight")
+
+
+def test_bf16_layer_norm(rng):
+    ns = (64,)
+    x, w, b = leaves(rng, [(8, 64), ns, ns], dtype=torch.bfloat16)
+    dy = torch.tensor(rng.standard_normal((8, 64)), dtype=torch.bfloat16)
+    NF.layer_norm(x, ns, w, b).backward(dy)
+    ref = reference_grads(lambda x, w, b: F.layer_norm(x, ns, w, b),
+                          [x, w, b], dy)
+    # dx rounded once to bf16; dweight/dbias sums over 8 rows, each term
+    # exact in f32, rounded once to bf16.
+    check_grads([x, w, b], ref, lowp="bf16")
+
+
+def test_module_and_double_backward(rng):
+    """normlir.nn.LayerNorm trains: its parameters get gradients. A second
+    backward through the backward is a clear error."""
+    m = normlir.nn.LayerNorm(16)
+    tm = torch.nn.LayerNorm(16)
+    x = torch.tensor(rng.standard_normal((4, 16)), dtype=torch.float32,
+                     requires_grad=True)
+    y = m(x)
+    y.sum().backward()
+    tx = x.detach().clone().requires_grad_(True)
+    tm(tx).sum().backward()
+    nt.assert_close(x.grad.numpy(), tx.grad.numpy(), what="dx")
+    nt.assert_close(m.weight.grad.numpy(), tm.weight.grad.numpy(),
+                    what="dweight")
+    nt.assert_close(m.bias.grad.numpy(), tm.bias.grad.numpy(), what="dbias")
+    x2 = x.detach().clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(m(x2).pow(2).sum(), x2, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable|double"):
+        g.sum().backward()
+
+
+def test_group_norm_recomputes_with_pytorch(rng):
+    """Channel norms keep the PyTorch recomputation for now: correct
+    gradients, no compiled backward."""
+    NF.clear_cache()
+    x, w, b = leaves(rng, [(2, 6, 5), (6,), (6,)])
+    dy = torch.tensor(rng.standard_normal((2, 6, 5)), dtype=torch.float32)
+    NF.group_norm(x, 3, w, b).backward(dy)
+    assert not used_compiled_backward()
+    check_grads([x, w, b], reference_grads(
+        lambda x, w, b: F.group_norm(x, 3, w, b), [x, w, b], dy))
