@@ -35,9 +35,12 @@ Running statistics (``batch_norm`` in training, ``instance_norm`` with
 caller's arrays or tensors, as PyTorch does.
 
 Autograd: when gradients are needed (grad mode on and the input, weight or
-bias requiring grad), the forward pass still runs on NormLIR and the backward
-pass recomputes the op with PyTorch (in float32 for float16/bfloat16) to
-differentiate it. Double backward is not supported.
+bias requiring grad), the forward pass still runs on NormLIR. For
+``layer_norm`` and ``rms_norm`` on the CPU the backward pass runs on the
+kernel the compiler derives from the forward (``norm-differentiate``, fused
+into one kernel); the other ops, and CUDA tensors, recompute the op with
+PyTorch (in float32 for float16/bfloat16) to differentiate it. Double
+backward is an error.
 
 CUDA: before a call, PyTorch's current stream is synchronized (NormLIR runs
 on a stream of its own); the call returns when the kernel has finished.

@@ -71,6 +71,16 @@ struct ConvertNormToGPUPass
       if (failed(checkKernel(k)) ||
           failed(applyKernelPatterns(k, applicator, rewriter)))
         return signalPassFailure();
+    // The GPU takes the gradient ops through linalg (the CUDA pipeline does
+    // not run norm-fuse-grad); a fused backward kernel has no GPU lowering.
+    WalkResult grad = getOperation()->walk([](GradKernelOp k) {
+      k.emitError("norm.grad_kernel has no GPU lowering; the CUDA pipeline "
+                  "lowers the unfused gradient ops (norm.grad_moments, "
+                  "norm.apply_grad, norm.param_grad) instead");
+      return WalkResult::interrupt();
+    });
+    if (grad.wasInterrupted())
+      return signalPassFailure();
     getOperation()->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                             UnitAttr::get(&getContext()));
   }

@@ -65,3 +65,14 @@ func.func @tensors(%x: tensor<4x16xf32>, %y: tensor<4x16xf32>, %ms: tensor<4x1xf
       : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return
 }
+
+// -----
+
+// A fused backward kernel has no GPU lowering (the CUDA pipeline does not
+// fuse the gradient ops): an error, not a kernel left in the output.
+func.func @grad_kernel(%x: memref<4x16xf32>, %dx: memref<4x16xf32>) {
+  // expected-error @+1 {{norm.grad_kernel has no GPU lowering}}
+  norm.grad_kernel %x, %x outs(%dx) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64}
+      : (memref<4x16xf32>, memref<4x16xf32>, memref<4x16xf32>) -> ()
+  return
+}

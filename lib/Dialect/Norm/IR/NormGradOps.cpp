@@ -114,6 +114,26 @@ LogicalResult ParamGradOp::verify() {
 }
 
 LogicalResult GradKernelOp::verify() {
+  // (C7) ranked, static, f32/f16/bf16 operands of fewer than 2^62 bytes
+  // (the lowering indexes in int64 and rounds runs up to whole vectors).
+  for (Value v : getOperands()) {
+    auto type = dyn_cast<ShapedType>(v.getType());
+    if (!type || !type.hasStaticShape())
+      return emitOpError() << "operands must be statically shaped, got "
+                           << v.getType();
+    Type elt = type.getElementType();
+    if (!elt.isF32() && !elt.isF16() && !elt.isBF16())
+      return emitOpError() << "operands must have f32, f16 or bf16 elements, "
+                              "got "
+                           << v.getType();
+    uint64_t bytes = elt.getIntOrFloatBitWidth() / 8;
+    for (int64_t d : type.getShape()) {
+      if (d != 0 && bytes > (uint64_t(1) << 62) / uint64_t(d))
+        return emitOpError()
+               << "operand " << v.getType() << " holds 2^62 bytes or more";
+      bytes *= uint64_t(d);
+    }
+  }
   auto inType = cast<ShapedType>(getInput().getType());
   ArrayRef<int64_t> shape = inType.getShape();
   int64_t rank = inType.getRank();
@@ -121,6 +141,8 @@ LogicalResult GradKernelOp::verify() {
   ArrayRef<int64_t> axes = getAxes();
   if (axes.empty())
     return emitOpError("expects at least one reduction axis");
+  if (failed(verifyAxes(*this, axes, rank, "axis")))
+    return failure();
   for (auto [i, a] : llvm::enumerate(axes))
     if (a != rank - int64_t(axes.size()) + int64_t(i))
       return emitOpError() << "axes must be the trailing dimensions of the "

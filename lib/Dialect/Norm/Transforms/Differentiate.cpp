@@ -67,11 +67,15 @@ std::optional<InputStats> statsFromInput(ApplyOp apply) {
   return std::nullopt;
 }
 
-/// A normalized output: a norm.apply result, possibly reshaped.
+/// A normalized output: a norm.apply result or a named norm's first result,
+/// possibly reshaped.
 bool isNormalizedOutput(Value v) {
   while (Operation *def = v.getDefiningOp()) {
     if (isa<ApplyOp>(def))
       return true;
+    if (isa<LayerNormOp, RMSNormOp, BatchNormOp, InstanceNormOp, GroupNormOp>(
+            def))
+      return v == def->getResult(0);
     if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
       return false;
     v = def->getOperand(0);
@@ -85,10 +89,21 @@ public:
   explicit ReverseMode(Block &body) : body(body) {
     for (Value arg : body.getArguments())
       active.insert(arg);
-    for (Operation &op : body)
-      if (llvm::any_of(op.getOperands(),
-                       [&](Value v) { return active.contains(v); }))
+    // An op is active when it reads an active value, as an operand or from
+    // inside one of its regions (which then makes it an error on a path).
+    for (Operation &op : body) {
+      bool reads =
+          llvm::any_of(op.getOperands(),
+                       [&](Value v) { return active.contains(v); }) ||
+          op.walk([&](Operation *nested) {
+              return llvm::any_of(nested->getOperands(),
+                                  [&](Value v) { return active.contains(v); })
+                         ? WalkResult::interrupt()
+                         : WalkResult::advance();
+            }).wasInterrupted();
+      if (reads)
         active.insert(op.result_begin(), op.result_end());
+    }
   }
 
   /// Adds `ct` to the cotangent of `v` (an elementwise f32 add, rounded
@@ -227,15 +242,32 @@ struct NormDifferentiatePass
         module.emitError() << "norm-differentiate: no function @" << name;
         return signalPassFailure();
       }
+    // By default the pass is idempotent: a function that has a backward
+    // function already, or none to have (no normalized output), is skipped.
+    llvm::DenseSet<StringRef> differentiated;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (auto of = fn->getAttrOfType<FlatSymbolRefAttr>(
+              NormDialect::kGradientOfAttrName))
+        differentiated.insert(of.getValue());
     SmallVector<func::FuncOp> targets;
     for (auto fn : module.getOps<func::FuncOp>()) {
-      if (fn.isExternal())
+      if (!functions.empty()) {
+        if (!llvm::is_contained(functions, fn.getSymName()))
+          continue;
+        if (fn.isExternal()) {
+          fn.emitOpError("norm-differentiate: a declaration has no body to "
+                         "differentiate");
+          return signalPassFailure();
+        }
+        targets.push_back(fn);
         continue;
-      bool wanted =
-          functions.empty()
-              ? !fn->hasAttr(NormDialect::kGradientOfAttrName) && hasNormOps(fn)
-              : llvm::is_contained(functions, fn.getSymName());
-      if (wanted)
+      }
+      if (fn.isExternal() || fn->hasAttr(NormDialect::kGradientOfAttrName) ||
+          differentiated.contains(fn.getSymName()) || !hasNormOps(fn) ||
+          !fn.getBody().hasOneBlock())
+        continue;
+      auto ret = dyn_cast<func::ReturnOp>(fn.front().getTerminator());
+      if (ret && llvm::any_of(ret.getOperands(), isNormalizedOutput))
         targets.push_back(fn);
     }
     for (func::FuncOp fn : targets)
@@ -254,6 +286,9 @@ struct NormDifferentiatePass
     // Built detached, inserted into the module once complete.
     auto bwd = cast<func::FuncOp>(fn->clone());
     bwd.setSymName(name);
+    // Its arguments and results are not the forward's.
+    bwd.removeArgAttrsAttr();
+    bwd.removeResAttrsAttr();
     auto erase = llvm::make_scope_exit([&] {
       if (bwd)
         bwd.erase();
@@ -277,7 +312,8 @@ struct NormDifferentiatePass
         cotangentOf.push_back(int64_t(j));
     if (cotangentOf.empty())
       return fn.emitOpError("norm-differentiate: no result is a normalized "
-                            "output (a norm op's first result)");
+                            "output (a norm op's first result) after "
+                            "norm-expand");
 
     ReverseMode reverse(body);
     OpBuilder b(ret);

@@ -38,6 +38,20 @@ bool isTrailing(ArrayRef<int64_t> axes, int64_t rank) {
   return true;
 }
 
+/// `v` (null: nothing) is available at `op`: a value of an enclosing
+/// region, or defined earlier in `op`'s block.
+bool definedBefore(Value v, Operation *op) {
+  if (!v)
+    return true;
+  Operation *def = v.getDefiningOp();
+  Block *block = def ? def->getBlock() : cast<BlockArgument>(v).getOwner();
+  if (block != op->getBlock()) {
+    Operation *ancestor = block->findAncestorOpInBlock(*op);
+    return ancestor && (!def || def->isBeforeInBlock(ancestor));
+  }
+  return !def || def->isBeforeInBlock(op);
+}
+
 struct FuseRowGrad : OpRewritePattern<ApplyGradOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -75,6 +89,7 @@ struct FuseRowGrad : OpRewritePattern<ApplyGradOp> {
     auto gm = op.getMeanGxhat().getDefiningOp<GradMomentsOp>();
     if (!gm || gm.getX() != x || gm.getGrad() != dy || gm.getMean() != mean ||
         gm.getRstd() != rstd || gm.getWeight() != w || gm.getAxes() != axes ||
+        gm.getParamAxes() != op.getParamAxes() ||
         op.getMeanGxhat() != gm.getMeanGxhat() ||
         (centered ? op.getMeanG() != gm.getMeanG() : bool(op.getMeanG())))
       return rewriter.notifyMatchFailure(op, "grad_moments do not match");
@@ -88,12 +103,14 @@ struct FuseRowGrad : OpRewritePattern<ApplyGradOp> {
           pg = p;
           break;
         }
-    if (pg && pg->getBlock() != op->getBlock())
+    // The kernel goes before the first op it replaces (every use of what it
+    // replaces comes later): a param_grad before the apply_grad joins only
+    // if the weight, which only the apply_grad reads, is defined before it.
+    if (pg && (pg->getBlock() != op->getBlock() ||
+               (pg->isBeforeInBlock(op) && !definedBefore(w, pg))))
       pg = ParamGradOp();
 
     Location loc = op.getLoc();
-    // Before the first op it replaces: its operands are defined there (both
-    // read them) and every use of what it replaces comes later.
     rewriter.setInsertionPoint(
         pg && pg->isBeforeInBlock(op) ? pg.getOperation() : op.getOperation());
     SmallVector<Value> outs = {tensor::EmptyOp::create(

@@ -304,3 +304,39 @@ func.func @grad_kernel_mixed(%x: tensor<4x8xf32>, %m: memref<4x8xf32>) {
   norm.grad_kernel %x, %x outs(%m) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, memref<4x8xf32>) -> ()
   return
 }
+
+// -----
+
+// (C1) axes in range (a negative axis used to reach the shape unchecked).
+func.func @grad_kernel_negative_axis(%x: tensor<f32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op axis -1 is out of range [0, 0)}}
+  %r = norm.grad_kernel %x, %x outs(%x) {axes = array<i64: -1>, epsilon = 1.0e-5 : f64} : (tensor<f32>, tensor<f32>, tensor<f32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+// (C7)
+func.func @grad_kernel_dynamic(%x: memref<?x8xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op operands must be statically shaped, got 'memref<?x8xf32>'}}
+  norm.grad_kernel %x, %x outs(%x) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (memref<?x8xf32>, memref<?x8xf32>, memref<?x8xf32>) -> ()
+  return
+}
+
+// -----
+
+// (C7)
+func.func @grad_kernel_integer(%x: memref<4x8xi32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op operands must have f32, f16 or bf16 elements, got 'memref<4x8xi32>'}}
+  norm.grad_kernel %x, %x outs(%x) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (memref<4x8xi32>, memref<4x8xi32>, memref<4x8xi32>) -> ()
+  return
+}
+
+// -----
+
+// (C7)
+func.func @grad_kernel_huge(%x: memref<1152921504606846976x16xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op operand 'memref<1152921504606846976x16xf32>' holds 2^62 bytes or more}}
+  norm.grad_kernel %x, %x outs(%x) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (memref<1152921504606846976x16xf32>, memref<1152921504606846976x16xf32>, memref<1152921504606846976x16xf32>) -> ()
+  return
+}

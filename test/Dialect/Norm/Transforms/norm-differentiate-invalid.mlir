@@ -1,7 +1,13 @@
 // RUN: normlir-opt %s -split-input-file -norm-differentiate -verify-diagnostics
 // RUN: not normlir-opt %s -split-input-file -norm-differentiate="functions=missing" 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: not normlir-opt %s -split-input-file -norm-differentiate="functions=stats_only" 2>&1 | FileCheck %s --check-prefix=NAMED
+// RUN: not normlir-opt %s -split-input-file -norm-differentiate="functions=declared" 2>&1 | FileCheck %s --check-prefix=DECL
 
 // MISSING: error: norm-differentiate: no function @missing
+// A function named explicitly must have a normalized output; by default
+// one without is skipped (norm-differentiate.mlir).
+// NAMED: error: 'func.func' op norm-differentiate: no result is a normalized output
+// DECL: error: 'func.func' op norm-differentiate: a declaration has no body to differentiate
 
 // An elementwise op between the argument and the norm: not differentiated
 // (yet); an error at that op, not a wrong gradient.
@@ -22,12 +28,27 @@ func.func @prologue(%a: tensor<4x8xf32>) -> tensor<4x8xf32> {
 
 // -----
 
-// Only statistics are returned: nothing to differentiate.
-// expected-error @+1 {{'func.func' op norm-differentiate: no result is a normalized output}}
+// Only statistics are returned: nothing to differentiate (skipped by
+// default; an error when named, above).
 func.func @stats_only(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
   %y, %m, %s = norm.layer_norm %x {normalized_shape = array<i64: 8>}
       : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return %m : tensor<4x1xf32>
+}
+func.func private @declared(tensor<4x8xf32>) -> tensor<4x8xf32>
+
+// -----
+
+// A value captured by a region on the path: an error at that op, not a
+// gradient silently dropped.
+func.func @region(%a: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'scf.execute_region' op norm-differentiate: cannot differentiate through this op}}
+  %x = scf.execute_region -> tensor<4x8xf32> {
+    scf.yield %a : tensor<4x8xf32>
+  }
+  %y, %m, %s = norm.layer_norm %x {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y : tensor<4x8xf32>
 }
 
 // -----

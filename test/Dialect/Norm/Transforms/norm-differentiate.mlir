@@ -1,5 +1,7 @@
 // RUN: normlir-opt %s -norm-differentiate | FileCheck %s
 // RUN: normlir-opt %s -norm-differentiate="functions=rms suffix=_grad" | FileCheck %s --check-prefix=ONLY
+// The pass is idempotent: a function with a backward already is skipped.
+// RUN: normlir-opt %s -norm-differentiate -norm-differentiate | FileCheck %s
 
 // LayerNorm: statistics from the input, so grad_moments then apply_grad;
 // weight and bias by one param_grad. The forward's mean and rstd results
@@ -87,4 +89,20 @@ func.func @two(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
   %y2, %r2 = norm.rms_norm %x {normalized_shape = array<i64: 8>}
       : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>)
   return %y1, %y2 : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// The forward's argument and result attributes are not the backward's; a
+// function returning only statistics has nothing to differentiate.
+// CHECK-LABEL: func.func @attrs_backward(
+// CHECK-SAME: %{{[^:]+}}: tensor<4x8xf32>, %{{[^:]+}}: tensor<4x8xf32>) -> tensor<4x8xf32> attributes
+// CHECK-NOT: @stats_only_backward
+func.func @attrs(%x: tensor<4x8xf32> {foo.bar}) -> (tensor<4x8xf32> {foo.res}) {
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y : tensor<4x8xf32>
+}
+func.func @stats_only(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %m : tensor<4x1xf32>
 }

@@ -65,3 +65,41 @@ func.func @saved_statistics(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %m: tenso
       : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
   return %dx : tensor<4x8xf32>
 }
+
+// -----
+
+// grad_moments and apply_grad index the weight differently (a valid module,
+// but not one norm's backward): left alone.
+// CHECK-LABEL: func.func @param_axes_differ(
+// CHECK-NOT: norm.grad_kernel
+func.func @param_axes_differ(%x: tensor<8x8xf32>, %dy: tensor<8x8xf32>, %w: tensor<8xf32>) -> tensor<8x8xf32> {
+  %m, %v = norm.moments %x axes = [1] : tensor<8x8xf32> -> tensor<8x1xf32>, tensor<8x1xf32>
+  %r = norm.rstd %v epsilon = 1.0e-5 : tensor<8x1xf32> -> tensor<8x1xf32>
+  %mg, %mgx = norm.grad_moments %x, %dy mean %m rstd %r weight %w axes = [1] {param_axes = array<i64: 0>}
+      : (tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x1xf32>, tensor<8x1xf32>, tensor<8xf32>) -> (tensor<8x1xf32>, tensor<8x1xf32>)
+  %dx = norm.apply_grad %x, %dy mean %m rstd %r weight %w mean_g %mg mean_gxhat %mgx {param_axes = array<i64: 1>}
+      : (tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x1xf32>, tensor<8x1xf32>, tensor<8xf32>, tensor<8x1xf32>, tensor<8x1xf32>) -> tensor<8x8xf32>
+  return %dx : tensor<8x8xf32>
+}
+
+// -----
+
+// The param_grad comes first and the weight is defined after it: the kernel
+// (placed before the first op it replaces) cannot take the param_grad, which
+// stays as it is.
+// CHECK-LABEL: func.func @weight_after_param_grad(
+// CHECK: norm.param_grad
+// CHECK: norm.grad_kernel %{{[^ ]+}}, %{{[^ ]+}} weight %{{[^ ]+}} outs(%{{[^ ]+}}) {axes = array<i64: 1>, centered
+func.func @weight_after_param_grad(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %w2: tensor<2x4xf32>)
+    -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) {
+  %m, %v = norm.moments %x axes = [1] : tensor<4x8xf32> -> tensor<4x1xf32>, tensor<4x1xf32>
+  %r = norm.rstd %v epsilon = 1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %dw, %db = norm.param_grad %x, %dy mean %m rstd %r param_axes = [1]
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<8xf32>, tensor<8xf32>)
+  %w = tensor.collapse_shape %w2 [[0, 1]] : tensor<2x4xf32> into tensor<8xf32>
+  %mg, %mgx = norm.grad_moments %x, %dy mean %m rstd %r weight %w axes = [1] {param_axes = array<i64: 1>}
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<8xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  %dx = norm.apply_grad %x, %dy mean %m rstd %r weight %w mean_g %mg mean_gxhat %mgx {param_axes = array<i64: 1>}
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  return %dx, %dw, %db : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>
+}

@@ -198,6 +198,8 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
     * (C5) `!(epsilon < 0)`.
     * (C6) Operands are all tensors (then results have the types of `outs`)
       or all memrefs (then there are no results).
+    * (C7) Every operand is statically shaped, of f32, f16 or bf16, and
+      holds fewer than 2^62 bytes.
   }];
   let arguments = (ins AnyShaped:$input, AnyShaped:$grad,
                        Optional<AnyShaped>:$weight, Variadic<AnyShaped>:$outs,
