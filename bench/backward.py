@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""bench/backward.py: first measurements of the backward pass (issue 14),
+until normlir-bench gains backward cases.
+
+Per case (LayerNorm/RMSNorm f32 4096x1024 and 16384x4096, LayerNorm bf16
+4096x1024) and thread count (1, 2), ROUNDS interleaved rounds (default 5)
+of:
+  copy          bench/build/copy of the backward's bytes (read x and dy,
+                write dx, plus the parameters), the faster of plain/nt
+  normlir bwd   normlir-run --differentiate --function=f_backward (the fused
+                backward kernel the compiler derives; buffers reused)
+  torch bwd     PyTorch eager's backward alone (y.backward(dy))
+  normlir step  normlir.functional forward + backward (autograd)
+  torch step    torch.nn.functional forward + backward
+Prints medians (ms) and ranges, the backward's share of the copy and the
+speedups. Needs bench/setup.sh (bench/build/copy) and a build (build/).
+RMSNorm's PyTorch reference is the composite x * rsqrt(mean(x^2) + eps) * w
+(torch 1.13 has no fused RMSNorm).
+
+  ROUNDS=5 /usr/bin/python3 bench/backward.py
+"""
+import os, re, subprocess, statistics, sys, tempfile, time
+import numpy as np
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "build", "python_packages"))
+import torch, normlir
+F = torch.nn.functional
+ROUNDS = int(os.environ.get("ROUNDS", "5"))
+cases = [("ln", "f32", 4096, 1024), ("ln", "f32", 16384, 4096), ("rms", "f32", 4096, 1024),
+         ("rms", "f32", 16384, 4096), ("ln", "bf16", 4096, 1024)]
+def spec(op, dt, r, c):
+    t = f"tensor<{r}x{c}x{dt}>"; p = f"tensor<{c}x{dt}>"; s = f"tensor<{r}x1xf32>"
+    if op == "ln":
+        return (f"func.func @f(%x: {t}, %w: {p}, %b: {p}) -> {t} {{\n  %y, %m, %r = norm.layer_norm %x weight %w bias %b "
+                f"{{normalized_shape = array<i64: {c}>}} : ({t}, {p}, {p}) -> ({t}, {s}, {s})\n  return %y : {t}\n}}\n")
+    return (f"func.func @f(%x: {t}, %w: {p}) -> {t} {{\n  %y, %r = norm.rms_norm %x weight %w "
+            f"{{normalized_shape = array<i64: {c}>, epsilon = 1.0e-6 : f64}} : ({t}, {p}) -> ({t}, {s})\n  return %y : {t}\n}}\n")
+def nl(path, thr):
+    p = subprocess.run([os.path.join(ROOT, "build", "bin", "normlir-run"), path, "--differentiate", "--function=f_backward", "--random-inputs",
+                        "--warmup=2", "--repeat=10", "--discard-results"], capture_output=True, text=True,
+                       env=dict(os.environ, OMP_NUM_THREADS=str(thr)))
+    return float(re.search(r"median ([\d.]+) ms", p.stderr).group(1))
+def copy(nbytes, thr):
+    o = subprocess.run([os.path.join(ROOT, "bench", "build", "copy"), str(nbytes // 2), "2", "10"], capture_output=True, text=True,
+                       env=dict(os.environ, OMP_NUM_THREADS=str(thr))).stdout
+    m = re.search(r"plain_ms=([\d.]+) nt_ms=([\d.]+)", o); return min(float(m.group(1)), float(m.group(2)))
+def med(f, n=10, warm=2):
+    for _ in range(warm): f()
+    ts = []
+    for _ in range(n):
+        t = time.perf_counter(); f(); ts.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(ts)
+for op, dt, r, c in cases:
+    path = os.path.join(tempfile.gettempdir(), f"normlir_bwd_{op}_{dt}_{r}x{c}.mlir"); open(path, "w").write(spec(op, dt, r, c))
+    tdt = torch.float32 if dt == "f32" else torch.bfloat16
+    eb = 4 if dt == "f32" else 2
+    nbytes = 3 * r * c * eb + 3 * c * eb
+    for thr in (1, 2):
+        torch.set_num_threads(thr)
+        x = torch.randn(r, c, dtype=tdt, requires_grad=True); w = torch.rand(c, dtype=tdt).add_(0.5).requires_grad_()
+        b = torch.randn(c, dtype=tdt, requires_grad=True); dy = torch.randn(r, c, dtype=tdt)
+        if op == "ln":
+            tf = lambda: F.layer_norm(x, (c,), w, b); nf = lambda: normlir.functional.layer_norm(x, (c,), w, b)
+        else:
+            tf = lambda: x * torch.rsqrt(x.float().square().mean(-1, keepdim=True) + 1e-6).to(tdt) * w
+            nf = lambda: normlir.functional.rms_norm(x, (c,), w, eps=1e-6)
+        def tbwd():
+            y = tf(); t = time.perf_counter(); y.backward(dy); return (time.perf_counter() - t) * 1e3
+        res = {k: [] for k in ("copy", "normlir bwd", "torch bwd", "normlir step", "torch step")}
+        for rd in range(ROUNDS):
+            res["copy"].append(copy(nbytes, thr))
+            res["normlir bwd"].append(nl(path, thr))
+            tb = [tbwd() for _ in range(12)][2:]; res["torch bwd"].append(statistics.median(tb))
+            res["normlir step"].append(med(lambda: nf().backward(dy)))
+            res["torch step"].append(med(lambda: tf().backward(dy)))
+        m = {k: statistics.median(v) for k, v in res.items()}
+        rng = {k: (min(v), max(v)) for k, v in res.items()}
+        print(f"{op} {dt} {r}x{c} thr={thr}: " + "  ".join(f"{k} {m[k]:.2f} ({rng[k][0]:.2f}-{rng[k][1]:.2f})" for k in res)
+              + f" | bwd %copy {100*m['copy']/m['normlir bwd']:.0f}, bwd speedup {m['torch bwd']/m['normlir bwd']:.2f}x, step speedup {m['torch step']/m['normlir step']:.2f}x", flush=True)
