@@ -289,7 +289,7 @@ struct NormDifferentiatePass
     // Its arguments and results are not the forward's.
     bwd.removeArgAttrsAttr();
     bwd.removeResAttrsAttr();
-    auto erase = llvm::make_scope_exit([&] {
+    llvm::scope_exit erase([&] {
       if (bwd)
         bwd.erase();
     });
