@@ -199,6 +199,12 @@ struct LowerParamGrad : OpConversionPattern<ParamGradOp> {
     // param_axes, in order, which is the parameters' shape.
     SmallVector<int64_t> axes =
         getComplementAxes(xType.getRank(), op.getParamAxes());
+    Inputs in(rewriter, loc, xType);
+    Slots s;
+    s.x = in.add(adaptor.getX());
+    s.grad = in.add(adaptor.getGrad());
+    s.mean = in.addStat(adaptor.getMean());
+    s.rstd = in.addStat(adaptor.getRstd());
     auto result =
         [&](Value used,
             function_ref<Value(OpBuilder &, Location, ValueRange)> term)
@@ -206,12 +212,6 @@ struct LowerParamGrad : OpConversionPattern<ParamGradOp> {
       if (used.use_empty())
         return tensor::EmptyOp::create(rewriter, loc, resultType.getShape(),
                                        resultType.getElementType());
-      // In the order of the slots below.
-      Inputs in(rewriter, loc, xType);
-      in.add(adaptor.getX());
-      in.add(adaptor.getGrad());
-      in.addStat(adaptor.getMean());
-      in.addStat(adaptor.getRstd());
       Value sum = buildSumMapped(rewriter, loc, in.ins, in.maps, axes, term);
       if (resultType.getElementType().isF32())
         return sum;
@@ -221,12 +221,6 @@ struct LowerParamGrad : OpConversionPattern<ParamGradOp> {
                                          resultType.getElementType());
                       });
     };
-    // Both sums read x, grad, [mean], rstd, in this order.
-    Slots s;
-    s.x = 0;
-    s.grad = 1;
-    s.mean = adaptor.getMean() ? 2 : -1;
-    s.rstd = adaptor.getMean() ? 3 : 2;
     Value dw =
         result(op.getWeightGrad(),
                [&](OpBuilder &b, Location l, ValueRange args) -> Value {

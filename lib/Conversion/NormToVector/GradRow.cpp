@@ -96,20 +96,6 @@ private:
     return arith::TruncFOp::create(b, loc, f32Type, m);
   }
 
-  /// scf.for over [lb, ub) with loop-carried `inits`.
-  SmallVector<Value>
-  forLoop(Value lb, Value ub, ValueRange inits,
-          function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-    auto forOp = scf::ForOp::create(
-        b, loc, lb, ub, cI(1), inits,
-        [&](OpBuilder &nb, Location, Value iv, ValueRange args) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-          scf::YieldOp::create(b, loc, body(iv, args));
-        });
-    return SmallVector<Value>(forOp.getResults());
-  }
-
   /// The vectors of a run of `n` elements: `body(offset, mask)` for each
   /// (mask null but for the tail), threading `accs` through.
   SmallVector<Value>

@@ -76,20 +76,6 @@ Value VectorEmitter::widenToF32(Value mem) {
 // Loops
 //===----------------------------------------------------------------------===//
 
-SmallVector<Value> VectorEmitter::forLoop(
-    Value lb, Value ub, ValueRange inits,
-    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-  auto forOp = scf::ForOp::create(
-      b, loc, lb, ub, cI(1), inits,
-      [&](OpBuilder &nb, Location, Value iv, ValueRange args) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-        SmallVector<Value> results = body(iv, args);
-        scf::YieldOp::create(b, loc, results);
-      });
-  return SmallVector<Value>(forOp.getResults());
-}
-
 void VectorEmitter::forLoop(int64_t n, function_ref<void(Value)> body) {
   if (n == 0)
     return;

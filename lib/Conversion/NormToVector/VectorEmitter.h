@@ -214,12 +214,8 @@ protected:
   // Loops
   //===--------------------------------------------------------------------===//
 
-  /// scf.for lb..ub with iter args; `body` returns the yielded values.
-  llvm::SmallVector<mlir::Value>
-  forLoop(mlir::Value lb, mlir::Value ub, mlir::ValueRange inits,
-          llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::Value,
-                                                            mlir::ValueRange)>
-              body);
+  /// scf.for lb..ub with iter args (EmitterBase).
+  using EmitterBase::forLoop;
   /// `body(i)` for i in [0, n): no loop for n = 1, nothing for n = 0.
   void forLoop(int64_t n, llvm::function_ref<void(mlir::Value)> body);
   /// One thread task per index of [0, n) (a plain loop for kernels too

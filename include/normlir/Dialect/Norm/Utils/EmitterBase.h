@@ -25,6 +25,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Rewrite/PatternApplicator.h"
@@ -110,6 +111,22 @@ protected:
   /// (buildRstd).
   mlir::Value rstdOf(mlir::Value var, double eps, bool zeroDegenerate) {
     return buildRstd(b, loc, var, eps, zeroDegenerate);
+  }
+  /// scf.for lb..ub with iter args; `body` returns the yielded values.
+  llvm::SmallVector<mlir::Value>
+  forLoop(mlir::Value lb, mlir::Value ub, mlir::ValueRange inits,
+          llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::Value,
+                                                            mlir::ValueRange)>
+              body) {
+    auto forOp = mlir::scf::ForOp::create(
+        b, loc, lb, ub, cI(1), inits,
+        [&](mlir::OpBuilder &nb, mlir::Location, mlir::Value iv,
+            mlir::ValueRange args) {
+          mlir::OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          mlir::scf::YieldOp::create(b, loc, body(iv, args));
+        });
+    return llvm::SmallVector<mlir::Value>(forOp.getResults());
   }
   /// A buffer viewed as 1-D.
   mlir::Value flatten(mlir::Value mem) { return flattenMemRef(b, loc, mem); }
