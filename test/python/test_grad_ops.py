@@ -193,16 +193,19 @@ def test_backward_large_mean(rng, tmp_path):
 
 def test_backward_group_norm_channels_last_large_mean(rng, tmp_path):
     """The case PyTorch's own channels-last GroupNorm backward gets 10^3
-    times wrong (mean 1e3, f32): here at the forward's large-mean accuracy."""
+    times wrong (mean 1e3, f32). The fused channel backward recomputes the
+    mean in f64 and subtracts it as two floats, so every gradient is within
+    1e-5 of float64 (better than the forward's large-mean standard, which
+    the saved f32 mean limits)."""
     shape, axes, param_axes, _ = CASES["group_norm_channels_last"]
     x = (1e3 + rng.standard_normal(shape)).astype(np.float32)
     dy = rng.standard_normal(shape).astype(np.float32)
     w = rng.uniform(0.5, 1.5, [shape[a] for a in param_axes]).astype(np.float32)
     text = backward_spec(shape, axes, param_axes, "f32")
     got = nt.run_spec(text, "bwd", [x, dy, w], tmp_path)
-    dx, dw, db = reference(x, dy, w, axes, param_axes)
-    assert_large_mean(got[0], dx, "dx")
-    assert_dweight_to_mean_rounding(got[1], dw, x, dy, axes, param_axes)
+    for g, r, what in zip(got, reference(x, dy, w, axes, param_axes),
+                          ["dx", "dweight", "dbias"]):
+        nt.assert_close(g, r, what=what)
 
 
 def test_backward_running_statistics(rng, tmp_path):
@@ -222,17 +225,16 @@ def test_backward_running_statistics(rng, tmp_path):
 
 
 def test_backward_long_reduction(rng, tmp_path):
-    """2^20 elements per statistic (BatchNorm over 16 maps of 256x256): the
-    compensated sums keep dx and dbias within 1e-5 of float64. dweight =
-    sum(dy * xhat) is exact to the saved f32 mean (1e-3 of it here, where
-    dy > 0 adds up each term's shift): held to that bound."""
+    """2^20 elements per statistic (BatchNorm over 16 maps of 256x256), a
+    mean of 3.5 and dy > 0: the fused channel backward's f64 partials keep
+    all three gradients within 1e-5 of float64 (dweight included: its
+    statistics are recomputed in f64, not taken from a rounded f32 mean)."""
     shape, axes, param_axes = (16, 2, 256, 256), (0, 2, 3), (1,)
     x = (rng.uniform(0, 1, shape) + 3).astype(np.float32)
     dy = rng.uniform(0, 1, shape).astype(np.float32)
     w = np.array([0.75, 1.25], np.float32)
     text = backward_spec(shape, axes, param_axes, "f32")
     got = nt.run_spec(text, "bwd", [x, dy, w], tmp_path)
-    dx, dw, db = reference(x, dy, w, axes, param_axes)
-    nt.assert_close(got[0], dx, what="dx")
-    nt.assert_close(got[2], db, what="dbias")
-    assert_dweight_to_mean_rounding(got[1], dw, x, dy, axes, param_axes)
+    for g, r, what in zip(got, reference(x, dy, w, axes, param_axes),
+                          ["dx", "dweight", "dbias"]):
+        nt.assert_close(g, r, what=what)

@@ -18,8 +18,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GradEmitter.h"
 #include "VectorEmitter.h"
 
+#include "normlir/Dialect/Norm/Utils/KernelLayout.h"
 #include "normlir/Dialect/Norm/Utils/Target.h"
 #include "normlir/Dialect/Norm/Utils/Utils.h"
 
@@ -28,6 +30,7 @@
 using namespace mlir;
 using namespace normlir;
 using namespace normlir::norm;
+using namespace normlir::normtovector;
 
 namespace {
 
@@ -35,88 +38,27 @@ namespace {
 /// the count is fixed (not the number of threads) to keep the results
 /// independent of it; 16 keeps 16 threads busy.
 constexpr int64_t kGradTasks = 16;
-/// Kernels smaller than this run on one thread (waking threads costs
-/// microseconds), as the forward's heuristic does.
-constexpr int64_t kGradMinParallelBytes = 64 * 1024;
 
-class GradRowEmitter : public EmitterBase {
+class GradRowEmitter : public GradEmitterBase {
 public:
   GradRowEmitter(OpBuilder &b, GradKernelOp op, int64_t vl)
-      : EmitterBase(b, op.getLoc(), vl), op(op),
-        vd(VectorType::get({vl}, b.getF64Type())),
-        mask1(VectorType::get({vl}, b.getI1Type())) {}
+      : GradEmitterBase(b, op.getLoc(), vl), op(op) {}
 
   void emit();
 
 private:
-  /// A vector of `mem` at `i` (masked lanes 0), as f32.
-  Value loadVec(Value mem, Value i, Value mask) {
-    Type elt = cast<MemRefType>(mem.getType()).getElementType();
-    auto vt = VectorType::get({vl}, elt);
-    Value v;
-    if (mask) {
-      Value zero = arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(vt, b.getFloatAttr(elt, 0.0)));
-      v = vector::MaskedLoadOp::create(b, loc, vt, mem, ValueRange{i}, mask,
-                                       zero);
-    } else {
-      v = vector::LoadOp::create(b, loc, vt, mem, ValueRange{i});
-    }
-    return toF32Vec(v);
-  }
-  /// Stores the f32 vector `v` into `mem` at `i`, rounded to its type.
-  void storeVec(Value v, Value mem, Value i, Value mask) {
-    Type elt = cast<MemRefType>(mem.getType()).getElementType();
-    if (!elt.isF32())
-      v = arith::TruncFOp::create(b, loc, VectorType::get({vl}, elt), v);
-    if (mask)
-      vector::MaskedStoreOp::create(b, loc, mem, ValueRange{i}, mask, v);
-    else
-      vector::StoreOp::create(b, loc, v, mem, ValueRange{i});
-  }
-  Value tailMask(int64_t n) {
-    return vector::CreateMaskOp::create(b, loc, mask1, ValueRange{cI(n)});
-  }
-  Value zeroD() {
-    return arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(vd, b.getF64FloatAttr(0.0)));
-  }
-  /// acc + f64(v), lanewise.
-  Value addWide(Value acc, Value v) {
-    return arith::AddFOp::create(b, loc, acc,
-                                 arith::ExtFOp::create(b, loc, vd, v));
-  }
   /// The f64 sum of the lanes of `acc`, as an f32 mean over `n`.
   Value meanOf(Value acc, int64_t n) {
-    Value s =
-        vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
     Value m = arith::DivFOp::create(
-        b, loc, s,
+        b, loc, sumLanes(acc),
         arith::ConstantOp::create(b, loc, b.getF64FloatAttr(double(n))));
     return arith::TruncFOp::create(b, loc, f32Type, m);
-  }
-
-  /// The vectors of a run of `n` elements: `body(offset, mask)` for each
-  /// (mask null but for the tail), threading `accs` through.
-  SmallVector<Value>
-  vectors(int64_t n, ValueRange accs,
-          function_ref<SmallVector<Value>(Value, Value, ValueRange)> body) {
-    int64_t full = n / vl;
-    SmallVector<Value> cur(accs);
-    if (full > 0)
-      cur = forLoop(cI(0), cI(full), cur, [&](Value k, ValueRange a) {
-        return body(imul(k, vl), Value(), a);
-      });
-    if (n % vl)
-      cur = body(cI(full * vl), tailMask(n % vl), cur);
-    return cur;
   }
 
   /// One row at `base` of task `t`.
   void emitRow(Value base, Value t);
 
   GradKernelOp op;
-  VectorType vd, mask1;
   Value x, dy, w, dx, dw, db, pdw, pdb;
   int64_t n = 1;
 };
@@ -146,9 +88,9 @@ void GradRowEmitter::emit() {
     return;
   }
   int64_t chunk = (rows + kGradTasks - 1) / kGradTasks;
-  int64_t tasks = (rows + chunk - 1) / chunk;
+  int64_t numTasks = (rows + chunk - 1) / chunk;
   if (params) {
-    auto partialType = MemRefType::get({tasks * n}, f32Type);
+    auto partialType = MemRefType::get({numTasks * n}, f32Type);
     pdw = memref::AllocOp::create(b, loc, partialType, ValueRange{},
                                   b.getI64IntegerAttr(64));
     pdb = memref::AllocOp::create(b, loc, partialType, ValueRange{},
@@ -171,26 +113,13 @@ void GradRowEmitter::emit() {
   };
   int64_t bytes =
       3 * inType.getNumElements() * (inType.getElementTypeBitWidth() / 8);
-  if (tasks > 1 && bytes >= kGradMinParallelBytes) {
-    scf::ParallelOp::create(
-        b, loc, ValueRange{cI(0)}, ValueRange{cI(tasks)}, ValueRange{cI(1)},
-        [&](OpBuilder &nb, Location, ValueRange ivs) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-          task(ivs[0]);
-        });
-  } else {
-    forLoop(cI(0), cI(tasks), {}, [&](Value t, ValueRange) {
-      task(t);
-      return SmallVector<Value>{};
-    });
-  }
+  tasks(numTasks, bytes >= kGradMinParallelBytes, task);
   if (!params)
     return;
   // The partials in task order.
   vectors(n, {}, [&](Value off, Value mask, ValueRange) {
     SmallVector<Value> sums =
-        forLoop(cI(0), cI(tasks), ValueRange{zeroV(), zeroV()},
+        forLoop(cI(0), cI(numTasks), ValueRange{zeroV(), zeroV()},
                 [&](Value t, ValueRange a) -> SmallVector<Value> {
                   Value i = iadd(imul(t, n), off);
                   return {fadd(a[0], loadVec(pdw, i, mask)),
@@ -269,7 +198,7 @@ void GradRowEmitter::emitRow(Value base, Value t) {
 
 } // namespace
 
-LogicalResult normtovector::LowerGradRowKernel::matchAndRewrite(
+LogicalResult normtovector::LowerGradKernel::matchAndRewrite(
     GradKernelOp op, PatternRewriter &rewriter) const {
   for (Value v : op->getOperands()) {
     auto type = dyn_cast<MemRefType>(v.getType());
@@ -281,8 +210,20 @@ LogicalResult normtovector::LowerGradRowKernel::matchAndRewrite(
   if (!target)
     return op.emitError("expects the module's #norm.cpu_target (run "
                         "norm-attach-cpu-target)");
+  auto shape = cast<MemRefType>(op.getInput().getType()).getShape();
+  std::string why;
+  std::optional<GradForm> form =
+      classifyGradKernel(shape, op.getAxes(), op.getWeightAxes(), &why);
+  if (!form)
+    return op.emitError() << "cannot vectorize this backward: " << why;
   rewriter.setInsertionPoint(op);
-  GradRowEmitter(rewriter, op, target.getVectorWidth()).emit();
+  if (*form == GradForm::Row)
+    GradRowEmitter(rewriter, op, target.getVectorWidth()).emit();
+  else
+    emitGradChannelKernel(
+        rewriter, op,
+        *analyzeKernelLayout(shape, op.getAxes(), op.getWeightAxes()), *form,
+        target.getVectorWidth());
   rewriter.eraseOp(op);
   return success();
 }

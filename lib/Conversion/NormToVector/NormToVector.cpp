@@ -65,12 +65,12 @@ struct ConvertNormToVectorPass
           failed(applyKernelPatterns(k, applicator, rewriter)))
         return signalPassFailure();
     }
-    // Backward row kernels: one lowering, which reports its own errors.
+    // Backward kernels: one lowering, which reports its own errors.
     SmallVector<GradKernelOp> gradKernels;
     getOperation()->walk([&](GradKernelOp k) { gradKernels.push_back(k); });
     for (GradKernelOp k : gradKernels) {
       rewriter.setInsertionPoint(k);
-      if (failed(normtovector::LowerGradRowKernel(&getContext())
+      if (failed(normtovector::LowerGradKernel(&getContext())
                      .matchAndRewrite(k, rewriter)))
         return signalPassFailure();
     }

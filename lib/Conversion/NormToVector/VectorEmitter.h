@@ -79,15 +79,22 @@ struct LowerColumnKernel : mlir::OpRewritePattern<norm::KernelOp> {
                   mlir::PatternRewriter &rewriter) const override;
 };
 
-/// The backward of a row norm (GradRow.cpp): norm.grad_kernel on memrefs,
+/// The backward (norm.grad_kernel on memrefs): a row norm (GradRow.cpp),
 /// each row read from memory once, the parameter gradients summed from
-/// per-task partials in task order. Reports its own errors.
-struct LowerGradRowKernel : mlir::OpRewritePattern<norm::GradKernelOp> {
+/// per-task partials in task order; else a channel norm
+/// (emitGradChannelKernel). Reports its own errors.
+struct LowerGradKernel : mlir::OpRewritePattern<norm::GradKernelOp> {
   using OpRewritePattern::OpRewritePattern;
   mlir::LogicalResult
   matchAndRewrite(norm::GradKernelOp op,
                   mlir::PatternRewriter &rewriter) const override;
 };
+
+/// Builds the backward of a channel norm (GradChannel.cpp) of `layout` in
+/// `form` (Segment or Column, classifyGradKernel) at `b`'s insertion point.
+void emitGradChannelKernel(mlir::OpBuilder &b, norm::GradKernelOp op,
+                           const norm::KernelLayout &layout,
+                           norm::GradForm form, int64_t vectorWidth);
 
 //===----------------------------------------------------------------------===//
 // VectorEmitter

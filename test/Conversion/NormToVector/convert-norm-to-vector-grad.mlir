@@ -59,3 +59,71 @@ func.func @no_target(%x: memref<4x16xf32>, %dx: memref<4x16xf32>) {
       : (memref<4x16xf32>, memref<4x16xf32>, memref<4x16xf32>) -> ()
   return
 }
+
+// -----
+
+// BatchNorm NCHW (N=4, C=3, HW=30) on an 8-lane target: the segment form.
+// One pass over each run of 30 (3 vectors and a masked tail of 6), its four
+// shifted sums in f64 lanes stored per run (12 runs x 5 fields); the
+// combine, on one thread in run order (per-channel sums, then mean, M2, the
+// weighted gradient sums, rstd); dweight and dbias rounded from f64 sums;
+// then dx run by run.
+// CHECK-LABEL: func.func @batch_norm_segment(
+// CHECK-SAME: %[[X:[^:]+]]: memref<4x3x30xf32>, %[[DY:[^:]+]]: memref<4x3x30xf32>, %[[W:[^:]+]]: memref<3xf32>, %[[DX:[^:]+]]: memref<4x3x30xf32>, %[[DW:[^:]+]]: memref<3xf32>, %[[DB:[^:]+]]: memref<3xf32>)
+// CHECK-DAG: %[[PART:.*]] = memref.alloc() {alignment = 64 : i64} : memref<60xf64>
+// CHECK-DAG: %[[SHIFT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<12xf32>
+// CHECK-DAG: %[[COEF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<15xf32>
+// CHECK: scf.for
+// CHECK: %[[S:.*]] = memref.load %{{.*}} : memref<360xf32>
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf64>, vector<8xf64>, vector<8xf64>, vector<8xf64>)
+// CHECK: math.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<8xf64>
+// CHECK: vector.maskedload
+// CHECK: memref.store %[[S]], %[[SHIFT]]
+// CHECK: vector.reduction <add>, %{{.*}} : vector<8xf64> into f64
+// CHECK: %[[STAT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<12xf64>
+// CHECK: math.sqrt
+// CHECK: %[[SUMS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<6xf64>
+// CHECK: arith.truncf %{{.*}} : f64 to f32
+// CHECK: memref.store %{{.*}}, %[[DW]]
+// CHECK: memref.store %{{.*}}, %[[DB]]
+// CHECK: vector.store %{{.*}}, %{{.*}} : memref<360xf32>, vector<8xf32>
+// CHECK: vector.maskedstore
+// CHECK-NOT: memref.dealloc
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 524288, llcCache = 33554432, cores = 2>} {
+  func.func @batch_norm_segment(%x: memref<4x3x30xf32>, %dy: memref<4x3x30xf32>, %w: memref<3xf32>,
+                                %dx: memref<4x3x30xf32>, %dw: memref<3xf32>, %db: memref<3xf32>) {
+    norm.grad_kernel %x, %dy weight %w outs(%dx, %dw, %db) {axes = array<i64: 0, 2>, centered, epsilon = 1.0e-5 : f64, param_axes = array<i64: 1>}
+        : (memref<4x3x30xf32>, memref<4x3x30xf32>, memref<3xf32>, memref<4x3x30xf32>, memref<3xf32>, memref<3xf32>) -> ()
+    return
+  }
+}
+
+// -----
+
+// BatchNorm channels-last (NHW=100, C=12) bf16, no parameters: the column
+// form. 15 fixed chunks of 7 rows; each chunk's first row is its lanes'
+// shift; each row adds (x - shift) and dy into the chunk's f64 partials
+// per lane (a vector of 8 and a masked one of 4); dx row by row from
+// per-lane coefficients, rounded to bf16.
+// CHECK-LABEL: func.func @batch_norm_column(
+// CHECK-DAG: %[[PART:.*]] = memref.alloc() {alignment = 64 : i64} : memref<900xf64>
+// CHECK-DAG: %[[SHIFT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<180xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c15 step
+// CHECK: vector.store %{{.*}}, %[[SHIFT]][%{{.*}}] : memref<180xf32>, vector<8xf32>
+// CHECK: vector.maskedstore %[[SHIFT]]
+// CHECK: vector.load %[[PART]][%{{.*}}] : memref<900xf64>, vector<8xf64>
+// CHECK: math.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<8xf64>
+// CHECK: vector.maskedload %[[PART]]
+// CHECK: math.sqrt
+// CHECK: %[[LANES:.*]] = memref.alloc() {alignment = 64 : i64} : memref<60xf32>
+// CHECK: vector.load %[[LANES]]
+// CHECK: arith.truncf %{{.*}} : vector<8xf32> to vector<8xbf16>
+// CHECK: vector.store %{{.*}}, %{{.*}} : memref<1200xbf16>, vector<8xbf16>
+// CHECK-NOT: memref.dealloc
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 524288, llcCache = 33554432, cores = 2>} {
+  func.func @batch_norm_column(%x: memref<100x12xbf16>, %dy: memref<100x12xbf16>, %dx: memref<100x12xbf16>) {
+    norm.grad_kernel %x, %dy outs(%dx) {axes = array<i64: 0>, centered, epsilon = 1.0e-5 : f64, param_axes = array<i64>}
+        : (memref<100x12xbf16>, memref<100x12xbf16>, memref<100x12xbf16>) -> ()
+    return
+  }
+}

@@ -143,12 +143,11 @@ LogicalResult GradKernelOp::verify() {
     return emitOpError("expects at least one reduction axis");
   if (failed(verifyAxes(*this, axes, rank, "axis")))
     return failure();
-  for (auto [i, a] : llvm::enumerate(axes))
-    if (a != rank - int64_t(axes.size()) + int64_t(i))
-      return emitOpError() << "axes must be the trailing dimensions of the "
-                              "input, got "
-                           << shapeStr(axes);
-  SmallVector<int64_t> paramShape = selectShape(shape, axes);
+  // (C3), the axes
+  if (getParamAxes() &&
+      failed(verifyAxes(*this, *getParamAxes(), rank, "parameter axis")))
+    return failure();
+  SmallVector<int64_t> paramShape = selectShape(shape, getWeightAxes());
   auto sameShapeElt = [](ShapedType a, ShapedType b) {
     return a.getShape() == b.getShape() &&
            a.getElementType() == b.getElementType();

@@ -4,15 +4,20 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// `norm-fuse-grad`: the backward norm-differentiate derives for a LayerNorm
-// or RMSNorm (statistics recomputed from x, grad_moments, apply_grad,
-// param_grad) becomes one norm.grad_kernel. The match starts at
-// norm.apply_grad and checks that every piece reads the same input, gradient,
-// statistics and weight over trailing axes; anything else is left alone.
+// `norm-fuse-grad`: the backward norm-differentiate derives for a norm whose
+// statistics come from its input (statistics recomputed from x,
+// grad_moments, apply_grad, param_grad) becomes one norm.grad_kernel: row
+// norms (LayerNorm, RMSNorm) and channel norms (BatchNorm training,
+// InstanceNorm, GroupNorm) in the layouts the CPU lowering takes
+// (classifyGradKernel). The match starts at norm.apply_grad and checks that
+// every piece reads the same input, gradient, statistics and weight;
+// anything else is left alone.
 //
 //===----------------------------------------------------------------------===//
 
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
+
+#include "normlir/Dialect/Norm/Utils/KernelLayout.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
@@ -28,16 +33,6 @@ using namespace normlir::norm;
 
 namespace {
 
-/// `axes` are the trailing dimensions of a rank-`rank` tensor.
-bool isTrailing(ArrayRef<int64_t> axes, int64_t rank) {
-  if (axes.empty())
-    return false;
-  for (auto [i, a] : llvm::enumerate(axes))
-    if (a != rank - int64_t(axes.size()) + int64_t(i))
-      return false;
-  return true;
-}
-
 /// `v` (null: nothing) is available at `op`: a value of an enclosing
 /// region, or defined earlier in `op`'s block.
 bool definedBefore(Value v, Operation *op) {
@@ -52,7 +47,7 @@ bool definedBefore(Value v, Operation *op) {
   return !def || def->isBeforeInBlock(op);
 }
 
-struct FuseRowGrad : OpRewritePattern<ApplyGradOp> {
+struct FuseGrad : OpRewritePattern<ApplyGradOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(ApplyGradOp op,
@@ -83,8 +78,6 @@ struct FuseRowGrad : OpRewritePattern<ApplyGradOp> {
     } else {
       return rewriter.notifyMatchFailure(op, "statistics not from x");
     }
-    if (!isTrailing(axes, xType.getRank()) || (w && op.getParamAxes() != axes))
-      return rewriter.notifyMatchFailure(op, "not a row norm");
     // Its backward statistics.
     auto gm = op.getMeanGxhat().getDefiningOp<GradMomentsOp>();
     if (!gm || gm.getX() != x || gm.getGrad() != dy || gm.getMean() != mean ||
@@ -94,15 +87,26 @@ struct FuseRowGrad : OpRewritePattern<ApplyGradOp> {
         (centered ? op.getMeanG() != gm.getMeanG() : bool(op.getMeanG())))
       return rewriter.notifyMatchFailure(op, "grad_moments do not match");
     // The parameter gradients of the same norm, if any (one op; dead
-    // results were never built apart).
+    // results were never built apart), along the weight's axes.
     ParamGradOp pg;
     for (Operation *user : dy.getUsers())
       if (auto p = dyn_cast<ParamGradOp>(user))
         if (p.getX() == x && p.getGrad() == dy && p.getMean() == mean &&
-            p.getRstd() == rstd && p.getParamAxes() == axes) {
+            p.getRstd() == rstd &&
+            (!w || p.getParamAxes() == op.getParamAxes())) {
           pg = p;
           break;
         }
+    // Without parameters a row norm keeps the row form (parameter axes
+    // = axes); any other norm has none.
+    SmallVector<int64_t> paramAxes;
+    if (w || pg)
+      llvm::append_range(paramAxes, w ? op.getParamAxes() : pg.getParamAxes());
+    else if (classifyGradKernel(xType.getShape(), axes, axes) == GradForm::Row)
+      paramAxes.assign(axes.begin(), axes.end());
+    std::string why;
+    if (!classifyGradKernel(xType.getShape(), axes, paramAxes, &why))
+      return rewriter.notifyMatchFailure(op, why);
     // The kernel goes before the first op it replaces (every use of what it
     // replaces comes later): a param_grad before the apply_grad joins only
     // if the weight, which only the apply_grad reads, is defined before it.
@@ -125,7 +129,10 @@ struct FuseRowGrad : OpRewritePattern<ApplyGradOp> {
         rewriter, loc, ValueRange(outs).getTypes(), x, dy, w, outs,
         rewriter.getDenseI64ArrayAttr(axes), rstdOp.getEpsilonAttr(),
         centered ? rewriter.getUnitAttr() : UnitAttr(),
-        rstdOp.getZeroDegenerateAttr());
+        rstdOp.getZeroDegenerateAttr(),
+        ArrayRef<int64_t>(paramAxes) == axes
+            ? DenseI64ArrayAttr()
+            : rewriter.getDenseI64ArrayAttr(paramAxes));
     rewriter.replaceOp(op, kernel.getResult(0));
     if (pg)
       rewriter.replaceOp(pg, {kernel.getResult(1), kernel.getResult(2)});
@@ -137,7 +144,7 @@ struct NormFuseGradPass
     : public normlir::norm::impl::NormFuseGradBase<NormFuseGradPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseRowGrad>(&getContext());
+    patterns.add<FuseGrad>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -81,3 +81,29 @@ std::optional<KernelLayout> normlir::norm::analyzeKernelLayout(
   }
   return l;
 }
+
+std::optional<GradForm> normlir::norm::classifyGradKernel(
+    llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> axes,
+    llvm::ArrayRef<int64_t> paramAxes, std::string *why) {
+  int64_t rank = shape.size();
+  bool trailing = !axes.empty();
+  for (auto [i, a] : llvm::enumerate(axes))
+    trailing &= a == rank - int64_t(axes.size()) + int64_t(i);
+  if (trailing && paramAxes == axes)
+    return GradForm::Row;
+  std::optional<KernelLayout> l =
+      analyzeKernelLayout(shape, axes, paramAxes, why);
+  if (!l)
+    return std::nullopt;
+  bool constantRuns = l->r2iParamStride == 0;
+  if (constantRuns && l->r2i >= kGradSegmentMinRun)
+    return GradForm::Segment;
+  if (!l->paramsAlongR1)
+    return GradForm::Column;
+  if (constantRuns)
+    return GradForm::Segment;
+  if (why)
+    *why = "the parameters vary along both the contiguous runs and the "
+           "outer reduced dimensions";
+  return std::nullopt;
+}

@@ -245,9 +245,27 @@ func.func @param_grad_result_types(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
 //===----------------------------------------------------------------------===//
 
 // (C1)
-func.func @grad_kernel_leading_axes(%x: tensor<4x8xf32>) {
-  // expected-error @+1 {{'norm.grad_kernel' op axes must be the trailing dimensions of the input, got [0]}}
-  %r = norm.grad_kernel %x, %x outs(%x) {axes = array<i64: 0>, epsilon = 1.0e-5 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+func.func @grad_kernel_axis_range(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op axis 2 is out of range [0, 2)}}
+  %r = norm.grad_kernel %x, %x outs(%x) {axes = array<i64: 2>, epsilon = 1.0e-5 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C3)
+func.func @grad_kernel_param_axes_order(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op parameter axis must be distinct and ascending, got [1, 0]}}
+  %r = norm.grad_kernel %x, %x outs(%x) {axes = array<i64: 0>, epsilon = 1.0e-5 : f64, param_axes = array<i64: 1, 0>} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C3)
+func.func @grad_kernel_channel_weight_shape(%x: tensor<4x8xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op weight must have the shape [4]}}
+  %r = norm.grad_kernel %x, %x weight %w outs(%x) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64, param_axes = array<i64: 0>} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return
 }
 

@@ -38,10 +38,11 @@ func.func @rms_norm(%x: tensor<2x3x4xbf16>, %dy: tensor<2x3x4xbf16>) -> tensor<2
 
 // -----
 
-// BatchNorm (statistics over leading dims): not a row norm, left alone.
+// BatchNorm without parameters (statistics over the leading dim): the
+// channel form, with no parameter axes.
 // CHECK-LABEL: func.func @batch_norm(
-// CHECK-NOT: norm.grad_kernel
-// CHECK: norm.apply_grad
+// CHECK: norm.grad_kernel %{{[^ ]+}}, %{{[^ ]+}} outs(%{{[^ ]+}}) {axes = array<i64: 0>, centered, epsilon = 1.000000e-05 : f64, param_axes = array<i64>, zero_degenerate} : (tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+// CHECK-NOT: norm.apply_grad
 func.func @batch_norm(%x: tensor<8x4xf32>, %dy: tensor<8x4xf32>) -> tensor<8x4xf32> {
   %m, %v = norm.moments %x axes = [0] : tensor<8x4xf32> -> tensor<1x4xf32>, tensor<1x4xf32>
   %r = norm.rstd %v epsilon = 1.0e-5 {zero_degenerate} : tensor<1x4xf32> -> tensor<1x4xf32>
@@ -102,4 +103,26 @@ func.func @weight_after_param_grad(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %w
   %dx = norm.apply_grad %x, %dy mean %m rstd %r weight %w mean_g %mg mean_gxhat %mgx {param_axes = array<i64: 1>}
       : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
   return %dx, %dw, %db : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>
+}
+
+// -----
+
+// GroupNorm NCHW as norm-differentiate writes it (C split into 2 groups of
+// 2): statistics over (C/G, H, W), parameters along (G, C/G).
+// CHECK-LABEL: func.func @group_norm(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<2x2x2x5xf32>, %[[DY:[^:]+]]: tensor<2x2x2x5xf32>, %[[W:[^:]+]]: tensor<2x2xf32>)
+// CHECK: %[[K:.*]]:3 = norm.grad_kernel %[[X]], %[[DY]] weight %[[W]] outs(%{{.*}}, %{{.*}}, %{{.*}}) {axes = array<i64: 2, 3>, centered, epsilon = 1.000000e-05 : f64, param_axes = array<i64: 1, 2>}
+// CHECK-NOT: norm.param_grad
+// CHECK: return %[[K]]#0, %[[K]]#1, %[[K]]#2
+func.func @group_norm(%x: tensor<2x2x2x5xf32>, %dy: tensor<2x2x2x5xf32>, %w: tensor<2x2xf32>)
+    -> (tensor<2x2x2x5xf32>, tensor<2x2xf32>, tensor<2x2xf32>) {
+  %m, %v = norm.moments %x axes = [2, 3] : tensor<2x2x2x5xf32> -> tensor<2x2x1x1xf32>, tensor<2x2x1x1xf32>
+  %r = norm.rstd %v epsilon = 1.0e-5 : tensor<2x2x1x1xf32> -> tensor<2x2x1x1xf32>
+  %mg, %mgx = norm.grad_moments %x, %dy mean %m rstd %r weight %w axes = [2, 3] {param_axes = array<i64: 1, 2>}
+      : (tensor<2x2x2x5xf32>, tensor<2x2x2x5xf32>, tensor<2x2x1x1xf32>, tensor<2x2x1x1xf32>, tensor<2x2xf32>) -> (tensor<2x2x1x1xf32>, tensor<2x2x1x1xf32>)
+  %dx = norm.apply_grad %x, %dy mean %m rstd %r weight %w mean_g %mg mean_gxhat %mgx {param_axes = array<i64: 1, 2>}
+      : (tensor<2x2x2x5xf32>, tensor<2x2x2x5xf32>, tensor<2x2x1x1xf32>, tensor<2x2x1x1xf32>, tensor<2x2xf32>, tensor<2x2x1x1xf32>, tensor<2x2x1x1xf32>) -> tensor<2x2x2x5xf32>
+  %dw, %db = norm.param_grad %x, %dy mean %m rstd %r param_axes = [1, 2]
+      : (tensor<2x2x2x5xf32>, tensor<2x2x2x5xf32>, tensor<2x2x1x1xf32>, tensor<2x2x1x1xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>)
+  return %dx, %dw, %db : tensor<2x2x2x5xf32>, tensor<2x2xf32>, tensor<2x2xf32>
 }

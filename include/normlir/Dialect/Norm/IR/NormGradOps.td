@@ -164,37 +164,46 @@ def Norm_ParamGradOp : Norm_CoreOp<"param_grad", [
 def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
     AttrSizedOperandSegments, DestinationStyleOpInterface,
     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
-  let summary = "One fused row-norm backward: statistics, dx, dweight, dbias";
+  let summary = "One fused norm backward: statistics, dx, dweight, dbias";
   let description = [{
-    The backward of a LayerNorm or RMSNorm over the trailing dimensions
-    `axes` (also the parameters' dimensions) as one kernel, formed by
-    `norm-fuse-grad` from the chain the backward function of
-    `norm-differentiate` holds: the forward statistics from the input
-    (`norm.moments` when `centered`, else `norm.mean_square`, then
-    `norm.rstd` with `epsilon`, `zero_degenerate`), `norm.grad_moments`,
-    `norm.apply_grad` and, with three `outs`, `norm.param_grad`. Like
-    `norm.kernel` it is in destination-passing style, on tensors and, after
+    The backward of a normalization over `axes` whose statistics come from
+    its input, as one kernel, formed by `norm-fuse-grad` from the chain the
+    backward function of `norm-differentiate` holds: the forward statistics
+    from the input (`norm.moments` when `centered`, else
+    `norm.mean_square`, then `norm.rstd` with `epsilon`,
+    `zero_degenerate`), `norm.grad_moments`, `norm.apply_grad` and, with
+    three `outs`, `norm.param_grad`. The weight and the parameter gradients
+    lie along `param_axes` (absent: `axes`, a row norm). Like `norm.kernel`
+    it is in destination-passing style, on tensors and, after
     bufferization, on memrefs.
 
     Reference decomposition (three outs, centred):
     ```
     mean, var = norm.moments x axes = axes
     rstd = norm.rstd var epsilon = epsilon {zero_degenerate?}
-    mg, mgx = norm.grad_moments x, grad mean mean rstd rstd weight w axes = axes
-    dx = norm.apply_grad x, grad mean mean rstd rstd weight w mean_g mg mean_gxhat mgx
-    dw, db = norm.param_grad x, grad mean mean rstd rstd param_axes = axes
+    mg, mgx = norm.grad_moments x, grad mean mean rstd rstd weight w axes = axes {param_axes}
+    dx = norm.apply_grad x, grad mean mean rstd rstd weight w mean_g mg mean_gxhat mgx {param_axes}
+    dw, db = norm.param_grad x, grad mean mean rstd rstd param_axes = param_axes
     ```
-    The CPU lowering reads each row of `input` and `grad` from memory once
-    and sums `dweight` and `dbias` into per-task partials (a fixed number of
-    row ranges) combined in task order, so the results do not depend on the
+    The CPU lowering has two forms. A row norm (trailing `axes`, the
+    parameters along them) reads each row of `input` and `grad` from memory
+    once and sums `dweight` and `dbias` into per-task partials (a fixed
+    number of row ranges). The channel norms (BatchNorm, InstanceNorm,
+    GroupNorm, NCHW or channels-last) take one pass over `input` and `grad`
+    for every sum the backward needs, per contiguous run of the input
+    (shifted, in f64), a combine of those partials in a fixed order, and
+    the pass that writes dx. Either way the results do not depend on the
     number of threads.
 
     Constraints:
-    * (C1) `axes` are the trailing dimensions of the input, at least one.
+    * (C1) `axes` are in `[0, rank(input))`, distinct and ascending, at
+      least one.
     * (C2) `grad` has the input's shape and element type.
-    * (C3) `shape(weight) = [shape(input)[a] for a in axes]`.
+    * (C3) `param_axes`, when given, are in `[0, rank(input))`, distinct and
+      ascending; `shape(weight) = [shape(input)[a] for a in P]` where `P` is
+      `param_axes` if given, else `axes`.
     * (C4) 1 or 3 `outs`: `outs[0]` has the input's shape and element type;
-      `outs[1]` and `outs[2]` the weight's shape and one element type.
+      `outs[1]` and `outs[2]` the shape of (C3) and one element type.
     * (C5) `!(epsilon < 0)`.
     * (C6) Operands are all tensors (then results have the types of `outs`)
       or all memrefs (then there are no results).
@@ -204,7 +213,8 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
   let arguments = (ins AnyShaped:$input, AnyShaped:$grad,
                        Optional<AnyShaped>:$weight, Variadic<AnyShaped>:$outs,
                        DenseI64ArrayAttr:$axes, F64Attr:$epsilon,
-                       UnitAttr:$centered, UnitAttr:$zero_degenerate);
+                       UnitAttr:$centered, UnitAttr:$zero_degenerate,
+                       OptionalAttr<DenseI64ArrayAttr>:$param_axes);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let assemblyFormat = [{
     $input `,` $grad (`weight` $weight^)? `outs` `(` $outs `)` attr-dict `:`
@@ -214,6 +224,12 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
   let extraClassDeclaration = [{
     ::mlir::MutableOperandRange getDpsInitsMutable() {
       return getOutsMutable();
+    }
+    /// The parameters' axes: `param_axes` if given, else `axes`.
+    ::llvm::ArrayRef<int64_t> getWeightAxes() {
+      if (auto p = getParamAxes())
+        return *p;
+      return getAxes();
     }
   }];
 }

@@ -64,6 +64,28 @@ analyzeKernelLayout(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> axes,
                     llvm::ArrayRef<int64_t> paramAxes,
                     std::string *why = nullptr);
 
+/// How the CPU lowers a fused backward (norm.grad_kernel):
+/// * Row: the axes are the trailing dimensions and the parameters lie along
+///   them (LayerNorm, RMSNorm): each row from memory once.
+/// * Segment: the parameters are constant along the contiguous runs R2i of
+///   at least kGradSegmentMinRun elements (BatchNorm, InstanceNorm and
+///   GroupNorm in NCHW): sums per run, vectors along it.
+/// * Column: short runs or parameters varying along them, none along R1
+///   (the channels-last layouts): vectors across the P1 x R2 lanes of each
+///   row of R1, sums per lane and chunk of R1.
+enum class GradForm { Row, Segment, Column };
+
+/// Runs shorter than this take the column form where it applies.
+constexpr int64_t kGradSegmentMinRun = 16;
+
+/// The form of a backward kernel over `shape` reducing `axes`, its
+/// parameters along `paramAxes`; std::nullopt (with `why` set) when no CPU
+/// lowering takes it.
+std::optional<GradForm> classifyGradKernel(llvm::ArrayRef<int64_t> shape,
+                                           llvm::ArrayRef<int64_t> axes,
+                                           llvm::ArrayRef<int64_t> paramAxes,
+                                           std::string *why = nullptr);
+
 } // namespace normlir::norm
 
 #endif // NORMLIR_DIALECT_NORM_UTILS_KERNELLAYOUT_H

@@ -1,0 +1,443 @@
+//===- GradChannel.cpp - channel-norm norm.grad_kernel to vector loops ----===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The backward of BatchNorm, InstanceNorm and GroupNorm (any norm.grad_kernel
+// that is not a row norm), on the CPU, over the input's [P0, R1, P1, R2]
+// view. A statistic spans many contiguous runs here, so it cannot be
+// finished before its runs are read; but every sum the backward needs is a
+// sum of per-run sums when each run keeps its own shift s (its first
+// element, or lane):
+//   Sx = sum(x - s), Sxx = sum((x - s)^2), A = sum(dy), B = sum(dy * (x - s))
+// give, per statistic with n elements,
+//   mean = sum(Sx + count * s) / n
+//   M2   = sum(Sxx - 2 d Sx + count d^2)            d = mean - s
+//   sum(dy * (x - mean)) over a run = B - d A
+// so the kernel is:
+//   1. one pass over x and dy for those four sums per partial (f64 lanes),
+//      in parallel: per run of R2 with constant parameters (the segment
+//      form: NCHW layouts), or per lane and fixed chunk of R1 (the column
+//      form: channels-last);
+//   2. the combine, in partial order on one thread: mean, rstd, E[g] and
+//      E[g * xhat] per statistic (g = dy * w, w constant in a partial), and
+//      dweight = sum(rstd * (B - d A)), dbias = sum(A) per parameter, in
+//      f64: bitwise the same for any number of threads, no atomics;
+//   3. dx = rstd * w * dy - rstd * E[g] - rstd^2 * E[g * xhat] * (x - mean),
+//      in parallel, with x - mean as (x - mean_hi) - mean_lo (the f64 mean
+//      split in two floats), so a mean of 1e4 costs no accuracy.
+// Traffic: x and dy read twice, dx written once. The shifts make the sums
+// about a value inside the run's range, so their f64 rounding stays far
+// below f32 precision for any mean.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GradEmitter.h"
+#include "VectorEmitter.h"
+
+#include "normlir/Dialect/Norm/Utils/KernelLayout.h"
+
+using namespace mlir;
+using namespace normlir;
+using namespace normlir::norm;
+using namespace normlir::normtovector;
+
+using Run = KernelLayout::Run;
+
+namespace {
+
+/// Chunks of R1 per sample in the column form: a fixed count (not the
+/// number of threads), so the partials and their combine do not depend on
+/// it.
+constexpr int64_t kColumnChunks = 16;
+
+/// The fields of a partial, each an f64 array over the partials.
+enum Field { Count, Sx, Sxx, SumDy, SumDyX, NumFields };
+
+/// The summed fields, in the order the sum loops carry them.
+constexpr Field kSums[] = {Sx, Sxx, SumDy, SumDyX};
+
+/// Per-statistic values of the apply, f32 arrays over the statistics.
+enum Coef { Rstd, MeanG, MeanGx, MeanHi, MeanLo, NumCoefs };
+
+class GradChannelEmitter : public GradEmitterBase {
+public:
+  GradChannelEmitter(OpBuilder &b, GradKernelOp op, const KernelLayout &l,
+                     GradForm form, int64_t vl)
+      : GradEmitterBase(b, op.getLoc(), vl), op(op), l(l),
+        column(form == GradForm::Column) {}
+
+  void emit();
+
+private:
+  Value cD(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
+  }
+  Value toD(Value v) {
+    return arith::ExtFOp::create(b, loc, b.getF64Type(), v);
+  }
+  Value toF(Value v) { return arith::TruncFOp::create(b, loc, f32Type, v); }
+  Value load(Value mem, Value i) {
+    return memref::LoadOp::create(b, loc, mem, ValueRange{i});
+  }
+  Value alloc(int64_t n, Type elt) {
+    return memref::AllocOp::create(b, loc, MemRefType::get({n}, elt),
+                                   ValueRange{}, b.getI64IntegerAttr(64));
+  }
+  /// Field `f` of partial `e`.
+  Value at(Field f, Value e) { return iadd(e, cI(int64_t(f) * numPartials)); }
+  Value coefAt(Coef c, Value s) { return iadd(s, cI(int64_t(c) * numStats)); }
+  /// The parameter offset of the flat index `flat` over the input
+  /// dimensions `dims` (row-major among themselves).
+  Value paramOffset(Value flat, ArrayRef<int64_t> dims);
+  /// The dimensions of runs `runs`, in order.
+  SmallVector<int64_t> dimsOf(ArrayRef<Run> runs);
+  /// The weight at parameter offset `p`, or 1.
+  Value weightAt(Value p) { return w ? loadScalar(w, p) : cF(1.0); }
+
+  /// Partial `e`: its statistic and parameter offset.
+  std::pair<Value, Value> partialIndices(Value e);
+  /// The rows [lo, hi) of chunk `k` of R1 (column form).
+  std::pair<Value, Value> chunkRows(Value k);
+
+  void emitSumsSegment();
+  void emitSumsColumn();
+  void emitCombine();
+  void emitApplySegment();
+  void emitApplyColumn();
+  /// dx for vectors `xv`, `dyv` with the statistic's splats (mean terms
+  /// null when not centred) and the per-lane weight-times-rstd `a`.
+  Value dxOf(Value xv, Value dyv, Value a, Value meanG, Value meanGx,
+             Value meanHi, Value meanLo);
+
+  GradKernelOp op;
+  const KernelLayout &l;
+  bool column;
+  bool centered = false, params = false, parallel = false;
+  Value x, dy, w, dx, dw, db;
+  /// Scratch: the partials (NumFields x numPartials f64) and their shifts
+  /// (f32); the apply's coefficients (NumCoefs x numStats f32).
+  Value part, shift, coef;
+  int64_t numPartials = 0, numStats = 0, perStat = 0, numParams = 1;
+  /// Column form: lanes per row of R1 (P1 x R2), rows per chunk, chunks.
+  int64_t lanes = 1, chunk = 1, chunks = 1;
+};
+
+SmallVector<int64_t> GradChannelEmitter::dimsOf(ArrayRef<Run> runs) {
+  SmallVector<int64_t> dims;
+  for (Run r : runs)
+    llvm::append_range(dims, l.dims[r]);
+  return dims;
+}
+
+Value GradChannelEmitter::paramOffset(Value flat, ArrayRef<int64_t> dims) {
+  Value off;
+  for (int64_t d : llvm::reverse(dims)) {
+    int64_t size = l.shape[d];
+    if (l.paramStride[d] != 0)
+      off = iadd(off, imul(irem(flat, size), l.paramStride[d]));
+    flat = idiv(flat, size);
+  }
+  return off ? off : cI(0);
+}
+
+std::pair<Value, Value> GradChannelEmitter::partialIndices(Value e) {
+  if (!column) {
+    // e = segment * r2o + j; segment = (p0, r1, p1).
+    Value s = idiv(e, l.r2o);
+    Value stat =
+        iadd(imul(idiv(s, l.size[Run::R1] * l.size[Run::P1]), l.size[Run::P1]),
+             irem(s, l.size[Run::P1]));
+    Value p = iadd(paramOffset(s, dimsOf({Run::P0, Run::R1, Run::P1})),
+                   imul(irem(e, l.r2o), l.r2oParamStride));
+    return {stat, p};
+  }
+  // e = (p0 * chunks + k) * lanes + lane; lane = (p1, r2).
+  Value lane = irem(e, lanes);
+  Value p0 = idiv(e, chunks * lanes);
+  Value stat = iadd(imul(p0, l.size[Run::P1]), idiv(lane, l.size[Run::R2]));
+  Value p = iadd(paramOffset(p0, l.dims[Run::P0]),
+                 paramOffset(lane, dimsOf({Run::P1, Run::R2})));
+  return {stat, p};
+}
+
+std::pair<Value, Value> GradChannelEmitter::chunkRows(Value k) {
+  Value lo = imul(k, chunk);
+  Value hi =
+      arith::MinUIOp::create(b, loc, iadd(lo, chunk), cI(l.size[Run::R1]));
+  return {lo, hi};
+}
+
+void GradChannelEmitter::emit() {
+  auto inType = cast<MemRefType>(op.getInput().getType());
+  centered = op.getCentered();
+  x = flatten(op.getInput());
+  dy = flatten(op.getGrad());
+  w = op.getWeight() ? flatten(op.getWeight()) : Value();
+  dx = flatten(op.getOuts()[0]);
+  params = op.getOuts().size() == 3;
+  if (params) {
+    dw = flatten(op.getOuts()[1]);
+    db = flatten(op.getOuts()[2]);
+    numParams = cast<MemRefType>(dw.getType()).getNumElements();
+  }
+  if (inType.getNumElements() == 0) {
+    // No element: the parameter gradients are sums of nothing.
+    if (params)
+      eachVector(numParams, [&](Value off, Value mask) {
+        storeVec(zeroV(), dw, off, mask);
+        storeVec(zeroV(), db, off, mask);
+      });
+    return;
+  }
+  numStats = l.numStats();
+  perStat = inType.getNumElements() / numStats;
+  if (column) {
+    lanes = l.size[Run::P1] * l.size[Run::R2];
+    chunks = std::min(l.size[Run::R1], kColumnChunks);
+    chunk = (l.size[Run::R1] + chunks - 1) / chunks;
+    chunks = (l.size[Run::R1] + chunk - 1) / chunk;
+    numPartials = l.size[Run::P0] * chunks * lanes;
+  } else {
+    numPartials = l.numSegments() * l.r2o;
+  }
+  int64_t bytes =
+      3 * inType.getNumElements() * (inType.getElementTypeBitWidth() / 8);
+  parallel = bytes >= kGradMinParallelBytes;
+  part = alloc(NumFields * numPartials, b.getF64Type());
+  shift = alloc(numPartials, f32Type);
+  coef = alloc(NumCoefs * numStats, f32Type);
+  if (column)
+    emitSumsColumn();
+  else
+    emitSumsSegment();
+  emitCombine();
+  if (column)
+    emitApplyColumn();
+  else
+    emitApplySegment();
+  // The scratch is freed by the pipeline's buffer deallocation, which runs
+  // after this lowering (and rejects a dealloc it did not place).
+}
+
+void GradChannelEmitter::emitSumsSegment() {
+  int64_t r2 = l.size[Run::R2];
+  tasks(l.numSegments(), parallel, [&](Value s) {
+    Value base = imul(s, r2);
+    // The shift: the run's first element (0 for uncentred statistics, whose
+    // sum of squares is the statistic itself).
+    Value sh = centered ? loadScalar(x, base) : cF(0.0);
+    Value shV = splat(sh);
+    loop(cI(0), cI(l.r2o), [&](Value j) {
+      Value run = iadd(base, imul(j, l.r2i));
+      SmallVector<Value> acc = vectors(
+          l.r2i, ValueRange{zeroD(), zeroD(), zeroD(), zeroD()},
+          [&](Value off, Value mask, ValueRange a) -> SmallVector<Value> {
+            Value d = fsub(loadVec(x, iadd(run, off), mask), shV);
+            if (mask)
+              d = select(mask, d, zeroV());
+            Value dd = wide(d), g = wide(loadVec(dy, iadd(run, off), mask));
+            return {fadd(a[0], dd), fma(dd, dd, a[1]), fadd(a[2], g),
+                    fma(g, dd, a[3])};
+          });
+      Value e = iadd(imul(s, l.r2o), j);
+      storeScalar(sh, shift, e);
+      storeScalar(cD(double(l.r2i)), part, at(Count, e));
+      for (auto [f, v] : llvm::zip(kSums, acc))
+        storeScalar(sumLanes(v), part, at(f, e));
+    });
+  });
+}
+
+void GradChannelEmitter::emitSumsColumn() {
+  tasks(l.size[Run::P0] * chunks, parallel, [&](Value t) {
+    Value p0 = idiv(t, chunks);
+    auto [lo, hi] = chunkRows(irem(t, chunks));
+    Value e0 = imul(t, lanes);
+    auto rowAt = [&](Value r) {
+      return imul(iadd(imul(p0, l.size[Run::R1]), r), lanes);
+    };
+    // The shifts: the chunk's first row; the sums start at 0.
+    Value count = splatD(arith::UIToFPOp::create(
+        b, loc, b.getF64Type(),
+        arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                   arith::SubIOp::create(b, loc, hi, lo))));
+    eachVector(lanes, [&](Value off, Value mask) {
+      Value e = iadd(e0, off);
+      storeVec(centered ? loadVec(x, iadd(rowAt(lo), off), mask) : zeroV(),
+               shift, e, mask);
+      storeVec(count, part, at(Count, e), mask);
+      for (Field f : kSums)
+        storeVec(zeroD(), part, at(f, e), mask);
+    });
+    // Each row adds into the partials (L1-resident: lanes x 4 x 8 bytes).
+    loop(lo, hi, [&](Value r) {
+      Value row = rowAt(r);
+      eachVector(lanes, [&](Value off, Value mask) {
+        Value e = iadd(e0, off);
+        Value d =
+            fsub(loadVec(x, iadd(row, off), mask), loadVec(shift, e, mask));
+        Value dd = wide(d), g = wide(loadVec(dy, iadd(row, off), mask));
+        auto update = [&](Field f, Value v) {
+          storeVec(v, part, at(f, e), mask);
+        };
+        auto old = [&](Field f) { return loadRawVec(part, at(f, e), mask); };
+        update(Sx, fadd(old(Sx), dd));
+        update(Sxx, fma(dd, dd, old(Sxx)));
+        update(SumDy, fadd(old(SumDy), g));
+        update(SumDyX, fma(g, dd, old(SumDyX)));
+      });
+    });
+  });
+}
+
+void GradChannelEmitter::emitCombine() {
+  // Per statistic, f64: the sum of x (then the mean), M2, sum(w A) and
+  // sum(w (B - d A)).
+  Value stat = alloc(4 * numStats, b.getF64Type());
+  auto statAt = [&](int64_t f, Value s) { return iadd(s, cI(f * numStats)); };
+  loop(cI(0), cI(4 * numStats),
+       [&](Value i) { storeScalar(cD(0.0), stat, i); });
+  auto field = [&](Field f, Value e) { return load(part, at(f, e)); };
+  Value n = cD(double(perStat));
+  if (centered) {
+    loop(cI(0), cI(numPartials), [&](Value e) {
+      Value s = partialIndices(e).first;
+      Value sum = fma(field(Count, e), toD(load(shift, e)), field(Sx, e));
+      storeScalar(fadd(load(stat, statAt(0, s)), sum), stat, statAt(0, s));
+    });
+    loop(cI(0), cI(numStats), [&](Value s) {
+      storeScalar(fdiv(load(stat, statAt(0, s)), n), stat, statAt(0, s));
+    });
+  }
+  // d = mean - shift; B - d A is sum(dy * (x - mean)) over the partial.
+  auto centredB = [&](Value e, Value s) -> std::pair<Value, Value> {
+    Value d = fsub(load(stat, statAt(0, s)), toD(load(shift, e)));
+    return {d, fsub(field(SumDyX, e), fmul(d, field(SumDy, e)))};
+  };
+  loop(cI(0), cI(numPartials), [&](Value e) {
+    auto [s, p] = partialIndices(e);
+    auto [d, bc] = centredB(e, s);
+    Value m2 = fsub(field(Sxx, e), fmul(d, fsub(fmul(cD(2.0), field(Sx, e)),
+                                                fmul(field(Count, e), d))));
+    Value wv = toD(weightAt(p));
+    auto add = [&](int64_t f, Value v) {
+      storeScalar(fadd(load(stat, statAt(f, s)), v), stat, statAt(f, s));
+    };
+    add(1, m2);
+    add(2, fmul(wv, field(SumDy, e)));
+    add(3, fmul(wv, bc));
+  });
+  // The apply's coefficients: rstd as the forward computes it (from the
+  // variance rounded to f32), E[g], E[g * xhat] / rstd... folded below.
+  loop(cI(0), cI(numStats), [&](Value s) {
+    Value var = toF(fdiv(load(stat, statAt(1, s)), n));
+    Value rstd =
+        rstdOf(var, op.getEpsilon().convertToDouble(), op.getZeroDegenerate());
+    Value rD = toD(rstd);
+    storeScalar(rstd, coef, coefAt(Rstd, s));
+    // rstd * E[g] and rstd^2 * E[g * xhat] = rstd^3 * E[w (dy (x - mean))].
+    storeScalar(toF(fmul(rD, fdiv(load(stat, statAt(2, s)), n))), coef,
+                coefAt(MeanG, s));
+    storeScalar(
+        toF(fmul(fmul(rD, fmul(rD, rD)), fdiv(load(stat, statAt(3, s)), n))),
+        coef, coefAt(MeanGx, s));
+    Value mean = load(stat, statAt(0, s));
+    Value hi = centered ? toF(mean) : cF(0.0);
+    storeScalar(hi, coef, coefAt(MeanHi, s));
+    storeScalar(centered ? toF(fsub(mean, toD(hi))) : cF(0.0), coef,
+                coefAt(MeanLo, s));
+  });
+  if (!params)
+    return;
+  // dweight = sum(rstd * (B - d A)), dbias = sum(A), in partial order.
+  Value sums = alloc(2 * numParams, b.getF64Type());
+  loop(cI(0), cI(2 * numParams),
+       [&](Value i) { storeScalar(cD(0.0), sums, i); });
+  loop(cI(0), cI(numPartials), [&](Value e) {
+    auto [s, p] = partialIndices(e);
+    Value bc = centredB(e, s).second;
+    Value rD = toD(load(coef, coefAt(Rstd, s)));
+    storeScalar(fma(rD, bc, load(sums, p)), sums, p);
+    Value pb = iadd(p, cI(numParams));
+    storeScalar(fadd(load(sums, pb), field(SumDy, e)), sums, pb);
+  });
+  Type pt = cast<MemRefType>(dw.getType()).getElementType();
+  loop(cI(0), cI(numParams), [&](Value p) {
+    Value vw = load(sums, p), vb = load(sums, iadd(p, cI(numParams)));
+    storeScalar(arith::TruncFOp::create(b, loc, pt, vw), dw, p);
+    storeScalar(arith::TruncFOp::create(b, loc, pt, vb), db, p);
+  });
+}
+
+Value GradChannelEmitter::dxOf(Value xv, Value dyv, Value a, Value meanG,
+                               Value meanGx, Value meanHi, Value meanLo) {
+  Value xc = centered ? fsub(fsub(xv, meanHi), meanLo) : xv;
+  Value v = fsub(fmul(a, dyv), fmul(meanGx, xc));
+  return centered ? fsub(v, meanG) : v;
+}
+
+void GradChannelEmitter::emitApplySegment() {
+  int64_t r2 = l.size[Run::R2];
+  tasks(l.numSegments(), parallel, [&](Value s) {
+    auto [st, p] = partialIndices(imul(s, l.r2o));
+    auto c = [&](Coef k) { return splat(load(coef, coefAt(k, st))); };
+    Value rstd = load(coef, coefAt(Rstd, st));
+    Value meanG = c(MeanG), meanGx = c(MeanGx);
+    Value meanHi = c(MeanHi), meanLo = c(MeanLo);
+    loop(cI(0), cI(l.r2o), [&](Value j) {
+      Value a = splat(fmul(rstd, weightAt(iadd(p, imul(j, l.r2oParamStride)))));
+      Value run = iadd(imul(s, r2), imul(j, l.r2i));
+      eachVector(l.r2i, [&](Value off, Value mask) {
+        Value i = iadd(run, off);
+        storeVec(dxOf(loadVec(x, i, mask), loadVec(dy, i, mask), a, meanG,
+                      meanGx, meanHi, meanLo),
+                 dx, i, mask);
+      });
+    });
+  });
+}
+
+void GradChannelEmitter::emitApplyColumn() {
+  // Per sample and lane: rstd * w and the statistic's coefficients, so that
+  // each row's vectors load them (L1-resident) instead of gathering.
+  int64_t perSample = lanes * NumCoefs;
+  Value laneCoef = alloc(l.size[Run::P0] * perSample, f32Type);
+  auto laneAt = [&](Value p0, int64_t k, Value lane) {
+    return iadd(imul(p0, perSample), iadd(lane, cI(k * lanes)));
+  };
+  loop(cI(0), cI(l.size[Run::P0]), [&](Value p0) {
+    loop(cI(0), cI(lanes), [&](Value lane) {
+      auto [st, p] = partialIndices(iadd(imul(p0, chunks * lanes), lane));
+      storeScalar(fmul(load(coef, coefAt(Rstd, st)), weightAt(p)), laneCoef,
+                  laneAt(p0, Rstd, lane));
+      for (Coef k : {MeanG, MeanGx, MeanHi, MeanLo})
+        storeScalar(load(coef, coefAt(k, st)), laneCoef, laneAt(p0, k, lane));
+    });
+  });
+  tasks(l.size[Run::P0] * chunks, parallel, [&](Value t) {
+    Value p0 = idiv(t, chunks);
+    auto [lo, hi] = chunkRows(irem(t, chunks));
+    loop(lo, hi, [&](Value r) {
+      Value row = imul(iadd(imul(p0, l.size[Run::R1]), r), lanes);
+      eachVector(lanes, [&](Value off, Value mask) {
+        auto c = [&](Coef k) {
+          return loadVec(laneCoef, laneAt(p0, k, off), mask);
+        };
+        Value i = iadd(row, off);
+        storeVec(dxOf(loadVec(x, i, mask), loadVec(dy, i, mask), c(Rstd),
+                      c(MeanG), c(MeanGx), c(MeanHi), c(MeanLo)),
+                 dx, i, mask);
+      });
+    });
+  });
+}
+
+} // namespace
+
+void normtovector::emitGradChannelKernel(OpBuilder &b, GradKernelOp op,
+                                         const KernelLayout &layout,
+                                         GradForm form, int64_t vectorWidth) {
+  GradChannelEmitter(b, op, layout, form, vectorWidth).emit();
+}

@@ -1,0 +1,148 @@
+//===- GradEmitter.h - shared machinery of the backward lowerings -*- C++
+//-*-===//
+//
+// Part of the NormLIR project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Internal to convert-norm-to-vector: what the row (GradRow.cpp) and channel
+// (GradChannel.cpp) lowerings of norm.grad_kernel both build from: vector
+// loads and stores of any element type through f32, runs of vectors with a
+// masked tail, f64 lanes for the sums.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORMLIR_LIB_CONVERSION_NORMTOVECTOR_GRADEMITTER_H
+#define NORMLIR_LIB_CONVERSION_NORMTOVECTOR_GRADEMITTER_H
+
+#include "normlir/Dialect/Norm/Utils/EmitterBase.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+namespace normlir::normtovector {
+
+/// Backward kernels smaller than this run on one thread (waking threads
+/// costs microseconds), as the forward's heuristic does.
+constexpr int64_t kGradMinParallelBytes = 64 * 1024;
+
+class GradEmitterBase : public norm::EmitterBase {
+protected:
+  GradEmitterBase(mlir::OpBuilder &b, mlir::Location loc, int64_t vl)
+      : EmitterBase(b, loc, vl),
+        vd(mlir::VectorType::get({vl}, b.getF64Type())),
+        mask1(mlir::VectorType::get({vl}, b.getI1Type())) {}
+
+  /// A vector of `mem` at `i` in its element type (masked lanes 0).
+  mlir::Value loadRawVec(mlir::Value mem, mlir::Value i, mlir::Value mask) {
+    mlir::Type elt =
+        mlir::cast<mlir::MemRefType>(mem.getType()).getElementType();
+    auto vt = mlir::VectorType::get({vl}, elt);
+    if (!mask)
+      return mlir::vector::LoadOp::create(b, loc, vt, mem, mlir::ValueRange{i});
+    mlir::Value zero = mlir::arith::ConstantOp::create(
+        b, loc, mlir::DenseElementsAttr::get(vt, b.getFloatAttr(elt, 0.0)));
+    return mlir::vector::MaskedLoadOp::create(b, loc, vt, mem,
+                                              mlir::ValueRange{i}, mask, zero);
+  }
+  /// A vector of `mem` at `i` (masked lanes 0), as f32.
+  mlir::Value loadVec(mlir::Value mem, mlir::Value i, mlir::Value mask) {
+    return toF32Vec(loadRawVec(mem, i, mask));
+  }
+  /// Stores the vector `v` (f32 or f64 lanes) into `mem` at `i`, rounded to
+  /// the buffer's element type.
+  void storeVec(mlir::Value v, mlir::Value mem, mlir::Value i,
+                mlir::Value mask) {
+    mlir::Type elt =
+        mlir::cast<mlir::MemRefType>(mem.getType()).getElementType();
+    if (mlir::cast<mlir::VectorType>(v.getType()).getElementType() != elt)
+      v = mlir::arith::TruncFOp::create(b, loc,
+                                        mlir::VectorType::get({vl}, elt), v);
+    if (mask)
+      mlir::vector::MaskedStoreOp::create(b, loc, mem, mlir::ValueRange{i},
+                                          mask, v);
+    else
+      mlir::vector::StoreOp::create(b, loc, v, mem, mlir::ValueRange{i});
+  }
+  mlir::Value tailMask(int64_t n) {
+    return mlir::vector::CreateMaskOp::create(b, loc, mask1,
+                                              mlir::ValueRange{cI(n)});
+  }
+  mlir::Value zeroD() {
+    return mlir::arith::ConstantOp::create(
+        b, loc, mlir::DenseElementsAttr::get(vd, b.getF64FloatAttr(0.0)));
+  }
+  /// The f64 scalar `s` over f64 lanes.
+  mlir::Value splatD(mlir::Value s) {
+    return mlir::vector::BroadcastOp::create(b, loc, vd, s);
+  }
+  /// The f32 vector `v` in f64 lanes.
+  mlir::Value wide(mlir::Value v) {
+    return mlir::arith::ExtFOp::create(b, loc, vd, v);
+  }
+  /// acc + f64(v), lanewise.
+  mlir::Value addWide(mlir::Value acc, mlir::Value v) {
+    return mlir::arith::AddFOp::create(b, loc, acc, wide(v));
+  }
+  /// The f64 sum of the lanes of `acc`.
+  mlir::Value sumLanes(mlir::Value acc) {
+    return mlir::vector::ReductionOp::create(
+        b, loc, mlir::vector::CombiningKind::ADD, acc);
+  }
+
+  /// The vectors of a run of `n` elements: `body(offset, mask)` for each
+  /// (mask null but for the tail), threading `accs` through.
+  llvm::SmallVector<mlir::Value>
+  vectors(int64_t n, mlir::ValueRange accs,
+          llvm::function_ref<llvm::SmallVector<mlir::Value>(
+              mlir::Value, mlir::Value, mlir::ValueRange)>
+              body) {
+    int64_t full = n / vl;
+    llvm::SmallVector<mlir::Value> cur(accs);
+    if (full > 0)
+      cur =
+          forLoop(cI(0), cI(full), cur, [&](mlir::Value k, mlir::ValueRange a) {
+            return body(imul(k, vl), mlir::Value(), a);
+          });
+    if (n % vl)
+      cur = body(cI(full * vl), tailMask(n % vl), cur);
+    return cur;
+  }
+  /// `vectors` without values carried through.
+  void eachVector(int64_t n,
+                  llvm::function_ref<void(mlir::Value, mlir::Value)> body) {
+    vectors(n, {}, [&](mlir::Value off, mlir::Value mask, mlir::ValueRange) {
+      body(off, mask);
+      return llvm::SmallVector<mlir::Value>{};
+    });
+  }
+  /// `body(i)` for i in [lo, hi).
+  void loop(mlir::Value lo, mlir::Value hi,
+            llvm::function_ref<void(mlir::Value)> body) {
+    forLoop(lo, hi, {}, [&](mlir::Value i, mlir::ValueRange) {
+      body(i);
+      return llvm::SmallVector<mlir::Value>{};
+    });
+  }
+  /// `body(t)` for t in [0, n): one thread task each when `parallel`.
+  void tasks(int64_t n, bool parallel,
+             llvm::function_ref<void(mlir::Value)> body) {
+    if (n > 1 && parallel) {
+      mlir::scf::ParallelOp::create(
+          b, loc, mlir::ValueRange{cI(0)}, mlir::ValueRange{cI(n)},
+          mlir::ValueRange{cI(1)},
+          [&](mlir::OpBuilder &nb, mlir::Location, mlir::ValueRange ivs) {
+            mlir::OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+            body(ivs[0]);
+          });
+      return;
+    }
+    loop(cI(0), cI(n), body);
+  }
+
+  mlir::VectorType vd, mask1;
+};
+
+} // namespace normlir::normtovector
+
+#endif // NORMLIR_LIB_CONVERSION_NORMTOVECTOR_GRADEMITTER_H
