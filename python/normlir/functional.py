@@ -460,24 +460,52 @@ def _norm_numpy(op, opts, x, params, updates):
     return out
 
 
-def _backward_torch(op, opts, x, params, grad_output):
-    """The gradients of ``op`` (a LayerNorm or RMSNorm on the CPU) by the
-    backward kernel the compiler derives (norm-differentiate, one fused
-    kernel): the input's, then each present parameter's."""
-    x = x.contiguous()
+def _compiled_backward(op, opts, x) -> bool:
+    """Whether ``op`` runs its backward pass on the kernel NormLIR derives:
+    on the CPU, every norm whose statistics come from its input (BatchNorm
+    and InstanceNorm evaluating with running statistics are left to
+    PyTorch's recomputation: their backward is elementwise plus two
+    reductions that have no fused kernel yet)."""
+    if x.device.type != "cpu":
+        return False
+    if op in (_BATCH_NORM, _INSTANCE_NORM):
+        return bool(opts[0])  # training / use_input_stats
+    return True
+
+
+def _backward_torch(op, opts, x, params, num_affine, grad_output):
+    """The gradients of ``op`` on the CPU by the backward kernel the compiler
+    derives (norm-differentiate, fused by norm-fuse-grad): the input's, then
+    those of the present parameters among the first ``num_affine`` of
+    ``params`` (weight, bias; running statistics get none)."""
+    layout = _CONTIGUOUS
+    if not x.is_contiguous():
+        if op in _CHANNEL_OPS and _is_channels_last_torch(x):
+            layout = _CHANNELS_LAST
+        else:
+            x = x.contiguous()
     params = tuple(None if p is None else p.detach().contiguous()
                    for p in params)
-    key = ("backward", op, opts, x.shape, x.dtype, x.device,
+    key = ("backward", op, opts, layout, x.shape, x.dtype, x.device,
            *[None if p is None else (p.shape, p.dtype, p.device)
              for p in params])
     plan = _torch_plans.get(key)
     if plan is None:
-        plan = _make_plan(op, opts, _CONTIGUOUS, x, params, (), True,
+        plan = _make_plan(op, opts, layout, x, params, (), True,
                           backward=True)
         _torch_plans[key] = plan
     present = [p for p in params if p is not None]
-    dy = grad_output.to(x.dtype).contiguous()
-    grads = [_empty_like(x)] + [_empty_like(p) for p in present]
+    dy = grad_output.to(x.dtype)
+    if layout == _CHANNELS_LAST:
+        # The gradient in x's memory order (dense, channels last).
+        r = x.dim()
+        perm = (0, *range(2, r), 1)
+        inv = (0, r - 1, *range(1, r - 1))
+        dy = dy.permute(perm).contiguous().permute(inv)
+    else:
+        dy = dy.contiguous()
+    grads = [_empty_like(x)] + [_empty_like(p) for p in params[:num_affine]
+                                if p is not None]
     plan.call_ptrs([t.data_ptr() for t in (x, *present, dy)] +
                    [t.data_ptr() for t in grads])
     return grads
@@ -485,39 +513,31 @@ def _backward_torch(op, opts, x, params, grad_output):
 
 def _norm_autograd(op, opts, x, params, updates):
     """The torch path when gradients are needed: the forward pass on NormLIR;
-    the backward pass on the backward kernel NormLIR derives for LayerNorm
-    and RMSNorm on the CPU, else by recomputing with PyTorch."""
+    the backward pass on the backward kernel NormLIR derives
+    (_compiled_backward), else by recomputing with PyTorch."""
     from . import _autograd
 
-    if op in (_LAYER_NORM, _RMS_NORM) and x.device.type == "cpu":
-        def run(x, w, b):
-            return _norm_torch(op, opts, x, params_of(w, b), updates)
+    num_affine = 1 if op == _RMS_NORM else 2
+    w = params[0]
+    b = params[1] if num_affine == 2 else None
+    rest = params[num_affine:]
 
-        def params_of(w, b):
-            return (w,) if op == _RMS_NORM else (w, b)
+    def params_of(w, b):
+        return ((w,) if num_affine == 1 else (w, b)) + tuple(rest)
 
+    def run(x, w, b):
+        return _norm_torch(op, opts, x, params_of(w, b), updates)
+
+    if _compiled_backward(op, opts, x):
         def backward(x, w, b, grad_output):
             grads = iter(_backward_torch(op, opts, x, params_of(w, b),
-                                         grad_output))
+                                         num_affine, grad_output))
             dx = next(grads)
             dw = next(grads) if w is not None else None
             db = next(grads) if b is not None else None
             return dx, dw, db
 
-        b = params[1] if op == _LAYER_NORM else None
-        return _autograd.apply_compiled(run, backward, x, params[0], b)
-
-    w = params[0]
-    if len(params) == 1:
-        b, rest = None, ()
-
-        def run(x, w, b):
-            return _norm_torch(op, opts, x, (w,), updates)
-    else:
-        b, rest = params[1], params[2:]
-
-        def run(x, w, b):
-            return _norm_torch(op, opts, x, (w, b, *rest), updates)
+        return _autograd.apply_compiled(run, backward, x, w, b)
     return _autograd.apply(run, _autograd.reference(op, opts, rest), x, w, b)
 
 

@@ -1,8 +1,9 @@
 """Gradients through normlir.functional and normlir.nn on torch tensors.
 
-LayerNorm and RMSNorm on the CPU run their backward pass on the kernel the
-compiler derives (norm-differentiate, fused by norm-fuse-grad); the other
-norms recompute with PyTorch. Every gradient is compared with PyTorch's
+Every norm whose statistics come from its input runs its backward pass on
+the CPU on the kernel the compiler derives (norm-differentiate, fused by
+norm-fuse-grad); BatchNorm/InstanceNorm evaluating with running statistics
+recompute with PyTorch. Every gradient is compared with PyTorch's
 float64 autograd of torch.nn.functional.
 """
 
@@ -111,13 +112,51 @@ def test_module_and_double_backward(rng):
         g.sum().backward()
 
 
-def test_group_norm_recomputes_with_pytorch(rng):
-    """Channel norms keep the PyTorch recomputation for now: correct
-    gradients, no compiled backward."""
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+@pytest.mark.parametrize("op", ["batch_norm", "instance_norm", "group_norm"])
+def test_channel_norms_run_compiled_backward(rng, op, layout):
+    """BatchNorm (training, with running statistics), InstanceNorm and
+    GroupNorm on the CPU, NCHW and channels-last tensors: the backward runs
+    on the compiled channel kernel, and the running statistics are updated
+    once, by the forward."""
+    NF.clear_cache()
+    x, w, b = leaves(rng, [(4, 6, 5, 7), (6,), (6,)], offset=1.0)
+    if layout == "channels_last":
+        x = x.detach().to(memory_format=torch.channels_last).requires_grad_()
+    dy = torch.tensor(rng.standard_normal((4, 6, 5, 7)), dtype=torch.float32)
+    rm, rv = torch.zeros(6), torch.ones(6)
+    fns = {
+        "batch_norm": (lambda x, w, b: NF.batch_norm(x, rm, rv, w, b, True),
+                       lambda x, w, b: F.batch_norm(x, None, None, w, b,
+                                                    True)),
+        "instance_norm": (lambda x, w, b: NF.instance_norm(x, weight=w,
+                                                           bias=b),
+                          lambda x, w, b: F.instance_norm(x, weight=w,
+                                                          bias=b)),
+        "group_norm": (lambda x, w, b: NF.group_norm(x, 3, w, b),
+                       lambda x, w, b: F.group_norm(x, 3, w, b)),
+    }
+    mine, theirs = fns[op]
+    mine(x, w, b).backward(dy)
+    assert used_compiled_backward()
+    check_grads([x, w, b], reference_grads(theirs, [x, w, b], dy))
+    if op == "batch_norm":
+        trm, trv = torch.zeros(6, dtype=torch.float64), torch.ones(6, dtype=torch.float64)
+        F.batch_norm(x.detach().double(), trm, trv, None, None, True)
+        nt.assert_close(rm.numpy(), trm.numpy(), what="running_mean")
+        nt.assert_close(rv.numpy(), trv.numpy(), what="running_var")
+
+
+def test_batch_norm_eval_recomputes_with_pytorch(rng):
+    """BatchNorm evaluating with running statistics (constants of the
+    forward) keeps the PyTorch recomputation: correct gradients, no
+    compiled backward."""
     NF.clear_cache()
     x, w, b = leaves(rng, [(2, 6, 5), (6,), (6,)])
+    rm, rv = torch.zeros(6), torch.ones(6) * 2
     dy = torch.tensor(rng.standard_normal((2, 6, 5)), dtype=torch.float32)
-    NF.group_norm(x, 3, w, b).backward(dy)
+    NF.batch_norm(x, rm, rv, w, b, False).backward(dy)
     assert not used_compiled_backward()
     check_grads([x, w, b], reference_grads(
-        lambda x, w, b: F.group_norm(x, 3, w, b), [x, w, b], dy))
+        lambda x, w, b: F.batch_norm(x, rm.double(), rv.double(), w, b, False),
+        [x, w, b], dy))

@@ -3,15 +3,16 @@
 Each module is built with the same constructor arguments as the torch one,
 has the same state_dict keys, loads the torch module's state, and after
 several train-mode forwards and then eval-mode forwards gives the same outputs,
-running statistics and num_batches_tracked (updated in place). The normlir
-modules compute the forward pass only: they run under torch.no_grad().
+running statistics and num_batches_tracked (updated in place); these
+per-module checks run under torch.no_grad().
 
 Then whole networks: a small CNN (BatchNorm2d, GroupNorm, InstanceNorm2d with
 running statistics, BatchNorm2d with momentum=None) and a small pre-norm
 transformer (LayerNorm, RMSNorm), each with its torch norms swapped for
-normlir's. Both twins take the same SGD steps (gradients from the pure torch
-model, the same update applied to both), and outputs and buffers are compared
-at every step; the CNN also in channels-last layout.
+normlir's. Both twins run forward and backward at every step; outputs,
+buffers and every gradient (input and parameters: the twin's norms run
+their backward on NormLIR's kernels) are compared, then the torch model's
+SGD update is applied to both; the CNN also in channels-last layout.
 
 torch 1.13 has no nn.RMSNorm: TorchRMSNorm below is PyTorch 2.x's module
 written in torch ops (eps=None: float32's epsilon, computed in float32).
@@ -405,12 +406,19 @@ def _make_twins(factory, seed, memory_format=None):
     return model, twin, swapped
 
 
-def _sgd_step(model, twin, loss, lr):
-    """Gradients from the torch model; the same update applied to both."""
+def _sgd_step(model, twin, loss, twin_loss, x, twin_x, lr, what):
+    """Both models' gradients, compared (the twin's from NormLIR's backward
+    kernels), then the torch model's update applied to both."""
     model.zero_grad()
+    twin.zero_grad()
     loss.backward()
+    twin_loss.backward()
+    close(twin_x.grad, x.grad, f"{what} grad input", rtol=1e-4, atol=1e-4)
     twin_params = dict(twin.named_parameters())
     assert set(twin_params) == {n for n, _ in model.named_parameters()}
+    for name, p in model.named_parameters():
+        close(twin_params[name].grad, p.grad, f"{what} grad {name}",
+              rtol=1e-4, atol=1e-4)
     with torch.no_grad():
         for name, p in model.named_parameters():
             delta = lr * p.grad
@@ -421,6 +429,8 @@ def _sgd_step(model, twin, loss, lr):
 
 def _train_and_eval(rng, model, twin, in_shape, out_shape, steps, what,
                     memory_format=None, lr=0.05):
+    """Trains both models (each step: outputs, state and every gradient
+    compared), then evaluates them."""
     targets = [randn(rng, out_shape, scale=1.0, offset=0.0)
                for _ in range(steps)]
     model.train()
@@ -429,14 +439,17 @@ def _train_and_eval(rng, model, twin, in_shape, out_shape, steps, what,
         x = randn(rng, in_shape, scale=1.0 + 0.25 * step, offset=0.1 * step)
         if memory_format is not None:
             x = x.contiguous(memory_format=memory_format)
-        out = model(x)  # with autograd: the torch twin is the one trained
-        with torch.no_grad():
-            got = twin(x)
+        twin_x = x.clone().requires_grad_(True)
+        x.requires_grad_(True)
+        out = model(x)
+        got = twin(twin_x)
         close(got, out.detach(), f"{what} train out[{step}]", rtol=1e-4,
               atol=1e-4)
         compare_state(twin, model, f"{what} train state[{step}]", rtol=1e-4,
                       atol=1e-4)
-        _sgd_step(model, twin, F.mse_loss(out, targets[step]), lr)
+        _sgd_step(model, twin, F.mse_loss(out, targets[step]),
+                  F.mse_loss(got, targets[step]), x, twin_x, lr,
+                  f"{what} step {step}")
     model.eval()
     twin.eval()
     for step in range(2):
