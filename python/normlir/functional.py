@@ -389,12 +389,7 @@ def _norm(op, opts, x, params, updates):
 
 def _norm_torch(op, opts, x, params, updates):
     """The torch path: zero-copy through the kernel's ``call_ptrs``."""
-    layout = _CONTIGUOUS
-    if not x.is_contiguous():
-        if op in _CHANNEL_OPS and _is_channels_last_torch(x):
-            layout = _CHANNELS_LAST
-        else:
-            x = x.contiguous()
+    layout, x = _torch_layout(op, x)
     try:
         key = (op, opts, layout, x.shape, x.dtype, x.device,
                *[None if p is None else (p.shape, p.dtype, p.device)
@@ -478,12 +473,7 @@ def _backward_torch(op, opts, x, params, num_affine, grad_output):
     derives (norm-differentiate, fused by norm-fuse-grad): the input's, then
     those of the present parameters among the first ``num_affine`` of
     ``params`` (weight, bias; running statistics get none)."""
-    layout = _CONTIGUOUS
-    if not x.is_contiguous():
-        if op in _CHANNEL_OPS and _is_channels_last_torch(x):
-            layout = _CHANNELS_LAST
-        else:
-            x = x.contiguous()
+    layout, x = _torch_layout(op, x)
     params = tuple(None if p is None else p.detach().contiguous()
                    for p in params)
     key = ("backward", op, opts, layout, x.shape, x.dtype, x.device,
@@ -539,6 +529,17 @@ def _norm_autograd(op, opts, x, params, updates):
 
         return _autograd.apply_compiled(run, backward, x, w, b)
     return _autograd.apply(run, _autograd.reference(op, opts, rest), x, w, b)
+
+
+def _torch_layout(op, x):
+    """The kernel layout of torch tensor ``x`` and the tensor to pass:
+    channels-last for a dense channels-last input of a channel norm, else
+    contiguous (a copy where ``x`` is not)."""
+    if x.is_contiguous():
+        return _CONTIGUOUS, x
+    if op in _CHANNEL_OPS and _is_channels_last_torch(x):
+        return _CHANNELS_LAST, x
+    return _CONTIGUOUS, x.contiguous()
 
 
 def _is_channels_last_torch(x) -> bool:
