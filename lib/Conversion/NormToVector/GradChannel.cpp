@@ -38,6 +38,8 @@
 
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace normlir;
 using namespace normlir::norm;
@@ -47,10 +49,13 @@ using Run = KernelLayout::Run;
 
 namespace {
 
-/// Chunks of R1 per sample in the column form: a fixed count (not the
-/// number of threads), so the partials and their combine do not depend on
-/// it.
+/// Chunks of R1 per sample in the column form: at most this many, fixed by
+/// the shape (not the number of threads), so the partials and their
+/// combine do not depend on it.
 constexpr int64_t kColumnChunks = 16;
+/// Rows per chunk at least (where R1 has them): a partial takes 44 bytes
+/// per lane, so short chunks would make the scratch larger than the input.
+constexpr int64_t kColumnMinChunkRows = 64;
 
 /// The fields of a partial, each an f64 array over the partials.
 enum Field { Count, Sx, Sxx, SumDy, SumDyX, NumFields };
@@ -195,7 +200,8 @@ void GradChannelEmitter::emit() {
   perStat = inType.getNumElements() / numStats;
   if (column) {
     lanes = l.size[Run::P1] * l.size[Run::R2];
-    chunks = std::min(l.size[Run::R1], kColumnChunks);
+    chunks = std::clamp<int64_t>(l.size[Run::R1] / kColumnMinChunkRows, 1,
+                                 kColumnChunks);
     chunk = (l.size[Run::R1] + chunks - 1) / chunks;
     chunks = (l.size[Run::R1] + chunk - 1) / chunk;
     numPartials = l.size[Run::P0] * chunks * lanes;
