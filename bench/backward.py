@@ -3,11 +3,12 @@
 until normlir-bench gains backward cases.
 
 Per case (LayerNorm/RMSNorm f32 4096x1024 and 16384x4096, LayerNorm bf16
-4096x1024) and thread count (1, 2), ROUNDS interleaved rounds (default 5)
-of:
+4096x1024; BatchNorm training and GroupNorm (32 groups) f32 32x64x56x56 in
+NCHW and channels-last, InstanceNorm NCHW) and thread count (1, 2), ROUNDS
+interleaved rounds (default 5) of:
   copy          bench/build/copy of the backward's bytes (read x and dy,
                 write dx, plus the parameters), the faster of plain/nt
-  normlir bwd   normlir-run --differentiate --function=f_backward (the fused
+  normlir bwd   normlir-run --differentiate --function=F_backward (the fused
                 backward kernel the compiler derives; buffers reused)
   torch bwd     PyTorch eager's backward alone (y.backward(dy))
   normlir step  normlir.functional forward + backward (autograd)
@@ -18,6 +19,8 @@ RMSNorm's PyTorch reference is the composite x * rsqrt(mean(x^2) + eps) * w
 (torch 1.13 has no fused RMSNorm).
 
   ROUNDS=5 /usr/bin/python3 bench/backward.py
+  CASES=bn_nchw,gn_cl ROUNDS=3 /usr/bin/python3 bench/backward.py   (a subset:
+      ln, rms, bn_nchw, bn_cl, gn_nchw, gn_cl, in_nchw)
 """
 import os, re, subprocess, statistics, sys, tempfile, time
 import numpy as np
