@@ -16,6 +16,8 @@
 #include <functional>
 #include <immintrin.h>
 #include <vector>
+
+#include "timing.h"
 static long R, C;
 static float *X, *DY, *W, *B, *DX, *DW, *DB, *PW, *PB;
 static float hsum(__m256 v) {
@@ -79,18 +81,6 @@ template <bool NT> void hand() {
   memcpy(DW, PW, C * 4);
   memcpy(DB, PB, C * 4);
 }
-double tm(const std::function<void()> &f) {
-  std::vector<double> v;
-  for (int k = 0; k < 7; ++k) {
-    auto a = std::chrono::steady_clock::now();
-    f();
-    v.push_back(std::chrono::duration<double, std::milli>(
-                    std::chrono::steady_clock::now() - a)
-                    .count());
-  }
-  std::sort(v.begin(), v.end());
-  return v[3];
-}
 typedef int (*K)(const float *, const float *, const float *, const float *,
                  float *, float *, float *);
 int main(int argc, char **argv) {
@@ -146,11 +136,11 @@ int main(int argc, char **argv) {
       {"generated", [&] { k(X, W, B, DY, DX, DW, DB); }}};
   std::vector<std::vector<double>> r(ts.size());
   for (int round = 0; round < 6; ++round) {
-    double c = tm(ts[0].second);
+    double c = timeMs(ts[0].second);
     if (round == 0)
-      printf("copy %.2f ms, generated %.2f ms\n", c, tm(ts.back().second));
+      printf("copy %.2f ms, generated %.2f ms\n", c, timeMs(ts.back().second));
     for (size_t i = 0; i < ts.size(); ++i)
-      r[i].push_back(100 * c / tm(ts[i].second));
+      r[i].push_back(100 * c / timeMs(ts[i].second));
   }
   for (size_t i = 0; i < ts.size(); ++i) {
     auto v = r[i];

@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "timing.h"
+
 namespace {
 
 long rows, cols;
@@ -96,19 +98,6 @@ void readOnly() {
   M[0] = hsum(_mm256_add_ps(a, b));
 }
 
-/// The median of 7 timed calls, in ms.
-double timeMs(const std::function<void()> &f) {
-  std::vector<double> v;
-  for (int k = 0; k < 7; ++k) {
-    auto a = std::chrono::steady_clock::now();
-    f();
-    v.push_back(std::chrono::duration<double, std::milli>(
-                    std::chrono::steady_clock::now() - a)
-                    .count());
-  }
-  std::sort(v.begin(), v.end());
-  return v[3];
-}
 
 using Kernel = int (*)(const float *, const float *, const float *, float *,
                        float *, float *);

@@ -1,13 +1,15 @@
 """Autograd for :mod:`normlir.functional` on torch tensors.
 
 When gradients are needed, the forward pass runs on NormLIR (with its
-running-statistics updates) inside a ``torch.autograd.Function``. LayerNorm
-and RMSNorm on the CPU then run their backward pass on the kernel the
-compiler derives (``norm-differentiate``, fused by ``norm-fuse-grad``):
-:func:`apply_compiled`. The other norms (and CUDA tensors), whose backward
+running-statistics updates) inside one ``torch.autograd.Function``. On the
+CPU, every norm whose statistics come from its input then runs its backward
+pass on the kernel the compiler derives (``norm-differentiate``, fused by
+``norm-fuse-grad``): :func:`apply_compiled`. BatchNorm/InstanceNorm
+evaluating with running statistics, and CUDA tensors, whose backward
 kernels are not fused yet, recompute the op with PyTorch from the saved
-input, weight and bias and differentiate that (:func:`apply`): exact
-gradients for one extra forward pass. The recomputation runs in
+input, weight and bias and differentiate that (:func:`apply`, the same
+Function with a recomputing backward): exact gradients for one extra
+forward pass. The recomputation runs in
 float32 for float16/bfloat16 inputs (PyTorch's CPU kernels lack some
 half-precision norms), its gradients cast back to the operands' dtypes.
 The running statistics never take part: in training they do not affect the
@@ -31,30 +33,6 @@ def _constant_stats(stats):
     absent: the forward pass then reports the error)."""
     return tuple(None if s is None else s.detach().to(torch.float32, copy=True)
                  for s in stats)
-
-
-class _NormFunction(torch.autograd.Function):
-    """``y = run(x, weight, bias)`` on NormLIR; gradients of
-    ``reference(x, weight, bias)``."""
-
-    @staticmethod
-    def forward(ctx, run, reference, x, weight, bias):
-        ctx.reference = reference
-        ctx.save_for_backward(x, weight, bias)
-        return run(x, weight, bias)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_output):
-        saved = ctx.saved_tensors
-        needs = ctx.needs_input_grad[2:]
-        with torch.enable_grad():
-            leaves = [None if t is None else t.detach().requires_grad_(n)
-                      for t, n in zip(saved, needs)]
-            y = ctx.reference(*leaves)
-        grads = iter(torch.autograd.grad(
-            y, [t for t, n in zip(leaves, needs) if n], grad_output))
-        return (None, None, *[next(grads) if n else None for n in needs])
 
 
 class _CompiledNormFunction(torch.autograd.Function):
@@ -84,8 +62,20 @@ def apply_compiled(run, backward, x, weight, bias):
 
 
 def apply(run, reference, x, weight, bias):
-    """``run(x, weight, bias)``, differentiable through ``reference``."""
-    return _NormFunction.apply(run, reference, x, weight, bias)
+    """``run(x, weight, bias)``, differentiable through ``reference``: its
+    backward recomputes ``reference`` from the saved operands and
+    differentiates that."""
+    def backward(x, weight, bias, grad_output):
+        saved = (x, weight, bias)
+        with torch.enable_grad():
+            leaves = [None if t is None else t.detach().requires_grad_(True)
+                      for t in saved]
+            y = reference(*leaves)
+        grads = iter(torch.autograd.grad(
+            y, [t for t in leaves if t is not None], grad_output))
+        return tuple(None if t is None else next(grads) for t in leaves)
+
+    return apply_compiled(run, backward, x, weight, bias)
 
 
 def reference(op: str, opts: tuple, rest: tuple):

@@ -335,8 +335,9 @@ void GradChannelEmitter::emitCombine() {
     add(2, fmul(wv, field(SumDy, e)));
     add(3, fmul(wv, bc));
   });
-  // The apply's coefficients: rstd as the forward computes it (from the
-  // variance rounded to f32), E[g], E[g * xhat] / rstd... folded below.
+  // The apply's coefficients per statistic: rstd as the forward computes
+  // it (from the variance rounded to f32), then rstd * E[g] and
+  // rstd^2 * E[g * xhat], and the mean as two floats.
   loop(cI(0), cI(numStats), [&](Value s) {
     Value var = toF(fdiv(load(stat, statAt(1, s)), n));
     Value rstd =
