@@ -240,7 +240,7 @@ PYBIND11_MODULE(_normlir, m) {
          const std::string &name, const std::string &chip,
          const std::string &schedule, unsigned optLevel, bool diskCache,
          const std::string &targetCPU, const std::string &targetFeatures,
-         bool differentiate) {
+         bool differentiate, bool recomputeStatistics) {
         if (target != "cpu" && target != "cuda")
           raise(invalidArgumentError,
                 "unknown target '" + target + "' (cpu or cuda)");
@@ -255,6 +255,7 @@ PYBIND11_MODULE(_normlir, m) {
         options.targetCPU = targetCPU;
         options.targetFeatures = targetFeatures;
         options.differentiate = differentiate;
+        options.recomputeStatistics = recomputeStatistics;
         llvm::Expected<std::shared_ptr<const JITModule>> module =
             llvm::createStringError("not compiled");
         {
@@ -273,6 +274,7 @@ PYBIND11_MODULE(_normlir, m) {
       py::arg("schedule") = "", py::arg("opt_level") = 3,
       py::arg("disk_cache") = true, py::arg("target_cpu") = "",
       py::arg("target_features") = "", py::arg("differentiate") = false,
+      py::arg("recompute_statistics") = false,
       "Compiles MLIR text (cached in memory and on disk); with "
       "differentiate, also each function's NAME_backward.");
 

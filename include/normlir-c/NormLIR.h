@@ -196,6 +196,10 @@ enum {
   /// Also derive each function's backward function (norm-differentiate):
   /// `NAME_backward(arguments..., output cotangents...) -> (gradients...)`.
   NORMLIR_COMPILE_DIFFERENTIATE = 1u << 1,
+  /// With NORMLIR_COMPILE_DIFFERENTIATE: the backward functions recompute
+  /// the forward statistics even where a function returns them (by default
+  /// they take those as arguments, after the function's own).
+  NORMLIR_COMPILE_RECOMPUTE_STATISTICS = 1u << 2,
 };
 
 typedef struct normlirCompileOptions {

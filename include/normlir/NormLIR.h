@@ -326,6 +326,9 @@ struct CompileOptions {
   std::string targetFeatures;
   /// Also derive each function's backward function, `NAME_backward`.
   bool differentiate = false;
+  /// With `differentiate`: recompute the statistics a function returns
+  /// instead of taking them as arguments of its backward.
+  bool recomputeStatistics = false;
 
   normlirCompileOptions c() const {
     normlirCompileOptions o;
@@ -334,8 +337,11 @@ struct CompileOptions {
     o.chip = chip.c_str();
     o.schedule = schedule.c_str();
     o.optLevel = optLevel;
-    o.flags = (diskCache ? 0u : unsigned(NORMLIR_COMPILE_NO_DISK_CACHE)) |
-              (differentiate ? unsigned(NORMLIR_COMPILE_DIFFERENTIATE) : 0u);
+    o.flags =
+        (diskCache ? 0u : unsigned(NORMLIR_COMPILE_NO_DISK_CACHE)) |
+        (differentiate ? unsigned(NORMLIR_COMPILE_DIFFERENTIATE) : 0u) |
+        (recomputeStatistics ? unsigned(NORMLIR_COMPILE_RECOMPUTE_STATISTICS)
+                             : 0u);
     o.targetCPU = targetCPU.c_str();
     o.targetFeatures = targetFeatures.c_str();
     return o;

@@ -268,7 +268,8 @@ static normlirStatus compileImpl(llvm::StringRef source,
   if (o.optLevel < 0 || o.optLevel > 3)
     return invalid("optLevel must be 0 to 3");
   if (o.flags &
-      ~uint32_t(NORMLIR_COMPILE_NO_DISK_CACHE | NORMLIR_COMPILE_DIFFERENTIATE))
+      ~uint32_t(NORMLIR_COMPILE_NO_DISK_CACHE | NORMLIR_COMPILE_DIFFERENTIATE |
+                NORMLIR_COMPILE_RECOMPUTE_STATISTICS))
     return invalid("unknown compile flags " + std::to_string(o.flags));
   JITOptions jit;
   jit.target = target == NORMLIR_TARGET_CUDA ? Target::CUDA : Target::CPU;
@@ -279,6 +280,7 @@ static normlirStatus compileImpl(llvm::StringRef source,
   jit.optLevel = static_cast<unsigned>(o.optLevel);
   jit.diskCache = !(o.flags & NORMLIR_COMPILE_NO_DISK_CACHE);
   jit.differentiate = o.flags & NORMLIR_COMPILE_DIFFERENTIATE;
+  jit.recomputeStatistics = o.flags & NORMLIR_COMPILE_RECOMPUTE_STATISTICS;
   auto compiled = JITModule::compile(source, bufferName, jit);
   if (!compiled)
     return makeStatus(NORMLIR_STATUS_COMPILE_ERROR,

@@ -433,7 +433,9 @@ static llvm::Expected<CompiledObject> compileImpl(llvm::StringRef source,
   // The backward functions join the module before its signatures are read.
   if (options.differentiate) {
     PassManager diff(&context);
-    diff.addPass(norm::createNormDifferentiate());
+    norm::NormDifferentiateOptions diffOptions;
+    diffOptions.recomputeStatistics = options.recomputeStatistics;
+    diff.addPass(norm::createNormDifferentiate(diffOptions));
     if (failed(diff.run(*module)))
       return fail("");
   }

@@ -62,7 +62,9 @@ static std::string computeCacheKey(llvm::StringRef source,
   add(std::to_string(o.optLevel));
   add(o.schedule);
   add(o.forLibrary ? "library" : "jit");
-  add(o.differentiate ? "differentiate" : "forward");
+  add(o.differentiate ? (o.recomputeStatistics ? "differentiate-recompute"
+                                               : "differentiate")
+                      : "forward");
   add(bufferName);
   add(source);
   return llvm::toHex(hash.final(), /*LowerCase=*/true);

@@ -4,7 +4,9 @@ When gradients are needed, the forward pass runs on NormLIR (with its
 running-statistics updates) inside one ``torch.autograd.Function``. On the
 CPU, every norm whose statistics come from its input then runs its backward
 pass on the kernel the compiler derives (``norm-differentiate``, fused by
-``norm-fuse-grad``): :func:`apply_compiled`. BatchNorm/InstanceNorm
+``norm-fuse-grad``): :func:`apply_compiled`. The forward saves its float32
+mean and rstd for that kernel (LayerNorm, RMSNorm, GroupNorm, BatchNorm
+training), as PyTorch's native norms do; InstanceNorm's recomputes them. BatchNorm/InstanceNorm
 evaluating with running statistics, and CUDA tensors, whose backward
 kernels are not fused yet, recompute the op with PyTorch from the saved
 input, weight and bias and differentiate that (:func:`apply`, the same
@@ -36,36 +38,39 @@ def _constant_stats(stats):
 
 
 class _CompiledNormFunction(torch.autograd.Function):
-    """``y = run(x, weight, bias)`` on NormLIR; its gradients from
-    ``backward(x, weight, bias, grad_output)``, also on NormLIR."""
+    """``y, saved = run(x, weight, bias)`` on NormLIR (``saved``: the
+    statistics the forward saves for the backward, possibly none); the
+    gradients from ``backward(x, weight, bias, saved, grad_output)``, also
+    on NormLIR."""
 
     @staticmethod
     def forward(ctx, run, backward, x, weight, bias):
         ctx.backward_fn = backward
-        ctx.save_for_backward(x, weight, bias)
-        return run(x, weight, bias)
+        y, saved = run(x, weight, bias)
+        ctx.save_for_backward(x, weight, bias, *saved)
+        return y
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output):
-        x, weight, bias = ctx.saved_tensors
-        grads = ctx.backward_fn(x, weight, bias, grad_output)
+        x, weight, bias, *saved = ctx.saved_tensors
+        grads = ctx.backward_fn(x, weight, bias, tuple(saved), grad_output)
         needs = ctx.needs_input_grad[2:]
         return (None, None,
                 *[g if n else None for g, n in zip(grads, needs)])
 
 
 def apply_compiled(run, backward, x, weight, bias):
-    """``run(x, weight, bias)``, differentiable through NormLIR's
-    ``backward``."""
+    """``run(x, weight, bias)[0]``, differentiable through NormLIR's
+    ``backward`` (which also gets ``run``'s saved statistics)."""
     return _CompiledNormFunction.apply(run, backward, x, weight, bias)
 
 
 def apply(run, reference, x, weight, bias):
-    """``run(x, weight, bias)``, differentiable through ``reference``: its
+    """``run(x, weight, bias)[0]``, differentiable through ``reference``: its
     backward recomputes ``reference`` from the saved operands and
     differentiates that."""
-    def backward(x, weight, bias, grad_output):
+    def backward(x, weight, bias, saved, grad_output):
         saved = (x, weight, bias)
         with torch.enable_grad():
             leaves = [None if t is None else t.detach().requires_grad_(True)

@@ -300,7 +300,8 @@ class Kernel:
 def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",
             chip: str = "", opt_level: int = 3, function: str | None = None,
             disk_cache: bool = True, target_cpu: str = "",
-            target_features: str = "", differentiate: bool = False) -> Kernel:
+            target_features: str = "", differentiate: bool = False,
+            recompute_statistics: bool = False) -> Kernel:
     """JIT-compiles a norm spec and returns a :class:`Kernel` bound to one of
     its functions.
 
@@ -324,10 +325,15 @@ def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",
             CPU's (``"+avx512bf16,-avx512f"``).
         differentiate: also derive each function's backward function,
             ``NAME_backward`` (the compiler's ``norm-differentiate``): it
-            takes the function's arguments and then the gradient of each
-            normalized output, and returns the gradients of the input,
-            weight and bias (those the function takes, in its order); bind
-            it with ``function="NAME_backward"``.
+            takes the function's arguments, then the statistics the function
+            returns (a Spec with ``save_stats``: mean and rstd, which the
+            backward then reads instead of recomputing them), then the
+            gradient of each normalized output, and returns the gradients
+            of the input, weight and bias (those the function takes, in its
+            order); bind it with ``function="NAME_backward"``.
+        recompute_statistics: with ``differentiate``, the backward
+            recomputes the statistics from the input even where the
+            function returns them (and takes no statistics arguments).
 
     Compiled modules are cached in memory and on disk, keyed by the source,
     the target and the options: compiling the same spec again is cheap.
@@ -357,7 +363,8 @@ def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",
                               opt_level=opt_level, disk_cache=disk_cache,
                               target_cpu=target_cpu,
                               target_features=target_features,
-                              differentiate=differentiate)
+                              differentiate=differentiate,
+                              recompute_statistics=recompute_statistics)
     if function is not None:
         fn = module.function(function)
     else:

@@ -48,6 +48,7 @@ on a stream of its own); the call returns when the kernel has finished.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import sys
 from math import prod
@@ -290,15 +291,16 @@ class _Plan:
     results copied back into the caller's running statistics (NumPy path)."""
 
     __slots__ = ("kernel", "call", "call_ptrs", "cuda", "param_shapes",
-                 "update_shapes")
+                 "update_shapes", "stat_shapes")
 
-    def __init__(self, kernel, num_updates):
+    def __init__(self, kernel, num_updates, num_stats=0):
         self.kernel = kernel
         self.call = kernel.function.call
         self.call_ptrs = kernel.function.call_ptrs
         self.cuda = kernel.target == "cuda"
         self.param_shapes = [s for s, _ in kernel.inputs[1:]]
-        self.update_shapes = ([s for s, _ in kernel.results[1:]]
+        self.stat_shapes = [s for s, _ in kernel.results[1:1 + num_stats]]
+        self.update_shapes = ([s for s, _ in kernel.results[1 + num_stats:]]
                               if num_updates else [])
 
 
@@ -387,8 +389,10 @@ def _norm(op, opts, x, params, updates):
     return _norm_torch(op, opts, x, params, updates)
 
 
-def _norm_torch(op, opts, x, params, updates):
-    """The torch path: zero-copy through the kernel's ``call_ptrs``."""
+def _norm_torch(op, opts, x, params, updates, save_stats=False):
+    """The torch path: zero-copy through the kernel's ``call_ptrs``. With
+    ``save_stats`` returns the output and the statistics the forward saves
+    for the backward (float32 mean and rstd, or rstd for RMSNorm)."""
     layout, x = _torch_layout(op, x)
     try:
         key = (op, opts, layout, x.shape, x.dtype, x.device,
@@ -396,27 +400,31 @@ def _norm_torch(op, opts, x, params, updates):
                  for p in params])
     except AttributeError:
         raise _operand_type_error(op, params, True) from None
+    if save_stats:
+        key = ("save_stats", *key)
     plan = _torch_plans.get(key)
     if plan is None:
-        plan = _make_plan(op, opts, layout, x, params, updates, True)
+        plan = _make_plan(op, opts, layout, x, params, updates, True,
+                          save_stats=save_stats)
         _torch_plans[key] = plan
     args = [x]
     for p in params:
         if p is not None:
             args.append(p if p.is_contiguous() else p.contiguous())
     out = _empty_like(x)
+    stats = [_torch.empty(shape, dtype=_torch.float32, device=x.device)
+             for shape in plan.stat_shapes]
+    results = [out, *stats]
     if updates:
-        results = [out, *[_empty_like(u, memory_format=_contiguous_format)
-                          for u in updates]]
-    else:
-        results = [out]
+        results += [_empty_like(u, memory_format=_contiguous_format)
+                    for u in updates]
     if plan.cuda:
         args = _cuda_prepare(args, x.device)
     plan.call_ptrs([t.data_ptr() for t in args] +
                    [t.data_ptr() for t in results])
-    for u, r in zip(updates, results[1:]):
+    for u, r in zip(updates, results[1 + len(stats):]):
         u.copy_(r)
-    return out
+    return (out, tuple(stats)) if save_stats else out
 
 
 def _norm_numpy(op, opts, x, params, updates):
@@ -455,6 +463,14 @@ def _norm_numpy(op, opts, x, params, updates):
     return out
 
 
+def _saves_stats(op, opts) -> bool:
+    """Whether ``op``'s forward returns the statistics its backward reads
+    (saved, not recomputed): LayerNorm, RMSNorm, GroupNorm and BatchNorm
+    training. InstanceNorm's backward recomputes them (PyTorch's
+    instance_norm saves none either)."""
+    return op != _INSTANCE_NORM and (op != _BATCH_NORM or bool(opts[0]))
+
+
 def _compiled_backward(op, opts, x) -> bool:
     """Whether ``op`` runs its backward pass on the kernel NormLIR derives:
     on the CPU, every norm whose statistics come from its input (BatchNorm
@@ -468,21 +484,23 @@ def _compiled_backward(op, opts, x) -> bool:
     return True
 
 
-def _backward_torch(op, opts, x, params, num_affine, grad_output):
+def _backward_torch(op, opts, x, params, num_affine, grad_output, saved=()):
     """The gradients of ``op`` on the CPU by the backward kernel the compiler
     derives (norm-differentiate, fused by norm-fuse-grad): the input's, then
     those of the present parameters among the first ``num_affine`` of
-    ``params`` (weight, bias; running statistics get none)."""
+    ``params`` (weight, bias; running statistics get none). ``saved``: the
+    statistics the forward saved (_norm_torch's ``save_stats``), which the
+    kernel reads instead of recomputing them; empty: recomputed."""
     layout, x = _torch_layout(op, x)
     params = tuple(None if p is None else p.detach().contiguous()
                    for p in params)
-    key = ("backward", op, opts, layout, x.shape, x.dtype, x.device,
-           *[None if p is None else (p.shape, p.dtype, p.device)
-             for p in params])
+    key = ("backward", bool(saved), op, opts, layout, x.shape, x.dtype,
+           x.device, *[None if p is None else (p.shape, p.dtype, p.device)
+                       for p in params])
     plan = _torch_plans.get(key)
     if plan is None:
         plan = _make_plan(op, opts, layout, x, params, (), True,
-                          backward=True)
+                          backward=True, save_stats=bool(saved))
         _torch_plans[key] = plan
     present = [p for p in params if p is not None]
     dy = grad_output.to(x.dtype)
@@ -496,7 +514,7 @@ def _backward_torch(op, opts, x, params, num_affine, grad_output):
         dy = dy.contiguous()
     grads = [_empty_like(x)] + [_empty_like(p) for p in params[:num_affine]
                                 if p is not None]
-    plan.call_ptrs([t.data_ptr() for t in (x, *present, dy)] +
+    plan.call_ptrs([t.data_ptr() for t in (x, *present, *saved, dy)] +
                    [t.data_ptr() for t in grads])
     return grads
 
@@ -515,20 +533,29 @@ def _norm_autograd(op, opts, x, params, updates):
     def params_of(w, b):
         return ((w,) if num_affine == 1 else (w, b)) + tuple(rest)
 
+    save_stats = _saves_stats(op, opts)
+
     def run(x, w, b):
-        return _norm_torch(op, opts, x, params_of(w, b), updates)
+        if save_stats:
+            return _norm_torch(op, opts, x, params_of(w, b), updates, True)
+        return _norm_torch(op, opts, x, params_of(w, b), updates), ()
 
     if _compiled_backward(op, opts, x):
-        def backward(x, w, b, grad_output):
+        def backward(x, w, b, saved, grad_output):
             grads = iter(_backward_torch(op, opts, x, params_of(w, b),
-                                         num_affine, grad_output))
+                                         num_affine, grad_output, saved))
             dx = next(grads)
             dw = next(grads) if w is not None else None
             db = next(grads) if b is not None else None
             return dx, dw, db
 
         return _autograd.apply_compiled(run, backward, x, w, b)
-    return _autograd.apply(run, _autograd.reference(op, opts, rest), x, w, b)
+
+    def run_unsaved(x, w, b):
+        return _norm_torch(op, opts, x, params_of(w, b), updates), ()
+
+    return _autograd.apply(run_unsaved, _autograd.reference(op, opts, rest),
+                           x, w, b)
 
 
 def _torch_layout(op, x):
@@ -576,11 +603,12 @@ def _operand_type_error(op, params, is_torch) -> TypeError:
 
 
 def _make_plan(op, opts, layout, x, params, updates, is_torch,
-               backward=False) -> _Plan:
+               backward=False, save_stats=False) -> _Plan:
     """Validates a call as PyTorch does, builds its spec and compiles it;
-    with ``backward``, the backward function the compiler derives from it
-    (``main_backward(x, params..., grad_output) -> (grad_input,
-    grad_params...)``)."""
+    with ``save_stats`` the forward also returns its statistics; with
+    ``backward``, the backward function the compiler derives from it
+    (``main_backward(x, params..., [saved statistics...,] grad_output) ->
+    (grad_input, grad_params...)``)."""
     shape = tuple(x.shape)
     if is_torch:
         dtype = torch_dtype_name(x.dtype)
@@ -605,10 +633,14 @@ def _make_plan(op, opts, layout, x, params, updates, is_torch,
     param_dtype = _param_dtype(op, x, dtype, params, is_torch)
     spec = _SPECS[op](opts, shape, params, dtype, param_dtype,
                       layout == _CHANNELS_LAST)
+    num_stats = 0
+    if save_stats:
+        spec = dataclasses.replace(spec, save_stats=True)
+        num_stats = 1 if op == _RMS_NORM else 2
     if backward:
         return _Plan(_compile(spec, target, differentiate=True,
                               function=spec.name + "_backward"), 0)
-    return _Plan(_compile(spec, target), len(updates))
+    return _Plan(_compile(spec, target), len(updates), num_stats)
 
 
 def _param_dtype(op, x, dtype, params, is_torch):

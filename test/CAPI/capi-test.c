@@ -198,6 +198,22 @@ int main(void) {
              normlirFunctionGetName(
                  normlirModuleGetFunction(withBackward, i)));
   }
+  /* The spec returns its mean and rstd: the backward takes them (saved
+     statistics), unless it recomputes them. */
+  for (int recompute = 0; recompute < 2; ++recompute) {
+    normlirModuleRelease(withBackward);
+    withBackward = NULL;
+    opts.flags = NORMLIR_COMPILE_DIFFERENTIATE |
+                 (recompute ? NORMLIR_COMPILE_RECOMPUTE_STATISTICS : 0u);
+    const char *mode = recompute ? "recomputed" : "saved";
+    normlirFunction bwd = NULL;
+    report(mode, normlirCompileSpec(spec, &opts, &withBackward));
+    if (withBackward)
+      report("lookup", normlirModuleLookup(withBackward, "ln_backward", &bwd));
+    if (bwd)
+      printf("ln_backward inputs (%s): %d\n", mode,
+             (int)normlirFunctionGetNumInputs(bwd));
+  }
   normlirModuleRelease(withBackward);
 
   /* Blackwell chips compile (they ended the process before). */

@@ -3,6 +3,7 @@ named norm's forward, run on the CPU against PyTorch's float64 autograd of
 torch.nn.functional (NCHW and channels-last, with and without parameters,
 train and eval)."""
 
+import re
 import subprocess
 
 import numpy as np
@@ -14,20 +15,39 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 
-def differentiate(spec_text, tmp_path):
+def differentiate(spec_text, tmp_path, recompute=False):
     """The module with the backward functions normlir-opt derives."""
     opt = nt.normlir_run_path().parent / "normlir-opt"
     path = tmp_path / "forward.mlir"
     path.write_text(spec_text)
-    p = subprocess.run([str(opt), str(path), "-norm-differentiate"],
+    flag = "-norm-differentiate" + ("=recompute-statistics" if recompute
+                                    else "")
+    p = subprocess.run([str(opt), str(path), flag],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     return p.stdout
 
 
-def run_backward(spec, inputs, dy, tmp_path):
-    text = differentiate(spec.text, tmp_path)
-    return nt.run_spec(text, spec.func + "_backward", inputs + [dy], tmp_path)
+def saved_results(text, func):
+    """The forward results the backward of `func` takes (norm.saved)."""
+    m = re.search(r"func\.func @" + func + r"_backward\([^{]*\{[^}]*"
+                  r"norm\.saved = array<i64: ([0-9, ]+)>", text)
+    return [int(j) for j in m.group(1).split(",")] if m else []
+
+
+def run_backward(spec, inputs, dy, tmp_path, recompute=False):
+    """The gradients from `spec`'s backward function: with the statistics
+    its forward returns (saved, from a forward run on the same inputs), or,
+    with `recompute` or a forward that returns none, recomputed."""
+    text = differentiate(spec.text, tmp_path, recompute)
+    saved = saved_results(text, spec.func)
+    assert not (recompute and saved)
+    stats = []
+    if saved:
+        outs = nt.run_spec(text, spec.func, inputs, tmp_path)
+        stats = [outs[j] for j in saved]
+    return nt.run_spec(text, spec.func + "_backward", inputs + stats + [dy],
+                       tmp_path)
 
 
 def torch_grads(fn, inputs, dy, wrt):
@@ -307,3 +327,41 @@ def test_fused_channel_backward_bf16(rng, tmp_path):
     nt.assert_close_lowp(got[0], ref[0], "bf16", what="dx")
     nt.assert_close(got[1], ref[1], what="dweight")
     nt.assert_close(got[2], ref[2], what="dbias")
+
+
+@pytest.mark.parametrize("recompute", [False, True],
+                         ids=["saved", "recomputed"])
+@pytest.mark.parametrize("case", ["ln", "rms", "bn_nchw", "gn_cl"])
+def test_large_mean_saved_and_recomputed(rng, tmp_path, case, recompute):
+    """1e4 + U(0, 1) inputs, with the statistics the forward saved (an f32
+    mean rounded at 1e4 is off by up to 5e-4, 2e-3 of the spread; the
+    kernel corrects it in its sum pass) and recomputed (shifted sums and the
+    mean split in two floats): every gradient within 1e-5 of float64."""
+    if case in ("ln", "rms"):
+        shape, ns = (37, 300), (300,)
+        if case == "ln":
+            spec = nt.layer_norm_spec(shape, ns, weight="f32", bias="f32")
+
+            def fn(x, w, b):
+                return F.layer_norm(x, ns, w, b, 1e-5)
+        else:
+            spec = nt.rms_norm_spec(shape, ns, weight="f32", eps=1e-6)
+
+            def fn(x, w):
+                return x * torch.rsqrt((x * x).mean(-1, keepdim=True)
+                                       + 1e-6) * w
+        c = ns
+    else:
+        spec, shape, c, fn = _channel_case(
+            "bn_segment" if case == "bn_nchw" else "gn_segment",
+            "nchw" if case == "bn_nchw" else "channels_last")
+    x = (1e4 + rng.uniform(0, 1, shape)).astype(np.float32)
+    params = [rng.uniform(0.5, 1.5, c).astype(np.float32)]
+    if case != "rms":
+        params.append(rng.standard_normal(c).astype(np.float32))
+    dy = rng.standard_normal(shape).astype(np.float32)
+    inputs = [x, *params]
+    text = differentiate(spec.text, tmp_path, recompute)
+    assert bool(saved_results(text, spec.func)) != recompute
+    check(run_backward(spec, inputs, dy, tmp_path, recompute),
+          torch_grads(fn, inputs, dy, range(len(inputs))))

@@ -44,8 +44,14 @@ static cl::opt<std::string>
 static cl::opt<bool> differentiate(
     "differentiate",
     cl::desc("Also derive each function's backward function "
-             "(norm-differentiate: NAME_backward, taking the arguments and "
-             "the output cotangents, returning the gradients)"),
+             "(norm-differentiate: NAME_backward, taking the arguments, the "
+             "statistics the function returns, and the output cotangents, "
+             "returning the gradients)"),
+    cl::cat(category));
+static cl::opt<bool> recomputeStatistics(
+    "recompute-statistics",
+    cl::desc("With --differentiate: the backward functions recompute the "
+             "forward statistics instead of taking those a function returns"),
     cl::cat(category));
 static cl::opt<std::string>
     headerFile("header",
@@ -161,6 +167,7 @@ int main(int argc, char **argv) {
   options.targetFeatures = targetFeatures;
   options.tuningDB = tuningDB;
   options.differentiate = differentiate;
+  options.recomputeStatistics = recomputeStatistics;
   // The JIT reads the variable itself; an ahead-of-time compile does here.
   if (options.tuningDB.empty())
     if (const char *path = std::getenv("NORMLIR_TUNING_DB"))

@@ -106,8 +106,14 @@ static cl::opt<bool>
 static cl::opt<bool> differentiate(
     "differentiate",
     cl::desc("Also derive each function's backward function "
-             "(norm-differentiate: NAME_backward, taking the arguments and "
-             "the output cotangents, returning the gradients)"),
+             "(norm-differentiate: NAME_backward, taking the arguments, the "
+             "statistics the function returns, and the output cotangents, "
+             "returning the gradients)"),
+    cl::cat(category));
+static cl::opt<bool> recomputeStatistics(
+    "recompute-statistics",
+    cl::desc("With --differentiate: the backward functions recompute the "
+             "forward statistics instead of taking those a function returns"),
     cl::cat(category));
 static cl::opt<bool> discardResults("discard-results",
                                     cl::desc("Neither print nor write the "
@@ -176,6 +182,7 @@ int main(int argc, char **argv) {
   options.targetFeatures = targetFeatures;
   options.tuningDB = tuningDB;
   options.differentiate = differentiate;
+  options.recomputeStatistics = recomputeStatistics;
   if (cuda) {
     options.target = Target::CUDA;
     options.cudaChip = chip;

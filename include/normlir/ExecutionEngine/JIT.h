@@ -122,6 +122,11 @@ struct JITOptions {
   /// `NAME_backward`, taking the arguments and the output cotangents,
   /// returning the gradients).
   bool differentiate = false;
+  /// With `differentiate`: recompute the forward statistics in the backward
+  /// even where the function returns them (norm-differentiate's
+  /// recompute-statistics; by default a backward takes the statistics a
+  /// function returns as arguments, after its own).
+  bool recomputeStatistics = false;
   /// Reuse a module compiled earlier in this process from the same source
   /// and options (see JITModule::compile).
   bool memoryCache = true;

@@ -27,6 +27,10 @@
 //   3. dx = rstd * w * dy - rstd * E[g] - rstd^2 * E[g * xhat] * (x - mean),
 //      in parallel, with x - mean as (x - mean_hi) - mean_lo (the f64 mean
 //      split in two floats), so a mean of 1e4 costs no accuracy.
+// With the forward's saved statistics, each partial's shift is its
+// statistic's saved mean (the combine's mean is then that mean plus a
+// correction of the f32 rounding) and the saved rstd replaces the one from
+// M2.
 // Traffic: x and dy read twice, dx written once. The shifts make the sums
 // about a value inside the run's range, so their f64 rounding stays far
 // below f32 precision for any mean.
@@ -121,6 +125,8 @@ private:
   bool column;
   bool centered = false, params = false, parallel = false;
   Value x, dy, w, dx, dw, db;
+  /// The saved statistics (null: recomputed), over the statistics.
+  Value savedMean, savedRstd;
   /// Scratch: the partials (NumFields x numPartials f64) and their shifts
   /// (f32); the apply's coefficients (NumCoefs x numStats f32).
   Value part, shift, coef;
@@ -180,6 +186,11 @@ void GradChannelEmitter::emit() {
   x = flatten(op.getInput());
   dy = flatten(op.getGrad());
   w = op.getWeight() ? flatten(op.getWeight()) : Value();
+  if (op.getRstd()) {
+    savedRstd = flatten(op.getRstd());
+    if (op.getMean())
+      savedMean = flatten(op.getMean());
+  }
   dx = flatten(op.getOuts()[0]);
   params = op.getOuts().size() == 3;
   if (params) {
@@ -231,9 +242,14 @@ void GradChannelEmitter::emitSumsSegment() {
   int64_t r2 = l.size[Run::R2];
   tasks(l.numSegments(), parallel, [&](Value s) {
     Value base = imul(s, r2);
-    // The shift: the run's first element (0 for uncentred statistics, whose
-    // sum of squares is the statistic itself).
-    Value sh = centered ? loadScalar(x, base) : cF(0.0);
+    // The shift: the saved mean of the run's statistic, or the run's first
+    // element (0 for uncentred statistics, whose sum of squares is the
+    // statistic itself).
+    Value sh = cF(0.0);
+    if (savedMean)
+      sh = loadScalar(savedMean, partialIndices(imul(s, l.r2o)).first);
+    else if (centered)
+      sh = loadScalar(x, base);
     Value shV = splat(sh);
     loop(cI(0), cI(l.r2o), [&](Value j) {
       Value run = iadd(base, imul(j, l.r2i));
@@ -269,10 +285,16 @@ void GradChannelEmitter::emitSumsColumn() {
         b, loc, b.getF64Type(),
         arith::IndexCastOp::create(b, loc, b.getI64Type(),
                                    arith::SubIOp::create(b, loc, hi, lo))));
+    if (savedMean)
+      loop(cI(0), cI(lanes), [&](Value lane) {
+        Value e = iadd(e0, lane);
+        storeScalar(loadScalar(savedMean, partialIndices(e).first), shift, e);
+      });
     eachVector(lanes, [&](Value off, Value mask) {
       Value e = iadd(e0, off);
-      storeVec(centered ? loadVec(x, iadd(rowAt(lo), off), mask) : zeroV(),
-               shift, e, mask);
+      if (!savedMean)
+        storeVec(centered ? loadVec(x, iadd(rowAt(lo), off), mask) : zeroV(),
+                 shift, e, mask);
       storeVec(count, part, at(Count, e), mask);
       for (Field f : kSums)
         storeVec(zeroD(), part, at(f, e), mask);
@@ -339,9 +361,14 @@ void GradChannelEmitter::emitCombine() {
   // it (from the variance rounded to f32), then rstd * E[g] and
   // rstd^2 * E[g * xhat], and the mean as two floats.
   loop(cI(0), cI(numStats), [&](Value s) {
-    Value var = toF(fdiv(load(stat, statAt(1, s)), n));
-    Value rstd =
-        rstdOf(var, op.getEpsilon().convertToDouble(), op.getZeroDegenerate());
+    Value rstd;
+    if (savedRstd) {
+      rstd = loadScalar(savedRstd, s);
+    } else {
+      Value var = toF(fdiv(load(stat, statAt(1, s)), n));
+      rstd = rstdOf(var, op.getEpsilon().convertToDouble(),
+                    op.getZeroDegenerate());
+    }
     Value rD = toD(rstd);
     storeScalar(rstd, coef, coefAt(Rstd, s));
     // rstd * E[g] and rstd^2 * E[g * xhat] = rstd^3 * E[w (dy (x - mean))].

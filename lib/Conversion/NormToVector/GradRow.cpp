@@ -7,11 +7,13 @@
 // The backward of a row norm (norm.grad_kernel), on the CPU. The rows are
 // split into a fixed number of contiguous ranges (tasks, kGradTasks at most,
 // whatever the number of threads), each a loop over its rows:
-//   1. the forward statistics from x (two passes, f64 lanes), the row then
-//      in cache;
-//   2. E[g] and E[g * xhat] over the row (g = dy * w), dy read from memory;
-//   3. dx = rstd * (g - E[g] - xhat * E[g * xhat]) stored, and dy * xhat and
-//      dy added into the task's dweight and dbias partials.
+//   1. one pass over x and dy (from memory) for the four sums the backward
+//      needs, about a shift (the row's first element), in f64 lanes: the
+//      forward statistics and E[g], E[g * xhat] follow from them exactly
+//      (g = dy * w);
+//   2. dx = rstd * (g - E[g] - xhat * E[g * xhat]) stored, x and dy read
+//      again (from cache), and dy * xhat and dy added into the task's
+//      dweight and dbias partials.
 // After the tasks, the partials are summed in task order: the parameter
 // gradients are bitwise the same for any number of threads. The vector
 // width is the module target's (#norm.cpu_target).
@@ -47,19 +49,13 @@ public:
   void emit();
 
 private:
-  /// The f64 sum of the lanes of `acc`, as an f32 mean over `n`.
-  Value meanOf(Value acc, int64_t n) {
-    Value m = arith::DivFOp::create(
-        b, loc, sumLanes(acc),
-        arith::ConstantOp::create(b, loc, b.getF64FloatAttr(double(n))));
-    return arith::TruncFOp::create(b, loc, f32Type, m);
-  }
-
-  /// One row at `base` of task `t`.
-  void emitRow(Value base, Value t);
+  /// Row `row` of task `t`.
+  void emitRow(Value row, Value t);
 
   GradKernelOp op;
   Value x, dy, w, dx, dw, db, pdw, pdb;
+  /// The saved statistics, one per row (null: recomputed).
+  Value savedMean, savedRstd;
   int64_t n = 1;
 };
 
@@ -71,6 +67,11 @@ void GradRowEmitter::emit() {
   x = flatten(op.getInput());
   dy = flatten(op.getGrad());
   w = op.getWeight() ? flatten(op.getWeight()) : Value();
+  if (op.getRstd()) {
+    savedRstd = flatten(op.getRstd());
+    if (op.getMean())
+      savedMean = flatten(op.getMean());
+  }
   dx = flatten(op.getOuts()[0]);
   bool params = op.getOuts().size() == 3;
   if (params) {
@@ -107,7 +108,7 @@ void GradRowEmitter::emit() {
         return SmallVector<Value>{};
       });
     forLoop(lo, hi, {}, [&](Value row, ValueRange) {
-      emitRow(imul(row, n), t);
+      emitRow(row, t);
       return SmallVector<Value>{};
     });
   };
@@ -133,52 +134,95 @@ void GradRowEmitter::emit() {
   // runs after this lowering (and rejects a dealloc it did not place).
 }
 
-void GradRowEmitter::emitRow(Value base, Value t) {
+void GradRowEmitter::emitRow(Value row, Value t) {
+  Value base = imul(row, n);
   bool centered = op.getCentered();
-  // 1. The forward statistics: mean, then the mean of squared deviations
-  //    (about the mean, never E[x^2] - E[x]^2), in f64 lanes.
-  Value mean, var;
-  if (centered) {
-    Value s = vectors(n, zeroD(), [&](Value off, Value mask, ValueRange a) {
-                return SmallVector<Value>{
-                    addWide(a[0], loadVec(x, iadd(base, off), mask))};
-              }).front();
-    mean = meanOf(s, n);
-  }
-  Value meanV = mean ? splat(mean) : Value();
-  Value q = vectors(n, zeroD(), [&](Value off, Value mask, ValueRange a) {
-              Value d = loadVec(x, iadd(base, off), mask);
-              if (meanV) {
-                d = fsub(d, meanV);
-                if (mask)
-                  d = select(mask, d, zeroV());
-              }
-              return SmallVector<Value>{addWide(a[0], fmul(d, d))};
-            }).front();
-  var = meanOf(q, n);
-  Value rstd =
-      rstdOf(var, op.getEpsilon().convertToDouble(), op.getZeroDegenerate());
-  Value rstdV = splat(rstd);
-
-  auto xhatAt = [&](Value off, Value mask) {
+  bool saved = bool(savedRstd);
+  auto toD = [&](Value v) {
+    return arith::ExtFOp::create(b, loc, b.getF64Type(), v).getResult();
+  };
+  auto cD = [&](double v) {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v)).getResult();
+  };
+  // 1. One pass over x and dy for every sum, about the shift s (a centred
+  //    norm: the saved mean, or the row's first element; 0 for RMSNorm),
+  //    each in f64 lanes:
+  //      Sdd = sum(d^2), Sgd = sum(g * d), Sd = sum(d), Sg = sum(g)
+  //    with d = x - s and g = dy * w (Sdd not with a saved rstd). The shift
+  //    keeps d near the row's spread whatever its mean: x - s is exact in
+  //    f32 for x within a factor 2 of s, and the sums lose no accuracy to
+  //    a large mean.
+  Value shift;
+  if (centered)
+    shift = saved ? loadScalar(savedMean, row) : loadScalar(x, base);
+  Value shiftV = shift ? splat(shift) : Value();
+  auto dAt = [&](Value off, Value mask) {
     Value d = loadVec(x, iadd(base, off), mask);
-    if (meanV)
-      d = fsub(d, meanV);
-    return fmul(d, rstdV);
+    if (!shiftV)
+      return d;
+    d = fsub(d, shiftV);
+    return mask ? select(mask, d, zeroV()) : d;
   };
   auto gAt = [&](Value off, Value mask, Value dyv) {
     return w ? fmul(dyv, loadVec(w, off, mask)) : dyv;
   };
-  // 2. E[g] and E[g * xhat]; masked lanes have dy = 0, so g = 0.
+  enum { Sgd, Sdd, Sd, Sg };
+  SmallVector<Value> inits(centered ? 4 : 2, zeroD());
   SmallVector<Value> sums = vectors(
-      n, ValueRange{zeroD(), zeroD()},
-      [&](Value off, Value mask, ValueRange a) -> SmallVector<Value> {
+      n, inits, [&](Value off, Value mask, ValueRange a) -> SmallVector<Value> {
+        Value d = dAt(off, mask);
         Value g = gAt(off, mask, loadVec(dy, iadd(base, off), mask));
-        return {addWide(a[0], g), addWide(a[1], fmul(g, xhatAt(off, mask)))};
+        SmallVector<Value> next = {addWide(a[Sgd], fmul(g, d)),
+                                   saved ? a[Sdd]
+                                         : addWide(a[Sdd], fmul(d, d))};
+        if (centered) {
+          next.push_back(addWide(a[Sd], d));
+          next.push_back(addWide(a[Sg], g));
+        }
+        return next;
       });
-  Value meanG = centered ? splat(meanOf(sums[0], n)) : Value();
-  Value meanGxhat = splat(meanOf(sums[1], n));
-  // 3. dx, and the task's parameter partials.
+  // The statistics in f64: delta = E[d] (mean = s + delta), the variance
+  // E[d^2] - delta^2 (d about a value of the row, so the difference keeps
+  // f64 precision far below f32's), and sum(g * (x - mean)) = Sgd - delta
+  // * Sg.
+  Value nD = cD(double(n));
+  Value sgd = sumLanes(sums[Sgd]);
+  Value delta, sg;
+  if (centered) {
+    delta = arith::DivFOp::create(b, loc, sumLanes(sums[Sd]), nD);
+    sg = sumLanes(sums[Sg]);
+    sgd = arith::SubFOp::create(b, loc, sgd, fmul(delta, sg));
+  }
+  Value rstd;
+  if (saved) {
+    rstd = loadScalar(savedRstd, row);
+  } else {
+    Value var = arith::DivFOp::create(b, loc, sumLanes(sums[Sdd]), nD);
+    if (centered)
+      var = arith::MaximumFOp::create(
+          b, loc, arith::SubFOp::create(b, loc, var, fmul(delta, delta)),
+          cD(0.0));
+    rstd = rstdOf(arith::TruncFOp::create(b, loc, f32Type, var),
+                  op.getEpsilon().convertToDouble(), op.getZeroDegenerate());
+  }
+  Value rstdV = splat(rstd);
+  auto meanOver = [&](Value s) {
+    return splat(arith::TruncFOp::create(b, loc, f32Type,
+                                         arith::DivFOp::create(b, loc, s, nD)));
+  };
+  Value meanG = centered ? meanOver(sg) : Value();
+  Value meanGxhat = meanOver(fmul(sgd, toD(rstd)));
+  // x - mean as (x - s) - delta: the mean split into s (exact) and delta.
+  Value deltaV = centered
+                     ? splat(arith::TruncFOp::create(b, loc, f32Type, delta))
+                     : Value();
+  auto xhatAt = [&](Value off, Value mask) {
+    Value d = loadVec(x, iadd(base, off), mask);
+    if (shiftV)
+      d = fsub(fsub(d, shiftV), deltaV);
+    return fmul(d, rstdV);
+  };
+  // 2. dx (x and dy now from cache), and the task's parameter partials.
   vectors(n, {}, [&](Value off, Value mask, ValueRange) {
     Value dyv = loadVec(dy, iadd(base, off), mask);
     Value xhat = xhatAt(off, mask);

@@ -2,14 +2,16 @@
 
 // norm.grad_kernel, LayerNorm 512x20 f32 on an 8-lane target: 16 row
 // ranges of 32 rows on threads (a fixed count: the parameter partials are
-// per range), each
-// row's forward statistics and backward sums in f64 lanes, 2 vectors and a
-// masked tail of 4 per row, then the partials summed in range order.
+// per range), each row's forward statistics and backward sums in one pass
+// about the row's first element (f64 lanes, 2 vectors and a masked tail
+// of 4), then the partials summed in range order.
 // CHECK-LABEL: func.func @layer_norm(
 // CHECK-SAME: %[[X:[^:]+]]: memref<512x20xf32>, %[[DY:[^:]+]]: memref<512x20xf32>, %[[W:[^:]+]]: memref<20xf32>, %[[DX:[^:]+]]: memref<512x20xf32>, %[[DW:[^:]+]]: memref<20xf32>, %[[DB:[^:]+]]: memref<20xf32>)
 // CHECK-DAG: %[[PDW:.*]] = memref.alloc() {alignment = 64 : i64} : memref<320xf32>
 // CHECK-DAG: %[[PDB:.*]] = memref.alloc() {alignment = 64 : i64} : memref<320xf32>
 // CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%{{.*}}) step
+// CHECK: %[[SHIFT:.*]] = memref.load %{{.*}} : memref<10240xf32>
+// CHECK: vector.broadcast %[[SHIFT]] : f32 to vector<8xf32>
 // CHECK: arith.extf %{{.*}} : vector<8xf32> to vector<8xf64>
 // CHECK: vector.create_mask %{{.*}} : vector<8xi1>
 // CHECK: vector.maskedload
@@ -126,6 +128,29 @@ module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu"
   func.func @batch_norm_column(%x: memref<1000x12xbf16>, %dy: memref<1000x12xbf16>, %dx: memref<1000x12xbf16>) {
     norm.grad_kernel %x, %dy outs(%dx) {axes = array<i64: 0>, centered, epsilon = 1.0e-5 : f64, param_axes = array<i64>}
         : (memref<1000x12xbf16>, memref<1000x12xbf16>, memref<1000x12xbf16>) -> ()
+    return
+  }
+}
+
+// -----
+
+// Saved statistics: the row's shift is its saved mean, the saved rstd is
+// used as it is (no square root), and the sum pass still corrects the
+// mean by E[x - mean].
+// CHECK-LABEL: func.func @layer_norm_saved(
+// CHECK-SAME: %{{[^:]+}}: memref<64x32xf32>, %{{[^:]+}}: memref<64x32xf32>, %[[SM:[^:]+]]: memref<64x1xf32>, %[[SR:[^:]+]]: memref<64x1xf32>
+// CHECK-DAG: %[[FM:.*]] = memref.collapse_shape %[[SM]]
+// CHECK-DAG: %[[FR:.*]] = memref.collapse_shape %[[SR]]
+// CHECK: memref.load %[[FM]]
+// CHECK: vector.reduction <add>
+// CHECK: memref.load %[[FR]]
+// CHECK-NOT: math.sqrt
+// CHECK: return
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 524288, llcCache = 33554432, cores = 2>} {
+  func.func @layer_norm_saved(%x: memref<64x32xf32>, %dy: memref<64x32xf32>, %m: memref<64x1xf32>, %r: memref<64x1xf32>,
+                              %dx: memref<64x32xf32>) {
+    norm.grad_kernel %x, %dy mean %m rstd %r outs(%dx) {axes = array<i64: 1>, centered, epsilon = 0.0 : f64}
+        : (memref<64x32xf32>, memref<64x32xf32>, memref<64x1xf32>, memref<64x1xf32>, memref<64x32xf32>) -> ()
     return
   }
 }

@@ -166,7 +166,7 @@ LogicalResult NormDialect::verifyOperationAttribute(Operation *op,
                                                     NamedAttribute attr) {
   StringRef name = attr.getName().getValue();
   if (name == kGradientOfAttrName || name == kWrtAttrName ||
-      name == kCotangentsAttrName) {
+      name == kCotangentsAttrName || name == kSavedAttrName) {
     // Kept through the lowering (func.func, then llvm.func).
     if (!isa<FunctionOpInterface>(op))
       return op->emitError()

@@ -176,6 +176,24 @@ LogicalResult GradKernelOp::verify() {
   if (getEpsilon().convertToDouble() < 0)
     return emitOpError() << "epsilon must not be negative, got "
                          << getEpsilon().convertToDouble();
+  // (C8)
+  if (getRstd()) {
+    if (bool(getMean()) != getCentered())
+      return emitOpError("with saved statistics, expects a mean iff "
+                         "centered");
+    SmallVector<int64_t> statShape(shape);
+    for (int64_t a : axes)
+      statShape[a] = 1;
+    for (Value v : {getMean(), getRstd()}) {
+      auto type = v ? cast<ShapedType>(v.getType()) : ShapedType();
+      if (type && (!type.getElementType().isF32() ||
+                   type.getShape() != ArrayRef<int64_t>(statShape)))
+        return emitOpError() << "saved statistics must be f32 of shape "
+                             << shapeStr(statShape) << ", got " << v.getType();
+    }
+  } else if (getMean()) {
+    return emitOpError("expects a saved mean only with a saved rstd");
+  }
   // (C6)
   bool tensors = isa<RankedTensorType>(inType);
   for (Value v : getOperands())

@@ -83,6 +83,70 @@ bool isNormalizedOutput(Value v) {
   return false;
 }
 
+/// The statistics a named norm computes from its input and returns as side
+/// results (mean, null for RMSNorm; rstd), or none: BatchNorm eval and
+/// InstanceNorm return none.
+std::optional<std::pair<Value, Value>> sideStatistics(Operation *op) {
+  if (auto ln = dyn_cast<LayerNormOp>(op))
+    return std::make_pair(ln.getMean(), ln.getRstd());
+  if (auto rms = dyn_cast<RMSNormOp>(op))
+    return std::make_pair(Value(), rms.getRstd());
+  if (auto gn = dyn_cast<GroupNormOp>(op))
+    return std::make_pair(gn.getMean(), gn.getRstd());
+  if (auto bn = dyn_cast<BatchNormOp>(op))
+    if (bn.getTraining())
+      return std::make_pair(bn.getSideResults()[0], bn.getSideResults()[1]);
+  return std::nullopt;
+}
+
+/// `v` reshaped to the static `type` of as many elements (through 1-D).
+Value reshapeTo(OpBuilder &b, Location loc, Value v, RankedTensorType type) {
+  auto from = cast<RankedTensorType>(v.getType());
+  if (from == type)
+    return v;
+  auto flatType =
+      RankedTensorType::get({from.getNumElements()}, from.getElementType());
+  auto all = [](int64_t rank) {
+    ReassociationIndices group;
+    for (int64_t i = 0; i < rank; ++i)
+      group.push_back(i);
+    return SmallVector<ReassociationIndices>{group};
+  };
+  if (from.getRank() != 1)
+    v = tensor::CollapseShapeOp::create(b, loc, flatType, v,
+                                        all(from.getRank()));
+  if (type.getRank() != 1)
+    v = tensor::ExpandShapeOp::create(b, loc, type, v, all(type.getRank()));
+  return v;
+}
+
+/// The forward statistics a norm.apply's gradient reads in place of their
+/// recomputation (mean null when not centred).
+struct SavedStats {
+  Value mean, rstd;
+};
+
+/// Records which norm.apply each named op expands to (its first
+/// replacement value, seen through reshapes).
+struct ExpansionListener : RewriterBase::Listener {
+  void notifyOperationReplaced(Operation *op, ValueRange values) override {
+    if (!pending.contains(op) || values.empty())
+      return;
+    Value v = values.front();
+    while (Operation *def = v.getDefiningOp()) {
+      if (auto apply = dyn_cast<ApplyOp>(def)) {
+        applyOf[op] = apply;
+        return;
+      }
+      if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
+        return;
+      v = def->getOperand(0);
+    }
+  }
+  llvm::DenseSet<Operation *> pending;
+  llvm::DenseMap<Operation *, ApplyOp> applyOf;
+};
+
 /// Reverse mode over one block: the cotangent of each active value.
 class ReverseMode {
 public:
@@ -142,6 +206,10 @@ public:
 
   Value cotangent(Value v) const { return cotangents.lookup(v); }
 
+  /// The gradient of `apply` reads `stats` (the forward's saved statistics)
+  /// instead of the recomputed ones.
+  void useSaved(ApplyOp apply, SavedStats stats) { saved[apply] = stats; }
+
 private:
   LogicalResult propagate(Operation *op, OpBuilder &b) {
     Location loc = op->getLoc();
@@ -176,6 +244,10 @@ private:
     Value w = apply.getWeight(), bias = apply.getBias();
     ArrayRef<int64_t> wAxes = w ? apply.getParamAxes() : ArrayRef<int64_t>();
     std::optional<InputStats> stats = statsFromInput(apply);
+    if (auto it = saved.find(apply); stats && it != saved.end()) {
+      mean = it->second.mean;
+      rstd = it->second.rstd;
+    }
     if (active.contains(x)) {
       Value meanG, meanGxhat, xMean;
       if (stats) {
@@ -219,6 +291,7 @@ private:
   Block &body;
   llvm::DenseSet<Value> active;
   llvm::DenseMap<Value, Value> cotangents;
+  llvm::DenseMap<Operation *, SavedStats> saved;
 };
 
 bool hasNormOps(func::FuncOp fn) {
@@ -294,17 +367,50 @@ struct NormDifferentiatePass
         bwd.erase();
     });
 
+    // The statistics the forward returns (a named op's side results, as
+    // they are): its backward reads them instead of recomputing them
+    // (unless recompute-statistics), a centred norm's only when both its
+    // mean and its rstd are returned.
+    Block &body = bwd.front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    struct Returned {
+      Operation *op;
+      int64_t mean, rstd; // Result indices of the function; -1: none.
+    };
+    SmallVector<Returned> returned;
+    ExpansionListener listener;
+    if (!recomputeStatistics)
+      for (Operation &op : body.without_terminator()) {
+        std::optional<std::pair<Value, Value>> stats = sideStatistics(&op);
+        if (!stats)
+          continue;
+        auto indexOf = [&](Value v) -> int64_t {
+          if (!v)
+            return -1;
+          for (auto [j, r] : llvm::enumerate(ret.getOperands()))
+            if (r == v)
+              return int64_t(j);
+          return -1;
+        };
+        int64_t m = indexOf(stats->first), r = indexOf(stats->second);
+        if (r < 0 || (stats->first && m < 0))
+          continue;
+        returned.push_back({&op, m, r});
+        listener.pending.insert(&op);
+      }
+
     // The core form.
     MLIRContext *ctx = fn.getContext();
     {
       RewritePatternSet patterns(ctx);
       populateNormExpandPatterns(patterns);
-      if (failed(applyPatternsGreedily(bwd, std::move(patterns))))
+      if (failed(applyPatternsGreedily(
+              bwd, std::move(patterns),
+              GreedyRewriteConfig().setListener(&listener))))
         return fn.emitOpError("norm-differentiate: norm-expand did not "
                               "converge");
     }
-    Block &body = bwd.front();
-    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    ret = cast<func::ReturnOp>(body.getTerminator());
     unsigned numArgs = body.getNumArguments();
     SmallVector<int64_t> cotangentOf;
     for (auto [j, v] : llvm::enumerate(ret.getOperands()))
@@ -316,6 +422,30 @@ struct NormDifferentiatePass
                             "norm-expand");
 
     ReverseMode reverse(body);
+    // The saved statistics' arguments, reshaped to the core form's shapes
+    // at the top of the body.
+    SmallVector<int64_t> savedOf;
+    {
+      OpBuilder top = OpBuilder::atBlockBegin(&body);
+      auto argFor = [&](int64_t j, Value like) -> Value {
+        Value v = ret.getOperand(j);
+        savedOf.push_back(j);
+        return reshapeTo(top, v.getLoc(),
+                         body.addArgument(v.getType(), v.getLoc()),
+                         cast<RankedTensorType>(like.getType()));
+      };
+      for (const Returned &r : returned) {
+        ApplyOp apply = listener.applyOf.lookup(r.op);
+        if (!apply || !statsFromInput(apply) ||
+            bool(apply.getMean()) != (r.mean >= 0))
+          continue;
+        SavedStats stats;
+        if (r.mean >= 0)
+          stats.mean = argFor(r.mean, apply.getMean());
+        stats.rstd = argFor(r.rstd, apply.getRstd());
+        reverse.useSaved(apply, stats);
+      }
+    }
     OpBuilder b(ret);
     for (int64_t j : cotangentOf) {
       Value v = ret.getOperand(j);
@@ -343,6 +473,9 @@ struct NormDifferentiatePass
     bwd->setAttr(NormDialect::kWrtAttrName, DenseI64ArrayAttr::get(ctx, wrt));
     bwd->setAttr(NormDialect::kCotangentsAttrName,
                  DenseI64ArrayAttr::get(ctx, cotangentOf));
+    if (!savedOf.empty())
+      bwd->setAttr(NormDialect::kSavedAttrName,
+                   DenseI64ArrayAttr::get(ctx, savedOf));
     // The recomputed forward ops the gradients do not read are dead.
     if (failed(applyPatternsGreedily(bwd, RewritePatternSet(ctx))))
       return fn.emitOpError("norm-differentiate: clean-up did not converge");

@@ -5,8 +5,9 @@
 //===----------------------------------------------------------------------===//
 //
 // `norm-fuse-grad`: the backward norm-differentiate derives for a norm whose
-// statistics come from its input (statistics recomputed from x,
-// grad_moments, apply_grad, param_grad) becomes one norm.grad_kernel: row
+// statistics come from its input (statistics recomputed from x or saved by
+// the forward, grad_moments, apply_grad, param_grad) becomes one
+// norm.grad_kernel: row
 // norms (LayerNorm, RMSNorm) and channel norms (BatchNorm training,
 // InstanceNorm, GroupNorm) in the layouts the CPU lowering takes
 // (classifyGradKernel). The match starts at norm.apply_grad and checks that
@@ -58,29 +59,36 @@ struct FuseGrad : OpRewritePattern<ApplyGradOp> {
     if (!xType || !op.getMeanGxhat())
       return rewriter.notifyMatchFailure(op, "not a statistics-from-input "
                                              "backward on tensors");
-    // The forward statistics, recomputed from x.
+    // The forward statistics: recomputed from x, or saved (any other
+    // values; grad_moments' C3 gives them the kernel's reduced shape).
+    auto gm = op.getMeanGxhat().getDefiningOp<GradMomentsOp>();
+    if (!gm)
+      return rewriter.notifyMatchFailure(op, "mean_gxhat is not grad_moments");
+    ArrayRef<int64_t> axes = gm.getAxes();
+    bool centered = bool(mean);
     auto rstdOp = rstd.getDefiningOp<RstdOp>();
-    if (!rstdOp)
-      return rewriter.notifyMatchFailure(op, "rstd is not a norm.rstd");
-    Value var = rstdOp.getVariance();
-    ArrayRef<int64_t> axes;
-    bool centered;
-    if (auto m = var.getDefiningOp<MomentsOp>()) {
-      if (m.getInput() != x || m.getVariance() != var || m.getMean() != mean)
-        return rewriter.notifyMatchFailure(op, "moments of another value");
-      axes = m.getAxes();
-      centered = true;
-    } else if (auto ms = var.getDefiningOp<MeanSquareOp>()) {
-      if (ms.getInput() != x || mean)
-        return rewriter.notifyMatchFailure(op, "mean square of another value");
-      axes = ms.getAxes();
-      centered = false;
+    bool saved = !rstdOp;
+    if (rstdOp) {
+      Value var = rstdOp.getVariance();
+      if (auto m = var.getDefiningOp<MomentsOp>()) {
+        if (m.getInput() != x || m.getVariance() != var || m.getMean() != mean)
+          return rewriter.notifyMatchFailure(op, "moments of another value");
+        axes = m.getAxes();
+      } else if (auto ms = var.getDefiningOp<MeanSquareOp>()) {
+        if (ms.getInput() != x || mean)
+          return rewriter.notifyMatchFailure(op,
+                                             "mean square of another value");
+        axes = ms.getAxes();
+      } else {
+        return rewriter.notifyMatchFailure(op, "statistics not from x");
+      }
     } else {
-      return rewriter.notifyMatchFailure(op, "statistics not from x");
+      if (mean && mean.getDefiningOp<MomentsOp>())
+        return rewriter.notifyMatchFailure(op, "a recomputed mean with a "
+                                               "saved rstd");
     }
     // Its backward statistics.
-    auto gm = op.getMeanGxhat().getDefiningOp<GradMomentsOp>();
-    if (!gm || gm.getX() != x || gm.getGrad() != dy || gm.getMean() != mean ||
+    if (gm.getX() != x || gm.getGrad() != dy || gm.getMean() != mean ||
         gm.getRstd() != rstd || gm.getWeight() != w || gm.getAxes() != axes ||
         gm.getParamAxes() != op.getParamAxes() ||
         op.getMeanGxhat() != gm.getMeanGxhat() ||
@@ -126,10 +134,12 @@ struct FuseGrad : OpRewritePattern<ApplyGradOp> {
                                                pt.getElementType()));
     }
     auto kernel = GradKernelOp::create(
-        rewriter, loc, ValueRange(outs).getTypes(), x, dy, w, outs,
-        rewriter.getDenseI64ArrayAttr(axes), rstdOp.getEpsilonAttr(),
+        rewriter, loc, ValueRange(outs).getTypes(), x, dy,
+        saved ? mean : Value(), saved ? rstd : Value(), w, outs,
+        rewriter.getDenseI64ArrayAttr(axes),
+        saved ? rewriter.getF64FloatAttr(0.0) : rstdOp.getEpsilonAttr(),
         centered ? rewriter.getUnitAttr() : UnitAttr(),
-        rstdOp.getZeroDegenerateAttr(),
+        saved ? UnitAttr() : rstdOp.getZeroDegenerateAttr(),
         ArrayRef<int64_t>(paramAxes) == axes
             ? DenseI64ArrayAttr()
             : rewriter.getDenseI64ArrayAttr(paramAxes));

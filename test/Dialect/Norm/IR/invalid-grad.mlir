@@ -358,3 +358,39 @@ func.func @grad_kernel_huge(%x: memref<1152921504606846976x16xf32>) {
   norm.grad_kernel %x, %x outs(%x) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (memref<1152921504606846976x16xf32>, memref<1152921504606846976x16xf32>, memref<1152921504606846976x16xf32>) -> ()
   return
 }
+
+// -----
+
+// (C8) a centred kernel with a saved rstd needs the saved mean.
+func.func @grad_kernel_saved_rstd_without_mean(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op with saved statistics, expects a mean iff centered}}
+  %dx = norm.grad_kernel %x, %x rstd %r outs(%x) {axes = array<i64: 1>, centered, epsilon = 0.0 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C8)
+func.func @grad_kernel_saved_mean_without_rstd(%x: tensor<4x8xf32>, %m: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op expects a saved mean only with a saved rstd}}
+  %dx = norm.grad_kernel %x, %x mean %m outs(%x) {axes = array<i64: 1>, centered, epsilon = 0.0 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C8) the saved statistics have the reduced shape.
+func.func @grad_kernel_saved_shape(%x: tensor<4x8xf32>, %r: tensor<1x8xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op saved statistics must be f32 of shape [4, 1], got 'tensor<1x8xf32>'}}
+  %dx = norm.grad_kernel %x, %x rstd %r outs(%x) {axes = array<i64: 1>, epsilon = 0.0 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<1x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C8) in f32.
+func.func @grad_kernel_saved_f16(%x: tensor<4x8xf16>, %r: tensor<4x1xf16>) {
+  // expected-error @+1 {{'norm.grad_kernel' op saved statistics must be f32 of shape [4, 1], got 'tensor<4x1xf16>'}}
+  %dx = norm.grad_kernel %x, %x rstd %r outs(%x) {axes = array<i64: 1>, epsilon = 0.0 : f64} : (tensor<4x8xf16>, tensor<4x8xf16>, tensor<4x1xf16>, tensor<4x8xf16>) -> tensor<4x8xf16>
+  return
+}

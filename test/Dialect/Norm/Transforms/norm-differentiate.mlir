@@ -3,20 +3,33 @@
 // The pass is idempotent: a function with a backward already is skipped.
 // RUN: normlir-opt %s -norm-differentiate -norm-differentiate | FileCheck %s
 
+// RUN: normlir-opt %s -norm-differentiate=recompute-statistics | FileCheck %s --check-prefix=RECOMP
+
 // LayerNorm: statistics from the input, so grad_moments then apply_grad;
 // weight and bias by one param_grad. The forward's mean and rstd results
-// are not differentiable: one cotangent argument, for y.
+// are not differentiable: one cotangent argument, for y. The forward
+// returns them, so the backward takes them (saved statistics, before the
+// cotangent) and recomputes nothing.
 // CHECK-LABEL: func.func @ln_backward(
-// CHECK-SAME: %[[X:[^:]+]]: tensor<4x8xf32>, %[[W:[^:]+]]: tensor<8xf32>, %[[B:[^:]+]]: tensor<8xf32>, %[[DY:[^:]+]]: tensor<4x8xf32>)
+// CHECK-SAME: %[[X:[^:]+]]: tensor<4x8xf32>, %[[W:[^:]+]]: tensor<8xf32>, %[[B:[^:]+]]: tensor<8xf32>, %[[SM:[^:]+]]: tensor<4x1xf32>, %[[SR:[^:]+]]: tensor<4x1xf32>, %[[DY:[^:]+]]: tensor<4x8xf32>)
 // CHECK-SAME: -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>)
-// CHECK-SAME: attributes {norm.cotangents = array<i64: 0>, norm.gradient_of = @ln, norm.wrt = array<i64: 0, 1, 2>}
-// CHECK: %[[M:[^,]+]], %[[V:[^ ]+]] = norm.moments %[[X]] axes = [1]
-// CHECK: %[[R:[^ ]+]] = norm.rstd %[[V]]
-// CHECK: %[[MG:[^,]+]], %[[MGX:[^ ]+]] = norm.grad_moments %[[X]], %[[DY]] mean %[[M]] rstd %[[R]] weight %[[W]] axes = [1] {param_axes = array<i64: 1>}
-// CHECK: %[[DX:[^ ]+]] = norm.apply_grad %[[X]], %[[DY]] mean %[[M]] rstd %[[R]] weight %[[W]] mean_g %[[MG]] mean_gxhat %[[MGX]] {param_axes = array<i64: 1>}
-// CHECK: %[[DW:[^,]+]], %[[DB:[^ ]+]] = norm.param_grad %[[X]], %[[DY]] mean %[[M]] rstd %[[R]] param_axes = [1]
+// CHECK-SAME: attributes {norm.cotangents = array<i64: 0>, norm.gradient_of = @ln, norm.saved = array<i64: 1, 2>, norm.wrt = array<i64: 0, 1, 2>}
+// CHECK-NOT: norm.moments
+// CHECK: %[[MG:[^,]+]], %[[MGX:[^ ]+]] = norm.grad_moments %[[X]], %[[DY]] mean %[[SM]] rstd %[[SR]] weight %[[W]] axes = [1] {param_axes = array<i64: 1>}
+// CHECK: %[[DX:[^ ]+]] = norm.apply_grad %[[X]], %[[DY]] mean %[[SM]] rstd %[[SR]] weight %[[W]] mean_g %[[MG]] mean_gxhat %[[MGX]] {param_axes = array<i64: 1>}
+// CHECK: %[[DW:[^,]+]], %[[DB:[^ ]+]] = norm.param_grad %[[X]], %[[DY]] mean %[[SM]] rstd %[[SR]] param_axes = [1]
 // CHECK-NOT: norm.apply
 // CHECK: return %[[DX]], %[[DW]], %[[DB]]
+// With recompute-statistics: no saved arguments; the statistics are
+// recomputed from x.
+// RECOMP-LABEL: func.func @ln_backward(
+// RECOMP-SAME: %[[X:[^:]+]]: tensor<4x8xf32>, %[[W:[^:]+]]: tensor<8xf32>, %[[B:[^:]+]]: tensor<8xf32>, %[[DY:[^:]+]]: tensor<4x8xf32>)
+// RECOMP-SAME: attributes {norm.cotangents = array<i64: 0>, norm.gradient_of = @ln, norm.wrt = array<i64: 0, 1, 2>}
+// RECOMP: %[[M:[^,]+]], %[[V:[^ ]+]] = norm.moments %[[X]] axes = [1]
+// RECOMP: %[[R:[^ ]+]] = norm.rstd %[[V]]
+// RECOMP: norm.grad_moments %[[X]], %[[DY]] mean %[[M]] rstd %[[R]] weight %[[W]] axes = [1] {param_axes = array<i64: 1>}
+// RECOMP: norm.apply_grad %[[X]], %[[DY]] mean %[[M]] rstd %[[R]]
+// RECOMP: norm.param_grad %[[X]], %[[DY]] mean %[[M]] rstd %[[R]] param_axes = [1]
 func.func @ln(%x: tensor<4x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf32>)
     -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) {
   %y, %m, %r = norm.layer_norm %x weight %w bias %b {normalized_shape = array<i64: 8>}
@@ -105,4 +118,31 @@ func.func @stats_only(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
   %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>}
       : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return %m : tensor<4x1xf32>
+}
+
+// BatchNorm training returning its saved mean and rstd, of shape (C): the
+// backward takes them and reshapes them to the core form's 1xCx1.
+// CHECK-LABEL: func.func @bn_saved_backward(
+// CHECK-SAME: %[[BX:[^:]+]]: tensor<2x3x5xf32>, %[[SMB:[^:]+]]: tensor<3xf32>, %[[SRB:[^:]+]]: tensor<3xf32>, %[[BDY:[^:]+]]: tensor<2x3x5xf32>)
+// CHECK-SAME: norm.saved = array<i64: 1, 2>
+// CHECK-DAG: %[[M3:[^ ]+]] = tensor.expand_shape %[[SMB]] {{\[\[}}0, 1, 2]] output_shape [1, 3, 1] : tensor<3xf32> into tensor<1x3x1xf32>
+// CHECK-DAG: %[[R3:[^ ]+]] = tensor.expand_shape %[[SRB]] {{\[\[}}0, 1, 2]] output_shape [1, 3, 1] : tensor<3xf32> into tensor<1x3x1xf32>
+// CHECK-NOT: norm.moments
+// CHECK: norm.grad_moments %[[BX]], %[[BDY]] mean %[[M3]] rstd %[[R3]] axes = [0, 2]
+func.func @bn_saved(%x: tensor<2x3x5xf32>)
+    -> (tensor<2x3x5xf32>, tensor<3xf32>, tensor<3xf32>) {
+  %y, %m, %r = norm.batch_norm %x {training}
+      : (tensor<2x3x5xf32>) -> (tensor<2x3x5xf32>, tensor<3xf32>, tensor<3xf32>)
+  return %y, %m, %r : tensor<2x3x5xf32>, tensor<3xf32>, tensor<3xf32>
+}
+
+// A centred norm returning its rstd but not its mean recomputes both.
+// CHECK-LABEL: func.func @ln_rstd_only_backward(
+// CHECK-SAME: %{{[^:]+}}: tensor<4x8xf32>, %{{[^:]+}}: tensor<4x8xf32>) -> tensor<4x8xf32>
+// CHECK-NOT: norm.saved
+// CHECK: norm.moments
+func.func @ln_rstd_only(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>) {
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y, %r : tensor<4x8xf32>, tensor<4x1xf32>
 }

@@ -55,9 +55,13 @@ func.func @batch_norm(%x: tensor<8x4xf32>, %dy: tensor<8x4xf32>) -> tensor<8x4xf
 
 // -----
 
-// Statistics given (saved), not recomputed from x: left alone.
+// Statistics given (saved by the forward), not recomputed from x: the
+// kernel takes them as operands (epsilon is then unused).
 // CHECK-LABEL: func.func @saved_statistics(
-// CHECK-NOT: norm.grad_kernel
+// CHECK-SAME: %[[X:[^:]+]]: tensor<4x8xf32>, %[[DY:[^:]+]]: tensor<4x8xf32>, %[[M:[^:]+]]: tensor<4x1xf32>, %[[R:[^:]+]]: tensor<4x1xf32>)
+// CHECK: %[[K:.+]] = norm.grad_kernel %[[X]], %[[DY]] mean %[[M]] rstd %[[R]] outs(%{{.+}}) {axes = array<i64: 1>, centered, epsilon = 0.000000e+00 : f64}
+// CHECK-NOT: norm.apply_grad
+// CHECK: return %[[K]]
 func.func @saved_statistics(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %m: tensor<4x1xf32>, %r: tensor<4x1xf32>)
     -> tensor<4x8xf32> {
   %mg, %mgx = norm.grad_moments %x, %dy mean %m rstd %r axes = [1]
@@ -126,3 +130,4 @@ func.func @group_norm(%x: tensor<2x2x2x5xf32>, %dy: tensor<2x2x2x5xf32>, %w: ten
       : (tensor<2x2x2x5xf32>, tensor<2x2x2x5xf32>, tensor<2x2x1x1xf32>, tensor<2x2x1x1xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>)
   return %dx, %dw, %db : tensor<2x2x2x5xf32>, tensor<2x2xf32>, tensor<2x2xf32>
 }
+

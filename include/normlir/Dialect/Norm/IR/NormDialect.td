@@ -58,6 +58,9 @@ def Norm_Dialect : Dialect {
     /// are the cotangents of.
     static constexpr ::llvm::StringLiteral kCotangentsAttrName =
         "norm.cotangents";
+    /// On a backward function: the forward results (saved statistics) its
+    /// arguments after the forward's are, in order.
+    static constexpr ::llvm::StringLiteral kSavedAttrName = "norm.saved";
   }];
 }
 

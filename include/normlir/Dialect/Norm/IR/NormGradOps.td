@@ -195,6 +195,13 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
     the pass that writes dx. Either way the results do not depend on the
     number of threads.
 
+    **Saved statistics.** With `rstd` (and, when `centered`, `mean`) the
+    kernel takes the forward's statistics instead of recomputing them:
+    `rstd` as given (then `epsilon` and `zero_degenerate` are unused), and
+    the mean as `mean + E_A[x - mean]`, the correction summed in the pass
+    that reads x anyway, so that an f32 mean rounded at a large magnitude
+    (1e4 + U(0, 1)) costs the gradients no accuracy.
+
     Constraints:
     * (C1) `axes` are in `[0, rank(input))`, distinct and ascending, at
       least one.
@@ -209,15 +216,20 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
       or all memrefs (then there are no results).
     * (C7) Every operand is statically shaped, of f32, f16 or bf16, and
       holds fewer than 2^62 bytes.
+    * (C8) `mean` is given only with `rstd`, and with `rstd` iff
+      `centered`; both are f32 of the input's shape with the dimensions in
+      `axes` set to 1.
   }];
   let arguments = (ins AnyShaped:$input, AnyShaped:$grad,
+                       Optional<AnyShaped>:$mean, Optional<AnyShaped>:$rstd,
                        Optional<AnyShaped>:$weight, Variadic<AnyShaped>:$outs,
                        DenseI64ArrayAttr:$axes, F64Attr:$epsilon,
                        UnitAttr:$centered, UnitAttr:$zero_degenerate,
                        OptionalAttr<DenseI64ArrayAttr>:$param_axes);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let assemblyFormat = [{
-    $input `,` $grad (`weight` $weight^)? `outs` `(` $outs `)` attr-dict `:`
+    $input `,` $grad (`mean` $mean^)? (`rstd` $rstd^)? (`weight` $weight^)?
+    `outs` `(` $outs `)` attr-dict `:`
     functional-type(operands, results)
   }];
   let hasVerifier = 1;

@@ -42,9 +42,19 @@ def NormDifferentiate : Pass<"norm-differentiate", "::mlir::ModuleOp"> {
       `norm.apply`'s input, weight or bias, in argument order.
 
     Statistics results (mean, rstd) and running-statistics updates are not
-    differentiable, as in PyTorch; running statistics get no gradient. The
-    forward statistics are recomputed from the input (the forward's saved
-    mean and rstd are not taken yet). Each `norm.apply` whose statistics are
+    differentiable, as in PyTorch; running statistics get no gradient.
+
+    **Saved statistics.** Where `@f` returns the statistics a named norm
+    computes from its input (its `mean` and `rstd` side results, as they
+    are: LayerNorm, RMSNorm, GroupNorm, BatchNorm training), the backward
+    takes them as arguments, after `@f`'s and before the cotangents, in the
+    order of `@f`'s results, and its gradient ops read them instead of
+    recomputing them from the input; `norm.saved` lists those result
+    indices. A centred norm takes them only when both its mean and its rstd
+    are returned. With `recompute-statistics`, or where `@f` does not return
+    them, the statistics are recomputed from the input.
+
+    Each `norm.apply` whose statistics are
     computed from its own input becomes `norm.grad_moments` over the
     statistics' axes and `norm.apply_grad`; one with statistics from
     elsewhere (BatchNorm eval) `norm.apply_grad` alone; weight and bias get
@@ -56,14 +66,19 @@ def NormDifferentiate : Pass<"norm-differentiate", "::mlir::ModuleOp"> {
     The backward function records what it computes:
     `norm.gradient_of = @f`, `norm.wrt` (the argument indices its results
     are the gradients of) and `norm.cotangents` (the result indices of `@f`
-    its trailing arguments belong to).
+    its trailing arguments belong to) and, with saved statistics,
+    `norm.saved`.
   }];
   let options = [
     ListOption<"functions", "functions", "std::string",
                "The functions to differentiate (default: every function "
                "with norm ops and no norm.gradient_of attribute)">,
     Option<"suffix", "suffix", "std::string", /*default=*/"\"_backward\"",
-           "Appended to a function's name to name its backward function">
+           "Appended to a function's name to name its backward function">,
+    Option<"recomputeStatistics", "recompute-statistics", "bool",
+           /*default=*/"false",
+           "Recompute the forward statistics from the input even where the "
+           "forward returns them (no saved-statistics arguments)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
