@@ -107,6 +107,45 @@ protected:
       cur = body(cI(full * vl), tailMask(n % vl), cur);
     return cur;
   }
+  /// Sums over a run of `n` elements in f64 lanes, taken in blocks: `body`
+  /// adds one vector's terms (at `offset`, masked lanes 0 when `mask` is
+  /// set) into f32 accumulators, which are widened into the f64 ones every
+  /// kSumBlock vectors. f32 adds cost a fraction of widening every term,
+  /// and a block's 16 f32 terms per lane keep the rounding near f32's
+  /// epsilon, far below what the f64 sum over blocks then adds.
+  llvm::SmallVector<mlir::Value>
+  blockedSums(int64_t n, unsigned numSums,
+              llvm::function_ref<llvm::SmallVector<mlir::Value>(
+                  mlir::Value, mlir::Value, mlir::ValueRange)>
+                  body) {
+    constexpr int64_t kSumBlock = 16;
+    int64_t full = n / vl, blocks = full / kSumBlock;
+    llvm::SmallVector<mlir::Value> zerosF(numSums, zeroV());
+    auto widenInto = [&](mlir::ValueRange accD, mlir::ValueRange accF) {
+      llvm::SmallVector<mlir::Value> next;
+      for (auto [d, f] : llvm::zip(accD, accF))
+        next.push_back(addWide(d, f));
+      return next;
+    };
+    // `count` whole vectors from vector `first` on, in f32.
+    auto run = [&](mlir::Value first, int64_t count) {
+      return forLoop(cI(0), cI(count), zerosF,
+                     [&](mlir::Value k, mlir::ValueRange a) {
+                       return body(imul(iadd(first, k), vl), mlir::Value(), a);
+                     });
+    };
+    llvm::SmallVector<mlir::Value> acc(numSums, zeroD());
+    if (blocks > 0)
+      acc = forLoop(cI(0), cI(blocks), acc,
+                    [&](mlir::Value blk, mlir::ValueRange a) {
+                      return widenInto(a, run(imul(blk, kSumBlock), kSumBlock));
+                    });
+    if (int64_t rest = full % kSumBlock)
+      acc = widenInto(acc, run(cI(blocks * kSumBlock), rest));
+    if (n % vl)
+      acc = widenInto(acc, body(cI(full * vl), tailMask(n % vl), zerosF));
+    return acc;
+  }
   /// `vectors` without values carried through.
   void eachVector(int64_t n,
                   llvm::function_ref<void(mlir::Value, mlir::Value)> body) {

@@ -8,9 +8,9 @@
 // split into a fixed number of contiguous ranges (tasks, kGradTasks at most,
 // whatever the number of threads), each a loop over its rows:
 //   1. one pass over x and dy (from memory) for the four sums the backward
-//      needs, about a shift (the row's first element), in f64 lanes: the
-//      forward statistics and E[g], E[g * xhat] follow from them exactly
-//      (g = dy * w);
+//      needs, about a shift (the row's first element), in f32 lanes over
+//      blocks of 16 vectors and f64 across blocks: the forward statistics
+//      and E[g], E[g * xhat] follow from them (g = dy * w);
 //   2. dx = rstd * (g - E[g] - xhat * E[g * xhat]) stored, x and dy read
 //      again (from cache), and dy * xhat and dy added into the task's
 //      dweight and dbias partials.
@@ -146,7 +146,7 @@ void GradRowEmitter::emitRow(Value row, Value t) {
   };
   // 1. One pass over x and dy for every sum, about the shift s (a centred
   //    norm: the saved mean, or the row's first element; 0 for RMSNorm),
-  //    each in f64 lanes:
+  //    in f32 lanes within blocks and f64 lanes across them:
   //      Sdd = sum(d^2), Sgd = sum(g * d), Sd = sum(d), Sg = sum(g)
   //    with d = x - s and g = dy * w (Sdd not with a saved rstd). The shift
   //    keeps d near the row's spread whatever its mean: x - s is exact in
@@ -167,17 +167,16 @@ void GradRowEmitter::emitRow(Value row, Value t) {
     return w ? fmul(dyv, loadVec(w, off, mask)) : dyv;
   };
   enum { Sgd, Sdd, Sd, Sg };
-  SmallVector<Value> inits(centered ? 4 : 2, zeroD());
-  SmallVector<Value> sums = vectors(
-      n, inits, [&](Value off, Value mask, ValueRange a) -> SmallVector<Value> {
+  SmallVector<Value> sums = blockedSums(
+      n, centered ? 4 : 2,
+      [&](Value off, Value mask, ValueRange a) -> SmallVector<Value> {
         Value d = dAt(off, mask);
         Value g = gAt(off, mask, loadVec(dy, iadd(base, off), mask));
-        SmallVector<Value> next = {addWide(a[Sgd], fmul(g, d)),
-                                   saved ? a[Sdd]
-                                         : addWide(a[Sdd], fmul(d, d))};
+        SmallVector<Value> next = {fma(g, d, a[Sgd]),
+                                   saved ? a[Sdd] : fma(d, d, a[Sdd])};
         if (centered) {
-          next.push_back(addWide(a[Sd], d));
-          next.push_back(addWide(a[Sg], g));
+          next.push_back(fadd(a[Sd], d));
+          next.push_back(fadd(a[Sg], g));
         }
         return next;
       });
