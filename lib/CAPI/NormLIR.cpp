@@ -271,6 +271,10 @@ static normlirStatus compileImpl(llvm::StringRef source,
       ~uint32_t(NORMLIR_COMPILE_NO_DISK_CACHE | NORMLIR_COMPILE_DIFFERENTIATE |
                 NORMLIR_COMPILE_RECOMPUTE_STATISTICS))
     return invalid("unknown compile flags " + std::to_string(o.flags));
+  if ((o.flags & NORMLIR_COMPILE_RECOMPUTE_STATISTICS) &&
+      !(o.flags & NORMLIR_COMPILE_DIFFERENTIATE))
+    return invalid("NORMLIR_COMPILE_RECOMPUTE_STATISTICS needs "
+                   "NORMLIR_COMPILE_DIFFERENTIATE");
   JITOptions jit;
   jit.target = target == NORMLIR_TARGET_CUDA ? Target::CUDA : Target::CPU;
   jit.cudaChip = o.chip ? o.chip : "";

@@ -2,12 +2,12 @@
 
 When gradients are needed, the forward pass runs on NormLIR (with its
 running-statistics updates) inside one ``torch.autograd.Function``. On the
-CPU, every norm whose statistics come from its input then runs its backward
-pass on the kernel the compiler derives (``norm-differentiate``, fused by
-``norm-fuse-grad``): :func:`apply_compiled`. The forward saves its float32
-mean and rstd for that kernel (LayerNorm, RMSNorm, GroupNorm, BatchNorm
-training), as PyTorch's native norms do; InstanceNorm's recomputes them. BatchNorm/InstanceNorm
-evaluating with running statistics, and CUDA tensors, whose backward
+CPU every norm then runs its backward pass on the kernel the compiler
+derives (``norm-differentiate``, fused by ``norm-fuse-grad``):
+:func:`apply_compiled`. The forward saves its float32 mean and rstd for
+that kernel (LayerNorm, RMSNorm, GroupNorm, BatchNorm training), as
+PyTorch's native norms do; InstanceNorm's recomputes them; evaluating with
+running statistics, it saves a copy of those. CUDA tensors, whose backward
 kernels are not fused yet, recompute the op with PyTorch from the saved
 input, weight and bias and differentiate that (:func:`apply`, the same
 Function with a recomputing backward): exact gradients for one extra

@@ -344,6 +344,9 @@ def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",
         normlir.InvalidArgumentError: no function of that name (the message
             names those available), or bad options.
     """
+    if recompute_statistics and not differentiate:
+        raise ValueError("compile(): recompute_statistics needs "
+                         "differentiate=True")
     if isinstance(spec_or_mlir, Spec):
         source = spec_or_mlir.mlir()
         buffer_name = f"<{spec_or_mlir.op} spec>"

@@ -35,12 +35,11 @@ Running statistics (``batch_norm`` in training, ``instance_norm`` with
 caller's arrays or tensors, as PyTorch does.
 
 Autograd: when gradients are needed (grad mode on and the input, weight or
-bias requiring grad), the forward pass still runs on NormLIR. For
-``layer_norm`` and ``rms_norm`` on the CPU the backward pass runs on the
-kernel the compiler derives from the forward (``norm-differentiate``, fused
-into one kernel); the other ops, and CUDA tensors, recompute the op with
-PyTorch (in float32 for float16/bfloat16) to differentiate it. Double
-backward is an error.
+bias requiring grad), the forward pass still runs on NormLIR. On the CPU
+the backward pass runs on the kernel the compiler derives from the forward
+(``norm-differentiate``, fused into one kernel), reading the statistics the
+forward saved; CUDA tensors recompute the op with PyTorch (in float32 for
+float16/bfloat16) to differentiate it. Double backward is an error.
 
 CUDA: before a call, PyTorch's current stream is synchronized (NormLIR runs
 on a stream of its own); the call returns when the kernel has finished.
@@ -473,15 +472,11 @@ def _saves_stats(op, opts) -> bool:
 
 def _compiled_backward(op, opts, x) -> bool:
     """Whether ``op`` runs its backward pass on the kernel NormLIR derives:
-    on the CPU, every norm whose statistics come from its input (BatchNorm
-    and InstanceNorm evaluating with running statistics are left to
-    PyTorch's recomputation: their backward is elementwise plus two
-    reductions that have no fused kernel yet)."""
-    if x.device.type != "cpu":
-        return False
-    if op in (_BATCH_NORM, _INSTANCE_NORM):
-        return bool(opts[0])  # training / use_input_stats
-    return True
+    every norm on the CPU (with statistics from the input, saved or
+    recomputed, or constant: BatchNorm/InstanceNorm evaluating with running
+    statistics). CUDA tensors recompute with PyTorch: the GPU has no fused
+    backward kernels yet."""
+    return x.device.type == "cpu"
 
 
 def _backward_torch(op, opts, x, params, num_affine, grad_output, saved=()):
@@ -534,16 +529,28 @@ def _norm_autograd(op, opts, x, params, updates):
         return ((w,) if num_affine == 1 else (w, b)) + tuple(rest)
 
     save_stats = _saves_stats(op, opts)
+    # BatchNorm/InstanceNorm evaluating with running statistics: those are
+    # constants of this forward, copied for the backward (as PyTorch's
+    # autograd keeps them) so that a later in-place update does not reach
+    # it.
+    constant_stats = op in (_BATCH_NORM, _INSTANCE_NORM) and not opts[0]
 
     def run(x, w, b):
         if save_stats:
             return _norm_torch(op, opts, x, params_of(w, b), updates, True)
-        return _norm_torch(op, opts, x, params_of(w, b), updates), ()
+        y = _norm_torch(op, opts, x, params_of(w, b), updates)
+        if constant_stats:
+            return y, tuple(s.detach().clone() for s in rest[:2])
+        return y, ()
 
     if _compiled_backward(op, opts, x):
         def backward(x, w, b, saved, grad_output):
-            grads = iter(_backward_torch(op, opts, x, params_of(w, b),
-                                         num_affine, grad_output, saved))
+            ps = params_of(w, b)
+            if constant_stats:
+                ps = ps[:num_affine] + tuple(saved) + ps[num_affine + 2:]
+                saved = ()
+            grads = iter(_backward_torch(op, opts, x, ps, num_affine,
+                                         grad_output, saved))
             dx = next(grads)
             dw = next(grads) if w is not None else None
             db = next(grads) if b is not None else None

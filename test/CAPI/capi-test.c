@@ -215,6 +215,10 @@ int main(void) {
              (int)normlirFunctionGetNumInputs(bwd));
   }
   normlirModuleRelease(withBackward);
+  withBackward = NULL;
+  opts.flags = NORMLIR_COMPILE_RECOMPUTE_STATISTICS;
+  report("recompute alone", normlirCompileSpec(spec, &opts, &withBackward));
+  normlirModuleRelease(withBackward);
 
   /* Blackwell chips compile (they ended the process before). */
   normlirCompileOptionsInit(&opts);

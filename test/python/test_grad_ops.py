@@ -238,3 +238,36 @@ def test_backward_long_reduction(rng, tmp_path):
     for g, r, what in zip(got, reference(x, dy, w, axes, param_axes),
                           ["dx", "dweight", "dbias"]):
         nt.assert_close(g, r, what=what)
+
+
+@pytest.mark.parametrize("shape,axes,stat", [
+    ((4, 37), [1], (4, 1)),            # the row form
+    ((6, 5, 40), [0, 2], (1, 5, 1)),   # the segment form
+    ((9, 3, 4), [0, 1], (1, 1, 4)),    # the column form
+])
+def test_given_statistics_are_used_as_given(rng, tmp_path, shape, axes,
+                                            stat):
+    """Core gradient ops with statistics given as arguments that are not the
+    input's own (no input_statistics): the fused kernel (norm-fuse-grad in
+    the CPU pipeline) computes exactly the ops' semantics with that mean and
+    rstd, not a mean refined from x."""
+    st, xt = nt.ttype(stat, "f32"), nt.ttype(shape, "f32")
+    ax = ", ".join(map(str, axes))
+    text = f"""
+func.func @g(%x: {xt}, %dy: {xt}, %m: {st}, %r: {st}) -> {xt} {{
+  %mg, %mgx = norm.grad_moments %x, %dy mean %m rstd %r axes = [{ax}]
+      : ({xt}, {xt}, {st}, {st}) -> ({st}, {st})
+  %dx = norm.apply_grad %x, %dy mean %m rstd %r mean_g %mg mean_gxhat %mgx
+      : ({xt}, {xt}, {st}, {st}, {st}, {st}) -> {xt}
+  return %dx : {xt}
+}}"""
+    x = rng.standard_normal(shape).astype(np.float32)
+    dy = rng.standard_normal(shape).astype(np.float32)
+    m = (x.mean(tuple(axes), keepdims=True) + 1.0).astype(np.float32)
+    r = rng.uniform(1.5, 2.5, stat).astype(np.float32)
+    (got,) = nt.run_spec(text, "g", [x, dy, m, r], tmp_path)
+    xd, dyd = x.astype(np.float64), dy.astype(np.float64)
+    xh = (xd - m) * r
+    ref = r * (dyd - dyd.mean(tuple(axes), keepdims=True)
+               - xh * (dyd * xh).mean(tuple(axes), keepdims=True))
+    nt.assert_close(got, ref, what="dx")

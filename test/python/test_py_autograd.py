@@ -151,18 +151,30 @@ def test_channel_norms_run_compiled_backward(rng, op, layout):
         nt.assert_close(rv.numpy(), trv.numpy(), what="running_var")
 
 
-def test_batch_norm_eval_recomputes_with_pytorch(rng):
-    """BatchNorm evaluating with running statistics (constants of the
-    forward) keeps the PyTorch recomputation: correct gradients, no
-    compiled backward."""
+@pytest.mark.parametrize("op", ["batch_norm", "instance_norm"])
+def test_eval_with_running_stats_runs_compiled_backward(rng, op):
+    """BatchNorm and InstanceNorm evaluating with running statistics
+    (constants of the forward): the backward runs on the compiled kernel
+    for constant statistics, reads the running statistics as they were at
+    the forward (a later in-place update does not reach it), and the
+    gradients match PyTorch's."""
     NF.clear_cache()
     x, w, b = leaves(rng, [(2, 6, 5), (6,), (6,)])
-    rm, rv = torch.zeros(6), torch.ones(6) * 2
+    rm = torch.tensor(rng.standard_normal(6), dtype=torch.float32)
+    rv = torch.tensor(rng.uniform(0.5, 2, 6), dtype=torch.float32)
+    rm0, rv0 = rm.clone(), rv.clone()
     dy = torch.tensor(rng.standard_normal((2, 6, 5)), dtype=torch.float32)
-    NF.batch_norm(x, rm, rv, w, b, False).backward(dy)
-    assert not used_compiled_backward()
+    if op == "batch_norm":
+        y = NF.batch_norm(x, rm, rv, w, b, False)
+    else:
+        y = NF.instance_norm(x, rm, rv, w, b, use_input_stats=False)
+    rm.add_(5.0)
+    rv.mul_(3.0)
+    y.backward(dy)
+    assert used_compiled_backward(saved=False)
     check_grads([x, w, b], reference_grads(
-        lambda x, w, b: F.batch_norm(x, rm.double(), rv.double(), w, b, False),
+        lambda x, w, b: F.batch_norm(x, rm0.double(), rv0.double(), w, b,
+                                     False),
         [x, w, b], dy))
 
 

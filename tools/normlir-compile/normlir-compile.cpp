@@ -168,6 +168,8 @@ int main(int argc, char **argv) {
   options.tuningDB = tuningDB;
   options.differentiate = differentiate;
   options.recomputeStatistics = recomputeStatistics;
+  if (recomputeStatistics && !differentiate)
+    return fail("--recompute-statistics needs --differentiate");
   // The JIT reads the variable itself; an ahead-of-time compile does here.
   if (options.tuningDB.empty())
     if (const char *path = std::getenv("NORMLIR_TUNING_DB"))

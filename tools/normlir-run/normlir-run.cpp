@@ -183,6 +183,8 @@ int main(int argc, char **argv) {
   options.tuningDB = tuningDB;
   options.differentiate = differentiate;
   options.recomputeStatistics = recomputeStatistics;
+  if (recomputeStatistics && !differentiate)
+    return fail("--recompute-statistics needs --differentiate");
   if (cuda) {
     options.target = Target::CUDA;
     options.cudaChip = chip;

@@ -30,7 +30,8 @@
 // With the forward's saved statistics, each partial's shift is its
 // statistic's saved mean (the combine's mean is then that mean plus a
 // correction of the f32 rounding) and the saved rstd replaces the one from
-// M2.
+// M2. With constant statistics (BatchNorm eval) the mean is the given one,
+// uncorrected, and E[g], E[g * xhat] are 0: dx = rstd * w * dy.
 // Traffic: x and dy read twice, dx written once. The shifts make the sums
 // about a value inside the run's range, so their f64 rounding stays far
 // below f32 precision for any mean.
@@ -329,7 +330,14 @@ void GradChannelEmitter::emitCombine() {
        [&](Value i) { storeScalar(cD(0.0), stat, i); });
   auto field = [&](Field f, Value e) { return load(part, at(f, e)); };
   Value n = cD(double(perStat));
-  if (centered) {
+  bool constant = op.getConstantStatistics();
+  if (centered && savedMean && !op.getInputStatistics()) {
+    // Given statistics that are not the input's own (constants): the mean
+    // as given.
+    loop(cI(0), cI(numStats), [&](Value s) {
+      storeScalar(toD(loadScalar(savedMean, s)), stat, statAt(0, s));
+    });
+  } else if (centered) {
     loop(cI(0), cI(numPartials), [&](Value e) {
       Value s = partialIndices(e).first;
       Value sum = fma(field(Count, e), toD(load(shift, e)), field(Sx, e));
@@ -371,12 +379,15 @@ void GradChannelEmitter::emitCombine() {
     }
     Value rD = toD(rstd);
     storeScalar(rstd, coef, coefAt(Rstd, s));
-    // rstd * E[g] and rstd^2 * E[g * xhat] = rstd^3 * E[w (dy (x - mean))].
-    storeScalar(toF(fmul(rD, fdiv(load(stat, statAt(2, s)), n))), coef,
-                coefAt(MeanG, s));
-    storeScalar(
-        toF(fmul(fmul(rD, fmul(rD, rD)), fdiv(load(stat, statAt(3, s)), n))),
-        coef, coefAt(MeanGx, s));
+    // rstd * E[g] and rstd^2 * E[g * xhat] = rstd^3 * E[w (dy (x - mean))]
+    // (none with constant statistics).
+    storeScalar(constant ? cF(0.0)
+                         : toF(fmul(rD, fdiv(load(stat, statAt(2, s)), n))),
+                coef, coefAt(MeanG, s));
+    storeScalar(constant ? cF(0.0)
+                         : toF(fmul(fmul(rD, fmul(rD, rD)),
+                                    fdiv(load(stat, statAt(3, s)), n))),
+                coef, coefAt(MeanGx, s));
     Value mean = load(stat, statAt(0, s));
     Value hi = centered ? toF(mean) : cF(0.0);
     storeScalar(hi, coef, coefAt(MeanHi, s));

@@ -166,59 +166,69 @@ void GradRowEmitter::emitRow(Value row, Value t) {
   auto gAt = [&](Value off, Value mask, Value dyv) {
     return w ? fmul(dyv, loadVec(w, off, mask)) : dyv;
   };
-  enum { Sgd, Sdd, Sd, Sg };
-  SmallVector<Value> sums = blockedSums(
-      n, centered ? 4 : 2,
-      [&](Value off, Value mask, ValueRange a) -> SmallVector<Value> {
-        Value d = dAt(off, mask);
-        Value g = gAt(off, mask, loadVec(dy, iadd(base, off), mask));
-        SmallVector<Value> next = {fma(g, d, a[Sgd]),
-                                   saved ? a[Sdd] : fma(d, d, a[Sdd])};
-        if (centered) {
-          next.push_back(fadd(a[Sd], d));
-          next.push_back(fadd(a[Sg], g));
-        }
-        return next;
-      });
-  // The statistics in f64: delta = E[d] (mean = s + delta), the variance
-  // E[d^2] - delta^2 (d about a value of the row, so the difference keeps
-  // f64 precision far below f32's), and sum(g * (x - mean)) = Sgd - delta
-  // * Sg.
-  Value nD = cD(double(n));
-  Value sgd = sumLanes(sums[Sgd]);
-  Value delta, sg;
-  if (centered) {
-    delta = arith::DivFOp::create(b, loc, sumLanes(sums[Sd]), nD);
-    sg = sumLanes(sums[Sg]);
-    sgd = arith::SubFOp::create(b, loc, sgd, fmul(delta, sg));
-  }
-  Value rstd;
-  if (saved) {
+  // With constant statistics (given, not the input's) dx = rstd * g: no
+  // backward sums, and the given mean is the shift, uncorrected.
+  Value rstd, meanG, meanGxhat, deltaV;
+  if (op.getConstantStatistics()) {
     rstd = loadScalar(savedRstd, row);
   } else {
-    Value var = arith::DivFOp::create(b, loc, sumLanes(sums[Sdd]), nD);
+    enum { Sgd, Sdd, Sd, Sg };
+    SmallVector<Value> sums = blockedSums(
+        n, centered ? 4 : 2,
+        [&](Value off, Value mask, ValueRange a) -> SmallVector<Value> {
+          Value d = dAt(off, mask);
+          Value g = gAt(off, mask, loadVec(dy, iadd(base, off), mask));
+          SmallVector<Value> next = {fma(g, d, a[Sgd]),
+                                     saved ? a[Sdd] : fma(d, d, a[Sdd])};
+          if (centered) {
+            next.push_back(fadd(a[Sd], d));
+            next.push_back(fadd(a[Sg], g));
+          }
+          return next;
+        });
+    // The statistics in f64: delta = E[d] (mean = s + delta), the variance
+    // E[d^2] - delta^2 (d about a value of the row, so the difference keeps
+    // f64 precision far below f32's), and sum(g * (x - mean)) = Sgd - delta
+    // * Sg.
+    Value nD = cD(double(n));
+    Value sgd = sumLanes(sums[Sgd]);
+    // Given statistics are used as given, but the input's own saved
+    // statistics, whose mean is rounded, are refined (delta).
+    Value delta, sg;
     if (centered)
-      var = arith::MaximumFOp::create(
-          b, loc, arith::SubFOp::create(b, loc, var, fmul(delta, delta)),
-          cD(0.0));
-    rstd = rstdOf(arith::TruncFOp::create(b, loc, f32Type, var),
-                  op.getEpsilon().convertToDouble(), op.getZeroDegenerate());
+      sg = sumLanes(sums[Sg]);
+    if (centered && (!saved || op.getInputStatistics())) {
+      delta = arith::DivFOp::create(b, loc, sumLanes(sums[Sd]), nD);
+      sgd = arith::SubFOp::create(b, loc, sgd, fmul(delta, sg));
+    }
+    if (saved) {
+      rstd = loadScalar(savedRstd, row);
+    } else {
+      Value var = arith::DivFOp::create(b, loc, sumLanes(sums[Sdd]), nD);
+      if (centered)
+        var = arith::MaximumFOp::create(
+            b, loc, arith::SubFOp::create(b, loc, var, fmul(delta, delta)),
+            cD(0.0));
+      rstd = rstdOf(arith::TruncFOp::create(b, loc, f32Type, var),
+                    op.getEpsilon().convertToDouble(), op.getZeroDegenerate());
+    }
+    auto meanOver = [&](Value s) {
+      return splat(arith::TruncFOp::create(
+          b, loc, f32Type, arith::DivFOp::create(b, loc, s, nD)));
+    };
+    meanG = centered ? meanOver(sg) : Value();
+    meanGxhat = meanOver(fmul(sgd, toD(rstd)));
+    // x - mean as (x - s) - delta: the mean split into s (exact) and delta.
+    deltaV = delta ? splat(arith::TruncFOp::create(b, loc, f32Type, delta))
+                   : Value();
   }
   Value rstdV = splat(rstd);
-  auto meanOver = [&](Value s) {
-    return splat(arith::TruncFOp::create(b, loc, f32Type,
-                                         arith::DivFOp::create(b, loc, s, nD)));
-  };
-  Value meanG = centered ? meanOver(sg) : Value();
-  Value meanGxhat = meanOver(fmul(sgd, toD(rstd)));
-  // x - mean as (x - s) - delta: the mean split into s (exact) and delta.
-  Value deltaV = centered
-                     ? splat(arith::TruncFOp::create(b, loc, f32Type, delta))
-                     : Value();
   auto xhatAt = [&](Value off, Value mask) {
     Value d = loadVec(x, iadd(base, off), mask);
     if (shiftV)
-      d = fsub(fsub(d, shiftV), deltaV);
+      d = fsub(d, shiftV);
+    if (deltaV)
+      d = fsub(d, deltaV);
     return fmul(d, rstdV);
   };
   // 2. dx (x and dy now from cache), and the task's parameter partials.
@@ -228,7 +238,8 @@ void GradRowEmitter::emitRow(Value row, Value t) {
     Value v = gAt(off, mask, dyv);
     if (meanG)
       v = fsub(v, meanG);
-    v = fsub(v, fmul(xhat, meanGxhat));
+    if (meanGxhat)
+      v = fsub(v, fmul(xhat, meanGxhat));
     storeVec(fmul(rstdV, v), dx, iadd(base, off), mask);
     if (pdw) {
       Value i = iadd(imul(t, n), off);

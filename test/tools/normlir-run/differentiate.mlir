@@ -3,6 +3,8 @@
 // RUN: normlir-run %s --differentiate --recompute-statistics --print-signature | FileCheck %s --check-prefix=RECOMP
 // RUN: normlir-run %s --differentiate --recompute-statistics --function=ln_backward --input="2x4xf32=1 2 3 4 5 5 5 5" --input="4xf32=1 2 3 4" --input="4xf32=0" --input="2x4xf32=1 0 0 0 0 0 0 1" | FileCheck %s
 // RUN: normlir-run %s --print-signature | FileCheck %s --check-prefix=FWD
+// RUN: not normlir-run %s --recompute-statistics --print-signature 2>&1 | FileCheck %s --check-prefix=ALONE
+// ALONE: error: --recompute-statistics needs --differentiate
 // RUN: normlir-run %S/Inputs/stats-only.mlir --differentiate --print-signature | FileCheck %s --check-prefix=STATS
 
 // --differentiate adds each function's backward (norm-differentiate): the

@@ -194,6 +194,14 @@ LogicalResult GradKernelOp::verify() {
   } else if (getMean()) {
     return emitOpError("expects a saved mean only with a saved rstd");
   }
+  // (C9)
+  if (getConstantStatistics() && !getRstd())
+    return emitOpError("constant_statistics needs the statistics as "
+                       "operands (rstd)");
+  // (C10)
+  if (getInputStatistics() && (!getRstd() || getConstantStatistics()))
+    return emitOpError("input_statistics needs the statistics as operands "
+                       "(rstd) and excludes constant_statistics");
   // (C6)
   bool tensors = isa<RankedTensorType>(inType);
   for (Value v : getOperands())

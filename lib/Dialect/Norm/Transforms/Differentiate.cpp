@@ -127,10 +127,12 @@ struct SavedStats {
 };
 
 /// Records which norm.apply each named op expands to (its first
-/// replacement value, seen through reshapes).
+/// replacement value, seen through reshapes). The keys are the named ops'
+/// addresses, kept only as identities (the ops are erased).
 struct ExpansionListener : RewriterBase::Listener {
   void notifyOperationReplaced(Operation *op, ValueRange values) override {
-    if (!pending.contains(op) || values.empty())
+    // Once: an op created later at the same address is not this one.
+    if (!pending.erase(op) || values.empty())
       return;
     Value v = values.front();
     while (Operation *def = v.getDefiningOp()) {
@@ -142,6 +144,17 @@ struct ExpansionListener : RewriterBase::Listener {
         return;
       v = def->getOperand(0);
     }
+  }
+  /// An erased apply (dead: only the norm's statistics were used) is
+  /// forgotten, so that nothing refers to it or to a later op at its
+  /// address.
+  void notifyOperationErased(Operation *op) override {
+    pending.erase(op);
+    for (auto it = applyOf.begin(); it != applyOf.end();)
+      if (it->second.getOperation() == op)
+        applyOf.erase(it++);
+      else
+        ++it;
   }
   llvm::DenseSet<Operation *> pending;
   llvm::DenseMap<Operation *, ApplyOp> applyOf;
@@ -252,8 +265,9 @@ private:
       Value meanG, meanGxhat, xMean;
       if (stats) {
         auto statType = cast<RankedTensorType>(rstd.getType());
-        auto moments = GradMomentsOp::create(b, loc, statType, statType, x, dy,
-                                             mean, rstd, w, stats->axes, wAxes);
+        auto moments = GradMomentsOp::create(
+            b, loc, statType, statType, x, dy, mean, rstd, w, stats->axes,
+            wAxes, /*input_statistics=*/saved.contains(apply));
         if (stats->centered)
           meanG = moments.getMeanG();
         meanGxhat = moments.getMeanGxhat();
@@ -422,29 +436,40 @@ struct NormDifferentiatePass
                             "norm-expand");
 
     ReverseMode reverse(body);
-    // The saved statistics' arguments, reshaped to the core form's shapes
-    // at the top of the body.
+    // The saved statistics' arguments, in the order of @f's results,
+    // reshaped to the core form's shapes at the top of the body.
     SmallVector<int64_t> savedOf;
     {
-      OpBuilder top = OpBuilder::atBlockBegin(&body);
-      auto argFor = [&](int64_t j, Value like) -> Value {
-        Value v = ret.getOperand(j);
-        savedOf.push_back(j);
-        return reshapeTo(top, v.getLoc(),
-                         body.addArgument(v.getType(), v.getLoc()),
-                         cast<RankedTensorType>(like.getType()));
+      struct Arg {
+        int64_t result;
+        ApplyOp apply;
+        bool isMean;
       };
+      SmallVector<Arg> args;
       for (const Returned &r : returned) {
         ApplyOp apply = listener.applyOf.lookup(r.op);
         if (!apply || !statsFromInput(apply) ||
             bool(apply.getMean()) != (r.mean >= 0))
           continue;
-        SavedStats stats;
         if (r.mean >= 0)
-          stats.mean = argFor(r.mean, apply.getMean());
-        stats.rstd = argFor(r.rstd, apply.getRstd());
-        reverse.useSaved(apply, stats);
+          args.push_back({r.mean, apply, true});
+        args.push_back({r.rstd, apply, false});
       }
+      llvm::stable_sort(
+          args, [](const Arg &a, const Arg &b) { return a.result < b.result; });
+      OpBuilder top = OpBuilder::atBlockBegin(&body);
+      llvm::DenseMap<Operation *, SavedStats> stats;
+      for (Arg &a : args) {
+        Value v = ret.getOperand(a.result);
+        Value like = a.isMean ? a.apply.getMean() : a.apply.getRstd();
+        Value arg = reshapeTo(top, v.getLoc(),
+                              body.addArgument(v.getType(), v.getLoc()),
+                              cast<RankedTensorType>(like.getType()));
+        savedOf.push_back(a.result);
+        (a.isMean ? stats[a.apply].mean : stats[a.apply].rstd) = arg;
+      }
+      for (auto &[apply, saved] : stats)
+        reverse.useSaved(cast<ApplyOp>(apply), saved);
     }
     OpBuilder b(ret);
     for (int64_t j : cotangentOf) {

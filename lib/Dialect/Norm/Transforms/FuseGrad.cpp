@@ -4,10 +4,10 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// `norm-fuse-grad`: the backward norm-differentiate derives for a norm whose
-// statistics come from its input (statistics recomputed from x or saved by
-// the forward, grad_moments, apply_grad, param_grad) becomes one
-// norm.grad_kernel: row
+// `norm-fuse-grad`: the backward norm-differentiate derives for a norm
+// (statistics recomputed from x, saved by the forward, or constants of it
+// such as BatchNorm eval's running statistics; grad_moments, apply_grad,
+// param_grad) becomes one norm.grad_kernel: row
 // norms (LayerNorm, RMSNorm) and channel norms (BatchNorm training,
 // InstanceNorm, GroupNorm) in the layouts the CPU lowering takes
 // (classifyGradKernel). The match starts at norm.apply_grad and checks that
@@ -56,55 +56,85 @@ struct FuseGrad : OpRewritePattern<ApplyGradOp> {
     Value x = op.getX(), dy = op.getGrad(), mean = op.getMean();
     Value rstd = op.getRstd(), w = op.getWeight();
     auto xType = dyn_cast<RankedTensorType>(x.getType());
-    if (!xType || !op.getMeanGxhat())
-      return rewriter.notifyMatchFailure(op, "not a statistics-from-input "
-                                             "backward on tensors");
-    // The forward statistics: recomputed from x, or saved (any other
-    // values; grad_moments' C3 gives them the kernel's reduced shape).
-    auto gm = op.getMeanGxhat().getDefiningOp<GradMomentsOp>();
-    if (!gm)
-      return rewriter.notifyMatchFailure(op, "mean_gxhat is not grad_moments");
-    ArrayRef<int64_t> axes = gm.getAxes();
+    if (!xType)
+      return rewriter.notifyMatchFailure(op, "not on tensors");
+    SmallVector<int64_t> axes;
     bool centered = bool(mean);
-    auto rstdOp = rstd.getDefiningOp<RstdOp>();
-    bool saved = !rstdOp;
-    if (rstdOp) {
-      Value var = rstdOp.getVariance();
-      if (auto m = var.getDefiningOp<MomentsOp>()) {
-        if (m.getInput() != x || m.getVariance() != var || m.getMean() != mean)
-          return rewriter.notifyMatchFailure(op, "moments of another value");
-        axes = m.getAxes();
-      } else if (auto ms = var.getDefiningOp<MeanSquareOp>()) {
-        if (ms.getInput() != x || mean)
-          return rewriter.notifyMatchFailure(op,
-                                             "mean square of another value");
-        axes = ms.getAxes();
-      } else {
-        return rewriter.notifyMatchFailure(op, "statistics not from x");
-      }
+    RstdOp rstdOp;
+    bool refine = false; // Given statistics that are the input's own.
+    // The parameter gradients of the same norm: one param_grad (dead
+    // results were never built apart) reading the same statistics, along
+    // the weight's axes.
+    auto findParamGrad = [&](bool anyMean) {
+      for (Operation *user : dy.getUsers())
+        if (auto p = dyn_cast<ParamGradOp>(user))
+          if (p.getX() == x && p.getGrad() == dy &&
+              (anyMean || p.getMean() == mean) && p.getRstd() == rstd &&
+              (!w || p.getParamAxes() == op.getParamAxes()))
+            return p;
+      return ParamGradOp();
+    };
+    ParamGradOp pg;
+    bool constant = !op.getMeanGxhat();
+    if (constant) {
+      // Constant statistics (BatchNorm eval, InstanceNorm from running
+      // statistics): dx = rstd * g; the mean, which only the parameter
+      // gradients read, comes from their param_grad. The axes are those
+      // along which the statistics broadcast.
+      if (op.getMeanG())
+        return rewriter.notifyMatchFailure(op, "mean_g without mean_gxhat");
+      auto statType = cast<RankedTensorType>(rstd.getType());
+      for (auto [i, d] : llvm::enumerate(statType.getShape()))
+        if (d == 1 && xType.getDimSize(i) != 1)
+          axes.push_back(int64_t(i));
+      if (axes.empty())
+        return rewriter.notifyMatchFailure(op, "statistics do not broadcast");
+      pg = findParamGrad(/*anyMean=*/true);
+      mean = pg ? pg.getMean() : Value();
+      centered = bool(mean);
     } else {
-      if (mean && mean.getDefiningOp<MomentsOp>())
+      // The forward statistics: recomputed from x, or saved (any other
+      // values; grad_moments' C3 gives them the kernel's reduced shape).
+      auto gm = op.getMeanGxhat().getDefiningOp<GradMomentsOp>();
+      if (!gm)
+        return rewriter.notifyMatchFailure(op,
+                                           "mean_gxhat is not grad_moments");
+      llvm::append_range(axes, gm.getAxes());
+      rstdOp = rstd.getDefiningOp<RstdOp>();
+      if (rstdOp) {
+        Value var = rstdOp.getVariance();
+        ArrayRef<int64_t> statAxes;
+        if (auto m = var.getDefiningOp<MomentsOp>()) {
+          if (m.getInput() != x || m.getVariance() != var ||
+              m.getMean() != mean)
+            return rewriter.notifyMatchFailure(op, "moments of another value");
+          statAxes = m.getAxes();
+        } else if (auto ms = var.getDefiningOp<MeanSquareOp>()) {
+          if (ms.getInput() != x || mean)
+            return rewriter.notifyMatchFailure(op,
+                                               "mean square of another value");
+          statAxes = ms.getAxes();
+        } else {
+          return rewriter.notifyMatchFailure(op, "statistics not from x");
+        }
+        if (ArrayRef<int64_t>(axes) != statAxes)
+          return rewriter.notifyMatchFailure(op, "grad_moments do not match");
+      } else if (mean && mean.getDefiningOp<MomentsOp>()) {
         return rewriter.notifyMatchFailure(op, "a recomputed mean with a "
                                                "saved rstd");
+      }
+      // Its backward statistics.
+      if (gm.getX() != x || gm.getGrad() != dy || gm.getMean() != mean ||
+          gm.getRstd() != rstd || gm.getWeight() != w ||
+          gm.getParamAxes() != op.getParamAxes() ||
+          op.getMeanGxhat() != gm.getMeanGxhat() ||
+          (centered ? op.getMeanG() != gm.getMeanG() : bool(op.getMeanG())))
+        return rewriter.notifyMatchFailure(op, "grad_moments do not match");
+      pg = findParamGrad(/*anyMean=*/false);
+      refine = !rstdOp && gm.getInputStatistics();
     }
-    // Its backward statistics.
-    if (gm.getX() != x || gm.getGrad() != dy || gm.getMean() != mean ||
-        gm.getRstd() != rstd || gm.getWeight() != w || gm.getAxes() != axes ||
-        gm.getParamAxes() != op.getParamAxes() ||
-        op.getMeanGxhat() != gm.getMeanGxhat() ||
-        (centered ? op.getMeanG() != gm.getMeanG() : bool(op.getMeanG())))
-      return rewriter.notifyMatchFailure(op, "grad_moments do not match");
-    // The parameter gradients of the same norm, if any (one op; dead
-    // results were never built apart), along the weight's axes.
-    ParamGradOp pg;
-    for (Operation *user : dy.getUsers())
-      if (auto p = dyn_cast<ParamGradOp>(user))
-        if (p.getX() == x && p.getGrad() == dy && p.getMean() == mean &&
-            p.getRstd() == rstd &&
-            (!w || p.getParamAxes() == op.getParamAxes())) {
-          pg = p;
-          break;
-        }
+    // Statistics as operands: saved or constant.
+    bool given = !rstdOp;
     // Without parameters a row norm keeps the row form (parameter axes
     // = axes); any other norm has none.
     SmallVector<int64_t> paramAxes;
@@ -116,11 +146,19 @@ struct FuseGrad : OpRewritePattern<ApplyGradOp> {
     if (!classifyGradKernel(xType.getShape(), axes, paramAxes, &why))
       return rewriter.notifyMatchFailure(op, why);
     // The kernel goes before the first op it replaces (every use of what it
-    // replaces comes later): a param_grad before the apply_grad joins only
-    // if the weight, which only the apply_grad reads, is defined before it.
+    // replaces comes later): a param_grad joins only if what only the other
+    // op reads is defined before the first (the weight, which only the
+    // apply_grad reads; with constant statistics the mean, which only the
+    // param_grad does).
     if (pg && (pg->getBlock() != op->getBlock() ||
-               (pg->isBeforeInBlock(op) && !definedBefore(w, pg))))
+               (pg->isBeforeInBlock(op) ? !definedBefore(w, pg)
+                                        : !definedBefore(mean, op)))) {
       pg = ParamGradOp();
+      if (constant) {
+        mean = Value();
+        centered = false;
+      }
+    }
 
     Location loc = op.getLoc();
     rewriter.setInsertionPoint(
@@ -135,14 +173,15 @@ struct FuseGrad : OpRewritePattern<ApplyGradOp> {
     }
     auto kernel = GradKernelOp::create(
         rewriter, loc, ValueRange(outs).getTypes(), x, dy,
-        saved ? mean : Value(), saved ? rstd : Value(), w, outs,
+        given ? mean : Value(), given ? rstd : Value(), w, outs,
         rewriter.getDenseI64ArrayAttr(axes),
-        saved ? rewriter.getF64FloatAttr(0.0) : rstdOp.getEpsilonAttr(),
+        given ? rewriter.getF64FloatAttr(0.0) : rstdOp.getEpsilonAttr(),
         centered ? rewriter.getUnitAttr() : UnitAttr(),
-        saved ? UnitAttr() : rstdOp.getZeroDegenerateAttr(),
-        ArrayRef<int64_t>(paramAxes) == axes
-            ? DenseI64ArrayAttr()
-            : rewriter.getDenseI64ArrayAttr(paramAxes));
+        given ? UnitAttr() : rstdOp.getZeroDegenerateAttr(),
+        paramAxes == axes ? DenseI64ArrayAttr()
+                          : rewriter.getDenseI64ArrayAttr(paramAxes),
+        constant ? rewriter.getUnitAttr() : UnitAttr(),
+        refine ? rewriter.getUnitAttr() : UnitAttr());
     rewriter.replaceOp(op, kernel.getResult(0));
     if (pg)
       rewriter.replaceOp(pg, {kernel.getResult(1), kernel.getResult(2)});

@@ -394,3 +394,21 @@ func.func @grad_kernel_saved_f16(%x: tensor<4x8xf16>, %r: tensor<4x1xf16>) {
   %dx = norm.grad_kernel %x, %x rstd %r outs(%x) {axes = array<i64: 1>, epsilon = 0.0 : f64} : (tensor<4x8xf16>, tensor<4x8xf16>, tensor<4x1xf16>, tensor<4x8xf16>) -> tensor<4x8xf16>
   return
 }
+
+// -----
+
+// (C9)
+func.func @grad_kernel_constant_without_statistics(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op constant_statistics needs the statistics as operands (rstd)}}
+  %dx = norm.grad_kernel %x, %x outs(%x) {axes = array<i64: 1>, constant_statistics, epsilon = 0.0 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C10)
+func.func @grad_kernel_input_statistics_constant(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op input_statistics needs the statistics as operands (rstd) and excludes constant_statistics}}
+  %dx = norm.grad_kernel %x, %x rstd %r outs(%x) {axes = array<i64: 1>, constant_statistics, input_statistics, epsilon = 0.0 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}

@@ -15,7 +15,7 @@
 // CHECK-SAME: -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>)
 // CHECK-SAME: attributes {norm.cotangents = array<i64: 0>, norm.gradient_of = @ln, norm.saved = array<i64: 1, 2>, norm.wrt = array<i64: 0, 1, 2>}
 // CHECK-NOT: norm.moments
-// CHECK: %[[MG:[^,]+]], %[[MGX:[^ ]+]] = norm.grad_moments %[[X]], %[[DY]] mean %[[SM]] rstd %[[SR]] weight %[[W]] axes = [1] {param_axes = array<i64: 1>}
+// CHECK: %[[MG:[^,]+]], %[[MGX:[^ ]+]] = norm.grad_moments %[[X]], %[[DY]] mean %[[SM]] rstd %[[SR]] weight %[[W]] axes = [1] {input_statistics, param_axes = array<i64: 1>}
 // CHECK: %[[DX:[^ ]+]] = norm.apply_grad %[[X]], %[[DY]] mean %[[SM]] rstd %[[SR]] weight %[[W]] mean_g %[[MG]] mean_gxhat %[[MGX]] {param_axes = array<i64: 1>}
 // CHECK: %[[DW:[^,]+]], %[[DB:[^ ]+]] = norm.param_grad %[[X]], %[[DY]] mean %[[SM]] rstd %[[SR]] param_axes = [1]
 // CHECK-NOT: norm.apply
@@ -145,4 +145,33 @@ func.func @ln_rstd_only(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32
   %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>}
       : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return %y, %r : tensor<4x8xf32>, tensor<4x1xf32>
+}
+
+// The saved statistics' arguments follow @f's result order (here rstd
+// before mean).
+// CHECK-LABEL: func.func @ln_swapped_backward(
+// CHECK-SAME: %[[SX:[^:]+]]: tensor<4x8xf32>, %[[SR2:[^:]+]]: tensor<4x1xf32>, %[[SM2:[^:]+]]: tensor<4x1xf32>, %[[SDY:[^:]+]]: tensor<4x8xf32>)
+// CHECK-SAME: norm.saved = array<i64: 1, 2>
+// CHECK: norm.grad_moments %[[SX]], %[[SDY]] mean %[[SM2]] rstd %[[SR2]] axes = [1] {input_statistics}
+func.func @ln_swapped(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) {
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y, %r, %m : tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>
+}
+
+// A norm whose output is dead returns its statistics next to a live norm:
+// the live norm's gradient recomputes its own statistics (it returns
+// none), and the dead norm's are not arguments.
+// CHECK-LABEL: func.func @dead_norm_stats_backward(
+// CHECK-SAME: %[[DX0:[^:]+]]: tensor<4x8xf32>, %[[DZ0:[^:]+]]: tensor<4x8xf32>, %[[DDY:[^:]+]]: tensor<4x8xf32>) -> tensor<4x8xf32>
+// CHECK-NOT: norm.saved
+// CHECK: %[[ZM:[^,]+]], %[[ZV:[^ ]+]] = norm.moments %[[DZ0]] axes = [1]
+// CHECK: norm.grad_moments %[[DZ0]], %[[DDY]] mean %[[ZM]]
+func.func @dead_norm_stats(%x: tensor<4x8xf32>, %z: tensor<4x8xf32>)
+    -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) {
+  %y2, %m2, %r2 = norm.layer_norm %z {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y2, %m, %r : tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>
 }

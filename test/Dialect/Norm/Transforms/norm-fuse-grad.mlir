@@ -131,3 +131,58 @@ func.func @group_norm(%x: tensor<2x2x2x5xf32>, %dy: tensor<2x2x2x5xf32>, %w: ten
   return %dx, %dw, %db : tensor<2x2x2x5xf32>, tensor<2x2xf32>, tensor<2x2xf32>
 }
 
+
+// -----
+
+// Constant statistics (BatchNorm eval: running statistics, constants of
+// the forward): apply_grad without backward means and param_grad fuse
+// into a kernel with constant_statistics; the mean comes from param_grad,
+// the axes from where the statistics broadcast.
+// CHECK-LABEL: func.func @constant_statistics(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<8x4x5xf32>, %[[DY:[^:]+]]: tensor<8x4x5xf32>, %[[W:[^:]+]]: tensor<4xf32>, %[[M:[^:]+]]: tensor<1x4x1xf32>, %[[R:[^:]+]]: tensor<1x4x1xf32>)
+// CHECK: %[[K:.+]]:3 = norm.grad_kernel %[[X]], %[[DY]] mean %[[M]] rstd %[[R]] weight %[[W]] outs(%{{.+}}, %{{.+}}, %{{.+}}) {axes = array<i64: 0, 2>, centered, constant_statistics, epsilon = 0.000000e+00 : f64, param_axes = array<i64: 1>}
+// CHECK-NOT: norm.param_grad
+// CHECK: return %[[K]]#0, %[[K]]#1, %[[K]]#2
+func.func @constant_statistics(%x: tensor<8x4x5xf32>, %dy: tensor<8x4x5xf32>, %w: tensor<4xf32>,
+                               %m: tensor<1x4x1xf32>, %r: tensor<1x4x1xf32>)
+    -> (tensor<8x4x5xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %dx = norm.apply_grad %x, %dy rstd %r weight %w {param_axes = array<i64: 1>}
+      : (tensor<8x4x5xf32>, tensor<8x4x5xf32>, tensor<1x4x1xf32>, tensor<4xf32>) -> tensor<8x4x5xf32>
+  %dw, %db = norm.param_grad %x, %dy mean %m rstd %r param_axes = [1]
+      : (tensor<8x4x5xf32>, tensor<8x4x5xf32>, tensor<1x4x1xf32>, tensor<1x4x1xf32>) -> (tensor<4xf32>, tensor<4xf32>)
+  return %dx, %dw, %db : tensor<8x4x5xf32>, tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// Constant statistics where the mean is defined after the apply_grad (the
+// kernel would go before it): dx fuses alone, without the mean; the
+// param_grad stays.
+// CHECK-LABEL: func.func @constant_statistics_late_mean(
+// CHECK: norm.grad_kernel %{{[^ ]+}}, %{{[^ ]+}} rstd %{{[^ ]+}} weight %{{[^ ]+}} outs(%{{[^)]+}}) {axes = array<i64: 0, 2>, constant_statistics, epsilon = 0.000000e+00 : f64, param_axes = array<i64: 1>}
+// CHECK: norm.param_grad
+func.func @constant_statistics_late_mean(%x: tensor<8x4x5xf32>, %dy: tensor<8x4x5xf32>, %w: tensor<4xf32>,
+                                         %m0: tensor<4xf32>, %r: tensor<1x4x1xf32>)
+    -> (tensor<8x4x5xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %dx = norm.apply_grad %x, %dy rstd %r weight %w {param_axes = array<i64: 1>}
+      : (tensor<8x4x5xf32>, tensor<8x4x5xf32>, tensor<1x4x1xf32>, tensor<4xf32>) -> tensor<8x4x5xf32>
+  %m = tensor.expand_shape %m0 [[0, 1, 2]] output_shape [1, 4, 1] : tensor<4xf32> into tensor<1x4x1xf32>
+  %dw, %db = norm.param_grad %x, %dy mean %m rstd %r param_axes = [1]
+      : (tensor<8x4x5xf32>, tensor<8x4x5xf32>, tensor<1x4x1xf32>, tensor<1x4x1xf32>) -> (tensor<4xf32>, tensor<4xf32>)
+  return %dx, %dw, %db : tensor<8x4x5xf32>, tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// Given statistics marked as the input's own (saved by its forward): the
+// kernel may refine the mean (input_statistics).
+// CHECK-LABEL: func.func @input_statistics(
+// CHECK: norm.grad_kernel %{{[^ ]+}}, %{{[^ ]+}} mean %{{[^ ]+}} rstd %{{[^ ]+}} outs(%{{[^)]+}}) {axes = array<i64: 1>, centered, epsilon = 0.000000e+00 : f64, input_statistics}
+func.func @input_statistics(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %m: tensor<4x1xf32>, %r: tensor<4x1xf32>)
+    -> tensor<4x8xf32> {
+  %mg, %mgx = norm.grad_moments %x, %dy mean %m rstd %r axes = [1] {input_statistics}
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  %dx = norm.apply_grad %x, %dy mean %m rstd %r mean_g %mg mean_gxhat %mgx
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  return %dx : tensor<4x8xf32>
+}

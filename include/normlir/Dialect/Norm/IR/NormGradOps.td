@@ -34,6 +34,13 @@ def Norm_GradMomentsOp : Norm_CoreOp<"grad_moments", [AttrSizedOperandSegments,
     the results have their shape. A centred norm uses both results, RMSNorm
     only `mean_gxhat` (its `mean_g` is then dead and not computed).
 
+    With `input_statistics`, `mean` and `rstd` are the input's own
+    statistics over `axes` (saved by its forward, as `norm-differentiate`
+    passes them): a fused lowering may then refine the mean by
+    `E_A[x - mean]`, the residual of its f32 rounding, for this op and the
+    `norm.apply_grad` and `norm.param_grad` that read the same statistics.
+    Without it the statistics are used exactly as given.
+
     Reference decomposition (n = number of reduced elements):
     ```
     mean_g     = sum_A(f32(grad) * f32(weight)) / n
@@ -64,7 +71,8 @@ def Norm_GradMomentsOp : Norm_CoreOp<"grad_moments", [AttrSizedOperandSegments,
                        Norm_StatTensor:$rstd,
                        Optional<Norm_FloatTensor>:$weight,
                        DenseI64ArrayAttr:$axes,
-                       DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$param_axes);
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$param_axes,
+                       UnitAttr:$input_statistics);
   let results = (outs Norm_StatTensor:$mean_g, Norm_StatTensor:$mean_gxhat);
   let assemblyFormat = [{
     $x `,` $grad (`mean` $mean^)? `rstd` $rstd (`weight` $weight^)?
@@ -195,12 +203,21 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
     the pass that writes dx. Either way the results do not depend on the
     number of threads.
 
-    **Saved statistics.** With `rstd` (and, when `centered`, `mean`) the
-    kernel takes the forward's statistics instead of recomputing them:
-    `rstd` as given (then `epsilon` and `zero_degenerate` are unused), and
+    **Given statistics.** With `rstd` (and, when `centered`, `mean`) the
+    kernel takes the statistics instead of recomputing them from the input
+    (then `epsilon` and `zero_degenerate` are unused), exactly as given. With
+    `input_statistics` they are the input's own, saved by its forward (from
+    `norm.grad_moments`' attribute of that name): `rstd` is used as given and
     the mean as `mean + E_A[x - mean]`, the correction summed in the pass
     that reads x anyway, so that an f32 mean rounded at a large magnitude
     (1e4 + U(0, 1)) costs the gradients no accuracy.
+
+    **Constant statistics.** With `constant_statistics` the statistics are
+    constants of the forward (BatchNorm eval, InstanceNorm from running
+    statistics): `dx = T(rstd * g)` with no `E_A` terms, and the parameter
+    gradients use `mean` and `rstd` exactly as given. The reference
+    decomposition is then `norm.apply_grad` without `mean_g`/`mean_gxhat`
+    and `norm.param_grad` with the given statistics.
 
     Constraints:
     * (C1) `axes` are in `[0, rank(input))`, distinct and ascending, at
@@ -219,13 +236,18 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
     * (C8) `mean` is given only with `rstd`, and with `rstd` iff
       `centered`; both are f32 of the input's shape with the dimensions in
       `axes` set to 1.
+    * (C9) `constant_statistics` only with `rstd`.
+    * (C10) `input_statistics` only with `rstd`, and not with
+      `constant_statistics`.
   }];
   let arguments = (ins AnyShaped:$input, AnyShaped:$grad,
                        Optional<AnyShaped>:$mean, Optional<AnyShaped>:$rstd,
                        Optional<AnyShaped>:$weight, Variadic<AnyShaped>:$outs,
                        DenseI64ArrayAttr:$axes, F64Attr:$epsilon,
                        UnitAttr:$centered, UnitAttr:$zero_degenerate,
-                       OptionalAttr<DenseI64ArrayAttr>:$param_axes);
+                       OptionalAttr<DenseI64ArrayAttr>:$param_axes,
+                       UnitAttr:$constant_statistics,
+                       UnitAttr:$input_statistics);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let assemblyFormat = [{
     $input `,` $grad (`mean` $mean^)? (`rstd` $rstd^)? (`weight` $weight^)?

@@ -143,16 +143,19 @@ def NormFuse : Pass<"norm-fuse"> {
 def NormFuseGrad : Pass<"norm-fuse-grad"> {
   let summary = "Fuse a norm's backward into one norm.grad_kernel";
   let description = [{
-    Rewrites the backward of a norm whose statistics come from its input,
-    as `norm-differentiate` writes it (the forward statistics recomputed
-    from the input by `norm.moments`/`norm.mean_square` and `norm.rstd`,
-    then `norm.grad_moments`, `norm.apply_grad` and a `norm.param_grad` of
-    the same input, gradient and statistics), into one `norm.grad_kernel`:
+    Rewrites the backward of a norm as `norm-differentiate` writes it
+    (`norm.grad_moments`, `norm.apply_grad` and a `norm.param_grad` of the
+    same input, gradient and statistics) into one `norm.grad_kernel`:
     LayerNorm and RMSNorm over trailing dimensions (the row form, input and
-    gradient read once), BatchNorm training, InstanceNorm and GroupNorm in
-    NCHW and channels-last (the channel forms, read twice). Other backward
-    forms (statistics that are constants of the forward: BatchNorm eval,
-    InstanceNorm from running statistics) stay for
+    gradient read once), BatchNorm, InstanceNorm and GroupNorm in NCHW and
+    channels-last (the channel forms, read twice). The statistics are
+    either recomputed from the input (`norm.moments`/`norm.mean_square` and
+    `norm.rstd` of it: the kernel recomputes them), or given (the kernel
+    takes them as operands, with `input_statistics` when
+    `norm.grad_moments` says they are the input's own), or constants of the
+    forward (no `norm.grad_moments`: BatchNorm eval, InstanceNorm from
+    running statistics; the kernel gets `constant_statistics`). Other forms
+    stay for
     `convert-norm-to-linalg`. Part of the CPU pipeline only (the GPU lowers
     the gradient ops through linalg).
   }];
