@@ -7,6 +7,10 @@
 // with the per-channel weight repeated N times (PyTorch's own lowering).
 // Not expressible in oneDNN 2.6 (exit 3, "unsupported"): RMSNorm, GroupNorm.
 // bf16 exits 3 where this CPU/oneDNN has no bf16 implementation.
+// OP_bwd (normlir-bench --backward): the backward primitives of the same
+// (prop_kind::backward: diff_src, diff_scale, diff_shift), after one forward
+// for the statistics; InstanceNorm's diff_scale/diff_shift summed back over
+// N.
 //
 // Usage: dnnl OP DTYPE LAYOUT SHAPE EXTRA WARMUP REPEAT   (as cloop)
 // Prints: median_ms=<median>
@@ -39,8 +43,11 @@ memory filled(const memory::desc &md, const engine &eng, float lo = 0.f) {
   return m;
 }
 
-int run(const std::string &op, dt type, const std::string &layout,
+int run(std::string op, dt type, const std::string &layout,
         std::vector<int64_t> shape, int64_t extra, int warmup, int repeat) {
+  bool backward = op.size() > 4 && op.compare(op.size() - 4, 4, "_bwd") == 0;
+  if (backward)
+    op.resize(op.size() - 4);
   engine eng(engine::kind::cpu, 0);
   stream s(eng);
   std::unordered_map<int, memory> args;
@@ -115,6 +122,65 @@ int run(const std::string &op, dt type, const std::string &layout,
     prim = batch_normalization_forward(pd);
   } else {
     return 3; // rms, gn: no oneDNN 2.6 primitive
+  }
+  if (backward) {
+    // One forward for the statistics, then the backward primitive of it.
+    prim.execute(s, args);
+    s.wait();
+    after = [] {};
+    memory::desc md = args[DNNL_ARG_SRC].get_desc();
+    bool layerNorm = op == "ln";
+    nf flags = nf::use_scale | nf::use_shift;
+    if (op == "bn_eval")
+      flags = flags | nf::use_global_stats;
+    if (layerNorm) {
+      auto fpd = layer_normalization_forward::primitive_desc(
+          layer_normalization_forward::desc(prop_kind::forward_training, md,
+                                            1e-5f, flags),
+          eng);
+      auto bpd = layer_normalization_backward::primitive_desc(
+          layer_normalization_backward::desc(prop_kind::backward, md, md,
+                                             1e-5f, flags),
+          eng, fpd);
+      prim = layer_normalization_backward(bpd);
+    } else {
+      prop_kind fk = op == "bn_eval" ? prop_kind::forward_inference
+                                     : prop_kind::forward_training;
+      auto fpd = batch_normalization_forward::primitive_desc(
+          batch_normalization_forward::desc(fk, md, 1e-5f, flags), eng);
+      auto bpd = batch_normalization_backward::primitive_desc(
+          batch_normalization_backward::desc(prop_kind::backward, md, md,
+                                             1e-5f, flags),
+          eng, fpd);
+      prim = batch_normalization_backward(bpd);
+    }
+    memory::desc pmd = args[DNNL_ARG_SCALE].get_desc();
+    args[DNNL_ARG_DIFF_DST] = filled(md, eng);
+    args[DNNL_ARG_DIFF_SRC] = memory(md, eng);
+    args[DNNL_ARG_DIFF_SCALE] = memory(pmd, eng);
+    args[DNNL_ARG_DIFF_SHIFT] = memory(pmd, eng);
+    args.erase(DNNL_ARG_DST);
+    if (op == "in") {
+      // Per channel: the (N*C) gradients summed over N.
+      int64_t C = shape[1], N = shape[0];
+      newRm.assign(C, 0.f);
+      newRv.assign(C, 0.f);
+      float *ds =
+          static_cast<float *>(args[DNNL_ARG_DIFF_SCALE].get_data_handle());
+      float *dh =
+          static_cast<float *>(args[DNNL_ARG_DIFF_SHIFT].get_data_handle());
+      after = [&newRm, &newRv, ds, dh, N, C] {
+        for (int64_t c = 0; c < C; ++c) {
+          float a = 0, b = 0;
+          for (int64_t n = 0; n < N; ++n) {
+            a += ds[n * C + c];
+            b += dh[n * C + c];
+          }
+          newRm[c] = a;
+          newRv[c] = b;
+        }
+      };
+    }
   }
   double ms = medianMs(warmup, repeat, [&] {
     prim.execute(s, args);

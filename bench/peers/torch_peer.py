@@ -8,7 +8,11 @@ The first line it prints is {"torch": VERSION} once the tensors are ready.
 Usage: torch_peer.py OP DTYPE LAYOUT SHAPE EXTRA THREADS  (as the C++ peers)
 
 Each call is the torch.nn.functional call a model makes (it allocates its
-outputs; BatchNorm training updates the running stats in place).
+outputs; BatchNorm training updates the running stats in place). For
+OP_bwd (normlir-bench --backward) a call is the backward pass alone:
+torch.autograd.grad of one forward's output (eager, or compiled by
+torch.compile, whose AOTAutograd compiles the backward too) with respect to
+x, weight and bias, the graph kept between calls.
 """
 import json
 import os
@@ -19,6 +23,8 @@ import time
 
 def main():
     op, dtype, layout, shape, extra, threads = sys.argv[1:7]
+    backward = op.endswith("_bwd")
+    op = op.removesuffix("_bwd")
     shape = [int(d) for d in shape.split("x")]
     extra, threads = int(extra), int(threads)
     os.environ["OMP_NUM_THREADS"] = str(threads)
@@ -63,6 +69,24 @@ def main():
     else:
         raise SystemExit(f"unknown op {op}")
 
+    if backward:
+        x.requires_grad_(True)
+        w.requires_grad_(True)
+        b.requires_grad_(True)
+        wrt = [x, w] if op == "rms" else [x, w, b]
+        dy = torch.randn(shape, dtype=torch.float32).to(dt)
+        if layout == "nhwc":
+            dy = dy.contiguous(memory_format=torch.channels_last)
+        graphs = {}
+
+        def backward_of(f, kind):
+            """The backward of one forward of f (built once per kind)."""
+            if kind not in graphs:
+                graphs[kind] = f(x)
+            y = graphs[kind]
+            return lambda _x: torch.autograd.grad(y, wrt, dy,
+                                                  retain_graph=True)
+
     compiled = None
     compile_ms = None
     print(json.dumps({"torch": torch.__version__}), flush=True)
@@ -72,18 +96,23 @@ def main():
             continue
         kind, warmup, repeat = parts[0], int(parts[1]), int(parts[2])
         try:
-            with torch.no_grad():
+            with torch.set_grad_enabled(backward):
                 if kind == "compile":
                     if not hasattr(torch, "compile"):
                         raise RuntimeError(f"torch {torch.__version__} has no torch.compile")
                     if compiled is None:
                         compiled = torch.compile(fn)
                         t0 = time.perf_counter()
-                        compiled(x)
+                        if backward:
+                            backward_of(compiled, kind)(x)
+                        else:
+                            compiled(x)
                         compile_ms = (time.perf_counter() - t0) * 1e3
                     f = compiled
                 else:
                     f = fn
+                if backward:
+                    f = backward_of(f, kind)
                 for _ in range(warmup):
                     f(x)
                 times = []

@@ -116,8 +116,14 @@ private:
   void emitCombine();
   void emitApplySegment();
   void emitApplyColumn();
-  /// dx for vectors `xv`, `dyv` with the statistic's splats (mean terms
-  /// null when not centred) and the per-lane weight-times-rstd `a`.
+  /// The vector of x the dx pass reads at `i`; none with constant
+  /// statistics, whose dx does not depend on x.
+  Value xAt(Value i, Value mask) {
+    return op.getConstantStatistics() ? Value() : loadVec(x, i, mask);
+  }
+  /// dx for vectors `xv` (null: constant statistics), `dyv` with the
+  /// statistic's splats (mean terms null when not centred) and the per-lane
+  /// weight-times-rstd `a`.
   Value dxOf(Value xv, Value dyv, Value a, Value meanG, Value meanGx,
              Value meanHi, Value meanLo);
 
@@ -418,6 +424,9 @@ void GradChannelEmitter::emitCombine() {
 
 Value GradChannelEmitter::dxOf(Value xv, Value dyv, Value a, Value meanG,
                                Value meanGx, Value meanHi, Value meanLo) {
+  // Constant statistics: dx = rstd * w * dy, x not read.
+  if (!xv)
+    return fmul(a, dyv);
   Value xc = centered ? fsub(fsub(xv, meanHi), meanLo) : xv;
   Value v = fsub(fmul(a, dyv), fmul(meanGx, xc));
   return centered ? fsub(v, meanG) : v;
@@ -436,7 +445,7 @@ void GradChannelEmitter::emitApplySegment() {
       Value run = iadd(imul(s, r2), imul(j, l.r2i));
       eachVector(l.r2i, [&](Value off, Value mask) {
         Value i = iadd(run, off);
-        storeVec(dxOf(loadVec(x, i, mask), loadVec(dy, i, mask), a, meanG,
+        storeVec(dxOf(xAt(i, mask), loadVec(dy, i, mask), a, meanG,
                       meanGx, meanHi, meanLo),
                  dx, i, mask);
       });
@@ -471,7 +480,7 @@ void GradChannelEmitter::emitApplyColumn() {
           return loadVec(laneCoef, laneAt(p0, k, off), mask);
         };
         Value i = iadd(row, off);
-        storeVec(dxOf(loadVec(x, i, mask), loadVec(dy, i, mask), c(Rstd),
+        storeVec(dxOf(xAt(i, mask), loadVec(dy, i, mask), c(Rstd),
                       c(MeanG), c(MeanGx), c(MeanHi), c(MeanLo)),
                  dx, i, mask);
       });
