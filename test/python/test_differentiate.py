@@ -199,7 +199,7 @@ def test_bf16_layer_norm(rng, tmp_path):
     nt.assert_close(got[2], ref[2], what="dbias")
 
 
-@pytest.mark.parametrize("shape", [(300, 257), (5, 3), (17, 64)])
+@pytest.mark.parametrize("shape", [(300, 257), (5, 3), (17, 64), (37, 2100)])
 @pytest.mark.parametrize("dtype", ["f32", "f16"])
 def test_fused_row_backward_odd_shapes_and_threads(rng, tmp_path, monkeypatch,
                                                   shape, dtype):
@@ -365,3 +365,33 @@ def test_large_mean_saved_and_recomputed(rng, tmp_path, case, recompute):
     assert bool(saved_results(text, spec.func)) != recompute
     check(run_backward(spec, inputs, dy, tmp_path, recompute),
           torch_grads(fn, inputs, dy, range(len(inputs))))
+
+
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+@pytest.mark.parametrize("training", [True, False])
+def test_channel_backward_half_parameters(rng, tmp_path, dtype, training):
+    """BatchNorm (training, and eval: the constant-statistics kernel) with
+    f16/bf16 input and parameters: the parameter gradients are summed in
+    f64 and rounded through f32 (a direct f64 -> f16/bf16 rounding would
+    call a compiler-rt helper the JIT cannot resolve)."""
+    shape = (4, 3, 5, 6)
+    spec = nt.batch_norm_spec(shape, dtype, weight=dtype, bias=dtype,
+                              running=dtype, training=training)
+    x = nt.quantize(rng.standard_normal(shape) + 0.5, dtype)
+    dy = nt.quantize(rng.standard_normal(shape), dtype)
+    w = nt.quantize(rng.uniform(0.5, 1.5, 3), dtype)
+    b = nt.quantize(rng.standard_normal(3), dtype)
+    rm = nt.quantize(rng.standard_normal(3), dtype)
+    rv = nt.quantize(rng.uniform(0.5, 1.5, 3), dtype)
+    inputs = [nt.to_input(a, dtype) for a in (x, w, b, rm, rv)]
+    got = run_backward(spec, inputs, nt.to_input(dy, dtype), tmp_path)
+    stats = ((None, None) if training else
+             (torch.tensor(rm, dtype=torch.float64),
+              torch.tensor(rv, dtype=torch.float64)))
+    ref = torch_grads(
+        lambda x, w, b: F.batch_norm(x, *stats, w, b, training, 0.1, 1e-5),
+        [x, w, b], dy, [0, 1, 2])
+    for g, r, what in zip(got, ref, ["dx", "dweight", "dbias"]):
+        nt.assert_close_lowp(g, r, dtype, ulps=1.0,
+                             atol=1e-3 * max(1.0, np.max(np.abs(r))),
+                             what=what)

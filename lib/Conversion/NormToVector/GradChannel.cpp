@@ -417,8 +417,14 @@ void GradChannelEmitter::emitCombine() {
   Type pt = cast<MemRefType>(dw.getType()).getElementType();
   loop(cI(0), cI(numParams), [&](Value p) {
     Value vw = load(sums, p), vb = load(sums, iadd(p, cI(numParams)));
-    storeScalar(arith::TruncFOp::create(b, loc, pt, vw), dw, p);
-    storeScalar(arith::TruncFOp::create(b, loc, pt, vb), db, p);
+    // Through f32: f64 -> f16/bf16 would need compiler-rt's helpers
+    // (__truncdfbf2), which a JIT-compiled kernel cannot call.
+    auto round = [&](Value v) -> Value {
+      v = toF(v);
+      return pt.isF32() ? v : arith::TruncFOp::create(b, loc, pt, v);
+    };
+    storeScalar(round(vw), dw, p);
+    storeScalar(round(vb), db, p);
   });
 }
 

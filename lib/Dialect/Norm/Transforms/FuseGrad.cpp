@@ -90,6 +90,10 @@ struct FuseGrad : OpRewritePattern<ApplyGradOp> {
       if (axes.empty())
         return rewriter.notifyMatchFailure(op, "statistics do not broadcast");
       pg = findParamGrad(/*anyMean=*/true);
+      // The kernel takes the mean in rstd's shape (param_grad broadcasts
+      // any): otherwise dx fuses alone.
+      if (pg && pg.getMean() && pg.getMean().getType() != rstd.getType())
+        pg = ParamGradOp();
       mean = pg ? pg.getMean() : Value();
       centered = bool(mean);
     } else {

@@ -186,3 +186,21 @@ func.func @input_statistics(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %m: tenso
       : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
   return %dx : tensor<4x8xf32>
 }
+
+// -----
+
+// Constant statistics whose param_grad reads a mean of another shape than
+// rstd (param_grad broadcasts it; the kernel takes rstd's shape): dx fuses
+// alone, the param_grad stays.
+// CHECK-LABEL: func.func @constant_statistics_broadcast_mean(
+// CHECK: norm.grad_kernel %{{[^ ]+}}, %{{[^ ]+}} rstd %{{[^ ]+}} weight %{{[^ ]+}} outs(%{{[^)]+}}) {axes = array<i64: 0, 2>, constant_statistics
+// CHECK: norm.param_grad
+func.func @constant_statistics_broadcast_mean(%x: tensor<8x4x5xf32>, %dy: tensor<8x4x5xf32>, %w: tensor<4xf32>,
+                                              %m: tensor<1x1x1xf32>, %r: tensor<1x4x1xf32>)
+    -> (tensor<8x4x5xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %dx = norm.apply_grad %x, %dy rstd %r weight %w {param_axes = array<i64: 1>}
+      : (tensor<8x4x5xf32>, tensor<8x4x5xf32>, tensor<1x4x1xf32>, tensor<4xf32>) -> tensor<8x4x5xf32>
+  %dw, %db = norm.param_grad %x, %dy mean %m rstd %r param_axes = [1]
+      : (tensor<8x4x5xf32>, tensor<8x4x5xf32>, tensor<1x1x1xf32>, tensor<1x4x1xf32>) -> (tensor<4xf32>, tensor<4xf32>)
+  return %dx, %dw, %db : tensor<8x4x5xf32>, tensor<4xf32>, tensor<4xf32>
+}
