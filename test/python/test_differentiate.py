@@ -243,6 +243,10 @@ CHANNEL_CASES = {
     "in_segment": ((4, 7, 13, 11), "in"),
     "gn_segment": ((4, 12, 11, 13), 4),
     "gn_one_channel_per_group": ((3, 5, 9, 8), 5),
+    # Large enough for threads (the NCHW ones take the fused per-segment
+    # form: sums, combine and dx per statistic, in cache).
+    "in_threads": ((4, 16, 29, 31), "in"),
+    "gn_threads": ((4, 16, 29, 31), 4),
 }
 
 

@@ -32,7 +32,10 @@
 // correction of the f32 rounding) and the saved rstd replaces the one from
 // M2. With constant statistics (BatchNorm eval) the mean is the given one,
 // uncorrected, and E[g], E[g * xhat] are 0: dx = rstd * w * dy.
-// Traffic: x and dy read twice, dx written once. The shifts make the sums
+// Where each statistic is one segment (R1 = P1 = 1: InstanceNorm, GroupNorm
+// NCHW) small enough for the L2, 1-3 run per segment in one loop, the dx
+// pass reading the segment from cache; dweight and dbias after all.
+// Traffic otherwise: x and dy read twice, dx written once. The shifts make the sums
 // about a value inside the run's range, so their f64 rounding stays far
 // below f32 precision for any mean.
 //
@@ -74,9 +77,9 @@ enum Coef { Rstd, MeanG, MeanGx, MeanHi, MeanLo, NumCoefs };
 class GradChannelEmitter : public GradEmitterBase {
 public:
   GradChannelEmitter(OpBuilder &b, GradKernelOp op, const KernelLayout &l,
-                     GradForm form, int64_t vl)
+                     GradForm form, int64_t vl, int64_t l2Bytes)
       : GradEmitterBase(b, op.getLoc(), vl), op(op), l(l),
-        column(form == GradForm::Column) {}
+        column(form == GradForm::Column), l2Bytes(l2Bytes) {}
 
   void emit();
 
@@ -112,9 +115,17 @@ private:
   std::pair<Value, Value> chunkRows(Value k);
 
   void emitSumsSegment();
+  /// The sums of segment `s`'s runs into its partials.
+  void sumsOfSegment(Value s);
   void emitSumsColumn();
-  void emitCombine();
+  /// The statistics [sLo, sHi) from their partials [eLo, eHi) (all of
+  /// theirs, in order): their f64 sums and the apply's coefficients.
+  void combineStats(Value sLo, Value sHi, Value eLo, Value eHi);
+  /// dweight and dbias from every partial, in partial order.
+  void paramGrads();
   void emitApplySegment();
+  /// dx over segment `s`.
+  void applySegment(Value s);
   void emitApplyColumn();
   /// The vector of x the dx pass reads at `i`; none with constant
   /// statistics, whose dx does not depend on x.
@@ -130,6 +141,7 @@ private:
   GradKernelOp op;
   const KernelLayout &l;
   bool column;
+  int64_t l2Bytes;
   bool centered = false, params = false, parallel = false;
   Value x, dy, w, dx, dw, db;
   /// The saved statistics (null: recomputed), over the statistics.
@@ -137,6 +149,9 @@ private:
   /// Scratch: the partials (NumFields x numPartials f64) and their shifts
   /// (f32); the apply's coefficients (NumCoefs x numStats f32).
   Value part, shift, coef;
+  /// Per statistic, f64: the sum of x (then the mean), M2, sum(w A), sum(w
+  /// (B - d A)).
+  Value stat;
   int64_t numPartials = 0, numStats = 0, perStat = 0, numParams = 1;
   /// Column form: lanes per row of R1 (P1 x R2), rows per chunk, chunks.
   int64_t lanes = 1, chunk = 1, chunks = 1;
@@ -232,22 +247,44 @@ void GradChannelEmitter::emit() {
   part = alloc(NumFields * numPartials, b.getF64Type());
   shift = alloc(numPartials, f32Type);
   coef = alloc(NumCoefs * numStats, f32Type);
-  if (column)
-    emitSumsColumn();
-  else
-    emitSumsSegment();
-  emitCombine();
-  if (column)
-    emitApplyColumn();
-  else
-    emitApplySegment();
+  stat = alloc(4 * numStats, b.getF64Type());
+  int64_t statBytes = 2 * perStat * (inType.getElementTypeBitWidth() / 8);
+  if (!column && l.size[Run::R1] == 1 && l.size[Run::P1] == 1 &&
+      statBytes <= l2Bytes / 2) {
+    // Each statistic is one segment (InstanceNorm, GroupNorm NCHW) whose x
+    // and dy fit in half the L2: sums, combine and dx back to back per
+    // segment, the dx pass reading them from cache (one read of x and dy
+    // from memory). The same partials in the same order as the passes
+    // below: the same results.
+    tasks(l.numSegments(), parallel, [&](Value s) {
+      sumsOfSegment(s);
+      combineStats(s, iadd(s, 1), imul(s, l.r2o), imul(iadd(s, 1), l.r2o));
+      applySegment(s);
+    });
+  } else {
+    if (column)
+      emitSumsColumn();
+    else
+      emitSumsSegment();
+    combineStats(cI(0), cI(numStats), cI(0), cI(numPartials));
+    if (column)
+      emitApplyColumn();
+    else
+      emitApplySegment();
+  }
+  if (params)
+    paramGrads();
   // The scratch is freed by the pipeline's buffer deallocation, which runs
   // after this lowering (and rejects a dealloc it did not place).
 }
 
 void GradChannelEmitter::emitSumsSegment() {
+  tasks(l.numSegments(), parallel, [&](Value s) { sumsOfSegment(s); });
+}
+
+void GradChannelEmitter::sumsOfSegment(Value s) {
   int64_t r2 = l.size[Run::R2];
-  tasks(l.numSegments(), parallel, [&](Value s) {
+  {
     Value base = imul(s, r2);
     // The shift: the saved mean of the run's statistic, or the run's first
     // element (0 for uncentred statistics, whose sum of squares is the
@@ -276,7 +313,7 @@ void GradChannelEmitter::emitSumsSegment() {
       for (auto [f, v] : llvm::zip(kSums, acc))
         storeScalar(sumLanes(v), part, at(f, e));
     });
-  });
+  }
 }
 
 void GradChannelEmitter::emitSumsColumn() {
@@ -327,29 +364,31 @@ void GradChannelEmitter::emitSumsColumn() {
   });
 }
 
-void GradChannelEmitter::emitCombine() {
+void GradChannelEmitter::combineStats(Value sLo, Value sHi, Value eLo,
+                                      Value eHi) {
   // Per statistic, f64: the sum of x (then the mean), M2, sum(w A) and
   // sum(w (B - d A)).
-  Value stat = alloc(4 * numStats, b.getF64Type());
   auto statAt = [&](int64_t f, Value s) { return iadd(s, cI(f * numStats)); };
-  loop(cI(0), cI(4 * numStats),
-       [&](Value i) { storeScalar(cD(0.0), stat, i); });
+  loop(sLo, sHi, [&](Value s) {
+    for (int64_t f = 0; f < 4; ++f)
+      storeScalar(cD(0.0), stat, statAt(f, s));
+  });
   auto field = [&](Field f, Value e) { return load(part, at(f, e)); };
   Value n = cD(double(perStat));
   bool constant = op.getConstantStatistics();
   if (centered && savedMean && !op.getInputStatistics()) {
     // Given statistics that are not the input's own (constants): the mean
     // as given.
-    loop(cI(0), cI(numStats), [&](Value s) {
+    loop(sLo, sHi, [&](Value s) {
       storeScalar(toD(loadScalar(savedMean, s)), stat, statAt(0, s));
     });
   } else if (centered) {
-    loop(cI(0), cI(numPartials), [&](Value e) {
+    loop(eLo, eHi, [&](Value e) {
       Value s = partialIndices(e).first;
       Value sum = fma(field(Count, e), toD(load(shift, e)), field(Sx, e));
       storeScalar(fadd(load(stat, statAt(0, s)), sum), stat, statAt(0, s));
     });
-    loop(cI(0), cI(numStats), [&](Value s) {
+    loop(sLo, sHi, [&](Value s) {
       storeScalar(fdiv(load(stat, statAt(0, s)), n), stat, statAt(0, s));
     });
   }
@@ -358,7 +397,7 @@ void GradChannelEmitter::emitCombine() {
     Value d = fsub(load(stat, statAt(0, s)), toD(load(shift, e)));
     return {d, fsub(field(SumDyX, e), fmul(d, field(SumDy, e)))};
   };
-  loop(cI(0), cI(numPartials), [&](Value e) {
+  loop(eLo, eHi, [&](Value e) {
     auto [s, p] = partialIndices(e);
     auto [d, bc] = centredB(e, s);
     Value m2 = fsub(field(Sxx, e), fmul(d, fsub(fmul(cD(2.0), field(Sx, e)),
@@ -374,7 +413,7 @@ void GradChannelEmitter::emitCombine() {
   // The apply's coefficients per statistic: rstd as the forward computes
   // it (from the variance rounded to f32), then rstd * E[g] and
   // rstd^2 * E[g * xhat], and the mean as two floats.
-  loop(cI(0), cI(numStats), [&](Value s) {
+  loop(sLo, sHi, [&](Value s) {
     Value rstd;
     if (savedRstd) {
       rstd = loadScalar(savedRstd, s);
@@ -400,15 +439,23 @@ void GradChannelEmitter::emitCombine() {
     storeScalar(centered ? toF(fsub(mean, toD(hi))) : cF(0.0), coef,
                 coefAt(MeanLo, s));
   });
-  if (!params)
-    return;
+}
+
+void GradChannelEmitter::paramGrads() {
+  auto statAt = [&](int64_t f, Value s) { return iadd(s, cI(f * numStats)); };
+  auto field = [&](Field f, Value e) { return load(part, at(f, e)); };
+  // d = mean - shift; B - d A is sum(dy * (x - mean)) over the partial.
+  auto centredB = [&](Value e, Value s) {
+    Value d = fsub(load(stat, statAt(0, s)), toD(load(shift, e)));
+    return fsub(field(SumDyX, e), fmul(d, field(SumDy, e)));
+  };
   // dweight = sum(rstd * (B - d A)), dbias = sum(A), in partial order.
   Value sums = alloc(2 * numParams, b.getF64Type());
   loop(cI(0), cI(2 * numParams),
        [&](Value i) { storeScalar(cD(0.0), sums, i); });
   loop(cI(0), cI(numPartials), [&](Value e) {
     auto [s, p] = partialIndices(e);
-    Value bc = centredB(e, s).second;
+    Value bc = centredB(e, s);
     Value rD = toD(load(coef, coefAt(Rstd, s)));
     storeScalar(fma(rD, bc, load(sums, p)), sums, p);
     Value pb = iadd(p, cI(numParams));
@@ -439,8 +486,12 @@ Value GradChannelEmitter::dxOf(Value xv, Value dyv, Value a, Value meanG,
 }
 
 void GradChannelEmitter::emitApplySegment() {
+  tasks(l.numSegments(), parallel, [&](Value s) { applySegment(s); });
+}
+
+void GradChannelEmitter::applySegment(Value s) {
   int64_t r2 = l.size[Run::R2];
-  tasks(l.numSegments(), parallel, [&](Value s) {
+  {
     auto [st, p] = partialIndices(imul(s, l.r2o));
     auto c = [&](Coef k) { return splat(load(coef, coefAt(k, st))); };
     Value rstd = load(coef, coefAt(Rstd, st));
@@ -456,7 +507,7 @@ void GradChannelEmitter::emitApplySegment() {
                  dx, i, mask);
       });
     });
-  });
+  }
 }
 
 void GradChannelEmitter::emitApplyColumn() {
@@ -498,6 +549,7 @@ void GradChannelEmitter::emitApplyColumn() {
 
 void normtovector::emitGradChannelKernel(OpBuilder &b, GradKernelOp op,
                                          const KernelLayout &layout,
-                                         GradForm form, int64_t vectorWidth) {
-  GradChannelEmitter(b, op, layout, form, vectorWidth).emit();
+                                         GradForm form, int64_t vectorWidth,
+                                         int64_t l2Bytes) {
+  GradChannelEmitter(b, op, layout, form, vectorWidth, l2Bytes).emit();
 }

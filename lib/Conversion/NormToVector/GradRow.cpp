@@ -277,7 +277,7 @@ LogicalResult normtovector::LowerGradKernel::matchAndRewrite(
     emitGradChannelKernel(
         rewriter, op,
         *analyzeKernelLayout(shape, op.getAxes(), op.getWeightAxes()), *form,
-        target.getVectorWidth());
+        target.getVectorWidth(), target.getL2Cache());
   rewriter.eraseOp(op);
   return success();
 }

@@ -91,10 +91,12 @@ struct LowerGradKernel : mlir::OpRewritePattern<norm::GradKernelOp> {
 };
 
 /// Builds the backward of a channel norm (GradChannel.cpp) of `layout` in
-/// `form` (Segment or Column, classifyGradKernel) at `b`'s insertion point.
+/// `form` (Segment or Column, classifyGradKernel) at `b`'s insertion point,
+/// for a target with `l2Bytes` of L2 cache per core.
 void emitGradChannelKernel(mlir::OpBuilder &b, norm::GradKernelOp op,
                            const norm::KernelLayout &layout,
-                           norm::GradForm form, int64_t vectorWidth);
+                           norm::GradForm form, int64_t vectorWidth,
+                           int64_t l2Bytes);
 
 //===----------------------------------------------------------------------===//
 // VectorEmitter

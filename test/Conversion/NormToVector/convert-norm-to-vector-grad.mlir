@@ -68,13 +68,14 @@ func.func @no_target(%x: memref<4x16xf32>, %dx: memref<4x16xf32>) {
 // One pass over each run of 30 (3 vectors and a masked tail of 6), its four
 // shifted sums in f64 lanes stored per run (12 runs x 5 fields); the
 // combine, on one thread in run order (per-channel sums, then mean, M2, the
-// weighted gradient sums, rstd); dweight and dbias rounded from f64 sums;
-// then dx run by run.
+// weighted gradient sums, rstd); dx run by run; then dweight and dbias
+// rounded from f64 sums.
 // CHECK-LABEL: func.func @batch_norm_segment(
 // CHECK-SAME: %[[X:[^:]+]]: memref<4x3x30xf32>, %[[DY:[^:]+]]: memref<4x3x30xf32>, %[[W:[^:]+]]: memref<3xf32>, %[[DX:[^:]+]]: memref<4x3x30xf32>, %[[DW:[^:]+]]: memref<3xf32>, %[[DB:[^:]+]]: memref<3xf32>)
 // CHECK-DAG: %[[PART:.*]] = memref.alloc() {alignment = 64 : i64} : memref<60xf64>
 // CHECK-DAG: %[[SHIFT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<12xf32>
 // CHECK-DAG: %[[COEF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<15xf32>
+// CHECK-DAG: %[[STAT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<12xf64>
 // CHECK: scf.for
 // CHECK: %[[S:.*]] = memref.load %{{.*}} : memref<360xf32>
 // CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf64>, vector<8xf64>, vector<8xf64>, vector<8xf64>)
@@ -82,14 +83,13 @@ func.func @no_target(%x: memref<4x16xf32>, %dx: memref<4x16xf32>) {
 // CHECK: vector.maskedload
 // CHECK: memref.store %[[S]], %[[SHIFT]]
 // CHECK: vector.reduction <add>, %{{.*}} : vector<8xf64> into f64
-// CHECK: %[[STAT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<12xf64>
 // CHECK: math.sqrt
+// CHECK: vector.store %{{.*}}, %{{.*}} : memref<360xf32>, vector<8xf32>
+// CHECK: vector.maskedstore
 // CHECK: %[[SUMS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<6xf64>
 // CHECK: arith.truncf %{{.*}} : f64 to f32
 // CHECK: memref.store %{{.*}}, %[[DW]]
 // CHECK: memref.store %{{.*}}, %[[DB]]
-// CHECK: vector.store %{{.*}}, %{{.*}} : memref<360xf32>, vector<8xf32>
-// CHECK: vector.maskedstore
 // CHECK-NOT: memref.dealloc
 module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 524288, llcCache = 33554432, cores = 2>} {
   func.func @batch_norm_segment(%x: memref<4x3x30xf32>, %dy: memref<4x3x30xf32>, %w: memref<3xf32>,
@@ -151,6 +151,30 @@ module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu"
                               %dx: memref<64x32xf32>) {
     norm.grad_kernel %x, %dy mean %m rstd %r outs(%dx) {axes = array<i64: 1>, centered, epsilon = 0.0 : f64}
         : (memref<64x32xf32>, memref<64x32xf32>, memref<64x1xf32>, memref<64x1xf32>, memref<64x32xf32>) -> ()
+    return
+  }
+}
+
+// -----
+
+// InstanceNorm NCHW (N=2, C=3, HW=40): each statistic is one segment that
+// fits in half the L2, so sums, combine and dx follow each other per
+// segment in one loop (the dx pass reads the segment back from cache);
+// dweight and dbias after it, in partial order.
+// CHECK-LABEL: func.func @instance_norm_fused(
+// CHECK-SAME: %{{[^:]+}}: memref<2x3x40xf32>, %{{[^:]+}}: memref<2x3x40xf32>, %{{[^:]+}}: memref<3xf32>, %{{[^:]+}}: memref<2x3x40xf32>, %[[IDW:[^:]+]]: memref<3xf32>, %[[IDB:[^:]+]]: memref<3xf32>)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step
+// CHECK: vector.reduction <add>, %{{.*}} : vector<8xf64> into f64
+// CHECK: math.sqrt
+// CHECK: vector.store %{{.*}}, %{{.*}} : memref<240xf32>, vector<8xf32>
+// CHECK: memref.store %{{.*}}, %[[IDW]]
+// CHECK-NOT: math.sqrt
+// CHECK: return
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 524288, llcCache = 33554432, cores = 2>} {
+  func.func @instance_norm_fused(%x: memref<2x3x40xf32>, %dy: memref<2x3x40xf32>, %w: memref<3xf32>,
+                                 %dx: memref<2x3x40xf32>, %dw: memref<3xf32>, %db: memref<3xf32>) {
+    norm.grad_kernel %x, %dy weight %w outs(%dx, %dw, %db) {axes = array<i64: 2>, centered, epsilon = 1.0e-5 : f64, param_axes = array<i64: 1>}
+        : (memref<2x3x40xf32>, memref<2x3x40xf32>, memref<3xf32>, memref<2x3x40xf32>, memref<3xf32>, memref<3xf32>) -> ()
     return
   }
 }
