@@ -143,9 +143,6 @@ private:
   bool column;
   int64_t l2Bytes;
   bool centered = false, params = false, parallel = false;
-  Value x, dy, w, dx, dw, db;
-  /// The saved statistics (null: recomputed), over the statistics.
-  Value savedMean, savedRstd;
   /// Scratch: the partials (NumFields x numPartials f64) and their shifts
   /// (f32); the apply's coefficients (NumCoefs x numStats f32).
   Value part, shift, coef;
@@ -205,21 +202,10 @@ std::pair<Value, Value> GradChannelEmitter::chunkRows(Value k) {
 void GradChannelEmitter::emit() {
   auto inType = cast<MemRefType>(op.getInput().getType());
   centered = op.getCentered();
-  x = flatten(op.getInput());
-  dy = flatten(op.getGrad());
-  w = op.getWeight() ? flatten(op.getWeight()) : Value();
-  if (op.getRstd()) {
-    savedRstd = flatten(op.getRstd());
-    if (op.getMean())
-      savedMean = flatten(op.getMean());
-  }
-  dx = flatten(op.getOuts()[0]);
+  bindBuffers(op);
   params = op.getOuts().size() == 3;
-  if (params) {
-    dw = flatten(op.getOuts()[1]);
-    db = flatten(op.getOuts()[2]);
+  if (params)
     numParams = cast<MemRefType>(dw.getType()).getNumElements();
-  }
   if (inType.getNumElements() == 0) {
     // No element: the parameter gradients are sums of nothing.
     if (params)

@@ -32,6 +32,21 @@ protected:
         vd(mlir::VectorType::get({vl}, b.getF64Type())),
         mask1(mlir::VectorType::get({vl}, b.getI1Type())) {}
 
+  /// Views `op`'s buffers as 1-D: x, dy, the weight and the given
+  /// statistics where present, dx and, with three outs, dw and db.
+  void bindBuffers(norm::GradKernelOp op) {
+    x = flatten(op.getInput());
+    dy = flatten(op.getGrad());
+    w = op.getWeight() ? flatten(op.getWeight()) : mlir::Value();
+    savedRstd = op.getRstd() ? flatten(op.getRstd()) : mlir::Value();
+    savedMean = op.getMean() ? flatten(op.getMean()) : mlir::Value();
+    dx = flatten(op.getOuts()[0]);
+    if (op.getOuts().size() == 3) {
+      dw = flatten(op.getOuts()[1]);
+      db = flatten(op.getOuts()[2]);
+    }
+  }
+
   /// A vector of `mem` at `i` in its element type (masked lanes 0).
   mlir::Value loadRawVec(mlir::Value mem, mlir::Value i, mlir::Value mask) {
     mlir::Type elt =
@@ -180,6 +195,9 @@ protected:
   }
 
   mlir::VectorType vd, mask1;
+  /// The kernel's buffers, 1-D (bindBuffers; null where absent); the given
+  /// statistics (saved or constant) over the statistics.
+  mlir::Value x, dy, w, savedMean, savedRstd, dx, dw, db;
 };
 
 } // namespace normlir::normtovector

@@ -53,9 +53,8 @@ private:
   void emitRow(Value row, Value t);
 
   GradKernelOp op;
-  Value x, dy, w, dx, dw, db, pdw, pdb;
-  /// The saved statistics, one per row (null: recomputed).
-  Value savedMean, savedRstd;
+  /// The task's dweight and dbias partials.
+  Value pdw, pdb;
   int64_t n = 1;
 };
 
@@ -64,20 +63,8 @@ void GradRowEmitter::emit() {
   for (int64_t a : op.getAxes())
     n *= inType.getDimSize(a);
   int64_t rows = n == 0 ? 0 : inType.getNumElements() / n;
-  x = flatten(op.getInput());
-  dy = flatten(op.getGrad());
-  w = op.getWeight() ? flatten(op.getWeight()) : Value();
-  if (op.getRstd()) {
-    savedRstd = flatten(op.getRstd());
-    if (op.getMean())
-      savedMean = flatten(op.getMean());
-  }
-  dx = flatten(op.getOuts()[0]);
+  bindBuffers(op);
   bool params = op.getOuts().size() == 3;
-  if (params) {
-    dw = flatten(op.getOuts()[1]);
-    db = flatten(op.getOuts()[2]);
-  }
   if (rows == 0) {
     // No row: the parameter gradients are sums of nothing.
     if (params)
