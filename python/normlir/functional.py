@@ -470,7 +470,7 @@ def _saves_stats(op, opts) -> bool:
     return op != _INSTANCE_NORM and (op != _BATCH_NORM or bool(opts[0]))
 
 
-def _compiled_backward(op, opts, x) -> bool:
+def _compiled_backward(x) -> bool:
     """Whether ``op`` runs its backward pass on the kernel NormLIR derives:
     every norm on the CPU (with statistics from the input, saved or
     recomputed, or constant: BatchNorm/InstanceNorm evaluating with running
@@ -543,7 +543,7 @@ def _norm_autograd(op, opts, x, params, updates):
             return y, tuple(s.detach().clone() for s in rest[:2])
         return y, ()
 
-    if _compiled_backward(op, opts, x):
+    if _compiled_backward(x):
         def backward(x, w, b, saved, grad_output):
             ps = params_of(w, b)
             if constant_stats:
