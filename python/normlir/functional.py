@@ -471,8 +471,8 @@ def _saves_stats(op, opts) -> bool:
 
 
 def _compiled_backward(x) -> bool:
-    """Whether ``op`` runs its backward pass on the kernel NormLIR derives:
-    every norm on the CPU (with statistics from the input, saved or
+    """Whether a norm of ``x`` runs its backward pass on the kernel NormLIR
+    derives: every norm on the CPU (with statistics from the input, saved or
     recomputed, or constant: BatchNorm/InstanceNorm evaluating with running
     statistics). CUDA tensors recompute with PyTorch: the GPU has no fused
     backward kernels yet."""
