@@ -15,12 +15,15 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 
-def differentiate(spec_text, tmp_path, recompute=False):
-    """The module with the backward functions normlir-opt derives."""
+def differentiate(spec_text, tmp_path, recompute=False, functions=None):
+    """The module with the backward functions normlir-opt derives (of
+    `functions`, a comma-separated list, else of those it picks)."""
     opt = nt.normlir_run_path().parent / "normlir-opt"
     path = tmp_path / "forward.mlir"
     path.write_text(spec_text)
-    flag = "-norm-differentiate" + ("=recompute-statistics" if recompute
+    options = (["recompute-statistics"] if recompute else []) + (
+        [f"functions={functions}"] if functions else [])
+    flag = "-norm-differentiate" + (f"={' '.join(options)}" if options
                                     else "")
     p = subprocess.run([str(opt), str(path), flag],
                        capture_output=True, text=True, timeout=120)
@@ -403,3 +406,171 @@ def test_channel_backward_half_parameters(rng, tmp_path, dtype, training):
         nt.assert_close_lowp(g, r, dtype, ulps=1.0,
                              atol=1e-3 * max(1.0, np.max(np.abs(r))),
                              what=what)
+
+
+def with_residual(spec):
+    """`spec` (one named norm of %x, results returned as %r#k) behind a
+    residual add: x = x0 + res (in f32, rounded once to x's type), the sum
+    returned as the forward's second result (a pre-norm residual stream)."""
+    head, rest = spec.text.split("{\n", 1)
+    m = re.match(r"func\.func @(\w+)\(%x: ([^,)]+)(.*)\) -> \((.*)\) $", head)
+    assert m, head
+    name, t, args, results = m.groups()
+    elt = t[t.rindex("x") + 1:-1]
+    rank = t.count("x")
+    dims = ", ".join(f"d{i}" for i in range(rank))
+    idmap = f"affine_map<({dims}) -> ({dims})>"
+    iters = ", ".join(['"parallel"'] * rank)
+    body = (f"    %s = arith.addf %p, %q : f32\n    linalg.yield %s : f32\n"
+            if elt == "f32" else
+            f"    %pw = arith.extf %p : {elt} to f32\n"
+            f"    %qw = arith.extf %q : {elt} to f32\n"
+            f"    %s = arith.addf %pw, %qw : f32\n"
+            f"    %t = arith.truncf %s : f32 to {elt}\n"
+            f"    linalg.yield %t : {elt}\n")
+    result_types = [r.strip() for r in results.split(", tensor")]
+    result_types = [result_types[0]] + ["tensor" + r for r in result_types[1:]]
+    lines = rest.splitlines()
+    ret = lines[-2].strip()
+    rm = re.match(r"return (%r#0)((?:, %r#\d+)*) : (.*)$", ret)
+    assert rm, ret
+    new_ret = (f"  return %r#0, %x{rm.group(2)} : {result_types[0]}, {t}"
+               + "".join(", " + r for r in result_types[1:]))
+    text = (
+        f"func.func @{name}(%x0: {t}, %res: {t}{args}) -> "
+        f"({', '.join([result_types[0], t] + result_types[1:])}) {{\n"
+        f"  %e = tensor.empty() : {t}\n"
+        f"  %x = linalg.generic {{indexing_maps = [{idmap}, {idmap}, {idmap}], "
+        f"iterator_types = [{iters}]}}\n"
+        f"      ins(%x0, %res : {t}, {t}) outs(%e : {t}) {{\n"
+        f"  ^bb0(%p: {elt}, %q: {elt}, %o: {elt}):\n{body}"
+        f"  }} -> {t}\n"
+        + "\n".join(lines[:-2]) + "\n" + new_ret + "\n}\n")
+    return text, name
+
+
+RESIDUAL_CASES = {
+    # name: (the norm's spec, the norm on float64 tensors)
+    "ln": lambda: (nt.layer_norm_spec((37, 300), (300,), weight="f32",
+                                      bias="f32"),
+                   lambda x, w, b: F.layer_norm(x, (300,), w, b, 1e-5)),
+    "rms_bf16": lambda: (
+        nt.rms_norm_spec((16, 256), (256,), "bf16", weight="f32", eps=1e-6),
+        lambda x, w: x * torch.rsqrt((x * x).mean(-1, keepdim=True) + 1e-6)
+        * w),
+    "gn_nchw": lambda: (
+        nt.group_norm_spec((2, 6, 5, 7), 2, weight="f32", bias="f32"),
+        lambda x, w, b: F.group_norm(x, 2, w, b, 1e-5)),
+    "bn_cl": lambda: (
+        nt.batch_norm_spec((4, 5, 6, 3), weight="f32", bias="f32",
+                           training=True, channel_axis=3),
+        channels_last(lambda x, w, b: F.batch_norm(x, None, None, w, b, True,
+                                                   0.1, 1e-5))),
+}
+
+
+@pytest.mark.parametrize("recompute", [False, True],
+                         ids=["saved", "recomputed"])
+@pytest.mark.parametrize("case", sorted(RESIDUAL_CASES))
+def test_residual_stream(rng, tmp_path, case, recompute):
+    """A pre-norm residual block, h = x + r, y = norm(h), returning y and h
+    (the residual stream): the backward takes h from the forward and the
+    cotangents dy and dh, and one fused kernel writes dx = dr = dh + the
+    norm's dx (norm.grad_kernel's residual_grad), checked against float64
+    autograd of the norm of the h the forward computed."""
+    spec, fn = RESIDUAL_CASES[case]()
+    text, func = with_residual(spec)
+    dtype = "bf16" if case.endswith("bf16") else "f32"
+    shape = tuple(int(d) for d in
+                  re.search(r"%x0: tensor<([0-9x]+)x[a-z0-9]+>", text)
+                  .group(1).split("x"))
+    c = int(re.search(r"%w: tensor<(\d+)x", text).group(1))
+    x0 = nt.quantize(rng.standard_normal(shape) + 1, dtype)
+    res = nt.quantize(rng.standard_normal(shape), dtype)
+    params = [rng.uniform(0.5, 1.5, c).astype(np.float32)]
+    if "%b:" in text:
+        params.append(rng.standard_normal(c).astype(np.float32))
+    inputs = [nt.to_input(x0, dtype), nt.to_input(res, dtype), *params]
+    back = differentiate(text, tmp_path, recompute)
+    # One kernel per backward, the residual gradient fused into it.
+    fused = subprocess.run(
+        [str(nt.normlir_run_path().parent / "normlir-opt"), "-norm-fuse-grad",
+         "-"], input=back, capture_output=True, text=True, timeout=120)
+    assert fused.returncode == 0, fused.stderr
+    assert fused.stdout.count("residual_grad") == 1, fused.stdout
+    saved = saved_results(back, func)
+    # h is always taken from the forward; the statistics unless recomputed.
+    assert 1 in saved and (len(saved) == 1) == recompute, saved
+    outs = nt.run_spec(back, func, inputs, tmp_path)
+    h = outs[1]
+    dy = nt.quantize(rng.standard_normal(shape), dtype)
+    dh = nt.quantize(rng.standard_normal(shape), dtype)
+    got = nt.run_spec(back, func + "_backward",
+                      inputs + [nt.to_input(outs[j], dtype) if j == 1
+                                else outs[j] for j in saved]
+                      + [nt.to_input(dy, dtype), nt.to_input(dh, dtype)],
+                      tmp_path)
+    ref = torch_grads(fn, [h, *params], dy, range(1 + len(params)))
+    dx_ref = ref[0] + dh.astype(np.float64)
+    assert len(got) == 2 + len(params)
+    np.testing.assert_array_equal(got[0], got[1])
+    if dtype == "f32":
+        check(got[1:], [dx_ref, *ref[1:]])
+    else:
+        nt.assert_close_lowp(got[0], dx_ref, dtype, what="dx")
+        for g, r in zip(got[2:], ref[1:]):
+            nt.assert_close(g, r, rtol=1e-4, what="dweight")
+
+
+def test_elementwise_prologue_and_epilogue(rng, tmp_path):
+    """Through the reverse of elementwise bodies that are not a plain add:
+    h = -(a * g - r / c) on f16 a (a gate g, a divisor c), LayerNorm of h,
+    out = y * y / 2 + y; gradients of all four inputs against float64
+    autograd. h is not returned, so the backward recomputes it."""
+    m, n = 9, 40
+    mp = "affine_map<(d0, d1) -> (d0, d1)>"
+    t16, t32 = f"tensor<{m}x{n}xf16>", f"tensor<{m}x{n}xf32>"
+    text = f"""
+func.func @f(%a: {t16}, %g: {t32}, %r: {t32}, %c: {t32}) -> {t32} {{
+  %e = tensor.empty() : {t32}
+  %h = linalg.generic {{indexing_maps = [{mp}, {mp}, {mp}, {mp}, {mp}], iterator_types = ["parallel", "parallel"]}}
+      ins(%a, %g, %r, %c : {t16}, {t32}, {t32}, {t32}) outs(%e : {t32}) {{
+  ^bb0(%p: f16, %q: f32, %s: f32, %d: f32, %o: f32):
+    %pw = arith.extf %p : f16 to f32
+    %pg = arith.mulf %pw, %q : f32
+    %sd = arith.divf %s, %d : f32
+    %u = arith.subf %pg, %sd : f32
+    %v = arith.negf %u : f32
+    linalg.yield %v : f32
+  }} -> {t32}
+  %y, %mean, %rstd = norm.layer_norm %h {{normalized_shape = array<i64: {n}>}}
+      : ({t32}) -> ({t32}, tensor<{m}x1xf32>, tensor<{m}x1xf32>)
+  %half = arith.constant 0.5 : f32
+  %e2 = tensor.empty() : {t32}
+  %o = linalg.generic {{indexing_maps = [{mp}, {mp}], iterator_types = ["parallel", "parallel"]}}
+      ins(%y : {t32}) outs(%e2 : {t32}) {{
+  ^bb0(%t: f32, %u: f32):
+    %sq = arith.mulf %t, %t : f32
+    %hs = arith.mulf %sq, %half : f32
+    %z = arith.addf %hs, %t : f32
+    linalg.yield %z : f32
+  }} -> {t32}
+  return %o : {t32}
+}}"""
+    a = rng.standard_normal((m, n)).astype(np.float16)
+    g = rng.uniform(0.5, 1.5, (m, n)).astype(np.float32)
+    r = rng.standard_normal((m, n)).astype(np.float32)
+    c = rng.uniform(1, 2, (m, n)).astype(np.float32)
+    do = rng.standard_normal((m, n)).astype(np.float32)
+    # Named: by default the pass picks functions with a normalized output.
+    back = differentiate(text, tmp_path, functions="f")
+    assert saved_results(back, "f") == []
+    got = nt.run_spec(back, "f_backward", [a, g, r, c, do], tmp_path)
+
+    def fn(a, g, r, c):
+        y = F.layer_norm(-(a * g - r / c), (n,), eps=1e-5)
+        return y * y / 2 + y
+    ref = torch_grads(fn, [a, g, r, c], do, [0, 1, 2, 3])
+    # da is rounded to a's f16.
+    nt.assert_close_lowp(got[0], ref[0], "f16", what="da")
+    check(got[1:], ref[1:])

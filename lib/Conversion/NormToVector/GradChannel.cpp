@@ -488,9 +488,9 @@ void GradChannelEmitter::applySegment(Value s) {
       Value run = iadd(imul(s, r2), imul(j, l.r2i));
       eachVector(l.r2i, [&](Value off, Value mask) {
         Value i = iadd(run, off);
-        storeVec(dxOf(xAt(i, mask), loadVec(dy, i, mask), a, meanG,
-                      meanGx, meanHi, meanLo),
-                 dx, i, mask);
+        storeDx(dxOf(xAt(i, mask), loadVec(dy, i, mask), a, meanG, meanGx,
+                     meanHi, meanLo),
+                i, mask);
       });
     });
   }
@@ -523,9 +523,9 @@ void GradChannelEmitter::emitApplyColumn() {
           return loadVec(laneCoef, laneAt(p0, k, off), mask);
         };
         Value i = iadd(row, off);
-        storeVec(dxOf(xAt(i, mask), loadVec(dy, i, mask), c(Rstd),
-                      c(MeanG), c(MeanGx), c(MeanHi), c(MeanLo)),
-                 dx, i, mask);
+        storeDx(dxOf(xAt(i, mask), loadVec(dy, i, mask), c(Rstd), c(MeanG),
+                     c(MeanGx), c(MeanHi), c(MeanLo)),
+                i, mask);
       });
     });
   });

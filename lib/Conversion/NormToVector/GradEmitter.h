@@ -40,6 +40,7 @@ protected:
     w = op.getWeight() ? flatten(op.getWeight()) : mlir::Value();
     savedRstd = op.getRstd() ? flatten(op.getRstd()) : mlir::Value();
     savedMean = op.getMean() ? flatten(op.getMean()) : mlir::Value();
+    dres = op.getResidualGrad() ? flatten(op.getResidualGrad()) : mlir::Value();
     dx = flatten(op.getOuts()[0]);
     if (op.getOuts().size() == 3) {
       dw = flatten(op.getOuts()[1]);
@@ -77,6 +78,13 @@ protected:
                                           mask, v);
     else
       mlir::vector::StoreOp::create(b, loc, v, mem, mlir::ValueRange{i});
+  }
+  /// Stores dx (f32 lanes) at `i`, plus the residual gradient where the
+  /// kernel has one: added in f32, rounded once (C11's reference).
+  void storeDx(mlir::Value v, mlir::Value i, mlir::Value mask) {
+    if (dres)
+      v = mlir::arith::AddFOp::create(b, loc, v, loadVec(dres, i, mask));
+    storeVec(v, dx, i, mask);
   }
   mlir::Value tailMask(int64_t n) {
     return mlir::vector::CreateMaskOp::create(b, loc, mask1,
@@ -196,8 +204,9 @@ protected:
 
   mlir::VectorType vd, mask1;
   /// The kernel's buffers, 1-D (bindBuffers; null where absent); the given
-  /// statistics (saved or constant) over the statistics.
-  mlir::Value x, dy, w, savedMean, savedRstd, dx, dw, db;
+  /// statistics (saved or constant) over the statistics; the residual
+  /// gradient added to dx.
+  mlir::Value x, dy, w, savedMean, savedRstd, dres, dx, dw, db;
 };
 
 } // namespace normlir::normtovector

@@ -227,7 +227,7 @@ void GradRowEmitter::emitRow(Value row, Value t) {
       v = fsub(v, meanG);
     if (meanGxhat)
       v = fsub(v, fmul(xhat, meanGxhat));
-    storeVec(fmul(rstdV, v), dx, iadd(base, off), mask);
+    storeDx(fmul(rstdV, v), iadd(base, off), mask);
     if (pdw) {
       Value i = iadd(imul(t, n), off);
       storeVec(fma(dyv, xhat, loadVec(pdw, i, mask)), pdw, i, mask);

@@ -54,6 +54,25 @@ module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu"
 
 // -----
 
+// With a residual gradient: the dx pass reads it (as bf16, widened) and
+// adds it to dx in f32 before the one rounding to bf16.
+// CHECK-LABEL: func.func @rms_norm_residual(
+// CHECK-SAME: %[[RES:[^:]+]]: memref<4x16xbf16>, %{{[^:]+}}: memref<4x16xbf16>)
+// CHECK: %[[FLAT:.*]] = memref.collapse_shape %[[RES]]
+// CHECK: %[[RV:.*]] = vector.load %[[FLAT]][%{{.*}}] : memref<64xbf16>, vector<8xbf16>
+// CHECK: %[[RW:.*]] = arith.extf %[[RV]] : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[SUM:.*]] = arith.addf %{{.*}}, %[[RW]] : vector<8xf32>
+// CHECK: arith.truncf %[[SUM]] : vector<8xf32> to vector<8xbf16>
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 524288, llcCache = 33554432, cores = 2>} {
+  func.func @rms_norm_residual(%x: memref<4x16xbf16>, %dy: memref<4x16xbf16>, %res: memref<4x16xbf16>, %dx: memref<4x16xbf16>) {
+    norm.grad_kernel %x, %dy residual_grad %res outs(%dx) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64}
+        : (memref<4x16xbf16>, memref<4x16xbf16>, memref<4x16xbf16>, memref<4x16xbf16>) -> ()
+    return
+  }
+}
+
+// -----
+
 // No target attribute: an error, not a guessed vector width.
 func.func @no_target(%x: memref<4x16xf32>, %dx: memref<4x16xf32>) {
   // expected-error @+1 {{expects the module's #norm.cpu_target}}

@@ -202,6 +202,11 @@ LogicalResult GradKernelOp::verify() {
   if (getInputStatistics() && (!getRstd() || getConstantStatistics()))
     return emitOpError("input_statistics needs the statistics as operands "
                        "(rstd) and excludes constant_statistics");
+  // (C11)
+  if (Value r = getResidualGrad();
+      r && !sameShapeElt(cast<ShapedType>(r.getType()), inType))
+    return emitOpError("residual_grad must have the input's shape and "
+                       "element type");
   // (C6)
   bool tensors = isa<RankedTensorType>(inType);
   for (Value v : getOperands())

@@ -10,9 +10,12 @@
 // normalized outputs back to the arguments, op by op in reverse order. The
 // only op that needs calculus is norm.apply, whose gradient is the core
 // gradient ops (docs/design.md, "Gradients"); reshapes move cotangents back
-// unchanged; anything else on an active path is an error at that op. The
-// recomputed forward ops that the gradients do not read are dead and
-// removed.
+// unchanged; elementwise linalg.generic ops of float arithmetic (a residual
+// add, a cast, a scale) by the reverse of their scalar body; anything else
+// on an active path is an error at that op. The recomputed forward ops that
+// the gradients do not read are dead and removed; an elementwise result the
+// forward returns (a residual stream) is taken as an argument where the
+// gradients read it, rather than recomputed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,11 +26,13 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/SmallBitVector.h"
 
 namespace normlir::norm {
 #define GEN_PASS_DEF_NORMDIFFERENTIATE
@@ -81,6 +86,59 @@ bool isNormalizedOutput(Value v) {
     v = def->getOperand(0);
   }
   return false;
+}
+
+/// Whether `g` is elementwise over identity maps with one result, its body
+/// float arithmetic the reverse mode knows (norm-differentiate's
+/// elementwise ops), not reading the output's initial value.
+bool isDifferentiableElementwise(linalg::GenericOp g) {
+  if (g.getNumDpsInits() != 1 || g->getNumResults() != 1 ||
+      g.getNumReductionLoops() != 0 ||
+      !llvm::all_of(g.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }) ||
+      !llvm::all_of(g->getOperandTypes(),
+                    [](Type t) { return isa<RankedTensorType>(t); }))
+    return false;
+  Block &body = g.getRegion().front();
+  if (!body.getArguments().back().use_empty())
+    return false;
+  auto isFloat = [](Type t) { return isa<FloatType>(t); };
+  return llvm::all_of(body.without_terminator(), [&](Operation &op) {
+    return isa<arith::AddFOp, arith::SubFOp, arith::NegFOp, arith::MulFOp,
+               arith::DivFOp, arith::ExtFOp, arith::TruncFOp,
+               arith::ConstantOp>(op) &&
+           llvm::all_of(op.getResultTypes(), isFloat);
+  });
+}
+
+/// Whether the derivative of scalar `v` in the body of an elementwise op by
+/// the body's argument `arg` is exactly 1: `v` is `arg`, or reached from it
+/// through adds, the minuend of subs and casts only, one path.
+bool unitDerivative(Value v, BlockArgument arg) {
+  std::function<bool(Value)> dependsOn = [&](Value u) {
+    if (u == arg)
+      return true;
+    Operation *def = u.getDefiningOp();
+    return def && def->getBlock() == arg.getOwner() &&
+           llvm::any_of(def->getOperands(), dependsOn);
+  };
+  while (v != arg) {
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getBlock() != arg.getOwner())
+      return false;
+    if (isa<arith::ExtFOp, arith::TruncFOp>(def)) {
+      v = def->getOperand(0);
+      continue;
+    }
+    if (!isa<arith::AddFOp, arith::SubFOp>(def))
+      return false;
+    bool lhs = dependsOn(def->getOperand(0));
+    bool rhs = dependsOn(def->getOperand(1));
+    if (lhs == rhs || (rhs && isa<arith::SubFOp>(def)))
+      return false;
+    v = def->getOperand(lhs ? 0 : 1);
+  }
+  return true;
 }
 
 /// The statistics a named norm computes from its input and returns as side
@@ -218,6 +276,7 @@ public:
   }
 
   Value cotangent(Value v) const { return cotangents.lookup(v); }
+  bool isActive(Value v) const { return active.contains(v); }
 
   /// The gradient of `apply` reads `stats` (the forward's saved statistics)
   /// instead of the recomputed ones.
@@ -242,10 +301,105 @@ private:
     }
     if (auto apply = dyn_cast<ApplyOp>(op))
       return propagateApply(apply, b);
+    if (auto g = dyn_cast<linalg::GenericOp>(op);
+        g && isDifferentiableElementwise(g))
+      return propagateElementwise(g, b);
     return op->emitOpError()
            << "norm-differentiate: cannot differentiate through this op (it "
-              "lies between an argument and a normalized output; only norm "
-              "ops and reshapes can)";
+              "lies between an argument and a differentiated output; only "
+              "norm ops, reshapes and elementwise linalg.generic ops of "
+              "arith.addf/subf/negf/mulf/divf/extf/truncf can)";
+  }
+
+  /// ct_i = ct * d(out)/d(in_i) for each active input of an elementwise
+  /// op: the cotangent itself (cast to in_i's type) where the derivative
+  /// is 1 (a residual add, a cast), else a map over the op's inputs and ct
+  /// that replays the body and runs its reverse in f32, rounded once.
+  LogicalResult propagateElementwise(linalg::GenericOp g, OpBuilder &b) {
+    Location loc = g.getLoc();
+    Value ct = cotangent(g.getResult(0));
+    Block &body = g.getRegion().front();
+    Value out = cast<linalg::YieldOp>(body.getTerminator()).getOperand(0);
+    Type f32 = b.getF32Type();
+    for (unsigned i = 0, e = g.getNumDpsInputs(); i < e; ++i) {
+      Value in = g.getDpsInputs()[i];
+      if (!active.contains(in))
+        continue;
+      auto inType = cast<RankedTensorType>(in.getType());
+      Type inElt = inType.getElementType();
+      if (unitDerivative(out, body.getArgument(i))) {
+        Value c = ct;
+        if (cast<RankedTensorType>(ct.getType()).getElementType() != inElt)
+          c = buildMap(b, loc, ValueRange{ct}, inType,
+                       [&](OpBuilder &nb, Location l, ValueRange a) {
+                         return castFloat(nb, l, castFloat(nb, l, a[0], f32),
+                                          inElt);
+                       });
+        accumulate(b, loc, in, c);
+        continue;
+      }
+      SmallVector<Value> ins(g.getDpsInputs());
+      ins.push_back(ct);
+      Value c = buildMap(
+          b, loc, ins, inType, [&](OpBuilder &nb, Location l, ValueRange a) {
+            IRMapping map;
+            for (unsigned k = 0; k + 1 < a.size(); ++k)
+              map.map(body.getArgument(k), a[k]);
+            for (Operation &op : body.without_terminator())
+              nb.clone(op, map);
+            auto val = [&](Value v) {
+              return castFloat(nb, l, map.lookupOrDefault(v), f32);
+            };
+            // The adjoints of the body's values, f32.
+            llvm::DenseMap<Value, Value> adj;
+            auto add = [&](Value v, Value d) {
+              Value &slot = adj[v];
+              slot = slot ? arith::AddFOp::create(nb, l, slot, d) : d;
+            };
+            auto neg = [&](Value d) { return arith::NegFOp::create(nb, l, d); };
+            auto mul = [&](Value p, Value q) {
+              return arith::MulFOp::create(nb, l, p, q);
+            };
+            auto div = [&](Value p, Value q) {
+              return arith::DivFOp::create(nb, l, p, q);
+            };
+            adj[out] = castFloat(nb, l, a.back(), f32);
+            for (Operation &op : llvm::reverse(body.without_terminator())) {
+              if (op.getNumResults() != 1)
+                continue;
+              Value d = adj.lookup(op.getResult(0));
+              if (!d)
+                continue;
+              if (isa<arith::AddFOp>(op)) {
+                add(op.getOperand(0), d);
+                add(op.getOperand(1), d);
+              } else if (isa<arith::SubFOp>(op)) {
+                add(op.getOperand(0), d);
+                add(op.getOperand(1), neg(d));
+              } else if (isa<arith::NegFOp>(op)) {
+                add(op.getOperand(0), neg(d));
+              } else if (isa<arith::MulFOp>(op)) {
+                add(op.getOperand(0), mul(d, val(op.getOperand(1))));
+                add(op.getOperand(1), mul(d, val(op.getOperand(0))));
+              } else if (isa<arith::DivFOp>(op)) {
+                // d(p/q) = dp/q - (p/q) dq/q.
+                Value q = val(op.getOperand(1));
+                Value dq = div(d, q);
+                add(op.getOperand(0), dq);
+                add(op.getOperand(1),
+                    neg(mul(dq, div(val(op.getOperand(0)), q))));
+              } else if (isa<arith::ExtFOp, arith::TruncFOp>(op)) {
+                add(op.getOperand(0), d);
+              }
+            }
+            Value r = adj.lookup(body.getArgument(i));
+            if (!r)
+              r = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0.0));
+            return castFloat(nb, l, r, inElt);
+          });
+      accumulate(b, loc, in, c);
+    }
+    return success();
   }
 
   /// dx through the statistics when they come from x (grad_moments, then
@@ -413,6 +567,12 @@ struct NormDifferentiatePass
         listener.pending.insert(&op);
       }
 
+    // The function's own elementwise results (not the ones norm-expand
+    // builds for a named op's statistics).
+    llvm::SmallBitVector elementwiseResult(ret.getNumOperands());
+    for (auto [j, v] : llvm::enumerate(ret.getOperands()))
+      elementwiseResult[j] = bool(v.getDefiningOp<linalg::GenericOp>());
+
     // The core form.
     MLIRContext *ctx = fn.getContext();
     {
@@ -426,16 +586,20 @@ struct NormDifferentiatePass
     }
     ret = cast<func::ReturnOp>(body.getTerminator());
     unsigned numArgs = body.getNumArguments();
+    ReverseMode reverse(body);
+    // The differentiated outputs: the normalized ones and the elementwise
+    // results that depend on an argument (a residual stream h = x + r
+    // returned beside norm(h), an epilogue).
     SmallVector<int64_t> cotangentOf;
     for (auto [j, v] : llvm::enumerate(ret.getOperands()))
-      if (isNormalizedOutput(v))
+      if (isNormalizedOutput(v) ||
+          (elementwiseResult[j] && reverse.isActive(v)))
         cotangentOf.push_back(int64_t(j));
     if (cotangentOf.empty())
       return fn.emitOpError("norm-differentiate: no result is a normalized "
-                            "output (a norm op's first result) after "
-                            "norm-expand");
+                            "output (a norm op's first result) or an "
+                            "elementwise result of an argument");
 
-    ReverseMode reverse(body);
     // The saved statistics' arguments, in the order of @f's results,
     // reshaped to the core form's shapes at the top of the body.
     SmallVector<int64_t> savedOf;
@@ -490,6 +654,40 @@ struct NormDifferentiatePass
     if (grads.empty())
       return fn.emitOpError("norm-differentiate: no argument reaches a "
                             "normalized output");
+    // An elementwise result the forward returns and the gradients read is
+    // taken as an argument (in result order among the saved ones), so that
+    // its recomputation is dead: the gradients read a residual stream h
+    // once instead of recomputing x + r.
+    {
+      llvm::DenseSet<Operation *> live;
+      SmallVector<Operation *> work;
+      auto reach = [&](Value v) {
+        if (Operation *def = v.getDefiningOp())
+          if (live.insert(def).second)
+            work.push_back(def);
+      };
+      for (Value v : grads)
+        reach(v);
+      while (!work.empty()) {
+        Operation *op = work.pop_back_val();
+        op->walk([&](Operation *nested) {
+          for (Value v : nested->getOperands())
+            reach(v);
+        });
+      }
+      llvm::DenseSet<Value> taken;
+      for (auto [j, v] : llvm::enumerate(ret.getOperands())) {
+        auto g = v.getDefiningOp<linalg::GenericOp>();
+        if (!elementwiseResult[j] || !g || !live.contains(g) ||
+            llvm::is_contained(savedOf, j) || !taken.insert(v).second)
+          continue;
+        auto pos = llvm::lower_bound(savedOf, int64_t(j));
+        unsigned index = numArgs + unsigned(pos - savedOf.begin());
+        savedOf.insert(pos, int64_t(j));
+        Value arg = body.insertArgument(index, v.getType(), v.getLoc());
+        v.replaceAllUsesExcept(arg, ret);
+      }
+    }
     func::ReturnOp::create(b, ret.getLoc(), grads);
     ret.erase();
     bwd.setFunctionType(FunctionType::get(ctx, body.getArgumentTypes(),

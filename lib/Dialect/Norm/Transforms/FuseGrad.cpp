@@ -20,6 +20,8 @@
 
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -177,8 +179,8 @@ struct FuseGrad : OpRewritePattern<ApplyGradOp> {
     }
     auto kernel = GradKernelOp::create(
         rewriter, loc, ValueRange(outs).getTypes(), x, dy,
-        given ? mean : Value(), given ? rstd : Value(), w, outs,
-        rewriter.getDenseI64ArrayAttr(axes),
+        given ? mean : Value(), given ? rstd : Value(), w,
+        /*residual_grad=*/Value(), outs, rewriter.getDenseI64ArrayAttr(axes),
         given ? rewriter.getF64FloatAttr(0.0) : rstdOp.getEpsilonAttr(),
         centered ? rewriter.getUnitAttr() : UnitAttr(),
         given ? UnitAttr() : rstdOp.getZeroDegenerateAttr(),
@@ -193,11 +195,99 @@ struct FuseGrad : OpRewritePattern<ApplyGradOp> {
   }
 };
 
+/// The elementwise f32 sum of `g`'s two inputs rounded once to the output's
+/// element type, `yield T(f32(a) + f32(b))` (the cotangent sum
+/// norm-differentiate builds where a value has several uses), over
+/// identity maps.
+bool isRoundedSum(linalg::GenericOp g) {
+  if (g.getNumDpsInputs() != 2 || g.getNumDpsInits() != 1 ||
+      g->getNumResults() != 1 || g.getNumReductionLoops() != 0 ||
+      !llvm::all_of(g.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }))
+    return false;
+  Block &body = g.getRegion().front();
+  if (!body.getArgument(2).use_empty())
+    return false;
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  Value v = yield.getOperand(0);
+  if (auto t = v.getDefiningOp<arith::TruncFOp>())
+    v = t.getIn();
+  auto add = v.getDefiningOp<arith::AddFOp>();
+  if (!add || !add.getType().isF32())
+    return false;
+  auto argOf = [&](Value s) -> int {
+    if (auto e = s.getDefiningOp<arith::ExtFOp>())
+      s = e.getIn();
+    auto arg = dyn_cast<BlockArgument>(s);
+    return arg && arg.getOwner() == &body ? int(arg.getArgNumber()) : -1;
+  };
+  int a = argOf(add.getLhs()), b = argOf(add.getRhs());
+  if (!((a == 0 && b == 1) || (a == 1 && b == 0)))
+    return false;
+  // Nothing but the add, its casts and the yield.
+  size_t ops = 1 + (add.getLhs() != body.getArgument(a)) +
+               (add.getRhs() != body.getArgument(b)) +
+               (yield.getOperand(0) != add.getResult());
+  return llvm::range_size(body.without_terminator()) == ops;
+}
+
+/// dx + dresidual (a residual stream's gradient added to the kernel's dx,
+/// possibly through the reshape of a norm-expand form, GroupNorm's channel
+/// split) becomes the kernel's residual_grad (C11), so that dx is written
+/// once.
+struct FuseResidualGrad : OpRewritePattern<GradKernelOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(GradKernelOp k,
+                                PatternRewriter &rewriter) const override {
+    if (k.getResidualGrad() || k.getNumResults() == 0 ||
+        !k.getResult(0).hasOneUse())
+      return failure();
+    Value dx = k.getResult(0);
+    Operation *reshape = *dx.getUsers().begin();
+    Value summand = dx;
+    if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(reshape)) {
+      summand = reshape->getResult(0);
+      if (!summand.hasOneUse())
+        return failure();
+    } else {
+      reshape = nullptr;
+    }
+    auto g = dyn_cast<linalg::GenericOp>(*summand.getUsers().begin());
+    if (!g || !isRoundedSum(g))
+      return rewriter.notifyMatchFailure(k, "dx is not added to a value");
+    Value other = g.getDpsInputs()[g.getDpsInputs()[0] == summand ? 1 : 0];
+    if (other == summand || other.getType() != summand.getType() ||
+        g->getResult(0).getType() != summand.getType() ||
+        !definedBefore(other, k))
+      return rewriter.notifyMatchFailure(k, "not a residual gradient of dx's "
+                                            "type available at the kernel");
+    rewriter.setInsertionPoint(k);
+    // The residual gradient in the kernel's shape: the inverse reshape.
+    if (auto c = dyn_cast_or_null<tensor::CollapseShapeOp>(reshape))
+      other = tensor::ExpandShapeOp::create(rewriter, k.getLoc(), dx.getType(),
+                                            other, c.getReassociationIndices());
+    else if (auto e = dyn_cast_or_null<tensor::ExpandShapeOp>(reshape))
+      other =
+          tensor::CollapseShapeOp::create(rewriter, k.getLoc(), dx.getType(),
+                                          other, e.getReassociationIndices());
+    auto fused = GradKernelOp::create(
+        rewriter, k.getLoc(), k->getResultTypes(), k.getInput(), k.getGrad(),
+        k.getMean(), k.getRstd(), k.getWeight(), other, k.getOuts(),
+        k.getAxesAttr(), k.getEpsilonAttr(), k.getCenteredAttr(),
+        k.getZeroDegenerateAttr(), k.getParamAxesAttr(),
+        k.getConstantStatisticsAttr(), k.getInputStatisticsAttr());
+    rewriter.replaceOp(g, summand);
+    rewriter.replaceOp(k, fused.getResults());
+    return success();
+  }
+};
+
 struct NormFuseGradPass
     : public normlir::norm::impl::NormFuseGradBase<NormFuseGradPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseGrad>(&getContext());
+    patterns.add<FuseGrad, FuseResidualGrad>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

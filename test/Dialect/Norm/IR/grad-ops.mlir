@@ -50,6 +50,7 @@ func.func @batch_norm_eval_backward(%x: tensor<2x3x4xf16>, %dy: tensor<2x3x4xf16
 // CHECK-LABEL: func.func @grad_kernel(
 // CHECK: norm.grad_kernel %{{[^ ]+}}, %{{[^ ]+}} weight %{{[^ ]+}} outs(%{{[^ ]+}}, %{{[^ ]+}}, %{{[^ ]+}}) {axes = array<i64: 1>, centered, epsilon = 1.000000e-05 : f64, zero_degenerate}
 // CHECK: norm.grad_kernel %{{[^ ]+}}, %{{[^ ]+}} outs(%{{[^ ]+}}) {axes = array<i64: 1>, epsilon = 1.000000e-05 : f64} : (memref<4x8xbf16>, memref<4x8xbf16>, memref<4x8xbf16>) -> ()
+// CHECK: norm.grad_kernel %{{[^ ]+}}, %{{[^ ]+}} residual_grad %{{[^ ]+}} outs(%{{[^ ]+}}) {axes = array<i64: 1>, epsilon = 1.000000e-05 : f64} : (memref<4x8xbf16>, memref<4x8xbf16>, memref<4x8xbf16>, memref<4x8xbf16>) -> ()
 func.func @grad_kernel(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %w: tensor<8xf32>,
                        %mx: memref<4x8xbf16>, %mdx: memref<4x8xbf16>)
     -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) {
@@ -59,5 +60,7 @@ func.func @grad_kernel(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %w: tensor<8xf
       : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>)
   norm.grad_kernel %mx, %mx outs(%mdx) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
       : (memref<4x8xbf16>, memref<4x8xbf16>, memref<4x8xbf16>) -> ()
+  norm.grad_kernel %mx, %mx residual_grad %mx outs(%mdx) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
+      : (memref<4x8xbf16>, memref<4x8xbf16>, memref<4x8xbf16>, memref<4x8xbf16>) -> ()
   return %r#0, %r#1, %r#2 : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>
 }

@@ -412,3 +412,12 @@ func.func @grad_kernel_input_statistics_constant(%x: tensor<4x8xf32>, %r: tensor
   %dx = norm.grad_kernel %x, %x rstd %r outs(%x) {axes = array<i64: 1>, constant_statistics, input_statistics, epsilon = 0.0 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return
 }
+
+// -----
+
+// (C11)
+func.func @grad_kernel_residual_grad_type(%x: tensor<4x8xf32>, %d: tensor<4x8xf16>) {
+  // expected-error @+1 {{'norm.grad_kernel' op residual_grad must have the input's shape and element type}}
+  %dx = norm.grad_kernel %x, %x residual_grad %d outs(%x) {axes = array<i64: 1>, centered, epsilon = 0.0 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf16>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}

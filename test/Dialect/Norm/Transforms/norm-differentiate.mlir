@@ -175,3 +175,59 @@ func.func @dead_norm_stats(%x: tensor<4x8xf32>, %z: tensor<4x8xf32>)
       : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return %y2, %m, %r : tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>
 }
+
+// A pre-norm residual block: h = x + r (bf16, added in f32) is returned
+// beside LayerNorm(h). h is a differentiated output (its cotangent is the
+// residual stream's gradient, the last argument) and a saved one: the
+// backward reads it instead of recomputing x + r. dh = dh_out + the norm's
+// dx, one sum; the add passes it to x and r unchanged.
+// CHECK-LABEL: func.func @residual_backward(
+// CHECK-SAME: %[[RX:[^:]+]]: tensor<4x8xbf16>, %[[RR:[^:]+]]: tensor<4x8xbf16>, %[[RW:[^:]+]]: tensor<8xf32>, %[[RH:[^:]+]]: tensor<4x8xbf16>, %[[RM:[^:]+]]: tensor<4x1xf32>, %[[RS:[^:]+]]: tensor<4x1xf32>, %[[RDY:[^:]+]]: tensor<4x8xbf16>, %[[RDH:[^:]+]]: tensor<4x8xbf16>)
+// CHECK-SAME: -> (tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<8xf32>)
+// CHECK-SAME: norm.cotangents = array<i64: 0, 1>, norm.gradient_of = @residual, norm.saved = array<i64: 1, 2, 3>, norm.wrt = array<i64: 0, 1, 2>
+// CHECK-NOT: arith.addf
+// CHECK: %[[RDX:[^ ]+]] = norm.apply_grad %[[RH]], %[[RDY]] mean %[[RM]] rstd %[[RS]] weight %[[RW]]
+// CHECK: %[[RSUM:[^ ]+]] = linalg.generic {{.*}} ins(%[[RDH]], %[[RDX]] : tensor<4x8xbf16>, tensor<4x8xbf16>)
+// CHECK: arith.addf
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[RSUM]], %[[RSUM]], %{{[^ ]+}} :
+#rmap = affine_map<(d0, d1) -> (d0, d1)>
+func.func @residual(%x: tensor<4x8xbf16>, %r: tensor<4x8xbf16>, %w: tensor<8xf32>)
+    -> (tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<4x1xf32>, tensor<4x1xf32>) {
+  %e = tensor.empty() : tensor<4x8xbf16>
+  %h = linalg.generic {indexing_maps = [#rmap, #rmap, #rmap], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %r : tensor<4x8xbf16>, tensor<4x8xbf16>) outs(%e : tensor<4x8xbf16>) {
+  ^bb0(%p: bf16, %q: bf16, %o: bf16):
+    %pw = arith.extf %p : bf16 to f32
+    %qw = arith.extf %q : bf16 to f32
+    %s = arith.addf %pw, %qw : f32
+    %t = arith.truncf %s : f32 to bf16
+    linalg.yield %t : bf16
+  } -> tensor<4x8xbf16>
+  %y, %m, %s = norm.layer_norm %h weight %w {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xbf16>, tensor<8xf32>) -> (tensor<4x8xbf16>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y, %h, %m, %s : tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<4x1xf32>, tensor<4x1xf32>
+}
+
+// A prologue that is not a unit add (a gate, x * g, not returned): the
+// gate's gradient is a map over x, g and dh that replays the body and runs
+// its reverse (dg = dh * x); h is recomputed.
+// CHECK-LABEL: func.func @gated_backward(
+// CHECK-SAME: %[[GX:[^:]+]]: tensor<4x8xf32>, %[[GG:[^:]+]]: tensor<4x8xf32>, %[[GDY:[^:]+]]: tensor<4x8xf32>)
+// CHECK-NOT: norm.saved
+// CHECK: %[[GH:[^ ]+]] = linalg.generic {{.*}} ins(%[[GX]], %[[GG]] :
+// CHECK: norm.apply_grad %[[GH]], %[[GDY]]
+// CHECK: linalg.generic {{.*}} ins(%[[GX]], %[[GG]], %{{[^ ]+}} :
+// CHECK: linalg.generic {{.*}} ins(%[[GX]], %[[GG]], %{{[^ ]+}} :
+func.func @gated(%x: tensor<4x8xf32>, %g: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %e = tensor.empty() : tensor<4x8xf32>
+  %h = linalg.generic {indexing_maps = [#rmap, #rmap, #rmap], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %g : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %s = arith.mulf %p, %q : f32
+    linalg.yield %s : f32
+  } -> tensor<4x8xf32>
+  %y, %m, %s = norm.layer_norm %h {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y : tensor<4x8xf32>
+}

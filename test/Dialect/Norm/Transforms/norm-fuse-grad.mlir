@@ -204,3 +204,102 @@ func.func @constant_statistics_broadcast_mean(%x: tensor<8x4x5xf32>, %dy: tensor
       : (tensor<8x4x5xf32>, tensor<8x4x5xf32>, tensor<1x1x1xf32>, tensor<1x4x1xf32>) -> (tensor<4xf32>, tensor<4xf32>)
   return %dx, %dw, %db : tensor<8x4x5xf32>, tensor<4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// A residual stream's gradient added to dx (the rounded f32 sum
+// norm-differentiate builds) becomes the kernel's residual_grad: dx is
+// written once, and x and r get it unchanged.
+#map = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @residual(
+// CHECK-SAME: %[[H:[^:]+]]: tensor<4x8xbf16>, %[[DY:[^:]+]]: tensor<4x8xbf16>, %[[M:[^:]+]]: tensor<4x1xf32>, %[[R:[^:]+]]: tensor<4x1xf32>, %[[DH:[^:]+]]: tensor<4x8xbf16>)
+// CHECK: %[[K:[^ ]+]] = norm.grad_kernel %[[H]], %[[DY]] mean %[[M]] rstd %[[R]] residual_grad %[[DH]] outs(
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[K]], %[[K]]
+func.func @residual(%h: tensor<4x8xbf16>, %dy: tensor<4x8xbf16>, %m: tensor<4x1xf32>, %r: tensor<4x1xf32>, %dh: tensor<4x8xbf16>)
+    -> (tensor<4x8xbf16>, tensor<4x8xbf16>) {
+  %mg, %mgx = norm.grad_moments %h, %dy mean %m rstd %r axes = [1] {input_statistics}
+      : (tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  %dx = norm.apply_grad %h, %dy mean %m rstd %r mean_g %mg mean_gxhat %mgx
+      : (tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x8xbf16>
+  %e = tensor.empty() : tensor<4x8xbf16>
+  %s = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%dh, %dx : tensor<4x8xbf16>, tensor<4x8xbf16>) outs(%e : tensor<4x8xbf16>) {
+  ^bb0(%a: bf16, %b: bf16, %o: bf16):
+    %aw = arith.extf %a : bf16 to f32
+    %bw = arith.extf %b : bf16 to f32
+    %t = arith.addf %aw, %bw : f32
+    %c = arith.truncf %t : f32 to bf16
+    linalg.yield %c : bf16
+  } -> tensor<4x8xbf16>
+  return %s, %s : tensor<4x8xbf16>, tensor<4x8xbf16>
+}
+
+// -----
+
+// Through the reshape of GroupNorm's channel split: the residual gradient
+// is reshaped to the kernel's shape (the inverse reshape).
+#map3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @residual_reshaped(
+// CHECK-SAME: %[[DH:[^:]+]]: tensor<2x6x5xf32>)
+// CHECK: %[[E:[^ ]+]] = tensor.expand_shape %[[DH]] {{\[\[}}0], [1, 2], [3]] output_shape [2, 2, 3, 5]
+// CHECK: %[[K:[^ ]+]] = norm.grad_kernel %{{[^ ]+}}, %{{[^ ]+}} residual_grad %[[E]] outs(
+// CHECK: %[[C:[^ ]+]] = tensor.collapse_shape %[[K]]
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[C]]
+func.func @residual_reshaped(%x: tensor<2x2x3x5xf32>, %dy: tensor<2x2x3x5xf32>, %dh: tensor<2x6x5xf32>) -> tensor<2x6x5xf32> {
+  %mean, %var = norm.moments %x axes = [2, 3] : tensor<2x2x3x5xf32> -> tensor<2x2x1x1xf32>, tensor<2x2x1x1xf32>
+  %rstd = norm.rstd %var epsilon = 1.0e-5 : tensor<2x2x1x1xf32> -> tensor<2x2x1x1xf32>
+  %mg, %mgx = norm.grad_moments %x, %dy mean %mean rstd %rstd axes = [2, 3]
+      : (tensor<2x2x3x5xf32>, tensor<2x2x3x5xf32>, tensor<2x2x1x1xf32>, tensor<2x2x1x1xf32>) -> (tensor<2x2x1x1xf32>, tensor<2x2x1x1xf32>)
+  %dx = norm.apply_grad %x, %dy mean %mean rstd %rstd mean_g %mg mean_gxhat %mgx
+      : (tensor<2x2x3x5xf32>, tensor<2x2x3x5xf32>, tensor<2x2x1x1xf32>, tensor<2x2x1x1xf32>, tensor<2x2x1x1xf32>, tensor<2x2x1x1xf32>) -> tensor<2x2x3x5xf32>
+  %c = tensor.collapse_shape %dx [[0], [1, 2], [3]] : tensor<2x2x3x5xf32> into tensor<2x6x5xf32>
+  %e = tensor.empty() : tensor<2x6x5xf32>
+  %s = linalg.generic {indexing_maps = [#map3, #map3, #map3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%dh, %c : tensor<2x6x5xf32>, tensor<2x6x5xf32>) outs(%e : tensor<2x6x5xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %t = arith.addf %a, %b : f32
+    linalg.yield %t : f32
+  } -> tensor<2x6x5xf32>
+  return %s : tensor<2x6x5xf32>
+}
+
+// -----
+
+// Not fused: dx has another use (written anyway), and a sum that is not a
+// plain add (a product).
+#map = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @residual_not_fused(
+// CHECK-NOT: residual_grad
+// CHECK: linalg.generic
+// CHECK: linalg.generic
+func.func @residual_not_fused(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %dh: tensor<4x8xf32>)
+    -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
+  %mean, %var = norm.moments %x axes = [1] : tensor<4x8xf32> -> tensor<4x1xf32>, tensor<4x1xf32>
+  %rstd = norm.rstd %var epsilon = 1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %mg, %mgx = norm.grad_moments %x, %dy mean %mean rstd %rstd axes = [1]
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  %dx = norm.apply_grad %x, %dy mean %mean rstd %rstd mean_g %mg mean_gxhat %mgx
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %e = tensor.empty() : tensor<4x8xf32>
+  %s = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%dh, %dx : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %t = arith.addf %a, %b : f32
+    linalg.yield %t : f32
+  } -> tensor<4x8xf32>
+  %x2, %v2 = norm.moments %dy axes = [1] : tensor<4x8xf32> -> tensor<4x1xf32>, tensor<4x1xf32>
+  %r2 = norm.rstd %v2 epsilon = 1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %mg2, %mgx2 = norm.grad_moments %dy, %x mean %x2 rstd %r2 axes = [1]
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  %dx2 = norm.apply_grad %dy, %x mean %x2 rstd %r2 mean_g %mg2 mean_gxhat %mgx2
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %p = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%dh, %dx2 : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %t = arith.mulf %a, %b : f32
+    linalg.yield %t : f32
+  } -> tensor<4x8xf32>
+  return %s, %dx, %p : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+}

@@ -219,6 +219,18 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
     decomposition is then `norm.apply_grad` without `mean_g`/`mean_gxhat`
     and `norm.param_grad` with the given statistics.
 
+    **Residual gradient.** With `residual_grad` the kernel writes
+    `dx + residual_grad` instead of dx: the gradient of a residual stream
+    (`h = x + r; y = norm(h)`, h also an output) that the upstream layers
+    add to this backward's dx, fused as the forward fuses the residual
+    add. The sum is taken in f32 from dx before rounding, then rounded
+    once to the element type: the reference decomposition ends with
+    ```
+    out = T(f32(dx) + f32(residual_grad))
+    ```
+    which for f16/bf16 rounds dx once where the unfused chain rounds it
+    twice.
+
     Constraints:
     * (C1) `axes` are in `[0, rank(input))`, distinct and ascending, at
       least one.
@@ -239,10 +251,13 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
     * (C9) `constant_statistics` only with `rstd`.
     * (C10) `input_statistics` only with `rstd`, and not with
       `constant_statistics`.
+    * (C11) `residual_grad` has the input's shape and element type.
   }];
   let arguments = (ins AnyShaped:$input, AnyShaped:$grad,
                        Optional<AnyShaped>:$mean, Optional<AnyShaped>:$rstd,
-                       Optional<AnyShaped>:$weight, Variadic<AnyShaped>:$outs,
+                       Optional<AnyShaped>:$weight,
+                       Optional<AnyShaped>:$residual_grad,
+                       Variadic<AnyShaped>:$outs,
                        DenseI64ArrayAttr:$axes, F64Attr:$epsilon,
                        UnitAttr:$centered, UnitAttr:$zero_degenerate,
                        OptionalAttr<DenseI64ArrayAttr>:$param_axes,
@@ -251,7 +266,7 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let assemblyFormat = [{
     $input `,` $grad (`mean` $mean^)? (`rstd` $rstd^)? (`weight` $weight^)?
-    `outs` `(` $outs `)` attr-dict `:`
+    (`residual_grad` $residual_grad^)? `outs` `(` $outs `)` attr-dict `:`
     functional-type(operands, results)
   }];
   let hasVerifier = 1;

@@ -37,7 +37,9 @@ def NormDifferentiate : Pass<"norm-differentiate", "::mlir::ModuleOp"> {
 
     * its arguments are `@f`'s, then one cotangent per *differentiable*
       result of `@f` (a normalized output: a value computed by `norm.apply`,
-      possibly reshaped), of that result's type;
+      possibly reshaped; or an elementwise `linalg.generic` result of `@f`
+      that depends on an argument: a residual stream `h = x + r` returned
+      beside `norm(h)`, an epilogue), of that result's type;
     * its results are the gradients of the arguments that reach a
       `norm.apply`'s input, weight or bias, in argument order.
 
@@ -54,14 +56,28 @@ def NormDifferentiate : Pass<"norm-differentiate", "::mlir::ModuleOp"> {
     are returned. With `recompute-statistics`, or where `@f` does not return
     them, the statistics are recomputed from the input.
 
+    **Saved activations.** An elementwise result that `@f` returns and the
+    gradients read (the residual stream `h` that the norm normalizes) is
+    also taken as an argument, in the same result order among the saved
+    ones (`norm.saved`), so that the backward reads `h` once instead of
+    recomputing `x + r`. This is independent of `recompute-statistics`.
+
     Each `norm.apply` whose statistics are
     computed from its own input becomes `norm.grad_moments` over the
     statistics' axes and `norm.apply_grad`; one with statistics from
     elsewhere (BatchNorm eval) `norm.apply_grad` alone; weight and bias get
     `norm.param_grad`. Gradients flow back through `tensor.expand_shape` and
     `tensor.collapse_shape` (GroupNorm's channel split) and add where a value
-    has several uses. Any other op on the path from an argument to a
-    differentiable result is an error at that op.
+    has several uses (an f32 add rounded once: `norm-fuse-grad` folds the
+    one after a fused backward's dx into its `residual_grad`). Elementwise
+    `linalg.generic` ops (identity maps, one result) whose bodies are
+    `arith.addf`, `subf`, `negf`, `mulf`, `divf`, `extf`, `truncf` and
+    constants pass each active input `ct * d(out)/d(in)`: the cotangent
+    itself, cast, where the derivative is 1 (adds, casts), else a map that
+    replays the body and runs its reverse in f32, rounded once to the
+    input's type. Any other op on the path from an argument to a
+    differentiable result is an error at that op (a relu's `maximumf`
+    among them: its derivative at 0 is a convention).
 
     The backward function records what it computes:
     `norm.gradient_of = @f`, `norm.wrt` (the argument indices its results
@@ -154,12 +170,17 @@ def NormFuseGrad : Pass<"norm-fuse-grad"> {
     takes them as operands, with `input_statistics` when
     `norm.grad_moments` says they are the input's own), or constants of the
     forward (no `norm.grad_moments`: BatchNorm eval, InstanceNorm from
-    running statistics; the kernel gets `constant_statistics`). Other forms
-    stay for
+    running statistics; the kernel gets `constant_statistics`). A kernel's
+    dx that only an elementwise f32 sum with another value of its type uses
+    (possibly through a reshape: the cotangent sum `norm-differentiate`
+    builds for a residual stream, `dh = dh_out + dx`) takes that value as
+    its `residual_grad`, so dx is written once. Other forms stay for
     `convert-norm-to-linalg`. Part of the CPU pipeline only (the GPU lowers
     the gradient ops through linalg).
   }];
-  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def NormAttachCPUTarget
