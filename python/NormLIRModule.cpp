@@ -197,6 +197,7 @@ PYBIND11_MODULE(_normlir, m) {
          std::optional<double> eps, std::optional<double> momentum, bool weight,
          bool bias, bool runningStats, bool batchesTracked, bool training,
          bool channelsLast, bool saveStats, bool cumulativeAverage,
+         bool residual, std::vector<int64_t> wrt,
          std::optional<std::string> paramDType, const std::string &name) {
         NormSpec spec;
         spec.op = parseOp(op);
@@ -215,6 +216,8 @@ PYBIND11_MODULE(_normlir, m) {
         spec.channelsLast = channelsLast;
         spec.saveStats = saveStats;
         spec.cumulativeAverage = cumulativeAverage;
+        spec.residual = residual;
+        spec.wrt = std::move(wrt);
         if (paramDType)
           spec.paramType = parseDType(*paramDType);
         spec.name = name;
@@ -230,6 +233,7 @@ PYBIND11_MODULE(_normlir, m) {
       py::arg("running_stats") = false, py::arg("batches_tracked") = false,
       py::arg("training") = false, py::arg("channels_last") = false,
       py::arg("save_stats") = false, py::arg("cumulative_average") = false,
+      py::arg("residual") = false, py::arg("wrt") = std::vector<int64_t>(),
       py::arg("param_dtype") = py::none(), py::arg("name") = "main",
       "The MLIR text of one norm op wrapped in a function (see the C API's "
       "normlirSpec for the operand and result order).");

@@ -2,6 +2,7 @@
 one thread count. Started by normlir-bench, it builds the tensors once, then
 answers one request per stdin line with one JSON line on stdout:
   request  "eager WARMUP REPEAT" | "compile WARMUP REPEAT"
+           | "normlir WARMUP REPEAT" (OP_step only)
   reply    {"median_ms": ..., "compile_ms": ...} or {"error": "..."}
 The first line it prints is {"torch": VERSION} once the tensors are ready.
 
@@ -12,7 +13,12 @@ outputs; BatchNorm training updates the running stats in place). For
 OP_bwd (normlir-bench --backward) a call is the backward pass alone:
 torch.autograd.grad of one forward's output (eager, or compiled by
 torch.compile, whose AOTAutograd compiles the backward too) with respect to
-x, weight and bias, the graph kept between calls.
+x, weight and bias, the graph kept between calls. For OP_step
+(normlir-bench --step) a call is a training step's norm: the forward, then
+torch.autograd.grad of its output (x, weight and bias), with torch
+(eager, or torch.compile) or with normlir.functional (the NormLIR forward
+and the backward kernel the compiler derives, through autograd), imported
+from the build tree.
 """
 import json
 import os
@@ -24,7 +30,8 @@ import time
 def main():
     op, dtype, layout, shape, extra, threads = sys.argv[1:7]
     backward = op.endswith("_bwd")
-    op = op.removesuffix("_bwd")
+    step = op.endswith("_step")
+    op = op.removesuffix("_bwd").removesuffix("_step")
     shape = [int(d) for d in shape.split("x")]
     extra, threads = int(extra), int(threads)
     os.environ["OMP_NUM_THREADS"] = str(threads)
@@ -69,7 +76,32 @@ def main():
     else:
         raise SystemExit(f"unknown op {op}")
 
-    if backward:
+    normlir_fn = None
+    if step:
+        # normlir.functional from the build tree (the extension is built
+        # for this Python's version).
+        root = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        sys.path.insert(0, os.path.join(root, "build", "python_packages"))
+        try:
+            import normlir.functional as NF
+        except ImportError as e:
+            NF = None
+            normlir_error = f"cannot import normlir: {e}"
+        if NF is not None:
+            normlir_fn = {
+                "ln": lambda x: NF.layer_norm(x, norm_shape, w, b, 1e-5),
+                "rms": lambda x: NF.rms_norm(x, norm_shape, w, 1e-6),
+                "bn_train": lambda x: NF.batch_norm(x, rm, rv, w, b, True, 0.1,
+                                                    1e-5),
+                "bn_eval": lambda x: NF.batch_norm(x, rm, rv, w, b, False, 0.1,
+                                                   1e-5),
+                "in": lambda x: NF.instance_norm(x, weight=w, bias=b,
+                                                 eps=1e-5),
+                "gn": lambda x: NF.group_norm(x, extra, w, b, 1e-5),
+            }[op]
+
+    if backward or step:
         x.requires_grad_(True)
         w.requires_grad_(True)
         b.requires_grad_(True)
@@ -78,6 +110,10 @@ def main():
         if layout == "nhwc":
             dy = dy.contiguous(memory_format=torch.channels_last)
         graphs = {}
+
+        def step_of(f):
+            """One forward of f and its backward."""
+            return lambda x: torch.autograd.grad(f(x), wrt, dy)
 
         def backward_of(f, kind):
             """The backward of one forward of f (built once per kind)."""
@@ -96,8 +132,14 @@ def main():
             continue
         kind, warmup, repeat = parts[0], int(parts[1]), int(parts[2])
         try:
-            with torch.set_grad_enabled(backward):
-                if kind == "compile":
+            with torch.set_grad_enabled(backward or step):
+                if kind == "normlir":
+                    if not step:
+                        raise RuntimeError("the normlir kind is a step's")
+                    if normlir_fn is None:
+                        raise RuntimeError(normlir_error)
+                    f = normlir_fn
+                elif kind == "compile":
                     if not hasattr(torch, "compile"):
                         raise RuntimeError(f"torch {torch.__version__} has no torch.compile")
                     if compiled is None:
@@ -105,6 +147,8 @@ def main():
                         t0 = time.perf_counter()
                         if backward:
                             backward_of(compiled, kind)(x)
+                        elif step:
+                            step_of(compiled)(x)
                         else:
                             compiled(x)
                         compile_ms = (time.perf_counter() - t0) * 1e3
@@ -113,6 +157,8 @@ def main():
                     f = fn
                 if backward:
                     f = backward_of(f, kind)
+                elif step:
+                    f = step_of(f)
                 for _ in range(warmup):
                     f(x)
                 times = []

@@ -118,9 +118,11 @@ typedef enum normlirOpKind {
 } normlirOpKind;
 
 /// Operands and modes of a spec (normlirSpecSetFlags). The function built
-/// takes, in order: the input, then weight, bias, running_mean, running_var,
-/// num_batches_tracked (i64, rank 0) where present. It returns the output,
-/// then the saved statistics with NORMLIR_SPEC_SAVE_STATS (LayerNorm and
+/// takes, in order: the input, then the residual (NORMLIR_SPEC_RESIDUAL),
+/// then weight, bias, running_mean, running_var, num_batches_tracked (i64,
+/// rank 0) where present. It returns the output, then the sum input +
+/// residual that it normalized (NORMLIR_SPEC_RESIDUAL), then the saved
+/// statistics with NORMLIR_SPEC_SAVE_STATS (LayerNorm and
 /// GroupNorm: mean, rstd; RMSNorm: rstd; BatchNorm in training: save_mean,
 /// save_rstd), then the updated running_mean and running_var (training with
 /// running statistics), then num_batches_tracked + 1 (when given, BatchNorm
@@ -143,6 +145,12 @@ enum {
   /// BatchNorm: PyTorch's momentum=None, the cumulative moving average
   /// (needs NORMLIR_SPEC_BATCHES_TRACKED).
   NORMLIR_SPEC_CUMULATIVE_AVERAGE = 1u << 7,
+  /// A residual add before the norm: h = input + residual (of the input's
+  /// shape and type; in f32, rounded once) is normalized and returned (a
+  /// pre-norm transformer's residual stream). Its backward (with
+  /// NORMLIR_COMPILE_DIFFERENTIATE) takes h as a saved result and the
+  /// cotangent of h, and adds it to the norm's input gradient in one kernel.
+  NORMLIR_SPEC_RESIDUAL = 1u << 8,
 };
 
 typedef struct normlirSpecImpl *normlirSpec;

@@ -143,6 +143,9 @@ public:
   Spec &cumulativeAverage(bool on = true) {
     return flag(NORMLIR_SPEC_CUMULATIVE_AVERAGE, on);
   }
+  /// h = input + residual (a second argument) is normalized and returned
+  /// after the output (NORMLIR_SPEC_RESIDUAL).
+  Spec &residual(bool on = true) { return flag(NORMLIR_SPEC_RESIDUAL, on); }
   Spec &epsilon(double eps) {
     epsilon_ = eps;
     hasEpsilon_ = true;

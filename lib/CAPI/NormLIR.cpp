@@ -199,7 +199,7 @@ normlirStatus normlirSpecSetMomentum(normlirSpec spec, double momentum) {
 normlirStatus normlirSpecSetFlags(normlirSpec spec, uint32_t flags) {
   if (!spec)
     return invalid("normlirSpecSetFlags: null spec");
-  if (flags >= (1u << 8))
+  if (flags >= (1u << 9))
     return invalid("normlirSpecSetFlags: unknown flag bits");
   NormSpec &s = spec->spec;
   s.weight = flags & NORMLIR_SPEC_WEIGHT;
@@ -210,6 +210,7 @@ normlirStatus normlirSpecSetFlags(normlirSpec spec, uint32_t flags) {
   s.channelsLast = flags & NORMLIR_SPEC_CHANNELS_LAST;
   s.saveStats = flags & NORMLIR_SPEC_SAVE_STATS;
   s.cumulativeAverage = flags & NORMLIR_SPEC_CUMULATIVE_AVERAGE;
+  s.residual = flags & NORMLIR_SPEC_RESIDUAL;
   return nullptr;
 }
 

@@ -129,8 +129,11 @@ llvm::Expected<std::string> NormSpec::toMLIR() const {
 
   // Operands.
   std::vector<Value> args;
-  args.push_back({"%x", tensorType(shape, dtype)});
-  std::string operands = "%x";
+  std::string xType = tensorType(shape, dtype);
+  args.push_back({"%x", xType});
+  if (residual)
+    args.push_back({"%residual", xType});
+  std::string operands = residual ? "%h" : "%x";
   std::string paramTy = tensorType(paramShape, param);
   if (weight) {
     args.push_back({"%weight", paramTy});
@@ -150,8 +153,9 @@ llvm::Expected<std::string> NormSpec::toMLIR() const {
     operands += " batches_tracked %num_batches_tracked";
   }
 
-  // Results of the op, and which of them the function returns.
-  std::vector<std::string> resultTypes = {tensorType(shape, dtype)};
+  // Results of the op, and which of them the function returns (the sum
+  // h, with a residual, goes right after the output).
+  std::vector<std::string> resultTypes = {xType};
   std::vector<bool> returned = {true};
   auto addResult = [&](std::string type, bool ret) {
     resultTypes.push_back(std::move(type));
@@ -219,7 +223,9 @@ llvm::Expected<std::string> NormSpec::toMLIR() const {
   std::string argList, argTypes, retTypes, retValues;
   for (auto [i, a] : llvm::enumerate(args)) {
     argList += (i ? ", " : "") + a.name + ": " + a.type;
-    argTypes += (i ? ", " : "") + a.type;
+    // The op's operands: h in place of x and the residual.
+    if (!(residual && i == 1))
+      argTypes += (i ? ", " : "") + a.type;
   }
   std::string resultList = resultTypes.size() == 1 ? "" : "(";
   for (auto [i, t] : llvm::enumerate(resultTypes))
@@ -229,17 +235,60 @@ llvm::Expected<std::string> NormSpec::toMLIR() const {
   for (size_t i = 0; i < resultTypes.size(); ++i) {
     if (!returned[i])
       continue;
-    retValues += (retValues.empty() ? "" : ", ") + std::string("%r#") +
-                 std::to_string(i);
+    retValues += (retValues.empty() ? "" : ", ") +
+                 (resultTypes.size() == 1 ? std::string("%r")
+                                          : "%r#" + std::to_string(i));
     retTypes += (retTypes.empty() ? "" : ", ") + resultTypes[i];
+    if (i == 0 && residual) {
+      retValues += ", %h";
+      retTypes += ", " + xType;
+    }
   }
-  if (resultTypes.size() == 1)
-    retValues = "%r";
+
+  std::string fnAttrs;
+  if (!wrt.empty()) {
+    for (auto [k, i] : llvm::enumerate(wrt))
+      if (i < 0 || i >= int64_t(args.size()) || (k > 0 && i <= wrt[k - 1]))
+        return specError("wrt must list argument indices in [0, " +
+                         llvm::Twine(args.size()) +
+                         "), ascending and distinct");
+    fnAttrs = " attributes {norm.wrt = array<i64: ";
+    for (auto [k, i] : llvm::enumerate(wrt))
+      fnAttrs += (k ? ", " : "") + std::to_string(i);
+    fnAttrs += ">}";
+  }
 
   std::string s;
   llvm::raw_string_ostream os(s);
-  os << "func.func @" << name << "(" << argList << ") -> (" << retTypes
-     << ") {\n";
+  os << "func.func @" << name << "(" << argList << ") -> (" << retTypes << ")"
+     << fnAttrs << " {\n";
+  if (residual) {
+    // h = x + residual, elementwise, in f32 rounded once.
+    std::string dims, map, iters;
+    for (int64_t i = 0; i < rank; ++i) {
+      dims += (i ? ", d" : "d") + std::to_string(i);
+      iters += i ? ", \"parallel\"" : "\"parallel\"";
+    }
+    map = "affine_map<(" + dims + ") -> (" + dims + ")>";
+    std::string elt = getElementTypeName(dtype).str();
+    os << "  %empty = tensor.empty() : " << xType << "\n";
+    os << "  %h = linalg.generic {indexing_maps = [" << map << ", " << map
+       << ", " << map << "], iterator_types = [" << iters << "]}\n"
+       << "      ins(%x, %residual : " << xType << ", " << xType
+       << ") outs(%empty : " << xType << ") {\n"
+       << "  ^bb0(%a: " << elt << ", %b: " << elt << ", %o: " << elt << "):\n";
+    if (dtype == ElementType::F32) {
+      os << "    %s = arith.addf %a, %b : f32\n"
+         << "    linalg.yield %s : f32\n";
+    } else {
+      os << "    %aw = arith.extf %a : " << elt << " to f32\n"
+         << "    %bw = arith.extf %b : " << elt << " to f32\n"
+         << "    %s = arith.addf %aw, %bw : f32\n"
+         << "    %t = arith.truncf %s : f32 to " << elt << "\n"
+         << "    linalg.yield %t : " << elt << "\n";
+    }
+    os << "  } -> " << xType << "\n";
+  }
   os << "  %r"
      << (resultTypes.size() > 1 ? ":" + std::to_string(resultTypes.size())
                                 : std::string())

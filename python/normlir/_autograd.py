@@ -66,6 +66,39 @@ def apply_compiled(run, backward, x, weight, bias):
     return _CompiledNormFunction.apply(run, backward, x, weight, bias)
 
 
+class _ResidualNormFunction(torch.autograd.Function):
+    """``y, h, stats = forward(x, residual, *params)`` on NormLIR (``h = x +
+    residual``, returned with y); the gradients from ``backward(h, params,
+    stats, dy, dh, needs)`` (``needs``: needs_input_grad of x, residual and
+    params), also on NormLIR. Only h, the parameters and the statistics
+    are saved."""
+
+    @staticmethod
+    def forward(ctx, forward, backward, x, residual, *params):
+        ctx.backward_fn = backward
+        ctx.num_params = len(params)
+        y, h, stats = forward(x, residual, *params)
+        ctx.save_for_backward(h, *params, *stats)
+        return y, h
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dy, dh):
+        h, *rest = ctx.saved_tensors
+        params = tuple(rest[:ctx.num_params])
+        stats = tuple(rest[ctx.num_params:])
+        grads = ctx.backward_fn(h, params, stats, dy, dh,
+                                ctx.needs_input_grad[2:])
+        return (None, None, *grads)
+
+
+def apply_residual(forward, backward, x, residual, *params):
+    """``(y, h)`` of ``forward``, differentiable through NormLIR's
+    ``backward`` (see _ResidualNormFunction)."""
+    return _ResidualNormFunction.apply(forward, backward, x, residual,
+                                       *params)
+
+
 def apply(run, reference, x, weight, bias):
     """``run(x, weight, bias)[0]``, differentiable through ``reference``: its
     backward recomputes ``reference`` from the saved operands and

@@ -85,13 +85,22 @@ class Spec:
             save_rstd).
         cumulative_average: BatchNorm training: PyTorch's ``momentum=None``,
             the cumulative moving average (needs ``batches_tracked``).
+        residual: a residual add before the norm: the function takes a
+            residual of the input's shape and type after the input, and
+            normalizes and returns h = input + residual (a pre-norm
+            transformer's residual stream; added in f32, rounded once).
+        wrt: the argument indices whose gradients the backward function
+            (``compile(..., differentiate=True)``) returns, ascending
+            (recorded as the function's ``norm.wrt``); empty: every argument
+            that has one.
         param_dtype: the element type of weight, bias and running statistics:
             None (the input's) or ``"f32"``.
         name: the name of the function built.
 
-    The function built takes the input, then weight, bias, running_mean,
-    running_var and num_batches_tracked where present; it returns the output,
-    then the saved statistics (``save_stats``), then the new running_mean and
+    The function built takes the input, then the residual (``residual``),
+    then weight, bias, running_mean, running_var and num_batches_tracked
+    where present; it returns the output, then h (``residual``), then the
+    saved statistics (``save_stats``), then the new running_mean and
     running_var (training with running statistics), then
     num_batches_tracked + 1 (BatchNorm training with ``batches_tracked``).
     """
@@ -111,6 +120,8 @@ class Spec:
     channels_last: bool = False
     save_stats: bool = False
     cumulative_average: bool = False
+    residual: bool = False
+    wrt: tuple[int, ...] = ()
     param_dtype: str | None = None
     name: str = "main"
 
@@ -124,6 +135,7 @@ class Spec:
             raise TypeError(f"a norm's input is f32, f16 or bf16, "
                             f"got {self.dtype}")
         put(self, "shape", _int_tuple(self.shape, "shape"))
+        put(self, "wrt", _int_tuple(self.wrt, "wrt"))
         if self.normalized_shape is not None:
             put(self, "normalized_shape",
                 _int_tuple(self.normalized_shape, "normalized_shape"))

@@ -58,7 +58,7 @@ from ._dtypes import numpy_dtype_name, torch_dtype_name
 from ._kernel import Spec, compile as _compile, float_arg as _float_arg
 
 __all__ = ["layer_norm", "rms_norm", "batch_norm", "instance_norm",
-           "group_norm", "clear_cache"]
+           "group_norm", "add_layer_norm", "add_rms_norm", "clear_cache"]
 
 _LAYER_NORM = "layer_norm"
 _RMS_NORM = "rms_norm"
@@ -156,6 +156,42 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         if out is not None:
             return out
     return _norm(_RMS_NORM, opts, input, (weight,), ())
+
+
+def add_layer_norm(input, residual, normalized_shape, weight=None, bias=None,
+                   eps=1e-5):
+    """A pre-norm transformer's residual stream: ``h = input + residual``
+    (added in float32, rounded once to the input's dtype), then
+    ``layer_norm(h, normalized_shape, weight, bias, eps)``, in one kernel.
+
+    Args:
+        input, residual: arrays or tensors of one shape ``(*,
+            *normalized_shape)``, dtype and device.
+        normalized_shape, weight, bias, eps: as :func:`layer_norm`.
+
+    Returns:
+        ``(output, h)``: the normalized sum and the sum itself (the stream
+        the next block adds to). With autograd, the backward is one kernel
+        too: it reads the saved h and statistics and the gradients of both
+        results, and writes their sum's gradient once, which is the
+        gradient of both ``input`` and ``residual`` (CPU tensors only).
+    """
+    from ._residual import add_norm_opts, residual_norm
+
+    return residual_norm(_LAYER_NORM, add_norm_opts("add_layer_norm",
+                                                    normalized_shape, eps),
+                         input, residual, (weight, bias))
+
+
+def add_rms_norm(input, residual, normalized_shape, weight=None, eps=None):
+    """``h = input + residual``, then ``rms_norm(h, normalized_shape,
+    weight, eps)``, in one kernel; returns ``(output, h)``. See
+    :func:`add_layer_norm`."""
+    from ._residual import add_norm_opts, residual_norm
+
+    return residual_norm(_RMS_NORM, add_norm_opts("add_rms_norm",
+                                                  normalized_shape, eps),
+                         input, residual, (weight,))
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None,
@@ -292,14 +328,15 @@ class _Plan:
     __slots__ = ("kernel", "call", "call_ptrs", "cuda", "param_shapes",
                  "update_shapes", "stat_shapes")
 
-    def __init__(self, kernel, num_updates, num_stats=0):
+    def __init__(self, kernel, num_updates, num_stats=0, first_stat=1):
         self.kernel = kernel
         self.call = kernel.function.call
         self.call_ptrs = kernel.function.call_ptrs
         self.cuda = kernel.target == "cuda"
         self.param_shapes = [s for s, _ in kernel.inputs[1:]]
-        self.stat_shapes = [s for s, _ in kernel.results[1:1 + num_stats]]
-        self.update_shapes = ([s for s, _ in kernel.results[1 + num_stats:]]
+        end = first_stat + num_stats
+        self.stat_shapes = [s for s, _ in kernel.results[first_stat:end]]
+        self.update_shapes = ([s for s, _ in kernel.results[end:]]
                               if num_updates else [])
 
 
@@ -610,12 +647,16 @@ def _operand_type_error(op, params, is_torch) -> TypeError:
 
 
 def _make_plan(op, opts, layout, x, params, updates, is_torch,
-               backward=False, save_stats=False) -> _Plan:
+               backward=False, save_stats=False, residual=False,
+               wrt=()) -> _Plan:
     """Validates a call as PyTorch does, builds its spec and compiles it;
     with ``save_stats`` the forward also returns its statistics; with
     ``backward``, the backward function the compiler derives from it
     (``main_backward(x, params..., [saved statistics...,] grad_output) ->
-    (grad_input, grad_params...)``)."""
+    (grad_input, grad_params...)``). ``residual``: the spec adds a residual
+    (of x's shape and type) to x first and returns the sum after the
+    output; ``wrt``: the arguments whose gradients the backward returns
+    (empty: all)."""
     shape = tuple(x.shape)
     if is_torch:
         dtype = torch_dtype_name(x.dtype)
@@ -644,10 +685,13 @@ def _make_plan(op, opts, layout, x, params, updates, is_torch,
     if save_stats:
         spec = dataclasses.replace(spec, save_stats=True)
         num_stats = 1 if op == _RMS_NORM else 2
+    if residual or wrt:
+        spec = dataclasses.replace(spec, residual=residual, wrt=wrt)
     if backward:
         return _Plan(_compile(spec, target, differentiate=True,
                               function=spec.name + "_backward"), 0)
-    return _Plan(_compile(spec, target), len(updates), num_stats)
+    return _Plan(_compile(spec, target), len(updates), num_stats,
+                 first_stat=2 if residual else 1)
 
 
 def _param_dtype(op, x, dtype, params, is_torch):

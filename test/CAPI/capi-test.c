@@ -214,6 +214,34 @@ int main(void) {
       printf("ln_backward inputs (%s): %d\n", mode,
              (int)normlirFunctionGetNumInputs(bwd));
   }
+  /* A residual stream: the backward takes h, mean and rstd as saved
+     results and the cotangents of the output and of h; it returns the
+     gradients of x, the residual, weight and bias. */
+  normlirSpec residual = NULL;
+  report("residual spec", normlirSpecCreate(NORMLIR_LAYER_NORM, NORMLIR_F32, 4,
+                                            shape, &residual));
+  normlirSpecSetNormalizedShape(residual, 2, norm);
+  report("residual flags",
+         normlirSpecSetFlags(residual, NORMLIR_SPEC_WEIGHT | NORMLIR_SPEC_BIAS |
+                                           NORMLIR_SPEC_SAVE_STATS |
+                                           NORMLIR_SPEC_RESIDUAL));
+  normlirModule resMod = NULL;
+  opts.flags = NORMLIR_COMPILE_DIFFERENTIATE;
+  report("residual compile", normlirCompileSpec(residual, &opts, &resMod));
+  normlirFunction resFwd = NULL, resBwd = NULL;
+  if (resMod) {
+    report("lookup", normlirModuleLookup(resMod, "norm", &resFwd));
+    report("lookup", normlirModuleLookup(resMod, "norm_backward", &resBwd));
+  }
+  if (resFwd && resBwd)
+    printf("residual: norm %d -> %d, norm_backward %d -> %d\n",
+           (int)normlirFunctionGetNumInputs(resFwd),
+           (int)normlirFunctionGetNumResults(resFwd),
+           (int)normlirFunctionGetNumInputs(resBwd),
+           (int)normlirFunctionGetNumResults(resBwd));
+  normlirModuleRelease(resMod);
+  normlirSpecDestroy(residual);
+
   normlirModuleRelease(withBackward);
   withBackward = NULL;
   opts.flags = NORMLIR_COMPILE_RECOMPUTE_STATISTICS;

@@ -31,11 +31,13 @@ enum class NormOpKind {
   GroupNorm
 };
 
-/// One normalization call. The function built takes the input, then weight,
-/// bias, running_mean, running_var and num_batches_tracked where present; it
-/// returns the output, then the saved statistics when `saveStats`, then the
-/// updated running statistics (training with running statistics), then
-/// num_batches_tracked + 1 (when given).
+/// One normalization call. The function built takes the input, then (with
+/// `residual`) the residual, then weight, bias, running_mean, running_var
+/// and num_batches_tracked where present; it returns the output, then (with
+/// `residual`) the sum input + residual that it normalizes, then the saved
+/// statistics when `saveStats`, then the updated running statistics
+/// (training with running statistics), then num_batches_tracked + 1 (when
+/// given).
 struct NormSpec {
   NormOpKind op = NormOpKind::LayerNorm;
   ElementType dtype = ElementType::F32;
@@ -51,6 +53,15 @@ struct NormSpec {
   bool weight = false, bias = false, runningStats = false,
        batchesTracked = false, training = false, channelsLast = false,
        saveStats = false, cumulativeAverage = false;
+  /// A residual add before the norm (a pre-norm transformer's residual
+  /// stream): h = input + residual, in f32 rounded once to the input's
+  /// type, is normalized and returned.
+  bool residual = false;
+  /// The arguments the backward function (norm-differentiate) returns the
+  /// gradients of, as indices into the function's arguments (ascending;
+  /// recorded as the function's `norm.wrt`); empty: every argument that
+  /// has one.
+  std::vector<int64_t> wrt;
   /// Element type of weight, bias and running statistics; std::nullopt:
   /// the input's.
   std::optional<ElementType> paramType;

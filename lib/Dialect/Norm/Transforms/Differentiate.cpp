@@ -92,17 +92,19 @@ bool isNormalizedOutput(Value v) {
 /// float arithmetic the reverse mode knows (norm-differentiate's
 /// elementwise ops), not reading the output's initial value.
 bool isDifferentiableElementwise(linalg::GenericOp g) {
+  auto isFloat = [](Type t) { return isa<FloatType>(t); };
   if (g.getNumDpsInits() != 1 || g->getNumResults() != 1 ||
       g.getNumReductionLoops() != 0 ||
       !llvm::all_of(g.getIndexingMapsArray(),
                     [](AffineMap m) { return m.isIdentity(); }) ||
-      !llvm::all_of(g->getOperandTypes(),
-                    [](Type t) { return isa<RankedTensorType>(t); }))
+      !llvm::all_of(g->getOperandTypes(), [&](Type t) {
+        auto rt = dyn_cast<RankedTensorType>(t);
+        return rt && rt.hasStaticShape() && isFloat(rt.getElementType());
+      }))
     return false;
   Block &body = g.getRegion().front();
   if (!body.getArguments().back().use_empty())
     return false;
-  auto isFloat = [](Type t) { return isa<FloatType>(t); };
   return llvm::all_of(body.without_terminator(), [&](Operation &op) {
     return isa<arith::AddFOp, arith::SubFOp, arith::NegFOp, arith::MulFOp,
                arith::DivFOp, arith::ExtFOp, arith::TruncFOp,
@@ -276,13 +278,53 @@ public:
   }
 
   Value cotangent(Value v) const { return cotangents.lookup(v); }
-  bool isActive(Value v) const { return active.contains(v); }
+
+  /// Whether `v` depends on the arguments only through ops the reverse
+  /// mode differentiates (norm.apply's input and parameters, reshapes,
+  /// differentiable elementwise ops): a returned value that does gets a
+  /// cotangent. Others (statistics, running-statistics updates, a relu
+  /// mask) are not differentiated outputs, as before.
+  bool isDifferentiable(Value v) {
+    if (!active.contains(v) || isa<BlockArgument>(v))
+      return true;
+    auto [it, inserted] = differentiable.try_emplace(v, false);
+    if (!inserted)
+      return it->second;
+    Operation *def = v.getDefiningOp();
+    bool ok = false;
+    if (auto apply = dyn_cast<ApplyOp>(def))
+      ok = llvm::all_of(
+          ValueRange{apply.getInput(), apply.getWeight(), apply.getBias()},
+          [&](Value u) { return !u || isDifferentiable(u); });
+    else if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
+      ok = isDifferentiable(def->getOperand(0));
+    else if (auto g = dyn_cast<linalg::GenericOp>(def))
+      ok = isDifferentiableElementwise(g) && !capturesActive(g) &&
+           llvm::all_of(g.getDpsInputs(),
+                        [&](Value u) { return isDifferentiable(u); });
+    differentiable[v] = ok;
+    return ok;
+  }
 
   /// The gradient of `apply` reads `stats` (the forward's saved statistics)
   /// instead of the recomputed ones.
   void useSaved(ApplyOp apply, SavedStats stats) { saved[apply] = stats; }
 
 private:
+  /// Whether `g`'s body reads an active value from outside (a scalar
+  /// extracted from an argument): its derivative would be missed.
+  bool capturesActive(linalg::GenericOp g) const {
+    return g.getRegion()
+        .walk([&](Operation *op) {
+          for (Value v : op->getOperands())
+            if (!g.getRegion().isAncestor(v.getParentRegion()) &&
+                active.contains(v))
+              return WalkResult::interrupt();
+          return WalkResult::advance();
+        })
+        .wasInterrupted();
+  }
+
   LogicalResult propagate(Operation *op, OpBuilder &b) {
     Location loc = op->getLoc();
     if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
@@ -302,8 +344,13 @@ private:
     if (auto apply = dyn_cast<ApplyOp>(op))
       return propagateApply(apply, b);
     if (auto g = dyn_cast<linalg::GenericOp>(op);
-        g && isDifferentiableElementwise(g))
+        g && isDifferentiableElementwise(g)) {
+      if (capturesActive(g))
+        return g.emitOpError(
+            "norm-differentiate: the body reads a value that depends on an "
+            "argument from outside the op; pass it as an input instead");
       return propagateElementwise(g, b);
+    }
     return op->emitOpError()
            << "norm-differentiate: cannot differentiate through this op (it "
               "lies between an argument and a differentiated output; only "
@@ -329,11 +376,16 @@ private:
       Type inElt = inType.getElementType();
       if (unitDerivative(out, body.getArgument(i))) {
         Value c = ct;
-        if (cast<RankedTensorType>(ct.getType()).getElementType() != inElt)
+        Type ctElt = cast<RankedTensorType>(ct.getType()).getElementType();
+        if (ctElt != inElt)
           c = buildMap(b, loc, ValueRange{ct}, inType,
                        [&](OpBuilder &nb, Location l, ValueRange a) {
-                         return castFloat(nb, l, castFloat(nb, l, a[0], f32),
-                                          inElt);
+                         // f16 <-> bf16 through f32; else one cast.
+                         Value v = a[0];
+                         if (ctElt.getIntOrFloatBitWidth() ==
+                             inElt.getIntOrFloatBitWidth())
+                           v = castFloat(nb, l, v, f32);
+                         return castFloat(nb, l, v, inElt);
                        });
         accumulate(b, loc, in, c);
         continue;
@@ -458,6 +510,7 @@ private:
 
   Block &body;
   llvm::DenseSet<Value> active;
+  llvm::DenseMap<Value, bool> differentiable;
   llvm::DenseMap<Value, Value> cotangents;
   llvm::DenseMap<Operation *, SavedStats> saved;
 };
@@ -524,6 +577,21 @@ struct NormDifferentiatePass
     if (!fn.getBody().hasOneBlock())
       return fn.emitOpError(
           "norm-differentiate: expects a function of one block");
+    // `norm.wrt` on a forward function: the arguments to differentiate
+    // with respect to (ascending, distinct, in range).
+    std::optional<ArrayRef<int64_t>> requested;
+    if (auto attr =
+            fn->getAttrOfType<DenseI64ArrayAttr>(NormDialect::kWrtAttrName)) {
+      ArrayRef<int64_t> r = attr.asArrayRef();
+      for (auto [k, i] : llvm::enumerate(r))
+        if (i < 0 || i >= int64_t(fn.getNumArguments()) ||
+            (k > 0 && i <= r[k - 1]))
+          return fn.emitOpError()
+                 << "norm-differentiate: " << NormDialect::kWrtAttrName
+                 << " must list argument indices in [0, "
+                 << fn.getNumArguments() << "), ascending and distinct";
+      requested = r;
+    }
     // Built detached, inserted into the module once complete.
     auto bwd = cast<func::FuncOp>(fn->clone());
     bwd.setSymName(name);
@@ -593,7 +661,7 @@ struct NormDifferentiatePass
     SmallVector<int64_t> cotangentOf;
     for (auto [j, v] : llvm::enumerate(ret.getOperands()))
       if (isNormalizedOutput(v) ||
-          (elementwiseResult[j] && reverse.isActive(v)))
+          (elementwiseResult[j] && reverse.isDifferentiable(v)))
         cotangentOf.push_back(int64_t(j));
     if (cotangentOf.empty())
       return fn.emitOpError("norm-differentiate: no result is a normalized "
@@ -644,13 +712,27 @@ struct NormDifferentiatePass
     if (failed(reverse.run(b)))
       return failure();
 
+    // The gradients: of the arguments `norm.wrt` on @f asks for (each must
+    // have one), else of every argument that has one.
     SmallVector<Value> grads;
     SmallVector<int64_t> wrt;
-    for (unsigned i = 0; i < numArgs; ++i)
-      if (Value ct = reverse.cotangent(body.getArgument(i))) {
+    if (requested) {
+      for (int64_t i : *requested) {
+        Value ct = reverse.cotangent(body.getArgument(i));
+        if (!ct)
+          return fn.emitOpError() << "norm-differentiate: argument #" << i
+                                  << " (in " << NormDialect::kWrtAttrName
+                                  << ") does not reach a differentiated output";
         grads.push_back(ct);
         wrt.push_back(i);
       }
+    } else {
+      for (unsigned i = 0; i < numArgs; ++i)
+        if (Value ct = reverse.cotangent(body.getArgument(i))) {
+          grads.push_back(ct);
+          wrt.push_back(i);
+        }
+    }
     if (grads.empty())
       return fn.emitOpError("norm-differentiate: no argument reaches a "
                             "normalized output");

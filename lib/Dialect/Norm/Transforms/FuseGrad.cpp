@@ -254,7 +254,9 @@ struct FuseResidualGrad : OpRewritePattern<GradKernelOp> {
       reshape = nullptr;
     }
     auto g = dyn_cast<linalg::GenericOp>(*summand.getUsers().begin());
-    if (!g || !isRoundedSum(g))
+    // dx must be one of the sum's inputs (as its init it would be
+    // overwritten, not added).
+    if (!g || !isRoundedSum(g) || g.getDpsInits()[0] == summand)
       return rewriter.notifyMatchFailure(k, "dx is not added to a value");
     Value other = g.getDpsInputs()[g.getDpsInputs()[0] == summand ? 1 : 0];
     if (other == summand || other.getType() != summand.getType() ||

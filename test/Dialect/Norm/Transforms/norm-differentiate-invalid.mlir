@@ -83,3 +83,64 @@ func.func @constant_input(%unused: tensor<4xf32>) -> tensor<4x8xf32> {
 func.func @bad_wrt() attributes {norm.gradient_of = @f, norm.wrt = @f} {
   return
 }
+
+// -----
+
+// norm.wrt asks for an argument without a gradient (a running statistic).
+// expected-error @+1 {{'func.func' op norm-differentiate: argument #1 (in norm.wrt) does not reach a differentiated output}}
+func.func @wrt_unreachable(%x: tensor<4x3x5xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>) -> tensor<4x3x5xf32>
+    attributes {norm.wrt = array<i64: 0, 1>} {
+  %y = norm.batch_norm %x running(%rm, %rv)
+      : (tensor<4x3x5xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<4x3x5xf32>
+  return %y : tensor<4x3x5xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op norm-differentiate: norm.wrt must list argument indices in [0, 1), ascending and distinct}}
+func.func @wrt_out_of_range(%x: tensor<4x8xf32>) -> tensor<4x8xf32>
+    attributes {norm.wrt = array<i64: 0, 1>} {
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// A body that reads a value depending on an argument from outside the op:
+// its derivative would be missed, so an error rather than a wrong gradient.
+#cmap = affine_map<(d0, d1) -> (d0, d1)>
+func.func @captured(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %c0 = arith.constant 0 : index
+  %s = tensor.extract %x[%c0, %c0] : tensor<4x8xf32>
+  %e = tensor.empty() : tensor<4x8xf32>
+  // expected-error @+1 {{'linalg.generic' op norm-differentiate: the body reads a value that depends on an argument from outside the op}}
+  %h = linalg.generic {indexing_maps = [#cmap, #cmap], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %p = arith.addf %a, %s : f32
+    linalg.yield %p : f32
+  } -> tensor<4x8xf32>
+  %y, %m, %r = norm.layer_norm %h {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// An integer input to an elementwise body: not differentiable (an error at
+// the op, not a crash).
+#imap = affine_map<(d0, d1) -> (d0, d1)>
+func.func @integer_input(%x: tensor<4x8xf32>, %i: tensor<4x8xi32>) -> tensor<4x8xf32> {
+  %e = tensor.empty() : tensor<4x8xf32>
+  // expected-error @+1 {{'linalg.generic' op norm-differentiate: cannot differentiate through this op}}
+  %h = linalg.generic {indexing_maps = [#imap, #imap, #imap], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %i : tensor<4x8xf32>, tensor<4x8xi32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: i32, %o: f32):
+    %p = arith.mulf %a, %a : f32
+    linalg.yield %p : f32
+  } -> tensor<4x8xf32>
+  %y, %m, %r = norm.layer_norm %h {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y : tensor<4x8xf32>
+}

@@ -231,3 +231,37 @@ func.func @gated(%x: tensor<4x8xf32>, %g: tensor<4x8xf32>) -> tensor<4x8xf32> {
       : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return %y : tensor<4x8xf32>
 }
+
+// norm.wrt on a forward function asks for the gradients of those arguments
+// only: here the input's and the bias's (the weight is frozen).
+// CHECK-LABEL: func.func @ln_wrt_backward(
+// CHECK-SAME: -> (tensor<4x8xf32>, tensor<8xf32>)
+// CHECK-SAME: norm.wrt = array<i64: 0, 2>
+// CHECK: %[[WDW:[^,]+]], %[[WDB:[^ ]+]] = norm.param_grad
+// CHECK: return %{{[^,]+}}, %[[WDB]] :
+func.func @ln_wrt(%x: tensor<4x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32>
+    attributes {norm.wrt = array<i64: 0, 2>} {
+  %y, %m, %r = norm.layer_norm %x weight %w bias %b {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y : tensor<4x8xf32>
+}
+
+// A returned elementwise result that is not differentiable (a relu of the
+// input) is not a differentiated output: no cotangent for it, as before
+// elementwise ops were differentiated.
+// CHECK-LABEL: func.func @aux_relu_backward(
+// CHECK-SAME: %{{[^:]+}}: tensor<4x8xf32>, %{{[^:]+}}: tensor<4x8xf32>) -> tensor<4x8xf32>
+// CHECK-SAME: norm.cotangents = array<i64: 0>
+func.func @aux_relu(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x8xf32>
+  %relu = linalg.generic {indexing_maps = [#rmap, #rmap], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %p = arith.maximumf %a, %zero : f32
+    linalg.yield %p : f32
+  } -> tensor<4x8xf32>
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>}
+      : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return %y, %relu : tensor<4x8xf32>, tensor<4x8xf32>
+}

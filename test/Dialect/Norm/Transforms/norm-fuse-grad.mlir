@@ -303,3 +303,28 @@ func.func @residual_not_fused(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %dh: te
   } -> tensor<4x8xf32>
   return %s, %dx, %p : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// Not fused: dx is the sum's init, not one of its inputs (overwritten, not
+// added).
+#map = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @residual_dx_is_init(
+// CHECK-NOT: residual_grad
+// CHECK: linalg.generic
+func.func @residual_dx_is_init(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %a: tensor<4x8xf32>, %b: tensor<4x8xf32>)
+    -> tensor<4x8xf32> {
+  %mean, %var = norm.moments %x axes = [1] : tensor<4x8xf32> -> tensor<4x1xf32>, tensor<4x1xf32>
+  %rstd = norm.rstd %var epsilon = 1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %mg, %mgx = norm.grad_moments %x, %dy mean %mean rstd %rstd axes = [1]
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  %dx = norm.apply_grad %x, %dy mean %mean rstd %rstd mean_g %mg mean_gxhat %mgx
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %s = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b : tensor<4x8xf32>, tensor<4x8xf32>) outs(%dx : tensor<4x8xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %t = arith.addf %p, %q : f32
+    linalg.yield %t : f32
+  } -> tensor<4x8xf32>
+  return %s : tensor<4x8xf32>
+}

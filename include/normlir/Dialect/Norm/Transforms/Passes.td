@@ -41,7 +41,11 @@ def NormDifferentiate : Pass<"norm-differentiate", "::mlir::ModuleOp"> {
       that depends on an argument: a residual stream `h = x + r` returned
       beside `norm(h)`, an epilogue), of that result's type;
     * its results are the gradients of the arguments that reach a
-      `norm.apply`'s input, weight or bias, in argument order.
+      `norm.apply`'s input, weight or bias, in argument order; where `@f`
+      carries `norm.wrt` (argument indices, ascending), of those arguments
+      only (each must reach one: an error otherwise), so that gradients
+      nobody needs (a frozen weight's, a residual's equal to the input's)
+      are neither computed nor copied.
 
     Statistics results (mean, rstd) and running-statistics updates are not
     differentiable, as in PyTorch; running statistics get no gradient.
