@@ -32,6 +32,9 @@ def main():
     backward = op.endswith("_bwd")
     step = op.endswith("_step")
     op = op.removesuffix("_bwd").removesuffix("_step")
+    # addln/addrms (steps): h = x + r, then the norm; both returned.
+    residual = op in ("addln", "addrms")
+    op = op.removeprefix("add") if residual else op
     shape = [int(d) for d in shape.split("x")]
     extra, threads = int(extra), int(threads)
     os.environ["OMP_NUM_THREADS"] = str(threads)
@@ -61,7 +64,19 @@ def main():
         return (xf * torch.rsqrt(xf.pow(2).mean(dims, keepdim=True) + eps)
                 * w.float()).to(x.dtype)
 
-    if op == "ln":
+    if residual:
+        r = torch.randn(shape, dtype=torch.float32).to(dt)
+
+        def add_then(norm):
+            def f(x):
+                h = x + r
+                return norm(h), h
+            return f
+    if residual and op == "ln":
+        fn = add_then(lambda h: F.layer_norm(h, norm_shape, w, b, 1e-5))
+    elif residual:
+        fn = add_then(lambda h: rms_norm(h, norm_shape, w, 1e-6))
+    elif op == "ln":
         fn = lambda x: F.layer_norm(x, norm_shape, w, b, 1e-5)
     elif op == "rms":
         fn = lambda x: rms_norm(x, norm_shape, w, 1e-6)
@@ -90,6 +105,10 @@ def main():
             normlir_error = f"cannot import normlir: {e}"
         if NF is not None:
             normlir_fn = {
+                "addln": lambda x: NF.add_layer_norm(x, r, norm_shape, w, b,
+                                                     1e-5),
+                "addrms": lambda x: NF.add_rms_norm(x, r, norm_shape, w,
+                                                    1e-6),
                 "ln": lambda x: NF.layer_norm(x, norm_shape, w, b, 1e-5),
                 "rms": lambda x: NF.rms_norm(x, norm_shape, w, 1e-6),
                 "bn_train": lambda x: NF.batch_norm(x, rm, rv, w, b, True, 0.1,
@@ -99,7 +118,7 @@ def main():
                 "in": lambda x: NF.instance_norm(x, weight=w, bias=b,
                                                  eps=1e-5),
                 "gn": lambda x: NF.group_norm(x, extra, w, b, 1e-5),
-            }[op]
+            }["add" + op if residual else op]
 
     if backward or step:
         x.requires_grad_(True)
@@ -110,9 +129,16 @@ def main():
         if layout == "nhwc":
             dy = dy.contiguous(memory_format=torch.channels_last)
         graphs = {}
+        if residual:
+            r.requires_grad_(True)
+            wrt.insert(1, r)
+            dh = torch.randn(shape, dtype=torch.float32).to(dt)
 
         def step_of(f):
-            """One forward of f and its backward."""
+            """One forward of f and its backward (of both results, y and h,
+            with a residual)."""
+            if residual:
+                return lambda x: torch.autograd.grad(f(x), wrt, (dy, dh))
             return lambda x: torch.autograd.grad(f(x), wrt, dy)
 
         def backward_of(f, kind):

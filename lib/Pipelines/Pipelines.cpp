@@ -93,6 +93,7 @@ static void addCPUCodegenPasses(OpPassManager &pm) {
   pm.addPass(createConvertNormToVector());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(norm::createNormParallelizeElementwise());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createConvertSCFToOpenMPPass());
   pm.addPass(createCanonicalizerPass());

@@ -122,6 +122,29 @@ def NormUniquifyReturnedBuffers
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def NormParallelizeElementwise
+    : Pass<"norm-parallelize-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Lower large elementwise linalg ops to parallel loops";
+  let description = [{
+    Runs in the CPU pipeline after the norm kernels are lowered, before
+    `convert-linalg-to-loops`: a bufferized linalg op outside the kernels
+    whose loops are all parallel (a residual add whose sum is also
+    returned, a cast of a gradient, an unfused epilogue), with static
+    bounds spanning at least `min-elements` iterations, becomes an
+    `scf.parallel` nest (`convert-scf-to-openmp` then runs it on the
+    OpenMP threads) instead of sequential loops. Ops with a reduction loop
+    stay sequential, so that their sums keep one order and the results do
+    not depend on the number of threads; small ops too, since waking
+    threads costs microseconds.
+  }];
+  let options = [
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"65536",
+           "Iterations below which an op stays on one thread">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def NormFoldResultCopies
     : Pass<"norm-fold-result-copies", "::mlir::func::FuncOp"> {
   let summary = "Compute reshaped results directly in their out-parameters";
