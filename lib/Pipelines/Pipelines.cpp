@@ -50,9 +50,13 @@ using namespace normlir;
 //      runtime need not provide the conversion functions.
 
 /// Stage 1 (both pipelines): named ops to core ops, fused into kernels.
-static void addFusionPasses(OpPassManager &pm) {
+/// `returnedPrologue`: a residual add whose sum is also returned joins the
+/// kernel, which writes the sum (the CPU lowering does; the GPU's not yet).
+static void addFusionPasses(OpPassManager &pm, bool returnedPrologue) {
   pm.addPass(norm::createNormExpand());
-  pm.addPass(norm::createNormFuse());
+  norm::NormFuseOptions fuse;
+  fuse.returnedPrologue = returnedPrologue;
+  pm.addPass(norm::createNormFuse(fuse));
 }
 
 /// Stage 2 (both pipelines): the rest to linalg, then bufferization with
@@ -352,7 +356,7 @@ normlir::buildCUDAPipeline(OpPassManager &pm, const CUDATarget &target,
   attachTarget.chip = target.chip;
   attachTarget.multiprocessors = target.multiprocessors;
   pm.addPass(norm::createNormAttachCUDATarget(attachTarget));
-  addFusionPasses(pm);
+  addFusionPasses(pm, /*returnedPrologue=*/false);
   if (auto err = appendSelectSchedule(pm, tile, "cuda"))
     return err;
   addBufferizationPasses(pm);
@@ -376,7 +380,7 @@ normlir::buildCPUPipeline(OpPassManager &pm,
                           const norm::NormSelectScheduleOptions &tile,
                           const CPUTarget &target) {
   pm.addPass(createAttachCPUTarget(target));
-  addFusionPasses(pm);
+  addFusionPasses(pm, /*returnedPrologue=*/true);
   // Backward row norms (norm-differentiate's functions) as fused kernels;
   // the GPU takes the gradient ops through linalg.
   pm.addPass(norm::createNormFuseGrad());

@@ -47,11 +47,14 @@ def _plan(op, opts, x, params, is_torch, **kwargs):
     """The cached plan of a residual norm (forward, or its backward with
     ``backward=True``), keyed by everything the spec depends on."""
     plans = _F._torch_plans if is_torch else _F._numpy_plans
-    key = ("residual", op, opts, tuple(sorted(kwargs.items())), x.shape,
-           x.dtype, getattr(x, "device", None),
-           *[None if p is None else (p.shape, p.dtype,
-                                     getattr(p, "device", None))
-             for p in params])
+    try:
+        key = ("residual", op, opts, tuple(sorted(kwargs.items())), x.shape,
+               x.dtype, getattr(x, "device", None),
+               *[None if p is None else (p.shape, p.dtype,
+                                         getattr(p, "device", None))
+                 for p in params])
+    except AttributeError:
+        raise _F._operand_type_error(op, params, is_torch) from None
     plan = plans.get(key)
     if plan is None:
         plan = _F._make_plan(op, opts, _F._CONTIGUOUS, x, params, (),
@@ -154,8 +157,9 @@ def _backward(op, opts, h, params, stats, dy, dh, needs):
 
 
 def add_norm_opts(op, normalized_shape, eps):
-    """functional's (normalized_shape, eps) options of a row norm."""
-    if eps is not None and type(eps) is not float:
+    """functional's (normalized_shape, eps) options of a row norm (eps=None
+    only for add_rms_norm, as for rms_norm)."""
+    if (eps is not None or op == "add_layer_norm") and type(eps) is not float:
         eps = _float_arg(op, "eps", eps)
     return ((normalized_shape,) if type(normalized_shape) is int
             else tuple(normalized_shape)), eps

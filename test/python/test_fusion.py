@@ -2,6 +2,8 @@
 add (prologue) and an activation or cast (epilogue), run through every
 strategy against a float64 NumPy reference."""
 
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -112,3 +114,79 @@ func.func @f(%x: tensor<{ts}>, %rm: tensor<20xf32>, %rv: tensor<20xf32>) -> tens
     rv = rng.uniform(0.5, 2, 20).astype(np.float32)
     (y,) = nt.run_spec(text, "f", [x, rm, rv], tmp_path)
     nt.assert_close(y, np.maximum((x - rm) / np.sqrt(rv.astype(np.float64) + 1e-5), 0))
+
+
+@pytest.mark.parametrize("case", ["ln_bf16", "bn_nhwc", "bn_nchw"])
+def test_returned_residual_sum(rng, tmp_path, schedule, case):
+    """h = a + r returned beside norm(h): the kernel takes the add as its
+    prologue and writes h itself (norm.kernel's C10), under every strategy
+    (rows; BatchNorm NHWC and NCHW: the column and segment forms); h is
+    bitwise the rounded sum."""
+    if case == "ln_bf16":
+        shape, dt, elt = (6, 1100), "bf16", "bf16"
+    else:
+        shape, dt, elt = ((2, 5, 40, 8) if case == "bn_nhwc"
+                          else (3, 8, 5, 40)), "f32", "f32"
+    rank = len(shape)
+    dims = ", ".join(f"d{i}" for i in range(rank))
+    mp = f"affine_map<({dims}) -> ({dims})>"
+    iters = ", ".join(['"parallel"'] * rank)
+    t = f"tensor<{'x'.join(map(str, shape))}x{elt}>"
+    body = ("%s = arith.addf %p, %q : f32\n    linalg.yield %s : f32"
+            if elt == "f32" else
+            f"%pw = arith.extf %p : {elt} to f32\n"
+            f"    %qw = arith.extf %q : {elt} to f32\n"
+            f"    %s0 = arith.addf %pw, %qw : f32\n"
+            f"    %s = arith.truncf %s0 : f32 to {elt}\n"
+            f"    linalg.yield %s : {elt}")
+    if case == "ln_bf16":
+        n = shape[-1]
+        norm = (f"%y, %m, %v = norm.layer_norm %h {{normalized_shape = "
+                f"array<i64: {n}>}} : ({t}) -> ({t}, tensor<{shape[0]}x1xf32>, "
+                f"tensor<{shape[0]}x1xf32>)")
+    elif case == "bn_nhwc":
+        norm = (f"%y, %m, %v = norm.batch_norm %h {{training, "
+                f"channel_axis = 3 : i64}} : ({t}) -> ({t}, tensor<8xf32>, "
+                f"tensor<8xf32>)")
+    else:
+        norm = (f"%y, %m, %v = norm.batch_norm %h {{training}} : ({t}) -> "
+                f"({t}, tensor<8xf32>, tensor<8xf32>)")
+    text = f"""
+func.func @f(%a: {t}, %r: {t}) -> ({t}, {t}) {{
+  %e = tensor.empty() : {t}
+  %h = linalg.generic {{indexing_maps = [{mp}, {mp}, {mp}], iterator_types = [{iters}]}}
+      ins(%a, %r : {t}, {t}) outs(%e : {t}) {{
+  ^bb0(%p: {elt}, %q: {elt}, %o: {elt}):
+    {body}
+  }} -> {t}
+  {norm}
+  return %y, %h : {t}, {t}
+}}"""
+    opt = nt.normlir_run_path().parent / "normlir-opt"
+    path = tmp_path / "fused.mlir"
+    path.write_text(text)
+    p = subprocess.run([str(opt), str(path), "-norm-expand",
+                        "-norm-fuse=returned-prologue"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "prologue" in p.stdout and "linalg.generic {" not in \
+        p.stdout.split("norm.kernel")[0], p.stdout
+    a = nt.quantize(rng.standard_normal(shape) + 1, dt)
+    r = nt.quantize(rng.standard_normal(shape), dt)
+    y, h = nt.run_spec(text, "f", [nt.to_input(a, dt), nt.to_input(r, dt)],
+                       tmp_path)
+    h_ref = nt.quantize(a.astype(np.float64) + r, dt)
+    np.testing.assert_array_equal(h, h_ref)
+    hh = h_ref.astype(np.float64)
+    if case == "ln_bf16":
+        ref = (hh - hh.mean(1, keepdims=True)) / np.sqrt(
+            hh.var(1, keepdims=True) + 1e-5)
+        nt.assert_close_lowp(y, ref, "bf16")
+        return
+    if case == "bn_nhwc":
+        ref = (hh - hh.mean((0, 1, 2), keepdims=True)) / np.sqrt(
+            hh.var((0, 1, 2), keepdims=True) + 1e-5)
+    else:
+        ref = (hh - hh.mean((0, 2, 3), keepdims=True)) / np.sqrt(
+            hh.var((0, 2, 3), keepdims=True) + 1e-5)
+    nt.assert_close(y, ref)

@@ -173,3 +173,20 @@ def test_double_backward_is_an_error(rng):
     (g,) = torch.autograd.grad(y.square().sum(), x, create_graph=True)
     with pytest.raises(RuntimeError, match="once_differentiable|twice"):
         g.sum().backward()
+
+
+def test_argument_errors_are_pytorchs():
+    """A list as weight is a TypeError (not an AttributeError); eps=None is
+    a TypeError for add_layer_norm, as for layer_norm, and float's epsilon
+    for add_rms_norm, as for rms_norm."""
+    x = np.zeros((2, 4), np.float32)
+    with pytest.raises(TypeError):
+        NF.add_layer_norm(x, x, 4, [1.0, 1.0, 1.0, 1.0])
+    t = torch.zeros(2, 4, requires_grad=True)
+    with pytest.raises(TypeError):
+        NF.add_layer_norm(t, t, 4, [1.0, 1.0, 1.0, 1.0])
+    with pytest.raises(TypeError):
+        NF.add_layer_norm(x, x, 4, eps=None)
+    y, h = NF.add_rms_norm(x + 1, x, 4, eps=None)
+    np.testing.assert_allclose(y, 1 / np.sqrt(1 + np.finfo(np.float32).eps),
+                               rtol=1e-6)

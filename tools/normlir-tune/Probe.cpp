@@ -84,7 +84,11 @@ ScheduleProbe::create(llvm::StringRef source, llvm::StringRef bufferName,
     pm.addPass(norm::createNormAttachCPUTarget(options));
   }
   pm.addPass(norm::createNormExpand());
-  pm.addPass(norm::createNormFuse());
+  // The kernels the pipeline of the target builds (a returned residual sum
+  // joins the kernel on the CPU only).
+  norm::NormFuseOptions fuse;
+  fuse.returnedPrologue = !target.cuda;
+  pm.addPass(norm::createNormFuse(fuse));
   if (failed(pm.run(module)))
     return probe->takeDiagnostics("cannot fuse " + bufferName.str());
   probe->target = module->getAttr(norm::NormDialect::kTargetAttrName);

@@ -96,6 +96,10 @@ struct ConvertNormToGPUPass
     std::string why;
     if (!getKernelLayout(k, &why))
       return k.emitError() << "cannot map to the GPU: " << why;
+    if (k.getPrologueResult())
+      return k.emitError("writes its prologue's value (C10), which only the "
+                         "CPU lowering does; the CUDA pipeline leaves a "
+                         "returned prologue unfused");
     return success();
   }
 

@@ -41,6 +41,19 @@ Value VectorEmitter::loadRaw(Value mem, Value i, Value mask) {
 void VectorEmitter::storeVec(Value v, Value mem, Value i, Value mask,
                              bool streaming) {
   Type elt = cast<MemRefType>(mem.getType()).getElementType();
+  // The prologue's value beside each vector of y (C10): the same elements,
+  // whose inputs the apply has just read (the loads repeat, from cache).
+  if (mem == y && h) {
+    SmallVector<Value> args;
+    for (Value in : xInputs)
+      args.push_back(loadRaw(in, i, mask));
+    Value hv = applyRegionOnVectors(b, loc, op.getPrologue(), args, vl);
+    // Plain stores: `streaming` says y's address is aligned, not h's.
+    if (mask)
+      vector::MaskedStoreOp::create(b, loc, h, ValueRange{i}, mask, hv);
+    else
+      vector::StoreOp::create(b, loc, hv, h, ValueRange{i});
+  }
   v = prepareStore(op, v, elt, mem == y);
   if (mask)
     vector::MaskedStoreOp::create(b, loc, mem, ValueRange{i}, mask, v);

@@ -502,11 +502,21 @@ LogicalResult KernelOp::verify() {
         "param_axes must be given exactly when weight or bias is");
   // (C3)
   size_t numOuts = getOuts().size();
-  if (numOuts != getNumOutsOf(getKind()))
+  if (numOuts != getNumOutsOf(getKind()) &&
+      (getPrologue().empty() || numOuts != getNumOutsOf(getKind()) + 1))
     return emitOpError() << "of kind " << stringifyKernelKind(getKind())
                          << " expects " << getNumOutsOf(getKind())
                          << (getKind() == KernelKind::Apply ? " out" : " outs")
-                         << ", got " << numOuts;
+                         << ", got " << numOuts
+                         << " (with a prologue, one more may hold its value)";
+  // (C10)
+  if (Value h = getPrologueResult()) {
+    auto t = cast<ShapedType>(h.getType());
+    if (t.getShape() != inType.getShape() || t.getElementType() != normType)
+      return emitOpError() << "the prologue's out must have the input's shape "
+                              "and the prologue's element type "
+                           << normType << ", got " << t;
+  }
   auto outType = cast<ShapedType>(getOuts()[0].getType());
   // (C8)
   if (!getEpilogue().empty()) {
@@ -525,7 +535,7 @@ LogicalResult KernelOp::verify() {
                             "type, got "
                          << outType;
   SmallVector<int64_t> statShape = keepDimsShape(shape, getAxes());
-  for (Value v : getOuts().drop_front())
+  for (Value v : getOuts().drop_front().take_front(getNumOutsOf(getKind()) - 1))
     if (failed(checkShaped(v, "statistics out", statShape, true)))
       return failure();
   // (C4)

@@ -209,12 +209,24 @@ static LogicalResult fuseEpilogue(RewriterBase &rewriter, DominanceInfo &dom,
 
 /// An elementwise producer of the kernel's input that nothing else uses (a
 /// residual add, a cast) becomes the kernel's prologue: the kernel reads
-/// the producer's inputs instead.
-static LogicalResult fusePrologue(RewriterBase &rewriter, KernelOp k) {
+/// the producer's inputs instead. With `returned`, so does one that ops
+/// after the kernel also read (a residual stream's sum): the kernel gets
+/// one more out for it (C10) and they read that.
+static LogicalResult fusePrologue(RewriterBase &rewriter, KernelOp k,
+                                  bool returned) {
   Value x = k.getInput();
   auto g = x.getDefiningOp<linalg::GenericOp>();
-  if (!k.getPrologue().empty() || !g || !x.hasOneUse() || !isElementwise(g) ||
+  if (!k.getPrologue().empty() || !g || !isElementwise(g) ||
       g.getNumDpsInputs() < 1)
+    return failure();
+  bool escapes = !x.hasOneUse();
+  if (escapes && (!returned || k.getPrologueResult() ||
+                  llvm::any_of(x.getUses(), [&](OpOperand &use) {
+                    Operation *user = use.getOwner();
+                    return user == k ? use.getOperandNumber() != 0
+                                     : user->getBlock() != k->getBlock() ||
+                                           !k->isBeforeInBlock(user);
+                  })))
     return failure();
   SmallVector<Value> inputs(g.getDpsInputs());
   if (llvm::any_of(inputs, [&](Value v) {
@@ -222,6 +234,28 @@ static LogicalResult fusePrologue(RewriterBase &rewriter, KernelOp k) {
         return !t || t.getShape() != cast<ShapedType>(x.getType()).getShape();
       }))
     return failure();
+  if (escapes) {
+    // The same kernel with one more out, for the prologue's value.
+    auto xType = cast<RankedTensorType>(x.getType());
+    rewriter.setInsertionPoint(k);
+    SmallVector<Value> outs(k.getOuts());
+    outs.push_back(tensor::EmptyOp::create(
+        rewriter, k.getLoc(), xType.getShape(), xType.getElementType()));
+    auto wide = KernelOp::create(
+        rewriter, k.getLoc(), TypeRange(ValueRange(outs)), k.getInput(),
+        k.getExtraInputs(), k.getMean(), k.getRstd(), k.getWeight(),
+        k.getBias(), outs, k.getAxesAttr(), k.getParamAxesAttr(),
+        k.getEpsilonAttr(), k.getZeroDegenerateAttr(), k.getKindAttr(),
+        k.getScheduleAttr());
+    rewriter.inlineRegionBefore(k.getEpilogue(), wide.getEpilogue(),
+                                wide.getEpilogue().end());
+    rewriter.replaceUsesWithIf(
+        x, wide.getResults().back(), [&](OpOperand &use) {
+          return use.getOwner() != k && use.getOwner() != wide;
+        });
+    rewriter.replaceOp(k, wide.getResults().drop_back());
+    k = wide;
+  }
   rewriter.modifyOpInPlace(k, [&] {
     k.getInputMutable().assign(inputs.front());
     k.getExtraInputsMutable().assign(ArrayRef<Value>(inputs).drop_front());
@@ -232,6 +266,8 @@ static LogicalResult fusePrologue(RewriterBase &rewriter, KernelOp k) {
 }
 
 struct NormFusePass : public normlir::norm::impl::NormFuseBase<NormFusePass> {
+  using NormFuseBase::NormFuseBase;
+
   void runOnOperation() override {
     SmallVector<ApplyOp> applies;
     getOperation()->walk([&](ApplyOp op) { applies.push_back(op); });
@@ -246,7 +282,7 @@ struct NormFusePass : public normlir::norm::impl::NormFuseBase<NormFusePass> {
     for (KernelOp k : kernels) {
       if (!k.getResults().empty()) {
         (void)fuseEpilogue(rewriter, dom, k);
-        (void)fusePrologue(rewriter, k);
+        (void)fusePrologue(rewriter, k, returnedPrologue);
       }
     }
   }

@@ -33,12 +33,24 @@ namespace {
 
 /// A bufferized linalg op whose loops are all parallel, with static bounds
 /// spanning at least `minElements` iterations, not already inside a
-/// parallel loop.
+/// parallel loop. "Parallel" iterators are not enough: every output must
+/// be written once per element (its indexing map a permutation of the
+/// loops, so that no two iterations write one element), and an input that
+/// is also an output must be read where it is written (no in-place
+/// transpose), else threads would race where sequential loops do not.
 bool worthThreads(linalg::LinalgOp op, int64_t minElements) {
   if (!op.hasPureBufferSemantics() ||
       op.getNumParallelLoops() != op.getNumLoops() || op.getNumLoops() == 0 ||
       op->getParentOfType<scf::ParallelOp>())
     return false;
+  for (OpOperand &out : op.getDpsInitsMutable()) {
+    AffineMap map = op.getMatchingIndexingMap(&out);
+    if (!map.isPermutation())
+      return false;
+    for (OpOperand *in : op.getDpsInputOperands())
+      if (in->get() == out.get() && op.getMatchingIndexingMap(in) != map)
+        return false;
+  }
   int64_t iterations = 1;
   for (int64_t d : op.getStaticLoopRanges()) {
     if (ShapedType::isDynamic(d))
@@ -56,9 +68,16 @@ struct NormParallelizeElementwisePass
   using NormParallelizeElementwiseBase::NormParallelizeElementwiseBase;
 
   void runOnOperation() override {
+    if (int64_t(minElements) < 0) {
+      getOperation()->emitError()
+          << "norm-parallelize-elementwise: min-elements must not be "
+             "negative, got "
+          << int64_t(minElements);
+      return signalPassFailure();
+    }
     SmallVector<linalg::LinalgOp> ops;
     getOperation()->walk([&](linalg::LinalgOp op) {
-      if (worthThreads(op, minElements))
+      if (worthThreads(op, int64_t(minElements)))
         ops.push_back(op);
     });
     IRRewriter rewriter(&getContext());

@@ -985,6 +985,28 @@ func.func @kernel_kind_apply(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: ten
 
 // -----
 
+func.func @kernel_prologue_out_without_prologue(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
+  // (C10) one more out only with a prologue.
+  // expected-error @+1 {{of kind moments expects 4 outs, got 5 (with a prologue, one more may hold its value)}}
+  %k:5 = norm.kernel moments %x outs(%e, %s, %s, %s, %e) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x16xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_prologue_out_type(%a: tensor<4x16xf32>, %r: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>, %h: tensor<4x16xf16>) {
+  // (C10) the prologue's out has the prologue's element type.
+  // expected-error @+1 {{the prologue's out must have the input's shape and the prologue's element type 'f32', got 'tensor<4x16xf16>'}}
+  %k:5 = norm.kernel moments %a, %r outs(%e, %s, %s, %s, %h) prologue {
+  ^bb0(%p: f32, %q: f32):
+    %t = arith.addf %p, %q : f32
+    norm.yield %t : f32
+  } {axes = array<i64: 1>, epsilon = 1.0e-5 : f64} : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x16xf16>) -> (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x16xf16>)
+  return
+}
+
+// -----
+
 func.func @kernel_kind_missing(%x: tensor<4x16xf32>, %e: tensor<4x16xf32>, %s: tensor<4x1xf32>) {
   // The kind is written first; a kernel without one does not parse.
   // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'kind' [moments, mean_square, apply]}}

@@ -1,4 +1,5 @@
 // RUN: normlir-opt %s --norm-fuse -split-input-file | FileCheck %s
+// RUN: normlir-opt %s --norm-fuse=returned-prologue -split-input-file | FileCheck %s --check-prefix=RET
 
 // moments + rstd + apply of one input: one kernel with 4 outs; its
 // statistics replace those of the fused ops for their other users.
@@ -155,6 +156,14 @@ func.func @elementwise_neighbours(%a: tensor<4x64xf32>, %r: tensor<4x64xf32>) ->
 
 // The sum is also returned (a residual stream): it must be materialized,
 // so the producer stays; a consumer that reduces is not elementwise.
+// With returned-prologue the kernel takes the add and writes the sum as a
+// fifth out, which the return reads.
+// RET-LABEL: func.func @not_fusable(
+// RET-SAME: %[[A:[^:]+]]: tensor<4x64xf32>, %[[R:[^:]+]]: tensor<4x64xf32>)
+// RET-NOT: linalg.generic {{.*}}ins(%[[A]], %[[R]]
+// RET: %[[K:.*]]:5 = norm.kernel moments %[[A]], %[[R]] outs({{.*}}) prologue {
+// RET: linalg.generic
+// RET: return %[[K]]#4, %{{.*}} :
 #map = affine_map<(d0, d1) -> (d0, d1)>
 #red = affine_map<(d0, d1) -> (d0)>
 // CHECK-LABEL: func.func @not_fusable(
@@ -182,4 +191,34 @@ func.func @not_fusable(%a: tensor<4x64xf32>, %r: tensor<4x64xf32>) -> (tensor<4x
     linalg.yield %n : f32
   } -> tensor<4xf32>
   return %h, %sum : tensor<4x64xf32>, tensor<4xf32>
+}
+
+// -----
+
+// With returned-prologue, still not fused: the sum has a user before the
+// kernel (which would read a value the kernel only writes later).
+#map = affine_map<(d0, d1) -> (d0, d1)>
+// RET-LABEL: func.func @sum_used_before(
+// RET: linalg.generic
+// RET: linalg.generic
+// RET: norm.kernel
+// RET-NOT: prologue
+func.func @sum_used_before(%a: tensor<4x64xf32>, %r: tensor<4x64xf32>) -> (tensor<4x64xf32>, tensor<4x64xf32>) {
+  %e = tensor.empty() : tensor<4x64xf32>
+  %h = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %r : tensor<4x64xf32>, tensor<4x64xf32>) outs(%e : tensor<4x64xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %s = arith.addf %p, %q : f32
+    linalg.yield %s : f32
+  } -> tensor<4x64xf32>
+  %d = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%h : tensor<4x64xf32>) outs(%e : tensor<4x64xf32>) {
+  ^bb0(%p: f32, %o: f32):
+    %t = arith.mulf %p, %p : f32
+    linalg.yield %t : f32
+  } -> tensor<4x64xf32>
+  %m, %v = norm.moments %h axes = [1] : tensor<4x64xf32> -> tensor<4x1xf32>, tensor<4x1xf32>
+  %rs = norm.rstd %v epsilon = 1.0e-5 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %y = norm.apply %h mean %m rstd %rs : (tensor<4x64xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x64xf32>
+  return %y, %d : tensor<4x64xf32>, tensor<4x64xf32>
 }

@@ -70,3 +70,38 @@ func.func @tensors(%a: tensor<131072xf32>) -> tensor<131072xf32> {
   } -> tensor<131072xf32>
   return %r : tensor<131072xf32>
 }
+
+// -----
+
+// "parallel" iterators that write one output element from many iterations
+// (an accumulation the verifier accepts) or an in-place transpose: threads
+// would race, so both stay sequential.
+#map = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+#tr = affine_map<(d0, d1) -> (d1, d0)>
+// CHECK-LABEL: func.func @races(
+// CHECK-NOT: scf.parallel
+// CHECK: linalg.generic
+// CHECK: linalg.generic
+func.func @races(%a: memref<512x256xf32>, %acc: memref<256xf32>, %sq: memref<512x512xf32>) {
+  linalg.generic {indexing_maps = [#map, #col], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<512x256xf32>) outs(%acc : memref<256xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %t = arith.addf %x, %o : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#tr, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%sq : memref<512x512xf32>) outs(%sq : memref<512x512xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
+
+// -----
+
+// RUN: not normlir-opt %s -split-input-file -norm-parallelize-elementwise=min-elements=-1 2>&1 | FileCheck %s --check-prefix=NEG
+// NEG: error: norm-parallelize-elementwise: min-elements must not be negative, got -1
+func.func @negative() {
+  return
+}

@@ -487,6 +487,11 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
       the output). Without one, `outs[0]` has the normalized element type.
     * (C9) A statically shaped input holds fewer than 2^62 bytes (the
       lowerings index in int64 and round runs up to whole vectors).
+    * (C10) With a prologue, `outs` may have one more element after those
+      of (C3): the prologue's value (the normalized tensor before
+      normalization: a residual stream's sum that is also returned), of the
+      input's shape and the normalized element type, written by the kernel
+      as it reads it. Only the CPU lowering writes it.
 
     With a prologue and an epilogue, a residual add, the norm and an
     activation read each input once and write the output once:
@@ -545,6 +550,11 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
     static unsigned getNumOutsOf(KernelKind kind) {
       return kind == KernelKind::Moments ? 4
              : kind == KernelKind::MeanSquare ? 3 : 1;
+    }
+    /// The out the prologue's value is written to (C10), or null.
+    ::mlir::Value getPrologueResult() {
+      return getOuts().size() > getNumOutsOf(getKind()) ? getOuts().back()
+                                                        : ::mlir::Value();
     }
   }];
 }

@@ -178,8 +178,20 @@ def NormFuse : Pass<"norm-fuse"> {
     that is the only user of the kernel's output becomes its `epilogue`
     (an activation, a cast), and one that produces the kernel's input and
     has no other user becomes its `prologue` (a residual add, a cast), the
-    kernel reading the producer's inputs instead.
+    kernel reading the producer's inputs instead. With `returned-prologue`,
+    so does one whose result other ops read after the kernel (a residual
+    stream's sum that is also returned): the kernel then writes it too, as
+    one more out (`norm.kernel`'s C10), and those ops read that result; the
+    sum is computed and written in the pass that reads its inputs, instead
+    of a separate elementwise pass that the kernel reads back. Only the CPU
+    lowering writes such an out, so only the CPU pipeline sets the option.
   }];
+  let options = [
+    Option<"returnedPrologue", "returned-prologue", "bool",
+           /*default=*/"false",
+           "Also fuse a prologue whose value is used after the kernel; the "
+           "kernel writes it">
+  ];
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 

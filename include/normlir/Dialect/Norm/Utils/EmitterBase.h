@@ -294,9 +294,12 @@ protected:
     bias = flatten(op.getBias());
     inMean = flatten(op.getMean());
     inRstd = flatten(op.getRstd());
-    for (mlir::Value o : op.getOuts())
+    for (mlir::Value o :
+         op.getOuts().take_front(KernelOp::getNumOutsOf(op.getKind())))
       outs.push_back(flatten(o));
     y = outs[0];
+    if (mlir::Value p = op.getPrologueResult())
+      h = flatten(p);
   }
 
   /// The kernel's epsilon (0 for an apply-only kernel, which has none).
@@ -344,7 +347,11 @@ protected:
   mlir::Value x, y, w, bias, inMean, inRstd;
   /// The prologue's inputs (x first).
   llvm::SmallVector<mlir::Value> xInputs;
+  /// outs[0] (y) and the statistics outs.
   llvm::SmallVector<mlir::Value> outs;
+  /// The prologue's value, written as the kernel reads it (C10), 1-D; null
+  /// when the kernel has no such out.
+  mlir::Value h;
 };
 
 } // namespace normlir::norm
