@@ -125,14 +125,17 @@ def _backward(op, opts, h, params, stats, dy, dh, needs):
     """The gradients (d input = d residual, d weight, d bias; None where
     not needed) from the derived backward kernel, which returns those of
     the arguments in its ``norm.wrt``: x's (the same as the residual's),
-    and the parameters' that are needed."""
+    always, and the parameters' that are needed."""
     torch = _F._torch
     nx, nr, *nparams = needs
     present = [i for i, p in enumerate(params) if p is not None]
-    wrt = ((0,) if nx or nr else ()) + tuple(
-        2 + k for k, i in enumerate(present) if nparams[i])
-    if not wrt:
+    wanted = tuple(2 + k for k, i in enumerate(present) if nparams[i])
+    if not (nx or nr or wanted):
         return (None,) * (2 + len(params))
+    # x's gradient is always asked for: without it the parameters' would
+    # leave the fused kernel for the unfused gradient ops (several times
+    # slower than writing a dx nobody reads).
+    wrt = (0,) + wanted
     params = tuple(None if p is None else p.detach().contiguous()
                    for p in params)
     plan = _plan(op, opts, h, params, True, save_stats=True, backward=True,
