@@ -66,7 +66,18 @@ def _plan(op, opts, x, params, is_torch, **kwargs):
 def residual_norm(op, opts, x, residual, params):
     """``(norm(x + residual), x + residual)`` for a row norm ``op``
     (LayerNorm or RMSNorm) with ``params`` (weight[, bias], None where
-    absent)."""
+    absent). Errors name the function called, ``add_<op>()``."""
+    try:
+        return _residual_norm(op, opts, x, residual, params)
+    except (TypeError, ValueError, RuntimeError) as e:
+        prefix = f"{op}():"
+        if e.args and isinstance(e.args[0], str) and \
+                e.args[0].startswith(prefix):
+            e.args = ("add_" + e.args[0],) + e.args[1:]
+        raise
+
+
+def _residual_norm(op, opts, x, residual, params):
     if isinstance(x, np.ndarray):
         _check_residual(op, x, residual, False)
         x = np.ascontiguousarray(x)

@@ -176,12 +176,15 @@ def test_double_backward_is_an_error(rng):
 
 
 def test_argument_errors_are_pytorchs():
-    """A list as weight is a TypeError (not an AttributeError); eps=None is
+    """A list as weight is a TypeError (not an AttributeError), named after
+    the function called; eps=None is
     a TypeError for add_layer_norm, as for layer_norm, and float's epsilon
     for add_rms_norm, as for rms_norm."""
     x = np.zeros((2, 4), np.float32)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^add_layer_norm\(\): weight"):
         NF.add_layer_norm(x, x, 4, [1.0, 1.0, 1.0, 1.0])
+    with pytest.raises(TypeError, match=r"^add_rms_norm\(\): NormLIR"):
+        NF.add_rms_norm(x.astype(np.float64), x.astype(np.float64), 4)
     t = torch.zeros(2, 4, requires_grad=True)
     with pytest.raises(TypeError):
         NF.add_layer_norm(t, t, 4, [1.0, 1.0, 1.0, 1.0])
