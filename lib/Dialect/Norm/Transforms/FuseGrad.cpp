@@ -12,7 +12,9 @@
 // InstanceNorm, GroupNorm) in the layouts the CPU lowering takes
 // (classifyGradKernel). The match starts at norm.apply_grad and checks that
 // every piece reads the same input, gradient, statistics and weight;
-// anything else is left alone.
+// anything else is left alone. A kernel's dx that is then added to another
+// gradient (a residual stream's, dh_out + dx) takes that gradient as its
+// residual_grad (FuseResidualGrad).
 //
 //===----------------------------------------------------------------------===//
 
