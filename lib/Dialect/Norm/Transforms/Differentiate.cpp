@@ -19,6 +19,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DifferentiateElementwise.h"
+
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
 #include "normlir/Dialect/Norm/Utils/Utils.h"
 
@@ -26,7 +28,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -86,61 +87,6 @@ bool isNormalizedOutput(Value v) {
     v = def->getOperand(0);
   }
   return false;
-}
-
-/// Whether `g` is elementwise over identity maps with one result, its body
-/// float arithmetic the reverse mode knows (norm-differentiate's
-/// elementwise ops), not reading the output's initial value.
-bool isDifferentiableElementwise(linalg::GenericOp g) {
-  auto isFloat = [](Type t) { return isa<FloatType>(t); };
-  if (g.getNumDpsInits() != 1 || g->getNumResults() != 1 ||
-      g.getNumReductionLoops() != 0 ||
-      !llvm::all_of(g.getIndexingMapsArray(),
-                    [](AffineMap m) { return m.isIdentity(); }) ||
-      !llvm::all_of(g->getOperandTypes(), [&](Type t) {
-        auto rt = dyn_cast<RankedTensorType>(t);
-        return rt && rt.hasStaticShape() && isFloat(rt.getElementType());
-      }))
-    return false;
-  Block &body = g.getRegion().front();
-  if (!body.getArguments().back().use_empty())
-    return false;
-  return llvm::all_of(body.without_terminator(), [&](Operation &op) {
-    return isa<arith::AddFOp, arith::SubFOp, arith::NegFOp, arith::MulFOp,
-               arith::DivFOp, arith::ExtFOp, arith::TruncFOp,
-               arith::ConstantOp>(op) &&
-           llvm::all_of(op.getResultTypes(), isFloat);
-  });
-}
-
-/// Whether the derivative of scalar `v` in the body of an elementwise op by
-/// the body's argument `arg` is exactly 1: `v` is `arg`, or reached from it
-/// through adds, the minuend of subs and casts only, one path.
-bool unitDerivative(Value v, BlockArgument arg) {
-  std::function<bool(Value)> dependsOn = [&](Value u) {
-    if (u == arg)
-      return true;
-    Operation *def = u.getDefiningOp();
-    return def && def->getBlock() == arg.getOwner() &&
-           llvm::any_of(def->getOperands(), dependsOn);
-  };
-  while (v != arg) {
-    Operation *def = v.getDefiningOp();
-    if (!def || def->getBlock() != arg.getOwner())
-      return false;
-    if (isa<arith::ExtFOp, arith::TruncFOp>(def)) {
-      v = def->getOperand(0);
-      continue;
-    }
-    if (!isa<arith::AddFOp, arith::SubFOp>(def))
-      return false;
-    bool lhs = dependsOn(def->getOperand(0));
-    bool rhs = dependsOn(def->getOperand(1));
-    if (lhs == rhs || (rhs && isa<arith::SubFOp>(def)))
-      return false;
-    v = def->getOperand(lhs ? 0 : 1);
-  }
-  return true;
 }
 
 /// The statistics a named norm computes from its input and returns as side
@@ -359,97 +305,13 @@ private:
   }
 
   /// ct_i = ct * d(out)/d(in_i) for each active input of an elementwise
-  /// op: the cotangent itself (cast to in_i's type) where the derivative
-  /// is 1 (a residual add, a cast), else a map over the op's inputs and ct
-  /// that replays the body and runs its reverse in f32, rounded once.
+  /// op (reverseElementwise).
   LogicalResult propagateElementwise(linalg::GenericOp g, OpBuilder &b) {
-    Location loc = g.getLoc();
     Value ct = cotangent(g.getResult(0));
-    Block &body = g.getRegion().front();
-    Value out = cast<linalg::YieldOp>(body.getTerminator()).getOperand(0);
-    Type f32 = b.getF32Type();
     for (unsigned i = 0, e = g.getNumDpsInputs(); i < e; ++i) {
       Value in = g.getDpsInputs()[i];
-      if (!active.contains(in))
-        continue;
-      auto inType = cast<RankedTensorType>(in.getType());
-      Type inElt = inType.getElementType();
-      if (unitDerivative(out, body.getArgument(i))) {
-        Value c = ct;
-        Type ctElt = cast<RankedTensorType>(ct.getType()).getElementType();
-        if (ctElt != inElt)
-          c = buildMap(b, loc, ValueRange{ct}, inType,
-                       [&](OpBuilder &nb, Location l, ValueRange a) {
-                         // f16 <-> bf16 through f32; else one cast.
-                         Value v = a[0];
-                         if (ctElt.getIntOrFloatBitWidth() ==
-                             inElt.getIntOrFloatBitWidth())
-                           v = castFloat(nb, l, v, f32);
-                         return castFloat(nb, l, v, inElt);
-                       });
-        accumulate(b, loc, in, c);
-        continue;
-      }
-      SmallVector<Value> ins(g.getDpsInputs());
-      ins.push_back(ct);
-      Value c = buildMap(
-          b, loc, ins, inType, [&](OpBuilder &nb, Location l, ValueRange a) {
-            IRMapping map;
-            for (unsigned k = 0; k + 1 < a.size(); ++k)
-              map.map(body.getArgument(k), a[k]);
-            for (Operation &op : body.without_terminator())
-              nb.clone(op, map);
-            auto val = [&](Value v) {
-              return castFloat(nb, l, map.lookupOrDefault(v), f32);
-            };
-            // The adjoints of the body's values, f32.
-            llvm::DenseMap<Value, Value> adj;
-            auto add = [&](Value v, Value d) {
-              Value &slot = adj[v];
-              slot = slot ? arith::AddFOp::create(nb, l, slot, d) : d;
-            };
-            auto neg = [&](Value d) { return arith::NegFOp::create(nb, l, d); };
-            auto mul = [&](Value p, Value q) {
-              return arith::MulFOp::create(nb, l, p, q);
-            };
-            auto div = [&](Value p, Value q) {
-              return arith::DivFOp::create(nb, l, p, q);
-            };
-            adj[out] = castFloat(nb, l, a.back(), f32);
-            for (Operation &op : llvm::reverse(body.without_terminator())) {
-              if (op.getNumResults() != 1)
-                continue;
-              Value d = adj.lookup(op.getResult(0));
-              if (!d)
-                continue;
-              if (isa<arith::AddFOp>(op)) {
-                add(op.getOperand(0), d);
-                add(op.getOperand(1), d);
-              } else if (isa<arith::SubFOp>(op)) {
-                add(op.getOperand(0), d);
-                add(op.getOperand(1), neg(d));
-              } else if (isa<arith::NegFOp>(op)) {
-                add(op.getOperand(0), neg(d));
-              } else if (isa<arith::MulFOp>(op)) {
-                add(op.getOperand(0), mul(d, val(op.getOperand(1))));
-                add(op.getOperand(1), mul(d, val(op.getOperand(0))));
-              } else if (isa<arith::DivFOp>(op)) {
-                // d(p/q) = dp/q - (p/q) dq/q.
-                Value q = val(op.getOperand(1));
-                Value dq = div(d, q);
-                add(op.getOperand(0), dq);
-                add(op.getOperand(1),
-                    neg(mul(dq, div(val(op.getOperand(0)), q))));
-              } else if (isa<arith::ExtFOp, arith::TruncFOp>(op)) {
-                add(op.getOperand(0), d);
-              }
-            }
-            Value r = adj.lookup(body.getArgument(i));
-            if (!r)
-              r = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0.0));
-            return castFloat(nb, l, r, inElt);
-          });
-      accumulate(b, loc, in, c);
+      if (active.contains(in))
+        accumulate(b, g.getLoc(), in, reverseElementwise(b, g, i, ct));
     }
     return success();
   }
