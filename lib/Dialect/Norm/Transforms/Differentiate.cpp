@@ -24,6 +24,7 @@
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
 #include "normlir/Dialect/Norm/Utils/Utils.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -578,22 +579,19 @@ struct NormDifferentiatePass
     // have one), else of every argument that has one.
     SmallVector<Value> grads;
     SmallVector<int64_t> wrt;
-    if (requested) {
-      for (int64_t i : *requested) {
-        Value ct = reverse.cotangent(body.getArgument(i));
-        if (!ct)
-          return fn.emitOpError() << "norm-differentiate: argument #" << i
-                                  << " (in " << NormDialect::kWrtAttrName
-                                  << ") does not reach a differentiated output";
-        grads.push_back(ct);
-        wrt.push_back(i);
-      }
-    } else {
-      for (unsigned i = 0; i < numArgs; ++i)
-        if (Value ct = reverse.cotangent(body.getArgument(i))) {
-          grads.push_back(ct);
-          wrt.push_back(i);
-        }
+    SmallVector<int64_t> candidates =
+        requested ? SmallVector<int64_t>(*requested)
+                  : llvm::to_vector(llvm::seq<int64_t>(0, numArgs));
+    for (int64_t i : candidates) {
+      Value ct = reverse.cotangent(body.getArgument(i));
+      if (!ct && requested)
+        return fn.emitOpError() << "norm-differentiate: argument #" << i
+                                << " (in " << NormDialect::kWrtAttrName
+                                << ") does not reach a differentiated output";
+      if (!ct)
+        continue;
+      grads.push_back(ct);
+      wrt.push_back(i);
     }
     if (grads.empty())
       return fn.emitOpError("norm-differentiate: no argument reaches a "
@@ -603,22 +601,14 @@ struct NormDifferentiatePass
     // its recomputation is dead: the gradients read a residual stream h
     // once instead of recomputing x + r.
     {
-      llvm::DenseSet<Operation *> live;
-      SmallVector<Operation *> work;
-      auto reach = [&](Value v) {
-        if (Operation *def = v.getDefiningOp())
-          if (live.insert(def).second)
-            work.push_back(def);
-      };
+      // The ops the gradients read, values captured by regions included.
+      SetVector<Operation *> live;
+      BackwardSliceOptions slice;
+      slice.inclusive = true;
+      slice.omitUsesFromAbove = false;
       for (Value v : grads)
-        reach(v);
-      while (!work.empty()) {
-        Operation *op = work.pop_back_val();
-        op->walk([&](Operation *nested) {
-          for (Value v : nested->getOperands())
-            reach(v);
-        });
-      }
+        if (Operation *def = v.getDefiningOp())
+          (void)getBackwardSlice(def, &live, slice);
       llvm::DenseSet<Value> taken;
       for (auto [j, v] : llvm::enumerate(ret.getOperands())) {
         auto g = v.getDefiningOp<linalg::GenericOp>();

@@ -22,18 +22,12 @@ using namespace normlir;
 
 bool norm::isDifferentiableElementwise(linalg::GenericOp g) {
   auto isFloat = [](Type t) { return isa<FloatType>(t); };
-  if (g.getNumDpsInits() != 1 || g->getNumResults() != 1 ||
-      g.getNumReductionLoops() != 0 ||
-      !llvm::all_of(g.getIndexingMapsArray(),
-                    [](AffineMap m) { return m.isIdentity(); }) ||
-      !llvm::all_of(g->getOperandTypes(), [&](Type t) {
+  if (!isElementwiseMap(g) || !llvm::all_of(g->getOperandTypes(), [&](Type t) {
         auto rt = dyn_cast<RankedTensorType>(t);
         return rt && rt.hasStaticShape() && isFloat(rt.getElementType());
       }))
     return false;
   Block &body = g.getRegion().front();
-  if (!body.getArguments().back().use_empty())
-    return false;
   return llvm::all_of(body.without_terminator(), [&](Operation &op) {
     return isa<arith::AddFOp, arith::SubFOp, arith::NegFOp, arith::MulFOp,
                arith::DivFOp, arith::ExtFOp, arith::TruncFOp,

@@ -14,6 +14,7 @@
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
 
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
+#include "normlir/Dialect/Norm/Utils/Utils.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -125,16 +126,9 @@ static LogicalResult fuseApply(RewriterBase &rewriter, DominanceInfo &dom,
 /// parallel, identity indexing maps, one result, a body of arith/math ops
 /// that does not read the output's initial value.
 static bool isElementwise(linalg::GenericOp g) {
-  if (g.getNumDpsInits() != 1 || g->getNumResults() != 1 ||
-      g.getNumReductionLoops() != 0)
+  if (!isElementwiseMap(g))
     return false;
-  if (!llvm::all_of(g.getIndexingMapsArray(),
-                    [](AffineMap m) { return m.isIdentity(); }))
-    return false;
-  Block &body = g.getRegion().front();
-  if (!body.getArguments().back().use_empty())
-    return false;
-  for (Operation &op : body.without_terminator())
+  for (Operation &op : g.getRegion().front().without_terminator())
     if (op.getNumRegions() != 0 ||
         !isa<arith::ArithDialect, math::MathDialect>(op.getDialect()))
       return false;

@@ -21,6 +21,7 @@
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
 
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
+#include "normlir/Dialect/Norm/Utils/Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -202,14 +203,9 @@ struct FuseGrad : OpRewritePattern<ApplyGradOp> {
 /// norm-differentiate builds where a value has several uses), over
 /// identity maps.
 bool isRoundedSum(linalg::GenericOp g) {
-  if (g.getNumDpsInputs() != 2 || g.getNumDpsInits() != 1 ||
-      g->getNumResults() != 1 || g.getNumReductionLoops() != 0 ||
-      !llvm::all_of(g.getIndexingMapsArray(),
-                    [](AffineMap m) { return m.isIdentity(); }))
+  if (g.getNumDpsInputs() != 2 || !isElementwiseMap(g))
     return false;
   Block &body = g.getRegion().front();
-  if (!body.getArgument(2).use_empty())
-    return false;
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   Value v = yield.getOperand(0);
   if (auto t = v.getDefiningOp<arith::TruncFOp>())

@@ -85,6 +85,14 @@ Value buildRstd(OpBuilder &b, Location loc, Value var, double eps,
   return arith::SelectOp::create(b, loc, degenerate, zero, rstd);
 }
 
+bool isElementwiseMap(linalg::GenericOp g) {
+  return g.getNumDpsInits() == 1 && g->getNumResults() == 1 &&
+         g.getNumReductionLoops() == 0 &&
+         llvm::all_of(g.getIndexingMapsArray(),
+                      [](AffineMap m) { return m.isIdentity(); }) &&
+         g.getRegion().front().getArguments().back().use_empty();
+}
+
 Value castFloat(OpBuilder &b, Location loc, Value v, Type to) {
   Type from = v.getType();
   if (from == to)

@@ -12,7 +12,17 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
+namespace mlir::linalg {
+class GenericOp;
+} // namespace mlir::linalg
+
 namespace normlir::norm {
+
+/// Whether `g` maps elements to elements: all loops parallel, identity
+/// indexing maps, one init and one result, the init's value unread (its
+/// body is the caller's to check: norm-fuse's neighbours, norm-differentiate's
+/// elementwise ops, norm-fuse-grad's residual sum).
+bool isElementwiseMap(mlir::linalg::GenericOp g);
 
 /// The axes of [0, rank) that are not in `axes`, ascending.
 llvm::SmallVector<int64_t> getComplementAxes(int64_t rank,
