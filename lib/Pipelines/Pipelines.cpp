@@ -231,7 +231,8 @@ static constexpr std::pair<llvm::StringLiteral,
     kStringOptions[] = {
         {"strategy", &norm::NormSelectScheduleOptions::strategy},
         {"nontemporal", &norm::NormSelectScheduleOptions::nontemporal},
-        {"parallel", &norm::NormSelectScheduleOptions::parallel}};
+        {"parallel", &norm::NormSelectScheduleOptions::parallel},
+        {"grad-statistics", &norm::NormSelectScheduleOptions::gradStatistics}};
 
 llvm::Expected<norm::NormSelectScheduleOptions>
 normlir::parseScheduleOptions(llvm::StringRef schedule,

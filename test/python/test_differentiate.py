@@ -38,10 +38,11 @@ def saved_results(text, func):
     return [int(j) for j in m.group(1).split(",")] if m else []
 
 
-def run_backward(spec, inputs, dy, tmp_path, recompute=False):
+def run_backward(spec, inputs, dy, tmp_path, recompute=False, schedule=None):
     """The gradients from `spec`'s backward function: with the statistics
     its forward returns (saved, from a forward run on the same inputs), or,
-    with `recompute` or a forward that returns none, recomputed."""
+    with `recompute` or a forward that returns none, recomputed. `schedule`:
+    norm-select-schedule's options for the backward's run."""
     text = differentiate(spec.text, tmp_path, recompute)
     saved = saved_results(text, spec.func)
     assert not (recompute and saved)
@@ -50,7 +51,7 @@ def run_backward(spec, inputs, dy, tmp_path, recompute=False):
         outs = nt.run_spec(text, spec.func, inputs, tmp_path)
         stats = [outs[j] for j in saved]
     return nt.run_spec(text, spec.func + "_backward", inputs + stats + [dy],
-                       tmp_path)
+                       tmp_path, schedule=schedule)
 
 
 def torch_grads(fn, inputs, dy, wrt):
@@ -336,17 +337,11 @@ def test_fused_channel_backward_bf16(rng, tmp_path):
     nt.assert_close(got[2], ref[2], what="dbias")
 
 
-@pytest.mark.parametrize("recompute", [False, True],
-                         ids=["saved", "recomputed"])
-@pytest.mark.parametrize("case", ["ln", "rms", "bn_nchw", "gn_cl", "gn_nchw",
-                                  "in_nchw"])
-def test_large_mean_saved_and_recomputed(rng, tmp_path, case, recompute):
-    """1e4 + U(0, 1) inputs, with the statistics the forward saved (an f32
-    mean rounded at 1e4 is off by up to 5e-4, 2e-3 of the spread; the
-    kernel corrects it in its sum pass) and recomputed (shifted sums and the
-    mean split in two floats): every gradient within 1e-5 of float64."""
+def _large_mean_case(rng, case, rows):
+    """A norm of 1e4 + U(0, 1) inputs: its spec, float64 reference function,
+    x, parameters and dy. Row norms (ln, rms) take `rows` rows of 300."""
     if case in ("ln", "rms"):
-        shape, ns = (37, 300), (300,)
+        shape, ns = (rows, 300), (300,)
         if case == "ln":
             spec = nt.layer_norm_spec(shape, ns, weight="f32", bias="f32")
 
@@ -369,6 +364,19 @@ def test_large_mean_saved_and_recomputed(rng, tmp_path, case, recompute):
     if case != "rms":
         params.append(rng.standard_normal(c).astype(np.float32))
     dy = rng.standard_normal(shape).astype(np.float32)
+    return spec, fn, x, params, dy
+
+
+@pytest.mark.parametrize("recompute", [False, True],
+                         ids=["saved", "recomputed"])
+@pytest.mark.parametrize("case", ["ln", "rms", "bn_nchw", "gn_cl", "gn_nchw",
+                                  "in_nchw"])
+def test_large_mean_saved_and_recomputed(rng, tmp_path, case, recompute):
+    """1e4 + U(0, 1) inputs, with the statistics the forward saved (an f32
+    mean rounded at 1e4 is off by up to 5e-4, 2e-3 of the spread; the
+    kernel corrects it in its sum pass) and recomputed (shifted sums and the
+    mean split in two floats): every gradient within 1e-5 of float64."""
+    spec, fn, x, params, dy = _large_mean_case(rng, case, rows=37)
     inputs = [x, *params]
     text = differentiate(spec.text, tmp_path, recompute)
     # InstanceNorm returns no statistics: its backward always recomputes.
@@ -376,6 +384,31 @@ def test_large_mean_saved_and_recomputed(rng, tmp_path, case, recompute):
         not recompute and case != "in_nchw")
     check(run_backward(spec, inputs, dy, tmp_path, recompute),
           torch_grads(fn, inputs, dy, range(len(inputs))))
+
+
+@pytest.mark.parametrize("case", ["ln", "rms", "bn_nchw", "gn_cl"])
+def test_grad_schedules(rng, tmp_path, case):
+    """The backward kernel's #norm.grad_schedule: the statistics the forward
+    saved read or recomputed (grad-statistics), prefetching (row backward)
+    and threads. 1e4 + U(0, 1) inputs, every schedule within 1e-5 of
+    float64; prefetching and threads change no bit of any gradient."""
+    spec, fn, x, params, dy = _large_mean_case(rng, case, rows=67)
+    inputs = [x, *params]
+    ref = torch_grads(fn, inputs, dy, range(len(inputs)))
+    got = {}
+    for schedule in ["grad-statistics=saved parallel=on",
+                     "grad-statistics=saved prefetch=1 parallel=on",
+                     "grad-statistics=saved prefetch=3 parallel=off",
+                     "grad-statistics=recomputed parallel=on",
+                     "grad-statistics=recomputed prefetch=2 parallel=off"]:
+        got[schedule] = run_backward(spec, inputs, dy, tmp_path,
+                                     schedule=schedule)
+        check(got[schedule], ref)
+    for statistics in ("saved", "recomputed"):
+        same = [g for s, g in got.items() if statistics in s]
+        for g in same[1:]:
+            for a, b in zip(same[0], g):
+                assert np.array_equal(a, b), statistics
 
 
 @pytest.mark.parametrize("dtype", ["f16", "bf16"])

@@ -47,17 +47,18 @@ static Axis boolAxis(llvm::StringRef option, bool base) {
   return Axis{option.str(), {"off", "on"}, base ? "on" : "off"};
 }
 
-/// Appends every combination of `axes` values for `strategy`, each at
-/// `offset` plus the number of fields that differ from the base.
-static void appendCrossProduct(norm::Strategy strategy,
+/// Appends every combination of `axes` values after `prefix` (the
+/// strategy option, or nothing), each at `offset` plus the number of fields
+/// that differ from the base.
+static void appendCrossProduct(llvm::StringRef prefix,
                                llvm::ArrayRef<Axis> axes, int offset,
                                std::vector<Candidate> &out) {
   std::vector<size_t> index(axes.size(), 0);
   while (true) {
-    Candidate c{"strategy=" + norm::stringifyStrategy(strategy).str(), offset};
+    Candidate c{prefix.str(), offset};
     for (auto [axis, i] : llvm::zip_equal(axes, index)) {
       const std::string &value = axis.values[i];
-      c.override += " " + axis.option + "=" + value;
+      c.override += (c.override.empty() ? "" : " ") + axis.option + "=" + value;
       c.distance += value != axis.base;
     }
     c.override += " force";
@@ -71,6 +72,11 @@ static void appendCrossProduct(norm::Strategy strategy,
     if (k == axes.size())
       return;
   }
+}
+
+/// The strategy option of `strategy`.
+static std::string strategyOption(norm::Strategy strategy) {
+  return "strategy=" + norm::stringifyStrategy(strategy).str();
 }
 
 /// The CPU fields varied around `base` for its strategy.
@@ -110,6 +116,32 @@ static std::vector<Axis> gpuAxes(norm::GPUScheduleAttr base) {
   return axes;
 }
 
+/// The candidates of a function whose kernels are all backward kernels
+/// (#norm.grad_schedule: no strategy), around `base`, the first kernel's
+/// heuristic schedule: where the statistics come from (where a kernel is
+/// given the input's own), the prefetch distance (where one is a row
+/// backward) and the threads.
+static void appendGradCandidates(llvm::ArrayRef<ProbedKernel> kernels,
+                                 norm::GradScheduleAttr base,
+                                 std::vector<Candidate> &out) {
+  std::vector<Axis> axes;
+  if (llvm::any_of(kernels,
+                   [](const ProbedKernel &k) { return k.inputStatistics; }))
+    axes.push_back(
+        Axis{"grad-statistics",
+             {"saved", "recomputed"},
+             norm::stringifyGradStatistics(base.getStatistics()).str()});
+  if (llvm::any_of(kernels, [](const ProbedKernel &k) { return k.gradRow; })) {
+    int64_t p = base.getPrefetch();
+    axes.push_back(
+        intAxis("prefetch", p, {0, p / 2, 2 * p, p ? p : 2}, /*lo=*/0));
+  }
+  axes.push_back(boolAxis("parallel", base.getParallel()));
+  appendCrossProduct("", axes, 0, out);
+}
+
+static std::vector<Candidate> sortByDistance(std::vector<Candidate> candidates);
+
 /// The strategies whose norm-select-schedule rules hold for every kernel.
 static std::vector<norm::Strategy>
 applicableStrategies(llvm::ArrayRef<ProbedKernel> kernels, bool cuda) {
@@ -134,7 +166,23 @@ std::vector<Candidate>
 normlir::tune::enumerateCandidates(ScheduleProbe &probe,
                                    llvm::StringRef function,
                                    llvm::ArrayRef<ProbedKernel> heuristic) {
-  Attribute first = heuristic.front().schedule;
+  // A backward function: its own fields. Elsewhere the forward kernels'
+  // strategies are varied (the options a backward kernel also reads,
+  // prefetch and parallel, then apply to it too).
+  auto forward =
+      llvm::find_if(heuristic, [](const ProbedKernel &k) { return !k.grad; });
+  std::vector<Candidate> candidates;
+  if (forward == heuristic.end()) {
+    appendGradCandidates(
+        heuristic, cast<norm::GradScheduleAttr>(heuristic.front().schedule),
+        candidates);
+    return sortByDistance(std::move(candidates));
+  }
+  std::vector<ProbedKernel> forwardKernels;
+  for (const ProbedKernel &k : heuristic)
+    if (!k.grad)
+      forwardKernels.push_back(k);
+  Attribute first = forward->schedule;
   bool cuda = isa<norm::GPUScheduleAttr>(first);
   norm::Strategy heuristicStrategy =
       cuda ? cast<norm::GPUScheduleAttr>(first).getStrategy()
@@ -143,38 +191,45 @@ normlir::tune::enumerateCandidates(ScheduleProbe &probe,
 
   // The heuristic's own strategy first: its neighbours are the nearest.
   std::vector<norm::Strategy> strategies =
-      applicableStrategies(heuristic, cuda);
+      applicableStrategies(forwardKernels, cuda);
   auto own = llvm::find(strategies, heuristicStrategy);
   if (own != strategies.end())
     std::rotate(strategies.begin(), own, own + 1);
 
-  std::vector<Candidate> candidates;
   for (norm::Strategy strategy : strategies) {
     bool other = strategy != heuristicStrategy;
     Attribute base = first;
     if (other) {
       // What norm-select-schedule picks for the other fields under this
       // strategy.
-      auto kernels = probe.schedule(
-          function,
-          "strategy=" + norm::stringifyStrategy(strategy).str() + " force");
+      auto kernels =
+          probe.schedule(function, strategyOption(strategy) + " force");
       if (!kernels) {
         llvm::consumeError(kernels.takeError());
         continue;
       }
-      base = kernels->front().schedule;
+      base = llvm::find_if(*kernels, [](const ProbedKernel &k) {
+               return !k.grad;
+             })->schedule;
     }
     if (cuda) {
-      appendCrossProduct(strategy, gpuAxes(cast<norm::GPUScheduleAttr>(base)),
-                         other, candidates);
+      appendCrossProduct(strategyOption(strategy),
+                         gpuAxes(cast<norm::GPUScheduleAttr>(base)), other,
+                         candidates);
       continue;
     }
     auto cpu = cast<norm::ScheduleAttr>(base);
     int64_t width =
         cpuTarget ? cpuTarget.getVectorWidth() : cpu.getVectorWidth();
-    appendCrossProduct(strategy, cpuAxes(cpu, width), other, candidates);
+    appendCrossProduct(strategyOption(strategy), cpuAxes(cpu, width), other,
+                       candidates);
   }
-  // Nearest first, in enumeration order within a distance.
+  return sortByDistance(std::move(candidates));
+}
+
+/// Nearest first, in enumeration order within a distance.
+static std::vector<Candidate>
+sortByDistance(std::vector<Candidate> candidates) {
   int farthest = 0;
   for (const Candidate &c : candidates)
     farthest = std::max(farthest, c.distance);

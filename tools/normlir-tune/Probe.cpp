@@ -72,6 +72,10 @@ ScheduleProbe::create(llvm::StringRef source, llvm::StringRef bufferName,
           "); it cannot also be tuned for target CPU '" + target.cpu + "'");
   }
   PassManager pm(probe->context.get());
+  if (target.differentiate) {
+    // As the JIT: the backward functions join the module first.
+    pm.addPass(norm::createNormDifferentiate());
+  }
   if (target.cuda) {
     norm::NormAttachCUDATargetOptions options;
     options.chip = target.chip;
@@ -89,6 +93,10 @@ ScheduleProbe::create(llvm::StringRef source, llvm::StringRef bufferName,
   norm::NormFuseOptions fuse;
   fuse.returnedPrologue = !target.cuda;
   pm.addPass(norm::createNormFuse(fuse));
+  // The backward kernels (the CPU pipeline's; the GPU's take the gradient
+  // ops through linalg).
+  if (!target.cuda)
+    pm.addPass(norm::createNormFuseGrad());
   if (failed(pm.run(module)))
     return probe->takeDiagnostics("cannot fuse " + bufferName.str());
   probe->target = module->getAttr(norm::NormDialect::kTargetAttrName);
@@ -116,18 +124,37 @@ ScheduleProbe::schedule(llvm::StringRef function, llvm::StringRef override) {
     return llvm::createStringError("no function '" + function + "'");
   std::vector<ProbedKernel> kernels;
   std::string error;
-  func.walk([&](norm::KernelOp op) {
+  func.walk([&](Operation *op) {
     ProbedKernel kernel;
-    kernel.key = norm::getTuningKey(op, target);
-    kernel.schedule = op.getScheduleAttr();
+    Value input;
+    ArrayRef<int64_t> axes, paramAxes;
+    if (auto k = dyn_cast<norm::KernelOp>(op)) {
+      kernel.key = norm::getTuningKey(k, target);
+      kernel.schedule = k.getScheduleAttr();
+      input = k.getInput();
+      axes = k.getAxes();
+      paramAxes = k.getParamAxes();
+    } else if (auto g = dyn_cast<norm::GradKernelOp>(op)) {
+      kernel.key = norm::getTuningKey(g, target);
+      kernel.schedule = g.getScheduleAttr();
+      input = g.getInput();
+      axes = g.getAxes();
+      paramAxes = g.getWeightAxes();
+      kernel.grad = true;
+      kernel.inputStatistics = g.getInputStatistics();
+    } else {
+      return WalkResult::advance();
+    }
     llvm::raw_string_ostream os(kernel.scheduleText);
     kernel.schedule.print(os);
-    auto type = cast<ShapedType>(op.getInput().getType());
-    auto layout = norm::analyzeKernelLayout(type.getShape(), op.getAxes(),
-                                            op.getParamAxes(), &error);
+    auto shape = cast<ShapedType>(input.getType()).getShape();
+    auto layout = norm::analyzeKernelLayout(shape, axes, paramAxes, &error);
     if (!layout)
       return WalkResult::interrupt();
     kernel.layout = *layout;
+    kernel.gradRow =
+        kernel.grad &&
+        norm::classifyGradKernel(shape, axes, paramAxes) == norm::GradForm::Row;
     kernels.push_back(std::move(kernel));
     return WalkResult::advance();
   });

@@ -39,18 +39,26 @@ struct ProbeTarget {
   /// CUDA: the chip and multiprocessors (0: the chip's flagship part).
   std::string chip = "sm_90";
   int64_t multiprocessors = 0;
+  /// Also derive the backward functions (norm-differentiate, as the JIT's
+  /// `differentiate`), whose fused backward kernels are tuned too.
+  bool differentiate = false;
 };
 
-/// One norm.kernel of a function after norm-select-schedule.
+/// One norm.kernel or norm.grad_kernel of a function after
+/// norm-select-schedule.
 struct ProbedKernel {
   /// normlir::norm::getTuningKey of the kernel on the module's target.
   std::string key;
-  /// The recorded schedule (#norm.schedule or #norm.gpu_schedule) and its
-  /// text as a database stores it.
+  /// The recorded schedule (#norm.schedule, #norm.gpu_schedule or, for a
+  /// backward kernel, #norm.grad_schedule) and its text as a database
+  /// stores it.
   mlir::Attribute schedule;
   std::string scheduleText;
   /// The kernel's [P0, R1, P1, R2] view.
   norm::KernelLayout layout;
+  /// A backward kernel: whether it is a row backward and whether it is
+  /// given the input's own saved statistics (what its schedule may vary).
+  bool grad = false, gradRow = false, inputStatistics = false;
 };
 
 /// A parsed spec with its target attached and its norms fused into kernels,

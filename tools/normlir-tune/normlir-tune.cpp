@@ -14,7 +14,11 @@
 // schedules around it (Candidates.h), JIT-compiles each, times them and the
 // heuristic in the same interleaved rounds, prints a table and appends the
 // fastest schedule of each kernel to the tuning database (TuningDatabase.h),
-// which norm-select-schedule consults before its heuristic. A candidate is one
+// which norm-select-schedule consults before its heuristic. With
+// --differentiate the backward functions (norm-differentiate's) are tuned
+// too: their fused backward kernels' #norm.grad_schedule (whether the saved
+// statistics are read or recomputed, the prefetch distance, the threads) is
+// a tuning parameter like a forward kernel's schedule. A candidate is one
 // schedule override for the whole function, as JITOptions::schedule applies it:
 // a function with several kernels is tuned jointly, each kernel recording the
 // schedule the override gave it and the function's time. Every error is a
@@ -101,6 +105,13 @@ static cl::opt<bool>
            cl::desc("Enumerate and compile the candidates, time nothing, "
                     "write no database"),
            cl::cat(category));
+static cl::opt<bool> differentiate(
+    "differentiate",
+    cl::desc("Also derive each function's backward function (as normlir-run "
+             "--differentiate) and tune its fused backward kernels "
+             "(#norm.grad_schedule: saved or recomputed statistics, "
+             "prefetch, threads); CPU only"),
+    cl::cat(category));
 static cl::opt<bool> verbose("v",
                              cl::desc("Report the candidates dropped and why"),
                              cl::cat(category));
@@ -328,6 +339,10 @@ int main(int argc, char **argv) {
                 "--target=cpu");
   if (!cuda && !chip.empty())
     return fail("--chip is an option of --target=cuda");
+  if (cuda && differentiate)
+    return fail("--differentiate tunes the CPU's fused backward kernels; the "
+                "CUDA pipeline has none (it lowers the gradient ops through "
+                "linalg)");
   if (repeat == 0 || rounds == 0 || maxCandidates == 0)
     return fail("--repeat, --rounds and --max-candidates must be at least 1");
   if (dryRun && !dbPath.empty())
@@ -349,9 +364,11 @@ int main(int argc, char **argv) {
 
   ProbeTarget probeTarget;
   probeTarget.cuda = cuda;
+  probeTarget.differentiate = differentiate;
   JITOptions base;
   base.diskCache = false;
   base.memoryCache = false;
+  base.differentiate = differentiate;
   if (cuda) {
     base.target = Target::CUDA;
     // The JIT's choice: the device's chip and size, else sm_90.

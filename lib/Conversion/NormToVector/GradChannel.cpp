@@ -227,9 +227,7 @@ void GradChannelEmitter::emit() {
   } else {
     numPartials = l.numSegments() * l.r2o;
   }
-  int64_t bytes =
-      3 * inType.getNumElements() * (inType.getElementTypeBitWidth() / 8);
-  parallel = bytes >= kGradMinParallelBytes;
+  parallel = op.getScheduleAttr().getParallel();
   part = alloc(NumFields * numPartials, b.getF64Type());
   shift = alloc(numPartials, f32Type);
   coef = alloc(NumCoefs * numStats, f32Type);

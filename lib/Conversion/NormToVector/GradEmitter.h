@@ -21,10 +21,6 @@
 
 namespace normlir::normtovector {
 
-/// Backward kernels smaller than this run on one thread (waking threads
-/// costs microseconds), as the forward's heuristic does.
-constexpr int64_t kGradMinParallelBytes = 64 * 1024;
-
 class GradEmitterBase : public norm::EmitterBase {
 protected:
   GradEmitterBase(mlir::OpBuilder &b, mlir::Location loc, int64_t vl)
@@ -33,13 +29,19 @@ protected:
         mask1(mlir::VectorType::get({vl}, b.getI1Type())) {}
 
   /// Views `op`'s buffers as 1-D: x, dy, the weight and the given
-  /// statistics where present, dx and, with three outs, dw and db.
+  /// statistics where present (unless the schedule recomputes them), dx
+  /// and, with three outs, dw and db.
   void bindBuffers(norm::GradKernelOp op) {
     x = flatten(op.getInput());
     dy = flatten(op.getGrad());
     w = op.getWeight() ? flatten(op.getWeight()) : mlir::Value();
-    savedRstd = op.getRstd() ? flatten(op.getRstd()) : mlir::Value();
-    savedMean = op.getMean() ? flatten(op.getMean()) : mlir::Value();
+    norm::GradScheduleAttr schedule = op.getScheduleAttr();
+    bool recompute = schedule && schedule.getStatistics() ==
+                                     norm::GradStatistics::Recomputed;
+    if (!recompute) {
+      savedRstd = op.getRstd() ? flatten(op.getRstd()) : mlir::Value();
+      savedMean = op.getMean() ? flatten(op.getMean()) : mlir::Value();
+    }
     dres = op.getResidualGrad() ? flatten(op.getResidualGrad()) : mlir::Value();
     dx = flatten(op.getOuts()[0]);
     if (op.getOuts().size() == 3) {

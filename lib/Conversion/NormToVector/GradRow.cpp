@@ -13,10 +13,14 @@
 //      and E[g], E[g * xhat] follow from them (g = dy * w);
 //   2. dx = rstd * (g - E[g] - xhat * E[g * xhat]) stored, x and dy read
 //      again (from cache), and dy * xhat and dy added into the task's
-//      dweight and dbias partials.
+//      dweight and dbias partials; with the schedule's `prefetch`, the
+//      same elements of the row that many rows ahead (in the range) are
+//      prefetched meanwhile.
 // After the tasks, the partials are summed in task order: the parameter
 // gradients are bitwise the same for any number of threads. The vector
-// width is the module target's (#norm.cpu_target).
+// width is the module target's (#norm.cpu_target); whether the tasks run on
+// threads and the statistics are read or recomputed, the kernel's
+// #norm.grad_schedule.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,13 +53,16 @@ public:
   void emit();
 
 private:
-  /// Row `row` of task `t`.
-  void emitRow(Value row, Value t);
+  /// Row `row` of task `t`; `ahead`: the offset of the row to prefetch
+  /// (null: none).
+  void emitRow(Value row, Value t, Value ahead);
 
   GradKernelOp op;
   /// The task's dweight and dbias partials.
   Value pdw, pdb;
   int64_t n = 1;
+  /// Rows ahead pass 2 prefetches (0: none).
+  int64_t prefetch = op.getScheduleAttr().getPrefetch();
 };
 
 void GradRowEmitter::emit() {
@@ -94,14 +101,18 @@ void GradRowEmitter::emit() {
         storeVec(zeroV(), pdb, i, mask);
         return SmallVector<Value>{};
       });
+    // The prefetched row stays inside the range (and the buffers).
+    Value last = arith::SubIOp::create(b, loc, hi, cI(1));
     forLoop(lo, hi, {}, [&](Value row, ValueRange) {
-      emitRow(row, t);
+      Value ahead;
+      if (prefetch > 0)
+        ahead =
+            imul(arith::MinUIOp::create(b, loc, iadd(row, prefetch), last), n);
+      emitRow(row, t, ahead);
       return SmallVector<Value>{};
     });
   };
-  int64_t bytes =
-      3 * inType.getNumElements() * (inType.getElementTypeBitWidth() / 8);
-  tasks(numTasks, bytes >= kGradMinParallelBytes, task);
+  tasks(numTasks, op.getScheduleAttr().getParallel(), task);
   if (!params)
     return;
   // The partials in task order.
@@ -121,7 +132,7 @@ void GradRowEmitter::emit() {
   // runs after this lowering (and rejects a dealloc it did not place).
 }
 
-void GradRowEmitter::emitRow(Value row, Value t) {
+void GradRowEmitter::emitRow(Value row, Value t, Value ahead) {
   Value base = imul(row, n);
   bool centered = op.getCentered();
   bool saved = bool(savedRstd);
@@ -228,6 +239,12 @@ void GradRowEmitter::emitRow(Value row, Value t) {
     if (meanGxhat)
       v = fsub(v, fmul(xhat, meanGxhat));
     storeDx(fmul(rstdV, v), iadd(base, off), mask);
+    // Prefetches cannot fault; the row ahead is one of the range's.
+    if (ahead)
+      for (Value in : {x, dy})
+        memref::PrefetchOp::create(b, loc, in, ValueRange{iadd(ahead, off)},
+                                   /*isWrite=*/false, /*localityHint=*/3,
+                                   /*isDataCache=*/true);
     if (pdw) {
       Value i = iadd(imul(t, n), off);
       storeVec(fma(dyv, xhat, loadVec(pdw, i, mask)), pdw, i, mask);
@@ -251,6 +268,9 @@ LogicalResult normtovector::LowerGradKernel::matchAndRewrite(
   if (!target)
     return op.emitError("expects the module's #norm.cpu_target (run "
                         "norm-attach-cpu-target)");
+  if (!op.getScheduleAttr())
+    return op.emitError("has no #norm.grad_schedule; run "
+                        "norm-select-schedule first");
   auto shape = cast<MemRefType>(op.getInput().getType()).getShape();
   std::string why;
   std::optional<GradForm> form =

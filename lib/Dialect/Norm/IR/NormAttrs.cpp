@@ -30,6 +30,20 @@ FailureOr<Strategy> normlir::norm::parseStrategy(AsmParser &parser) {
                                << name << "'";
 }
 
+FailureOr<GradStatistics>
+normlir::norm::parseGradStatistics(AsmParser &parser) {
+  SMLoc loc = parser.getCurrentLocation();
+  std::string name;
+  if (failed(parser.parseOptionalKeywordOrString(&name)))
+    return parser.emitError(loc, "expected the statistics: saved or "
+                                 "recomputed");
+  if (std::optional<GradStatistics> statistics = symbolizeGradStatistics(name))
+    return *statistics;
+  return parser.emitError(loc) << "statistics must be saved or recomputed, "
+                                  "got '"
+                               << name << "'";
+}
+
 //===----------------------------------------------------------------------===//
 // ScheduleAttr
 //===----------------------------------------------------------------------===//
@@ -63,6 +77,21 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "schedule prefetch must be 0 for the "
                        << stringifyStrategy(strategy)
                        << " strategy (only row prefetches)";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GradScheduleAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+GradScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                         GradStatistics, bool, int64_t prefetch) {
+  // (C1) holds by construction: the parser accepts only the enum's names.
+  // (C2) The bound keeps index arithmetic far from overflow.
+  if (prefetch < 0 || prefetch > (int64_t(1) << 30))
+    return emitError() << "grad_schedule prefetch must be in [0, 2^30], got "
+                       << prefetch;
   return success();
 }
 

@@ -65,7 +65,19 @@ LogicalResult GradMomentsOp::verify() {
   if (failed(verifyWeightAxes(*this, xType, getParamAxes(), getWeight())))
     return failure();
   // (C7)
-  return verifyResultType(*this, getMeanG().getType(), statType, "result");
+  if (failed(verifyResultType(*this, getMeanG().getType(), statType, "result")))
+    return failure();
+  // (C8)
+  if (bool(getEpsilonAttr()) != getInputStatistics())
+    return emitOpError("expects epsilon (the forward's) iff "
+                       "input_statistics");
+  if (getZeroDegenerate() && !getInputStatistics())
+    return emitOpError("zero_degenerate needs input_statistics");
+  // (C9)
+  if (auto eps = getEpsilonAttr(); eps && eps.getValueAsDouble() < 0)
+    return emitOpError() << "epsilon must not be negative, got "
+                         << eps.getValueAsDouble();
+  return success();
 }
 
 LogicalResult ApplyGradOp::verify() {
@@ -202,6 +214,19 @@ LogicalResult GradKernelOp::verify() {
   if (getInputStatistics() && (!getRstd() || getConstantStatistics()))
     return emitOpError("input_statistics needs the statistics as operands "
                        "(rstd) and excludes constant_statistics");
+  // (C12)
+  if (GradScheduleAttr schedule = getScheduleAttr()) {
+    if (schedule.getStatistics() == GradStatistics::Recomputed &&
+        !getInputStatistics())
+      return emitOpError("a schedule recomputes the statistics only with "
+                         "input_statistics (the input's own, saved)");
+    bool trailing = true;
+    for (auto [i, a] : llvm::enumerate(axes))
+      trailing &= a == rank - int64_t(axes.size()) + int64_t(i);
+    if (schedule.getPrefetch() != 0 && (!trailing || getWeightAxes() != axes))
+      return emitOpError("a schedule prefetches only in a row backward "
+                         "(trailing axes, parameters along them)");
+  }
   // (C11)
   if (Value r = getResidualGrad();
       r && !sameShapeElt(cast<ShapedType>(r.getType()), inType))

@@ -48,12 +48,13 @@ using namespace normlir::norm;
 namespace {
 
 /// The statistics of a norm.apply when they are computed from its own input
-/// (the forward differentiates through them): their axes and whether they
-/// are centred. None for statistics from elsewhere (running statistics),
-/// which are constants of the forward.
+/// (the forward differentiates through them): their axes, whether they are
+/// centred, and their norm.rstd. None for statistics from elsewhere
+/// (running statistics), which are constants of the forward.
 struct InputStats {
   ArrayRef<int64_t> axes;
   bool centered;
+  RstdOp rstd;
 };
 
 std::optional<InputStats> statsFromInput(ApplyOp apply) {
@@ -65,12 +66,12 @@ std::optional<InputStats> statsFromInput(ApplyOp apply) {
     if (var == moments.getVariance() &&
         moments.getInput() == apply.getInput() &&
         apply.getMean() == moments.getMean())
-      return InputStats{moments.getAxes(), true};
+      return InputStats{moments.getAxes(), true, rstd};
     return std::nullopt;
   }
   if (auto ms = var.getDefiningOp<MeanSquareOp>())
     if (ms.getInput() == apply.getInput() && !apply.getMean())
-      return InputStats{ms.getAxes(), false};
+      return InputStats{ms.getAxes(), false, rstd};
   return std::nullopt;
 }
 
@@ -334,9 +335,14 @@ private:
       Value meanG, meanGxhat, xMean;
       if (stats) {
         auto statType = cast<RankedTensorType>(rstd.getType());
+        // Saved statistics keep how the forward computed them, so that a
+        // fused kernel may recompute them instead (#norm.grad_schedule).
+        bool isSaved = saved.contains(apply);
         auto moments = GradMomentsOp::create(
             b, loc, statType, statType, x, dy, mean, rstd, w, stats->axes,
-            wAxes, /*input_statistics=*/saved.contains(apply));
+            wAxes, /*input_statistics=*/isSaved,
+            isSaved ? stats->rstd.getEpsilonAttr() : FloatAttr(),
+            isSaved && stats->rstd.getZeroDegenerate());
         if (stats->centered)
           meanG = moments.getMeanG();
         meanGxhat = moments.getMeanGxhat();

@@ -169,6 +169,19 @@ struct FuseGrad : OpRewritePattern<ApplyGradOp> {
       }
     }
 
+    // How the statistics are computed: by the kernel (recomputed), or, for
+    // saved ones that are the input's own, by the forward (so that the
+    // schedule may still recompute them); unused otherwise.
+    FloatAttr epsilon = rewriter.getF64FloatAttr(0.0);
+    UnitAttr zeroDegenerate;
+    if (rstdOp) {
+      epsilon = rstdOp.getEpsilonAttr();
+      zeroDegenerate = rstdOp.getZeroDegenerateAttr();
+    } else if (refine) {
+      auto gm = op.getMeanGxhat().getDefiningOp<GradMomentsOp>();
+      epsilon = gm.getEpsilonAttr();
+      zeroDegenerate = gm.getZeroDegenerateAttr();
+    }
     Location loc = op.getLoc();
     rewriter.setInsertionPoint(
         pg && pg->isBeforeInBlock(op) ? pg.getOperation() : op.getOperation());
@@ -184,13 +197,12 @@ struct FuseGrad : OpRewritePattern<ApplyGradOp> {
         rewriter, loc, ValueRange(outs).getTypes(), x, dy,
         given ? mean : Value(), given ? rstd : Value(), w,
         /*residual_grad=*/Value(), outs, rewriter.getDenseI64ArrayAttr(axes),
-        given ? rewriter.getF64FloatAttr(0.0) : rstdOp.getEpsilonAttr(),
-        centered ? rewriter.getUnitAttr() : UnitAttr(),
-        given ? UnitAttr() : rstdOp.getZeroDegenerateAttr(),
+        epsilon, centered ? rewriter.getUnitAttr() : UnitAttr(), zeroDegenerate,
         paramAxes == axes ? DenseI64ArrayAttr()
                           : rewriter.getDenseI64ArrayAttr(paramAxes),
         constant ? rewriter.getUnitAttr() : UnitAttr(),
-        refine ? rewriter.getUnitAttr() : UnitAttr());
+        refine ? rewriter.getUnitAttr() : UnitAttr(),
+        /*schedule=*/GradScheduleAttr());
     rewriter.replaceOp(op, kernel.getResult(0));
     if (pg)
       rewriter.replaceOp(pg, {kernel.getResult(1), kernel.getResult(2)});
@@ -276,7 +288,8 @@ struct FuseResidualGrad : OpRewritePattern<GradKernelOp> {
         k.getMean(), k.getRstd(), k.getWeight(), other, k.getOuts(),
         k.getAxesAttr(), k.getEpsilonAttr(), k.getCenteredAttr(),
         k.getZeroDegenerateAttr(), k.getParamAxesAttr(),
-        k.getConstantStatisticsAttr(), k.getInputStatisticsAttr());
+        k.getConstantStatisticsAttr(), k.getInputStatisticsAttr(),
+        k.getScheduleAttr());
     rewriter.replaceOp(g, summand);
     rewriter.replaceOp(k, fused.getResults());
     return success();

@@ -17,6 +17,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SelectGradSchedule.h"
+
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
 #include "normlir/Dialect/Norm/Transforms/TuningDatabase.h"
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
@@ -525,6 +527,15 @@ llvm::Error normlir::norm::checkNormSelectScheduleOptions(
   if (auto err = oneOf("nontemporal", o.nontemporal, {"auto", "on", "off"},
                        "on, off or auto"))
     return err;
+  if (auto err =
+          oneOf("grad-statistics", o.gradStatistics,
+                {"auto", "saved", "recomputed"}, "saved, recomputed or auto"))
+    return err;
+  if (cuda && o.gradStatistics != "auto")
+    return optionError("grad-statistics",
+                       "auto with target=cuda (the GPU has no fused backward "
+                       "kernel)",
+                       "'" + o.gradStatistics + "'");
   constexpr int64_t kMaxSplit = int64_t(1) << 30;
   // vector-width is the one option both targets read, with different ranges.
   if (cuda) {
@@ -583,7 +594,9 @@ struct NormSelectSchedulePass
   /// that an error of an option points into the input like any other.
   void emitAtFirstKernel(const llvm::Twine &message) {
     Operation *at = getOperation();
-    getOperation()->walk([&](KernelOp op) {
+    getOperation()->walk([&](Operation *op) {
+      if (!isa<KernelOp, GradKernelOp>(op))
+        return WalkResult::advance();
       at = op;
       return WalkResult::interrupt();
     });
@@ -607,6 +620,7 @@ struct NormSelectSchedulePass
     options.target = target;
     options.threads = threads;
     options.rows = rows;
+    options.gradStatistics = gradStatistics;
     if (llvm::Error err = checkNormSelectScheduleOptions(options)) {
       emitAtFirstKernel("norm-select-schedule: " +
                         llvm::toString(std::move(err)));
@@ -641,7 +655,8 @@ struct NormSelectSchedulePass
     }
     bool overridden = !strategy.empty() || vectorWidth || unroll || chunks ||
                       rowTasks || prefetch >= 0 || threads || rows ||
-                      nontemporal != "auto" || parallel != "auto";
+                      nontemporal != "auto" || parallel != "auto" ||
+                      gradStatistics != "auto";
     Attribute keyTarget = cuda ? Attribute(cudaTarget) : Attribute(cpuTarget);
     WalkResult result = getOperation()->walk([&](KernelOp op) {
       if (op.getScheduleAttr() && !force)
@@ -677,6 +692,25 @@ struct NormSelectSchedulePass
       if (failed(cpu))
         return WalkResult::interrupt();
       op.setScheduleAttr(*cpu);
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      return signalPassFailure();
+    // The backward kernels (CPU only: the CUDA pipeline forms none).
+    result = getOperation()->walk([&](GradKernelOp op) {
+      if (op.getScheduleAttr() && !force)
+        return WalkResult::advance();
+      if (cuda) {
+        op.emitError("norm-select-schedule: a norm.grad_kernel has no GPU "
+                     "schedule (the CUDA pipeline lowers the unfused "
+                     "gradient ops)");
+        return WalkResult::interrupt();
+      }
+      FailureOr<GradScheduleAttr> schedule = selectGradSchedule(
+          op, cpuTarget, options, overridden ? nullptr : database.get());
+      if (failed(schedule))
+        return WalkResult::interrupt();
+      op.setScheduleAttr(*schedule);
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

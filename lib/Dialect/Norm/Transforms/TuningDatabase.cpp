@@ -38,6 +38,16 @@ static void printShapedType(llvm::raw_ostream &os, Type type) {
   shaped.getElementType().print(os);
 }
 
+/// " name=TYPE" for an optional operand, " name=-" where it is absent.
+static void printOptionalOperand(llvm::raw_ostream &os, llvm::StringRef name,
+                                 Value value) {
+  os << " " << name << "=";
+  if (value)
+    printShapedType(os, value.getType());
+  else
+    os << "-";
+}
+
 /// The ops of a prologue or epilogue region as "name:type,..." (their order
 /// and result types: what the fused loop computes per element), or "" when
 /// the region is empty. Constants' values do not change the schedule and are
@@ -59,11 +69,7 @@ std::string normlir::norm::getTuningKey(KernelOp op, Attribute target) {
   std::string key;
   llvm::raw_string_ostream os(key);
   auto optional = [&](llvm::StringRef name, Value value) {
-    os << " " << name << "=";
-    if (value)
-      printShapedType(os, value.getType());
-    else
-      os << "-";
+    printOptionalOperand(os, name, value);
   };
   auto types = [&](llvm::StringRef name, ValueRange values) {
     os << " " << name << "=[";
@@ -89,6 +95,29 @@ std::string normlir::norm::getTuningKey(KernelOp op, Attribute target) {
   os << "] epilogue=[";
   printRegionOps(os, op.getEpilogue());
   os << "] target=" << describeTarget(target);
+  return key;
+}
+
+std::string normlir::norm::getTuningKey(GradKernelOp op, Attribute target) {
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  auto optional = [&](llvm::StringRef name, Value value) {
+    printOptionalOperand(os, name, value);
+  };
+  os << "norm.grad_kernel in=";
+  printShapedType(os, op.getInput().getType());
+  optional("mean", op.getMean());
+  optional("rstd", op.getRstd());
+  optional("weight", op.getWeight());
+  optional("residual_grad", op.getResidualGrad());
+  os << " outs=" << op.getOuts().size() << " axes=[";
+  llvm::interleave(op.getAxes(), os, ",");
+  os << "] param_axes=[";
+  llvm::interleave(op.getWeightAxes(), os, ",");
+  os << "] centered=" << (op.getCentered() ? 1 : 0)
+     << " constant_statistics=" << (op.getConstantStatistics() ? 1 : 0)
+     << " input_statistics=" << (op.getInputStatistics() ? 1 : 0)
+     << " target=" << describeTarget(target);
   return key;
 }
 
@@ -128,10 +157,11 @@ static llvm::Error parseRecords(llvm::StringRef path, llvm::StringRef text,
     // context and reports a bad one at the kernel; this catches what is not one
     // at all.
     if (!schedule->starts_with("#norm.schedule<") &&
-        !schedule->starts_with("#norm.gpu_schedule<"))
+        !schedule->starts_with("#norm.gpu_schedule<") &&
+        !schedule->starts_with("#norm.grad_schedule<"))
       return recordError(path, lineNo,
-                         "\"schedule\" must be a #norm.schedule or "
-                         "#norm.gpu_schedule, got '" +
+                         "\"schedule\" must be a #norm.schedule, "
+                         "#norm.gpu_schedule or #norm.grad_schedule, got '" +
                              *schedule + "'");
     schedules[*key] = schedule->str();
   }

@@ -64,3 +64,23 @@ func.func @grad_kernel(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %w: tensor<8xf
       : (memref<4x8xbf16>, memref<4x8xbf16>, memref<4x8xbf16>, memref<4x8xbf16>) -> ()
   return %r#0, %r#1, %r#2 : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>
 }
+
+// -----
+
+// Saved input statistics with the forward's epsilon, and a backward kernel
+// with a schedule (prefetch 0 is elided).
+// CHECK-LABEL: func.func @saved_statistics_schedule(
+// CHECK: norm.grad_moments %{{[^ ]+}}, %{{[^ ]+}} mean %{{[^ ]+}} rstd %{{[^ ]+}} axes = [1] {epsilon = 1.000000e-05 : f64, input_statistics, zero_degenerate}
+// CHECK: norm.grad_kernel {{.*}}input_statistics, schedule = #norm.grad_schedule<statistics = recomputed, parallel = false, prefetch = 3>}
+// CHECK: norm.grad_kernel {{.*}}schedule = #norm.grad_schedule<statistics = saved, parallel = true>}
+func.func @saved_statistics_schedule(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %m: tensor<4x1xf32>, %r: tensor<4x1xf32>)
+    -> (tensor<4x1xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
+  %mg, %mgx = norm.grad_moments %x, %dy mean %m rstd %r axes = [1] {epsilon = 1.0e-5 : f64, input_statistics, zero_degenerate}
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  %e = tensor.empty() : tensor<4x8xf32>
+  %a = norm.grad_kernel %x, %dy mean %m rstd %r outs(%e) {axes = array<i64: 1>, centered, epsilon = 1.0e-5 : f64, input_statistics, schedule = #norm.grad_schedule<statistics = recomputed, parallel = false, prefetch = 3>}
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %b = norm.grad_kernel %x, %dy outs(%e) {axes = array<i64: 0>, epsilon = 1.0e-5 : f64, schedule = #norm.grad_schedule<statistics = saved, parallel = true, prefetch = 0>}
+      : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %mgx, %a, %b : tensor<4x1xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+}

@@ -421,3 +421,76 @@ func.func @grad_kernel_residual_grad_type(%x: tensor<4x8xf32>, %d: tensor<4x8xf1
   %dx = norm.grad_kernel %x, %x residual_grad %d outs(%x) {axes = array<i64: 1>, centered, epsilon = 0.0 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf16>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return
 }
+
+// -----
+
+// (C12)
+func.func @grad_kernel_recompute_given(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op a schedule recomputes the statistics only with input_statistics (the input's own, saved)}}
+  %dx = norm.grad_kernel %x, %x rstd %r outs(%x) {axes = array<i64: 1>, epsilon = 0.0 : f64, schedule = #norm.grad_schedule<statistics = recomputed, parallel = false>} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// (C12) BatchNorm's backward (axes 0 and 2) is not a row backward.
+func.func @grad_kernel_prefetch_channels(%x: tensor<2x4x8xf32>) {
+  // expected-error @+1 {{'norm.grad_kernel' op a schedule prefetches only in a row backward (trailing axes, parameters along them)}}
+  %dx = norm.grad_kernel %x, %x outs(%x) {axes = array<i64: 0, 2>, epsilon = 0.0 : f64, schedule = #norm.grad_schedule<statistics = saved, parallel = false, prefetch = 1>} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  return
+}
+
+// -----
+
+// #norm.grad_schedule (C2)
+func.func @grad_schedule_prefetch_range(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{grad_schedule prefetch must be in [0, 2^30], got -1}}
+  %dx = norm.grad_kernel %x, %x outs(%x) {axes = array<i64: 1>, epsilon = 0.0 : f64, schedule = #norm.grad_schedule<statistics = saved, parallel = false, prefetch = -1>} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// #norm.grad_schedule (C1)
+func.func @grad_schedule_statistics(%x: tensor<4x8xf32>) {
+  // expected-error @+2 {{statistics must be saved or recomputed, got 'stored'}}
+  // expected-error @+1 {{failed to parse Norm_GradScheduleAttr parameter 'statistics'}}
+  %dx = norm.grad_kernel %x, %x outs(%x) {axes = array<i64: 1>, epsilon = 0.0 : f64, schedule = #norm.grad_schedule<statistics = stored, parallel = false>} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+// norm.grad_moments (C8)
+func.func @grad_moments_input_statistics_epsilon(%x: tensor<4x8xf32>, %m: tensor<4x1xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.grad_moments' op expects epsilon (the forward's) iff input_statistics}}
+  %mg, %mgx = norm.grad_moments %x, %x mean %m rstd %r axes = [1] {input_statistics} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+// norm.grad_moments (C8)
+func.func @grad_moments_epsilon_alone(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.grad_moments' op expects epsilon (the forward's) iff input_statistics}}
+  %mg, %mgx = norm.grad_moments %x, %x rstd %r axes = [1] {epsilon = 1.0e-5 : f64} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+// norm.grad_moments (C8)
+func.func @grad_moments_zero_degenerate_alone(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.grad_moments' op zero_degenerate needs input_statistics}}
+  %mg, %mgx = norm.grad_moments %x, %x rstd %r axes = [1] {zero_degenerate} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+// norm.grad_moments (C9)
+func.func @grad_moments_negative_epsilon(%x: tensor<4x8xf32>, %m: tensor<4x1xf32>, %r: tensor<4x1xf32>) {
+  // expected-error @+1 {{'norm.grad_moments' op epsilon must not be negative, got -1.000000e+00}}
+  %mg, %mgx = norm.grad_moments %x, %x mean %m rstd %r axes = [1] {epsilon = -1.0 : f64, input_statistics} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}

@@ -15,7 +15,7 @@
 // CHECK-SAME: -> (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>)
 // CHECK-SAME: attributes {norm.cotangents = array<i64: 0>, norm.gradient_of = @ln, norm.saved = array<i64: 1, 2>, norm.wrt = array<i64: 0, 1, 2>}
 // CHECK-NOT: norm.moments
-// CHECK: %[[MG:[^,]+]], %[[MGX:[^ ]+]] = norm.grad_moments %[[X]], %[[DY]] mean %[[SM]] rstd %[[SR]] weight %[[W]] axes = [1] {input_statistics, param_axes = array<i64: 1>}
+// CHECK: %[[MG:[^,]+]], %[[MGX:[^ ]+]] = norm.grad_moments %[[X]], %[[DY]] mean %[[SM]] rstd %[[SR]] weight %[[W]] axes = [1] {epsilon = 1.000000e-05 : f64, input_statistics, param_axes = array<i64: 1>}
 // CHECK: %[[DX:[^ ]+]] = norm.apply_grad %[[X]], %[[DY]] mean %[[SM]] rstd %[[SR]] weight %[[W]] mean_g %[[MG]] mean_gxhat %[[MGX]] {param_axes = array<i64: 1>}
 // CHECK: %[[DW:[^,]+]], %[[DB:[^ ]+]] = norm.param_grad %[[X]], %[[DY]] mean %[[SM]] rstd %[[SR]] param_axes = [1]
 // CHECK-NOT: norm.apply
@@ -152,7 +152,7 @@ func.func @ln_rstd_only(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32
 // CHECK-LABEL: func.func @ln_swapped_backward(
 // CHECK-SAME: %[[SX:[^:]+]]: tensor<4x8xf32>, %[[SR2:[^:]+]]: tensor<4x1xf32>, %[[SM2:[^:]+]]: tensor<4x1xf32>, %[[SDY:[^:]+]]: tensor<4x8xf32>)
 // CHECK-SAME: norm.saved = array<i64: 1, 2>
-// CHECK: norm.grad_moments %[[SX]], %[[SDY]] mean %[[SM2]] rstd %[[SR2]] axes = [1] {input_statistics}
+// CHECK: norm.grad_moments %[[SX]], %[[SDY]] mean %[[SM2]] rstd %[[SR2]] axes = [1] {epsilon = 1.000000e-05 : f64, input_statistics}
 func.func @ln_swapped(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) {
   %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>}
       : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>)

@@ -175,12 +175,13 @@ func.func @constant_statistics_late_mean(%x: tensor<8x4x5xf32>, %dy: tensor<8x4x
 // -----
 
 // Given statistics marked as the input's own (saved by its forward): the
-// kernel may refine the mean (input_statistics).
+// kernel may refine the mean (input_statistics), and keeps the forward's
+// epsilon and zero_degenerate, with which a schedule may recompute them.
 // CHECK-LABEL: func.func @input_statistics(
-// CHECK: norm.grad_kernel %{{[^ ]+}}, %{{[^ ]+}} mean %{{[^ ]+}} rstd %{{[^ ]+}} outs(%{{[^)]+}}) {axes = array<i64: 1>, centered, epsilon = 0.000000e+00 : f64, input_statistics}
+// CHECK: norm.grad_kernel %{{[^ ]+}}, %{{[^ ]+}} mean %{{[^ ]+}} rstd %{{[^ ]+}} outs(%{{[^)]+}}) {axes = array<i64: 1>, centered, epsilon = 1.000000e-03 : f64, input_statistics, zero_degenerate}
 func.func @input_statistics(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %m: tensor<4x1xf32>, %r: tensor<4x1xf32>)
     -> tensor<4x8xf32> {
-  %mg, %mgx = norm.grad_moments %x, %dy mean %m rstd %r axes = [1] {input_statistics}
+  %mg, %mgx = norm.grad_moments %x, %dy mean %m rstd %r axes = [1] {epsilon = 1.0e-3 : f64, input_statistics, zero_degenerate}
       : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
   %dx = norm.apply_grad %x, %dy mean %m rstd %r mean_g %mg mean_gxhat %mgx
       : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
@@ -218,7 +219,7 @@ func.func @constant_statistics_broadcast_mean(%x: tensor<8x4x5xf32>, %dy: tensor
 // CHECK: return %[[K]], %[[K]]
 func.func @residual(%h: tensor<4x8xbf16>, %dy: tensor<4x8xbf16>, %m: tensor<4x1xf32>, %r: tensor<4x1xf32>, %dh: tensor<4x8xbf16>)
     -> (tensor<4x8xbf16>, tensor<4x8xbf16>) {
-  %mg, %mgx = norm.grad_moments %h, %dy mean %m rstd %r axes = [1] {input_statistics}
+  %mg, %mgx = norm.grad_moments %h, %dy mean %m rstd %r axes = [1] {epsilon = 1.0e-5 : f64, input_statistics}
       : (tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
   %dx = norm.apply_grad %h, %dy mean %m rstd %r mean_g %mg mean_gxhat %mgx
       : (tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x8xbf16>

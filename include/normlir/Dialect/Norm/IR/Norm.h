@@ -29,6 +29,8 @@ namespace normlir::norm {
 /// Parses a schedule's strategy: a keyword (`row`) or, as earlier releases
 /// printed it, a string (`"row"`); an error names the valid strategies.
 mlir::FailureOr<Strategy> parseStrategy(mlir::AsmParser &parser);
+/// Parses #norm.grad_schedule's statistics keyword (saved or recomputed).
+mlir::FailureOr<GradStatistics> parseGradStatistics(mlir::AsmParser &parser);
 } // namespace normlir::norm
 
 #define GET_ATTRDEF_CLASSES

@@ -149,6 +149,63 @@ def Norm_GPUScheduleAttr : AttrDef<Norm_Dialect, "GPUSchedule"> {
   let genVerifyDecl = 1;
 }
 
+def Norm_GradStatistics : I32EnumAttr<"GradStatistics",
+    "where a backward kernel takes the forward statistics from", [
+      I32EnumAttrCase<"Saved", 0, "saved">,
+      I32EnumAttrCase<"Recomputed", 1, "recomputed">]> {
+  let cppNamespace = "::normlir::norm";
+  // A parameter of #norm.grad_schedule, not an attribute of its own.
+  let genSpecializedAttr = 0;
+}
+
+/// The statistics field of a grad_schedule: a keyword (`statistics = saved`).
+def Norm_GradStatisticsParameter
+    : AttrParameter<"::normlir::norm::GradStatistics", "saved or recomputed"> {
+  let parser = "::normlir::norm::parseGradStatistics($_parser)";
+  let printer = "$_printer << ::normlir::norm::stringifyGradStatistics($_self)";
+}
+
+def Norm_GradScheduleAttr : AttrDef<Norm_Dialect, "GradSchedule"> {
+  let mnemonic = "grad_schedule";
+  let summary = "How a fused norm backward kernel runs on the CPU";
+  let description = [{
+    The schedule of a `norm.grad_kernel`, as `#norm.schedule` is a
+    `norm.kernel`'s: `norm-select-schedule` records one per backward kernel
+    (from a tuning database where it has a record, else by its heuristic),
+    and `convert-norm-to-vector` follows it. Fields:
+    * `statistics`:
+      - `saved`: the kernel reads the forward statistics it is given
+        (`mean`/`rstd` operands), as they are (the mean refined with
+        `input_statistics`); a kernel given none recomputes them.
+      - `recomputed`: the kernel recomputes the statistics from its input
+        with its `epsilon` and `zero_degenerate` in the pass that reads the
+        input anyway, and does not read the saved ones. Only for saved
+        statistics that are the input's own (`input_statistics`).
+
+      The two move the same bytes; they differ in the work per element (a
+      recomputed variance is one more FMA per element and a square root per
+      statistic) and in rounding (a saved rstd is the forward's, rounded to
+      f32), so the tuner may pick either.
+    * `prefetch` (row backward only): while a row's sums are taken, the
+      same elements of the row `prefetch` rows ahead (of `input` and
+      `grad`) are prefetched into the cache; 0 (the default, elided when
+      printed): none.
+    * `parallel`: the row ranges (row backward) or the runs (channel
+      backward) run on threads (OpenMP); off for kernels too small to
+      amortize waking them. The results do not depend on it.
+
+    Constraints:
+    * (C1) `statistics` is `saved` or `recomputed` (the enum the parser
+      accepts).
+    * (C2) `prefetch` is in [0, 2^30].
+  }];
+  let parameters = (ins Norm_GradStatisticsParameter:$statistics,
+                        "bool":$parallel,
+                        DefaultValuedParameter<"int64_t", "0">:$prefetch);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 def Norm_CPUTargetAttr : AttrDef<Norm_Dialect, "CPUTarget"> {
   let mnemonic = "cpu_target";
   let summary = "The CPU a module's kernels are compiled for";

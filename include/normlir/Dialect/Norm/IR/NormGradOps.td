@@ -39,7 +39,10 @@ def Norm_GradMomentsOp : Norm_CoreOp<"grad_moments", [AttrSizedOperandSegments,
     passes them): a fused lowering may then refine the mean by
     `E_A[x - mean]`, the residual of its f32 rounding, for this op and the
     `norm.apply_grad` and `norm.param_grad` that read the same statistics.
-    Without it the statistics are used exactly as given.
+    Without it the statistics are used exactly as given. `epsilon` and
+    `zero_degenerate` then say how the forward computed them (those of its
+    `norm.rstd`), so that a fused lowering may also recompute them from the
+    input instead of reading them (`#norm.grad_schedule`'s `statistics`).
 
     Reference decomposition (n = number of reduced elements):
     ```
@@ -57,6 +60,9 @@ def Norm_GradMomentsOp : Norm_CoreOp<"grad_moments", [AttrSizedOperandSegments,
       type f32 or the input's.
     * (C6) `param_axes` is empty iff no weight is given.
     * (C7) Both results have the type of `rstd`.
+    * (C8) `epsilon` is given iff `input_statistics`, `zero_degenerate` only
+      with it.
+    * (C9) `!(epsilon < 0)`.
 
     Example (LayerNorm over the last dimension):
     ```mlir
@@ -72,7 +78,9 @@ def Norm_GradMomentsOp : Norm_CoreOp<"grad_moments", [AttrSizedOperandSegments,
                        Optional<Norm_FloatTensor>:$weight,
                        DenseI64ArrayAttr:$axes,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$param_axes,
-                       UnitAttr:$input_statistics);
+                       UnitAttr:$input_statistics,
+                       OptionalAttr<F64Attr>:$epsilon,
+                       UnitAttr:$zero_degenerate);
   let results = (outs Norm_StatTensor:$mean_g, Norm_StatTensor:$mean_gxhat);
   let assemblyFormat = [{
     $x `,` $grad (`mean` $mean^)? `rstd` $rstd (`weight` $weight^)?
@@ -210,7 +218,15 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
     `norm.grad_moments`' attribute of that name): `rstd` is used as given and
     the mean as `mean + E_A[x - mean]`, the correction summed in the pass
     that reads x anyway, so that an f32 mean rounded at a large magnitude
-    (1e4 + U(0, 1)) costs the gradients no accuracy.
+    (1e4 + U(0, 1)) costs the gradients no accuracy. `epsilon` and
+    `zero_degenerate` are then the forward's, and a `schedule` with
+    `statistics = recomputed` recomputes the statistics with them instead
+    of reading the given ones.
+
+    **Schedule.** `schedule` (`#norm.grad_schedule`, recorded by
+    `norm-select-schedule`) says how the CPU lowering runs the kernel:
+    whether it reads the saved statistics or recomputes them, how far
+    ahead a row backward prefetches, and whether it runs on threads.
 
     **Constant statistics.** With `constant_statistics` the statistics are
     constants of the forward (BatchNorm eval, InstanceNorm from running
@@ -252,6 +268,10 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
     * (C10) `input_statistics` only with `rstd`, and not with
       `constant_statistics`.
     * (C11) `residual_grad` has the input's shape and element type.
+    * (C12) A `schedule` recomputes the statistics (`statistics =
+      recomputed`) only with `input_statistics`, and prefetches (`prefetch
+      > 0`) only for a row backward (`axes` the trailing dimensions, no
+      `param_axes` other than `axes`).
   }];
   let arguments = (ins AnyShaped:$input, AnyShaped:$grad,
                        Optional<AnyShaped>:$mean, Optional<AnyShaped>:$rstd,
@@ -262,7 +282,8 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
                        UnitAttr:$centered, UnitAttr:$zero_degenerate,
                        OptionalAttr<DenseI64ArrayAttr>:$param_axes,
                        UnitAttr:$constant_statistics,
-                       UnitAttr:$input_statistics);
+                       UnitAttr:$input_statistics,
+                       OptionalAttr<Norm_GradScheduleAttr>:$schedule);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let assemblyFormat = [{
     $input `,` $grad (`mean` $mean^)? (`rstd` $rstd^)? (`weight` $weight^)?

@@ -317,6 +317,15 @@ def NormSelectSchedule : Pass<"norm-select-schedule"> {
     targets x86-64-v3 and sm_90: the pass never looks at the machine it
     runs on.
 
+    On the CPU each `norm.grad_kernel` (a fused backward) gets a
+    `#norm.grad_schedule` the same way (a tuning database record, else the
+    heuristic): `statistics = saved` (the kernel reads the statistics its
+    forward saved; `grad-statistics=recomputed` recomputes them instead
+    where they are the input's own), a row backward prefetches as the
+    forward row strategy does (the `prefetch` option sets it; channel
+    backward kernels never prefetch), and `parallel` from 64 KiB of input
+    (the `parallel` option sets it).
+
     With `target=cuda` it records a `#norm.gpu_schedule` instead: `row`
     when each statistic's elements are contiguous and fit in the registers
     of a block (at most 32 per thread), with a team of threads per row sized
@@ -365,6 +374,10 @@ def NormSelectSchedule : Pass<"norm-select-schedule"> {
     Option<"rows", "rows", "int64_t", /*default=*/"0",
            "GPU: rows per block of the row strategy (default 0: chosen per "
            "kernel)">,
+    Option<"gradStatistics", "grad-statistics", "std::string",
+           /*default=*/"\"auto\"",
+           "Backward kernels given the input's saved statistics: saved "
+           "(read them), recomputed (recompute them) or auto (saved)">,
     Option<"tuningDB", "tuning-db", "std::string", /*default=*/"\"\"",
            "A tuning database (normlir-tune) consulted before the heuristic "
            "when no schedule option is set">

@@ -38,6 +38,10 @@ namespace normlir::norm {
 /// are scheduled alike by the heuristic.
 std::string getTuningKey(KernelOp op, mlir::Attribute target);
 
+/// The key of a backward kernel: its operand types, outs, axes, what its
+/// statistics are, and the target. Its record is a `#norm.grad_schedule`.
+std::string getTuningKey(GradKernelOp op, mlir::Attribute target);
+
 /// A loaded tuning database (immutable, shareable between threads).
 class TuningDatabase {
 public:

@@ -1,0 +1,67 @@
+// norm-select-schedule on backward kernels (norm.grad_kernel): a
+// #norm.grad_schedule each, from the heuristic or the options.
+// RUN: normlir-opt %s --norm-select-schedule -split-input-file | FileCheck %s
+// RUN: normlir-opt %s --norm-select-schedule="grad-statistics=recomputed prefetch=1 parallel=off force" -split-input-file | FileCheck %s --check-prefix=FORCED
+// RUN: not normlir-opt %s --norm-select-schedule="grad-statistics=stored" 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: not normlir-opt %s --norm-select-schedule="target=cuda grad-statistics=saved" 2>&1 | FileCheck %s --check-prefix=CUDAOPT
+// RUN: not normlir-opt %s --norm-attach-cuda-target=force=true --norm-select-schedule="target=cuda" -split-input-file 2>&1 | FileCheck %s --check-prefix=CUDA
+
+// BADOPT: norm-select-schedule-grad.mlir:23:11: error: norm-select-schedule: grad-statistics must be saved, recomputed or auto, got 'stored'
+// CUDAOPT: error: norm-select-schedule: grad-statistics must be auto with target=cuda (the GPU has no fused backward kernel), got 'saved'
+// CUDA: error: norm-select-schedule: a norm.grad_kernel has no GPU schedule
+
+// LayerNorm 4096x1024 f32 with the statistics its forward saved: they are
+// read; x and dy (32 MiB) do not stay in the 1 MiB L2 and a row (4 KiB)
+// fits, so the row backward prefetches 8 KiB ahead (2 rows); on threads.
+// CHECK-LABEL: func.func @row(
+// CHECK: schedule = #norm.grad_schedule<statistics = saved, parallel = true, prefetch = 2>
+// FORCED-LABEL: func.func @row(
+// FORCED: schedule = #norm.grad_schedule<statistics = recomputed, parallel = false, prefetch = 1>
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-unknown-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 1048576, llcCache = 33554432, cores = 0>} {
+  func.func @row(%x: tensor<4096x1024xf32>, %dy: tensor<4096x1024xf32>, %m: tensor<4096x1xf32>, %r: tensor<4096x1xf32>) -> tensor<4096x1024xf32> {
+    %e = tensor.empty() : tensor<4096x1024xf32>
+    %dx = norm.grad_kernel %x, %dy mean %m rstd %r outs(%e) {axes = array<i64: 1>, centered, epsilon = 1.0e-5 : f64, input_statistics}
+        : (tensor<4096x1024xf32>, tensor<4096x1024xf32>, tensor<4096x1xf32>, tensor<4096x1xf32>, tensor<4096x1024xf32>) -> tensor<4096x1024xf32>
+    return %dx : tensor<4096x1024xf32>
+  }
+}
+
+// -----
+
+// A small row backward (8 KiB): serial, nothing to prefetch; statistics
+// given but not the input's own (constant) cannot be recomputed, so the
+// options keep them saved.
+// CHECK-LABEL: func.func @small_constant(
+// CHECK: schedule = #norm.grad_schedule<statistics = saved, parallel = false>
+// FORCED-LABEL: func.func @small_constant(
+// FORCED: schedule = #norm.grad_schedule<statistics = saved, parallel = false, prefetch = 1>
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-unknown-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 1048576, llcCache = 33554432, cores = 0>} {
+  func.func @small_constant(%x: tensor<64x32xf32>, %dy: tensor<64x32xf32>, %r: tensor<64x1xf32>) -> tensor<64x32xf32> {
+    %e = tensor.empty() : tensor<64x32xf32>
+    %dx = norm.grad_kernel %x, %dy rstd %r outs(%e) {axes = array<i64: 1>, epsilon = 0.0 : f64, constant_statistics}
+        : (tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x1xf32>, tensor<64x32xf32>) -> tensor<64x32xf32>
+    return %dx : tensor<64x32xf32>
+  }
+}
+
+// -----
+
+// A channel backward (BatchNorm NCHW, 3.2 MiB): threaded, never a
+// prefetch (the option applies to row backward kernels only); a schedule
+// written on the op is kept unless forced.
+// CHECK-LABEL: func.func @channels(
+// CHECK: schedule = #norm.grad_schedule<statistics = saved, parallel = true>
+// CHECK: schedule = #norm.grad_schedule<statistics = saved, parallel = false>
+// FORCED-LABEL: func.func @channels(
+// FORCED: schedule = #norm.grad_schedule<statistics = recomputed, parallel = false>
+// FORCED: schedule = #norm.grad_schedule<statistics = saved, parallel = false>
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-unknown-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 1048576, llcCache = 33554432, cores = 0>} {
+  func.func @channels(%x: tensor<8x64x40x40xf32>, %dy: tensor<8x64x40x40xf32>, %m: tensor<1x64x1x1xf32>, %r: tensor<1x64x1x1xf32>) -> (tensor<8x64x40x40xf32>, tensor<8x64x40x40xf32>) {
+    %e = tensor.empty() : tensor<8x64x40x40xf32>
+    %dx = norm.grad_kernel %x, %dy mean %m rstd %r outs(%e) {axes = array<i64: 0, 2, 3>, centered, epsilon = 1.0e-5 : f64, input_statistics}
+        : (tensor<8x64x40x40xf32>, tensor<8x64x40x40xf32>, tensor<1x64x1x1xf32>, tensor<1x64x1x1xf32>, tensor<8x64x40x40xf32>) -> tensor<8x64x40x40xf32>
+    %dx2 = norm.grad_kernel %x, %dy outs(%e) {axes = array<i64: 0, 2, 3>, centered, epsilon = 1.0e-5 : f64, schedule = #norm.grad_schedule<statistics = saved, parallel = false>}
+        : (tensor<8x64x40x40xf32>, tensor<8x64x40x40xf32>, tensor<8x64x40x40xf32>) -> tensor<8x64x40x40xf32>
+    return %dx, %dx2 : tensor<8x64x40x40xf32>, tensor<8x64x40x40xf32>
+  }
+}
