@@ -16,10 +16,12 @@
 //   M2   = sum(Sxx - 2 d Sx + count d^2)            d = mean - s
 //   sum(dy * (x - mean)) over a run = B - d A
 // so the kernel is:
-//   1. one pass over x and dy for those four sums per partial (f64 lanes),
-//      in parallel: per run of R2 with constant parameters (the segment
-//      form: NCHW layouts), or per lane and fixed chunk of R1 (the column
-//      form: channels-last);
+//   1. one pass over x and dy for those four sums per partial, in
+//      parallel: per run of R2 with constant parameters (the segment form:
+//      NCHW layouts; f32 lanes within blocks of vectors, f64 across them),
+//      or per lane and fixed chunk of R1 (the column form: channels-last;
+//      f64 lanes); the segment form also prefetches the run the schedule's
+//      distance ahead;
 //   2. the combine, in partial order on one thread: mean, rstd, E[g] and
 //      E[g * xhat] per statistic (g = dy * w, w constant in a partial), and
 //      dweight = sum(rstd * (B - d A)), dbias = sum(A) per parameter, in
@@ -35,8 +37,8 @@
 // Where each statistic is one segment (R1 = P1 = 1: InstanceNorm, GroupNorm
 // NCHW) small enough for the L2, 1-3 run per segment in one loop, the dx
 // pass reading the segment from cache; dweight and dbias after all.
-// Traffic otherwise: x and dy read twice, dx written once. The shifts make the sums
-// about a value inside the run's range, so their f64 rounding stays far
+// Traffic otherwise: x and dy read twice, dx written once. The shifts make the
+// sums about a value inside the run's range, so their f64 rounding stays far
 // below f32 precision for any mean.
 //
 //===----------------------------------------------------------------------===//
@@ -115,8 +117,9 @@ private:
   std::pair<Value, Value> chunkRows(Value k);
 
   void emitSumsSegment();
-  /// The sums of segment `s`'s runs into its partials.
-  void sumsOfSegment(Value s);
+  /// The sums of segment `s`'s runs into its partials; with `prefetch`,
+  /// prefetching the segment the schedule's distance ahead.
+  void sumsOfSegment(Value s, bool prefetch);
   void emitSumsColumn();
   /// The statistics [sLo, sHi) from their partials [eLo, eHi) (all of
   /// theirs, in order): their f64 sums and the apply's coefficients.
@@ -124,8 +127,20 @@ private:
   /// dweight and dbias from every partial, in partial order.
   void paramGrads();
   void emitApplySegment();
-  /// dx over segment `s`.
+  /// dx over segment `s`, prefetching the segment the schedule's distance
+  /// ahead.
   void applySegment(Value s);
+  /// The offset of the segment `prefetchSegments` after `s` (the last one
+  /// at most), or null where the schedule does not prefetch.
+  Value aheadOf(Value s);
+  /// Prefetches x (where the dx pass reads it) and dy at `i`.
+  void prefetchInputs(Value i) {
+    for (Value in : {op.getConstantStatistics() ? Value() : x, dy})
+      if (in)
+        memref::PrefetchOp::create(b, loc, in, ValueRange{i},
+                                   /*isWrite=*/false, /*localityHint=*/3,
+                                   /*isDataCache=*/true);
+  }
   void emitApplyColumn();
   /// The vector of x the dx pass reads at `i`; none with constant
   /// statistics, whose dx does not depend on x.
@@ -152,6 +167,8 @@ private:
   int64_t numPartials = 0, numStats = 0, perStat = 0, numParams = 1;
   /// Column form: lanes per row of R1 (P1 x R2), rows per chunk, chunks.
   int64_t lanes = 1, chunk = 1, chunks = 1;
+  /// Segments ahead the segment form prefetches (0: none).
+  int64_t prefetchSegments = 0;
 };
 
 SmallVector<int64_t> GradChannelEmitter::dimsOf(ArrayRef<Run> runs) {
@@ -228,20 +245,20 @@ void GradChannelEmitter::emit() {
     numPartials = l.numSegments() * l.r2o;
   }
   parallel = op.getScheduleAttr().getParallel();
+  prefetchSegments = op.getScheduleAttr().getPrefetch();
   part = alloc(NumFields * numPartials, b.getF64Type());
   shift = alloc(numPartials, f32Type);
   coef = alloc(NumCoefs * numStats, f32Type);
   stat = alloc(4 * numStats, b.getF64Type());
-  int64_t statBytes = 2 * perStat * (inType.getElementTypeBitWidth() / 8);
-  if (!column && l.size[Run::R1] == 1 && l.size[Run::P1] == 1 &&
-      statBytes <= l2Bytes / 2) {
+  if (!column &&
+      isFusedGradSegment(l, inType.getElementTypeBitWidth() / 8, l2Bytes)) {
     // Each statistic is one segment (InstanceNorm, GroupNorm NCHW) whose x
     // and dy fit in half the L2: sums, combine and dx back to back per
     // segment, the dx pass reading them from cache (one read of x and dy
     // from memory). The same partials in the same order as the passes
     // below: the same results.
     tasks(l.numSegments(), parallel, [&](Value s) {
-      sumsOfSegment(s);
+      sumsOfSegment(s, /*prefetch=*/false);
       combineStats(s, iadd(s, 1), imul(s, l.r2o), imul(iadd(s, 1), l.r2o));
       applySegment(s);
     });
@@ -263,13 +280,24 @@ void GradChannelEmitter::emit() {
 }
 
 void GradChannelEmitter::emitSumsSegment() {
-  tasks(l.numSegments(), parallel, [&](Value s) { sumsOfSegment(s); });
+  tasks(l.numSegments(), parallel,
+        [&](Value s) { sumsOfSegment(s, /*prefetch=*/true); });
 }
 
-void GradChannelEmitter::sumsOfSegment(Value s) {
+Value GradChannelEmitter::aheadOf(Value s) {
+  if (prefetchSegments <= 0)
+    return Value();
+  // Prefetches cannot fault, but the segment stays one of the input's.
+  Value last = cI(l.numSegments() - 1);
+  return imul(arith::MinUIOp::create(b, loc, iadd(s, prefetchSegments), last),
+              l.size[Run::R2]);
+}
+
+void GradChannelEmitter::sumsOfSegment(Value s, bool prefetch) {
   int64_t r2 = l.size[Run::R2];
   {
     Value base = imul(s, r2);
+    Value ahead = prefetch ? aheadOf(s) : Value();
     // The shift: the saved mean of the run's statistic, or the run's first
     // element (0 for uncentred statistics, whose sum of squares is the
     // statistic itself).
@@ -281,15 +309,20 @@ void GradChannelEmitter::sumsOfSegment(Value s) {
     Value shV = splat(sh);
     loop(cI(0), cI(l.r2o), [&](Value j) {
       Value run = iadd(base, imul(j, l.r2i));
-      SmallVector<Value> acc = vectors(
-          l.r2i, ValueRange{zeroD(), zeroD(), zeroD(), zeroD()},
+      // f32 lanes within blocks of vectors, f64 across them (blockedSums):
+      // d is about the shift, so a block's f32 sums lose nothing that
+      // matters, and the f32 work per element is a third of f64's.
+      SmallVector<Value> acc = blockedSums(
+          l.r2i, 4,
           [&](Value off, Value mask, ValueRange a) -> SmallVector<Value> {
             Value d = fsub(loadVec(x, iadd(run, off), mask), shV);
             if (mask)
               d = select(mask, d, zeroV());
-            Value dd = wide(d), g = wide(loadVec(dy, iadd(run, off), mask));
-            return {fadd(a[0], dd), fma(dd, dd, a[1]), fadd(a[2], g),
-                    fma(g, dd, a[3])};
+            Value g = loadVec(dy, iadd(run, off), mask);
+            if (ahead)
+              prefetchInputs(iadd(iadd(ahead, imul(j, l.r2i)), off));
+            return {fadd(a[0], d), fma(d, d, a[1]), fadd(a[2], g),
+                    fma(g, d, a[3])};
           });
       Value e = iadd(imul(s, l.r2o), j);
       storeScalar(sh, shift, e);
@@ -481,6 +514,7 @@ void GradChannelEmitter::applySegment(Value s) {
     Value rstd = load(coef, coefAt(Rstd, st));
     Value meanG = c(MeanG), meanGx = c(MeanGx);
     Value meanHi = c(MeanHi), meanLo = c(MeanLo);
+    Value ahead = aheadOf(s);
     loop(cI(0), cI(l.r2o), [&](Value j) {
       Value a = splat(fmul(rstd, weightAt(iadd(p, imul(j, l.r2oParamStride)))));
       Value run = iadd(imul(s, r2), imul(j, l.r2i));
@@ -489,6 +523,8 @@ void GradChannelEmitter::applySegment(Value s) {
         storeDx(dxOf(xAt(i, mask), loadVec(dy, i, mask), a, meanG, meanGx,
                      meanHi, meanLo),
                 i, mask);
+        if (ahead)
+          prefetchInputs(iadd(iadd(ahead, imul(j, l.r2i)), off));
       });
     });
   }

@@ -278,6 +278,11 @@ LogicalResult normtovector::LowerGradKernel::matchAndRewrite(
   if (!form)
     return op.emitError() << "cannot vectorize this backward: " << why;
   rewriter.setInsertionPoint(op);
+  // (C12), the half that depends on the form.
+  if (*form == GradForm::Column && op.getScheduleAttr().getPrefetch() != 0)
+    return op.emitError("a column-form backward (channels-last) does not "
+                        "prefetch; its schedule must have prefetch = 0 "
+                        "(C12)");
   if (*form == GradForm::Row)
     GradRowEmitter(rewriter, op, target.getVectorWidth()).emit();
   else

@@ -20,6 +20,18 @@ module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu"
 
 // -----
 
+// (C12) The column form (channels-last BatchNorm) does not prefetch.
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 524288, llcCache = 33554432, cores = 2>} {
+  func.func @grad_column_prefetch(%x: memref<4x5x8xf32>, %dx: memref<4x5x8xf32>) {
+    // expected-error @+1 {{a column-form backward (channels-last) does not prefetch; its schedule must have prefetch = 0 (C12)}}
+    norm.grad_kernel %x, %x outs(%dx) {axes = array<i64: 0, 1>, centered, epsilon = 1.0e-5 : f64, param_axes = array<i64: 2>, schedule = #norm.grad_schedule<statistics = saved, parallel = false, prefetch = 1>}
+        : (memref<4x5x8xf32>, memref<4x5x8xf32>, memref<4x5x8xf32>) -> ()
+    return
+  }
+}
+
+// -----
+
 func.func @row_needs_r1_1(%x: memref<4x3x16xf32>, %y: memref<4x3x16xf32>, %ms: memref<1x3x1xf32>, %r: memref<1x3x1xf32>) {
   // expected-error @+1 {{schedule strategy "row" needs R1 = 1, but the kernel's layout is [P0, R1, P1, R2] = [1, 4, 3, 16]}}
   norm.kernel mean_square %x outs(%y, %ms, %r) {axes = array<i64: 0, 2>, epsilon = 1.0e-6 : f64,

@@ -214,19 +214,14 @@ LogicalResult GradKernelOp::verify() {
   if (getInputStatistics() && (!getRstd() || getConstantStatistics()))
     return emitOpError("input_statistics needs the statistics as operands "
                        "(rstd) and excludes constant_statistics");
-  // (C12)
-  if (GradScheduleAttr schedule = getScheduleAttr()) {
-    if (schedule.getStatistics() == GradStatistics::Recomputed &&
-        !getInputStatistics())
-      return emitOpError("a schedule recomputes the statistics only with "
-                         "input_statistics (the input's own, saved)");
-    bool trailing = true;
-    for (auto [i, a] : llvm::enumerate(axes))
-      trailing &= a == rank - int64_t(axes.size()) + int64_t(i);
-    if (schedule.getPrefetch() != 0 && (!trailing || getWeightAxes() != axes))
-      return emitOpError("a schedule prefetches only in a row backward "
-                         "(trailing axes, parameters along them)");
-  }
+  // (C12) The prefetch half depends on the kernel's form, which the layout
+  // analysis decides (NormLIRNormUtils, above this library): the lowering and
+  // norm-select-schedule check it.
+  if (GradScheduleAttr schedule = getScheduleAttr();
+      schedule && schedule.getStatistics() == GradStatistics::Recomputed &&
+      !getInputStatistics())
+    return emitOpError("a schedule recomputes the statistics only with "
+                       "input_statistics (the input's own, saved)");
   // (C11)
   if (Value r = getResidualGrad();
       r && !sameShapeElt(cast<ShapedType>(r.getType()), inType))

@@ -7,7 +7,7 @@
 // norm-select-schedule's choice for a norm.grad_kernel, on the CPU. A
 // backward kernel has one form per layout (row or channel, decided by its
 // axes), so its schedule holds only what may vary for a given kernel:
-// where the statistics come from, how far ahead a row backward prefetches,
+// where the statistics come from, how far ahead it prefetches,
 // and whether it runs on threads. As for norm.kernel, a tuning database
 // record wins over the heuristic, and every option that is set wins over
 // both (the caller then passes no database).
@@ -50,9 +50,9 @@ struct GradSelection {
     return t.getNumElements() *
            std::max<int64_t>(t.getElementTypeBitWidth() / 8, 1);
   }
-  bool isRow() const {
+  std::optional<GradForm> form() const {
     return classifyGradKernel(inputType().getShape(), op.getAxes(),
-                              op.getWeightAxes()) == GradForm::Row;
+                              op.getWeightAxes());
   }
 
   /// Saved statistics are read (the forward did that work) unless the
@@ -64,27 +64,44 @@ struct GradSelection {
     return GradStatistics::Saved;
   }
 
-  /// Rows a row backward prefetches ahead: where x and dy do not stay in
-  /// the L2 cache, a row of each fits in half of it (pass 2 reads the row
-  /// again from cache beside the prefetched one) and a row range holds two
-  /// rows or more (a one-row range has nothing later to prefetch).
+  /// Rows (row form) or segments (segment form in two passes: contiguous
+  /// runs of R2) a backward prefetches ahead: about kPrefetchBytes of each
+  /// of x and dy, at least one, where they do not stay in the L2 cache, one
+  /// of each fits in half of it (the pass that reads it again from cache
+  /// runs beside the prefetched one) and there is a later one to prefetch
+  /// (a row range of two rows or more). The column form never prefetches.
   int64_t prefetch() const {
-    if (!isRow())
+    std::optional<GradForm> f = form();
+    if (!f || *f == GradForm::Column)
       return 0;
     if (options.prefetch >= 0)
       return options.prefetch;
     ShapedType t = inputType();
-    int64_t n = 1;
-    for (int64_t a : op.getAxes())
-      n *= t.getDimSize(a);
     int64_t elementBytes = std::max<int64_t>(t.getElementTypeBitWidth() / 8, 1);
-    int64_t rowBytes = std::max<int64_t>(n, 1) * elementBytes;
-    int64_t rows = n == 0 ? 0 : t.getNumElements() / n;
-    int64_t rowsPerTask = (rows + kGradRowTasks - 1) / kGradRowTasks;
+    int64_t run = 1, count = 0;
+    if (*f == GradForm::Row) {
+      for (int64_t a : op.getAxes())
+        run *= t.getDimSize(a);
+      int64_t rows = run == 0 ? 0 : t.getNumElements() / run;
+      count = (rows + kGradRowTasks - 1) / kGradRowTasks;
+    } else {
+      std::optional<KernelLayout> l =
+          analyzeKernelLayout(t.getShape(), op.getAxes(), op.getWeightAxes());
+      if (!l)
+        return 0;
+      // Measured (docs/performance.md): the two passes of BatchNorm NCHW
+      // gain from it, the per-statistic form of GroupNorm (whose dx pass
+      // reads from cache) does not.
+      if (isFusedGradSegment(*l, elementBytes, target.getL2Cache()))
+        return 0;
+      run = l->size[KernelLayout::R2];
+      count = l->numSegments();
+    }
+    int64_t runBytes = std::max<int64_t>(run, 1) * elementBytes;
     if (2 * bytes() < target.getL2Cache() ||
-        4 * rowBytes > target.getL2Cache() || rowsPerTask < 2)
+        4 * runBytes > target.getL2Cache() || count < 2)
       return 0;
-    return (kPrefetchBytes + rowBytes - 1) / rowBytes;
+    return (kPrefetchBytes + runBytes - 1) / runBytes;
   }
 
   bool parallel() const {
@@ -119,9 +136,9 @@ normlir::norm::selectGradSchedule(GradKernelOp op, CPUTargetAttr target,
     if (!schedule)
       return failure();
   }
-  // The op's C12 for a record or an option (a prefetch for a channel
-  // backward is dropped above; a recomputation without the input's
-  // statistics cannot be).
+  // The op's C12 for a record (an option's prefetch is dropped above for
+  // the column form, and its recomputation for statistics that are not the
+  // input's own).
   if (schedule.getStatistics() == GradStatistics::Recomputed &&
       !op.getInputStatistics())
     return emitError() << "the schedule " << schedule
@@ -129,8 +146,9 @@ normlir::norm::selectGradSchedule(GradKernelOp op, CPUTargetAttr target,
                           "not given the input's own";
   if (schedule.getPrefetch() != 0 &&
       classifyGradKernel(cast<ShapedType>(op.getInput().getType()).getShape(),
-                         op.getAxes(), op.getWeightAxes()) != GradForm::Row)
+                         op.getAxes(), op.getWeightAxes()) == GradForm::Column)
     return emitError() << "the schedule " << schedule
-                       << " prefetches, but the kernel is not a row backward";
+                       << " prefetches, but the kernel takes the column form "
+                          "(C12)";
   return schedule;
 }

@@ -433,15 +433,6 @@ func.func @grad_kernel_recompute_given(%x: tensor<4x8xf32>, %r: tensor<4x1xf32>)
 
 // -----
 
-// (C12) BatchNorm's backward (axes 0 and 2) is not a row backward.
-func.func @grad_kernel_prefetch_channels(%x: tensor<2x4x8xf32>) {
-  // expected-error @+1 {{'norm.grad_kernel' op a schedule prefetches only in a row backward (trailing axes, parameters along them)}}
-  %dx = norm.grad_kernel %x, %x outs(%x) {axes = array<i64: 0, 2>, epsilon = 0.0 : f64, schedule = #norm.grad_schedule<statistics = saved, parallel = false, prefetch = 1>} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
-  return
-}
-
-// -----
-
 // #norm.grad_schedule (C2)
 func.func @grad_schedule_prefetch_range(%x: tensor<4x8xf32>) {
   // expected-error @+1 {{grad_schedule prefetch must be in [0, 2^30], got -1}}

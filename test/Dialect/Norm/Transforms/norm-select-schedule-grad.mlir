@@ -46,22 +46,47 @@ module attributes {norm.target = #norm.cpu_target<triple = "x86_64-unknown-linux
 
 // -----
 
-// A channel backward (BatchNorm NCHW, 3.2 MiB): threaded, never a
-// prefetch (the option applies to row backward kernels only); a schedule
-// written on the op is kept unless forced.
+// A channel backward in two passes (BatchNorm NCHW, 3.2 MiB): threaded,
+// prefetching 8 KiB ahead (runs of 6400 bytes: 2); a schedule written on
+// the op is kept unless forced.
 // CHECK-LABEL: func.func @channels(
-// CHECK: schedule = #norm.grad_schedule<statistics = saved, parallel = true>
+// CHECK: schedule = #norm.grad_schedule<statistics = saved, parallel = true, prefetch = 2>
 // CHECK: schedule = #norm.grad_schedule<statistics = saved, parallel = false>
 // FORCED-LABEL: func.func @channels(
-// FORCED: schedule = #norm.grad_schedule<statistics = recomputed, parallel = false>
-// FORCED: schedule = #norm.grad_schedule<statistics = saved, parallel = false>
+// FORCED: schedule = #norm.grad_schedule<statistics = recomputed, parallel = false, prefetch = 1>
+// FORCED: schedule = #norm.grad_schedule<statistics = saved, parallel = false, prefetch = 1>
 module attributes {norm.target = #norm.cpu_target<triple = "x86_64-unknown-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 1048576, llcCache = 33554432, cores = 0>} {
   func.func @channels(%x: tensor<8x64x40x40xf32>, %dy: tensor<8x64x40x40xf32>, %m: tensor<1x64x1x1xf32>, %r: tensor<1x64x1x1xf32>) -> (tensor<8x64x40x40xf32>, tensor<8x64x40x40xf32>) {
     %e = tensor.empty() : tensor<8x64x40x40xf32>
-    %dx = norm.grad_kernel %x, %dy mean %m rstd %r outs(%e) {axes = array<i64: 0, 2, 3>, centered, epsilon = 1.0e-5 : f64, input_statistics}
+    %dx = norm.grad_kernel %x, %dy mean %m rstd %r outs(%e) {axes = array<i64: 0, 2, 3>, centered, epsilon = 1.0e-5 : f64, input_statistics, param_axes = array<i64: 1>}
         : (tensor<8x64x40x40xf32>, tensor<8x64x40x40xf32>, tensor<1x64x1x1xf32>, tensor<1x64x1x1xf32>, tensor<8x64x40x40xf32>) -> tensor<8x64x40x40xf32>
-    %dx2 = norm.grad_kernel %x, %dy outs(%e) {axes = array<i64: 0, 2, 3>, centered, epsilon = 1.0e-5 : f64, schedule = #norm.grad_schedule<statistics = saved, parallel = false>}
+    %dx2 = norm.grad_kernel %x, %dy outs(%e) {axes = array<i64: 0, 2, 3>, centered, epsilon = 1.0e-5 : f64, param_axes = array<i64: 1>, schedule = #norm.grad_schedule<statistics = saved, parallel = false>}
         : (tensor<8x64x40x40xf32>, tensor<8x64x40x40xf32>, tensor<8x64x40x40xf32>) -> tensor<8x64x40x40xf32>
     return %dx, %dx2 : tensor<8x64x40x40xf32>, tensor<8x64x40x40xf32>
+  }
+}
+
+// -----
+
+// GroupNorm NCHW (8 x 16 groups of 4 channels x 1600 elements, 25 KiB
+// each): each statistic in one go, the dx pass from cache, no prefetch
+// (measured: none gained). The channels-last BatchNorm (column form)
+// never prefetches, whatever the option.
+// CHECK-LABEL: func.func @groups_and_columns(
+// CHECK: schedule = #norm.grad_schedule<statistics = saved, parallel = true>
+// CHECK: schedule = #norm.grad_schedule<statistics = saved, parallel = true>
+// FORCED-LABEL: func.func @groups_and_columns(
+// FORCED: schedule = #norm.grad_schedule<statistics = recomputed, parallel = false, prefetch = 1>
+// FORCED: schedule = #norm.grad_schedule<statistics = recomputed, parallel = false>
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-unknown-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 1048576, llcCache = 33554432, cores = 0>} {
+  func.func @groups_and_columns(%x: tensor<8x16x4x1600xf32>, %dy: tensor<8x16x4x1600xf32>, %m: tensor<8x16x1x1xf32>, %r: tensor<8x16x1x1xf32>,
+                                %c: tensor<8x40x40x64xf32>, %dc: tensor<8x40x40x64xf32>, %cm: tensor<1x1x1x64xf32>, %cr: tensor<1x1x1x64xf32>) -> (tensor<8x16x4x1600xf32>, tensor<8x40x40x64xf32>) {
+    %e = tensor.empty() : tensor<8x16x4x1600xf32>
+    %dx = norm.grad_kernel %x, %dy mean %m rstd %r outs(%e) {axes = array<i64: 2, 3>, centered, epsilon = 1.0e-5 : f64, input_statistics, param_axes = array<i64: 1, 2>}
+        : (tensor<8x16x4x1600xf32>, tensor<8x16x4x1600xf32>, tensor<8x16x1x1xf32>, tensor<8x16x1x1xf32>, tensor<8x16x4x1600xf32>) -> tensor<8x16x4x1600xf32>
+    %ec = tensor.empty() : tensor<8x40x40x64xf32>
+    %dc2 = norm.grad_kernel %c, %dc mean %cm rstd %cr outs(%ec) {axes = array<i64: 0, 1, 2>, centered, epsilon = 1.0e-5 : f64, input_statistics, param_axes = array<i64: 3>}
+        : (tensor<8x40x40x64xf32>, tensor<8x40x40x64xf32>, tensor<1x1x1x64xf32>, tensor<1x1x1x64xf32>, tensor<8x40x40x64xf32>) -> tensor<8x40x40x64xf32>
+    return %dx, %dc2 : tensor<8x16x4x1600xf32>, tensor<8x40x40x64xf32>
   }
 }

@@ -186,10 +186,11 @@ def Norm_GradScheduleAttr : AttrDef<Norm_Dialect, "GradSchedule"> {
       recomputed variance is one more FMA per element and a square root per
       statistic) and in rounding (a saved rstd is the forward's, rounded to
       f32), so the tuner may pick either.
-    * `prefetch` (row backward only): while a row's sums are taken, the
-      same elements of the row `prefetch` rows ahead (of `input` and
-      `grad`) are prefetched into the cache; 0 (the default, elided when
-      printed): none.
+    * `prefetch`: the row backward's second pass, and the segment form's
+      passes over a segment (NCHW BatchNorm, InstanceNorm, GroupNorm), also
+      prefetch the same elements of `input` and `grad` that many rows or
+      segments ahead into the cache; 0 (the default, elided when printed):
+      none. The column form (channels-last) does not prefetch.
     * `parallel`: the row ranges (row backward) or the runs (channel
       backward) run on threads (OpenMP); off for kernels too small to
       amortize waking them. The results do not depend on it.

@@ -226,7 +226,8 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
     **Schedule.** `schedule` (`#norm.grad_schedule`, recorded by
     `norm-select-schedule`) says how the CPU lowering runs the kernel:
     whether it reads the saved statistics or recomputes them, how far
-    ahead a row backward prefetches, and whether it runs on threads.
+    ahead it prefetches (rows of a row backward, segments of the segment
+    form), and whether it runs on threads.
 
     **Constant statistics.** With `constant_statistics` the statistics are
     constants of the forward (BatchNorm eval, InstanceNorm from running
@@ -270,8 +271,9 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
     * (C11) `residual_grad` has the input's shape and element type.
     * (C12) A `schedule` recomputes the statistics (`statistics =
       recomputed`) only with `input_statistics`, and prefetches (`prefetch
-      > 0`) only for a row backward (`axes` the trailing dimensions, no
-      `param_axes` other than `axes`).
+      > 0`) only in the row and segment forms, not the column form (whose
+      rows are read once, in order); the form comes from the layout
+      analysis, so `norm-select-schedule` and the lowering check this half.
   }];
   let arguments = (ins AnyShaped:$input, AnyShaped:$grad,
                        Optional<AnyShaped>:$mean, Optional<AnyShaped>:$rstd,

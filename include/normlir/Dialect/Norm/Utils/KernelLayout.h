@@ -86,6 +86,17 @@ std::optional<GradForm> classifyGradKernel(llvm::ArrayRef<int64_t> shape,
                                            llvm::ArrayRef<int64_t> paramAxes,
                                            std::string *why = nullptr);
 
+/// Whether the segment form takes each statistic in one go (sums, combine
+/// and dx back to back, the dx pass reading x and dy from cache): each
+/// statistic is one segment (R1 = P1 = 1: InstanceNorm, GroupNorm NCHW)
+/// whose x and dy fit in half of an L2 of `l2Bytes`. Otherwise it takes two
+/// passes over memory (all sums, then all of dx).
+inline bool isFusedGradSegment(const KernelLayout &l, int64_t elementBytes,
+                               int64_t l2Bytes) {
+  return l.size[KernelLayout::R1] == 1 && l.size[KernelLayout::P1] == 1 &&
+         2 * l.size[KernelLayout::R2] * elementBytes <= l2Bytes / 2;
+}
+
 } // namespace normlir::norm
 
 #endif // NORMLIR_DIALECT_NORM_UTILS_KERNELLAYOUT_H
