@@ -202,6 +202,7 @@ normlir::CPUPipelineOptions::getScheduleOptions() const {
   o.prefetch = prefetch;
   o.nontemporal = nontemporal;
   o.parallel = parallel;
+  o.gradStatistics = gradStatistics;
   o.force = force;
   o.tuningDB = tuningDB;
   return o;
@@ -288,7 +289,7 @@ normlir::parseScheduleOptions(llvm::StringRef schedule,
       return bad(
           "unknown option '" + key +
           "' (strategy, vector-width, unroll, chunks, row-tasks, prefetch, "
-          "nontemporal, parallel, threads, rows, force)");
+          "nontemporal, parallel, grad-statistics, threads, rows, force)");
     };
     llvm::Error err = parse();
     if (err)

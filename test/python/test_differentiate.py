@@ -411,6 +411,49 @@ def test_grad_schedules(rng, tmp_path, case):
                 assert np.array_equal(a, b), statistics
 
 
+@pytest.mark.parametrize("case", ["ln", "bn_nchw", "gn_nchw", "in_nchw",
+                                  "in_64x64"])
+def test_recomputed_statistics_outlier(rng, tmp_path, case):
+    """Statistics recomputed about the row's or run's first element when
+    that element is an outlier (1e4 among N(0, 1) values): the variance
+    E[d^2] - E[d]^2 then cancels, which f32 block sums would lose (the
+    kernels sum in f64 lanes there); every gradient within 1e-5 of
+    float64, the schedule's recomputation and the saved path alike."""
+    if case == "ln":
+        shape, ns = (16, 4096), (4096,)
+        spec = nt.layer_norm_spec(shape, ns, weight="f32", bias="f32")
+
+        def fn(x, w, b):
+            return F.layer_norm(x, ns, w, b, 1e-5)
+        c = ns
+    elif case == "in_64x64":
+        # Runs of 4096: InstanceNorm's forward returns no statistics, so
+        # its backward always recomputes them.
+        shape, c = (2, 3, 64, 64), 3
+        spec = nt.instance_norm_spec(shape, weight="f32", bias="f32",
+                                     channel_axis=1)
+
+        def fn(x, w, b):
+            return F.instance_norm(x, weight=w, bias=b, eps=1e-5)
+    else:
+        name = {"bn_nchw": "bn_segment", "in_nchw": "in_threads"}.get(
+            case, "gn_segment")
+        spec, shape, c, fn = _channel_case(name, "nchw")
+    x = rng.standard_normal(shape)
+    # The first element of each row, or of each (sample, channel) plane.
+    x[(slice(None),) * (len(shape) - 1 if case == "ln" else 2)
+      + (0,) * (1 if case == "ln" else len(shape) - 2)] = 1e4
+    x = x.astype(np.float32)
+    inputs = [x, rng.uniform(0.5, 1.5, c).astype(np.float32),
+              rng.standard_normal(c).astype(np.float32)]
+    dy = rng.standard_normal(shape).astype(np.float32)
+    ref = torch_grads(fn, inputs, dy, range(3))
+    for schedule in ["grad-statistics=saved", "grad-statistics=recomputed"]:
+        check(run_backward(spec, inputs, dy, tmp_path, schedule=schedule),
+              ref)
+    check(run_backward(spec, inputs, dy, tmp_path, recompute=True), ref)
+
+
 @pytest.mark.parametrize("dtype", ["f16", "bf16"])
 @pytest.mark.parametrize("training", [True, False])
 def test_channel_backward_half_parameters(rng, tmp_path, dtype, training):

@@ -116,22 +116,30 @@ static std::vector<Axis> gpuAxes(norm::GPUScheduleAttr base) {
   return axes;
 }
 
+/// The grad-statistics axis (saved or recomputed, `base` first) where a
+/// backward kernel of `kernels` is given the input's own statistics.
+static void appendGradStatisticsAxis(llvm::ArrayRef<ProbedKernel> kernels,
+                                     norm::GradStatistics base,
+                                     std::vector<Axis> &axes) {
+  if (llvm::any_of(kernels,
+                   [](const ProbedKernel &k) { return k.inputStatistics; }))
+    axes.push_back(Axis{"grad-statistics",
+                        {"saved", "recomputed"},
+                        norm::stringifyGradStatistics(base).str()});
+}
+
 /// The candidates of a function whose kernels are all backward kernels
 /// (#norm.grad_schedule: no strategy), around `base`, the first kernel's
 /// heuristic schedule: where the statistics come from (where a kernel is
-/// given the input's own), the prefetch distance (where one is a row
-/// backward) and the threads.
+/// given the input's own), the prefetch distance (where one takes the row
+/// or segment form) and the threads.
 static void appendGradCandidates(llvm::ArrayRef<ProbedKernel> kernels,
                                  norm::GradScheduleAttr base,
                                  std::vector<Candidate> &out) {
   std::vector<Axis> axes;
+  appendGradStatisticsAxis(kernels, base.getStatistics(), axes);
   if (llvm::any_of(kernels,
-                   [](const ProbedKernel &k) { return k.inputStatistics; }))
-    axes.push_back(
-        Axis{"grad-statistics",
-             {"saved", "recomputed"},
-             norm::stringifyGradStatistics(base.getStatistics()).str()});
-  if (llvm::any_of(kernels, [](const ProbedKernel &k) { return k.gradRow; })) {
+                   [](const ProbedKernel &k) { return k.gradPrefetches; })) {
     int64_t p = base.getPrefetch();
     axes.push_back(
         intAxis("prefetch", p, {0, p / 2, 2 * p, p ? p : 2}, /*lo=*/0));
@@ -221,8 +229,17 @@ normlir::tune::enumerateCandidates(ScheduleProbe &probe,
     auto cpu = cast<norm::ScheduleAttr>(base);
     int64_t width =
         cpuTarget ? cpuTarget.getVectorWidth() : cpu.getVectorWidth();
-    appendCrossProduct(strategyOption(strategy), cpuAxes(cpu, width), other,
-                       candidates);
+    std::vector<Axis> axes = cpuAxes(cpu, width);
+    // A backward function that also holds forward kernels (statistics
+    // recomputed by a norm.kernel): its backward kernels' statistics vary
+    // too (their prefetch and threads follow the shared options).
+    if (auto grad = llvm::find_if(heuristic,
+                                  [](const ProbedKernel &k) { return k.grad; });
+        grad != heuristic.end())
+      appendGradStatisticsAxis(
+          heuristic,
+          cast<norm::GradScheduleAttr>(grad->schedule).getStatistics(), axes);
+    appendCrossProduct(strategyOption(strategy), axes, other, candidates);
   }
   return sortByDistance(std::move(candidates));
 }

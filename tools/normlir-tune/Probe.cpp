@@ -152,9 +152,9 @@ ScheduleProbe::schedule(llvm::StringRef function, llvm::StringRef override) {
     if (!layout)
       return WalkResult::interrupt();
     kernel.layout = *layout;
-    kernel.gradRow =
-        kernel.grad &&
-        norm::classifyGradKernel(shape, axes, paramAxes) == norm::GradForm::Row;
+    kernel.gradPrefetches =
+        kernel.grad && norm::classifyGradKernel(shape, axes, paramAxes) !=
+                           norm::GradForm::Column;
     kernels.push_back(std::move(kernel));
     return WalkResult::advance();
   });

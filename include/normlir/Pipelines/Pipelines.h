@@ -53,6 +53,11 @@ struct CPUPipelineOptions
   Option<std::string> parallel{*this, "parallel",
                                llvm::cl::desc("on, off or auto"),
                                llvm::cl::init("auto")};
+  Option<std::string> gradStatistics{
+      *this, "grad-statistics",
+      llvm::cl::desc("Backward kernels given the input's saved statistics: "
+                     "saved, recomputed or auto"),
+      llvm::cl::init("auto")};
   Option<bool> force{*this, "force",
                      llvm::cl::desc("Override schedules written in the input"),
                      llvm::cl::init(false)};

@@ -18,7 +18,8 @@
 // so the kernel is:
 //   1. one pass over x and dy for those four sums per partial, in
 //      parallel: per run of R2 with constant parameters (the segment form:
-//      NCHW layouts; f32 lanes within blocks of vectors, f64 across them),
+//      NCHW layouts; about the saved mean, f32 lanes within blocks of
+//      vectors and f64 across them, else f64 lanes),
 //      or per lane and fixed chunk of R1 (the column form: channels-last;
 //      f64 lanes); the segment form also prefetches the run the schedule's
 //      distance ahead;
@@ -309,16 +310,17 @@ void GradChannelEmitter::sumsOfSegment(Value s, bool prefetch) {
     Value shV = splat(sh);
     loop(cI(0), cI(l.r2o), [&](Value j) {
       Value run = iadd(base, imul(j, l.r2i));
-      // f32 lanes within blocks of vectors, f64 across them (blockedSums):
-      // d is about the shift, so a block's f32 sums lose nothing that
-      // matters, and the f32 work per element is a third of f64's.
-      SmallVector<Value> acc = blockedSums(
-          l.r2i, 4,
+      // About the saved mean, f32 lanes within blocks of vectors and f64
+      // across them (a third of the f64 work per element); about the run's
+      // first element, f64 lanes (shiftedSums).
+      SmallVector<Value> acc = shiftedSums(
+          l.r2i, 4, /*exact=*/centered && !savedMean,
           [&](Value off, Value mask, ValueRange a) -> SmallVector<Value> {
             Value d = fsub(loadVec(x, iadd(run, off), mask), shV);
             if (mask)
               d = select(mask, d, zeroV());
-            Value g = loadVec(dy, iadd(run, off), mask);
+            d = lanesOf(d, a[0]);
+            Value g = lanesOf(loadVec(dy, iadd(run, off), mask), a[0]);
             if (ahead)
               prefetchInputs(iadd(iadd(ahead, imul(j, l.r2i)), off));
             return {fadd(a[0], d), fma(d, d, a[1]), fadd(a[2], g),

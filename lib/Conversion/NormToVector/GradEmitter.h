@@ -171,6 +171,25 @@ protected:
       acc = widenInto(acc, body(cI(full * vl), tailMask(n % vl), zerosF));
     return acc;
   }
+  /// The sums of blockedSums, or, with `exact`, in f64 lanes throughout:
+  /// for sums about a shift that may lie far from the values (a row's or
+  /// run's first element, an outlier in the worst case), where the
+  /// variance E[d^2] - E[d]^2 cancels and f32 block sums would lose it.
+  /// About the saved mean (or 0, uncentred) the blocks are exact enough.
+  /// The body widens its f32 terms to the accumulators' lanes (lanesOf).
+  llvm::SmallVector<mlir::Value>
+  shiftedSums(int64_t n, unsigned numSums, bool exact,
+              llvm::function_ref<llvm::SmallVector<mlir::Value>(
+                  mlir::Value, mlir::Value, mlir::ValueRange)>
+                  body) {
+    if (!exact)
+      return blockedSums(n, numSums, body);
+    return vectors(n, llvm::SmallVector<mlir::Value>(numSums, zeroD()), body);
+  }
+  /// The f32 vector `v` in the lanes of the accumulator `acc` (f32 or f64).
+  mlir::Value lanesOf(mlir::Value v, mlir::Value acc) {
+    return acc.getType() == vd ? wide(v) : v;
+  }
   /// `vectors` without values carried through.
   void eachVector(int64_t n,
                   llvm::function_ref<void(mlir::Value, mlir::Value)> body) {

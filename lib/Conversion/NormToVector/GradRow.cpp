@@ -171,11 +171,14 @@ void GradRowEmitter::emitRow(Value row, Value t, Value ahead) {
     rstd = loadScalar(savedRstd, row);
   } else {
     enum { Sgd, Sdd, Sd, Sg };
-    SmallVector<Value> sums = blockedSums(
-        n, centered ? 4 : 2,
+    // Exact (f64) lanes about the row's first element; f32 blocks about
+    // the saved mean or 0.
+    SmallVector<Value> sums = shiftedSums(
+        n, centered ? 4 : 2, /*exact=*/centered && !saved,
         [&](Value off, Value mask, ValueRange a) -> SmallVector<Value> {
-          Value d = dAt(off, mask);
-          Value g = gAt(off, mask, loadVec(dy, iadd(base, off), mask));
+          Value d = lanesOf(dAt(off, mask), a[0]);
+          Value g =
+              lanesOf(gAt(off, mask, loadVec(dy, iadd(base, off), mask)), a[0]);
           SmallVector<Value> next = {fma(g, d, a[Sgd]),
                                      saved ? a[Sdd] : fma(d, d, a[Sdd])};
           if (centered) {

@@ -85,8 +85,8 @@ func.func @no_target(%x: memref<4x16xf32>, %dx: memref<4x16xf32>) {
 
 // BatchNorm NCHW (N=4, C=3, HW=30) on an 8-lane target: the segment form.
 // One pass over each run of 30 (3 vectors and a masked tail of 6), its four
-// shifted sums in f32 lanes within blocks of vectors and f64 across them,
-// stored per run (12 runs x 5 fields); the
+// sums about the run's first element in f64 lanes (f32 blocks only about a
+// saved mean), stored per run (12 runs x 5 fields); the
 // combine, on one thread in run order (per-channel sums, then mean, M2, the
 // weighted gradient sums, rstd); dx run by run; then dweight and dbias
 // rounded from f64 sums.
@@ -98,9 +98,8 @@ func.func @no_target(%x: memref<4x16xf32>, %dx: memref<4x16xf32>) {
 // CHECK-DAG: %[[STAT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<12xf64>
 // CHECK: scf.for
 // CHECK: %[[S:.*]] = memref.load %{{.*}} : memref<360xf32>
-// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
-// CHECK: math.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<8xf32>
-// CHECK: arith.extf %{{.*}} : vector<8xf32> to vector<8xf64>
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf64>, vector<8xf64>, vector<8xf64>, vector<8xf64>)
+// CHECK: math.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<8xf64>
 // CHECK: vector.maskedload
 // CHECK: memref.store %[[S]], %[[SHIFT]]
 // CHECK: vector.reduction <add>, %{{.*}} : vector<8xf64> into f64
