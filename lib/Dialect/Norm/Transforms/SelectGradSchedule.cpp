@@ -121,12 +121,13 @@ normlir::norm::selectGradSchedule(GradKernelOp op, CPUTargetAttr target,
   if (database) {
     StringRef text = database->lookup(getTuningKey(op, target));
     if (!text.empty()) {
-      schedule = dyn_cast_or_null<GradScheduleAttr>(
-          parseAttribute(text, op.getContext()));
+      Attribute parsed = parseAttribute(text, op.getContext());
+      schedule = dyn_cast_or_null<GradScheduleAttr>(parsed);
       if (!schedule)
         return emitError() << "the tuning database's record for this kernel "
-                              "is not a #norm.grad_schedule: "
-                           << text;
+                           << (parsed ? "is not a #norm.grad_schedule"
+                                      : "is not a valid attribute")
+                           << ": " << text;
     }
   }
   if (!schedule) {
