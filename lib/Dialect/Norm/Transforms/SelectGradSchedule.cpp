@@ -30,8 +30,8 @@ namespace {
 /// threads costs microseconds), as for the forward kernels.
 constexpr int64_t kMinParallelBytes = 64 * 1024;
 
-/// How far ahead a row backward prefetches: about this many bytes of each
-/// of x and dy (at least one row).
+/// How far ahead a backward kernel prefetches: about this many bytes of
+/// each of x and dy (at least one row or run), as the forward row strategy.
 constexpr int64_t kPrefetchBytes = 8 * 1024;
 
 /// Row ranges of a row backward (GradRow.cpp's fixed task count).

@@ -653,10 +653,14 @@ struct NormSelectSchedulePass
       }
       database = *loaded;
     }
+    // A set option asks for the heuristic with that change instead of a
+    // record: for the kinds of kernel that read it (prefetch and parallel
+    // are both kinds').
     bool overridden = !strategy.empty() || vectorWidth || unroll || chunks ||
                       rowTasks || prefetch >= 0 || threads || rows ||
-                      nontemporal != "auto" || parallel != "auto" ||
-                      gradStatistics != "auto";
+                      nontemporal != "auto" || parallel != "auto";
+    bool gradOverridden =
+        prefetch >= 0 || parallel != "auto" || gradStatistics != "auto";
     Attribute keyTarget = cuda ? Attribute(cudaTarget) : Attribute(cpuTarget);
     WalkResult result = getOperation()->walk([&](KernelOp op) {
       if (op.getScheduleAttr() && !force)
@@ -707,7 +711,7 @@ struct NormSelectSchedulePass
         return WalkResult::interrupt();
       }
       FailureOr<GradScheduleAttr> schedule = selectGradSchedule(
-          op, cpuTarget, options, overridden ? nullptr : database.get());
+          op, cpuTarget, options, gradOverridden ? nullptr : database.get());
       if (failed(schedule))
         return WalkResult::interrupt();
       op.setScheduleAttr(*schedule);

@@ -310,7 +310,10 @@ def NormSelectSchedule : Pass<"norm-select-schedule"> {
     schedule already on the op (written in the input) is kept unless
     `force` is set. With `tuning-db`, a kernel whose key (`getTuningKey`:
     signature and target) has a record gets the recorded schedule instead of
-    the heuristic's, unless a schedule option is set. The target facts
+    the heuristic's, unless a schedule option that the kernel reads is set
+    (`grad-statistics` is the backward kernels' only; `prefetch` and
+    `parallel` are read by both kinds; the others by `norm.kernel`s). The
+    target facts
     (vector width, cache sizes; on the GPU the multiprocessor count) come
     from the module's `norm.target` attribute (`norm-attach-cpu-target`,
     `norm-attach-cuda-target`), or, where there is none, from the default
