@@ -242,12 +242,14 @@ void GradRowEmitter::emitRow(Value row, Value t, Value ahead) {
     if (meanGxhat)
       v = fsub(v, fmul(xhat, meanGxhat));
     storeDx(fmul(rstdV, v), iadd(base, off), mask);
-    // Prefetches cannot fault; the row ahead is one of the range's.
+    // Prefetches cannot fault; the row ahead is one of the range's. The
+    // residual gradient, which only this pass reads, comes too.
     if (ahead)
-      for (Value in : {x, dy})
-        memref::PrefetchOp::create(b, loc, in, ValueRange{iadd(ahead, off)},
-                                   /*isWrite=*/false, /*localityHint=*/3,
-                                   /*isDataCache=*/true);
+      for (Value in : {x, dy, dres})
+        if (in)
+          memref::PrefetchOp::create(b, loc, in, ValueRange{iadd(ahead, off)},
+                                     /*isWrite=*/false, /*localityHint=*/3,
+                                     /*isDataCache=*/true);
     if (pdw) {
       Value i = iadd(imul(t, n), off);
       storeVec(fma(dyv, xhat, loadVec(pdw, i, mask)), pdw, i, mask);

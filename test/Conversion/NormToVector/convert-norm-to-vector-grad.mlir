@@ -203,8 +203,9 @@ module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu"
 
 // A schedule written on the op: the saved statistics are recomputed (their
 // buffers are never read: the shift is the row's first element and the
-// rstd a square root), and pass 2 prefetches x and dy one row ahead,
-// clamped to the range's last row; one thread.
+// rstd a square root), and pass 2 prefetches x, dy and the residual
+// gradient (which only pass 2 reads) one row ahead, clamped to the range's
+// last row; one thread.
 // CHECK-LABEL: func.func @recomputed_prefetch(
 // CHECK-SAME: %[[X:[^:]+]]: memref<64x32xf32>, %[[DY:[^:]+]]: memref<64x32xf32>, %[[M:[^:]+]]: memref<64x1xf32>, %[[R:[^:]+]]: memref<64x1xf32>
 // CHECK-NOT: scf.parallel
@@ -214,11 +215,12 @@ module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu"
 // CHECK: math.sqrt
 // CHECK: memref.prefetch %{{.*}}[%{{.*}}], read, locality<3>, data : memref<2048xf32>
 // CHECK: memref.prefetch %{{.*}}[%{{.*}}], read, locality<3>, data : memref<2048xf32>
+// CHECK: memref.prefetch %{{.*}}[%{{.*}}], read, locality<3>, data : memref<2048xf32>
 module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 524288, llcCache = 33554432, cores = 2>} {
   func.func @recomputed_prefetch(%x: memref<64x32xf32>, %dy: memref<64x32xf32>, %m: memref<64x1xf32>, %r: memref<64x1xf32>,
-                                 %dx: memref<64x32xf32>) {
-    norm.grad_kernel %x, %dy mean %m rstd %r outs(%dx) {axes = array<i64: 1>, centered, epsilon = 1.0e-5 : f64, input_statistics, schedule = #norm.grad_schedule<statistics = recomputed, parallel = false, prefetch = 1>}
-        : (memref<64x32xf32>, memref<64x32xf32>, memref<64x1xf32>, memref<64x1xf32>, memref<64x32xf32>) -> ()
+                                 %dr: memref<64x32xf32>, %dx: memref<64x32xf32>) {
+    norm.grad_kernel %x, %dy mean %m rstd %r residual_grad %dr outs(%dx) {axes = array<i64: 1>, centered, epsilon = 1.0e-5 : f64, input_statistics, schedule = #norm.grad_schedule<statistics = recomputed, parallel = false, prefetch = 1>}
+        : (memref<64x32xf32>, memref<64x32xf32>, memref<64x1xf32>, memref<64x1xf32>, memref<64x32xf32>, memref<64x32xf32>) -> ()
     return
   }
 }
