@@ -250,7 +250,7 @@ static int tuneFunction(ScheduleProbe &probe, llvm::StringRef function,
     return fail(llvm::toString(heuristic.takeError()));
   if (heuristic->empty()) {
     llvm::outs() << "function @" << function
-                 << ": no norm.kernel, nothing to tune\n";
+                 << ": no norm.kernel or norm.grad_kernel, nothing to tune\n";
     return 0;
   }
   if (auto sig = heuristicModule.lookup(function); !sig) {
