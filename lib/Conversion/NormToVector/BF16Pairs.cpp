@@ -81,9 +81,7 @@ void VectorEmitter::applyPair(const RunApply &a, Value off, bool streaming) {
   } else
     vector::StoreOp::create(b, loc, out, y, ValueRange{at});
   if (a.ahead)
-    memref::PrefetchOp::create(b, loc, x, ValueRange{iadd(a.ahead, off)},
-                               /*isWrite=*/false, /*localityHint=*/3,
-                               /*isDataCache=*/true);
+    prefetchAt({x}, iadd(a.ahead, off));
 }
 
 void VectorEmitter::preparePairs() {

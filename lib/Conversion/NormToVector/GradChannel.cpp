@@ -136,11 +136,7 @@ private:
   Value aheadOf(Value s);
   /// Prefetches x (where the dx pass reads it) and dy at `i`.
   void prefetchInputs(Value i) {
-    for (Value in : {op.getConstantStatistics() ? Value() : x, dy})
-      if (in)
-        memref::PrefetchOp::create(b, loc, in, ValueRange{i},
-                                   /*isWrite=*/false, /*localityHint=*/3,
-                                   /*isDataCache=*/true);
+    prefetchAt({op.getConstantStatistics() ? Value() : x, dy}, i);
   }
   void emitApplyColumn();
   /// The vector of x the dx pass reads at `i`; none with constant

@@ -5,7 +5,7 @@
 //===----------------------------------------------------------------------===//
 //
 // The backward of a row norm (norm.grad_kernel), on the CPU. The rows are
-// split into a fixed number of contiguous ranges (tasks, kGradTasks at most,
+// split into a fixed number of contiguous ranges (tasks, kGradRowTasks at most,
 // whatever the number of threads), each a loop over its rows:
 //   1. one pass over x and dy (from memory) for the four sums the backward
 //      needs, about a shift (the row's first element), in f32 lanes over
@@ -39,11 +39,6 @@ using namespace normlir::norm;
 using namespace normlir::normtovector;
 
 namespace {
-
-/// Row ranges of a backward kernel: the parameter partials are per range, so
-/// the count is fixed (not the number of threads) to keep the results
-/// independent of it; 16 keeps 16 threads busy.
-constexpr int64_t kGradTasks = 16;
 
 class GradRowEmitter : public GradEmitterBase {
 public:
@@ -82,7 +77,7 @@ void GradRowEmitter::emit() {
       });
     return;
   }
-  int64_t chunk = (rows + kGradTasks - 1) / kGradTasks;
+  int64_t chunk = (rows + kGradRowTasks - 1) / kGradRowTasks;
   int64_t numTasks = (rows + chunk - 1) / chunk;
   if (params) {
     auto partialType = MemRefType::get({numTasks * n}, f32Type);
@@ -102,10 +97,11 @@ void GradRowEmitter::emit() {
         return SmallVector<Value>{};
       });
     // The prefetched row stays inside the range (and the buffers).
-    Value last = arith::SubIOp::create(b, loc, hi, cI(1));
+    Value last =
+        prefetch > 0 ? arith::SubIOp::create(b, loc, hi, cI(1)) : Value();
     forLoop(lo, hi, {}, [&](Value row, ValueRange) {
       Value ahead;
-      if (prefetch > 0)
+      if (last)
         ahead =
             imul(arith::MinUIOp::create(b, loc, iadd(row, prefetch), last), n);
       emitRow(row, t, ahead);
@@ -245,11 +241,7 @@ void GradRowEmitter::emitRow(Value row, Value t, Value ahead) {
     // Prefetches cannot fault; the row ahead is one of the range's. The
     // residual gradient, which only this pass reads, comes too.
     if (ahead)
-      for (Value in : {x, dy, dres})
-        if (in)
-          memref::PrefetchOp::create(b, loc, in, ValueRange{iadd(ahead, off)},
-                                     /*isWrite=*/false, /*localityHint=*/3,
-                                     /*isDataCache=*/true);
+      prefetchAt({x, dy, dres}, iadd(ahead, off));
     if (pdw) {
       Value i = iadd(imul(t, n), off);
       storeVec(fma(dyv, xhat, loadVec(pdw, i, mask)), pdw, i, mask);

@@ -518,10 +518,7 @@ void VectorEmitter::applyVector(const RunApply &a, Value off, Value mask,
   // Prefetches cannot fault, but the offset stays inside the buffers: the
   // row prefetched is one of the kernel's (Row.cpp clamps it).
   if (a.ahead)
-    for (Value in : xInputs)
-      memref::PrefetchOp::create(b, loc, in, ValueRange{iadd(a.ahead, off)},
-                                 /*isWrite=*/false, /*localityHint=*/3,
-                                 /*isDataCache=*/true);
+    prefetchAt(xInputs, iadd(a.ahead, off));
 }
 
 void VectorEmitter::applySegment(Value s, Value base, Value mean, Value rstd,

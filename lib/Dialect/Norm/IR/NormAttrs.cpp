@@ -14,34 +14,34 @@ using namespace mlir;
 using namespace normlir::norm;
 
 //===----------------------------------------------------------------------===//
-// Strategy
+// Enum keywords (schedule fields)
 //===----------------------------------------------------------------------===//
 
-FailureOr<Strategy> normlir::norm::parseStrategy(AsmParser &parser) {
+/// A keyword (or, as earlier releases printed some, a string) naming a case
+/// of an enum: `symbolize` maps it; errors name the field and its `cases`.
+template <typename EnumT>
+static FailureOr<EnumT>
+parseEnumKeyword(AsmParser &parser, StringRef field, StringRef cases,
+                 std::optional<EnumT> (*symbolize)(StringRef)) {
   SMLoc loc = parser.getCurrentLocation();
   std::string name;
   if (failed(parser.parseOptionalKeywordOrString(&name)))
-    return parser.emitError(loc, "expected a strategy: row, segment or "
-                                 "column");
-  if (std::optional<Strategy> strategy = symbolizeStrategy(name))
-    return *strategy;
-  return parser.emitError(loc) << "strategy must be row, segment or column, "
-                                  "got '"
-                               << name << "'";
+    return parser.emitError(loc) << "expected " << field << ": " << cases;
+  if (std::optional<EnumT> value = symbolize(name))
+    return *value;
+  return parser.emitError(loc)
+         << field << " must be " << cases << ", got '" << name << "'";
+}
+
+FailureOr<Strategy> normlir::norm::parseStrategy(AsmParser &parser) {
+  return parseEnumKeyword<Strategy>(
+      parser, "strategy", "row, segment or column", symbolizeStrategy);
 }
 
 FailureOr<GradStatistics>
 normlir::norm::parseGradStatistics(AsmParser &parser) {
-  SMLoc loc = parser.getCurrentLocation();
-  std::string name;
-  if (failed(parser.parseOptionalKeywordOrString(&name)))
-    return parser.emitError(loc, "expected the statistics: saved or "
-                                 "recomputed");
-  if (std::optional<GradStatistics> statistics = symbolizeGradStatistics(name))
-    return *statistics;
-  return parser.emitError(loc) << "statistics must be saved or recomputed, "
-                                  "got '"
-                               << name << "'";
+  return parseEnumKeyword<GradStatistics>(
+      parser, "statistics", "saved or recomputed", symbolizeGradStatistics);
 }
 
 //===----------------------------------------------------------------------===//

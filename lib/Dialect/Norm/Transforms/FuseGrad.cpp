@@ -80,6 +80,8 @@ struct FuseGrad : OpRewritePattern<ApplyGradOp> {
       return ParamGradOp();
     };
     ParamGradOp pg;
+    // The backward statistics (absent with constant statistics).
+    GradMomentsOp gm;
     bool constant = !op.getMeanGxhat();
     if (constant) {
       // Constant statistics (BatchNorm eval, InstanceNorm from running
@@ -104,7 +106,7 @@ struct FuseGrad : OpRewritePattern<ApplyGradOp> {
     } else {
       // The forward statistics: recomputed from x, or saved (any other
       // values; grad_moments' C3 gives them the kernel's reduced shape).
-      auto gm = op.getMeanGxhat().getDefiningOp<GradMomentsOp>();
+      gm = op.getMeanGxhat().getDefiningOp<GradMomentsOp>();
       if (!gm)
         return rewriter.notifyMatchFailure(op,
                                            "mean_gxhat is not grad_moments");
@@ -178,7 +180,6 @@ struct FuseGrad : OpRewritePattern<ApplyGradOp> {
       epsilon = rstdOp.getEpsilonAttr();
       zeroDegenerate = rstdOp.getZeroDegenerateAttr();
     } else if (refine) {
-      auto gm = op.getMeanGxhat().getDefiningOp<GradMomentsOp>();
       epsilon = gm.getEpsilonAttr();
       zeroDegenerate = gm.getZeroDegenerateAttr();
     }

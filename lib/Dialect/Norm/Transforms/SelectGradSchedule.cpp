@@ -34,9 +34,6 @@ constexpr int64_t kMinParallelBytes = 64 * 1024;
 /// each of x and dy (at least one row or run), as the forward row strategy.
 constexpr int64_t kPrefetchBytes = 8 * 1024;
 
-/// Row ranges of a row backward (GradRow.cpp's fixed task count).
-constexpr int64_t kGradRowTasks = 16;
-
 struct GradSelection {
   mutable GradKernelOp op;
   CPUTargetAttr target;

@@ -141,6 +141,17 @@ protected:
   void storeScalar(mlir::Value v, mlir::Value mem, mlir::Value i) {
     mlir::memref::StoreOp::create(b, loc, v, mem, mlir::ValueRange{i});
   }
+  /// Prefetches element `i` of each buffer of `mems` (null ones skipped)
+  /// for reading into every cache level. Prefetches cannot fault, but the
+  /// callers keep `i` inside the buffers.
+  void prefetchAt(llvm::ArrayRef<mlir::Value> mems, mlir::Value i) {
+    for (mlir::Value mem : mems)
+      if (mem)
+        mlir::memref::PrefetchOp::create(b, loc, mem, mlir::ValueRange{i},
+                                         /*isWrite=*/false,
+                                         /*localityHint=*/3,
+                                         /*isDataCache=*/true);
+  }
   /// A vector of `vl` floats, extended to f32.
   mlir::Value toF32Vec(mlir::Value v) {
     return mlir::cast<mlir::VectorType>(v.getType()).getElementType().isF32()

@@ -78,6 +78,12 @@ enum class GradForm { Row, Segment, Column };
 /// Runs shorter than this take the column form where it applies.
 constexpr int64_t kGradSegmentMinRun = 16;
 
+/// Row ranges (thread tasks) of a row backward, at most: the parameter
+/// partials are per range, so the count is fixed (not the number of
+/// threads) to keep the results independent of it; 16 keeps 16 threads
+/// busy.
+constexpr int64_t kGradRowTasks = 16;
+
 /// The form of a backward kernel over `shape` reducing `axes`, its
 /// parameters along `paramAxes`; std::nullopt (with `why` set) when no CPU
 /// lowering takes it.
