@@ -411,6 +411,59 @@ def test_grad_schedules(rng, tmp_path, case):
                 assert np.array_equal(a, b), statistics
 
 
+@pytest.mark.parametrize("case", ["ln_f32", "ln_bf16", "bn_nchw", "gn_nchw"])
+def test_streamed_dx(rng, tmp_path, case):
+    """dx streamed (#norm.grad_schedule's nontemporal) in runs of 1029 or
+    1030 elements, so that the rows and runs start at every alignment: a
+    masked head, aligned streaming stores, a masked tail. The gradients are
+    bitwise those of plain stores, on threads or not, and within 1e-5 of
+    float64 (f32)."""
+    dtype = "bf16" if case == "ln_bf16" else "f32"
+    if case.startswith("ln"):
+        shape, c = (9, 1029), (1029,)
+        spec = nt.layer_norm_spec(shape, c, dtype=dtype, weight="f32",
+                                  bias="f32")
+
+        def fn(x, w, b):
+            return F.layer_norm(x, c, w, b, 1e-5)
+    elif case == "bn_nchw":
+        shape, c = (3, 4, 1030), 4
+        spec = nt.batch_norm_spec(shape, weight="f32", bias="f32")
+
+        def fn(x, w, b):
+            return F.batch_norm(x, None, None, w, b, True, 0.1, 1e-5)
+    else:
+        shape, c = (3, 4, 1030), 4
+        spec = nt.group_norm_spec(shape, 2, weight="f32", bias="f32")
+
+        def fn(x, w, b):
+            return F.group_norm(x, 2, w, b, 1e-5)
+    x = (rng.standard_normal(shape) * 2 + 1).astype(np.float32)
+    params = [rng.uniform(0.5, 1.5, c).astype(np.float32),
+              rng.standard_normal(c).astype(np.float32)]
+    dy = rng.standard_normal(shape).astype(np.float32)
+    if dtype == "bf16":
+        # The reference and the kernel see the same bf16-rounded values.
+        x = nt.bf16_bits_to_f32(nt.f32_to_bf16_bits(x))
+        dy = nt.bf16_bits_to_f32(nt.f32_to_bf16_bits(dy))
+    wrap = nt.bf16 if dtype == "bf16" else (lambda a: a)
+    got = {s: run_backward(spec, [wrap(x), *params], wrap(dy), tmp_path,
+                           schedule=s)
+           for s in ("nontemporal=off parallel=on", "nontemporal=on "
+                     "parallel=on", "nontemporal=on parallel=off")}
+    plain, *streamed = got.values()
+    for g in streamed:
+        for a, b in zip(plain, g):
+            assert np.array_equal(a, b)
+    ref = torch_grads(fn, [x, *params], dy, range(3))
+    if dtype == "f32":
+        check(plain, ref)
+    else:
+        # bf16 dx: the f32 result rounded once; dweight, dbias in f32.
+        nt.assert_close_lowp(plain[0], ref[0], "bf16", what="dx")
+        check(plain[1:], ref[1:])
+
+
 @pytest.mark.parametrize("case", ["ln", "bn_nchw", "gn_nchw", "in_nchw",
                                   "in_64x64"])
 def test_recomputed_statistics_outlier(rng, tmp_path, case):

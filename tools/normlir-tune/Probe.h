@@ -56,9 +56,9 @@ struct ProbedKernel {
   std::string scheduleText;
   /// The kernel's [P0, R1, P1, R2] view.
   norm::KernelLayout layout;
-  /// A backward kernel: whether its form prefetches (row or segment, not
-  /// column) and whether it is given the input's own saved statistics (what
-  /// its schedule may vary).
+  /// A backward kernel: whether its form prefetches and streams dx (row or
+  /// segment, not column) and whether it is given the input's own saved
+  /// statistics (what its schedule may vary).
   bool grad = false, gradPrefetches = false, inputStatistics = false;
 };
 

@@ -516,11 +516,11 @@ void GradChannelEmitter::applySegment(Value s) {
     loop(cI(0), cI(l.r2o), [&](Value j) {
       Value a = splat(fmul(rstd, weightAt(iadd(p, imul(j, l.r2oParamStride)))));
       Value run = iadd(imul(s, r2), imul(j, l.r2i));
-      eachVector(l.r2i, [&](Value off, Value mask) {
+      dxVectors(run, l.r2i, [&](Value off, Value mask, bool aligned) {
         Value i = iadd(run, off);
         storeDx(dxOf(xAt(i, mask), loadVec(dy, i, mask), a, meanG, meanGx,
                      meanHi, meanLo),
-                i, mask);
+                i, mask, aligned);
         if (ahead)
           prefetchInputs(iadd(iadd(ahead, imul(j, l.r2i)), off));
       });

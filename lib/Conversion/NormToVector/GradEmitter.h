@@ -25,8 +25,7 @@ class GradEmitterBase : public norm::EmitterBase {
 protected:
   GradEmitterBase(mlir::OpBuilder &b, mlir::Location loc, int64_t vl)
       : EmitterBase(b, loc, vl),
-        vd(mlir::VectorType::get({vl}, b.getF64Type())),
-        mask1(mlir::VectorType::get({vl}, b.getI1Type())) {}
+        vd(mlir::VectorType::get({vl}, b.getF64Type())) {}
 
   /// Views `op`'s buffers as 1-D: x, dy, the weight and the given
   /// statistics where present (unless the schedule recomputes them), dx
@@ -43,6 +42,7 @@ protected:
       savedMean = op.getMean() ? flatten(op.getMean()) : mlir::Value();
     }
     dres = op.getResidualGrad() ? flatten(op.getResidualGrad()) : mlir::Value();
+    nontemporal = schedule && schedule.getNontemporal();
     dx = flatten(op.getOuts()[0]);
     if (op.getOuts().size() == 3) {
       dw = flatten(op.getOuts()[1]);
@@ -67,30 +67,34 @@ protected:
     return toF32Vec(loadRawVec(mem, i, mask));
   }
   /// Stores the vector `v` (f32 or f64 lanes) into `mem` at `i`, rounded to
-  /// the buffer's element type.
-  void storeVec(mlir::Value v, mlir::Value mem, mlir::Value i,
-                mlir::Value mask) {
+  /// the buffer's element type; `aligned`: a streaming store (streamLoop).
+  void storeVec(mlir::Value v, mlir::Value mem, mlir::Value i, mlir::Value mask,
+                bool aligned = false) {
     mlir::Type elt =
         mlir::cast<mlir::MemRefType>(mem.getType()).getElementType();
     if (mlir::cast<mlir::VectorType>(v.getType()).getElementType() != elt)
       v = mlir::arith::TruncFOp::create(b, loc,
                                         mlir::VectorType::get({vl}, elt), v);
-    if (mask)
-      mlir::vector::MaskedStoreOp::create(b, loc, mem, mlir::ValueRange{i},
-                                          mask, v);
-    else
-      mlir::vector::StoreOp::create(b, loc, v, mem, mlir::ValueRange{i});
+    storeAt(v, mem, i, mask, aligned);
   }
   /// Stores dx (f32 lanes) at `i`, plus the residual gradient where the
   /// kernel has one: added in f32, rounded once (C11's reference).
-  void storeDx(mlir::Value v, mlir::Value i, mlir::Value mask) {
+  /// `aligned`: streamed (dxVectors).
+  void storeDx(mlir::Value v, mlir::Value i, mlir::Value mask,
+               bool aligned = false) {
     if (dres)
       v = mlir::arith::AddFOp::create(b, loc, v, loadVec(dres, i, mask));
-    storeVec(v, dx, i, mask);
+    storeVec(v, dx, i, mask, aligned);
   }
-  mlir::Value tailMask(int64_t n) {
-    return mlir::vector::CreateMaskOp::create(b, loc, mask1,
-                                              mlir::ValueRange{cI(n)});
+  /// The vectors of a pass that stores dx[start, start + n):
+  /// `body(offset, mask, aligned)`. Under a nontemporal schedule a run of
+  /// kMinStreamRun elements or more is split so that its aligned vectors
+  /// stream (`aligned`, for storeDx): dx is written once and not read
+  /// again by the kernel, and streaming skips each line's read for
+  /// ownership, a third of the traffic of x and dy read and dx written.
+  void dxVectors(mlir::Value start, int64_t n, VectorBody body) {
+    streamLoop(n, nontemporal && n >= norm::kMinStreamRun ? dx : mlir::Value(),
+               start, body);
   }
   mlir::Value zeroD() {
     return mlir::arith::ConstantOp::create(
@@ -223,11 +227,13 @@ protected:
     loop(cI(0), cI(n), body);
   }
 
-  mlir::VectorType vd, mask1;
+  mlir::VectorType vd;
   /// The kernel's buffers, 1-D (bindBuffers; null where absent); the given
   /// statistics (saved or constant) over the statistics; the residual
   /// gradient added to dx.
   mlir::Value x, dy, w, savedMean, savedRstd, dres, dx, dw, db;
+  /// Whether the schedule streams dx (#norm.grad_schedule's nontemporal).
+  bool nontemporal = false;
 };
 
 } // namespace normlir::normtovector

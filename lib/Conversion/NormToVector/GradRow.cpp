@@ -15,7 +15,8 @@
 //      again (from cache), and dy * xhat and dy added into the task's
 //      dweight and dbias partials; with the schedule's `prefetch`, the
 //      same elements of the row that many rows ahead (in the range) are
-//      prefetched meanwhile.
+//      prefetched meanwhile; with `nontemporal`, dx is streamed (its
+//      aligned vectors stored around the cache).
 // After the tasks, the partials are summed in task order: the parameter
 // gradients are bitwise the same for any number of threads. The vector
 // width is the module target's (#norm.cpu_target); whether the tasks run on
@@ -229,7 +230,7 @@ void GradRowEmitter::emitRow(Value row, Value t, Value ahead) {
     return fmul(d, rstdV);
   };
   // 2. dx (x and dy now from cache), and the task's parameter partials.
-  vectors(n, {}, [&](Value off, Value mask, ValueRange) {
+  dxVectors(base, n, [&](Value off, Value mask, bool aligned) {
     Value dyv = loadVec(dy, iadd(base, off), mask);
     Value xhat = xhatAt(off, mask);
     Value v = gAt(off, mask, dyv);
@@ -237,7 +238,7 @@ void GradRowEmitter::emitRow(Value row, Value t, Value ahead) {
       v = fsub(v, meanG);
     if (meanGxhat)
       v = fsub(v, fmul(xhat, meanGxhat));
-    storeDx(fmul(rstdV, v), iadd(base, off), mask);
+    storeDx(fmul(rstdV, v), iadd(base, off), mask, aligned);
     // Prefetches cannot fault; the row ahead is one of the range's. The
     // residual gradient, which only this pass reads, comes too.
     if (ahead)
@@ -247,7 +248,6 @@ void GradRowEmitter::emitRow(Value row, Value t, Value ahead) {
       storeVec(fma(dyv, xhat, loadVec(pdw, i, mask)), pdw, i, mask);
       storeVec(fadd(dyv, loadVec(pdb, i, mask)), pdb, i, mask);
     }
-    return SmallVector<Value>{};
   });
 }
 
@@ -276,10 +276,11 @@ LogicalResult normtovector::LowerGradKernel::matchAndRewrite(
     return op.emitError() << "cannot vectorize this backward: " << why;
   rewriter.setInsertionPoint(op);
   // (C12), the half that depends on the form.
-  if (*form == GradForm::Column && op.getScheduleAttr().getPrefetch() != 0)
-    return op.emitError("a column-form backward (channels-last) does not "
-                        "prefetch; its schedule must have prefetch = 0 "
-                        "(C12)");
+  if (*form == GradForm::Column && (op.getScheduleAttr().getPrefetch() != 0 ||
+                                    op.getScheduleAttr().getNontemporal()))
+    return op.emitError("a column-form backward (channels-last) neither "
+                        "prefetches nor streams; its schedule must have "
+                        "prefetch = 0 and nontemporal = false (C12)");
   if (*form == GradForm::Row)
     GradRowEmitter(rewriter, op, target.getVectorWidth()).emit();
   else

@@ -21,10 +21,7 @@ using Run = KernelLayout::Run;
 //===----------------------------------------------------------------------===//
 
 void VectorEmitter::storeWide(Value v, Value mem, Value i, Value mask) {
-  if (mask)
-    vector::MaskedStoreOp::create(b, loc, mem, ValueRange{i}, mask, v);
-  else
-    vector::StoreOp::create(b, loc, v, mem, ValueRange{i});
+  storeAt(v, mem, i, mask, /*aligned=*/false);
 }
 
 Value VectorEmitter::loadRaw(Value mem, Value i, Value mask) {
@@ -54,15 +51,7 @@ void VectorEmitter::storeVec(Value v, Value mem, Value i, Value mask,
     else
       vector::StoreOp::create(b, loc, hv, h, ValueRange{i});
   }
-  v = prepareStore(op, v, elt, mem == y);
-  if (mask)
-    vector::MaskedStoreOp::create(b, loc, mem, ValueRange{i}, mask, v);
-  else if (streaming)
-    vector::StoreOp::create(
-        b, loc, v, mem, ValueRange{i}, /*nontemporal=*/true,
-        llvm::MaybeAlign(vl * elt.getIntOrFloatBitWidth() / 8));
-  else
-    vector::StoreOp::create(b, loc, v, mem, ValueRange{i});
+  storeAt(prepareStore(op, v, elt, mem == y), mem, i, mask, streaming);
 }
 
 Value VectorEmitter::widenToF32(Value mem) {
@@ -116,85 +105,6 @@ void VectorEmitter::parallelLoop(int64_t n, function_ref<void(Value)> body) {
       });
 }
 
-Value VectorEmitter::streamHead(Value start, int64_t n) {
-  Type elt = cast<MemRefType>(y.getType()).getElementType();
-  int64_t eb = elt.getIntOrFloatBitWidth() / 8, vbytes = vl * eb;
-  Value addr = iadd(
-      imul(start, eb),
-      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, y).getResult());
-  Value elemAligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                            irem(addr, eb), cI(0));
-  Value toAlign =
-      idiv(irem(arith::SubIOp::create(b, loc, cI(vbytes), irem(addr, vbytes)),
-                vbytes),
-           eb);
-  return arith::MinUIOp::create(b, loc, select(elemAligned, toAlign, cI(n)),
-                                cI(n));
-}
-
-void VectorEmitter::vectorLoop(int64_t n, Value streamBase, VectorBody body) {
-  // One scf.for over [lb, ub) whose vector i is at offsetOf(i), masked by
-  // maskOf(offset) when given.
-  auto run = [&](Value lb, Value ub, function_ref<Value(Value)> offsetOf,
-                 function_ref<Value(Value)> maskOf, bool aligned) {
-    forLoop(lb, ub, {}, [&](Value i, ValueRange) {
-      Value off = offsetOf(i);
-      body(off, maskOf ? maskOf(off) : Value(), aligned);
-      return SmallVector<Value>{};
-    });
-  };
-  auto sub = [&](Value a, Value c) -> Value {
-    return arith::SubIOp::create(b, loc, a, c);
-  };
-  if (!streamBase) {
-    int64_t full = n / vl;
-    if (full > 0)
-      run(
-          cI(0), cI(full), [&](Value i) { return imul(i, vl); }, nullptr,
-          false);
-    if (n % vl)
-      body(cI(full * vl), tailMask(n % vl), false);
-    return;
-  }
-  Value head = streamHead(streamBase, n);
-  // Head: masked vectors over [0, head).
-  run(
-      cI(0), idiv(iadd(head, vl - 1), vl), [&](Value i) { return imul(i, vl); },
-      [&](Value off) { return maskTo(sub(head, off)); }, false);
-  Value full = idiv(sub(cI(n), head), vl);
-  run(
-      cI(0), full, [&](Value i) { return iadd(head, imul(i, vl)); }, nullptr,
-      true);
-  Value tail = iadd(head, imul(full, vl));
-  maskedTail(tail, n, [&](Value mask) { body(tail, mask, false); });
-}
-
-void VectorEmitter::maskedTail(Value tail, int64_t n,
-                               function_ref<void(Value)> body) {
-  // Masked loads and stores cost several plain ones (AVX2's vmaskmovps):
-  // skipped for the rows that have no tail, the usual case.
-  Value any =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tail, cI(n));
-  ifThenElse(any,
-             [&] { body(maskTo(arith::SubIOp::create(b, loc, cI(n), tail))); });
-}
-
-void VectorEmitter::ifThenElse(Value cond, function_ref<void()> thenBody,
-                               function_ref<void()> elseBody) {
-  auto region = [&](function_ref<void()> body) {
-    return [&, body](OpBuilder &nb, Location) {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-      body();
-      scf::YieldOp::create(b, loc);
-    };
-  };
-  if (elseBody)
-    scf::IfOp::create(b, loc, cond, region(thenBody), region(elseBody));
-  else
-    scf::IfOp::create(b, loc, cond, region(thenBody));
-}
-
 void VectorEmitter::flatLoop(
     Value start, int64_t len, int64_t lanes,
     function_ref<void(Value, Value, Value, bool)> body) {
@@ -227,7 +137,7 @@ void VectorEmitter::flatLoop(
       body(cI(full * vl), laneOf(cI(full * vl)), tailMask(len % vl), false);
     return;
   }
-  Value head = streamHead(start, len);
+  Value head = streamHead(y, start, len);
   forLoop(cI(0), idiv(iadd(head, vl - 1), vl), {},
           [&](Value i, ValueRange) -> SmallVector<Value> {
             Value off = imul(i, vl);
@@ -491,7 +401,7 @@ void VectorEmitter::applyRun(Value base, int64_t n, Value mean, Value rstd,
   // Streaming pairs from the run's start need y aligned to a vector there
   // (applyPair), i.e. no masked head; else the vectors with their head.
   Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                        streamHead(base, n), cI(0));
+                                        streamHead(y, base, n), cI(0));
   ifThenElse(aligned, pairLoop, vectors);
 }
 

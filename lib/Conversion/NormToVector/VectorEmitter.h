@@ -32,9 +32,7 @@
 
 namespace normlir::normtovector {
 
-/// Runs shorter than this store normally even under a nontemporal schedule:
-/// aligning their streaming stores costs more than it saves.
-constexpr int64_t kMinStreamRun = 1024;
+using norm::kMinStreamRun;
 
 //===----------------------------------------------------------------------===//
 // Patterns
@@ -206,18 +204,6 @@ protected:
   /// row does not convert it again each time (bf16 on AVX2: two
   /// instructions per vector and parameter).
   mlir::Value widenToF32(mlir::Value mem);
-  /// A mask of the first `n` lanes.
-  mlir::Value tailMask(int64_t n) {
-    return mlir::vector::ConstantMaskOp::create(
-        b, loc, mlir::VectorType::get({vl}, b.getI1Type()),
-        llvm::ArrayRef<int64_t>{n});
-  }
-  /// A mask of the first `count` lanes, `count` known at run time.
-  mlir::Value maskTo(mlir::Value count) {
-    return mlir::vector::CreateMaskOp::create(
-        b, loc, mlir::VectorType::get({vl}, b.getI1Type()),
-        mlir::ValueRange{count});
-  }
 
   //===--------------------------------------------------------------------===//
   // Loops
@@ -231,24 +217,11 @@ protected:
   /// small to be worth waking threads).
   void parallelLoop(int64_t n, llvm::function_ref<void(mlir::Value)> body);
 
-  /// Body of a vector loop: gets the element offset, the mask (null for
-  /// full vectors) and whether a streaming store at that offset is
-  /// vector-aligned.
-  using VectorBody = llvm::function_ref<void(mlir::Value, mlir::Value, bool)>;
-  /// Vectors over [0, n); with `streamBase`, the loop is split for
-  /// streaming stores to y[streamBase + ...]: a masked head up to the first
-  /// vector-aligned element, aligned full vectors, a masked tail where
-  /// elements are left (a buffer not even aligned to its element size
-  /// takes the masked path throughout).
-  void vectorLoop(int64_t n, mlir::Value streamBase, VectorBody body);
-  /// An scf.if on `cond` (no results) whose regions `thenBody` and
-  /// `elseBody` (optional) build at the builder.
-  void ifThenElse(mlir::Value cond, llvm::function_ref<void()> thenBody,
-                  llvm::function_ref<void()> elseBody = nullptr);
-  /// `body(mask)` for the masked vector at `tail` of a run of `n`
-  /// elements, where it has lanes (tail < n).
-  void maskedTail(mlir::Value tail, int64_t n,
-                  llvm::function_ref<void(mlir::Value)> body);
+  /// Vectors over [0, n); with `streamBase`, split for streaming stores to
+  /// y[streamBase + ...] (EmitterBase::streamLoop).
+  void vectorLoop(int64_t n, mlir::Value streamBase, VectorBody body) {
+    streamLoop(n, streamBase ? y : mlir::Value(), streamBase, body);
+  }
   /// Vectors over the flat run y[start, start + len) made of rows of
   /// `lanes` elements: `body(offset, lane, mask, aligned)` with the lane of
   /// the vector's first element. Streaming stores are split as in vectorLoop.
@@ -414,11 +387,6 @@ protected:
   int64_t rowTasks;
   /// Rows ahead the row strategy prefetches (0: none).
   int64_t prefetch;
-
-private:
-  /// Elements of y[start, start + n) before the first one aligned to the
-  /// vector size (all n when y is not even aligned to its element size).
-  mlir::Value streamHead(mlir::Value start, int64_t n);
 };
 
 } // namespace normlir::normtovector

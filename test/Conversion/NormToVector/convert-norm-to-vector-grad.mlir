@@ -13,7 +13,7 @@
 // CHECK: %[[SHIFT:.*]] = memref.load %{{.*}} : memref<10240xf32>
 // CHECK: vector.broadcast %[[SHIFT]] : f32 to vector<8xf32>
 // CHECK: arith.extf %{{.*}} : vector<8xf32> to vector<8xf64>
-// CHECK: vector.create_mask %{{.*}} : vector<8xi1>
+// CHECK: vector.constant_mask [4] : vector<8xi1>
 // CHECK: vector.maskedload
 // CHECK: vector.reduction <add>, %{{.*}} : vector<8xf64> into f64
 // CHECK: math.sqrt
@@ -221,6 +221,44 @@ module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu"
                                  %dr: memref<64x32xf32>, %dx: memref<64x32xf32>) {
     norm.grad_kernel %x, %dy mean %m rstd %r residual_grad %dr outs(%dx) {axes = array<i64: 1>, centered, epsilon = 1.0e-5 : f64, input_statistics, schedule = #norm.grad_schedule<statistics = recomputed, parallel = false, prefetch = 1>}
         : (memref<64x32xf32>, memref<64x32xf32>, memref<64x1xf32>, memref<64x1xf32>, memref<64x32xf32>, memref<64x32xf32>) -> ()
+    return
+  }
+}
+
+// -----
+
+// A schedule that streams dx: rows of 1024 elements (kMinStreamRun) store
+// a masked head up to dx's first vector-aligned element, aligned vectors
+// as streaming stores, and a masked tail; so do the segment form's runs
+// (BatchNorm NCHW, 1024 elements per sample and channel); shorter rows (1000
+// elements) store plainly.
+// CHECK-LABEL: func.func @streamed(
+// CHECK-SAME: %{{[^:]+}}: memref<16x1024xbf16>, %{{[^:]+}}: memref<16x1024xbf16>, %{{[^:]+}}: memref<16x1024xbf16>, %[[SDX:[^:]+]]: memref<16x1024xbf16>)
+// CHECK: %[[FDX:.*]] = memref.collapse_shape %[[SDX]]
+// CHECK: memref.extract_aligned_pointer_as_index %[[FDX]]
+// CHECK: vector.create_mask
+// CHECK: vector.maskedstore %[[FDX]]
+// CHECK: vector.store {{.*}} {alignment = 16 : i64, nontemporal = true} : memref<16384xbf16>, vector<8xbf16>
+// CHECK: vector.maskedstore %[[FDX]]
+// CHECK-LABEL: func.func @segment_streamed(
+// CHECK: vector.store {{.*}} {alignment = 32 : i64, nontemporal = true} : memref<6144xf32>, vector<8xf32>
+// CHECK-LABEL: func.func @short_runs(
+// CHECK-NOT: nontemporal = true
+// CHECK: return
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 524288, llcCache = 33554432, cores = 2>} {
+  func.func @streamed(%x: memref<16x1024xbf16>, %dy: memref<16x1024xbf16>, %dr: memref<16x1024xbf16>, %dx: memref<16x1024xbf16>) {
+    norm.grad_kernel %x, %dy residual_grad %dr outs(%dx) {axes = array<i64: 1>, centered, epsilon = 1.0e-5 : f64, schedule = #norm.grad_schedule<statistics = saved, parallel = false, nontemporal = true>}
+        : (memref<16x1024xbf16>, memref<16x1024xbf16>, memref<16x1024xbf16>, memref<16x1024xbf16>) -> ()
+    return
+  }
+  func.func @segment_streamed(%x: memref<2x3x1024xf32>, %dy: memref<2x3x1024xf32>, %dx: memref<2x3x1024xf32>) {
+    norm.grad_kernel %x, %dy outs(%dx) {axes = array<i64: 0, 2>, centered, epsilon = 1.0e-5 : f64, param_axes = array<i64: 1>, schedule = #norm.grad_schedule<statistics = saved, parallel = false, nontemporal = true>}
+        : (memref<2x3x1024xf32>, memref<2x3x1024xf32>, memref<2x3x1024xf32>) -> ()
+    return
+  }
+  func.func @short_runs(%x: memref<2x4x1000xf32>, %dy: memref<2x4x1000xf32>, %dx: memref<2x4x1000xf32>) {
+    norm.grad_kernel %x, %dy outs(%dx) {axes = array<i64: 2>, centered, epsilon = 1.0e-5 : f64, schedule = #norm.grad_schedule<statistics = saved, parallel = false, nontemporal = true>}
+        : (memref<2x4x1000xf32>, memref<2x4x1000xf32>, memref<2x4x1000xf32>) -> ()
     return
   }
 }

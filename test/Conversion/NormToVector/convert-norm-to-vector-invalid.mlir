@@ -23,8 +23,20 @@ module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu"
 // (C12) The column form (channels-last BatchNorm) does not prefetch.
 module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 524288, llcCache = 33554432, cores = 2>} {
   func.func @grad_column_prefetch(%x: memref<4x5x8xf32>, %dx: memref<4x5x8xf32>) {
-    // expected-error @+1 {{a column-form backward (channels-last) does not prefetch; its schedule must have prefetch = 0 (C12)}}
+    // expected-error @+1 {{a column-form backward (channels-last) neither prefetches nor streams; its schedule must have prefetch = 0 and nontemporal = false (C12)}}
     norm.grad_kernel %x, %x outs(%dx) {axes = array<i64: 0, 1>, centered, epsilon = 1.0e-5 : f64, param_axes = array<i64: 2>, schedule = #norm.grad_schedule<statistics = saved, parallel = false, prefetch = 1>}
+        : (memref<4x5x8xf32>, memref<4x5x8xf32>, memref<4x5x8xf32>) -> ()
+    return
+  }
+}
+
+// -----
+
+// (C12) Nor does it stream dx.
+module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "x86-64-v3", features = "", vectorWidth = 8, nativeBF16 = false, l1Cache = 32768, l2Cache = 524288, llcCache = 33554432, cores = 2>} {
+  func.func @grad_column_nontemporal(%x: memref<4x5x8xf32>, %dx: memref<4x5x8xf32>) {
+    // expected-error @+1 {{a column-form backward (channels-last) neither prefetches nor streams; its schedule must have prefetch = 0 and nontemporal = false (C12)}}
+    norm.grad_kernel %x, %x outs(%dx) {axes = array<i64: 0, 1>, centered, epsilon = 1.0e-5 : f64, param_axes = array<i64: 2>, schedule = #norm.grad_schedule<statistics = saved, parallel = false, nontemporal = true>}
         : (memref<4x5x8xf32>, memref<4x5x8xf32>, memref<4x5x8xf32>) -> ()
     return
   }

@@ -86,7 +86,7 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 LogicalResult
 GradScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                         GradStatistics, bool, int64_t prefetch) {
+                         GradStatistics, bool, int64_t prefetch, bool) {
   // (C1) holds by construction: the parser accepts only the enum's names.
   // (C2) The bound keeps index arithmetic far from overflow.
   if (prefetch < 0 || prefetch > (int64_t(1) << 30))

@@ -214,9 +214,9 @@ LogicalResult GradKernelOp::verify() {
   if (getInputStatistics() && (!getRstd() || getConstantStatistics()))
     return emitOpError("input_statistics needs the statistics as operands "
                        "(rstd) and excludes constant_statistics");
-  // (C12) The prefetch half depends on the kernel's form, which the layout
-  // analysis decides (NormLIRNormUtils, above this library): the lowering and
-  // norm-select-schedule check it.
+  // (C12) The prefetch and nontemporal half depends on the kernel's form, which
+  // the layout analysis decides (NormLIRNormUtils, above this library): the
+  // lowering and norm-select-schedule check it.
   if (GradScheduleAttr schedule = getScheduleAttr();
       schedule && schedule.getStatistics() == GradStatistics::Recomputed &&
       !getInputStatistics())

@@ -7,10 +7,10 @@
 // norm-select-schedule's choice for a norm.grad_kernel, on the CPU. A
 // backward kernel has one form per layout (row or channel, decided by its
 // axes), so its schedule holds only what may vary for a given kernel:
-// where the statistics come from, how far ahead it prefetches,
-// and whether it runs on threads. As for norm.kernel, a tuning database
-// record wins over the heuristic, and every option that is set wins over
-// both (the caller then passes no database).
+// where the statistics come from, how far ahead it prefetches, whether it
+// streams dx and whether it runs on threads. As for norm.kernel, a tuning
+// database record wins over the heuristic, and every option that is set wins
+// over both (the caller then passes no database).
 //
 //===----------------------------------------------------------------------===//
 
@@ -101,6 +101,22 @@ struct GradSelection {
     return (kPrefetchBytes + runBytes - 1) / runBytes;
   }
 
+  /// Streaming dx pays off, as the forward's y (SelectSchedule.cpp), once
+  /// it does not stay in the last-level cache; the column form does not
+  /// stream. Measured here (docs/performance.md): LayerNorm 4096x1024 f32
+  /// and GroupNorm 32x64x56x56, 16 and 25.7 MB of dx on a 16 MiB L3.
+  bool nontemporal() const {
+    std::optional<GradForm> f = form();
+    if (!f || *f == GradForm::Column)
+      return false;
+    auto dxType = cast<ShapedType>(op.getOuts()[0].getType());
+    int64_t dxBytes = dxType.getNumElements() *
+                      std::max<int64_t>(dxType.getElementTypeBitWidth() / 8, 1);
+    return options.nontemporal == "on" ||
+           (options.nontemporal == "auto" &&
+            4 * dxBytes >= 3 * target.getLlcCache());
+  }
+
   bool parallel() const {
     return options.parallel == "on" ||
            (options.parallel == "auto" && 3 * bytes() >= kMinParallelBytes);
@@ -129,24 +145,25 @@ normlir::norm::selectGradSchedule(GradKernelOp op, CPUTargetAttr target,
   }
   if (!schedule) {
     GradSelection s{op, target, options};
-    schedule = GradScheduleAttr::getChecked(
-        emitError, op.getContext(), s.statistics(), s.parallel(), s.prefetch());
+    schedule = GradScheduleAttr::getChecked(emitError, op.getContext(),
+                                            s.statistics(), s.parallel(),
+                                            s.prefetch(), s.nontemporal());
     if (!schedule)
       return failure();
   }
-  // The op's C12 for a record (an option's prefetch is dropped above for
-  // the column form, and its recomputation for statistics that are not the
-  // input's own).
+  // The op's C12 for a record (an option's prefetch or streaming is dropped
+  // above for the column form, and its recomputation for statistics that
+  // are not the input's own).
   if (schedule.getStatistics() == GradStatistics::Recomputed &&
       !op.getInputStatistics())
     return emitError() << "the schedule " << schedule
                        << " recomputes the statistics, but the kernel is "
                           "not given the input's own";
-  if (schedule.getPrefetch() != 0 &&
+  if ((schedule.getPrefetch() != 0 || schedule.getNontemporal()) &&
       classifyGradKernel(cast<ShapedType>(op.getInput().getType()).getShape(),
                          op.getAxes(), op.getWeightAxes()) == GradForm::Column)
     return emitError() << "the schedule " << schedule
-                       << " prefetches, but the kernel takes the column form "
-                          "(C12)";
+                       << " prefetches or streams, but the kernel takes the "
+                          "column form (C12)";
   return schedule;
 }

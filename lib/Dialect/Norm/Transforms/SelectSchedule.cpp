@@ -654,13 +654,13 @@ struct NormSelectSchedulePass
       database = *loaded;
     }
     // A set option asks for the heuristic with that change instead of a
-    // record: for the kinds of kernel that read it (prefetch and parallel
-    // are both kinds').
+    // record: for the kinds of kernel that read it (prefetch, nontemporal
+    // and parallel are both kinds').
     bool overridden = !strategy.empty() || vectorWidth || unroll || chunks ||
                       rowTasks || prefetch >= 0 || threads || rows ||
                       nontemporal != "auto" || parallel != "auto";
-    bool gradOverridden =
-        prefetch >= 0 || parallel != "auto" || gradStatistics != "auto";
+    bool gradOverridden = prefetch >= 0 || nontemporal != "auto" ||
+                          parallel != "auto" || gradStatistics != "auto";
     Attribute keyTarget = cuda ? Attribute(cudaTarget) : Attribute(cpuTarget);
     WalkResult result = getOperation()->walk([&](KernelOp op) {
       if (op.getScheduleAttr() && !force)

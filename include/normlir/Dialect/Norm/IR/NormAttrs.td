@@ -191,6 +191,11 @@ def Norm_GradScheduleAttr : AttrDef<Norm_Dialect, "GradSchedule"> {
       prefetch the same elements of `input` and `grad` that many rows or
       segments ahead into the cache; 0 (the default, elided when printed):
       none. The column form (channels-last) does not prefetch.
+    * `nontemporal`: the row backward and the segment form store dx
+      around the cache (streaming stores of its vector-aligned part, in
+      runs of 1024 elements or more): dx is written once, and streaming
+      saves each line's read for ownership. `false` (the default, elided
+      when printed): plain stores. The column form does not stream.
     * `parallel`: the row ranges (row backward) or the runs (channel
       backward) run on threads (OpenMP); off for kernels too small to
       amortize waking them. The results do not depend on it.
@@ -202,7 +207,8 @@ def Norm_GradScheduleAttr : AttrDef<Norm_Dialect, "GradSchedule"> {
   }];
   let parameters = (ins Norm_GradStatisticsParameter:$statistics,
                         "bool":$parallel,
-                        DefaultValuedParameter<"int64_t", "0">:$prefetch);
+                        DefaultValuedParameter<"int64_t", "0">:$prefetch,
+                        DefaultValuedParameter<"bool", "false">:$nontemporal);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -271,8 +271,9 @@ def Norm_GradKernelOp : Op<Norm_Dialect, "grad_kernel", [
     * (C11) `residual_grad` has the input's shape and element type.
     * (C12) A `schedule` recomputes the statistics (`statistics =
       recomputed`) only with `input_statistics`, and prefetches (`prefetch
-      > 0`) only in the row and segment forms, not the column form (whose
-      rows are read once, in order); the form comes from the layout
+      > 0`) or streams dx (`nontemporal`) only in the row and segment
+      forms, not the column form (whose rows are read once, in order, in
+      runs shorter than a streamed one); the form comes from the layout
       analysis, so `norm-select-schedule` and the lowering check this half.
   }];
   let arguments = (ins AnyShaped:$input, AnyShaped:$grad,

@@ -362,8 +362,9 @@ def NormSelectSchedule : Pass<"norm-select-schedule"> {
            "Row ranges (thread tasks) of the row strategy (default 0: "
            "chosen per kernel)">,
     Option<"nontemporal", "nontemporal", "std::string", /*default=*/"\"auto\"",
-           "Non-temporal output stores: on, off or auto (on when the "
-           "output is at least 3/4 of the target's last-level cache)">,
+           "Non-temporal output stores (y; dx of a backward kernel in the "
+           "row or segment form): on, off or auto (on when the output is "
+           "at least 3/4 of the target's last-level cache)">,
     Option<"parallel", "parallel", "std::string", /*default=*/"\"auto\"",
            "Threads: on, off or auto (on from 64 KiB of input)">,
     Option<"force", "force", "bool", /*default=*/"false",

@@ -36,6 +36,10 @@
 
 namespace normlir::norm {
 
+/// Runs shorter than this store normally even under a nontemporal schedule:
+/// aligning their streaming stores costs more than it saves.
+constexpr int64_t kMinStreamRun = 1024;
+
 /// Builds at `b`'s insertion point; `vf` is the f32 vector of `vl` lanes the
 /// emitter computes with.
 class EmitterBase {
@@ -152,6 +156,46 @@ protected:
                                          /*localityHint=*/3,
                                          /*isDataCache=*/true);
   }
+  /// A mask of the first `n` lanes of a vector.
+  mlir::Value tailMask(int64_t n) {
+    return mlir::vector::ConstantMaskOp::create(
+        b, loc, mlir::VectorType::get({vl}, b.getI1Type()),
+        llvm::ArrayRef<int64_t>{n});
+  }
+  /// A mask of the first `count` lanes, `count` known at run time.
+  mlir::Value maskTo(mlir::Value count) {
+    return mlir::vector::CreateMaskOp::create(
+        b, loc, mlir::VectorType::get({vl}, b.getI1Type()),
+        mlir::ValueRange{count});
+  }
+  /// An scf.if on `cond` (no results) whose regions `thenBody` and
+  /// `elseBody` (optional) build at the builder.
+  void ifThenElse(mlir::Value cond, llvm::function_ref<void()> thenBody,
+                  llvm::function_ref<void()> elseBody = nullptr);
+  /// `body(mask)` for the masked vector at `tail` of a run of `n`
+  /// elements, where it has lanes (tail < n).
+  void maskedTail(mlir::Value tail, int64_t n,
+                  llvm::function_ref<void(mlir::Value)> body);
+  /// Elements of the 1-D buffer `mem` from element `start` up to the first
+  /// one whose address is aligned to a vector (at most `n`; `n` where the
+  /// buffer is not even aligned to its element size).
+  mlir::Value streamHead(mlir::Value mem, mlir::Value start, int64_t n);
+  /// Body of a vector loop: gets the element offset, the mask (null for
+  /// full vectors) and whether a streaming store at that offset is
+  /// vector-aligned.
+  using VectorBody = llvm::function_ref<void(mlir::Value, mlir::Value, bool)>;
+  /// Vectors over [0, n); with `streamMem`, the loop is split for streaming
+  /// stores to streamMem[streamBase + ...]: a masked head up to the first
+  /// vector-aligned element, aligned full vectors, a masked tail where
+  /// elements are left (a buffer not even aligned to its element size
+  /// takes the masked path throughout).
+  void streamLoop(int64_t n, mlir::Value streamMem, mlir::Value streamBase,
+                  VectorBody body);
+  /// Stores `v` (in `mem`'s element type) at `i`: masked, streaming where
+  /// the caller knows the address vector-aligned (`aligned`; streamLoop),
+  /// else plain.
+  void storeAt(mlir::Value v, mlir::Value mem, mlir::Value i, mlir::Value mask,
+               bool aligned);
   /// A vector of `vl` floats, extended to f32.
   mlir::Value toF32Vec(mlir::Value v) {
     return mlir::cast<mlir::VectorType>(v.getType()).getElementType().isF32()
