@@ -10,13 +10,17 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "HostCache.h"
+
 #include "normlir/ExecutionEngine/Compiler.h"
 #include "normlir/ExecutionEngine/JIT.h"
 #include "normlir/Spec/Spec.h"
 
+#include <dlpack/dlpack.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <optional>
 
 namespace py = pybind11;
@@ -160,6 +164,100 @@ void acquire(Views &views, std::vector<RawBuffer> &raw, py::handle obj,
   views.strides.push_back(std::move(strides));
   raw.push_back({view.buf, spec.elementType, view.ndim,
                  views.shapes.back().data(), views.strides.back().data()});
+}
+
+/// A DLPack tensor over a block of the host cache; its deleter returns the
+/// block.
+struct CachedTensor {
+  DLManagedTensor managed;
+  std::vector<int64_t> shape, strides;
+  size_t blockBytes = 0;
+};
+
+void deleteCachedTensor(DLManagedTensor *m) {
+  auto *t = static_cast<CachedTensor *>(m->manager_ctx);
+  python::hostCacheFree(m->dl_tensor.data, t->blockBytes);
+  delete t;
+}
+
+/// An uninitialized host tensor of `shape` and `dtype` from the host cache,
+/// as a "dltensor" capsule, with `strides` (in elements) where they lay the
+/// tensor out densely (a permutation of the dimensions: contiguous, channels
+/// last), else row-major.
+py::capsule cachedTensor(const std::vector<int64_t> &shape,
+                         std::vector<int64_t> strides,
+                         const std::string &dtype) {
+  ElementType t = parseDType(dtype);
+  DLDataType dl{kDLFloat, uint8_t(8 * getElementSize(t)), 1};
+  if (t == ElementType::BF16)
+    dl.code = kDLBfloat;
+  else if (t == ElementType::I64 || t == ElementType::I32)
+    dl.code = kDLInt;
+  int64_t numel = 1;
+  for (int64_t d : shape) {
+    if (d < 0)
+      raise(invalidArgumentError, "a cached tensor's shape must not be "
+                                  "negative");
+    if (d != 0 && numel > (int64_t(1) << 50) / d)
+      raise(invalidArgumentError, "a cached tensor is too large");
+    numel *= d;
+  }
+  // Dense: sorted by stride, each stride the product of the sizes inside it.
+  bool dense = strides.size() == shape.size();
+  if (dense) {
+    std::vector<size_t> order(shape.size());
+    for (size_t i = 0; i < order.size(); ++i)
+      order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return std::make_pair(strides[a], a) < std::make_pair(strides[b], b);
+    });
+    int64_t expected = 1;
+    for (size_t i : order) {
+      if (shape[i] != 1 && strides[i] != expected)
+        dense = false;
+      expected *= shape[i];
+    }
+  }
+  if (!dense) {
+    strides.assign(shape.size(), 1);
+    for (size_t i = shape.size(); i-- > 1;)
+      strides[i - 1] = strides[i] * shape[i];
+  }
+  auto tensor = std::make_unique<CachedTensor>();
+  tensor->shape = shape;
+  tensor->strides = std::move(strides);
+  void *data = python::hostCacheAllocate(size_t(numel) * getElementSize(t),
+                                         tensor->blockBytes);
+  if (!data) {
+    PyErr_NoMemory();
+    throw py::error_already_set();
+  }
+  DLTensor &dt = tensor->managed.dl_tensor;
+  dt.data = data;
+  dt.device = {kDLCPU, 0};
+  dt.ndim = int32_t(shape.size());
+  dt.dtype = dl;
+  dt.shape = tensor->shape.data();
+  dt.strides = tensor->strides.data();
+  dt.byte_offset = 0;
+  tensor->managed.manager_ctx = tensor.get();
+  tensor->managed.deleter = deleteCachedTensor;
+  // A capsule nobody consumed (still named "dltensor") frees the tensor;
+  // a consumer renames it and calls the deleter itself.
+  PyObject *capsule =
+      PyCapsule_New(&tensor->managed, "dltensor", [](PyObject *c) {
+        if (PyCapsule_IsValid(c, "dltensor")) {
+          auto *m = static_cast<DLManagedTensor *>(
+              PyCapsule_GetPointer(c, "dltensor"));
+          m->deleter(m);
+        }
+      });
+  if (!capsule) {
+    deleteCachedTensor(&tensor.release()->managed);
+    throw py::error_already_set();
+  }
+  tensor.release();
+  return py::reinterpret_steal<py::capsule>(capsule);
 }
 
 } // namespace
@@ -418,4 +516,24 @@ PYBIND11_MODULE(_normlir, m) {
       py::arg("path"), "Sets the disk cache directory (None: disabled).");
   m.def("get_cache_dir", []() { return getCacheDirectory(); });
   m.def("clear_memory_cache", []() { clearMemoryCache(); });
+
+  m.def("cached_tensor", &cachedTensor, py::arg("shape"), py::arg("strides"),
+        py::arg("dtype"),
+        "An uninitialized host tensor from the host cache, as a DLPack "
+        "capsule (strides kept where dense, else row-major).");
+  m.def("host_cache_info", []() {
+    python::HostCacheInfo s = python::hostCacheInfo();
+    py::dict d;
+    d["hits"] = s.hits;
+    d["misses"] = s.misses;
+    d["in_use_bytes"] = s.inUseBytes;
+    d["cached_bytes"] = s.cachedBytes;
+    d["cached_blocks"] = s.cachedBlocks;
+    d["limit_bytes"] = s.limitBytes;
+    return d;
+  });
+  m.def("set_host_cache_limit", &python::setHostCacheLimit, py::arg("bytes"),
+        "Sets the most bytes of free blocks the host cache keeps.");
+  m.def("empty_host_cache", &python::emptyHostCache,
+        "Returns the host cache's free blocks to the system.");
 }

@@ -17,6 +17,9 @@ PACKAGES=(
   python3 python3-numpy python3-pytest python3-torch
   # The Python package's extension: pybind11 and the Python headers.
   python3-dev python3-pybind11 pybind11-dev
+  # DLPack's header: the extension hands its cached host results to torch
+  # as DLPack tensors (python/HostCache.h).
+  libdlpack-dev
   # The sanitizer build (scripts/test.sh --sanitize, scripts/fuzz.sh):
   # ASan, UBSan and libFuzzer runtimes for clang-22.
   libclang-rt-22-dev

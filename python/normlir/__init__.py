@@ -32,7 +32,20 @@ for buffers of the wrong count, shape, dtype or layout, and
 Compiled modules are cached in memory and on disk (``$NORMLIR_CACHE_DIR``,
 else ``$XDG_CACHE_HOME/normlir``, else ``~/.cache/normlir``; see
 :func:`set_cache_dir`, :func:`cache_stats`).
+
+Host tensors of 1 MiB or more that :mod:`normlir.functional` and
+:mod:`normlir.nn` return (outputs, gradients) come from a caching allocator,
+as CUDA tensors come from PyTorch's: a block freed by torch keeps its pages
+for the next result of its size, so a training step's outputs do not
+page-fault every step. :func:`host_cache_info` tells its hits, misses and
+bytes; it keeps at most :func:`set_host_cache_limit` bytes of free blocks
+(``$NORMLIR_HOST_CACHE_BYTES``, default an eighth of the physical memory;
+0 turns the caching off) and :func:`empty_host_cache` returns them to the
+system. Such tensors are torch tensors like any other, except that their
+storage cannot be resized (``resize_`` to a larger size raises).
 """
+
+from collections import namedtuple as _namedtuple
 
 from ._normlir import (
     CompileError,
@@ -42,9 +55,12 @@ from ._normlir import (
     __version__,
     cache_stats,
     clear_memory_cache,
+    empty_host_cache,
     get_cache_dir,
     set_cache_dir,
+    set_host_cache_limit,
 )
+from ._normlir import host_cache_info as _host_cache_info
 from ._kernel import Kernel, Spec, compile
 from . import functional
 
@@ -52,7 +68,24 @@ __all__ = [
     "CompileError", "ExecutionError", "InvalidArgumentError", "NormLIRError",
     "Kernel", "Spec", "compile", "functional", "nn", "cache_stats",
     "clear_memory_cache", "get_cache_dir", "set_cache_dir", "__version__",
+    "HostCacheInfo", "host_cache_info", "set_host_cache_limit",
+    "empty_host_cache",
 ]
+
+
+HostCacheInfo = _namedtuple("HostCacheInfo", [
+    "hits", "misses", "in_use_bytes", "cached_bytes", "cached_blocks",
+    "limit_bytes"])
+HostCacheInfo.__doc__ = """The host cache's counters: ``hits`` and ``misses``
+(results served from a free block, and from the system), ``in_use_bytes``
+(handed out, not yet freed), ``cached_bytes``/``cached_blocks`` (free,
+kept) and ``limit_bytes``."""
+
+
+def host_cache_info() -> HostCacheInfo:
+    """The host cache's counters, like ``functools.lru_cache``'s
+    ``cache_info()``."""
+    return HostCacheInfo(**_host_cache_info())
 
 
 def __getattr__(name):

@@ -122,7 +122,7 @@ def _forward(op, opts, x, residual, params, save_stats):
     plan = _plan(op, opts, x, params, True, save_stats=save_stats)
     args = [x.contiguous(), residual.contiguous()] + [
         p.contiguous() for p in params if p is not None]
-    out, h = torch.empty_like(args[0]), torch.empty_like(args[0])
+    out, h = _F._new_like(args[0]), _F._new_like(args[0])
     stats = [torch.empty(s, dtype=torch.float32, device=x.device)
              for s in plan.stat_shapes]
     if plan.cuda:
@@ -154,7 +154,7 @@ def _backward(op, opts, h, params, stats, dy, dh, needs):
     args = [p for p in params if p is not None]
     dy = dy.to(h.dtype).contiguous()
     dh = dh.to(h.dtype).contiguous()
-    grads = [torch.empty_like(h) if i == 0 else
+    grads = [_F._new_like(h) if i == 0 else
              torch.empty_like(args[i - 2]) for i in wrt]
     # The backward takes the forward's arguments, but reads h (a saved
     # result) and never x or the residual (the add's derivative is 1): h

@@ -56,6 +56,7 @@ import numpy as np
 
 from ._dtypes import numpy_dtype_name, torch_dtype_name
 from ._kernel import Spec, compile as _compile, float_arg as _float_arg
+from ._normlir import cached_tensor as _cached_tensor
 
 __all__ = ["layer_norm", "rms_norm", "batch_norm", "instance_norm",
            "group_norm", "add_layer_norm", "add_rms_norm", "clear_cache"]
@@ -90,6 +91,15 @@ _Tensor = None
 _empty_like = None
 _grad_enabled = None
 _contiguous_format = None
+
+# Host results of this many bytes or more come from the host cache
+# (normlir.host_cache_info, HostCache.h): fresh from the system allocator,
+# a training step's large outputs page-fault every step.
+_HOST_CACHE_MIN_BYTES = 1 << 20
+# torch dtype -> the cache's dtype name, and torch's from_dlpack (bound by
+# _init_torch).
+_cached_dtypes: dict = {}
+_from_dlpack = None
 
 # Compiled kernels by call signature (see _norm_torch/_norm_numpy).
 _torch_plans: dict = {}
@@ -375,7 +385,7 @@ def _cached_call(plan, x, a, b):
                             or (a is not None and a.requires_grad)
                             or (b is not None and b.requires_grad)):
         return None
-    out = _empty_like(x)
+    out = _new_like(x)
     if a is None:
         ptrs = ([x.data_ptr(), out.data_ptr()] if b is None else
                 [x.data_ptr(), b.data_ptr(), out.data_ptr()])
@@ -387,14 +397,32 @@ def _cached_call(plan, x, a, b):
     return out
 
 
+def _new_like(x):
+    """An uninitialized result like ``x`` (its shape, dtype, device, and its
+    strides where it is dense): from the host cache for a large host tensor,
+    else ``torch.empty_like``."""
+    if x.device.type == "cpu":
+        name = _cached_dtypes.get(x.dtype)
+        if (name is not None
+                and x.numel() * x.element_size() >= _HOST_CACHE_MIN_BYTES):
+            return _from_dlpack(_cached_tensor(x.shape, x.stride(), name))
+    return _empty_like(x)
+
+
 def _init_torch():
     """Binds this module to torch when it has been imported (a tensor can only
     exist then); returns the torch module or None."""
     global _torch, _Tensor, _empty_like, _grad_enabled, _contiguous_format
+    global _from_dlpack
     torch = sys.modules.get("torch")
     if torch is not None:
         _Tensor = torch.Tensor
         _empty_like = torch.empty_like
+        from torch.utils.dlpack import from_dlpack
+        _from_dlpack = from_dlpack
+        _cached_dtypes.update({torch.float32: "f32", torch.float16: "f16",
+                               torch.bfloat16: "bf16",
+                               torch.float64: "f64"})
         _grad_enabled = torch.is_grad_enabled
         _contiguous_format = torch.contiguous_format
         _torch = torch
@@ -447,7 +475,7 @@ def _norm_torch(op, opts, x, params, updates, save_stats=False):
     for p in params:
         if p is not None:
             args.append(p if p.is_contiguous() else p.contiguous())
-    out = _empty_like(x)
+    out = _new_like(x)
     stats = [_torch.empty(shape, dtype=_torch.float32, device=x.device)
              for shape in plan.stat_shapes]
     results = [out, *stats]
@@ -544,7 +572,7 @@ def _backward_torch(op, opts, x, params, num_affine, grad_output, saved=()):
         dy = dy.permute(perm).contiguous().permute(inv)
     else:
         dy = dy.contiguous()
-    grads = [_empty_like(x)] + [_empty_like(p) for p in params[:num_affine]
+    grads = [_new_like(x)] + [_empty_like(p) for p in params[:num_affine]
                                 if p is not None]
     plan.call_ptrs([t.data_ptr() for t in (x, *present, *saved, dy)] +
                    [t.data_ptr() for t in grads])
