@@ -317,6 +317,41 @@ def test_fused_channel_backward_large_mean(rng, tmp_path, layout):
           torch_grads(fn, [x, w, b], dy, [0, 1, 2]))
 
 
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+def test_eval_channel_backward(rng, tmp_path, monkeypatch, layout):
+    """BatchNorm evaluating with running statistics (constant statistics:
+    in the segment form, each segment's sums and dx in one pass) on
+    1e4 + U(0, 1) inputs: within 1e-5 of float64, all three gradients
+    bitwise the same at 1 and 2 threads."""
+    shape = (8, 6, 17, 19) if layout == "nchw" else (8, 17, 19, 6)
+    axis = 1 if layout == "nchw" else 3
+    spec = nt.batch_norm_spec(shape, weight="f32", bias="f32",
+                              running="f32", training=False,
+                              channel_axis=axis)
+    x = (1e4 + rng.uniform(0, 1, shape)).astype(np.float32)
+    w = rng.uniform(0.5, 1.5, 6).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    rm = (1e4 + rng.uniform(0, 1, 6)).astype(np.float32)
+    rv = rng.uniform(0.05, 0.15, 6).astype(np.float32)
+    dy = rng.standard_normal(shape).astype(np.float32)
+    results = {}
+    for threads in ("1", "2"):
+        monkeypatch.setenv("OMP_NUM_THREADS", threads)
+        results[threads] = run_backward(spec, [x, w, b, rm, rv], dy,
+                                        tmp_path)
+    for k in range(3):
+        assert np.array_equal(results["1"][k], results["2"][k]), k
+    stats = (torch.tensor(rm, dtype=torch.float64),
+             torch.tensor(rv, dtype=torch.float64))
+
+    def fn(x, w, b):
+        if layout != "nchw":
+            x = x.permute(0, 3, 1, 2)
+        y = F.batch_norm(x, *stats, w, b, False, 0.1, 1e-5)
+        return y if layout == "nchw" else y.permute(0, 2, 3, 1)
+    check(results["1"], torch_grads(fn, [x, w, b], dy, [0, 1, 2]))
+
+
 def test_fused_channel_backward_bf16(rng, tmp_path):
     """bf16 x and dy, channels-last BatchNorm: dx rounded once to bf16,
     parameter gradients in f32."""

@@ -37,7 +37,9 @@
 // uncorrected, and E[g], E[g * xhat] are 0: dx = rstd * w * dy.
 // Where each statistic is one segment (R1 = P1 = 1: InstanceNorm, GroupNorm
 // NCHW) small enough for the L2, 1-3 run per segment in one loop, the dx
-// pass reading the segment from cache; dweight and dbias after all.
+// pass reading the segment from cache; dweight and dbias after all. So
+// with constant statistics in the segment form, whose coefficients need no
+// sum: sums and dx per segment, dy read once.
 // Traffic otherwise: x and dy read twice, dx written once. The shifts make the
 // sums about a value inside the run's range, so their f64 rounding stays far
 // below f32 precision for any mean.
@@ -128,9 +130,9 @@ private:
   /// dweight and dbias from every partial, in partial order.
   void paramGrads();
   void emitApplySegment();
-  /// dx over segment `s`, prefetching the segment the schedule's distance
-  /// ahead.
-  void applySegment(Value s);
+  /// dx over segment `s`; with `prefetch`, prefetching the segment the
+  /// schedule's distance ahead.
+  void applySegment(Value s, bool prefetch = true);
   /// The offset of the segment `prefetchSegments` after `s` (the last one
   /// at most), or null where the schedule does not prefetch.
   Value aheadOf(Value s);
@@ -258,6 +260,18 @@ void GradChannelEmitter::emit() {
       sumsOfSegment(s, /*prefetch=*/false);
       combineStats(s, iadd(s, 1), imul(s, l.r2o), imul(iadd(s, 1), l.r2o));
       applySegment(s);
+    });
+  } else if (!column && op.getConstantStatistics() &&
+             (!centered || savedMean)) {
+    // Constant statistics (BatchNorm eval): dx = rstd * w * dy needs no sum,
+    // so the coefficients come first and each segment's sums and dx follow
+    // each other, the dx pass reading dy from cache: x and dy read once
+    // from memory instead of dy twice. The same partials: the same results.
+    // (The mean is the given one: the combine reads no partial.)
+    combineStats(cI(0), cI(numStats), cI(0), cI(numPartials));
+    tasks(l.numSegments(), parallel, [&](Value s) {
+      sumsOfSegment(s, /*prefetch=*/true);
+      applySegment(s, /*prefetch=*/false);
     });
   } else {
     if (column)
@@ -412,19 +426,22 @@ void GradChannelEmitter::combineStats(Value sLo, Value sHi, Value eLo,
     Value d = fsub(load(stat, statAt(0, s)), toD(load(shift, e)));
     return {d, fsub(field(SumDyX, e), fmul(d, field(SumDy, e)))};
   };
-  loop(eLo, eHi, [&](Value e) {
-    auto [s, p] = partialIndices(e);
-    auto [d, bc] = centredB(e, s);
-    Value m2 = fsub(field(Sxx, e), fmul(d, fsub(fmul(cD(2.0), field(Sx, e)),
-                                                fmul(field(Count, e), d))));
-    Value wv = toD(weightAt(p));
-    auto add = [&](int64_t f, Value v) {
-      storeScalar(fadd(load(stat, statAt(f, s)), v), stat, statAt(f, s));
-    };
-    add(1, m2);
-    add(2, fmul(wv, field(SumDy, e)));
-    add(3, fmul(wv, bc));
-  });
+  // M2, E[g] and E[g * xhat]: none needed with constant statistics, whose
+  // coefficients may then come before the partials exist.
+  if (!constant)
+    loop(eLo, eHi, [&](Value e) {
+      auto [s, p] = partialIndices(e);
+      auto [d, bc] = centredB(e, s);
+      Value m2 = fsub(field(Sxx, e), fmul(d, fsub(fmul(cD(2.0), field(Sx, e)),
+                                                  fmul(field(Count, e), d))));
+      Value wv = toD(weightAt(p));
+      auto add = [&](int64_t f, Value v) {
+        storeScalar(fadd(load(stat, statAt(f, s)), v), stat, statAt(f, s));
+      };
+      add(1, m2);
+      add(2, fmul(wv, field(SumDy, e)));
+      add(3, fmul(wv, bc));
+    });
   // The apply's coefficients per statistic: rstd as the forward computes
   // it (from the variance rounded to f32), then rstd * E[g] and
   // rstd^2 * E[g * xhat], and the mean as two floats.
@@ -504,7 +521,7 @@ void GradChannelEmitter::emitApplySegment() {
   tasks(l.numSegments(), parallel, [&](Value s) { applySegment(s); });
 }
 
-void GradChannelEmitter::applySegment(Value s) {
+void GradChannelEmitter::applySegment(Value s, bool prefetch) {
   int64_t r2 = l.size[Run::R2];
   {
     auto [st, p] = partialIndices(imul(s, l.r2o));
@@ -512,7 +529,7 @@ void GradChannelEmitter::applySegment(Value s) {
     Value rstd = load(coef, coefAt(Rstd, st));
     Value meanG = c(MeanG), meanGx = c(MeanGx);
     Value meanHi = c(MeanHi), meanLo = c(MeanLo);
-    Value ahead = aheadOf(s);
+    Value ahead = prefetch ? aheadOf(s) : Value();
     loop(cI(0), cI(l.r2o), [&](Value j) {
       Value a = splat(fmul(rstd, weightAt(iadd(p, imul(j, l.r2oParamStride)))));
       Value run = iadd(imul(s, r2), imul(j, l.r2i));
