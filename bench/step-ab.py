@@ -11,11 +11,17 @@ freed outputs become the other's), which the report says nothing about:
 compare with normlir-bench --step.
 
   OMP_NUM_THREADS=1 bench/.venv/bin/python bench/step-ab.py ln [CALLS]
+  OMP_NUM_THREADS=1 bench/.venv/bin/python bench/step-ab.py ln [CALLS] --split
 
 Cases: ln (LayerNorm 4096x1024), gn (GroupNorm 32x64x56x56, 32 groups),
 bn / bnl (BatchNorm training, NCHW / channels-last), bneval; all f32.
+
+--split times each system alone (NormLIR's calls, then torch's), the
+forward and the backward apart, with the minor page faults of each (the
+process's ru_minflt): where a step's time goes outside the kernels.
 """
 import os
+import resource
 import statistics
 import sys
 import time
@@ -30,8 +36,9 @@ import normlir.functional as NF  # noqa: E402
 
 
 def main():
-    case = sys.argv[1] if len(sys.argv) > 1 else "ln"
-    calls = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    case = args[0] if args else "ln"
+    calls = int(args[1]) if len(args) > 1 else 100
     torch.manual_seed(0)
     if case == "ln":
         x, c = torch.randn(4096, 1024), 1024
@@ -61,6 +68,30 @@ def main():
     def step(f):
         return torch.autograd.grad(f(x, w, b), [x, w, b], dy)
 
+    if "--split" in sys.argv:
+        def faults():
+            return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for name, f in (("normlir", nl), ("torch", tf)):
+            for _ in range(3):
+                step(f)
+            fwd, bwd, pf, pb = [], [], [], []
+            for _ in range(calls):
+                p0, t0 = faults(), time.perf_counter()
+                y = f(x, w, b)
+                t1, p1 = time.perf_counter(), faults()
+                g = torch.autograd.grad(y, [x, w, b], dy)
+                t2, p2 = time.perf_counter(), faults()
+                del y, g
+                fwd.append((t1 - t0) * 1e3)
+                bwd.append((t2 - t1) * 1e3)
+                pf.append(p1 - p0)
+                pb.append(p2 - p1)
+            print(f"{case} threads={torch.get_num_threads()} {name}: "
+                  f"forward median {statistics.median(fwd):.3f} ms "
+                  f"({statistics.median(pf):.0f} faults), backward "
+                  f"{statistics.median(bwd):.3f} ms "
+                  f"({statistics.median(pb):.0f} faults)")
+        return
     for _ in range(5):
         step(nl)
         step(tf)
