@@ -8,9 +8,13 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <deque>
+#include <iterator>
 #include <list>
 #include <map>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -22,9 +26,11 @@ namespace {
 constexpr size_t kPage = 4096;
 constexpr size_t kHugePage = size_t(2) << 20;
 
-/// Free blocks by size (exact sizes: a training loop asks for the same ones
-/// each step), the oldest first within a size; released oldest first when
-/// the limit shrinks.
+/// Free blocks, the least recently freed first, and by size (exact sizes: a
+/// training loop asks for the same ones each step). Over the limit, the
+/// least recently freed go back to the system: blocks of sizes nobody asks
+/// for any more (a new batch size, eval after training) leave room for the
+/// current ones.
 class HostCache {
 public:
   static HostCache &get() {
@@ -38,10 +44,15 @@ public:
     blockBytes = roundUp(bytes);
     {
       std::lock_guard<std::mutex> lock(mutex);
-      auto it = freeBlocks.find(blockBytes);
-      if (it != freeBlocks.end() && !it->second.empty()) {
-        void *p = it->second.front();
-        it->second.pop_front();
+      auto it = bySize.find(blockBytes);
+      if (it != bySize.end()) {
+        // The most recently freed block of this size (warmest in cache).
+        std::list<Block>::iterator block = it->second.back();
+        void *p = block->data;
+        it->second.pop_back();
+        if (it->second.empty())
+          bySize.erase(it);
+        lru.erase(block);
         info.cachedBytes -= blockBytes;
         --info.cachedBlocks;
         ++info.hits;
@@ -59,17 +70,18 @@ public:
   }
 
   void release(void *p, size_t blockBytes) {
+    std::vector<void *> evicted;
     {
       std::lock_guard<std::mutex> lock(mutex);
       info.inUseBytes -= blockBytes;
-      if (info.cachedBytes + blockBytes <= info.limitBytes) {
-        freeBlocks[blockBytes].push_back(p);
-        info.cachedBytes += blockBytes;
-        ++info.cachedBlocks;
-        return;
-      }
+      lru.push_back({blockBytes, p});
+      bySize[blockBytes].push_back(std::prev(lru.end()));
+      info.cachedBytes += blockBytes;
+      ++info.cachedBlocks;
+      evictBeyond(info.limitBytes, evicted);
     }
-    std::free(p);
+    for (void *q : evicted)
+      std::free(q);
   }
 
   HostCacheInfo snapshot() {
@@ -77,60 +89,82 @@ public:
     return info;
   }
 
+  /// Sets the limit and releases the free blocks beyond it.
   void setLimit(uint64_t limit) {
+    std::vector<void *> evicted;
     {
       std::lock_guard<std::mutex> lock(mutex);
       info.limitBytes = limit;
+      evictBeyond(limit, evicted);
     }
-    trim(limit);
+    for (void *p : evicted)
+      std::free(p);
   }
 
-  /// Keeps at most `limit` free bytes, releasing the largest blocks first.
-  void trim(uint64_t limit) {
-    std::list<void *> released;
+  /// Releases every free block (the limit stays).
+  void empty() {
+    std::vector<void *> evicted;
     {
       std::lock_guard<std::mutex> lock(mutex);
-      for (auto it = freeBlocks.rbegin();
-           it != freeBlocks.rend() && info.cachedBytes > limit; ++it) {
-        while (!it->second.empty() && info.cachedBytes > limit) {
-          released.push_back(it->second.front());
-          it->second.pop_front();
-          info.cachedBytes -= it->first;
-          --info.cachedBlocks;
-        }
-      }
+      evictBeyond(0, evicted);
     }
-    for (void *p : released)
+    for (void *p : evicted)
       std::free(p);
   }
 
 private:
+  struct Block {
+    size_t bytes;
+    void *data;
+  };
+
   HostCache() { info.limitBytes = defaultLimit(); }
 
+  /// Moves the least recently freed blocks into `evicted` until at most
+  /// `limit` free bytes remain (the caller frees them outside the lock).
+  void evictBeyond(uint64_t limit, std::vector<void *> &evicted) {
+    while (info.cachedBytes > limit && !lru.empty()) {
+      Block oldest = lru.front();
+      // Within a size, blocks are in freeing order: the oldest is first.
+      auto it = bySize.find(oldest.bytes);
+      it->second.pop_front();
+      if (it->second.empty())
+        bySize.erase(it);
+      lru.pop_front();
+      info.cachedBytes -= oldest.bytes;
+      --info.cachedBlocks;
+      evicted.push_back(oldest.data);
+    }
+  }
+
+  /// Whole pages: a block is at most a page larger than asked for.
   static size_t roundUp(size_t bytes) {
-    size_t unit = bytes >= kHugePage ? kHugePage : kPage;
-    return (std::max<size_t>(bytes, 1) + unit - 1) / unit * unit;
+    return (std::max<size_t>(bytes, 1) + kPage - 1) / kPage * kPage;
   }
 
   static void *systemAllocate(size_t blockBytes) {
+    // From 2 MiB, aligned to a huge page and advised as huge pages: fewer
+    // faults on first touch and fewer TLB misses in the kernels' streams
+    // (the kernel backs the whole 2 MiB ranges; a no-op where it does not
+    // do huge pages).
     size_t align = blockBytes >= kHugePage ? kHugePage : 64;
     void *p = nullptr;
     if (posix_memalign(&p, align, blockBytes) != 0)
       return nullptr;
-    // Fewer faults on first touch and fewer TLB misses in the kernels'
-    // streams; where the kernel does not do huge pages this is a no-op.
     if (align == kHugePage)
       (void)madvise(p, blockBytes, MADV_HUGEPAGE);
     return p;
   }
 
-  /// $NORMLIR_HOST_CACHE_BYTES, else an eighth of the physical memory.
+  /// $NORMLIR_HOST_CACHE_BYTES (decimal digits only), else an eighth of the
+  /// physical memory.
   static uint64_t defaultLimit() {
     if (const char *env = std::getenv("NORMLIR_HOST_CACHE_BYTES")) {
-      char *end = nullptr;
-      unsigned long long v = std::strtoull(env, &end, 10);
-      if (end != env && *end == '\0')
-        return v;
+      std::string text(env);
+      if (!text.empty() && text.size() <= 19 &&
+          std::all_of(text.begin(), text.end(),
+                      [](char c) { return c >= '0' && c <= '9'; }))
+        return std::stoull(text);
     }
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || size <= 0)
@@ -139,7 +173,8 @@ private:
   }
 
   std::mutex mutex;
-  std::map<size_t, std::list<void *>> freeBlocks;
+  std::list<Block> lru;
+  std::map<size_t, std::deque<std::list<Block>::iterator>> bySize;
   HostCacheInfo info;
 };
 
@@ -161,4 +196,4 @@ void normlir::python::setHostCacheLimit(uint64_t bytes) {
   HostCache::get().setLimit(bytes);
 }
 
-void normlir::python::emptyHostCache() { HostCache::get().trim(0); }
+void normlir::python::emptyHostCache() { HostCache::get().empty(); }

@@ -15,8 +15,9 @@
 // advised as transparent huge pages.
 //
 // Blocks reach torch as DLPack tensors whose deleter returns the block; the
-// cache keeps at most `limit` bytes of free blocks (a block returned beyond
-// it goes back to the system), and emptyHostCache() releases them all.
+// cache keeps at most `limit` bytes of free blocks (beyond it, the least
+// recently freed go back to the system), and emptyHostCache() releases them
+// all. A block is its request rounded up to whole pages.
 //
 //===----------------------------------------------------------------------===//
 

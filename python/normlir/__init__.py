@@ -45,6 +45,7 @@ system. Such tensors are torch tensors like any other, except that their
 storage cannot be resized (``resize_`` to a larger size raises).
 """
 
+import os as _os
 from collections import namedtuple as _namedtuple
 
 from ._normlir import (
@@ -80,6 +81,21 @@ HostCacheInfo.__doc__ = """The host cache's counters: ``hits`` and ``misses``
 (results served from a free block, and from the system), ``in_use_bytes``
 (handed out, not yet freed), ``cached_bytes``/``cached_blocks`` (free,
 kept) and ``limit_bytes``."""
+
+
+def _check_host_cache_env():
+    text = _os.environ.get("NORMLIR_HOST_CACHE_BYTES")
+    if text is not None and not (text.isascii() and text.isdigit()
+                                 and len(text) <= 19):
+        import warnings
+
+        warnings.warn(f"NORMLIR_HOST_CACHE_BYTES={text!r} is not a number of "
+                      f"bytes (decimal digits); the host cache keeps its "
+                      f"default limit ({_host_cache_info()['limit_bytes']} "
+                      f"bytes)", RuntimeWarning, stacklevel=3)
+
+
+_check_host_cache_env()
 
 
 def host_cache_info() -> HostCacheInfo:

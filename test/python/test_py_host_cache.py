@@ -195,3 +195,43 @@ def test_numpy_round_trip():
     # The array keeps the tensor's storage (and the block) alive.
     assert normlir.host_cache_info().cached_blocks == 0
     assert np.isfinite(a).all()
+
+
+def test_stale_sizes_make_room():
+    """A full cache of blocks of a size no longer asked for (a new batch
+    size): the least recently freed go back to the system, so the current
+    size is cached from its second step on."""
+    normlir.set_host_cache_limit(16 << 20)
+    old = [ln(torch.randn(512, 1024)) for _ in range(8)]  # 2 MiB each
+    del old
+    assert normlir.host_cache_info().cached_blocks == 8
+    before = normlir.host_cache_info()
+    x = torch.randn(768, 1024)  # 3 MiB
+    for _ in range(10):
+        y = ln(x)
+        del y
+    info = normlir.host_cache_info()
+    assert info.misses - before.misses == 1
+    assert info.hits - before.hits == 9
+    assert info.cached_bytes <= 16 << 20
+
+
+def test_blocks_are_whole_pages():
+    y = ln(torch.randn(513, 1024))  # 2 MiB + 4 KiB
+    assert normlir.host_cache_info().in_use_bytes == 513 * 1024 * 4
+    del y
+
+
+def test_bad_limit_variable_warns(tmp_path):
+    import subprocess
+    import sys
+    code = ("import warnings, normlir; "
+            "print(normlir.host_cache_info().limit_bytes > 0)")
+    import os
+    env = dict(os.environ, NORMLIR_HOST_CACHE_BYTES="-1",
+               PYTHONPATH=os.path.dirname(os.path.dirname(normlir.__file__)))
+    proc = subprocess.run([sys.executable, "-W", "always", "-c", code],
+                          env=env, capture_output=True, text=True,
+                          check=True, cwd=tmp_path)
+    assert "not a number of bytes" in proc.stderr
+    assert proc.stdout.strip() == "True"

@@ -131,8 +131,9 @@ static void appendGradStatisticsAxis(llvm::ArrayRef<ProbedKernel> kernels,
 /// The candidates of a function whose kernels are all backward kernels
 /// (#norm.grad_schedule: no strategy), around `base`, the first kernel's
 /// heuristic schedule: where the statistics come from (where a kernel is
-/// given the input's own), the prefetch distance and streamed dx (where one
-/// takes the row or segment form) and the threads.
+/// given the input's own), the prefetch distance (where one takes the row
+/// or segment form), streamed dx (where one stores runs long enough) and
+/// the threads.
 static void appendGradCandidates(llvm::ArrayRef<ProbedKernel> kernels,
                                  norm::GradScheduleAttr base,
                                  std::vector<Candidate> &out) {
@@ -143,8 +144,10 @@ static void appendGradCandidates(llvm::ArrayRef<ProbedKernel> kernels,
     int64_t p = base.getPrefetch();
     axes.push_back(
         intAxis("prefetch", p, {0, p / 2, 2 * p, p ? p : 2}, /*lo=*/0));
-    axes.push_back(boolAxis("nontemporal", base.getNontemporal()));
   }
+  if (llvm::any_of(kernels,
+                   [](const ProbedKernel &k) { return k.gradStreams; }))
+    axes.push_back(boolAxis("nontemporal", base.getNontemporal()));
   axes.push_back(boolAxis("parallel", base.getParallel()));
   appendCrossProduct("", axes, 0, out);
 }

@@ -155,6 +155,9 @@ ScheduleProbe::schedule(llvm::StringRef function, llvm::StringRef override) {
     kernel.gradPrefetches =
         kernel.grad && norm::classifyGradKernel(shape, axes, paramAxes) !=
                            norm::GradForm::Column;
+    kernel.gradStreams =
+        kernel.grad &&
+        norm::gradStoreRun(shape, axes, paramAxes) >= norm::kMinStreamRun;
     kernels.push_back(std::move(kernel));
     return WalkResult::advance();
   });

@@ -56,10 +56,12 @@ struct ProbedKernel {
   std::string scheduleText;
   /// The kernel's [P0, R1, P1, R2] view.
   norm::KernelLayout layout;
-  /// A backward kernel: whether its form prefetches and streams dx (row or
-  /// segment, not column) and whether it is given the input's own saved
+  /// A backward kernel: whether its form prefetches (row or segment, not
+  /// column), whether it streams dx where asked (those forms, in runs of
+  /// kMinStreamRun or more) and whether it is given the input's own saved
   /// statistics (what its schedule may vary).
-  bool grad = false, gradPrefetches = false, inputStatistics = false;
+  bool grad = false, gradPrefetches = false, gradStreams = false,
+       inputStatistics = false;
 };
 
 /// A parsed spec with its target attached and its norms fused into kernels,

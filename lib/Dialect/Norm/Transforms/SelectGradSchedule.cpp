@@ -102,12 +102,14 @@ struct GradSelection {
   }
 
   /// Streaming dx pays off, as the forward's y (SelectSchedule.cpp), once
-  /// it does not stay in the last-level cache; the column form does not
-  /// stream. Measured here (docs/performance.md): LayerNorm 4096x1024 f32
-  /// and GroupNorm 32x64x56x56, 16 and 25.7 MB of dx on a 16 MiB L3.
+  /// it does not stay in the last-level cache. Measured here
+  /// (docs/performance.md): LayerNorm 4096x1024 f32 and GroupNorm 32x64x56x56,
+  /// 16 and 25.7 MB of dx on a 16 MiB L3.
   bool nontemporal() const {
-    std::optional<GradForm> f = form();
-    if (!f || *f == GradForm::Column)
+    // Only runs of kMinStreamRun elements or more stream (and never the
+    // column form): elsewhere the field would change nothing.
+    if (gradStoreRun(inputType().getShape(), op.getAxes(), op.getWeightAxes()) <
+        kMinStreamRun)
       return false;
     auto dxType = cast<ShapedType>(op.getOuts()[0].getType());
     int64_t dxBytes = dxType.getNumElements() *

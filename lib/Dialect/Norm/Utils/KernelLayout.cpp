@@ -107,3 +107,18 @@ std::optional<GradForm> normlir::norm::classifyGradKernel(
            "outer reduced dimensions";
   return std::nullopt;
 }
+
+int64_t normlir::norm::gradStoreRun(llvm::ArrayRef<int64_t> shape,
+                                    llvm::ArrayRef<int64_t> axes,
+                                    llvm::ArrayRef<int64_t> paramAxes) {
+  std::optional<GradForm> form = classifyGradKernel(shape, axes, paramAxes);
+  if (!form || *form == GradForm::Column)
+    return 0;
+  if (*form == GradForm::Row) {
+    int64_t n = 1;
+    for (int64_t a : axes)
+      n *= shape[a];
+    return n;
+  }
+  return analyzeKernelLayout(shape, axes, paramAxes)->r2i;
+}

@@ -36,10 +36,6 @@
 
 namespace normlir::norm {
 
-/// Runs shorter than this store normally even under a nontemporal schedule:
-/// aligning their streaming stores costs more than it saves.
-constexpr int64_t kMinStreamRun = 1024;
-
 /// Builds at `b`'s insertion point; `vf` is the f32 vector of `vl` lanes the
 /// emitter computes with.
 class EmitterBase {

@@ -92,6 +92,18 @@ std::optional<GradForm> classifyGradKernel(llvm::ArrayRef<int64_t> shape,
                                            llvm::ArrayRef<int64_t> paramAxes,
                                            std::string *why = nullptr);
 
+/// Runs shorter than this store normally even under a nontemporal schedule:
+/// aligning their streaming stores costs more than it saves.
+constexpr int64_t kMinStreamRun = 1024;
+
+/// The length of the contiguous runs of dx that a backward kernel of this
+/// form stores (and so may stream: kMinStreamRun): the row (row form), the
+/// inner run of R2 (segment form); 0 in the column form, which does not
+/// stream.
+int64_t gradStoreRun(llvm::ArrayRef<int64_t> shape,
+                     llvm::ArrayRef<int64_t> axes,
+                     llvm::ArrayRef<int64_t> paramAxes);
+
 /// Whether the segment form takes each statistic in one go (sums, combine
 /// and dx back to back, the dx pass reading x and dy from cache): each
 /// statistic is one segment (R1 = P1 = 1: InstanceNorm, GroupNorm NCHW)
