@@ -506,8 +506,14 @@ PYBIND11_MODULE(_normlir, m) {
     d["compiles"] = s.compiles;
     d["memory_hits"] = s.memoryHits;
     d["disk_hits"] = s.diskHits;
+    d["compile_seconds"] = s.compileSeconds;
+    d["memory_entries"] = s.memoryEntries;
+    d["memory_capacity"] = s.memoryCapacity;
     return d;
   });
+  m.def("set_memory_cache_capacity", &setMemoryCacheCapacity,
+        py::arg("capacity"),
+        "Bounds the in-memory module cache (LRU; 0: none kept).");
   m.def(
       "set_cache_dir",
       [](std::optional<std::string> path) {

@@ -25,8 +25,10 @@
 #include "llvm/Support/SHA256.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <future>
+#include <list>
 #include <mutex>
 #include <unordered_map>
 
@@ -263,15 +265,47 @@ static std::optional<CompiledObject> loadFromDisk(llvm::StringRef dir,
 
 namespace {
 std::atomic<int64_t> numCompiles{0}, numMemoryHits{0}, numDiskHits{0};
+/// Nanoseconds spent in compileUncached.
+std::atomic<int64_t> compileNanoseconds{0};
 
 using CacheResult = std::pair<std::shared_ptr<const JITModule>, std::string>;
+/// Keys by recency (the most recent first) and their entries: a bounded LRU
+/// cache, so that a server that meets many shapes does not keep every
+/// module it ever compiled.
 struct MemoryCache {
   std::mutex mutex;
-  /// Each entry with the id of the compile that fills it.
-  std::unordered_map<std::string,
-                     std::pair<uint64_t, std::shared_future<CacheResult>>>
-      entries;
+  std::list<std::string> recency;
+  struct Entry {
+    /// The id of the compile that fills it.
+    uint64_t id;
+    std::shared_future<CacheResult> result;
+    std::list<std::string>::iterator position;
+  };
+  std::unordered_map<std::string, Entry> entries;
   uint64_t nextId = 0;
+  int64_t capacity = defaultCapacity();
+
+  /// Forgets the least recently used entries beyond the capacity.
+  void evict() {
+    while (int64_t(entries.size()) > capacity && !recency.empty()) {
+      entries.erase(recency.back());
+      recency.pop_back();
+    }
+  }
+  void erase(std::unordered_map<std::string, Entry>::iterator it) {
+    recency.erase(it->second.position);
+    entries.erase(it);
+  }
+
+  static int64_t defaultCapacity() {
+    if (const char *env = std::getenv("NORMLIR_CACHE_SIZE")) {
+      llvm::StringRef text(env);
+      int64_t v = 0;
+      if (!text.getAsInteger(10, v) && v >= 0)
+        return v;
+    }
+    return 512;
+  }
 };
 /// Never destroyed: modules may outlive static destructors (e.g. in Python).
 MemoryCache &getMemoryCache() {
@@ -281,19 +315,49 @@ MemoryCache &getMemoryCache() {
 } // namespace
 
 CacheStats normlir::getCacheStats() {
-  return {numCompiles.load(), numMemoryHits.load(), numDiskHits.load()};
+  CacheStats stats{numCompiles.load(), numMemoryHits.load(), numDiskHits.load(),
+                   compileNanoseconds.load() * 1e-9};
+  MemoryCache &cache = getMemoryCache();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  stats.memoryEntries = cache.entries.size();
+  stats.memoryCapacity = cache.capacity;
+  return stats;
+}
+
+void normlir::setMemoryCacheCapacity(int64_t capacity) {
+  MemoryCache &cache = getMemoryCache();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  cache.capacity = std::max<int64_t>(capacity, 0);
+  cache.evict();
 }
 
 void normlir::clearMemoryCache() {
   MemoryCache &cache = getMemoryCache();
   std::lock_guard<std::mutex> lock(cache.mutex);
   cache.entries.clear();
+  cache.recency.clear();
 }
 
 /// A compile that misses the memory cache: the disk cache, else a compile.
 static llvm::Expected<std::shared_ptr<const JITModule>>
+compileOrLoad(llvm::StringRef source, llvm::StringRef bufferName,
+              const JITOptions &options, llvm::StringRef key);
+
+/// compileOrLoad, timed (CacheStats::compileSeconds).
+static llvm::Expected<std::shared_ptr<const JITModule>>
 compileUncached(llvm::StringRef source, llvm::StringRef bufferName,
                 const JITOptions &options, llvm::StringRef key) {
+  auto start = std::chrono::steady_clock::now();
+  auto module = compileOrLoad(source, bufferName, options, key);
+  compileNanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+  return module;
+}
+
+static llvm::Expected<std::shared_ptr<const JITModule>>
+compileOrLoad(llvm::StringRef source, llvm::StringRef bufferName,
+              const JITOptions &options, llvm::StringRef key) {
   std::string dir = options.diskCache ? getCacheDirectory() : std::string();
   if (!dir.empty())
     if (auto cached = loadFromDisk(dir, key)) {
@@ -358,12 +422,19 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
     std::lock_guard<std::mutex> lock(cache.mutex);
     auto it = cache.entries.find(key);
     if (it != cache.entries.end()) {
-      future = it->second.second;
+      future = it->second.result;
+      cache.recency.splice(cache.recency.begin(), cache.recency,
+                           it->second.position);
     } else {
       future = promise.get_future().share();
       id = cache.nextId++;
-      cache.entries.emplace(key, std::make_pair(id, future));
+      cache.recency.push_front(key);
+      cache.entries.emplace(
+          key, MemoryCache::Entry{id, future, cache.recency.begin()});
       owner = true;
+      // The new entry is the most recent: a capacity of 0 forgets it
+      // here, which its concurrent waiters (holding the future) survive.
+      cache.evict();
     }
   }
   if (!owner) {
@@ -384,8 +455,8 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
   {
     std::lock_guard<std::mutex> lock(cache.mutex);
     auto it = cache.entries.find(key);
-    if (it != cache.entries.end() && it->second.first == id)
-      cache.entries.erase(it);
+    if (it != cache.entries.end() && it->second.id == id)
+      cache.erase(it);
   }
   return llvm::createStringError(error);
 }

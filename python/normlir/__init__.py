@@ -62,6 +62,7 @@ from ._normlir import (
     set_host_cache_limit,
 )
 from ._normlir import host_cache_info as _host_cache_info
+from ._normlir import set_memory_cache_capacity as _set_memory_cache_capacity
 from ._kernel import Kernel, Spec, compile
 from . import functional
 
@@ -70,7 +71,7 @@ __all__ = [
     "Kernel", "Spec", "compile", "functional", "nn", "cache_stats",
     "clear_memory_cache", "get_cache_dir", "set_cache_dir", "__version__",
     "HostCacheInfo", "host_cache_info", "set_host_cache_limit",
-    "empty_host_cache",
+    "empty_host_cache", "CacheInfo", "cache_info", "set_cache_size",
 ]
 
 
@@ -81,6 +82,42 @@ HostCacheInfo.__doc__ = """The host cache's counters: ``hits`` and ``misses``
 (results served from a free block, and from the system), ``in_use_bytes``
 (handed out, not yet freed), ``cached_bytes``/``cached_blocks`` (free,
 kept) and ``limit_bytes``."""
+
+
+CacheInfo = _namedtuple("CacheInfo", [
+    "hits", "misses", "maxsize", "currsize", "compile_seconds"])
+CacheInfo.__doc__ = """The specialization cache's counters, as
+``functools.lru_cache``'s: ``hits`` (calls of :mod:`normlir.functional` and
+:mod:`normlir.nn` that reused a compiled specialization), ``misses`` (new
+specializations: compiled, or found in the JIT's memory or disk cache),
+``maxsize``, ``currsize`` and ``compile_seconds`` (the time the misses
+took)."""
+
+
+def cache_info() -> CacheInfo:
+    """The counters of the specializations :mod:`normlir.functional` and
+    :mod:`normlir.nn` compile per call signature. Each miss is also logged
+    (logger ``normlir``, level INFO) with its time."""
+    s = functional._plan_stats
+    return CacheInfo(s.hits, s.misses, s.maxsize,
+                     len(functional._torch_plans)
+                     + len(functional._numpy_plans), s.compile_seconds)
+
+
+def set_cache_size(maxsize: int) -> None:
+    """Keeps at most ``maxsize`` specializations (least recently used
+    forgotten first), and at most ``maxsize`` modules in the JIT's memory
+    cache; ``$NORMLIR_CACHE_SIZE`` sets both at start (default 512)."""
+    if isinstance(maxsize, bool) or not isinstance(maxsize, int) \
+            or maxsize < 0:
+        raise ValueError(f"set_cache_size(): maxsize must be a non-negative "
+                         f"int, got {maxsize!r}")
+    functional._plan_stats.maxsize = maxsize
+    for plans in (functional._torch_plans, functional._numpy_plans):
+        while (len(functional._torch_plans) + len(functional._numpy_plans)
+               > maxsize and plans):
+            plans.popitem(last=False)
+    _set_memory_cache_capacity(maxsize)
 
 
 def _check_host_cache_env():

@@ -47,15 +47,20 @@ on a stream of its own); the call returns when the kernel has finished.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import logging
 import operator
+import os
 import sys
+import time
 from math import prod
 
 import numpy as np
 
 from ._dtypes import numpy_dtype_name, torch_dtype_name
 from ._kernel import Spec, compile as _compile, float_arg as _float_arg
+from . import _normlir as _nl
 from ._normlir import cached_tensor as _cached_tensor
 
 __all__ = ["layer_norm", "rms_norm", "batch_norm", "instance_norm",
@@ -101,9 +106,45 @@ _HOST_CACHE_MIN_BYTES = 1 << 20
 _cached_dtypes: dict = {}
 _from_dlpack = None
 
+class _PlanCache(collections.OrderedDict):
+    """Compiled specializations by call signature, least recently used
+    first: at most ``_plan_stats.maxsize`` across both caches (the oldest
+    of the one inserted into is forgotten beyond it); ``get`` counts the
+    hits."""
+
+    def get(self, key, _get=collections.OrderedDict.get,
+            _move=collections.OrderedDict.move_to_end):
+        plan = _get(self, key)
+        if plan is not None:
+            _move(self, key)
+            _plan_stats.hits += 1
+        return plan
+
+    def __setitem__(self, key, plan):
+        super().__setitem__(key, plan)
+        while len(_torch_plans) + len(_numpy_plans) > _plan_stats.maxsize \
+                and len(self):
+            self.popitem(last=False)
+
+
+class _PlanStats:
+    """The specialization cache's counters (normlir.cache_info)."""
+
+    def __init__(self):
+        self.hits = 0
+        self.misses = 0
+        self.compile_seconds = 0.0
+        size = os.environ.get("NORMLIR_CACHE_SIZE", "")
+        self.maxsize = int(size) if size.isascii() and size.isdigit() \
+            else 512
+
+
+_plan_stats = _PlanStats()
+_logger = logging.getLogger("normlir")
+
 # Compiled kernels by call signature (see _norm_torch/_norm_numpy).
-_torch_plans: dict = {}
-_numpy_plans: dict = {}
+_torch_plans = _PlanCache()
+_numpy_plans = _PlanCache()
 
 
 def clear_cache() -> None:
@@ -715,11 +756,29 @@ def _make_plan(op, opts, layout, x, params, updates, is_torch,
         num_stats = 1 if op == _RMS_NORM else 2
     if residual or wrt:
         spec = dataclasses.replace(spec, residual=residual, wrt=wrt)
+    before = _nl.cache_stats()
+    start = time.perf_counter()
     if backward:
-        return _Plan(_compile(spec, target, differentiate=True,
+        plan = _Plan(_compile(spec, target, differentiate=True,
                               function=spec.name + "_backward"), 0)
-    return _Plan(_compile(spec, target), len(updates), num_stats,
-                 first_stat=2 if residual else 1)
+    else:
+        plan = _Plan(_compile(spec, target), len(updates), num_stats,
+                     first_stat=2 if residual else 1)
+    seconds = time.perf_counter() - start
+    after = _nl.cache_stats()
+    _plan_stats.misses += 1
+    _plan_stats.compile_seconds += seconds
+    if _logger.isEnabledFor(logging.INFO):
+        how = ("compiled" if after["compiles"] > before["compiles"] else
+               "loaded from the disk cache"
+               if after["disk_hits"] > before["disk_hits"] else
+               "found in the memory cache")
+        _logger.info("%s: a new specialization (%s %s, %s%s%s) %s in %.1f ms",
+                     op, dtype, "x".join(map(str, shape)) or "scalar",
+                     target, ", channels last"
+                     if layout == _CHANNELS_LAST else "",
+                     ", backward" if backward else "", how, seconds * 1e3)
+    return plan
 
 
 def _param_dtype(op, x, dtype, params, is_torch):

@@ -151,11 +151,21 @@ struct RawBuffer {
   const int64_t *strides = nullptr;
 };
 
-/// Counters of JITModule::compile since the process started.
+/// Counters of JITModule::compile since the process started, and the
+/// in-memory cache's size: `compileSeconds` is the time spent compiling
+/// (and loading) the modules that missed the memory cache, disk hits
+/// included; `memoryEntries` the modules it holds, at most
+/// `memoryCapacity`.
 struct CacheStats {
   int64_t compiles = 0, memoryHits = 0, diskHits = 0;
+  double compileSeconds = 0;
+  int64_t memoryEntries = 0, memoryCapacity = 0;
 };
 CacheStats getCacheStats();
+/// Bounds the in-memory cache to `capacity` modules (0: none kept), the
+/// least recently used forgotten first (those still referenced live on).
+/// The default: $NORMLIR_CACHE_SIZE, else 512.
+void setMemoryCacheCapacity(int64_t capacity);
 /// The disk cache directory: set by setCacheDirectory, else
 /// $NORMLIR_CACHE_DIR, else $XDG_CACHE_HOME/normlir, else ~/.cache/normlir;
 /// empty when disabled ("off").
