@@ -100,8 +100,7 @@ def cache_info() -> CacheInfo:
     (logger ``normlir``, level INFO) with its time."""
     s = functional._plan_stats
     return CacheInfo(s.hits, s.misses, s.maxsize,
-                     len(functional._torch_plans)
-                     + len(functional._numpy_plans), s.compile_seconds)
+                     len(functional._torch_plans), s.compile_seconds)
 
 
 def set_cache_size(maxsize: int) -> None:
@@ -113,10 +112,9 @@ def set_cache_size(maxsize: int) -> None:
         raise ValueError(f"set_cache_size(): maxsize must be a non-negative "
                          f"int, got {maxsize!r}")
     functional._plan_stats.maxsize = maxsize
-    for plans in (functional._torch_plans, functional._numpy_plans):
-        while (len(functional._torch_plans) + len(functional._numpy_plans)
-               > maxsize and plans):
-            plans.popitem(last=False)
+    plans = functional._torch_plans
+    while len(plans) > maxsize:
+        plans.popitem(last=False)
     _set_memory_cache_capacity(maxsize)
 
 

@@ -108,9 +108,8 @@ _from_dlpack = None
 
 class _PlanCache(collections.OrderedDict):
     """Compiled specializations by call signature, least recently used
-    first: at most ``_plan_stats.maxsize`` across both caches (the oldest
-    of the one inserted into is forgotten beyond it); ``get`` counts the
-    hits."""
+    first: at most ``_plan_stats.maxsize`` (the oldest forgotten beyond
+    it); ``get`` counts the hits."""
 
     def get(self, key, _get=collections.OrderedDict.get,
             _move=collections.OrderedDict.move_to_end):
@@ -122,8 +121,7 @@ class _PlanCache(collections.OrderedDict):
 
     def __setitem__(self, key, plan):
         super().__setitem__(key, plan)
-        while len(_torch_plans) + len(_numpy_plans) > _plan_stats.maxsize \
-                and len(self):
+        while len(self) > _plan_stats.maxsize:
             self.popitem(last=False)
 
 
@@ -142,16 +140,16 @@ class _PlanStats:
 _plan_stats = _PlanStats()
 _logger = logging.getLogger("normlir")
 
-# Compiled kernels by call signature (see _norm_torch/_norm_numpy).
-_torch_plans = _PlanCache()
-_numpy_plans = _PlanCache()
+# Compiled kernels by call signature (see _norm_torch/_norm_numpy): one
+# cache, one bound, for torch's signatures and NumPy's (their dtypes keep
+# the keys apart).
+_torch_plans = _numpy_plans = _PlanCache()
 
 
 def clear_cache() -> None:
     """Forgets the kernels this module specialized (the extension's own
     module cache is :func:`normlir.clear_memory_cache`)."""
     _torch_plans.clear()
-    _numpy_plans.clear()
 
 
 # ----------------------------------------------------------------------------

@@ -80,3 +80,17 @@ def test_size_zero_still_runs():
 def test_bad_sizes(bad):
     with pytest.raises(ValueError, match="maxsize"):
         normlir.set_cache_size(bad)
+
+
+def test_one_bound_for_numpy_and_torch():
+    """NumPy's and torch's specializations share the bound: with NumPy's
+    filling it, a torch call's new specialization is still kept."""
+    import numpy as np
+    normlir.set_cache_size(3)
+    for rows in (9, 10, 11):
+        NF.layer_norm(np.ones((rows, 48), np.float32), (48,))
+    ln(12)
+    before = normlir.cache_info()
+    ln(12)
+    assert normlir.cache_info().hits == before.hits + 1
+    assert normlir.cache_info().currsize == 3
