@@ -78,6 +78,9 @@ def residual_norm(op, opts, x, residual, params):
 
 
 def _residual_norm(op, opts, x, residual, params):
+    if _F._is_dlpack(x) or _F._is_dlpack(residual):
+        x, params, (residual,) = _F._dlpack_operands(op, x, params,
+                                                     (residual,))
     if isinstance(x, np.ndarray):
         _check_residual(op, x, residual, False)
         x = np.ascontiguousarray(x)

@@ -468,10 +468,53 @@ def _init_torch():
     return torch
 
 
+def _is_dlpack(a) -> bool:
+    """Whether ``a`` is a DLPack producer (``__dlpack__``) or capsule that
+    is neither a NumPy array nor a torch tensor."""
+    if isinstance(a, _ndarray) or (_Tensor is not None
+                                   and isinstance(a, _Tensor)):
+        return False
+    return hasattr(a, "__dlpack__") or type(a).__name__ == "PyCapsule"
+
+
+def _take_dlpack(op, a):
+    """``a`` (a DLPack producer or capsule) without a copy: a torch tensor
+    when torch is imported, else a NumPy array (``numpy.from_dlpack``,
+    which takes producers, not capsules, and no bfloat16)."""
+    if (_torch or _init_torch()) is not None:
+        return _from_dlpack(a)
+    if not hasattr(a, "__dlpack__"):
+        raise TypeError(f"{op}(): a DLPack capsule needs torch "
+                        f"(torch.utils.dlpack.from_dlpack) to be imported; "
+                        f"pass an object with __dlpack__ for NumPy")
+    return np.from_dlpack(a)
+
+
+def _dlpack_operands(op, x, params, updates):
+    """The call's operands with every DLPack producer or capsule (other
+    than NumPy arrays and torch tensors) taken as a torch tensor or NumPy
+    array, sharing its memory (running statistics are updated in place)."""
+    # An operand passed twice (a running statistic is read and updated) is
+    # taken once: a capsule can be consumed only once.
+    taken = {}
+
+    def take(a):
+        if a is None or not _is_dlpack(a):
+            return a
+        if id(a) not in taken:
+            taken[id(a)] = _take_dlpack(op, a)
+        return taken[id(a)]
+    return (take(x), tuple(take(p) for p in params),
+            tuple(take(u) for u in updates))
+
+
 def _norm(op, opts, x, params, updates):
     """Runs ``op`` with options ``opts`` on input ``x`` and the operands
     ``params`` (None where absent, in the kernel's order); the trailing
-    results are copied into the caller's ``updates``."""
+    results are copied into the caller's ``updates``. Inputs of other
+    array libraries come in through DLPack (_dlpack_operands)."""
+    if _is_dlpack(x):
+        x, params, updates = _dlpack_operands(op, x, params, updates)
     if isinstance(x, _ndarray):
         return _norm_numpy(op, opts, x, params, updates)
     torch = _torch or _init_torch()
