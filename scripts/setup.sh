@@ -15,6 +15,9 @@ PACKAGES=(
   # as the reference. Debian's torch installs in ~30 s; pip's torch 2.x
   # would pull ~2.5 GB of CUDA wheels.
   python3 python3-numpy python3-pytest python3-torch
+  # The venv of pip's PyTorch 2.x for the package's tests
+  # (scripts/test-torch2.sh).
+  python3-venv
   # The Python package's extension: pybind11 and the Python headers.
   python3-dev python3-pybind11 pybind11-dev
   # DLPack's header: the extension hands its cached host results to torch

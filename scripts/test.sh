@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds, and runs the whole NormLIR test suite: lit/FileCheck tests
 # of the dialect, passes and tools, then the pytest execution tests (float64
-# reference and PyTorch); then the sanitizer stage: an AddressSanitizer +
+# reference and PyTorch), the package's tests again under pip's PyTorch 2.x
+# (scripts/test-torch2.sh); then the sanitizer stage: an AddressSanitizer +
 # UBSan build (build-asan/) running the lit tests (normlir-fuzz over its
 # seeds and fuzz/regressions/ among them) and a representative part of pytest.
 #   scripts/test.sh                both (CI)
@@ -33,6 +34,9 @@ if [ "$normal" = 1 ]; then
 
   echo "== pytest (execution against float64 and PyTorch; the normlir package)"
   NORMLIR_BUILD_DIR="$BUILD_DIR" /usr/bin/python3 -m pytest -q -p no:cacheprovider test/python
+
+  echo "== pytest of the normlir package under pip's PyTorch 2.x (a venv)"
+  BUILD_DIR="$BUILD_DIR" scripts/test-torch2.sh
 fi
 
 [ "$sanitize" = 1 ] || exit 0
@@ -87,5 +91,6 @@ LD_PRELOAD=$(clang-22 -print-file-name=libclang_rt.asan-x86_64.so) \
   NORMLIR_BUILD_DIR="$ASAN_BUILD_DIR" \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider \
   test/python/test_py_compile.py test/python/test_py_functional.py \
-  test/python/test_py_nn.py test/python/test_reliability.py
+  test/python/test_py_nn.py test/python/test_reliability.py \
+  test/python/test_py_host_cache.py test/python/test_py_cache_info.py
 step "passed"

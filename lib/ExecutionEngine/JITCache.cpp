@@ -285,11 +285,20 @@ struct MemoryCache {
   uint64_t nextId = 0;
   int64_t capacity = defaultCapacity();
 
-  /// Forgets the least recently used entries beyond the capacity.
+  /// Forgets the least recently used entries beyond the capacity, but not
+  /// a compile in flight: its concurrent callers find it and wait, so one
+  /// key compiles once whatever the capacity (its owner evicts again when
+  /// it is done).
   void evict() {
-    while (int64_t(entries.size()) > capacity && !recency.empty()) {
-      entries.erase(recency.back());
-      recency.pop_back();
+    for (auto it = recency.end();
+         int64_t(entries.size()) > capacity && it != recency.begin();) {
+      --it;
+      auto entry = entries.find(*it);
+      if (entry->second.result.wait_for(std::chrono::seconds(0)) !=
+          std::future_status::ready)
+        continue;
+      entries.erase(entry);
+      it = recency.erase(it);
     }
   }
   void erase(std::unordered_map<std::string, Entry>::iterator it) {
@@ -301,7 +310,7 @@ struct MemoryCache {
     if (const char *env = std::getenv("NORMLIR_CACHE_SIZE")) {
       llvm::StringRef text(env);
       int64_t v = 0;
-      if (!text.getAsInteger(10, v) && v >= 0)
+      if (!text.getAsInteger(10, v) && v >= 0 && v <= (int64_t(1) << 62))
         return v;
     }
     return 512;
@@ -432,8 +441,6 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
       cache.entries.emplace(
           key, MemoryCache::Entry{id, future, cache.recency.begin()});
       owner = true;
-      // The new entry is the most recent: a capacity of 0 forgets it
-      // here, which its concurrent waiters (holding the future) survive.
       cache.evict();
     }
   }
@@ -447,6 +454,9 @@ JITModule::compile(llvm::StringRef source, llvm::StringRef bufferName,
   auto module = compileUncached(source, bufferName, resolved, key);
   if (module) {
     promise.set_value({*module, std::string()});
+    // Done: now it may go (a capacity below the entries in flight).
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    cache.evict();
     return module;
   }
   std::string error = llvm::toString(module.takeError());

@@ -45,6 +45,7 @@ system. Such tensors are torch tensors like any other, except that their
 storage cannot be resized (``resize_`` to a larger size raises).
 """
 
+import operator as _operator
 import os as _os
 from collections import namedtuple as _namedtuple
 
@@ -107,15 +108,22 @@ def set_cache_size(maxsize: int) -> None:
     """Keeps at most ``maxsize`` specializations (least recently used
     forgotten first), and at most ``maxsize`` modules in the JIT's memory
     cache; ``$NORMLIR_CACHE_SIZE`` sets both at start (default 512)."""
-    if isinstance(maxsize, bool) or not isinstance(maxsize, int) \
-            or maxsize < 0:
-        raise ValueError(f"set_cache_size(): maxsize must be a non-negative "
-                         f"int, got {maxsize!r}")
+    try:
+        size = None if isinstance(maxsize, bool) else _operator.index(maxsize)
+    except TypeError:
+        size = None
+    if size is None or not 0 <= size <= functional._MAX_CACHE_SIZE:
+        raise ValueError(f"set_cache_size(): maxsize must be an int in "
+                         f"[0, 2**62], got {maxsize!r}")
+    maxsize = size
+    _set_memory_cache_capacity(maxsize)
     functional._plan_stats.maxsize = maxsize
     plans = functional._torch_plans
     while len(plans) > maxsize:
-        plans.popitem(last=False)
-    _set_memory_cache_capacity(maxsize)
+        try:
+            plans.popitem(last=False)
+        except KeyError:
+            break
 
 
 def _check_host_cache_env():

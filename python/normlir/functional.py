@@ -109,20 +109,38 @@ _from_dlpack = None
 class _PlanCache(collections.OrderedDict):
     """Compiled specializations by call signature, least recently used
     first: at most ``_plan_stats.maxsize`` (the oldest forgotten beyond
-    it); ``get`` counts the hits."""
+    it). ``get`` counts a hit and makes the entry the most recent;
+    ``peek`` does neither (the fast path, which counts with ``touch`` once
+    the call succeeds). Another thread may clear or shrink the cache
+    between a lookup and its move: the plan found is still good."""
 
-    def get(self, key, _get=collections.OrderedDict.get,
-            _move=collections.OrderedDict.move_to_end):
+    def get(self, key, _get=collections.OrderedDict.get):
         plan = _get(self, key)
         if plan is not None:
-            _move(self, key)
-            _plan_stats.hits += 1
+            self.touch(key)
         return plan
+
+    peek = collections.OrderedDict.get
+
+    def touch(self, key, _move=collections.OrderedDict.move_to_end):
+        _plan_stats.hits += 1
+        try:
+            _move(self, key)
+        except KeyError:
+            pass
 
     def __setitem__(self, key, plan):
         super().__setitem__(key, plan)
         while len(self) > _plan_stats.maxsize:
-            self.popitem(last=False)
+            try:
+                self.popitem(last=False)
+            except KeyError:
+                break
+
+
+#: The most specializations set_cache_size() takes (the JIT's capacity is
+#: an int64).
+_MAX_CACHE_SIZE = 1 << 62
 
 
 class _PlanStats:
@@ -132,9 +150,19 @@ class _PlanStats:
         self.hits = 0
         self.misses = 0
         self.compile_seconds = 0.0
-        size = os.environ.get("NORMLIR_CACHE_SIZE", "")
-        self.maxsize = int(size) if size.isascii() and size.isdigit() \
-            else 512
+        self.maxsize = 512
+        size = os.environ.get("NORMLIR_CACHE_SIZE")
+        if size is None:
+            return
+        if size.isascii() and size.isdigit() and int(size) <= _MAX_CACHE_SIZE:
+            self.maxsize = int(size)
+        else:
+            import warnings
+
+            warnings.warn(f"NORMLIR_CACHE_SIZE={size!r} is not a cache size "
+                          f"(decimal digits, at most 2**62); the "
+                          f"specialization and module caches keep 512",
+                          RuntimeWarning, stacklevel=2)
 
 
 _plan_stats = _PlanStats()
@@ -399,16 +427,22 @@ def _fast_call(op, opts, x, a, b):
     try:
         wkey = None if a is None else (a.shape, a.dtype, a.device)
         if b is _NO_BIAS:
-            plan = _torch_plans.get(
-                (op, opts, _CONTIGUOUS, x.shape, x.dtype, x.device, wkey))
+            key = (op, opts, _CONTIGUOUS, x.shape, x.dtype, x.device, wkey)
             b = None
         else:
-            plan = _torch_plans.get(
-                (op, opts, _CONTIGUOUS, x.shape, x.dtype, x.device, wkey,
-                 None if b is None else (b.shape, b.dtype, b.device)))
+            key = (op, opts, _CONTIGUOUS, x.shape, x.dtype, x.device, wkey,
+                   None if b is None else (b.shape, b.dtype, b.device))
+        plan = _torch_plans.peek(key)
     except (AttributeError, TypeError):
         return None
-    return None if plan is None else _cached_call(plan, x, a, b)
+    if plan is None:
+        return None
+    out = _cached_call(plan, x, a, b)
+    if out is not None:
+        # Counted here, not by the lookup: a call the general path takes
+        # over (gradients, strides) counts there, once.
+        _torch_plans.touch(key)
+    return out
 
 
 def _cached_call(plan, x, a, b):
@@ -471,8 +505,12 @@ def _init_torch():
 def _is_dlpack(a) -> bool:
     """Whether ``a`` is a DLPack producer (``__dlpack__``) or capsule that
     is neither a NumPy array nor a torch tensor."""
-    if isinstance(a, _ndarray) or (_Tensor is not None
-                                   and isinstance(a, _Tensor)):
+    if isinstance(a, _ndarray):
+        return False
+    # Bound at the first call: a torch tensor is torch's, not a producer
+    # (taking it through DLPack would detach it from autograd).
+    if (_Tensor or (_init_torch() and _Tensor)) is not None \
+            and isinstance(a, _Tensor):
         return False
     return hasattr(a, "__dlpack__") or type(a).__name__ == "PyCapsule"
 

@@ -781,6 +781,16 @@ def normlir_package_dir() -> str:
     return str(Path(build).resolve() / "python_packages")
 
 
+def run_package_python(code: str, cwd, **env) -> subprocess.CompletedProcess:
+    """Runs ``code`` in a fresh Python (this interpreter, warnings always
+    shown) that imports this build's normlir package, with ``env`` added to
+    the environment; returns the finished process (stdout, stderr text)."""
+    import sys
+    full = dict(os.environ, PYTHONPATH=normlir_package_dir(), **env)
+    return subprocess.run([sys.executable, "-W", "always", "-c", code],
+                          env=full, capture_output=True, text=True, cwd=cwd)
+
+
 def import_normlir():
     """Imports the normlir package of this build (skipping the module when it
     is absent), with a disk cache private to the pytest process: one

@@ -76,21 +76,41 @@ def test_size_zero_still_runs():
     assert normlir.cache_stats()["memory_entries"] == 0
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, "4", True, None])
+@pytest.mark.parametrize("bad", [-1, 1.5, "4", True, None, 2**63, 2**64])
 def test_bad_sizes(bad):
+    before = normlir.cache_info().maxsize, normlir.cache_stats()[
+        "memory_capacity"]
     with pytest.raises(ValueError, match="maxsize"):
         normlir.set_cache_size(bad)
+    # Nothing changed.
+    assert (normlir.cache_info().maxsize,
+            normlir.cache_stats()["memory_capacity"]) == before
 
 
-def test_one_bound_for_numpy_and_torch():
-    """NumPy's and torch's specializations share the bound: with NumPy's
-    filling it, a torch call's new specialization is still kept."""
+def test_index_sizes():
     import numpy as np
-    normlir.set_cache_size(3)
-    for rows in (9, 10, 11):
-        NF.layer_norm(np.ones((rows, 48), np.float32), (48,))
-    ln(12)
-    before = normlir.cache_info()
-    ln(12)
-    assert normlir.cache_info().hits == before.hits + 1
-    assert normlir.cache_info().currsize == 3
+    normlir.set_cache_size(np.int64(7))
+    assert normlir.cache_info().maxsize == 7
+    assert normlir.cache_stats()["memory_capacity"] == 7
+
+
+def test_each_call_counts_once():
+    """A call the fast path hands to the general path (it needs gradients,
+    or its input is not contiguous) is one hit, not two."""
+    x = torch.randn(6, 32)
+    NF.layer_norm(x, (32,))
+    for fresh in (x.clone().requires_grad_(True), torch.randn(32, 6).t()):
+        NF.layer_norm(fresh, (32,))  # its specialization (maybe new)
+        before = normlir.cache_info().hits
+        NF.layer_norm(fresh, (32,))
+        assert normlir.cache_info().hits == before + 1
+
+
+def test_bad_size_variable_warns(tmp_path):
+    proc = nt.run_package_python(
+        "import normlir; print(normlir.cache_info().maxsize, "
+        "normlir.cache_stats()['memory_capacity'])", tmp_path,
+        NORMLIR_CACHE_SIZE="99999999999999999999")
+    assert proc.returncode == 0, proc.stderr
+    assert "is not a cache size" in proc.stderr
+    assert proc.stdout.split() == ["512", "512"]

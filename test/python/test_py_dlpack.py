@@ -5,10 +5,6 @@ numpy.from_dlpack; the results are then torch tensors or NumPy arrays.
 Running statistics passed that way are updated in place, in the producer's
 memory."""
 
-import subprocess
-import sys
-import os
-
 import numpy as np
 import pytest
 
@@ -104,9 +100,23 @@ try:
 except TypeError as e:
     print("capsule:", e)
 """
-    env = dict(os.environ,
-               PYTHONPATH=os.path.dirname(os.path.dirname(normlir.__file__)))
-    proc = subprocess.run([sys.executable, "-c", code], env=env,
-                          capture_output=True, text=True, cwd=tmp_path)
+    proc = nt.run_package_python(code, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "a DLPack capsule needs torch" in proc.stdout
+
+
+def test_first_call_with_a_tensor_keeps_autograd(tmp_path):
+    """A fresh process whose first NormLIR call gets a tensor that requires
+    grad: it is torch's own, not a DLPack producer, so the gradient
+    flows (regression: it was taken through DLPack and detached)."""
+    code = """
+import torch
+import normlir.functional as NF
+x = torch.randn(4, 16, requires_grad=True)
+NF.layer_norm(x, (16,)).square().sum().backward()
+assert x.grad is not None and torch.isfinite(x.grad).all()
+print("ok")
+"""
+    proc = nt.run_package_python(code, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"

@@ -223,15 +223,9 @@ def test_blocks_are_whole_pages():
 
 
 def test_bad_limit_variable_warns(tmp_path):
-    import subprocess
-    import sys
-    code = ("import warnings, normlir; "
-            "print(normlir.host_cache_info().limit_bytes > 0)")
-    import os
-    env = dict(os.environ, NORMLIR_HOST_CACHE_BYTES="-1",
-               PYTHONPATH=os.path.dirname(os.path.dirname(normlir.__file__)))
-    proc = subprocess.run([sys.executable, "-W", "always", "-c", code],
-                          env=env, capture_output=True, text=True,
-                          check=True, cwd=tmp_path)
+    proc = nt.run_package_python(
+        "import normlir; print(normlir.host_cache_info().limit_bytes > 0)",
+        tmp_path, NORMLIR_HOST_CACHE_BYTES="-1")
+    assert proc.returncode == 0, proc.stderr
     assert "not a number of bytes" in proc.stderr
     assert proc.stdout.strip() == "True"

@@ -163,7 +163,9 @@ struct CacheStats {
 };
 CacheStats getCacheStats();
 /// Bounds the in-memory cache to `capacity` modules (0: none kept), the
-/// least recently used forgotten first (those still referenced live on).
+/// least recently used forgotten first (those still referenced live on;
+/// a compile in flight stays until it is done, so that concurrent callers
+/// of its key still share it).
 /// The default: $NORMLIR_CACHE_SIZE, else 512.
 void setMemoryCacheCapacity(int64_t capacity);
 /// The disk cache directory: set by setCacheDirectory, else
