@@ -114,3 +114,17 @@ def test_bad_size_variable_warns(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "is not a cache size" in proc.stderr
     assert proc.stdout.split() == ["512", "512"]
+
+
+def test_one_bound_for_numpy_and_torch():
+    """NumPy's and torch's specializations share the bound: with NumPy's
+    filling it, a torch call's new specialization is still kept."""
+    import numpy as np
+    normlir.set_cache_size(3)
+    for rows in (9, 10, 11):
+        NF.layer_norm(np.ones((rows, 48), np.float32), (48,))
+    ln(12)
+    before = normlir.cache_info()
+    ln(12)
+    assert normlir.cache_info().hits == before.hits + 1
+    assert normlir.cache_info().currsize == 3
