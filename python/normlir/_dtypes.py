@@ -77,11 +77,22 @@ def torch_dtype_name(dtype) -> str | None:
     return _torch_tables()[1].get(dtype)
 
 
+def is_ml_bfloat16(dtype) -> bool:
+    """Whether ``dtype`` is ``ml_dtypes.bfloat16`` (NumPy's bfloat16 from the
+    ml_dtypes package, whose arrays the buffer protocol does not export:
+    they travel as ``uint16`` views), without importing ml_dtypes."""
+    return (dtype.name == "bfloat16" and dtype.itemsize == 2
+            and dtype.kind == "V")
+
+
 def numpy_dtype_name(dtype) -> str | None:
     """NormLIR's name of a NumPy dtype holding values (float32, float16,
-    float64, int64, int32), or None (uint16 included: see
-    :data:`NUMPY_DTYPES`)."""
-    return _NUMPY_NAMES.get(np.dtype(dtype))
+    ml_dtypes' bfloat16, float64, int64, int32), or None (uint16 included:
+    see :data:`NUMPY_DTYPES`)."""
+    dtype = np.dtype(dtype)
+    if is_ml_bfloat16(dtype):
+        return "bf16"
+    return _NUMPY_NAMES.get(dtype)
 
 
 def dtype_name(dtype) -> str:

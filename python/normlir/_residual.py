@@ -89,7 +89,8 @@ def _residual_norm(op, opts, x, residual, params):
         args = [x, residual] + [np.ascontiguousarray(p) for p in params
                                 if p is not None]
         out, h = np.empty_like(x), np.empty_like(x)
-        plan.call(args, [out, h])
+        plan.call([_F._bf16_bits(a) for a in args],
+                  [_F._bf16_bits(out), _F._bf16_bits(h)])
         return out, h
     torch = _F._torch or _F._init_torch()
     if torch is None or not isinstance(x, torch.Tensor):

@@ -58,7 +58,7 @@ from math import prod
 
 import numpy as np
 
-from ._dtypes import numpy_dtype_name, torch_dtype_name
+from ._dtypes import is_ml_bfloat16, numpy_dtype_name, torch_dtype_name
 from ._kernel import Spec, compile as _compile, float_arg as _float_arg
 from . import _normlir as _nl
 from ._normlir import cached_tensor as _cached_tensor
@@ -639,12 +639,20 @@ def _norm_numpy(op, opts, x, params, updates):
         args.append(p if p.shape == shape else p.reshape(shape))
     out = np.empty(buffer.shape, buffer.dtype)
     news = [np.empty(s, u.dtype) for u, s in zip(updates, plan.update_shapes)]
-    plan.call(args, [out, *news])
+    # ml_dtypes' bfloat16 arrays export no buffer: their bits as uint16.
+    plan.call([_bf16_bits(a) for a in args],
+              [_bf16_bits(a) for a in (out, *news)])
     for u, r in zip(updates, news):
         np.copyto(u, r.reshape(u.shape))
     if layout == _CHANNELS_LAST:
         return out.transpose(0, x.ndim - 1, *range(1, x.ndim - 1))
     return out
+
+
+def _bf16_bits(a):
+    """``a``, or for an ml_dtypes bfloat16 array its uint16 view (the same
+    memory)."""
+    return a.view(np.uint16) if is_ml_bfloat16(a.dtype) else a
 
 
 def _saves_stats(op, opts) -> bool:
@@ -823,7 +831,7 @@ def _make_plan(op, opts, layout, x, params, updates, is_torch,
         target = "cpu"
     if dtype not in ("f32", "f16", "bf16"):
         supported = ("float32, float16 and bfloat16" if is_torch else
-                     "float32 and float16 (bfloat16 through normlir.compile)")
+                     "float32, float16 and ml_dtypes.bfloat16")
         raise TypeError(f"{op}(): NormLIR normalizes {supported} inputs, "
                         f"got {x.dtype}")
     param_dtype = _param_dtype(op, x, dtype, params, is_torch)
