@@ -350,22 +350,6 @@ void normlir::clearMemoryCache() {
 /// A compile that misses the memory cache: the disk cache, else a compile.
 static llvm::Expected<std::shared_ptr<const JITModule>>
 compileOrLoad(llvm::StringRef source, llvm::StringRef bufferName,
-              const JITOptions &options, llvm::StringRef key);
-
-/// compileOrLoad, timed (CacheStats::compileSeconds).
-static llvm::Expected<std::shared_ptr<const JITModule>>
-compileUncached(llvm::StringRef source, llvm::StringRef bufferName,
-                const JITOptions &options, llvm::StringRef key) {
-  auto start = std::chrono::steady_clock::now();
-  auto module = compileOrLoad(source, bufferName, options, key);
-  compileNanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
-  return module;
-}
-
-static llvm::Expected<std::shared_ptr<const JITModule>>
-compileOrLoad(llvm::StringRef source, llvm::StringRef bufferName,
               const JITOptions &options, llvm::StringRef key) {
   std::string dir = options.diskCache ? getCacheDirectory() : std::string();
   if (!dir.empty())
@@ -390,6 +374,18 @@ compileOrLoad(llvm::StringRef source, llvm::StringRef bufferName,
                                    bufferName.str() + ": " +
                                    llvm::toString(module.takeError()));
   return std::shared_ptr<const JITModule>(std::move(*module));
+}
+
+/// compileOrLoad, timed (CacheStats::compileSeconds).
+static llvm::Expected<std::shared_ptr<const JITModule>>
+compileUncached(llvm::StringRef source, llvm::StringRef bufferName,
+                const JITOptions &options, llvm::StringRef key) {
+  auto start = std::chrono::steady_clock::now();
+  auto module = compileOrLoad(source, bufferName, options, key);
+  compileNanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+  return module;
 }
 
 llvm::Expected<std::shared_ptr<const JITModule>>

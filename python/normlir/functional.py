@@ -106,6 +106,7 @@ _HOST_CACHE_MIN_BYTES = 1 << 20
 _cached_dtypes: dict = {}
 _from_dlpack = None
 
+
 class _PlanCache(collections.OrderedDict):
     """Compiled specializations by call signature, least recently used
     first: at most ``_plan_stats.maxsize`` (the oldest forgotten beyond
@@ -507,10 +508,11 @@ def _is_dlpack(a) -> bool:
     is neither a NumPy array nor a torch tensor."""
     if isinstance(a, _ndarray):
         return False
-    # Bound at the first call: a torch tensor is torch's, not a producer
-    # (taking it through DLPack would detach it from autograd).
-    if (_Tensor or (_init_torch() and _Tensor)) is not None \
-            and isinstance(a, _Tensor):
+    # _Tensor is bound at the first call: a torch tensor is torch's, not a
+    # producer (taking it through DLPack would detach it from autograd).
+    if _Tensor is None:
+        _init_torch()
+    if _Tensor is not None and isinstance(a, _Tensor):
         return False
     return hasattr(a, "__dlpack__") or type(a).__name__ == "PyCapsule"
 
