@@ -63,6 +63,7 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.normlir_tools_dir, config.llvm_tools_dir]
 tools = ["normlir-opt", "normlir-run", "normlir-compile", "normlir-tune",
-         "normlir-jit-api-test", "normlir-capi-test", "normlir-concurrent-compile-test"]
+         "normlir-jit-api-test", "normlir-capi-test", "normlir-concurrent-compile-test",
+         "llvm-objdump"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

@@ -43,6 +43,7 @@
 #include <map>
 #include <mutex>
 
+#include "HoistAllocas.h"
 #include "NormLIRBuildId.inc"
 
 using namespace mlir;
@@ -535,6 +536,8 @@ static llvm::Expected<CompiledObject> compileImpl(llvm::StringRef source,
       translateModuleToLLVMIR(*module, llvmContext, bufferName);
   if (!llvmModule)
     return fail("failed to translate " + bufferName.str() + " to LLVM IR");
+  // Before the optimizer: launches in host loops must not grow the stack.
+  hoistBlockLocalAllocas(*llvmModule);
   llvmModule->setDataLayout((*tm)->createDataLayout());
   llvmModule->setTargetTriple((*tm)->getTargetTriple());
   if (auto err =

@@ -9,9 +9,20 @@
 // ranges of R1 to per-column partial moments; then the combine and apply
 // launches of Combine.cpp.
 //
+// Numerics. Each thread sums deviations from its first element; its
+// moments, the block's merge (in workgroup memory) and the partials are
+// f64, so that a mean far from 0 (1e4 + U(0, 1)) is rounded to f32 once, as
+// on the CPU. On chips with full-rate f64 (hasFullRateFP64) the deviations
+// are summed in f64 too: a first element far from the rest (an outlier row)
+// then costs no accuracy, where f32 sums of squares of deviations ~1000
+// would cancel in S2 - S1^2 / n. Elsewhere f64 runs at a 64th of the f32
+// rate and the sums stay f32.
+//
 //===----------------------------------------------------------------------===//
 
 #include "GPUEmitter.h"
+
+#include "normlir/Dialect/Norm/Utils/Target.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -74,6 +85,8 @@ private:
   int64_t rowsPerChunk, numChunks;
   /// Partials per statistic: one per chunk of each of its R2 columns.
   int64_t numPartials;
+  /// Deviations summed in f64 (the chip has full-rate f64).
+  bool wideSums;
 };
 
 } // namespace
@@ -93,14 +106,19 @@ ColumnEmitter::ColumnEmitter(OpBuilder &b, KernelOp op,
       ceilDiv(r1Len, std::clamp<int64_t>(schedule.getChunks(), 1, r1Len));
   numChunks = ceilDiv(r1, rowsPerChunk);
   numPartials = numChunks * r2;
+  auto target = dyn_cast_or_null<CUDATargetAttr>(lookupTargetAttr(op));
+  wideSums =
+      hasFullRateFP64(target ? target : getDefaultCUDATarget(b.getContext()));
 }
 
 void ColumnEmitter::emitPartials(Value partials) {
   int64_t slots = threads * vl;
-  launch(l.size[Run::P0] * numChunks * colTiles, threads, {slots, slots, slots},
-         [&](Value bid, Value tid, ArrayRef<BlockArgument> sh) {
-           emitBlock(bid, tid, sh, partials);
-         });
+  launch(
+      l.size[Run::P0] * numChunks * colTiles, threads, {slots, slots, slots},
+      [&](Value bid, Value tid, ArrayRef<BlockArgument> sh) {
+        emitBlock(bid, tid, sh, partials);
+      },
+      b.getF64Type());
 }
 
 void ColumnEmitter::emitBlock(Value bid, Value tid,
@@ -146,15 +164,20 @@ GPUEmitter::Moments ColumnEmitter::threadMoments(Value rowBase, Value q,
         [&] { return zeroV(); });
   }
   Value ub = select(colOk, rowEnd, first);
+  Value zero = wideSums ? toF64(zeroV()) : zeroV();
   SmallVector<Value> acc =
-      forLoop(first, ub, ty, {zeroV(), zeroV(), cF(0.0)},
+      forLoop(first, ub, ty, {zero, zero, cF(0.0)},
               [&](Value row, ValueRange a) -> SmallVector<Value> {
                 Value v = loadVec(x, elementAt(rowBase, row, q));
                 Value d = centered ? fsub(v, shiftV) : v;
+                if (wideSums)
+                  d = toF64(d);
                 return {fadd(a[0], d), fma(d, d, a[1]), fadd(a[2], cF(1.0))};
               });
-  return statistics.momentsFromShiftedSums(splat(acc[2]), shiftV, acc[0],
-                                           acc[1]);
+  Value s1 = wideSums ? acc[0] : toF64(acc[0]);
+  Value s2 = wideSums ? acc[1] : toF64(acc[1]);
+  return statistics.momentsFromShiftedSums(toF64(splat(acc[2])), toF64(shiftV),
+                                           s1, s2);
 }
 
 void ColumnEmitter::storeColumnPartials(Value p0c, Value chunk, Value q,
@@ -187,7 +210,8 @@ LowerColumnKernel::matchAndRewrite(KernelOp op,
   if (failed(checkColumns(op, l, vl)))
     return failure();
   int64_t threads = schedule.getThreads();
-  if (op.computesStatistics() && 3 * threads * vl * 4 > kMaxSharedBytes)
+  if (op.computesStatistics() &&
+      kGPUColumnScratchBytesPerLane * threads * vl > kMaxSharedBytes)
     return op.emitError() << "gpu_schedule strategy \"column\" with " << threads
                           << " threads of " << vl
                           << " lanes needs more than 48 KiB of workgroup "

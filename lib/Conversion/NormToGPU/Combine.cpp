@@ -16,7 +16,9 @@
 
 #include "GPUEmitter.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -28,7 +30,10 @@ using Run = KernelLayout::Run;
 
 void GPUEmitter::emitTwoStage(int64_t numPartials,
                               function_ref<void(Value partials)> emitPartials) {
-  Value partials = deviceAlloc(l.numStats() * numPartials * 3);
+  // f64 partials: a mean far from 0 (1e4 + U(0, 1)) merged in f32 would be
+  // rounded at every merge, a few ulp in all, and y = (x - mean) * rstd
+  // magnifies that error by rstd.
+  Value partials = deviceAlloc(l.numStats() * numPartials * 3, b.getF64Type());
   emitPartials(partials);
   statMean = centered ? deviceAlloc(l.numStats()) : Value();
   statRstd = deviceAlloc(l.numStats());
@@ -60,15 +65,18 @@ void GPUEmitter::emitCombine(Value partials, int64_t numPartials) {
 void GPUEmitter::combineStatistic(Value g, Value lane, Value partials,
                                   int64_t numPartials) {
   int64_t n = l.size[Run::R1] * l.size[Run::R2];
-  Value zero = cF(0.0);
+  Value zero = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.0));
   SmallVector<Value> acc =
       forLoop(lane, cI(numPartials), kWarpSize, {zero, zero, zero},
               [&](Value i, ValueRange a) -> SmallVector<Value> {
                 Value at = imul(iadd(imul(g, numPartials), i), 3);
+                auto load = [&](Value idx) -> Value {
+                  return memref::LoadOp::create(b, loc, partials,
+                                                ValueRange{idx});
+                };
                 Moments m = statistics.merge(
-                    {a[0], a[1], a[2]}, {loadScalar(partials, at),
-                                         loadScalar(partials, iadd(at, 1)),
-                                         loadScalar(partials, iadd(at, 2))});
+                    {a[0], a[1], a[2]},
+                    {load(at), load(iadd(at, 1)), load(iadd(at, 2))});
                 return {m.n, m.mean, m.m2};
               });
   Moments m = statistics.butterflyMerge({acc[0], acc[1], acc[2]});

@@ -71,9 +71,25 @@ Value GPUTarget::sumLanes(OpBuilder &b, Location loc, Value v) {
 
 Value GPUTarget::shuffleXor(OpBuilder &b, Location loc, Value v,
                             int64_t offset) {
-  return gpu::ShuffleOp::create(b, loc, v, int32_t(offset), int32_t(kWarpSize),
-                                gpu::ShuffleMode::XOR)
-      .getShuffleResult();
+  auto shuffle = [&](Value x) -> Value {
+    return gpu::ShuffleOp::create(b, loc, x, int32_t(offset),
+                                  int32_t(kWarpSize), gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  };
+  if (v.getType().getIntOrFloatBitWidth() != 64)
+    return shuffle(v);
+  // A shuffle moves 32 bits: an f64 travels as its two halves.
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  Value bits = arith::BitcastOp::create(b, loc, i64, v);
+  Value lo = arith::TruncIOp::create(b, loc, i32, bits);
+  Value c32 = arith::ConstantIntOp::create(b, loc, i64, 32);
+  Value hi = arith::TruncIOp::create(b, loc, i32,
+                                     arith::ShRUIOp::create(b, loc, bits, c32));
+  Value lo2 = arith::ExtUIOp::create(b, loc, i64, shuffle(lo));
+  Value hi2 = arith::ShLIOp::create(
+      b, loc, arith::ExtUIOp::create(b, loc, i64, shuffle(hi)), c32);
+  return arith::BitcastOp::create(b, loc, v.getType(),
+                                  arith::OrIOp::create(b, loc, hi2, lo2));
 }
 
 void GPUTarget::barrier(OpBuilder &b, Location loc) {
@@ -117,7 +133,8 @@ GPUEmitter::forLoop(Value lb, Value ub, int64_t step, ValueRange inits,
 }
 
 void GPUEmitter::launch(int64_t grid, int64_t block,
-                        ArrayRef<int64_t> sharedSizes, LaunchBody body) {
+                        ArrayRef<int64_t> sharedSizes, LaunchBody body,
+                        Type sharedType) {
   if (grid == 0)
     return;
   auto workgroup = gpu::AddressSpaceAttr::get(
@@ -125,7 +142,8 @@ void GPUEmitter::launch(int64_t grid, int64_t block,
   SmallVector<Type> sharedTypes;
   for (int64_t n : sharedSizes)
     sharedTypes.push_back(
-        MemRefType::get({n}, f32Type, MemRefLayoutAttrInterface(), workgroup));
+        MemRefType::get({n}, sharedType ? sharedType : f32Type,
+                        MemRefLayoutAttrInterface(), workgroup));
   Value one = cI(1);
   auto launchOp = gpu::LaunchOp::create(
       b, loc, cI(grid), one, one, cI(block), one, one,
@@ -161,8 +179,15 @@ void GPUEmitter::storeVec(Value v, Value mem, Value i) {
                           /*nontemporal=*/false, accessAlign(elt));
 }
 
-Value GPUEmitter::deviceAlloc(int64_t n) {
-  auto type = MemRefType::get({std::max<int64_t>(n, 1)}, f32Type);
+Value GPUEmitter::toF64(Value v) {
+  Type f64 = b.getF64Type();
+  if (auto vt = dyn_cast<VectorType>(v.getType()))
+    f64 = VectorType::get(vt.getShape(), f64);
+  return arith::ExtFOp::create(b, loc, f64, v);
+}
+
+Value GPUEmitter::deviceAlloc(int64_t n, Type elt) {
+  auto type = MemRefType::get({std::max<int64_t>(n, 1)}, elt ? elt : f32Type);
   return gpu::AllocOp::create(b, loc, type, Type(), ValueRange{}, ValueRange{},
                               ValueRange{}, false)
       .getMemref();

@@ -161,11 +161,11 @@ protected:
   /// The body of a launch: (block id, thread id, workgroup buffers).
   using LaunchBody = llvm::function_ref<void(
       mlir::Value, mlir::Value, llvm::ArrayRef<mlir::BlockArgument>)>;
-  /// A 1-D launch of `grid` blocks of `block` threads with f32 workgroup
-  /// buffers of `sharedSizes` elements. Nothing is launched for an empty
-  /// grid.
+  /// A 1-D launch of `grid` blocks of `block` threads with workgroup
+  /// buffers of `sharedSizes` elements of `sharedType` (null: f32). Nothing
+  /// is launched for an empty grid.
   void launch(int64_t grid, int64_t block, llvm::ArrayRef<int64_t> sharedSizes,
-              LaunchBody body);
+              LaunchBody body, mlir::Type sharedType = {});
 
   //===--------------------------------------------------------------------===//
   // Memory
@@ -182,8 +182,10 @@ protected:
   /// Stores an f32 vector rounded to the buffer's type; `y` through the
   /// epilogue.
   void storeVec(mlir::Value v, mlir::Value mem, mlir::Value i);
-  /// A device buffer of `n` f32 (at least one).
-  mlir::Value deviceAlloc(int64_t n);
+  /// A device buffer of `n` elements (at least one) of `type` (null: f32).
+  mlir::Value deviceAlloc(int64_t n, mlir::Type type = {});
+  /// `v` (f32, scalar or vector) extended to f64.
+  mlir::Value toF64(mlir::Value v);
 
   //===--------------------------------------------------------------------===//
   // Parameters
@@ -218,8 +220,9 @@ protected:
   // Two-stage strategies (Combine.cpp)
   //===--------------------------------------------------------------------===//
 
-  /// Partial moments into device scratch (3 floats each, `numPartials` per
-  /// statistic) by `emitPartials`, the combine per statistic into private
+  /// Partial moments into device scratch (3 f64 each, `numPartials` per
+  /// statistic: the combine rounds the statistics to f32 once) by
+  /// `emitPartials`, the combine per statistic into private
   /// copies of the statistics (the outs may share one buffer: unused
   /// statistics bufferize to one allocation), then the apply; the scratch
   /// is freed after it, stream-ordered.

@@ -135,9 +135,9 @@ void SegmentEmitter::storeChunkPartial(Value seg, Value chunk, Moments total,
   Value g = iadd(imul(p0, p1), p1c);
   Value at =
       imul(iadd(imul(g, numPartials), iadd(imul(r1c, numChunks), chunk)), 3);
-  storeScalar(total.n, partials, at);
-  storeScalar(total.mean, partials, iadd(at, 1));
-  storeScalar(total.m2, partials, iadd(at, 2));
+  storeScalar(toF64(total.n), partials, at);
+  storeScalar(toF64(total.mean), partials, iadd(at, 1));
+  storeScalar(toF64(total.m2), partials, iadd(at, 2));
 }
 
 LogicalResult

@@ -54,19 +54,19 @@ func.func @block_row_bf16(%x: memref<8x1000xbf16>, %y: memref<8x1000xbf16>, %ms:
 // -----
 
 // Segment strategy (NCHW BatchNorm, [R1 = 4, P1 = 8, R2 = 256]): partial
-// moments per (segment, chunk) into device scratch (3 floats each, 8
-// statistics x 4 segments x 2 chunks), a combine with one warp per
+// moments per (segment, chunk) into device scratch (3 f64 each, 8
+// statistics x 4 segments x 2 chunks), a combine in f64 with one warp per
 // statistic, then the apply; the scratch is freed after it.
 // CHECK-LABEL: func.func @segment(
-// CHECK: %[[P:.*]] = gpu.alloc () : memref<192xf32>
+// CHECK: %[[P:.*]] = gpu.alloc () : memref<192xf64>
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c64
 // CHECK: scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, f32)
 // CHECK: gpu.barrier
 // CHECK: memref.store {{.*}}, %[[P]]
 // CHECK: gpu.launch
-// CHECK: scf.for {{.*}} -> (f32, f32, f32)
+// CHECK: scf.for {{.*}} -> (f64, f64, f64)
 // CHECK: memref.load %[[P]]
-// CHECK: gpu.shuffle  xor {{.*}}, {{%c16_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c16_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : i32
 // CHECK: math.sqrt
 // CHECK: gpu.launch
 // CHECK: vector.load {{.*}} : memref<8192xf32>, vector<4xf32>
@@ -84,15 +84,16 @@ func.func @segment(%x: memref<4x8x16x16xf32>, %w: memref<8xf32>, %b: memref<8xf3
 
 // Column strategy (channels-last BatchNorm, [R1 = 512, P1 = 16]): threads
 // along the channels (4 per vector), rows of threads along R1, per-lane
-// partials merged through workgroup memory; 4 chunks x 1 column each. The
-// apply loads the consecutive channels' mean, rstd and weight as vectors.
+// partials (f64) merged through workgroup memory; 4 chunks x 1 column
+// each. The apply loads the consecutive channels' mean, rstd and weight as
+// vectors.
 // CHECK-LABEL: func.func @column(
-// CHECK: %[[P:.*]] = gpu.alloc () : memref<192xf32>
-// CHECK: gpu.launch {{.*}} workgroup({{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>
-// CHECK: scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, f32)
-// CHECK: vector.store {{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK: %[[P:.*]] = gpu.alloc () : memref<192xf64>
+// CHECK: gpu.launch {{.*}} workgroup({{.*}} : memref<1024xf64, #gpu.address_space<workgroup>>
+// CHECK: scf.for {{.*}} -> (vector<4xf64>, vector<4xf64>, f32)
+// CHECK: vector.store {{.*}} : memref<1024xf64, #gpu.address_space<workgroup>>, vector<4xf64>
 // CHECK: gpu.barrier
-// CHECK: vector.load {{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK: vector.load {{.*}} : memref<1024xf64, #gpu.address_space<workgroup>>, vector<4xf64>
 // CHECK: vector.extract
 // CHECK: gpu.launch
 // CHECK: gpu.launch
@@ -129,7 +130,7 @@ func.func @apply_only(%x: memref<4x8x16x16xf32>, %mean: memref<1x8x1x1xf32>, %rs
 // Statistics outs that share one buffer (unused statistics bufferize to one
 // allocation): the apply reads private copies of the mean and rstd.
 // CHECK-LABEL: func.func @shared_stats(
-// CHECK: %[[P:.*]] = gpu.alloc () : memref<{{.*}}xf32>
+// CHECK: %[[P:.*]] = gpu.alloc () : memref<{{.*}}xf64>
 // CHECK: gpu.launch
 // CHECK: %[[MEAN:.*]] = gpu.alloc () : memref<16xf32>
 // CHECK: %[[RSTD:.*]] = gpu.alloc () : memref<16xf32>

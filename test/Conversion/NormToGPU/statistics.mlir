@@ -6,11 +6,13 @@
 // about its first element become moments (momentsFromShiftedSums: an
 // empty-part guard, M2 clamped at 0), merged across the warp by a butterfly
 // of shuffles of (n, mean, M2) at offsets 16 to 1, each step Chan's merge
-// with its rule for infinite means. The combine kernel folds the same merge
-// over a lane's partials, butterflies it, and lane 0 finalizes: M2 / 1024
-// values, the rstd, the private copies and the outs.
+// with its rule for infinite means. The partials are f64. The combine
+// kernel folds the same merge over a lane's partials in f64, butterflies it
+// (an f64 shuffles as two i32 halves), and lane 0 finalizes: M2 / 1024
+// values in f64, rounded to f32 once, the rstd, the private copies and the
+// outs.
 // CHECK-LABEL: func.func @segment(
-// CHECK: %[[P:.*]] = gpu.alloc () : memref<192xf32>
+// CHECK: %[[P:.*]] = gpu.alloc () : memref<192xf64>
 // CHECK: gpu.launch
 // CHECK: %[[T:.*]]:3 = scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, f32)
 // CHECK: vector.reduction <add>, %[[T]]#0 : vector<4xf32> into f32
@@ -27,19 +29,25 @@
 // CHECK: gpu.shuffle  xor {{.*}}, {{%c2_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
 // CHECK: gpu.shuffle  xor {{.*}}, {{%c1_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
 // CHECK: gpu.barrier
-// CHECK: memref.store {{.*}}, %[[P]]
+// CHECK: %[[W:.*]] = arith.extf {{.*}} : f32 to f64
+// CHECK-NEXT: memref.store %[[W]], %[[P]]
 // CHECK: gpu.launch
-// CHECK: scf.for {{.*}} -> (f32, f32, f32)
+// CHECK: scf.for {{.*}} -> (f64, f64, f64)
 // CHECK: memref.load %[[P]]
-// CHECK: arith.cmpf ogt
-// CHECK: math.fma
+// CHECK: arith.cmpf ogt, {{.*}} : f64
+// CHECK: math.fma {{.*}} : f64
 // CHECK: arith.andi
 // CHECK: scf.yield
-// CHECK: gpu.shuffle  xor {{.*}}, {{%c16_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
-// CHECK: gpu.shuffle  xor {{.*}}, {{%c1_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK: arith.bitcast {{.*}} : f64 to i64
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c16_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : i32
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c16_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : i32
+// CHECK: arith.bitcast {{.*}} : i64 to f64
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c1_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : i32
 // CHECK: scf.if
-// CHECK: %[[N:.*]] = arith.constant 1.024000e+03 : f32
-// CHECK-NEXT: %[[VAR:.*]] = arith.divf %{{.*}}, %[[N]] : f32
+// CHECK: %[[N:.*]] = arith.constant 1.024000e+03 : f64
+// CHECK-NEXT: %[[VAR64:.*]] = arith.divf %{{.*}}, %[[N]] : f64
+// CHECK-NEXT: arith.truncf {{.*}} : f64 to f32
+// CHECK-NEXT: %[[VAR:.*]] = arith.truncf %[[VAR64]] : f64 to f32
 // CHECK: math.sqrt
 // CHECK: %[[RSTD:.*]] = arith.divf
 // CHECK-COUNT-2: memref.store
@@ -55,21 +63,27 @@ func.func @segment(%x: memref<4x8x16x16xf32>, %y: memref<4x8x16x16xf32>, %m: mem
 
 // -----
 
-// Column (Column.cpp): per-lane moments (vectors) from the shifted sums,
-// through workgroup memory, then the rows of threads merged lane by lane
-// with the same merge on vectors.
+// Column (Column.cpp): per-lane shifted sums, in f64 on sm_90 (full-rate
+// f64: the deviations are extended before they are summed), per-lane f64
+// moments (vectors) from them, through f64 workgroup memory, then the rows
+// of threads merged lane by lane with the same merge on vectors.
 // CHECK-LABEL: func.func @column(
-// CHECK: gpu.launch
-// CHECK: arith.cmpf ogt, {{.*}} : vector<4xf32>
-// CHECK: arith.maximumf {{.*}} : vector<4xf32>
+// CHECK: gpu.launch {{.*}} workgroup({{.*}} : memref<1024xf64, #gpu.address_space<workgroup>>
+// CHECK: scf.for {{.*}} -> (vector<4xf64>, vector<4xf64>, f32)
+// CHECK: arith.subf {{.*}} : vector<4xf32>
+// CHECK-NEXT: arith.extf {{.*}} : vector<4xf32> to vector<4xf64>
+// CHECK: math.fma {{.*}} : vector<4xf64>
+// CHECK: arith.cmpf ogt, {{.*}} : vector<4xf64>
+// CHECK: arith.maximumf {{.*}} : vector<4xf64>
 // CHECK: gpu.barrier
-// CHECK: scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>)
-// CHECK: vector.load {{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>, vector<4xf32>
-// CHECK: arith.cmpf ogt, {{.*}} : vector<4xf32>
-// CHECK: math.fma {{.*}} : vector<4xf32>
+// CHECK: scf.for {{.*}} -> (vector<4xf64>, vector<4xf64>, vector<4xf64>)
+// CHECK: vector.load {{.*}} : memref<1024xf64, #gpu.address_space<workgroup>>, vector<4xf64>
+// CHECK: arith.cmpf ogt, {{.*}} : vector<4xf64>
+// CHECK: math.fma {{.*}} : vector<4xf64>
 // CHECK: arith.andi {{.*}} : vector<4xi1>
+// CHECK: memref.store {{.*}} : memref<192xf64>
 // CHECK: gpu.launch
-// CHECK: math.fma {{.*}} : f32
+// CHECK: math.fma {{.*}} : f64
 // CHECK: gpu.launch
 func.func @column(%x: memref<2x16x16x16xf32>, %y: memref<2x16x16x16xf32>, %m: memref<1x1x1x16xf32>, %v: memref<1x1x1x16xf32>, %r: memref<1x1x1x16xf32>) {
   norm.kernel moments %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 1, 2>, epsilon = 1.0e-5 : f64,
@@ -101,4 +115,24 @@ func.func @row(%x: memref<8x64xf32>, %y: memref<8x64xf32>, %ms: memref<8x1xf32>,
       schedule = #norm.gpu_schedule<strategy = row, threads = 8, rows = 4, vectorWidth = 4, chunks = 1>}
       : (memref<8x64xf32>, memref<8x64xf32>, memref<8x1xf32>, memref<8x1xf32>) -> ()
   return
+}
+
+// -----
+
+// Column on a chip whose f64 runs at a 64th of its f32 rate (sm_89): the
+// deviations are summed in f32; the moments, the merge and the partials
+// are still f64.
+// CHECK-LABEL: func.func @column_f32_sums(
+// CHECK: gpu.launch {{.*}} workgroup({{.*}} : memref<1024xf64, #gpu.address_space<workgroup>>
+// CHECK: scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, f32)
+// CHECK: arith.extf {{.*}} : vector<4xf32> to vector<4xf64>
+// CHECK: arith.maximumf {{.*}} : vector<4xf64>
+// CHECK: memref.store {{.*}} : memref<192xf64>
+module attributes {norm.target = #norm.cuda_target<chip = "sm_89", multiprocessors = 128, sharedMemoryPerBlock = 49152>} {
+func.func @column_f32_sums(%x: memref<2x16x16x16xf32>, %y: memref<2x16x16x16xf32>, %m: memref<1x1x1x16xf32>, %v: memref<1x1x1x16xf32>, %r: memref<1x1x1x16xf32>) {
+  norm.kernel moments %x outs(%y, %m, %v, %r) {axes = array<i64: 0, 1, 2>, epsilon = 1.0e-5 : f64,
+      schedule = #norm.gpu_schedule<strategy = column, threads = 256, rows = 1, vectorWidth = 4, chunks = 4>}
+      : (memref<2x16x16x16xf32>, memref<2x16x16x16xf32>, memref<1x1x1x16xf32>, memref<1x1x1x16xf32>, memref<1x1x1x16xf32>) -> ()
+  return
+}
 }

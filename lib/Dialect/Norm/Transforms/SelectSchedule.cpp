@@ -425,10 +425,12 @@ static FailureOr<GPUScheduleAttr> selectGPUColumn(const GPUSelection &s, bool,
           r2 = s.size(KernelLayout::R2);
   int64_t t =
       s.options.threads > 0 ? int64_t(s.options.threads) : kGPUBlockThreads;
-  // The column strategy keeps 3 x threads x width f32 in workgroup memory.
+  // The column strategy keeps threads x width f64 moments in workgroup
+  // memory.
   int64_t maxWidth = std::min<int64_t>(
-      s.maxWidth(),
-      std::max<int64_t>(s.target.getSharedMemoryPerBlock() / (3 * 4 * t), 1));
+      s.maxWidth(), std::max<int64_t>(s.target.getSharedMemoryPerBlock() /
+                                          (kGPUColumnScratchBytesPerLane * t),
+                                      1));
   int64_t v = s.vectorWidth(maxWidth, {p1 * r2});
   int64_t k = s.options.chunks;
   if (k <= 0) {

@@ -294,6 +294,16 @@ normlir::norm::resolveCUDATarget(MLIRContext *context, llvm::StringRef chip,
                              /*sharedMemoryPerBlock=*/48 << 10);
 }
 
+bool normlir::norm::hasFullRateFP64(CUDATargetAttr target) {
+  llvm::StringRef version = target.getChip();
+  unsigned sm = 0;
+  if (!version.consume_front("sm_") ||
+      version.take_while(llvm::isDigit).getAsInteger(10, sm))
+    return false;
+  // The data-center parts: f64 at half the f32 rate (a 64th elsewhere).
+  return sm == 60 || sm == 70 || sm == 80 || sm == 90 || sm == 100 || sm == 103;
+}
+
 std::string normlir::norm::describeTarget(Attribute target) {
   if (!target)
     return "none";

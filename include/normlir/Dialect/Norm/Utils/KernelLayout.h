@@ -96,6 +96,11 @@ std::optional<GradForm> classifyGradKernel(llvm::ArrayRef<int64_t> shape,
 /// aligning their streaming stores costs more than it saves.
 constexpr int64_t kMinStreamRun = 1024;
 
+/// Workgroup memory per lane of a GPU column-strategy block: its moments
+/// (count, mean, M2) merge in f64, 8 bytes each, so that the statistics of
+/// data far from 0 round once (see Column.cpp).
+constexpr int64_t kGPUColumnScratchBytesPerLane = 3 * 8;
+
 /// The length of the contiguous runs of dx that a backward kernel of this
 /// form stores (and so may stream: kMinStreamRun): the row (row form), the
 /// inner run of R2 (segment form); 0 in the column form, which does not
