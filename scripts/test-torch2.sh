@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The normlir package's tests under pip's PyTorch 2.x, in a venv
 # (.venv-torch2, or $TORCH2_VENV): what users install, and what the
-# PyTorch-native features need (torch.library, torch.compile, ml_dtypes).
+# PyTorch-native features need (torch.library, torch.compile, torch.export,
+# ONNX export, ml_dtypes).
 # Debian's python3-torch 1.13 runs the rest of the suite (scripts/test.sh).
 #
 # The venv comes from pip: PyTorch's CPU index where it is reachable, else
@@ -27,10 +28,13 @@ if [ ! -x "$VENV/bin/python" ]; then
   /usr/bin/python3 -m venv "$VENV" || give_up "python3 -m venv failed"
 fi
 PY="$VENV/bin/python"
-if ! "$PY" -c "import torch, numpy, pytest, ml_dtypes" >/dev/null 2>&1; then
-  log "pip install torch numpy pytest ml_dtypes"
+if ! "$PY" -c "import torch, numpy, pytest, ml_dtypes, onnx, onnxscript, onnxruntime" >/dev/null 2>&1; then
+  log "pip install torch numpy pytest ml_dtypes onnx onnxscript onnxruntime"
+  # ONNX export is checked with the standard ops in onnxruntime
+  # (test_py_onnx.py): about 120 MB more.
   "$PY" -m pip install -q --timeout 30 --retries 1 numpy pytest ml_dtypes \
-    || give_up "pip cannot install numpy, pytest, ml_dtypes"
+      onnx onnxscript onnxruntime \
+    || give_up "pip cannot install numpy, pytest, ml_dtypes, onnx"
   "$PY" -m pip install -q --timeout 30 --retries 1 torch \
       --index-url https://download.pytorch.org/whl/cpu 2>/dev/null \
     || "$PY" -m pip install -q --timeout 60 --retries 2 torch \

@@ -97,6 +97,12 @@ def _residual_norm(op, opts, x, residual, params):
         raise TypeError(f"{op}(): input must be a NumPy array or a torch "
                         f"tensor, got {type(x).__name__}")
     _check_residual(op, x, residual, True)
+    if _F._traced(x):
+        # Traced (torch.compile, torch.export, jit.trace, ONNX export):
+        # PyTorch's computation, which the tracers see (no custom op for the
+        # fused residual norms yet; Inductor fuses this itself).
+        h = (x.float() + residual.float()).to(x.dtype)
+        return _F._reference_norm(op, opts, h, params, ()), h
     try:
         needs_grad = torch.is_grad_enabled() and (
             x.requires_grad or residual.requires_grad

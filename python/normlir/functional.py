@@ -105,6 +105,12 @@ _HOST_CACHE_MIN_BYTES = 1 << 20
 # _init_torch).
 _cached_dtypes: dict = {}
 _from_dlpack = None
+# PyTorch 2.4+: the norms are also torch.library custom ops (_ops.py), which
+# a call takes where PyTorch traces instead of running it (_traced).
+_ops = None
+_compiling = None
+_jit_tracing = None
+_onnx_exporting = None
 
 
 class _PlanCache(collections.OrderedDict):
@@ -203,7 +209,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         eps = _float_arg("layer_norm", "eps", eps)
     opts = ((normalized_shape,) if type(normalized_shape) is int
             else tuple(normalized_shape)), eps
-    if type(input) is _Tensor:
+    if type(input) is _Tensor and not _compiling():
         out = _fast_call(_LAYER_NORM, opts, input, weight, bias)
         if out is not None:
             return out
@@ -229,7 +235,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         eps = _float_arg("rms_norm", "eps", eps)
     opts = ((normalized_shape,) if type(normalized_shape) is int
             else tuple(normalized_shape)), eps
-    if type(input) is _Tensor:
+    if type(input) is _Tensor and not _compiling():
         out = _fast_call(_RMS_NORM, opts, input, weight, _NO_BIAS)
         if out is not None:
             return out
@@ -359,7 +365,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if type(eps) is not float:
         eps = _float_arg("group_norm", "eps", eps)
     opts = num_groups, eps
-    if type(input) is _Tensor:
+    if type(input) is _Tensor and not _compiling():
         out = _fast_call(_GROUP_NORM, opts, input, weight, bias)
         if out is not None:
             return out
@@ -487,7 +493,7 @@ def _init_torch():
     """Binds this module to torch when it has been imported (a tensor can only
     exist then); returns the torch module or None."""
     global _torch, _Tensor, _empty_like, _grad_enabled, _contiguous_format
-    global _from_dlpack
+    global _from_dlpack, _ops, _compiling, _jit_tracing, _onnx_exporting
     torch = sys.modules.get("torch")
     if torch is not None:
         _Tensor = torch.Tensor
@@ -499,8 +505,64 @@ def _init_torch():
                                torch.float64: "f64"})
         _grad_enabled = torch.is_grad_enabled
         _contiguous_format = torch.contiguous_format
+        compiler = getattr(torch, "compiler", None)
+        _compiling = getattr(compiler, "is_compiling", None) or (lambda: False)
+        _jit_tracing = torch.jit.is_tracing
+        onnx = getattr(torch, "onnx", None)
+        _onnx_exporting = (getattr(onnx, "is_in_onnx_export", None)
+                           or (lambda: False))
         _torch = torch
+        if hasattr(torch.library, "custom_op"):
+            from . import _ops as ops
+            _ops = ops
     return torch
+
+
+def _traced(x) -> bool:
+    """Whether PyTorch traces this call instead of running it (Dynamo,
+    torch.export, torch.jit.trace, or a tensor subclass such as FakeTensor):
+    the call then goes through the custom op (PyTorch 2.4+), or, without
+    custom ops, PyTorch's own norm (_reference_norm)."""
+    return type(x) is not _Tensor or _compiling() or _jit_tracing()
+
+
+def _reference_norm(op, opts, x, params, updates):
+    """``op`` as ``torch.nn.functional`` computes it, running statistics
+    updated as ``torch.nn``'s modules update them: what a trace records
+    where NormLIR's kernels cannot be called. ONNX export takes this path
+    (its graph then has the standard ONNX norm, and the exported model
+    runs without NormLIR), as does tracing under a PyTorch without
+    ``torch.library.custom_op``; a trace of the eager path would record
+    the kernel's output as a constant."""
+    F = _torch.nn.functional
+    if op == _LAYER_NORM:
+        ns, eps = opts
+        return F.layer_norm(x, ns, params[0], params[1], eps)
+    if op == _RMS_NORM:
+        ns, eps = opts
+        if eps is None:
+            eps = _torch.finfo(_torch.float32).eps
+        dims = tuple(range(-len(ns), 0))
+        xf = x.float()
+        y = xf * _torch.rsqrt(xf.square().mean(dims, keepdim=True) + eps)
+        if params[0] is not None:
+            y = y * params[0].float()
+        return y.to(x.dtype)
+    if op == _GROUP_NORM:
+        groups, eps = opts
+        return F.group_norm(x, groups, params[0], params[1], eps)
+    if op == _BATCH_NORM:
+        training, momentum, eps = opts
+        w, b, rm, rv, nbt = params
+        if updates and nbt is not None:
+            nbt.add_(1)
+            if momentum is None:
+                momentum = 1.0 / float(nbt)
+        return F.batch_norm(x, rm, rv, w, b, training,
+                            0.0 if momentum is None else momentum, eps)
+    use_input_stats, momentum, eps = opts
+    w, b, rm, rv = params
+    return F.instance_norm(x, rm, rv, w, b, use_input_stats, momentum, eps)
 
 
 def _is_dlpack(a) -> bool:
@@ -561,6 +623,13 @@ def _norm(op, opts, x, params, updates):
     if torch is None or not isinstance(x, torch.Tensor):
         raise TypeError(f"{op}(): input must be a NumPy array or a torch "
                         f"tensor, got {type(x).__name__}")
+    if _traced(x):
+        if _onnx_exporting():
+            return _reference_norm(op, opts, x, params, updates)
+        if _ops is not None:
+            return _ops.norm(op, opts, x, params, updates)
+        if _jit_tracing():
+            return _reference_norm(op, opts, x, params, updates)
     if _grad_enabled():
         w = params[0]
         b = params[1] if len(params) > 1 else None
@@ -1072,3 +1141,9 @@ _SPECS = {
     _INSTANCE_NORM: _instance_norm_spec,
     _GROUP_NORM: _group_norm_spec,
 }
+
+
+# A program that imported torch first may trace its first call (Dynamo
+# would otherwise trace this binding).
+if "torch" in sys.modules:
+    _init_torch()

@@ -29,6 +29,9 @@ from torch.nn import Module, Parameter, init
 
 from . import functional as F
 
+# Bound now, not at the first call (which torch.compile may trace).
+F._init_torch()
+
 __all__ = ["LayerNorm", "RMSNorm", "BatchNorm1d", "BatchNorm2d",
            "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d",
            "InstanceNorm3d", "GroupNorm"]
