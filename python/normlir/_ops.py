@@ -55,6 +55,12 @@ from . import _autograd
 from . import functional as _f
 
 _LN, _RMS, _GN = _f._LAYER_NORM, _f._RMS_NORM, _f._GROUP_NORM
+
+# Any strides are accepted (dense ones without a copy, the output following
+# the input's): Inductor may pick the layout, channels-last around
+# convolutions, instead of fixing the traced one.
+_FLEXIBLE = ({"tags": (torch.Tag.flexible_layout,)}
+             if hasattr(torch.Tag, "flexible_layout") else {})
 _BN, _IN = _f._BATCH_NORM, _f._INSTANCE_NORM
 
 
@@ -119,7 +125,8 @@ def _constant_copies(running_mean, running_var):
 # ----------------------------------------------------------------------------
 
 
-@torch.library.custom_op("normlir::layer_norm", mutates_args=())
+@torch.library.custom_op("normlir::layer_norm", mutates_args=(),
+                         **_FLEXIBLE)
 def layer_norm(input: Tensor, normalized_shape: List[int],
                weight: Optional[Tensor], bias: Optional[Tensor],
                eps: float) -> Tuple[Tensor, Tensor, Tensor]:
@@ -136,7 +143,8 @@ def _(input, normalized_shape, weight, bias, eps):
             _stats(input, shape))
 
 
-@torch.library.custom_op("normlir::rms_norm", mutates_args=())
+@torch.library.custom_op("normlir::rms_norm", mutates_args=(),
+                         **_FLEXIBLE)
 def rms_norm(input: Tensor, normalized_shape: List[int],
              weight: Optional[Tensor],
              eps: Optional[float]) -> Tuple[Tensor, Tensor]:
@@ -151,7 +159,8 @@ def _(input, normalized_shape, weight, eps):
             _stats(input, _row_stat_shape(input, normalized_shape)))
 
 
-@torch.library.custom_op("normlir::group_norm", mutates_args=())
+@torch.library.custom_op("normlir::group_norm", mutates_args=(),
+                         **_FLEXIBLE)
 def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor],
                bias: Optional[Tensor],
                eps: float) -> Tuple[Tensor, Tensor, Tensor]:
@@ -183,7 +192,8 @@ def _updates_like(updates, count):
     return _returned(tuple(torch.empty_like(u) for u in updates), count)
 
 
-@torch.library.custom_op("normlir::batch_norm", mutates_args=())
+@torch.library.custom_op("normlir::batch_norm", mutates_args=(),
+                         **_FLEXIBLE)
 def batch_norm(input: Tensor, weight: Optional[Tensor], bias: Optional[Tensor],
                running_mean: Optional[Tensor], running_var: Optional[Tensor],
                num_batches_tracked: Optional[Tensor], training: bool,
@@ -220,7 +230,8 @@ def _(input, weight, bias, running_mean, running_var, num_batches_tracked,
     return (y, *saved, *_updates_like(updates, 3))
 
 
-@torch.library.custom_op("normlir::instance_norm", mutates_args=())
+@torch.library.custom_op("normlir::instance_norm", mutates_args=(),
+                         **_FLEXIBLE)
 def instance_norm(input: Tensor, weight: Optional[Tensor],
                   bias: Optional[Tensor], running_mean: Optional[Tensor],
                   running_var: Optional[Tensor], use_input_stats: bool,
@@ -254,7 +265,8 @@ def _(input, weight, bias, running_mean, running_var, use_input_stats,
 # ----------------------------------------------------------------------------
 
 
-@torch.library.custom_op("normlir::layer_norm_backward", mutates_args=())
+@torch.library.custom_op("normlir::layer_norm_backward", mutates_args=(),
+                         **_FLEXIBLE)
 def layer_norm_backward(grad_output: Tensor, input: Tensor,
                         normalized_shape: List[int], weight: Optional[Tensor],
                         bias: Optional[Tensor], mean: Tensor, rstd: Tensor,
@@ -264,7 +276,8 @@ def layer_norm_backward(grad_output: Tensor, input: Tensor,
     return _grads(raw, (weight, bias))
 
 
-@torch.library.custom_op("normlir::rms_norm_backward", mutates_args=())
+@torch.library.custom_op("normlir::rms_norm_backward", mutates_args=(),
+                         **_FLEXIBLE)
 def rms_norm_backward(grad_output: Tensor, input: Tensor,
                       normalized_shape: List[int], weight: Optional[Tensor],
                       rstd: Tensor,
@@ -274,7 +287,8 @@ def rms_norm_backward(grad_output: Tensor, input: Tensor,
     return _grads(raw, (weight, None))
 
 
-@torch.library.custom_op("normlir::group_norm_backward", mutates_args=())
+@torch.library.custom_op("normlir::group_norm_backward", mutates_args=(),
+                         **_FLEXIBLE)
 def group_norm_backward(grad_output: Tensor, input: Tensor, num_groups: int,
                         weight: Optional[Tensor], bias: Optional[Tensor],
                         mean: Tensor, rstd: Tensor,
@@ -284,7 +298,8 @@ def group_norm_backward(grad_output: Tensor, input: Tensor, num_groups: int,
     return _grads(raw, (weight, bias))
 
 
-@torch.library.custom_op("normlir::batch_norm_backward", mutates_args=())
+@torch.library.custom_op("normlir::batch_norm_backward", mutates_args=(),
+                         **_FLEXIBLE)
 def batch_norm_backward(grad_output: Tensor, input: Tensor,
                         weight: Optional[Tensor], bias: Optional[Tensor],
                         running_mean: Optional[Tensor],
@@ -307,7 +322,8 @@ def batch_norm_backward(grad_output: Tensor, input: Tensor,
     return _grads(raw, (weight, bias))
 
 
-@torch.library.custom_op("normlir::instance_norm_backward", mutates_args=())
+@torch.library.custom_op("normlir::instance_norm_backward", mutates_args=(),
+                         **_FLEXIBLE)
 def instance_norm_backward(grad_output: Tensor, input: Tensor,
                            weight: Optional[Tensor], bias: Optional[Tensor],
                            running_mean: Optional[Tensor],
