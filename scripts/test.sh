@@ -2,7 +2,8 @@
 # Sets up, builds, and runs the whole NormLIR test suite: lit/FileCheck tests
 # of the dialect, passes and tools, then the pytest execution tests (float64
 # reference and PyTorch), the package's tests again under pip's PyTorch 2.x
-# (scripts/test-torch2.sh); then the sanitizer stage: an AddressSanitizer +
+# (scripts/test-torch2.sh), the pip wheel (scripts/test-wheel.sh); then the
+# sanitizer stage: an AddressSanitizer +
 # UBSan build (build-asan/) running the lit tests (normlir-fuzz over its
 # seeds and fuzz/regressions/ among them) and a representative part of pytest.
 #   scripts/test.sh                both (CI)
@@ -37,6 +38,9 @@ if [ "$normal" = 1 ]; then
 
   echo "== pytest of the normlir package under pip's PyTorch 2.x (a venv)"
   BUILD_DIR="$BUILD_DIR" scripts/test-torch2.sh
+
+  echo "== pip wheel . (pyproject.toml) and the wheel in a fresh venv"
+  BUILD_DIR="$BUILD_DIR" scripts/test-wheel.sh
 fi
 
 [ "$sanitize" = 1 ] || exit 0

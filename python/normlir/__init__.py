@@ -49,7 +49,28 @@ import operator as _operator
 import os as _os
 from collections import namedtuple as _namedtuple
 
-from ._normlir import (
+
+def _load_extension():
+    """Imports the extension, naming what is missing when a library it
+    needs cannot be found (a wheel takes LLVM's and MLIR's from the
+    system)."""
+    try:
+        from . import _normlir  # noqa: F401
+    except ImportError as e:
+        text = str(e)
+        if "libMLIR" in text or "libLLVM" in text:
+            raise ImportError(
+                f"normlir needs the shared libraries of LLVM/MLIR 22 "
+                f"(libMLIR.so.22.1, libLLVM.so.22.1; Debian/Ubuntu: the "
+                f"llvm-22 and libmlir-22 packages of apt.llvm.org, in "
+                f"/usr/lib/llvm-22/lib, or a directory on LD_LIBRARY_PATH): "
+                f"{text}") from e
+        raise
+
+
+_load_extension()
+
+from ._normlir import (  # noqa: E402
     CompileError,
     ExecutionError,
     InvalidArgumentError,
@@ -62,10 +83,10 @@ from ._normlir import (
     set_cache_dir,
     set_host_cache_limit,
 )
-from ._normlir import host_cache_info as _host_cache_info
-from ._normlir import set_memory_cache_capacity as _set_memory_cache_capacity
-from ._kernel import Kernel, Spec, compile
-from . import functional
+from ._normlir import host_cache_info as _host_cache_info  # noqa: E402
+from ._normlir import set_memory_cache_capacity as _set_memory_cache_capacity  # noqa: E402,E501
+from ._kernel import Kernel, Spec, compile  # noqa: E402
+from . import functional  # noqa: E402
 
 __all__ = [
     "CompileError", "ExecutionError", "InvalidArgumentError", "NormLIRError",
