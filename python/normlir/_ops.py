@@ -385,24 +385,33 @@ def _needs(ctx, positions):
     return [ctx.needs_input_grad[i] for i in positions]
 
 
-def _ln_setup(ctx, inputs, output):
-    x, ns, w, b, eps = inputs
+def _stats_setup(ctx, inputs, output):
+    """LayerNorm and GroupNorm: (input, normalized_shape or num_groups,
+    weight, bias, eps) -> (output, mean, rstd)."""
+    x, shape_or_groups, w, b, eps = inputs
     _, mean, rstd = output
-    ctx.opts = (list(ns), eps)
+    ctx.opts = (shape_or_groups, eps)
     ctx.save_for_backward(x, w, b, mean, rstd)
 
 
-def _ln_backward(ctx, gy, _gmean, _grstd):
-    x, w, b, mean, rstd = ctx.saved_tensors
-    ns, eps = ctx.opts
-    if x.device.type == "cpu":
-        dx, dw, db = torch.ops.normlir.layer_norm_backward(
-            gy, x, ns, w, b, mean, rstd, eps)
-    else:
-        dx, dw, db = _reference_grads(_LN, (tuple(ns), eps), (), x, w, b, gy)
-    n = _needs(ctx, (0, 2, 3))
-    return (dx if n[0] else None, None, dw if n[1] and w is not None else None,
-            db if n[2] and b is not None else None, None)
+def _stats_backward(op, backward_op):
+    """The autograd backward of LayerNorm or GroupNorm (_stats_setup's
+    context): their backward op on the CPU, else PyTorch's gradients."""
+    def backward(ctx, gy, _gmean, _grstd):
+        x, w, b, mean, rstd = ctx.saved_tensors
+        shape_or_groups, eps = ctx.opts
+        if x.device.type == "cpu":
+            dx, dw, db = backward_op(gy, x, shape_or_groups, w, b, mean, rstd,
+                                     eps)
+        else:
+            first = (tuple(shape_or_groups) if op == _LN
+                     else shape_or_groups)
+            dx, dw, db = _reference_grads(op, (first, eps), (), x, w, b, gy)
+        n = _needs(ctx, (0, 2, 3))
+        return (dx if n[0] else None, None,
+                dw if n[1] and w is not None else None,
+                db if n[2] and b is not None else None, None)
+    return backward
 
 
 def _rms_setup(ctx, inputs, output):
@@ -423,26 +432,6 @@ def _rms_backward(ctx, gy, _grstd):
     n = _needs(ctx, (0, 2))
     return (dx if n[0] else None, None, dw if n[1] and w is not None else None,
             None)
-
-
-def _gn_setup(ctx, inputs, output):
-    x, groups, w, b, eps = inputs
-    _, mean, rstd = output
-    ctx.opts = (groups, eps)
-    ctx.save_for_backward(x, w, b, mean, rstd)
-
-
-def _gn_backward(ctx, gy, _gmean, _grstd):
-    x, w, b, mean, rstd = ctx.saved_tensors
-    groups, eps = ctx.opts
-    if x.device.type == "cpu":
-        dx, dw, db = torch.ops.normlir.group_norm_backward(
-            gy, x, groups, w, b, mean, rstd, eps)
-    else:
-        dx, dw, db = _reference_grads(_GN, (groups, eps), (), x, w, b, gy)
-    n = _needs(ctx, (0, 2, 3))
-    return (dx if n[0] else None, None, dw if n[1] and w is not None else None,
-            db if n[2] and b is not None else None, None)
 
 
 def _snapshot(*stats):
@@ -498,9 +487,13 @@ def _in_backward(ctx, gy, *_):
             None, None, None, None, None)
 
 
-layer_norm.register_autograd(_ln_backward, setup_context=_ln_setup)
+layer_norm.register_autograd(
+    _stats_backward(_LN, torch.ops.normlir.layer_norm_backward),
+    setup_context=_stats_setup)
 rms_norm.register_autograd(_rms_backward, setup_context=_rms_setup)
-group_norm.register_autograd(_gn_backward, setup_context=_gn_setup)
+group_norm.register_autograd(
+    _stats_backward(_GN, torch.ops.normlir.group_norm_backward),
+    setup_context=_stats_setup)
 batch_norm.register_autograd(_bn_backward, setup_context=_bn_setup)
 instance_norm.register_autograd(_in_backward, setup_context=_in_setup)
 
