@@ -15,8 +15,8 @@
 // on the CPU. On chips with full-rate f64 (hasFullRateFP64) the deviations
 // are summed in f64 too: a first element far from the rest (an outlier row)
 // then costs no accuracy, where f32 sums of squares of deviations ~1000
-// would cancel in S2 - S1^2 / n. Elsewhere f64 runs at a 64th of the f32
-// rate and the sums stay f32.
+// would cancel in S2 - S1^2 / n. Elsewhere f64 runs at a small fraction of
+// the f32 rate and the sums stay f32.
 //
 //===----------------------------------------------------------------------===//
 

@@ -65,3 +65,10 @@ module attributes {norm.target = #norm.cpu_target<triple = "x86_64-unknown-linux
 // A record of the other target's kind is refused where it would apply.
 // RUN: not normlir-opt %s --norm-select-schedule="tuning-db=%S/Inputs/wrong-kind.jsonl" 2>&1 | FileCheck %s --check-prefix=KIND
 // KIND: error: norm-select-schedule: the tuning database's record for this kernel is not a #norm.schedule: #norm.gpu_schedule<
+
+// A GPU column record whose f64 moments (24 bytes a lane: 1024 threads x 4
+// lanes = 96 KiB) no longer fit the target's workgroup memory, as records
+// made when they were f32 may: refused at selection, naming the record.
+// RUN: grep cuda_target %S/Inputs/tuned.jsonl | sed 's/"schedule": ".*$/"schedule": "#norm.gpu_schedule<strategy = column, threads = 1024, rows = 1, vectorWidth = 4, chunks = 1>"}/' > %t.stale.jsonl
+// RUN: not normlir-opt %s --norm-attach-cuda-target=force=true --norm-select-schedule="tuning-db=%t.stale.jsonl target=cuda" 2>&1 | FileCheck %s --check-prefix=STALE
+// STALE: error: norm-select-schedule: the tuning database's record for this kernel needs 98304 bytes of workgroup memory, more than the 49152 the target has (a record of an older NormLIR: tune the kernel again): #norm.gpu_schedule<strategy = column, threads = 1024

@@ -148,6 +148,24 @@ static FailureOr<Attribute> lookupTunedSchedule(KernelOp op,
                           << ": " << text;
   if (failed(checkStrategyApplies(op, l, strategy, cuda)))
     return failure();
+  // A record made when the column strategy's moments were f32 may need
+  // more workgroup memory now that they are f64.
+  if (auto gpu = dyn_cast<GPUScheduleAttr>(schedule);
+      gpu && strategy == Strategy::Column && op.computesStatistics()) {
+    auto cudaTarget = dyn_cast_or_null<CUDATargetAttr>(target);
+    int64_t limit =
+        cudaTarget ? cudaTarget.getSharedMemoryPerBlock() : int64_t(48) << 10;
+    int64_t bytes =
+        kGPUColumnScratchBytesPerLane * gpu.getThreads() * gpu.getVectorWidth();
+    if (bytes > limit)
+      return op.emitError()
+             << "norm-select-schedule: the tuning database's record for "
+                "this kernel needs "
+             << bytes << " bytes of workgroup memory, more than the " << limit
+             << " the target has (a record of an older "
+                "NormLIR: tune the kernel again): "
+             << text;
+  }
   return schedule;
 }
 

@@ -300,8 +300,9 @@ bool normlir::norm::hasFullRateFP64(CUDATargetAttr target) {
   if (!version.consume_front("sm_") ||
       version.take_while(llvm::isDigit).getAsInteger(10, sm))
     return false;
-  // The data-center parts: f64 at half the f32 rate (a 64th elsewhere).
-  return sm == 60 || sm == 70 || sm == 80 || sm == 90 || sm == 100 || sm == 103;
+  // The data-center parts: f64 at half the f32 rate (a small fraction
+  // elsewhere; sm_103, Blackwell Ultra, cut its f64 too).
+  return sm == 60 || sm == 70 || sm == 80 || sm == 90 || sm == 100;
 }
 
 std::string normlir::norm::describeTarget(Attribute target) {

@@ -52,8 +52,8 @@ resolveCUDATarget(mlir::MLIRContext *context, llvm::StringRef chip,
                   int64_t multiprocessors = 0);
 
 /// Whether `target`'s chip computes f64 at half its f32 rate (the
-/// data-center parts: sm_60, sm_70, sm_80, sm_90, sm_100, sm_103); the
-/// others run f64 at a 64th of it.
+/// data-center parts: sm_60, sm_70, sm_80, sm_90, sm_100); the others run
+/// f64 at a small fraction of it.
 bool hasFullRateFP64(CUDATargetAttr target);
 
 /// Whether code compiled for `target` runs on this machine: an error naming
