@@ -17,6 +17,10 @@ Models (float32, SGD step = forward, loss, backward, update):
   cnn:   x (32, 64, 56, 56) -> BatchNorm2d (training) -> ReLU -> GroupNorm(32)
          -> Conv2d 1x1 (64 -> 64).
 
+Systems: torch.compile (Inductor) of the model with torch.nn's norms and
+with normlir.nn's; torch.compile(backend="normlir") of the torch.nn model
+(its norms replaced by NormLIR's); both eager.
+
 Prints, per model and thread count, the median step time of each system over
 --rounds rounds (each the median of --steps steps after two warm-up steps)
 and the range, and the ratio to torch.compile with torch.nn norms.
@@ -32,6 +36,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "build", "python_packages"))
+import normlir._backend  # noqa: E402,F401  (the "normlir" backend)
 import normlir.nn as nnl  # noqa: E402
 
 
@@ -106,13 +111,15 @@ def main():
     for kind in kinds:
         x = inputs(kind)
         systems = {}
-        for name, nn, compiled in (("torch.compile+torch.nn", torch.nn, True),
-                                   ("torch.compile+normlir", nnl, True),
-                                   ("eager torch.nn", torch.nn, False),
-                                   ("eager normlir", nnl, False)):
+        for name, nn, backend in (
+                ("torch.compile+torch.nn", torch.nn, a.backend),
+                ("torch.compile+normlir", nnl, a.backend),
+                ('backend="normlir"+torch.nn', torch.nn, "normlir"),
+                ("eager torch.nn", torch.nn, None),
+                ("eager normlir", nnl, None)):
             model = make(kind, nn)
-            fn = (torch.compile(model, backend=a.backend, fullgraph=True)
-                  if compiled else model)
+            fn = (torch.compile(model, backend=backend, fullgraph=True)
+                  if backend else model)
             systems[name] = step_fn(model, fn)
         for t in (threads,):
             for step in systems.values():
@@ -128,7 +135,7 @@ def main():
             print(f"\n{kind}, {t} thread(s):")
             for n in names:
                 med = statistics.median(samples[n])
-                print(f"  {n:24s} {med * 1e3:8.2f} ms  "
+                print(f"  {n:28s} {med * 1e3:8.2f} ms  "
                       f"[{min(samples[n]) * 1e3:.2f}-"
                       f"{max(samples[n]) * 1e3:.2f}]  "
                       f"{base / med:5.2f}x of torch.compile+torch.nn")

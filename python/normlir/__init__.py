@@ -94,6 +94,7 @@ __all__ = [
     "clear_memory_cache", "get_cache_dir", "set_cache_dir", "__version__",
     "HostCacheInfo", "host_cache_info", "set_host_cache_limit",
     "empty_host_cache", "CacheInfo", "cache_info", "set_cache_size",
+    "torch_compile_backend",
 ]
 
 
@@ -171,8 +172,12 @@ def host_cache_info() -> HostCacheInfo:
 def __getattr__(name):
     # normlir.nn needs torch: imported on first use, so that `import normlir`
     # works without torch.
-    if name == "nn":
-        import importlib
+    import importlib
 
+    if name == "nn":
         return importlib.import_module(".nn", __name__)
+    # The torch.compile backend (registers the name "normlir" too).
+    if name == "torch_compile_backend":
+        return importlib.import_module("._backend",
+                                       __name__).torch_compile_backend
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -309,3 +309,47 @@ def test_residual_norms_under_compile():
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
     for g, w in zip(got_args, want_args):
         torch.testing.assert_close(g.grad, w.grad, rtol=1e-4, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------
+# torch.compile(backend="normlir"): torch.nn models on NormLIR
+# ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make,shape", [(Block, (16, 32)),
+                                        (CNN, (4, 3, 8, 8))],
+                         ids=["block", "cnn"])
+def test_backend_takes_over_torch_nn_norms(make, shape):
+    """A model with torch.nn's norms, compiled with the "normlir" backend:
+    every norm call is replaced, and three SGD steps match eager
+    PyTorch's."""
+    from normlir import _backend
+
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    x = torch.randn(*shape)
+    torch.manual_seed(1)
+    ref = make(torch.nn)
+    model = make(torch.nn)
+    model.load_state_dict(ref.state_dict())
+    compiled = torch.compile(model, backend="normlir", fullgraph=True)
+    ref_losses = train(ref, ref, x, 3)
+    losses = train(model, compiled, x, 3)
+    assert _backend.last_replaced == (2 if make is Block else 3)
+    torch.testing.assert_close(torch.stack(losses), torch.stack(ref_losses),
+                               rtol=1e-5, atol=1e-6)
+    for (name, a), (_, b) in zip(ref.state_dict().items(),
+                                 model.state_dict().items()):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_backend_keeps_what_normlir_does_not_compute():
+    """float64 norms stay PyTorch's."""
+    from normlir import _backend
+
+    torch._dynamo.reset()
+    m = torch.nn.LayerNorm(8).double()
+    x = torch.randn(3, 8, dtype=torch.float64)
+    y = torch.compile(m, backend=normlir.torch_compile_backend)(x)
+    assert _backend.last_replaced == 0
+    torch.testing.assert_close(y, m(x))
