@@ -166,6 +166,18 @@ def twins(make):
     return ref, ours
 
 
+def assert_trains_like(ref, model, compiled, x, steps=3):
+    """``steps`` SGD steps of ``model`` through ``compiled`` match those of
+    ``ref`` in eager mode: losses, then every parameter and buffer."""
+    ref_losses = train(ref, ref, x, steps)
+    losses = train(model, compiled, x, steps)
+    torch.testing.assert_close(torch.stack(losses), torch.stack(ref_losses),
+                               rtol=1e-5, atol=1e-6)
+    for (name, a), (_, b) in zip(ref.state_dict().items(),
+                                 model.state_dict().items()):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5, msg=name)
+
+
 def train(model, step_fn, x, steps):
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     losses = []
@@ -195,13 +207,7 @@ def test_compile_fullgraph_training(make, shape, channels_last):
         x = x.to(memory_format=torch.channels_last)
     ref, ours = twins(make)
     compiled = torch.compile(ours, backend="aot_eager", fullgraph=True)
-    ref_losses = train(ref, ref, x, 3)
-    losses = train(ours, compiled, x, 3)
-    torch.testing.assert_close(torch.stack(losses), torch.stack(ref_losses),
-                               rtol=1e-5, atol=1e-6)
-    for (name, a), (_, b) in zip(ref.state_dict().items(),
-                                 ours.state_dict().items()):
-        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5, msg=name)
+    assert_trains_like(ref, ours, compiled, x)
 
 
 def test_compile_inductor():
@@ -333,14 +339,8 @@ def test_backend_takes_over_torch_nn_norms(make, shape):
     model = make(torch.nn)
     model.load_state_dict(ref.state_dict())
     compiled = torch.compile(model, backend="normlir", fullgraph=True)
-    ref_losses = train(ref, ref, x, 3)
-    losses = train(model, compiled, x, 3)
+    assert_trains_like(ref, model, compiled, x)
     assert _backend.last_replaced == (2 if make is Block else 3)
-    torch.testing.assert_close(torch.stack(losses), torch.stack(ref_losses),
-                               rtol=1e-5, atol=1e-6)
-    for (name, a), (_, b) in zip(ref.state_dict().items(),
-                                 model.state_dict().items()):
-        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5, msg=name)
 
 
 def test_backend_keeps_what_normlir_does_not_compute():
