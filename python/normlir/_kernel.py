@@ -11,7 +11,8 @@ import sys
 import numpy as np
 
 from . import _normlir
-from ._dtypes import FLOAT_TYPES, NUMPY_DTYPES, dtype_name, torch_dtype
+from ._dtypes import (FLOAT_TYPES, NUMPY_DTYPES, dtype_name, is_ml_bfloat16,
+                      torch_dtype)
 from ._normlir import InvalidArgumentError
 
 #: The ops a :class:`Spec` builds (PyTorch's modules of the same names).
@@ -159,6 +160,13 @@ class Spec:
         return _normlir.spec_mlir(self.op, self.dtype, self.shape, **kwargs)
 
 
+def _bits(a):
+    """``a``, or for an ml_dtypes bfloat16 array its uint16 view."""
+    if isinstance(a, np.ndarray) and is_ml_bfloat16(a.dtype):
+        return a.view(np.uint16)
+    return a
+
+
 class Kernel:
     """One function of a compiled NormLIR module, callable on NumPy arrays
     (and other buffer-protocol objects) or PyTorch tensors.
@@ -166,7 +174,8 @@ class Kernel:
     ``kernel(*inputs, out=None)`` takes the function's inputs in order and
     returns its single result, or a tuple of its results. Nothing is copied:
     NumPy arrays are passed by the buffer protocol (``bf16`` as ``uint16``
-    bit patterns) and checked by the extension; torch tensors are passed by
+    bit patterns, or ``ml_dtypes.bfloat16`` arrays, whose results of bf16
+    are then such arrays too) and checked by the extension; torch tensors are passed by
     address after checking here that each has the signature's dtype and
     shape, is contiguous, and lives where the kernel runs (the CPU, or the
     CUDA device NormLIR uses). Inputs are never written.
@@ -238,9 +247,15 @@ class Kernel:
                         f"function '{self.name}': argument {i} is a torch "
                         "tensor, but the first is not; pass tensors or arrays "
                         "throughout")
+        # ml_dtypes' bfloat16 arrays export no buffer: their bits as uint16
+        # (the same memory); bf16 results then are such arrays too.
+        bf16 = next((a.dtype for a in inputs if isinstance(a, np.ndarray)
+                     and is_ml_bfloat16(a.dtype)), None)
         if out is None:
-            out = [np.empty(s, NUMPY_DTYPES[d]) for s, d in self.results]
-        self.function.call(inputs, out)
+            out = [np.empty(s, bf16 if d == "bf16" and bf16 is not None
+                            else NUMPY_DTYPES[d]) for s, d in self.results]
+        self.function.call([_bits(a) for a in inputs],
+                           [_bits(a) for a in out])
         return out
 
     def _call_torch(self, torch, device, inputs, out):

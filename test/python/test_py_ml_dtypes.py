@@ -78,3 +78,23 @@ def test_add_layer_norm():
     close(h, h64)
     ref = F.layer_norm(torch.tensor(h.astype(np.float64)), (64,)).numpy()
     close(y, ref)
+
+
+def test_kernel_takes_ml_bfloat16():
+    """A Kernel (normlir.compile) takes ml_dtypes bfloat16 arrays where its
+    signature says bf16, and returns its bf16 results as such arrays; the
+    uint16 bit patterns still work, and give uint16 results."""
+    spec = normlir.Spec("layer_norm", "bf16", (4, 32), normalized_shape=(32,))
+    kernel = normlir.compile(spec)
+    rng = np.random.default_rng(1)
+    x = bf16(rng.standard_normal((4, 32)) * 2 + 3)
+    y = kernel(x)
+    assert y.dtype == BF16 and y.shape == (4, 32)
+    ref = F.layer_norm(torch.tensor(x.astype(np.float64)), (32,)).numpy()
+    close(y, ref)
+    bits = kernel(x.view(np.uint16))
+    assert bits.dtype == np.uint16
+    assert np.array_equal(bits, y.view(np.uint16))
+    out = np.empty((4, 32), BF16)
+    assert kernel(x, out=out) is out
+    assert np.array_equal(out.view(np.uint16), bits)
