@@ -353,3 +353,23 @@ def test_backend_keeps_what_normlir_does_not_compute():
     y = torch.compile(m, backend=normlir.torch_compile_backend)(x)
     assert _backend.last_replaced == 0
     torch.testing.assert_close(y, m(x))
+
+
+def test_compile_dynamic_shapes():
+    """torch.compile(dynamic=True): one graph for every batch size (the fake
+    implementations take symbolic shapes); each size runs its own kernel."""
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Linear(16, 32), nnl.LayerNorm(32),
+                            nnl.RMSNorm(32))
+    compiled = torch.compile(m, backend="aot_eager", dynamic=True,
+                             fullgraph=True)
+    for rows in (3, 5, 9):
+        x = torch.randn(rows, 16, requires_grad=True)
+        x_ref = x.detach().clone().requires_grad_()
+        y = compiled(x)
+        y.square().sum().backward()
+        y_ref = m(x_ref)
+        y_ref.square().sum().backward()
+        torch.testing.assert_close(y, y_ref)
+        torch.testing.assert_close(x.grad, x_ref.grad)
