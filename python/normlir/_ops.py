@@ -39,10 +39,9 @@ copies them into the caller's tensors, a mutation the tracers
 functionalize.
 
 On the CPU the backward ops run the kernel the compiler derives
-(``norm-differentiate``), as eager autograd does. CUDA tensors'
-backward recomputes the op with PyTorch (``_autograd.reference``) and
-differentiates it, in eager mode; under ``torch.compile`` that nested
-``autograd.grad`` is not traceable yet.
+(``norm-differentiate``), as eager autograd does. CUDA tensors' backward
+is PyTorch's tensor operations (the closed forms of ``_grads.py``, from
+the saved statistics), which the tracers see like any other.
 """
 from __future__ import annotations
 
@@ -51,8 +50,8 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from . import _autograd
 from . import functional as _f
+from ._grads import pytorch_grads
 
 _LN, _RMS, _GN = _f._LAYER_NORM, _f._RMS_NORM, _f._GROUP_NORM
 
@@ -368,17 +367,14 @@ for _op, _bwd in ((_LN, layer_norm_backward), (_RMS, rms_norm_backward),
 # ----------------------------------------------------------------------------
 
 
-def _reference_grads(op, opts, rest, x, weight, bias, grad_output):
-    """CUDA: the gradients of PyTorch's computation of ``op``, recomputed
-    from the saved operands (as eager autograd does for CUDA tensors)."""
-    f = _autograd.reference(op, opts, rest)
-    with torch.enable_grad():
-        leaves = [None if t is None else t.detach().requires_grad_(True)
-                  for t in (x, weight, bias)]
-        y = f(*leaves)
-    grads = iter(torch.autograd.grad(
-        y, [t for t in leaves if t is not None], grad_output))
-    return tuple(None if t is None else next(grads) for t in leaves)
+# Devices whose backward runs NormLIR's derived kernels (the backward ops);
+# elsewhere _grads.pytorch_grads (tests force it on the CPU by emptying
+# this).
+_NATIVE_BACKWARD_DEVICES = ("cpu",)
+
+
+def _native_backward(x) -> bool:
+    return x.device.type in _NATIVE_BACKWARD_DEVICES
 
 
 def _needs(ctx, positions):
@@ -400,13 +396,12 @@ def _stats_backward(op, backward_op):
     def backward(ctx, gy, _gmean, _grstd):
         x, w, b, mean, rstd = ctx.saved_tensors
         shape_or_groups, eps = ctx.opts
-        if x.device.type == "cpu":
+        if _native_backward(x):
             dx, dw, db = backward_op(gy, x, shape_or_groups, w, b, mean, rstd,
                                      eps)
         else:
-            first = (tuple(shape_or_groups) if op == _LN
-                     else shape_or_groups)
-            dx, dw, db = _reference_grads(op, (first, eps), (), x, w, b, gy)
+            dx, dw, db = pytorch_grads(op, (shape_or_groups, eps), x, w, b,
+                                       (mean, rstd), gy)
         n = _needs(ctx, (0, 2, 3))
         return (dx if n[0] else None, None,
                 dw if n[1] and w is not None else None,
@@ -423,12 +418,11 @@ def _rms_setup(ctx, inputs, output):
 def _rms_backward(ctx, gy, _grstd):
     x, w, rstd = ctx.saved_tensors
     ns, eps = ctx.opts
-    if x.device.type == "cpu":
+    if _native_backward(x):
         dx, dw, _ = torch.ops.normlir.rms_norm_backward(gy, x, ns, w, rstd,
                                                          eps)
     else:
-        dx, dw, _ = _reference_grads(_RMS, (tuple(ns), eps), (), x, w, None,
-                                     gy)
+        dx, dw, _ = pytorch_grads(_RMS, (ns, eps), x, w, None, (rstd,), gy)
     n = _needs(ctx, (0, 2))
     return (dx if n[0] else None, None, dw if n[1] and w is not None else None,
             None)
@@ -451,13 +445,12 @@ def _bn_setup(ctx, inputs, output):
 def _bn_backward(ctx, gy, *_):
     x, w, b, rm, rv, nbt, s0, s1 = ctx.saved_tensors
     training, momentum, eps = ctx.opts
-    if x.device.type == "cpu":
+    if _native_backward(x):
         dx, dw, db = torch.ops.normlir.batch_norm_backward(
             gy, x, w, b, rm, rv, nbt, s0, s1, training, momentum, eps)
     else:
-        rest = () if training else (s0, s1)
-        dx, dw, db = _reference_grads(_BN, (training, momentum, eps), rest, x,
-                                      w, b, gy)
+        dx, dw, db = pytorch_grads(_BN, (training, momentum, eps), x, w, b,
+                                   (s0, s1), gy)
     n = _needs(ctx, (0, 1, 2))
     return (dx if n[0] else None, dw if n[1] and w is not None else None,
             db if n[2] and b is not None else None,
@@ -474,13 +467,12 @@ def _in_setup(ctx, inputs, output):
 def _in_backward(ctx, gy, *_):
     x, w, b, rm, rv, s0, s1 = ctx.saved_tensors
     use_input_stats, momentum, eps = ctx.opts
-    if x.device.type == "cpu":
+    if _native_backward(x):
         dx, dw, db = torch.ops.normlir.instance_norm_backward(
             gy, x, w, b, rm, rv, s0, s1, use_input_stats, momentum, eps)
     else:
-        rest = () if use_input_stats else (s0, s1)
-        dx, dw, db = _reference_grads(_IN, (use_input_stats, momentum, eps),
-                                      rest, x, w, b, gy)
+        dx, dw, db = pytorch_grads(_IN, (use_input_stats, momentum, eps), x,
+                                   w, b, (s0, s1), gy)
     n = _needs(ctx, (0, 1, 2))
     return (dx if n[0] else None, dw if n[1] and w is not None else None,
             db if n[2] and b is not None else None,

@@ -373,3 +373,89 @@ def test_compile_dynamic_shapes():
         y_ref.square().sum().backward()
         torch.testing.assert_close(y, y_ref)
         torch.testing.assert_close(x.grad, x_ref.grad)
+
+
+# ----------------------------------------------------------------------------
+# The PyTorch-operations backward (CUDA's), forced on the CPU
+# ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pytorch_backward(monkeypatch):
+    """The ops' autograd computes with _grads.pytorch_grads on every device
+    (CUDA's path), the CPU included."""
+    from normlir import _ops
+
+    monkeypatch.setattr(_ops, "_NATIVE_BACKWARD_DEVICES", ())
+
+
+@pytest.mark.parametrize("make,shape", [(Block, (16, 32)),
+                                        (CNN, (4, 3, 8, 8))],
+                         ids=["block", "cnn"])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_pytorch_backward_compiled_training(pytorch_backward, make, shape,
+                                            channels_last):
+    if channels_last and make is Block:
+        pytest.skip("no channels-last layout for a 2-D input")
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    x = torch.randn(*shape)
+    if channels_last:
+        x = x.to(memory_format=torch.channels_last)
+    ref, ours = twins(make)
+    compiled = torch.compile(ours, backend="aot_eager", fullgraph=True)
+    assert_trains_like(ref, ours, compiled, x)
+
+
+def _norm_cases():
+    """(name, normlir.functional call, the same with torch.nn.functional)
+    on float64 inputs' float32 copies."""
+    TF = torch.nn.functional
+    rm, rv = torch.randn(4), torch.rand(4) + 0.5
+    return [
+        ("layer_norm", lambda x, w, b: NF.layer_norm(x, (5, 6), w, b),
+         lambda x, w, b: TF.layer_norm(x, (5, 6), w, b), (5, 6)),
+        ("rms_norm", lambda x, w, b: NF.rms_norm(x, (6,), w, 1e-6),
+         lambda x, w, b: x * torch.rsqrt(x.square().mean(-1, keepdim=True)
+                                         + 1e-6) * w, (6,)),
+        ("group_norm", lambda x, w, b: NF.group_norm(x, 2, w, b),
+         lambda x, w, b: TF.group_norm(x, 2, w, b), (4,)),
+        ("batch_norm", lambda x, w, b: NF.batch_norm(
+            x, None, None, w, b, training=True),
+         lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True),
+         (4,)),
+        ("batch_norm_eval", lambda x, w, b: NF.batch_norm(
+            x, rm, rv, w, b, training=False),
+         lambda x, w, b: TF.batch_norm(x, rm.double(), rv.double(), w, b,
+                                       training=False), (4,)),
+        ("instance_norm", lambda x, w, b: NF.instance_norm(
+            x, None, None, w, b),
+         lambda x, w, b: TF.instance_norm(x, None, None, w, b), (4,)),
+        ("instance_norm_eval", lambda x, w, b: NF.instance_norm(
+            x, rm, rv, w, b, use_input_stats=False),
+         lambda x, w, b: TF.instance_norm(x, rm.double(), rv.double(), w, b,
+                                          use_input_stats=False), (4,)),
+    ]
+
+
+@pytest.mark.parametrize("case", _norm_cases(), ids=lambda c: c[0])
+def test_pytorch_backward_gradients(pytorch_backward, case):
+    """Each closed form against float64 autograd of PyTorch's norm, under
+    torch.compile (where the ops' autograd runs)."""
+    torch._dynamo.reset()
+    _, ours, theirs, pshape = case
+    torch.manual_seed(0)
+    x64 = torch.randn(3, 4, 5, 6, dtype=torch.float64) * 2 + 1
+    w64 = torch.rand(*pshape, dtype=torch.float64) + 0.5
+    b64 = torch.rand(*pshape, dtype=torch.float64)
+    g64 = torch.randn(3, 4, 5, 6, dtype=torch.float64)
+    leaves64 = [t.clone().requires_grad_() for t in (x64, w64, b64)]
+    torch.autograd.backward(theirs(*leaves64), g64)
+    leaves = [t.float().requires_grad_() for t in (x64, w64, b64)]
+    f = torch.compile(ours, backend="aot_eager", fullgraph=True)
+    torch.autograd.backward(f(*leaves), g64.float())
+    for name, got, want in zip("xwb", leaves, leaves64):
+        if want.grad is None:
+            continue
+        torch.testing.assert_close(got.grad.double(), want.grad, rtol=1e-4,
+                                   atol=1e-4, msg=name)
