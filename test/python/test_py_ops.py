@@ -194,10 +194,17 @@ def train(model, step_fn, x, steps):
                                         (CNN, (4, 3, 8, 8))],
                          ids=["block", "cnn"])
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_compile_fullgraph_training(make, shape, channels_last):
+@pytest.mark.parametrize("backward", ["kernels", "pytorch"])
+def test_compile_fullgraph_training(make, shape, channels_last, backward,
+                                   monkeypatch):
     """Three SGD steps of the model compiled with fullgraph=True (no graph
     break) match eager PyTorch's: losses, then every parameter and running
-    statistic."""
+    statistic. The backward on NormLIR's kernels (the CPU's), or on
+    _grads.pytorch_grads (CUDA's, forced here)."""
+    if backward == "pytorch":
+        from normlir import _ops
+
+        monkeypatch.setattr(_ops, "_NATIVE_BACKWARD_DEVICES", ())
     if channels_last and make is Block:
         pytest.skip("no channels-last layout for a 2-D input")
     torch._dynamo.reset()
@@ -387,24 +394,6 @@ def pytorch_backward(monkeypatch):
     from normlir import _ops
 
     monkeypatch.setattr(_ops, "_NATIVE_BACKWARD_DEVICES", ())
-
-
-@pytest.mark.parametrize("make,shape", [(Block, (16, 32)),
-                                        (CNN, (4, 3, 8, 8))],
-                         ids=["block", "cnn"])
-@pytest.mark.parametrize("channels_last", [False, True])
-def test_pytorch_backward_compiled_training(pytorch_backward, make, shape,
-                                            channels_last):
-    if channels_last and make is Block:
-        pytest.skip("no channels-last layout for a 2-D input")
-    torch._dynamo.reset()
-    torch.manual_seed(0)
-    x = torch.randn(*shape)
-    if channels_last:
-        x = x.to(memory_format=torch.channels_last)
-    ref, ours = twins(make)
-    compiled = torch.compile(ours, backend="aot_eager", fullgraph=True)
-    assert_trains_like(ref, ours, compiled, x)
 
 
 def _norm_cases():
