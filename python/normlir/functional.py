@@ -753,6 +753,12 @@ def _backward_torch(op, opts, x, params, num_affine, grad_output, saved=()):
     layout, x = _torch_layout(op, x)
     params = tuple(None if p is None else p.detach().contiguous()
                    for p in params)
+    if x.numel() == 0:
+        # No values: nothing flows back (the derived function of such a
+        # spec has no normalized output to differentiate).
+        return [_empty_like(x)] + [_torch.zeros_like(p)
+                                   for p in params[:num_affine]
+                                   if p is not None]
     key = ("backward", bool(saved), op, opts, layout, x.shape, x.dtype,
            x.device, *[None if p is None else (p.shape, p.dtype, p.device)
                        for p in params])

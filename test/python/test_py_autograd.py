@@ -203,3 +203,30 @@ def test_saved_statistics_large_mean(rng, op):
     mine(x, w).backward(dy)
     assert used_compiled_backward(saved=True)
     check_grads([x, w], reference_grads(theirs, [x, w], dy))
+
+
+@pytest.mark.parametrize("case", ["batch_norm", "layer_norm", "group_norm"])
+def test_zero_size_backward(case):
+    """No values: gradients of the input's (empty) shape and zero parameter
+    gradients, as PyTorch's (the derived backward has nothing to
+    differentiate)."""
+    import torch.nn.functional as TF
+
+    shape = (2, 6, 0) if case == "batch_norm" else (0, 6, 3)
+    x = torch.randn(*shape, requires_grad=True)
+    w = torch.randn(6 if case != "layer_norm" else 3, requires_grad=True)
+    b = torch.randn_like(w, requires_grad=True)
+    call = {
+        "batch_norm": lambda f, x, w, b: f.batch_norm(x, None, None, w, b,
+                                                      training=True),
+        "layer_norm": lambda f, x, w, b: f.layer_norm(x, (3,), w, b),
+        "group_norm": lambda f, x, w, b: f.group_norm(x, 3, w, b),
+    }[case]
+    call(NF, x, w, b).sum().backward()
+    got = (x.grad, w.grad, b.grad)
+    for t in (x, w, b):
+        t.grad = None
+    call(TF, x, w, b).sum().backward()
+    for g, want in zip(got, (x.grad, w.grad, b.grad)):
+        assert g.shape == want.shape
+        assert torch.equal(g, want)
