@@ -112,11 +112,26 @@ def _bn_updates(training, running_mean, running_var, num_batches_tracked):
     return (), None
 
 
+def _in_updates(use_input_stats, running_mean, running_var):
+    """functional.instance_norm's in-place updates."""
+    if not use_input_stats or running_mean is None:
+        return ()
+    return running_mean, running_var
+
+
 def _constant_copies(running_mean, running_var):
     if running_mean is None:
         return _absent(), _absent()
     return (running_mean.detach().to(torch.float32, copy=True),
             running_var.detach().to(torch.float32, copy=True))
+
+
+def _constant_copies_like(running_mean, running_var):
+    """_constant_copies' results, uninitialized (fake implementations)."""
+    if running_mean is None:
+        return _absent(), _absent()
+    return (_stats(running_mean, running_mean.shape),
+            _stats(running_var, running_var.shape))
 
 
 # ----------------------------------------------------------------------------
@@ -221,11 +236,8 @@ def _(input, weight, bias, running_mean, running_var, num_batches_tracked,
     if training:
         shape = (input.shape[1],)
         saved = _stats(input, shape), _stats(input, shape)
-    elif running_mean is None:
-        saved = _absent(), _absent()
     else:
-        saved = (_stats(running_mean, running_mean.shape),
-                 _stats(running_var, running_var.shape))
+        saved = _constant_copies_like(running_mean, running_var)
     return (y, *saved, *_updates_like(updates, 3))
 
 
@@ -236,8 +248,7 @@ def instance_norm(input: Tensor, weight: Optional[Tensor],
                   running_var: Optional[Tensor], use_input_stats: bool,
                   momentum: float, eps: float
                   ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    updates = _fresh(() if not use_input_stats or running_mean is None
-                     else (running_mean, running_var))
+    updates = _fresh(_in_updates(use_input_stats, running_mean, running_var))
     y = _f._norm_torch(_IN, (use_input_stats, momentum, eps), input,
                        (weight, bias, running_mean, running_var), updates)
     saved = ((_absent(), _absent()) if use_input_stats
@@ -249,13 +260,9 @@ def instance_norm(input: Tensor, weight: Optional[Tensor],
 def _(input, weight, bias, running_mean, running_var, use_input_stats,
       momentum, eps):
     y = _result_like(_IN, input)
-    updates = (() if not use_input_stats or running_mean is None
-               else (running_mean, running_var))
-    if use_input_stats or running_mean is None:
-        saved = _absent(), _absent()
-    else:
-        saved = (_stats(running_mean, running_mean.shape),
-                 _stats(running_var, running_var.shape))
+    updates = _in_updates(use_input_stats, running_mean, running_var)
+    saved = ((_absent(), _absent()) if use_input_stats
+             else _constant_copies_like(running_mean, running_var))
     return (y, *saved, *_updates_like(updates, 2))
 
 

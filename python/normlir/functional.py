@@ -539,15 +539,10 @@ def _reference_norm(op, opts, x, params, updates):
         ns, eps = opts
         return F.layer_norm(x, ns, params[0], params[1], eps)
     if op == _RMS_NORM:
-        ns, eps = opts
-        if eps is None:
-            eps = _torch.finfo(_torch.float32).eps
-        dims = tuple(range(-len(ns), 0))
-        xf = x.float()
-        y = xf * _torch.rsqrt(xf.square().mean(dims, keepdim=True) + eps)
-        if params[0] is not None:
-            y = y * params[0].float()
-        return y.to(x.dtype)
+        # No F.rms_norm before PyTorch 2.4: the backward's recomputation.
+        from . import _autograd
+
+        return _autograd.reference(op, opts, ())(x, params[0], None)
     if op == _GROUP_NORM:
         groups, eps = opts
         return F.group_norm(x, groups, params[0], params[1], eps)

@@ -179,13 +179,6 @@ void GPUEmitter::storeVec(Value v, Value mem, Value i) {
                           /*nontemporal=*/false, accessAlign(elt));
 }
 
-Value GPUEmitter::toF64(Value v) {
-  Type f64 = b.getF64Type();
-  if (auto vt = dyn_cast<VectorType>(v.getType()))
-    f64 = VectorType::get(vt.getShape(), f64);
-  return arith::ExtFOp::create(b, loc, f64, v);
-}
-
 Value GPUEmitter::deviceAlloc(int64_t n, Type elt) {
   auto type = MemRefType::get({std::max<int64_t>(n, 1)}, elt ? elt : f32Type);
   return gpu::AllocOp::create(b, loc, type, Type(), ValueRange{}, ValueRange{},

@@ -184,8 +184,6 @@ protected:
   void storeVec(mlir::Value v, mlir::Value mem, mlir::Value i);
   /// A device buffer of `n` elements (at least one) of `type` (null: f32).
   mlir::Value deviceAlloc(int64_t n, mlir::Type type = {});
-  /// `v` (f32, scalar or vector) extended to f64.
-  mlir::Value toF64(mlir::Value v);
 
   //===--------------------------------------------------------------------===//
   // Parameters

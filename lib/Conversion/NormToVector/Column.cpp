@@ -246,7 +246,7 @@ SmallVector<Value> ColumnEmitter::sumOverRows(const LaneBlock &blk,
         });
     SmallVector<Value> out;
     for (auto [t, a] : llvm::zip(tot, accs))
-      out.push_back(fadd(t, toF64Vec(a)));
+      out.push_back(fadd(t, toF64(a)));
     return out;
   });
 }
@@ -285,7 +285,7 @@ void ColumnEmitter::emitLaneBlock(const LaneBlock &blk, Value c) {
         a[1] = fma(d, d, a[1]);
       });
   for (int64_t u = 0; u < blk.count; ++u) {
-    Moments m = statistics.momentsFromShiftedSums(nW, toF64Vec(shifts[u]),
+    Moments m = statistics.momentsFromShiftedSums(nW, toF64(shifts[u]),
                                                   dev[2 * u], dev[2 * u + 1]);
     storeWide(m.mean, partA, at(u), blk.maskOf(u));
     storeWide(m.m2, partB, at(u), blk.maskOf(u));

@@ -230,7 +230,7 @@ SmallVector<Value> VectorEmitter::reduceBlock(Value base, Value firstGroup,
       parts = next;
     }
     out[k] =
-        fadd(out[k], acc == Accumulate::F32BlocksF64Totals ? toF64Vec(parts[0])
+        fadd(out[k], acc == Accumulate::F32BlocksF64Totals ? toF64(parts[0])
                                                            : parts[0]);
   }
   return out;
@@ -273,7 +273,7 @@ SmallVector<Value> VectorEmitter::reduceRun(Value base, int64_t n,
   if (!separate)
     return rest;
   for (unsigned k = 0; k < numAcc; ++k)
-    totals[k] = fadd(totals[k], toF64Vec(rest[k]));
+    totals[k] = fadd(totals[k], toF64(rest[k]));
   return totals;
 }
 
@@ -342,7 +342,7 @@ void VectorEmitter::pass1Step(Value v, MutableArrayRef<Value> a) {
     a[0] = fma(v, v, a[0]);
     return;
   }
-  Value wide = toF64Vec(v);
+  Value wide = toF64(v);
   a[0] = fma(wide, wide, a[0]);
 }
 

@@ -152,13 +152,6 @@ protected:
         b, loc,
         mlir::DenseElementsAttr::get(wideType(), b.getF64FloatAttr(0.0)));
   }
-  mlir::Value toF64(mlir::Value v) {
-    return mlir::arith::ExtFOp::create(b, loc, b.getF64Type(), v);
-  }
-  /// An f32 vector extended to f64 lanes.
-  mlir::Value toF64Vec(mlir::Value v) {
-    return mlir::arith::ExtFOp::create(b, loc, wideType(), v);
-  }
   mlir::Value splatWide(mlir::Value scalar) {
     return mlir::vector::BroadcastOp::create(b, loc, wideType(), scalar);
   }

@@ -192,6 +192,13 @@ protected:
   /// else plain.
   void storeAt(mlir::Value v, mlir::Value mem, mlir::Value i, mlir::Value mask,
                bool aligned);
+  /// `v` (f32, a scalar or a vector) extended to f64 of the same shape.
+  mlir::Value toF64(mlir::Value v) {
+    mlir::Type f64 = b.getF64Type();
+    if (auto vt = mlir::dyn_cast<mlir::VectorType>(v.getType()))
+      f64 = mlir::VectorType::get(vt.getShape(), f64);
+    return mlir::arith::ExtFOp::create(b, loc, f64, v);
+  }
   /// A vector of `vl` floats, extended to f32.
   mlir::Value toF32Vec(mlir::Value v) {
     return mlir::cast<mlir::VectorType>(v.getType()).getElementType().isF32()
