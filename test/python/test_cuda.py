@@ -559,9 +559,12 @@ def test_rms_norm_cpu_shapes(rng, tmp_path, gpu, shape, ns, weight):
 
 
 # BatchNorm training (shape, channel axis): NCHW segment (1-wide vectors:
-# H*W = 259; 4-wide; 4 blocks per H*W run), a small NCHW one (column), NC
-# and NLC (column), NHWC column (1-wide: C = 5; 16 chunks of R1).
+# H*W = 259; 4-wide; 4 blocks per H*W run), NCHW segment over short runs
+# (16 runs of H*W = 196 per block, the last group 4; 1-wide runs of 49, the
+# last group 8), a small NCHW one (column), NC and NLC (column), NHWC column
+# (1-wide: C = 5; R1 in chunks).
 BN_TRAIN = [((4, 5, 7, 37), 1), ((8, 3, 32, 32), 1), ((2, 3, 256, 256), 1),
+            ((20, 6, 14, 14), 1), ((40, 3, 7, 7), 1),
             ((2, 3, 4, 5), 1), ((256, 64), 1), ((4, 7, 3), 2),
             ((4, 7, 37, 5), 3), ((16, 8, 8, 64), 3)]
 BN_IDS = [f"{'x'.join(map(str, s))}-c{a}" for s, a in BN_TRAIN]

@@ -105,13 +105,16 @@ static std::vector<Axis> gpuAxes(norm::GPUScheduleAttr base) {
   int64_t t = base.getThreads(), r = base.getRows(), v = base.getVectorWidth(),
           c = base.getChunks();
   bool row = base.getStrategy() == norm::Strategy::Row;
+  // The segment strategy either splits runs (chunks) or, on short runs,
+  // takes several per block (rows): the heuristic's form is varied.
+  bool runs = base.getStrategy() == norm::Strategy::Segment && r > 1;
   std::vector<Axis> axes = {intAxis("threads", t,
                                     {t / 4, t / 2, t, 2 * t, 4 * t},
                                     row ? 1 : 32, 1024, /*pow2=*/true)};
-  if (row)
+  if (row || runs)
     axes.push_back(intAxis("rows", r, {r / 2, r, 2 * r}, 1, 1024, true));
   axes.push_back(intAxis("vector-width", v, {v, v / 2}, 1, 16, true));
-  if (!row)
+  if (!row && !runs)
     axes.push_back(intAxis("chunks", c, {c / 4, c / 2, c, 2 * c, 4 * c}));
   return axes;
 }

@@ -165,15 +165,15 @@ GPUEmitter::Moments ColumnEmitter::threadMoments(Value rowBase, Value q,
   }
   Value ub = select(colOk, rowEnd, first);
   Value zero = wideSums ? toF64(zeroV()) : zeroV();
-  SmallVector<Value> acc =
-      forLoop(first, ub, ty, {zero, zero, cF(0.0)},
-              [&](Value row, ValueRange a) -> SmallVector<Value> {
-                Value v = loadVec(x, elementAt(rowBase, row, q));
-                Value d = centered ? fsub(v, shiftV) : v;
-                if (wideSums)
-                  d = toF64(d);
-                return {fadd(a[0], d), fma(d, d, a[1]), fadd(a[2], cF(1.0))};
-              });
+  SmallVector<Value> acc = unrolledRows(
+      first, ub, ty, kRowUnroll, {zero, zero, cF(0.0)},
+      [&](Value row) { return loadVec(x, elementAt(rowBase, row, q)); },
+      [&](Value, Value v, ValueRange a) -> SmallVector<Value> {
+        Value d = centered ? fsub(v, shiftV) : v;
+        if (wideSums)
+          d = toF64(d);
+        return {fadd(a[0], d), fma(d, d, a[1]), fadd(a[2], cF(1.0))};
+      });
   Value s1 = wideSums ? acc[0] : toF64(acc[0]);
   Value s2 = wideSums ? acc[1] : toF64(acc[1]);
   return statistics.momentsFromShiftedSums(toF64(splat(acc[2])), toF64(shiftV),

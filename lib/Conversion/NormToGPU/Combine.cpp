@@ -148,15 +148,18 @@ void GPUEmitter::applyColumns(const ApplyPlan &plan, Value p0c, Value chunk,
   Value rowBegin = iadd(imul(chunk, plan.rowsPerChunk), tyc);
   Value rowEnd =
       imin(iadd(imul(chunk, plan.rowsPerChunk), plan.rowsPerChunk), cI(r1));
-  forLoop(rowBegin, rowEnd, plan.ty, {},
-          [&](Value row, ValueRange) -> SmallVector<Value> {
-            auto [scale, shift] = l.paramsAlongR1 ? scaleShift(row) : fixed;
-            Value e = iadd(imul(iadd(imul(p0c, r1), row), columns), q);
-            Value v = loadVec(x, e);
-            Value d = meanV ? fsub(v, meanV) : v;
-            storeVec(shift ? fma(d, scale, shift) : fmul(d, scale), y, e);
-            return {};
-          });
+  auto at = [&](Value row) {
+    return iadd(imul(iadd(imul(p0c, r1), row), columns), q);
+  };
+  unrolledRows(
+      rowBegin, rowEnd, plan.ty, kRowUnroll, {},
+      [&](Value row) { return loadVec(x, at(row)); },
+      [&](Value row, Value v, ValueRange) -> SmallVector<Value> {
+        auto [scale, shift] = l.paramsAlongR1 ? scaleShift(row) : fixed;
+        Value d = meanV ? fsub(v, meanV) : v;
+        storeVec(shift ? fma(d, scale, shift) : fmul(d, scale), y, at(row));
+        return {};
+      });
 }
 
 Value GPUEmitter::applyStatVector(const ApplyPlan &plan, Value buf, Value p0c,

@@ -132,6 +132,35 @@ GPUEmitter::forLoop(Value lb, Value ub, int64_t step, ValueRange inits,
   return SmallVector<Value>(loop.getResults());
 }
 
+SmallVector<Value> GPUEmitter::unrolledRows(
+    Value lb, Value ub, int64_t step, int64_t unroll, ValueRange inits,
+    function_ref<Value(Value)> load,
+    function_ref<SmallVector<Value>(Value, Value, ValueRange)> use) {
+  // Rows of the main loop: floor(count / unroll) * unroll of the
+  // ceil((ub - lb) / step) rows, the empty range clamped to none.
+  Value span =
+      arith::SubIOp::create(b, loc, arith::MaxUIOp::create(b, loc, lb, ub), lb);
+  Value count = idiv(iadd(span, step - 1), step);
+  Value mainEnd = iadd(lb, imul(imul(idiv(count, unroll), unroll), step));
+  SmallVector<Value> acc =
+      forLoop(lb, mainEnd, step * unroll, inits,
+              [&](Value row, ValueRange a) -> SmallVector<Value> {
+                SmallVector<Value> rows, loaded;
+                for (int64_t u = 0; u < unroll; ++u) {
+                  rows.push_back(iadd(row, u * step));
+                  loaded.push_back(load(rows.back()));
+                }
+                SmallVector<Value> carried(a);
+                for (int64_t u = 0; u < unroll; ++u)
+                  carried = use(rows[u], loaded[u], carried);
+                return carried;
+              });
+  return forLoop(mainEnd, arith::MaxUIOp::create(b, loc, mainEnd, ub), step,
+                 acc, [&](Value row, ValueRange a) -> SmallVector<Value> {
+                   return use(row, load(row), a);
+                 });
+}
+
 void GPUEmitter::launch(int64_t grid, int64_t block,
                         ArrayRef<int64_t> sharedSizes, LaunchBody body,
                         Type sharedType) {

@@ -38,6 +38,8 @@ constexpr int64_t kBlockThreads = 256;
 /// Rows each apply thread normalizes (its scale and shift are computed once
 /// for them).
 constexpr int64_t kApplyRowsPerThread = 8;
+/// Rows whose loads a thread issues together (unrolledRows).
+constexpr int64_t kRowUnroll = 4;
 /// Elements one thread of the row strategy keeps in registers at most.
 constexpr int64_t kMaxRowElementsPerThread = 64;
 /// Static workgroup memory of one block.
@@ -157,6 +159,21 @@ protected:
           llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::Value,
                                                             mlir::ValueRange)>
               body);
+
+  /// A thread's walk over rows lb, lb + step, ... (< ub), `unroll` rows per
+  /// iteration of a main loop, then a remainder loop: each iteration first
+  /// calls `load(row)` for its rows, then `use(row, loaded, carried)` for
+  /// each in row order. The loads then wait on memory together rather than
+  /// one per trip: with a few rows per thread (a grid of one wave), a
+  /// thread's memory parallelism is what bounds the kernel. lb may exceed
+  /// ub (no rows).
+  llvm::SmallVector<mlir::Value>
+  unrolledRows(mlir::Value lb, mlir::Value ub, int64_t step, int64_t unroll,
+               mlir::ValueRange inits,
+               llvm::function_ref<mlir::Value(mlir::Value)> load,
+               llvm::function_ref<llvm::SmallVector<mlir::Value>(
+                   mlir::Value, mlir::Value, mlir::ValueRange)>
+                   use);
 
   /// The body of a launch: (block id, thread id, workgroup buffers).
   using LaunchBody = llvm::function_ref<void(

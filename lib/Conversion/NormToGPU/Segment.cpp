@@ -5,9 +5,11 @@
 //===----------------------------------------------------------------------===//
 //
 // Rows too long for registers and long contiguous runs (NCHW BatchNorm):
-// each contiguous R2 segment is split into `chunks` pieces, each reduced by
-// a block to partial moments (each thread sums deviations from its first
-// element, threads merge with Chan et al.'s update); then the combine and
+// each contiguous R2 segment is split into `chunks` pieces, or (`rows` > 1,
+// short runs) `rows` consecutive R1 segments of one statistic are taken
+// together; each piece is reduced by a block to partial moments (each
+// thread sums deviations from its first element in f32, its moments and
+// the block's merge, Chan et al.'s update, are f64); then the combine and
 // apply launches of Combine.cpp.
 //
 //===----------------------------------------------------------------------===//
@@ -45,11 +47,17 @@ private:
   /// One block's chunk.
   void emitChunk(Value bid, Value tid, ArrayRef<BlockArgument> shared,
                  Value partials);
-  /// The moments of the thread's elements of x[start, start + len) (from
-  /// `first`, step threads * vl), about the first of them.
-  Moments threadMoments(Value start, Value len, Value first);
+  /// One block's group of `runs` R1 segments of one statistic.
+  void emitRuns(Value bid, Value tid, ArrayRef<BlockArgument> shared,
+                Value partials);
+  /// The moments of the thread's elements j in [first, len) (step
+  /// threads * vl) of a piece, element j at x[at(j)], about the first of
+  /// them.
+  Moments threadMoments(function_ref<Value(Value)> at, Value len, Value first);
   /// Stores the chunk's partial (thread 0, the block's merged moments).
   void storeChunkPartial(Value seg, Value chunk, Moments total, Value partials);
+  /// Stores `total` as partial `index` (of all statistics' partials).
+  void storePartial(Moments total, Value partials, Value index);
 
   int64_t r1, p1, r2;
   int64_t threads;
@@ -58,7 +66,10 @@ private:
   int64_t chunkLen, numChunks, lastLen;
   /// Warps per block.
   int64_t warps;
-  /// Partials per statistic: one per chunk of each of its R1 segments.
+  /// R1 segments per block (rows > 1: chunks is 1), groups of them.
+  int64_t runs, numGroups;
+  /// Partials per statistic: one per chunk of each of its R1 segments, or
+  /// per group.
   int64_t numPartials;
 };
 
@@ -75,14 +86,50 @@ SegmentEmitter::SegmentEmitter(OpBuilder &b, KernelOp op,
   numChunks = std::max<int64_t>(ceilDiv(r2, chunkLen), 1);
   lastLen = r2 - (numChunks - 1) * chunkLen;
   warps = ceilDiv(threads, kWarpSize);
-  numPartials = r1 * numChunks;
+  runs = std::clamp<int64_t>(schedule.getRows(), 1, std::max<int64_t>(r1, 1));
+  numGroups = ceilDiv(r1, runs);
+  numPartials = runs > 1 ? numGroups : r1 * numChunks;
 }
 
 void SegmentEmitter::emitPartials(Value partials) {
-  launch(l.numSegments() * numChunks, threads, {warps, warps, warps},
-         [&](Value bid, Value tid, ArrayRef<BlockArgument> sh) {
-           emitChunk(bid, tid, sh, partials);
-         });
+  int64_t grid =
+      runs > 1 ? l.numStats() * numGroups : l.numSegments() * numChunks;
+  launch(
+      grid, threads, {warps, warps, warps},
+      [&](Value bid, Value tid, ArrayRef<BlockArgument> sh) {
+        if (runs > 1)
+          emitRuns(bid, tid, sh, partials);
+        else
+          emitChunk(bid, tid, sh, partials);
+      },
+      b.getF64Type());
+}
+
+void SegmentEmitter::emitRuns(Value bid, Value tid,
+                              ArrayRef<BlockArgument> shared, Value partials) {
+  // Block (g, group): statistic g = (p0, p1), runs [group * runs, +count)
+  // of R1, each r2 contiguous elements p1 * r2 apart.
+  Value g = idiv(bid, numGroups);
+  Value group = irem(bid, numGroups);
+  Value p0 = idiv(g, p1), p1c = irem(g, p1);
+  Value r1Begin = imul(group, runs);
+  int64_t lastCount = r1 - (numGroups - 1) * runs;
+  Value count =
+      numGroups == 1 || lastCount == runs
+          ? cI(runs)
+          : select(ieq(group, numGroups - 1), cI(lastCount), cI(runs));
+  Value base = imul(iadd(imul(iadd(imul(p0, r1), r1Begin), p1), p1c), r2);
+  // vl divides r2 (the schedule's width divides the runs): a vector never
+  // straddles two runs.
+  auto at = [&](Value j) {
+    return iadd(base, iadd(imul(idiv(j, r2), p1 * r2), irem(j, r2)));
+  };
+  Value first = imul(tid, vl);
+  statistics.blockMerge(threadMoments(at, imul(count, r2), first), threads, tid,
+                        shared, [&](Moments total) {
+                          storePartial(total, partials,
+                                       iadd(imul(g, numPartials), group));
+                        });
 }
 
 void SegmentEmitter::emitChunk(Value bid, Value tid,
@@ -95,12 +142,13 @@ void SegmentEmitter::emitChunk(Value bid, Value tid,
   Value start = iadd(imul(seg, r2), imul(chunk, chunkLen));
   Value first = imul(tid, vl);
   statistics.blockMerge(
-      threadMoments(start, len, first), threads, tid, shared,
+      threadMoments([&](Value j) { return iadd(start, j); }, len, first),
+      threads, tid, shared,
       [&](Moments total) { storeChunkPartial(seg, chunk, total, partials); });
 }
 
-GPUEmitter::Moments SegmentEmitter::threadMoments(Value start, Value len,
-                                                  Value first) {
+GPUEmitter::Moments SegmentEmitter::threadMoments(function_ref<Value(Value)> at,
+                                                  Value len, Value first) {
   // Each thread sums deviations from its first element (0 without
   // centering), which keeps the sums small for data far from 0.
   Value shift = cF(0.0);
@@ -108,22 +156,24 @@ GPUEmitter::Moments SegmentEmitter::threadMoments(Value start, Value len,
     shift = ifElse(
         ult(first, len), f32Type,
         [&] {
-          Value v = vector::ExtractOp::create(
-              b, loc, loadVec(x, iadd(start, first)), ArrayRef<int64_t>{0});
+          Value v = vector::ExtractOp::create(b, loc, loadVec(x, at(first)),
+                                              ArrayRef<int64_t>{0});
           return select(isFinite(v), v, cF(0.0));
         },
         [&] { return cF(0.0); });
   }
   Value shiftV = splat(shift);
-  SmallVector<Value> acc = forLoop(
-      first, len, threads * vl, {zeroV(), zeroV(), cF(0.0)},
-      [&](Value j, ValueRange a) -> SmallVector<Value> {
-        Value v = loadVec(x, iadd(start, j));
+  SmallVector<Value> acc = unrolledRows(
+      first, len, threads * vl, kRowUnroll, {zeroV(), zeroV(), cF(0.0)},
+      [&](Value j) { return loadVec(x, at(j)); },
+      [&](Value, Value v, ValueRange a) -> SmallVector<Value> {
         Value d = centered ? fsub(v, shiftV) : v;
         return {fadd(a[0], d), fma(d, d, a[1]), fadd(a[2], cF(double(vl)))};
       });
-  return statistics.momentsFromShiftedSums(acc[2], shift, hsum(acc[0]),
-                                           hsum(acc[1]));
+  // The thread's moments and the block's merge are f64, as the column
+  // strategy's: f32 means rounded at each merge are ~1e-3 off at 1e4.
+  return statistics.momentsFromShiftedSums(
+      toF64(acc[2]), toF64(shift), toF64(hsum(acc[0])), toF64(hsum(acc[1])));
 }
 
 void SegmentEmitter::storeChunkPartial(Value seg, Value chunk, Moments total,
@@ -133,11 +183,15 @@ void SegmentEmitter::storeChunkPartial(Value seg, Value chunk, Moments total,
   Value r1c = irem(idiv(seg, p1), r1);
   Value p1c = irem(seg, p1);
   Value g = iadd(imul(p0, p1), p1c);
-  Value at =
-      imul(iadd(imul(g, numPartials), iadd(imul(r1c, numChunks), chunk)), 3);
-  storeScalar(toF64(total.n), partials, at);
-  storeScalar(toF64(total.mean), partials, iadd(at, 1));
-  storeScalar(toF64(total.m2), partials, iadd(at, 2));
+  storePartial(total, partials,
+               iadd(imul(g, numPartials), iadd(imul(r1c, numChunks), chunk)));
+}
+
+void SegmentEmitter::storePartial(Moments total, Value partials, Value index) {
+  Value at = imul(index, 3);
+  storeScalar(total.n, partials, at);
+  storeScalar(total.mean, partials, iadd(at, 1));
+  storeScalar(total.m2, partials, iadd(at, 2));
 }
 
 LogicalResult

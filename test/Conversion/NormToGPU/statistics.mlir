@@ -2,35 +2,40 @@
 
 // The statistics core (Statistics.h) on the GPU target: warp shuffles.
 
-// Segment (Segment.cpp) and the combine (Combine.cpp): each thread's sums
-// about its first element become moments (momentsFromShiftedSums: an
-// empty-part guard, M2 clamped at 0), merged across the warp by a butterfly
-// of shuffles of (n, mean, M2) at offsets 16 to 1, each step Chan's merge
-// with its rule for infinite means. The partials are f64. The combine
-// kernel folds the same merge over a lane's partials in f64, butterflies it
-// (an f64 shuffles as two i32 halves), and lane 0 finalizes: M2 / 1024
-// values in f64, rounded to f32 once, the rstd, the private copies and the
-// outs.
+// Segment (Segment.cpp) and the combine (Combine.cpp): each thread's f32
+// sums about its first element become f64 moments (momentsFromShiftedSums:
+// an empty-part guard, M2 clamped at 0), merged across the warp by a
+// butterfly of shuffles of (n, mean, M2) at offsets 16 to 1 (an f64
+// shuffles as two i32 halves), each step Chan's merge with its rule for
+// infinite means; the partials are f64. The combine kernel folds the same
+// merge over a lane's partials in f64, butterflies it, and lane 0
+// finalizes: M2 / 1024 values in f64, rounded to f32 once, the rstd, the
+// private copies and the outs.
+// A thread's loop is unrolled by 4 (unrolledRows): a main loop issuing
+// four loads before using them, then a remainder loop.
 // CHECK-LABEL: func.func @segment(
 // CHECK: %[[P:.*]] = gpu.alloc () : memref<192xf64>
 // CHECK: gpu.launch
-// CHECK: %[[T:.*]]:3 = scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, f32)
+// CHECK: scf.for {{.*}} step %c1024 iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, f32)
+// CHECK-COUNT-4: vector.load
+// CHECK-NOT: vector.load
+// CHECK: scf.yield
+// CHECK: %[[T:.*]]:3 = scf.for {{.*}} step %c256{{[_0-9]*}} {{.*}} -> (vector<4xf32>, vector<4xf32>, f32)
+// CHECK: %[[NT:.*]] = arith.extf %[[T]]#2 : f32 to f64
 // CHECK: vector.reduction <add>, %[[T]]#0 : vector<4xf32> into f32
 // CHECK: vector.reduction <add>, %[[T]]#1 : vector<4xf32> into f32
-// CHECK: arith.cmpf ogt, %[[T]]#2
-// CHECK: arith.maximumf
-// CHECK: gpu.shuffle  xor %[[T]]#2, {{%c16_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
-// CHECK: gpu.shuffle  xor {{.*}}, {{%c16_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
-// CHECK: gpu.shuffle  xor {{.*}}, {{%c16_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
-// CHECK: math.fma
+// CHECK: arith.cmpf ogt, %[[NT]]
+// CHECK: arith.maximumf {{.*}} : f64
+// CHECK: arith.bitcast %[[NT]] : f64 to i64
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c16_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : i32
+// CHECK: math.fma {{.*}} : f64
 // CHECK: arith.andi
-// CHECK: gpu.shuffle  xor {{.*}}, {{%c8_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
-// CHECK: gpu.shuffle  xor {{.*}}, {{%c4_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
-// CHECK: gpu.shuffle  xor {{.*}}, {{%c2_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
-// CHECK: gpu.shuffle  xor {{.*}}, {{%c1_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : f32
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c8_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : i32
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c4_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : i32
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c2_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : i32
+// CHECK: gpu.shuffle  xor {{.*}}, {{%c1_i32[_0-9]*}}, {{%c32_i32[_0-9]*}} : i32
 // CHECK: gpu.barrier
-// CHECK: %[[W:.*]] = arith.extf {{.*}} : f32 to f64
-// CHECK-NEXT: memref.store %[[W]], %[[P]]
+// CHECK: memref.store {{.*}}, %[[P]]{{.*}} : memref<192xf64>
 // CHECK: gpu.launch
 // CHECK: scf.for {{.*}} -> (f64, f64, f64)
 // CHECK: memref.load %[[P]]

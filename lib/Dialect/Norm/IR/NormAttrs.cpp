@@ -119,7 +119,7 @@ GPUScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "gpu_schedule needs threads * rows >= 32 (whole "
                           "warps), got "
                        << threads * rows;
-  if (!row && rows != 1)
+  if (strategy == Strategy::Column && rows != 1)
     return emitError() << "gpu_schedule rows must be 1 for the "
                        << stringifyStrategy(strategy) << " strategy";
   // (C3) At most 16 bytes of f32... or 16 halves: one 16- or 32-byte access.
@@ -135,6 +135,10 @@ GPUScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (row && chunks != 1)
     return emitError() << "gpu_schedule chunks must be 1 for the row "
                           "strategy (split rows use segment)";
+  if (strategy == Strategy::Segment && rows != 1 && chunks != 1)
+    return emitError() << "gpu_schedule chunks must be 1 for the segment "
+                          "strategy with rows > 1 (a block reduces whole "
+                          "runs)";
   return success();
 }
 

@@ -61,10 +61,22 @@ constexpr int64_t kGPUBlockThreads = 256;
 constexpr int64_t kGPUMaxRowElements = 32;
 /// Elements per block of the GPU segment strategy.
 constexpr int64_t kGPUSegmentChunk = 16384;
+/// Runs shorter than this decline the GPU segment strategy; shorter than
+/// kGPUShortSegmentRun, a block takes several (`rows`) of them, about
+/// kGPUSegmentRunsBlock elements.
+constexpr int64_t kGPUMinSegmentRun = 32;
+constexpr int64_t kGPUShortSegmentRun = 256;
+constexpr int64_t kGPUSegmentRunsBlock = 4096;
 /// Blocks per multiprocessor the GPU segment strategy wants at least.
 constexpr int64_t kGPUMinBlocksPerSM = 2;
-/// Blocks the GPU column strategy aims for (several waves on 132 SMs).
-constexpr int64_t kGPUColumnBlocks = 1024;
+/// Blocks per multiprocessor the GPU column strategy aims for, and the
+/// fewest rows per thread. normlir-tune on an H200 (BatchNorm training,
+/// 32x64x56x56 channels-last) timed 256 chunks of 24 rows per thread at
+/// 0.74 of 1024 chunks of 6 (2048 chunks: 1.47, 4096: 2.33): each thread's
+/// fixed work (its shift, its moments, the block's merge, the combine's
+/// share) wants long threads more than the GPU wants many blocks.
+constexpr int64_t kGPUColumnBlocksPerSM = 2;
+constexpr int64_t kGPUColumnMinRows = 16;
 
 /// The largest power of two <= `max` dividing every value of `runs`.
 static int64_t largestDividingWidth(int64_t max, ArrayRef<int64_t> runs) {
@@ -409,11 +421,28 @@ selectGPUSegment(const GPUSelection &s, bool forced, std::string &why) {
     why = "an apply-only kernel";
     return GPUScheduleAttr(); // Declines.
   }
-  if (!forced && r2 < 256) {
-    why = "contiguous runs shorter than 256 elements";
+  if (!forced && r2 < kGPUMinSegmentRun) {
+    why = "contiguous runs shorter than " + std::to_string(kGPUMinSegmentRun) +
+          " elements";
     return GPUScheduleAttr(); // Declines.
   }
   int64_t v = s.vectorWidth(s.maxWidth(), {r2, p1 * r2});
+  int64_t r1 = s.size(KernelLayout::R1);
+  if (s.options.rows > 1 || (s.options.rows <= 0 && s.options.chunks <= 0 &&
+                             r2 < kGPUShortSegmentRun && r1 > 1)) {
+    // Short runs (NCHW BatchNorm at 14x14): a block of 64 threads reduces
+    // `rows` consecutive runs of one statistic, about kGPUSegmentRunsBlock
+    // elements, so that blocks are full and the combine has r1 / rows
+    // partials per statistic rather than a block and a partial per run.
+    int64_t t = s.options.threads > 0 ? int64_t(s.options.threads) : 64;
+    int64_t rb = s.options.rows;
+    if (rb <= 0)
+      rb = std::clamp<int64_t>(
+          int64_t(llvm::bit_floor(
+              uint64_t(std::max<int64_t>(kGPUSegmentRunsBlock / r2, 1)))),
+          1, std::min<int64_t>(1024 / t, llvm::PowerOf2Ceil(r1)));
+    return s.get(Strategy::Segment, t, rb, v, 1);
+  }
   int64_t segs = std::max<int64_t>(s.layout.numSegments(), 1);
   int64_t k = s.options.chunks;
   if (k <= 0) {
@@ -457,9 +486,10 @@ static FailureOr<GPUScheduleAttr> selectGPUColumn(const GPUSelection &s, bool,
     int64_t tiles = (columns + tx - 1) / tx;
     int64_t ty = t / tx;
     int64_t p0 = std::max<int64_t>(s.size(KernelLayout::P0), 1);
-    int64_t want = (kGPUColumnBlocks + p0 * tiles - 1) / (p0 * tiles);
-    // At least a few rows per thread.
-    int64_t most = std::max<int64_t>(r1 / (4 * ty), 1);
+    int64_t blocks = kGPUColumnBlocksPerSM * s.target.getMultiprocessors();
+    int64_t want = (blocks + p0 * tiles - 1) / (p0 * tiles);
+    // At least kGPUColumnMinRows rows per thread.
+    int64_t most = std::max<int64_t>(r1 / (kGPUColumnMinRows * ty), 1);
     k = std::clamp<int64_t>(want, 1, most);
   }
   int64_t rb = s.options.rows > 0 ? int64_t(s.options.rows) : 1;

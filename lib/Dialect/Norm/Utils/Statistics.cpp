@@ -283,8 +283,13 @@ Moments StatisticsBuilder::merge(Moments a, Moments c) {
   Value zero = zeroLike(n);
   Value pos =
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, n, zeroLike(n));
-  // The weight of c: 0 when both parts are empty.
-  Value f = select(b, loc, pos, fdiv(b, loc, c.n, n), zero);
+  // 1 / n, 0 when both parts are empty: one division per merge, as the
+  // weight of c and the sums' fallback below share it (on a GPU an f64
+  // division is a long dependent sequence, and the merges of a block's
+  // partials are a chain of them).
+  Value r = select(b, loc, pos, fdiv(b, loc, splatLike(1.0, n), n), zero);
+  // The weight of c.
+  Value f = fmul(b, loc, c.n, r);
   Value d = fsub(b, loc, c.mean, a.mean);
   Value mean = math::FmaOp::create(b, loc, d, f, a.mean);
   // Infinite means merge as the sums they stand for; the update above
@@ -293,7 +298,7 @@ Moments StatisticsBuilder::merge(Moments a, Moments c) {
   Value finite = arith::AndIOp::create(b, loc, finiteA, isFinite(c.mean));
   Value weightedA = fmul(b, loc, a.n, a.mean);
   Value weighted = fadd(b, loc, weightedA, fmul(b, loc, c.n, c.mean));
-  mean = select(b, loc, finite, mean, fdiv(b, loc, weighted, n));
+  mean = select(b, loc, finite, mean, fmul(b, loc, weighted, r));
   Value m2 = fadd(b, loc, a.m2, c.m2);
   Value dd = fmul(b, loc, d, d);
   m2 = fadd(b, loc, m2, fmul(b, loc, dd, fmul(b, loc, a.n, f)));

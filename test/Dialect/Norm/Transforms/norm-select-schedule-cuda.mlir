@@ -86,10 +86,25 @@ func.func @batch_norm_nchw(%x: tensor<32x64x56x56xf32>) -> tensor<32x64x56x56xf3
 
 // -----
 
+// NCHW BatchNorm with short runs ([R1 = 256, P1 = 256, R2 = 196]): blocks of
+// 64 threads each take 16 runs of one channel (3136 elements), 16 partials
+// per channel.
+// CHECK-LABEL: func.func @batch_norm_nchw_short(
+// CHECK: schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 16, vectorWidth = 4, chunks = 1>
+func.func @batch_norm_nchw_short(%x: tensor<256x256x14x14xf32>) -> tensor<256x256x14x14xf32> {
+  %e = tensor.empty() : tensor<256x256x14x14xf32>
+  %s = tensor.empty() : tensor<1x256x1x1xf32>
+  %k:4 = norm.kernel moments %x outs(%e, %s, %s, %s) {axes = array<i64: 0, 2, 3>, epsilon = 1.0e-5 : f64}
+      : (tensor<256x256x14x14xf32>, tensor<256x256x14x14xf32>, tensor<1x256x1x1xf32>, tensor<1x256x1x1xf32>, tensor<1x256x1x1xf32>) -> (tensor<256x256x14x14xf32>, tensor<1x256x1x1xf32>, tensor<1x256x1x1xf32>, tensor<1x256x1x1xf32>)
+  return %k#0 : tensor<256x256x14x14xf32>
+}
+
+// -----
+
 // Channels-last BatchNorm ([R1 = 100352, P1 = 64]): columns, R1 split into
-// 1024 chunks for about 1024 blocks.
+// 264 chunks for two blocks per multiprocessor (132).
 // CHECK-LABEL: func.func @batch_norm_nhwc(
-// CHECK: schedule = #norm.gpu_schedule<strategy = column, threads = 256, rows = 1, vectorWidth = 4, chunks = 1024>
+// CHECK: schedule = #norm.gpu_schedule<strategy = column, threads = 256, rows = 1, vectorWidth = 4, chunks = 264>
 // FORCED-LABEL: func.func @batch_norm_nhwc(
 // FORCED: schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 1, vectorWidth = 1, chunks = 3>
 func.func @batch_norm_nhwc(%x: tensor<32x56x56x64xf32>) -> tensor<32x56x56x64xf32> {

@@ -118,17 +118,20 @@ def Norm_GPUScheduleAttr : AttrDef<Norm_Dialect, "GPUSchedule"> {
         reduced across the team with warp shuffles (and shared memory past a
         warp), and the output is computed from the registers.
       - `segment`: three kernels. Each contiguous `R2` run is split into
-        `chunks` pieces, each reduced by a block of `threads` threads to a
-        partial (count, mean, M2); a combine kernel merges the partials of
-        each statistic in a fixed order (deterministic); an apply kernel
-        normalizes. Rows too long for registers (several blocks per row, no
-        length cap) and NCHW BatchNorm use it.
+        `chunks` pieces, or `rows` consecutive runs of one statistic are
+        taken together (short runs: NCHW BatchNorm at 14x14), each piece
+        reduced by a block of `threads` threads to a partial (count, mean,
+        M2); a combine kernel merges the partials of each statistic in a
+        fixed order (deterministic); an apply kernel normalizes. Rows too
+        long for registers (several blocks per row, no length cap) and NCHW
+        BatchNorm use it.
       - `column`: three kernels, for channels-last layouts. A block of
         `threads` threads (`vectorWidth` adjacent columns per thread, the
         rest of the block along `R1`) reduces one of `chunks` ranges of
         `R1` to per-column partials; then the combine and apply kernels.
     * `threads`: threads per row team (row) or per block (segment, column).
-    * `rows`: row teams per block (row strategy; 1 otherwise).
+    * `rows`: row teams per block (row strategy), `R2` runs per block
+      (segment); 1 for column.
     * `vectorWidth`: elements per vector access (16 bytes: 4 f32, 8 bf16).
     * `chunks`: pieces of each `R2` run (segment) or of `R1` (column).
 
@@ -138,9 +141,10 @@ def Norm_GPUScheduleAttr : AttrDef<Norm_Dialect, "GPUSchedule"> {
       combined over `R1`, or partials across the contiguous columns.
     * (C2) `threads` and `rows` are powers of two and
       `32 <= threads * rows <= 1024` (whole warps, at most a block);
-      `rows = 1` unless the strategy is `row`.
+      `rows = 1` for the `column` strategy.
     * (C3) `vectorWidth` is a power of two in [1, 16].
-    * (C4) `chunks` is in [1, 2^30], and 1 for the `row` strategy.
+    * (C4) `chunks` is in [1, 2^30], and 1 for the `row` strategy and for
+      `segment` with `rows > 1`.
   }];
   let parameters = (ins Norm_StrategyParameter:$strategy,
                         "int64_t":$threads, "int64_t":$rows,
