@@ -13,6 +13,7 @@
 #include "HostCache.h"
 
 #include "normlir/ExecutionEngine/Compiler.h"
+#include "normlir/ExecutionEngine/CudaRuntime.h"
 #include "normlir/ExecutionEngine/JIT.h"
 #include "normlir/Spec/Spec.h"
 
@@ -456,7 +457,11 @@ PYBIND11_MODULE(_normlir, m) {
           "Runs the function on buffer-protocol objects (NumPy arrays).")
       .def(
           "call_ptrs",
-          [](const PyFunction &f, py::sequence ptrs) {
+          [](const PyFunction &f, py::sequence ptrs, py::object stream) {
+            CallOptions options;
+            if (!stream.is_none())
+              options.stream = reinterpret_cast<void *>(
+                  static_cast<uintptr_t>(stream.cast<unsigned long long>()));
             const FunctionSignature &sig = f.sig();
             size_t n = sig.inputs.size() + sig.results.size();
             if (ptrs.size() != n)
@@ -489,16 +494,43 @@ PYBIND11_MODULE(_normlir, m) {
             if (bytes >= (1u << 16)) {
               py::gil_scoped_release release;
               err = f.module->call(f.index, raw, sig.inputs.size(),
-                                   raw + sig.inputs.size(), sig.results.size());
+                                   raw + sig.inputs.size(), sig.results.size(),
+                                   options);
             } else {
               err = f.module->call(f.index, raw, sig.inputs.size(),
-                                   raw + sig.inputs.size(), sig.results.size());
+                                   raw + sig.inputs.size(), sig.results.size(),
+                                   options);
             }
             check(std::move(err), f);
           },
-          py::arg("ptrs"),
+          py::arg("ptrs"), py::arg("stream") = py::none(),
           "Runs the function on raw addresses (inputs, then results) of "
-          "buffers the caller has checked against the signature.");
+          "buffers the caller has checked against the signature. CUDA: "
+          "`stream` (a CUstream handle as an int, 0 the legacy default "
+          "stream) queues the kernels on the caller's stream and returns "
+          "without waiting; None runs them on NormLIR's stream and waits.");
+
+  m.def(
+      "cuda_device",
+      []() {
+        auto info = cuda::getDeviceInfo();
+        if (!info)
+          raise(executionError, llvm::toString(info.takeError()));
+        return info->ordinal;
+      },
+      "The ordinal of the CUDA device NormLIR runs on (starts the runtime); "
+      "raises ExecutionError without a driver or GPU.");
+  m.def(
+      "cuda_select_device",
+      [](int ordinal) {
+        if (llvm::Error err = cuda::selectDevice(ordinal))
+          raise(executionError, llvm::toString(std::move(err)));
+      },
+      py::arg("ordinal"),
+      "Runs NormLIR's CUDA work on device `ordinal` (the first request "
+      "before the runtime starts decides, unless NORMLIR_CUDA_DEVICE is "
+      "set); raises ExecutionError naming the device in use when it is "
+      "another, or without a driver or such a device.");
 
   m.def("cache_stats", []() {
     CacheStats s = getCacheStats();

@@ -100,7 +100,8 @@ typedef enum normlirTarget {
   /// The host CPU; buffers are host memory.
   NORMLIR_TARGET_CPU = 0,
   /// An NVIDIA GPU through the CUDA driver; buffers are device memory (of
-  /// the device NORMLIR_CUDA_DEVICE, default 0), 16-byte aligned.
+  /// the device NORMLIR_CUDA_DEVICE, else normlirSetCudaDevice's, else 0),
+  /// 16-byte aligned.
   NORMLIR_TARGET_CUDA = 1,
 } normlirTarget;
 
@@ -304,6 +305,26 @@ typedef struct normlirTensor {
 NORMLIR_CAPI_EXPORTED normlirStatus normlirFunctionCall(
     normlirFunction f, const normlirTensor *inputs, int32_t numInputs,
     const normlirTensor *results, int32_t numResults);
+
+/// normlirFunctionCall on a CUDA stream of the caller: `stream` is a
+/// CUstream (cudaStream_t) of the device's primary context, such as
+/// PyTorch's current stream; NULL is CUDA's legacy default stream. The
+/// kernels are queued there after the stream's earlier work and the call
+/// returns without waiting for them: the results are ready for the
+/// stream's later work, and for the host once it synchronizes the stream
+/// (which also reports a fault inside a kernel). No host synchronization
+/// happens on the call path, so CUDA graph capture of the stream records
+/// the call. A CPU function refuses a stream (NORMLIR_STATUS_INVALID_ARGUMENT).
+NORMLIR_CAPI_EXPORTED normlirStatus normlirFunctionCallOnStream(
+    normlirFunction f, const normlirTensor *inputs, int32_t numInputs,
+    const normlirTensor *results, int32_t numResults, void *stream);
+
+/// Chooses the GPU NormLIR runs on in this process: honoured when it comes
+/// before the first CUDA use and NORMLIR_CUDA_DEVICE is not set (otherwise
+/// device 0, or that variable's). Fails (NORMLIR_STATUS_RUNTIME_ERROR,
+/// naming the device in use) when NormLIR already runs on another device,
+/// or where there is no driver or no such device.
+NORMLIR_CAPI_EXPORTED normlirStatus normlirSetCudaDevice(int32_t ordinal);
 
 /*===----------------------------------------------------------------------===
  * Caches

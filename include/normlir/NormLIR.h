@@ -310,11 +310,30 @@ public:
     return Status(
         normlirFunctionCall(f_, inputs, numInputs, results, numResults));
   }
+  /// CUDA: runs on the caller's `stream` (a cudaStream_t / CUstream of the
+  /// device's primary context; nullptr is the legacy default stream) and
+  /// returns without waiting for the kernels (normlirFunctionCallOnStream).
+  Status call(const std::vector<Tensor> &inputs,
+              const std::vector<Tensor> &results, void *stream) const {
+    std::vector<normlirTensor> in, out;
+    for (const Tensor &t : inputs)
+      in.push_back(t.c());
+    for (const Tensor &t : results)
+      out.push_back(t.c());
+    return Status(normlirFunctionCallOnStream(
+        f_, in.data(), static_cast<int32_t>(in.size()), out.data(),
+        static_cast<int32_t>(out.size()), stream));
+  }
   normlirFunction get() const { return f_; }
 
 private:
   normlirFunction f_ = nullptr;
 };
+
+/// Chooses the GPU NormLIR runs on in this process (normlirSetCudaDevice).
+inline Status setCudaDevice(int ordinal) {
+  return Status(normlirSetCudaDevice(ordinal));
+}
 
 /// Options of compile().
 struct CompileOptions {

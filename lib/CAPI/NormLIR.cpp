@@ -12,6 +12,7 @@
 
 #include "normlir-c/NormLIR.h"
 #include "normlir/ExecutionEngine/Compiler.h"
+#include "normlir/ExecutionEngine/CudaRuntime.h"
 #include "normlir/ExecutionEngine/JIT.h"
 #include "normlir/Spec/Spec.h"
 
@@ -394,16 +395,17 @@ normlirTensorType normlirFunctionGetResultType(normlirFunction f,
 // Calling
 //===----------------------------------------------------------------------===//
 
-normlirStatus normlirFunctionCall(normlirFunction f,
-                                  const normlirTensor *inputs,
-                                  int32_t numInputs,
-                                  const normlirTensor *results,
-                                  int32_t numResults) {
+/// normlirFunctionCall and normlirFunctionCallOnStream (`caller` names
+/// which in messages).
+static normlirStatus
+callFunction(const char *caller, normlirFunction f, const normlirTensor *inputs,
+             int32_t numInputs, const normlirTensor *results,
+             int32_t numResults, const CallOptions &options) {
   if (!f)
-    return invalid("normlirFunctionCall: null function");
+    return invalid(std::string(caller) + ": null function");
   if (numInputs < 0 || numResults < 0 || numInputs > 64 || numResults > 64 ||
       (numInputs && !inputs) || (numResults && !results))
-    return invalid("normlirFunctionCall: bad buffer arrays");
+    return invalid(std::string(caller) + ": bad buffer arrays");
   RawBuffer raw[128];
   int32_t n = numInputs + numResults;
   for (int32_t i = 0; i < n; ++i) {
@@ -416,7 +418,7 @@ normlirStatus normlirFunctionCall(normlirFunction f,
     raw[i] = {t.data, toElementType(d), t.rank, t.shape, t.strides};
   }
   if (llvm::Error err = f->module->call(f->index, raw, numInputs,
-                                        raw + numInputs, numResults)) {
+                                        raw + numInputs, numResults, options)) {
     std::string message = llvm::toString(std::move(err));
     bool runtime = f->module->getTarget() == Target::CUDA &&
                    message.find("on the GPU") != std::string::npos;
@@ -424,6 +426,33 @@ normlirStatus normlirFunctionCall(normlirFunction f,
                               : NORMLIR_STATUS_INVALID_ARGUMENT,
                       std::move(message));
   }
+  return nullptr;
+}
+
+normlirStatus normlirFunctionCall(normlirFunction f,
+                                  const normlirTensor *inputs,
+                                  int32_t numInputs,
+                                  const normlirTensor *results,
+                                  int32_t numResults) {
+  return callFunction("normlirFunctionCall", f, inputs, numInputs, results,
+                      numResults, {});
+}
+
+normlirStatus normlirFunctionCallOnStream(normlirFunction f,
+                                          const normlirTensor *inputs,
+                                          int32_t numInputs,
+                                          const normlirTensor *results,
+                                          int32_t numResults, void *stream) {
+  CallOptions options;
+  options.stream = stream;
+  return callFunction("normlirFunctionCallOnStream", f, inputs, numInputs,
+                      results, numResults, options);
+}
+
+normlirStatus normlirSetCudaDevice(int32_t ordinal) {
+  if (llvm::Error err = cuda::selectDevice(ordinal))
+    return makeStatus(NORMLIR_STATUS_RUNTIME_ERROR,
+                      llvm::toString(std::move(err)));
   return nullptr;
 }
 

@@ -105,6 +105,10 @@ llvm::Error cuda::checkDeviceBuffer(const void *ptr, size_t bytes) {
   return check(normlirCudaCheckDeviceBuffer(ptr, bytes));
 }
 
+llvm::Error cuda::selectDevice(int ordinal) {
+  return check(normlirCudaSelectDevice(ordinal));
+}
+
 llvm::Error cuda::synchronize() { return check(normlirCudaSynchronize()); }
 
 void cuda::setDeferredSynchronization(bool on) {

@@ -14,6 +14,7 @@
 
 #include "JITLoader.h"
 #include "normlir/ExecutionEngine/CudaRuntime.h"
+#include "normlir/Runtime/CudaRuntime.h"
 
 #include <algorithm>
 
@@ -100,7 +101,8 @@ static size_t sizeInBytes(const RawBuffer &b) {
 
 llvm::Error JITModule::call(size_t index, const RawBuffer *inputs,
                             size_t numInputs, const RawBuffer *results,
-                            size_t numResults) const {
+                            size_t numResults,
+                            const CallOptions &options) const {
   if (index >= functions.size())
     return llvm::createStringError("no function " + std::to_string(index) +
                                    " (the module has " +
@@ -148,12 +150,35 @@ llvm::Error JITModule::call(size_t index, const RawBuffer *inputs,
   for (size_t i = 0; i < numResults; ++i)
     pointers[numInputs + i] = results[i].data;
   if (target != Target::CUDA) {
+    if (options.stream)
+      return llvm::createStringError("'" + name.str() +
+                                     "' runs on the CPU: a CUDA stream "
+                                     "applies to CUDA modules only");
     impl->packed[index](pointers);
     return llvm::Error::success();
   }
 
   if (auto err = cuda::initialize())
     return err;
+  // The runtime makes its context current on this thread; the caller's
+  // (another device's, for a runtime API's current device) comes back
+  // after the call. A stream set on the thread (normlirCudaSetStream, for
+  // ahead-of-time libraries) is put aside for the call and back after it.
+  struct Scope {
+    void *context = normlirCudaSaveContext();
+    void *stream = nullptr;
+    bool hadStream = normlirCudaGetStream(&stream) != 0;
+    ~Scope() {
+      if (!hadStream || normlirCudaSetStream(stream))
+        normlirCudaResetStream();
+      normlirCudaRestoreContext(context);
+    }
+  } scope;
+  if (!options.stream)
+    normlirCudaResetStream();
+  else if (normlirCudaSetStream(*options.stream))
+    return llvm::createStringError("'" + name.str() +
+                                   "': " + normlirCudaGetErrorMessage());
   // Device buffers: each must be device memory of the runtime's context,
   // large enough and aligned for the kernels' 16-byte accesses.
   auto checkDevice = [&](const RawBuffer *buffers, size_t count,
@@ -184,7 +209,8 @@ llvm::Error JITModule::call(size_t index, const RawBuffer *inputs,
 
 llvm::Error JITModule::invoke(llvm::StringRef name,
                               llvm::ArrayRef<BufferView> inputs,
-                              llvm::ArrayRef<BufferView> results) const {
+                              llvm::ArrayRef<BufferView> results,
+                              const CallOptions &options) const {
   auto sig = lookup(name);
   if (!sig)
     return sig.takeError();
@@ -198,5 +224,5 @@ llvm::Error JITModule::invoke(llvm::StringRef name,
     return raw;
   };
   std::vector<RawBuffer> in = toRaw(inputs), out = toRaw(results);
-  return call(index, in.data(), in.size(), out.data(), out.size());
+  return call(index, in.data(), in.size(), out.data(), out.size(), options);
 }

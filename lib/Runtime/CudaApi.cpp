@@ -44,6 +44,72 @@ int normlirCudaInitialize(void) {
   return 0;
 }
 
+int normlirCudaSelectDevice(int ordinal) {
+  apiError.clear();
+  if (ordinal < 0)
+    return fail("CUDA device " + std::to_string(ordinal) +
+                " is no device ordinal");
+  const Driver &d = getDriverRequesting(ordinal);
+  if (!d.error.empty())
+    return fail(d.error);
+  if (ordinal >= d.deviceCount)
+    return fail("no CUDA device " + std::to_string(ordinal) + ": only " +
+                std::to_string(d.deviceCount) + " present");
+  if (d.ordinal != ordinal)
+    return fail("NormLIR runs on CUDA device " + std::to_string(d.ordinal) +
+                " in this process (" + d.ordinalSource + "), not on device " +
+                std::to_string(ordinal) +
+                ": a process runs NormLIR on one GPU");
+  return 0;
+}
+
+int normlirCudaSetStream(void *stream) {
+  apiError.clear();
+  const Driver *d = activateOrFail();
+  if (!d)
+    return 1;
+  CUstream s = stream ? static_cast<CUstream>(stream) : kLegacyStream;
+  // The legacy stream is the current context's, which activate() made the
+  // runtime's.
+  CUcontext context = nullptr;
+  if (CUresult r = d->cuStreamGetCtx(s, &context))
+    return fail("stream " + hex(reinterpret_cast<uintptr_t>(stream)) +
+                " is no CUDA stream (" + d->describe("cuStreamGetCtx", r) +
+                ")");
+  if (context != d->context)
+    return fail("stream " + hex(reinterpret_cast<uintptr_t>(stream)) +
+                " belongs to another CUDA context than the runtime's (the "
+                "primary context of device " +
+                std::to_string(d->ordinal) + ")");
+  threadState.callerStream = s;
+  return 0;
+}
+
+void normlirCudaResetStream(void) { threadState.callerStream = nullptr; }
+
+int normlirCudaGetStream(void **stream) {
+  CUstream s = threadState.callerStream;
+  *stream = s == kLegacyStream ? nullptr : s;
+  return s ? 1 : 0;
+}
+
+void *normlirCudaSaveContext(void) {
+  const Driver &d = getDriver();
+  CUcontext current = nullptr;
+  if (!d.error.empty() || d.cuCtxGetCurrent(&current) != CUDA_SUCCESS)
+    return nullptr;
+  return current;
+}
+
+void normlirCudaRestoreContext(void *context) {
+  const Driver &d = getDriver();
+  if (!d.error.empty())
+    return;
+  CUcontext current = nullptr;
+  if (d.cuCtxGetCurrent(&current) == CUDA_SUCCESS && current != context)
+    (void)d.cuCtxSetCurrent(static_cast<CUcontext>(context));
+}
+
 int normlirCudaGetDeviceInfo(normlirCudaDeviceInfo *info) {
   if (int status = normlirCudaInitialize())
     return status;
@@ -155,7 +221,8 @@ int normlirCudaCheckDeviceBuffer(const void *ptr, size_t bytes) {
     return fail(name + " is not device memory (it is " + kind + " memory)");
   }
 
-  // Allocations from memory pools report no context: check the device then.
+  // Allocations from memory pools (PyTorch's cudaMallocAsync backend too)
+  // report no context: check the device then.
   CUcontext context = nullptr;
   if (CUresult r = d.cuPointerGetAttribute(
           &context, CU_POINTER_ATTRIBUTE_CONTEXT, address))

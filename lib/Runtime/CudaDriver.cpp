@@ -16,6 +16,8 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
+
 #include <cinttypes>
 #include <climits>
 #include <cstdio>
@@ -101,7 +103,7 @@ static const char *resolveSymbols(void *library, Driver &d) {
 
 /// Loads the driver. Always returns a driver; its `error` says if it is
 /// unusable.
-static Driver *loadDriver() {
+static Driver *loadDriver(int requested) {
   auto *d = new Driver();
   void *library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!library) {
@@ -131,18 +133,28 @@ static Driver *loadDriver() {
     return d;
   }
 
+  // NORMLIR_CUDA_DEVICE, else the device of the first call that named one
+  // (a PyTorch tensor's), else 0.
   int ordinal = 0;
-  if (const char *env = std::getenv("NORMLIR_CUDA_DEVICE")) {
+  d->ordinalSource = "the default device";
+  if (const char *env = std::getenv("NORMLIR_CUDA_DEVICE"); env && env[0]) {
     if (!parseOrdinal(env, ordinal)) {
       d->error = "NORMLIR_CUDA_DEVICE='" + std::string(env) +
                  "' is not a device ordinal";
       return d;
     }
+    d->ordinalSource = "NORMLIR_CUDA_DEVICE";
+  } else if (requested >= 0 && requested < count) {
+    // (A request past the devices present picks nothing: its caller,
+    // normlirCudaSelectDevice, reports it, and the process keeps CUDA.)
+    ordinal = requested;
+    d->ordinalSource = "the first device used";
   }
+  d->deviceCount = count;
   if (ordinal >= count) {
-    d->error = "device " + std::to_string(ordinal) +
-               " requested by NORMLIR_CUDA_DEVICE, but only " +
-               std::to_string(count) + " present";
+    d->error = "device " + std::to_string(ordinal) + " requested by " +
+               d->ordinalSource + ", but only " + std::to_string(count) +
+               " present";
     return d;
   }
   d->ordinal = ordinal;
@@ -201,7 +213,17 @@ static Driver *loadDriver() {
   return d;
 }
 
+/// The ordinal getDriverRequesting asked for before the driver loaded; -1
+/// for none.
+static std::atomic<int> requestedOrdinal{-1};
+
 const Driver &normlir::runtime::getDriver() {
-  static const Driver *driver = loadDriver();
+  static const Driver *driver = loadDriver(requestedOrdinal.load());
   return *driver;
+}
+
+const Driver &normlir::runtime::getDriverRequesting(int ordinal) {
+  int none = -1;
+  requestedOrdinal.compare_exchange_strong(none, ordinal);
+  return getDriver();
 }

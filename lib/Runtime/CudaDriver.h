@@ -133,6 +133,11 @@ struct Driver {
   std::string error;
 
   int ordinal = 0;
+  /// Devices present.
+  int deviceCount = 0;
+  /// Why the runtime uses that device, for error messages
+  /// ("NORMLIR_CUDA_DEVICE", "the first device used").
+  std::string ordinalSource;
   CUdevice device = 0;
   CUcontext context = nullptr;
   normlirCudaDeviceInfo info = {};
@@ -156,6 +161,11 @@ struct Driver {
 /// The process's driver, loaded on first use (thread-safe) and never freed;
 /// a failure to load is kept in its `error`.
 const Driver &getDriver();
+
+/// Asks for device `ordinal` when the driver is loaded: honoured unless
+/// NORMLIR_CUDA_DEVICE is set or the driver is already loaded (the first
+/// request wins). Returns the loaded driver.
+const Driver &getDriverRequesting(int ordinal);
 
 /// "0x" and the lower-case hexadecimal digits of `value`.
 std::string hex(uint64_t value);

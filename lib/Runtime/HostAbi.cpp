@@ -37,6 +37,8 @@ extern "C" NORMLIR_RUNTIME_EXPORT void *mgpuStreamCreate() {
   const Driver *d = activateOrRecord();
   if (!d)
     return nullptr;
+  if (threadState.callerStream)
+    return threadState.callerStream;
   std::string error;
   CUstream stream = getStream(*d, error);
   if (!stream)
@@ -45,7 +47,7 @@ extern "C" NORMLIR_RUNTIME_EXPORT void *mgpuStreamCreate() {
 }
 
 /// void @mgpuStreamDestroy(ptr). Every stream mgpuStreamCreate returns is a
-/// persistent runtime stream: nothing to do.
+/// persistent runtime stream or the caller's: nothing to do.
 extern "C" NORMLIR_RUNTIME_EXPORT void mgpuStreamDestroy(void *) {}
 
 /// void @mgpuStreamSynchronize(ptr)
@@ -55,6 +57,11 @@ extern "C" NORMLIR_RUNTIME_EXPORT void mgpuStreamSynchronize(void *stream) {
     return;
   auto s = static_cast<CUstream>(stream);
   if (threadState.deferredSync && s && s == threadState.stream)
+    return;
+  // The caller's stream: the caller orders its later work after the call's
+  // on that stream, as with its own kernels (and CUDA graph capture forbids
+  // waiting for a capturing stream).
+  if (s && s == threadState.callerStream)
     return;
   failed(*d, "cuStreamSynchronize", d->cuStreamSynchronize(s));
 }
@@ -127,6 +134,13 @@ mgpuMemAlloc(uint64_t bytes, void *stream, uint32_t hostShared) {
   }
   if (bytes == 0)
     return nullptr;
+  // cuMemFree waits for the device: on the caller's stream a call must not.
+  if (threadState.callerStream && !d->memoryPools) {
+    recordError("mgpuMemAlloc: a call on the caller's stream needs "
+                "stream-ordered allocation (cuMemAllocAsync, CUDA 11.2), "
+                "which this driver or device lacks");
+    return nullptr;
+  }
   CUdeviceptr ptr = 0;
   if (d->memoryPools) {
     if (failed(*d, "cuMemAllocAsync",
@@ -451,7 +465,7 @@ extern "C" NORMLIR_RUNTIME_EXPORT void mgpuSetDefaultDevice(int32_t device) {
     return;
   recordError("mgpuSetDefaultDevice: device " + std::to_string(device) +
               " requested, but the runtime uses device " +
-              std::to_string(d->ordinal) + " (set NORMLIR_CUDA_DEVICE)");
+              std::to_string(d->ordinal) + " (" + d->ordinalSource + ")");
 }
 
 //===----------------------------------------------------------------------===//

@@ -53,12 +53,15 @@ const Driver *normlir::runtime::activate(std::string &error) {
     error = d.error;
     return nullptr;
   }
-  if (!threadState.contextCurrent) {
+  // Checked at every call, not once per thread: the caller (PyTorch's
+  // torch.cuda.set_device, normlirCudaRestoreContext) may have made another
+  // context current since.
+  CUcontext current = nullptr;
+  if (d.cuCtxGetCurrent(&current) != CUDA_SUCCESS || current != d.context) {
     if (CUresult r = d.cuCtxSetCurrent(d.context)) {
       error = d.describe("cuCtxSetCurrent", r);
       return nullptr;
     }
-    threadState.contextCurrent = true;
   }
   return &d;
 }

@@ -4,7 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Each thread has the primary context made current once, one persistent
+// Each thread gets the primary context made current (again, after a caller
+// made another one current) by every call, one persistent
 // non-blocking stream (the "runtime stream", destroyed at thread exit), a
 // deferred-synchronization flag and a slot for the first error hit by a
 // mgpu* call (the pending error). The state is trivially destructible so
@@ -25,12 +26,14 @@ namespace runtime {
 
 /// Trivially destructible, so usable until the very end of the thread.
 struct ThreadState {
-  /// Whether the primary context was made current on this thread.
-  bool contextCurrent = false;
   /// normlirCudaSetDeferredSynchronization().
   bool deferredSync = false;
   /// The runtime stream (null until first use).
   CUstream stream = nullptr;
+  /// The caller's stream (normlirCudaSetStream), which lowered code then
+  /// uses instead of the runtime stream and never waits for; null when
+  /// none is set (CUDA's legacy default stream is kLegacyStream here).
+  CUstream callerStream = nullptr;
   /// The first error of a mgpu* call since it was last taken.
   std::string *pendingError = nullptr;
 };
@@ -44,6 +47,10 @@ void recordError(const std::string &message);
 /// Moves the thread's pending error into `message` and clears it; false if
 /// there is none.
 bool takePendingError(std::string &message);
+
+/// CU_STREAM_LEGACY: CUDA's legacy default stream, the stream 0 (null) of
+/// the runtime API and PyTorch's default stream.
+inline CUstream const kLegacyStream = reinterpret_cast<CUstream>(0x1);
 
 /// Returns the usable driver with its primary context current on the calling
 /// thread, or null and the reason there is none in `error`.

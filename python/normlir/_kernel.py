@@ -260,7 +260,12 @@ class Kernel:
 
     def _call_torch(self, torch, device, inputs, out):
         if self._torch_signature is None:
-            from ._torchutil import cuda_ordinal
+            from ._torchutil import cuda_ordinal, device_error
+
+            # The first tensor's device becomes NormLIR's if it has none
+            # yet (a mismatch is reported by _reject below).
+            if self.target == "cuda":
+                device_error(inputs[0] if inputs else out[0], "cuda", "")
 
             self._torch_signature = (
                 [(s, torch_dtype(d)) for s, d in self.inputs],
@@ -284,12 +289,13 @@ class Kernel:
                         and t.is_contiguous() and t.device == where
                         and not t.requires_grad):
                     self._reject(torch, out, sig_results, "result")
+        stream = None
         if self.target == "cuda":
-            from ._torchutil import cuda_before_call
+            from ._torchutil import cuda_stream
 
-            cuda_before_call(device)
+            stream = cuda_stream(where)
         self.function.call_ptrs([t.data_ptr() for t in inputs] +
-                                [t.data_ptr() for t in out])
+                                [t.data_ptr() for t in out], stream)
         return out
 
     def _reject(self, torch, tensors, signature, what):
@@ -388,6 +394,15 @@ def compile(spec_or_mlir, target: str = "cpu", *, schedule: str = "",
     else:
         raise TypeError("compile() takes MLIR text (str), a path or a "
                         f"normlir.Spec, got {type(spec_or_mlir).__name__}")
+    if target == "cuda" and not chip:
+        # The chip is the device's, which that query makes NormLIR's: the
+        # device PyTorch has current, where PyTorch is in use.
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.cuda.is_initialized():
+            try:
+                _normlir.cuda_select_device(torch.cuda.current_device())
+            except _normlir.ExecutionError:
+                pass  # the compile reports the device in use, or none
     module = _normlir.compile(source, target=target, name=buffer_name,
                               chip=chip, schedule=schedule,
                               opt_level=opt_level, disk_cache=disk_cache,

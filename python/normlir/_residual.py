@@ -98,11 +98,15 @@ def _residual_norm(op, opts, x, residual, params):
                         f"tensor, got {type(x).__name__}")
     _check_residual(op, x, residual, True)
     if _F._traced(x):
-        # Traced (torch.compile, torch.export, jit.trace, ONNX export):
-        # PyTorch's computation, which the tracers see (no custom op for the
-        # fused residual norms yet; Inductor fuses this itself).
+        # Traced (torch.compile, torch.export, jit.trace, ONNX export): the
+        # add in PyTorch operations (rounded once, as the fused kernel),
+        # which the tracer fuses as it likes, then the norm as
+        # normlir.functional traces it: NormLIR's custom op, or PyTorch's
+        # norm for ONNX export and where there are no custom ops.
         h = (x.float() + residual.float()).to(x.dtype)
-        return _F._reference_norm(op, opts, h, params, ()), h
+        if _F._ops is None or _F._onnx_exporting():
+            return _F._reference_norm(op, opts, h, params, ()), h
+        return _F._ops.norm(op, opts, h, params, ()), h
     try:
         needs_grad = torch.is_grad_enabled() and (
             x.requires_grad or residual.requires_grad
@@ -135,10 +139,11 @@ def _forward(op, opts, x, residual, params, save_stats):
     out, h = _F._new_like(args[0]), _F._new_like(args[0])
     stats = [torch.empty(s, dtype=torch.float32, device=x.device)
              for s in plan.stat_shapes]
+    stream = None
     if plan.cuda:
-        args = _F._cuda_prepare(args, x.device)
+        args, stream = _F._cuda_prepare(args, x.device)
     plan.call_ptrs([t.data_ptr() for t in args]
-                   + [t.data_ptr() for t in (out, h, *stats)])
+                   + [t.data_ptr() for t in (out, h, *stats)], stream)
     return out, h, tuple(stats)
 
 

@@ -2,50 +2,49 @@
 
 Imported only once a torch tensor has been seen (it imports torch).
 
-CUDA: NormLIR runs its kernels on the CUDA device named by the
-``NORMLIR_CUDA_DEVICE`` environment variable (default 0), in the device's
-primary context (the one PyTorch uses), on a stream of its own that does not
-synchronize with PyTorch's streams, and each call waits for its kernels to
-finish before it returns. So before a call, the work PyTorch has queued on its
-current stream (which may still be writing an input, or reading memory the
-caching allocator has just handed out for a result) is waited for
-(:func:`cuda_before_call`); after the call the results are complete.
+CUDA: NormLIR runs its kernels on one CUDA device per process, in the
+device's primary context (the one PyTorch uses): the device named by the
+``NORMLIR_CUDA_DEVICE`` environment variable if set, else that of the first
+CUDA tensor NormLIR is called on (so ``torch.cuda.set_device(rank)`` per
+process works), and a tensor on another device is an error. A call queues
+its kernels on PyTorch's current stream of that device (:func:`cuda_stream`)
+and returns without waiting for them, like PyTorch's own operations: the
+results are ready for the stream's later work, the caching allocator's
+stream bookkeeping holds, and ``torch.cuda.graph`` captures the kernels.
 """
 
 from __future__ import annotations
 
-import os
-
 import torch
 
-_ordinal: int | None = None
+from . import _normlir
 
 
 def cuda_ordinal() -> int:
-    """The CUDA device NormLIR runs on: ``$NORMLIR_CUDA_DEVICE``, default 0."""
-    global _ordinal
-    if _ordinal is None:
-        try:
-            _ordinal = int(os.environ.get("NORMLIR_CUDA_DEVICE", "0") or 0)
-        except ValueError:
-            _ordinal = 0
-    return _ordinal
+    """The CUDA device NormLIR runs on (starts its runtime)."""
+    return _normlir.cuda_device()
 
 
 def device_error(tensor: torch.Tensor, target: str, what: str) -> str | None:
-    """Why ``tensor`` cannot be a buffer of a ``target`` kernel, or None."""
+    """Why ``tensor`` cannot be a buffer of a ``target`` kernel, or None.
+    A CUDA tensor's device becomes NormLIR's if it has none yet."""
     device = tensor.device
     if target == "cpu":
         if device.type == "cpu":
             return None
         return f"{what} is on {device}, but the kernel runs on the CPU"
-    if device.type == "cuda" and device.index == cuda_ordinal():
-        return None
-    return (f"{what} is on {device}, but the kernel runs on cuda:"
-            f"{cuda_ordinal()} (NORMLIR_CUDA_DEVICE)")
+    if device.type != "cuda":
+        return f"{what} is on {device}, but the kernel runs on CUDA"
+    index = device.index if device.index is not None else \
+        torch.cuda.current_device()
+    try:
+        _normlir.cuda_select_device(index)
+    except _normlir.ExecutionError as e:
+        return f"{what} is on {device}: {e}"
+    return None
 
 
-def cuda_before_call(device: torch.device) -> None:
-    """Waits for the work queued on PyTorch's current stream of ``device``,
-    so that NormLIR's stream sees finished inputs and free result memory."""
-    torch.cuda.current_stream(device).synchronize()
+def cuda_stream(device: torch.device) -> int:
+    """PyTorch's current stream of ``device`` as the CUstream handle a
+    kernel call takes (0: the legacy default stream)."""
+    return torch.cuda.current_stream(device).cuda_stream

@@ -41,8 +41,10 @@ the backward pass runs on the kernel the compiler derives from the forward
 forward saved; CUDA tensors recompute the op with PyTorch (in float32 for
 float16/bfloat16) to differentiate it. Double backward is an error.
 
-CUDA: before a call, PyTorch's current stream is synchronized (NormLIR runs
-on a stream of its own); the call returns when the kernel has finished.
+CUDA: the kernels run on the tensor's device (one per process: the first
+CUDA tensor's, or ``NORMLIR_CUDA_DEVICE``'s) and are queued on PyTorch's
+current stream of it; a call returns without waiting for them, as PyTorch's
+own operations do, so ``torch.cuda.graph`` captures them.
 """
 
 from __future__ import annotations
@@ -668,10 +670,11 @@ def _norm_torch(op, opts, x, params, updates, save_stats=False):
     if updates:
         results += [_empty_like(u, memory_format=_contiguous_format)
                     for u in updates]
+    stream = None
     if plan.cuda:
-        args = _cuda_prepare(args, x.device)
+        args, stream = _cuda_prepare(args, x.device)
     plan.call_ptrs([t.data_ptr() for t in args] +
-                   [t.data_ptr() for t in results])
+                   [t.data_ptr() for t in results], stream)
     for u, r in zip(updates, results[1 + len(stats):]):
         u.copy_(r)
     return (out, tuple(stats)) if save_stats else out
@@ -848,14 +851,15 @@ def _is_channels_last_torch(x) -> bool:
 
 
 def _cuda_prepare(args, device):
-    """CUDA buffers must be 16-byte aligned: realigns (copies) the rare input
-    that is not (a view at an odd offset), then waits for PyTorch's stream."""
-    from ._torchutil import cuda_before_call
+    """CUDA buffers must be 16-byte aligned: realigns (copies, on PyTorch's
+    stream, so in order with the call) the rare input that is not (a view
+    at an odd offset). Returns the arguments and the stream to call on:
+    PyTorch's current stream of ``device``."""
+    from ._torchutil import cuda_stream
 
     if any(t.data_ptr() % 16 for t in args):
         args = [t.clone() if t.data_ptr() % 16 else t for t in args]
-    cuda_before_call(device)
-    return args
+    return args, cuda_stream(device)
 
 
 def _operand_type_error(op, params, is_torch) -> TypeError:

@@ -1,8 +1,8 @@
 #!/bin/bash
 # NormLIR's GPU checks on a machine lent through the `device` tool, from the
 # .devcarry/ that scripts/device/prepare.sh made (this script is copied
-# there). Writes at most 7 files under $OUT: log.txt, test_cuda.txt,
-# tune.txt, tune.jsonl, bench.csv, bench.md, bench-cuda.log. Stages are
+# there). Writes at most 10 files under $OUT: log.txt, test_cuda.txt, py.txt,
+# ab.txt, tune.txt, tune-bn.txt, tune.jsonl, bench.csv, bench.md, bench-cuda.log. Stages are
 # time-boxed ($PYTEST_S, $BENCH_S) so that a slow one leaves the others
 # their results; $BENCH_CASES picks the bench's cases (a regex).
 cd "$(dirname "$0")/.." || exit 1
@@ -44,6 +44,31 @@ NORMLIR_DEVICE=cuda timeout "${PYTEST_S:-200}" python3 -m pytest -q -p no:cachep
   $XDIST -rfE test/python/test_cuda.py > $OUT/test_cuda.txt 2>&1; echo "rc=$?"
 grep -E "^(FAILED|ERROR)|passed|failed" $OUT/test_cuda.txt | tail -20
 
+stage py
+# The Python API on CUDA tensors, with the package prepare.sh built for the
+# machine's Python (absent: skipped).
+if [ -d $D/py/normlir ]; then
+  NORMLIR_PYTHONPATH=$D/py timeout "${PY_S:-150}" python3 -m pytest -q -p no:cacheprovider \
+    -rfEs test/python/test_py_cuda.py test/python/test_targets.py > $OUT/py.txt 2>&1; echo "rc=$?"
+  grep -E "^(FAILED|ERROR|SKIPPED)|passed|failed|Error" $OUT/py.txt | tail -30
+fi
+
+stage ab
+# This build against the baseline build ($D/base) on each spec of ab/, in
+# alternation, ${AB_ROUNDS:-3} rounds: normlir-run's median of 200 calls.
+if [ -x $D/base/normlir-run ]; then
+  for round in $(seq ${AB_ROUNDS:-3}); do
+    for spec in scripts/device/ab/*.mlir; do
+      for which in base new; do
+        exe=build/bin/normlir-run; [ $which = base ] && exe=$D/base/normlir-run
+        t=$(timeout 60 $exe $spec --device=cuda --random-inputs --discard-results \
+              --repeat=200 --warmup=20 2>&1 | sed -n 's/.*median \([0-9.]*\) ms.*/\1 ms/p')
+        echo "ab $round $(basename $spec .mlir) $which $t" | tee -a $OUT/ab.txt
+      done
+    done
+  done
+fi
+
 stage tune
 I=test/tools/normlir-tune/Inputs/layer_norm.mlir
 timeout 90 build/bin/normlir-tune $I --target=cuda --repeat=2 --rounds=1 --warmup=1 \
@@ -51,6 +76,12 @@ timeout 90 build/bin/normlir-tune $I --target=cuda --repeat=2 --rounds=1 --warmu
 cat $OUT/tune.txt
 timeout 30 build/bin/normlir-run $I --device=cuda --tuning-db=$OUT/tune.jsonl \
   --random-inputs --discard-results; echo "rc=$?"
+
+# The column strategy's schedules on channels-last BatchNorm training.
+timeout ${TUNE_BN_S:-90} build/bin/normlir-tune scripts/device/ab/${TUNE_BN_SPEC:-bn_train_nhwc_32x64x56x56}.mlir \
+  --target=cuda --repeat=20 --rounds=1 --warmup=3 --max-candidates=${TUNE_BN_CANDIDATES:-10} \
+  --db=$OUT/tune.jsonl > $OUT/tune-bn.txt 2>&1; echo "rc=$?"
+tail -15 $OUT/tune-bn.txt
 
 stage bench
 # About 25 s per case (normlir-run's random inputs are made on the host).

@@ -8,6 +8,7 @@
 # comparisons, and an AOT CUDA library for check.sh's AOT test.
 #
 #   scripts/device/prepare.sh [BUILD_DIR]     # default: build
+#   NORMLIR_DEVICE_BASE=old/normlir-run scripts/device/prepare.sh  # + A/B
 #   then, through the device tool: run(command="OUT=$OUT bash .devcarry/check.sh",
 #                                      carry=[".devcarry"])
 # check.sh's stages are timed by $PYTEST_S, $BENCH_S and $BENCH_CASES.
@@ -54,5 +55,32 @@ PY
 clang-22 -shared -fPIC -O1 -o $D/stubs/libz3.so.4 -Wl,-soname,libz3.so.4 $D/src/libz3.c
 clang-22 -shared -fPIC -O1 -o $D/stubs/libxml2.so.2 -Wl,-soname,libxml2.so.2 -Wl,--version-script=$D/src/xml.map $D/src/libxml2.c
 $B/bin/normlir-compile examples/aot/layer_norm.mlir --target=cuda --chip=sm_90 -o $D/libnorms_cuda.so --header=$D/norms_cuda.h
+# The Python package for the machine's Python (3.12 there): the extension
+# rebuilt against that version's headers (a pyenv 3.12 here; skipped when
+# there is none), over this build's libNormLIR.
+PY=${NORMLIR_DEVICE_PYTHON:-$(ls /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -1)}
+rm -rf $D/py
+if [ -n "$PY" ]; then
+  mkdir -p $D/py/normlir $D/src/py
+  cp $B/lib/libNormLIR.so $D/build/lib/ && strip $D/build/lib/libNormLIR.so
+  cp python/normlir/*.py $D/py/normlir/
+  INC=$($PY -c "import sysconfig; print(sysconfig.get_paths()['include'])")
+  EXT=$($PY -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
+  FLAGS="-std=gnu++17 -O2 -DNDEBUG -fPIC -fvisibility=hidden -I/usr/lib/llvm-22/include -Iinclude -I$B/include
+    -isystem $INC -isystem /usr/lib/python3/dist-packages/pybind11/include"
+  for f in NormLIRModule HostCache; do
+    clang++-22 $FLAGS -c python/$f.cpp -o $D/src/py/$f.o &
+  done
+  wait
+  clang++-22 -shared -o $D/py/normlir/_normlir$EXT $D/src/py/*.o -Wl,-z,nodelete \
+    $B/lib/libNormLIR.so $LLVM/libLLVM.so.1
+  strip $D/py/normlir/_normlir$EXT
+fi
+# An A/B baseline for check.sh's ab stage: another build's normlir-run
+# (e.g. the last commit's), compared with this one on scripts/device/ab.
+rm -rf $D/base
+if [ -n "${NORMLIR_DEVICE_BASE:-}" ]; then
+  mkdir -p $D/base && cp "$NORMLIR_DEVICE_BASE" $D/base/normlir-run && strip $D/base/normlir-run
+fi
 cp scripts/device/check.sh scripts/device/aot_check.py $D/
 du -sh $D

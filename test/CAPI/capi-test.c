@@ -124,6 +124,10 @@ int main(void) {
   normlirTensor alias[3] = {{x, NORMLIR_F32, 4, shape, NULL}, out[1], out[2]};
   report("overlap", normlirFunctionCall(ln, in, 3, alias, 3));
   report("null function", normlirFunctionCall(NULL, in, 3, out, 3));
+  report("stream on the CPU",
+         normlirFunctionCallOnStream(ln, in, 3, out, 3, NULL));
+  report("null function on a stream",
+         normlirFunctionCallOnStream(NULL, in, 3, out, 3, NULL));
   int untouched = 1;
   for (int i = 0; i < 576; ++i)
     untouched &= y[i] == -7.0f;

@@ -301,9 +301,10 @@ def test_eager_path_unchanged():
 
 
 def test_residual_norms_under_compile():
-    """add_layer_norm / add_rms_norm, compiled with fullgraph=True (traced
-    as PyTorch's computation), match eager NormLIR: outputs and
-    gradients."""
+    """add_layer_norm / add_rms_norm, compiled with fullgraph=True (the
+    add in PyTorch operations, the norm as NormLIR's custom op), match
+    eager NormLIR: outputs and gradients; the exported graph holds the
+    custom ops."""
     torch._dynamo.reset()
     torch.manual_seed(0)
 
@@ -322,6 +323,14 @@ def test_residual_norms_under_compile():
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
     for g, w in zip(got_args, want_args):
         torch.testing.assert_close(g.grad, w.grad, rtol=1e-4, atol=1e-5)
+
+    class Residual(torch.nn.Module):
+        def forward(self, x, r, w, b):
+            return f(x, r, w, b)
+
+    graph = str(torch.export.export(Residual(), tuple(args)).graph)
+    assert "normlir.layer_norm" in graph and "normlir.rms_norm" in graph, \
+        graph
 
 
 # ----------------------------------------------------------------------------

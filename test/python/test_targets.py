@@ -76,6 +76,41 @@ def test_cpu_options_are_not_for_cuda():
     assert "a target CPU is an option of the CPU target" in str(e.value)
 
 
+def test_a_stream_is_for_cuda_functions_only():
+    """call_ptrs(stream=...) queues CUDA kernels on the caller's stream; a
+    CPU function refuses one rather than ignoring it."""
+    import numpy as np
+
+    k = normlir.compile(ln_spec(shape=(4, 8)), disk_cache=False)
+    x = np.ones((4, 8), np.float32)
+    w, b, y = np.ones(8, np.float32), np.zeros(8, np.float32), np.empty_like(x)
+    ptrs = [a.ctypes.data for a in (x, w, b, y)]
+    with pytest.raises(normlir.InvalidArgumentError,
+                       match="a CUDA stream applies to CUDA modules only"):
+        k.function.call_ptrs(ptrs, 0)
+    k.function.call_ptrs(ptrs)
+    assert np.allclose(y, 0)
+
+
+def test_selecting_a_cuda_device_without_a_gpu_raises():
+    """Where there is no driver or GPU (CI), choosing a device is an
+    ExecutionError saying so, never the end of the process."""
+    from normlir import _normlir
+
+    try:
+        _normlir.cuda_device()
+        pytest.skip("a GPU is present")
+    except normlir.ExecutionError:
+        pass
+
+    for call in (lambda: _normlir.cuda_select_device(0), _normlir.cuda_device):
+        with pytest.raises(normlir.ExecutionError,
+                           match="CUDA driver|no usable GPU"):
+            call()
+    with pytest.raises(normlir.ExecutionError, match="no device ordinal"):
+        _normlir.cuda_select_device(-1)
+
+
 def test_a_spec_that_names_its_target():
     text = ln_spec(shape=(4, 8)).mlir()
     named = ('module attributes {norm.target = #norm.cpu_target<triple = '

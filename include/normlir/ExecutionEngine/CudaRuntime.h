@@ -39,17 +39,24 @@ namespace normlir {
 namespace cuda {
 
 /// Loads the driver (dlopen "libcuda.so.1"), calls cuInit(0), picks the device
-/// named by the NORMLIR_CUDA_DEVICE environment variable (default 0) and
-/// retains its primary context. Thread-safe and idempotent: the first call does
-/// the work, a failure is cached and returned again by every later call.
-/// Errors read, e.g., "no CUDA driver: cannot load libcuda.so.1 (...)",
-/// "CUDA driver has no usable GPU: cuInit: CUDA_ERROR_NO_DEVICE (...)" or
-/// "device 3 requested by NORMLIR_CUDA_DEVICE, but only 1 present".
+/// named by the NORMLIR_CUDA_DEVICE environment variable (else the first
+/// selectDevice's, else 0) and retains its primary context. Thread-safe and
+/// idempotent: the first call does the work, a failure is cached and returned
+/// again by every later call. Errors read, e.g., "no CUDA driver: cannot load
+/// libcuda.so.1 (...)", "CUDA driver has no usable GPU: cuInit:
+/// CUDA_ERROR_NO_DEVICE (...)" or "device 3 requested by NORMLIR_CUDA_DEVICE,
+/// but only 1 present".
 llvm::Error initialize();
+
+/// Asks that the runtime run on device `ordinal` (see
+/// normlirCudaSelectDevice): the first request before the runtime
+/// initializes picks its device unless NORMLIR_CUDA_DEVICE is set; an error
+/// names the device in use when it is another.
+llvm::Error selectDevice(int ordinal);
 
 /// What the runtime's device is.
 struct DeviceInfo {
-  /// Device ordinal (NORMLIR_CUDA_DEVICE).
+  /// Device ordinal (see initialize()).
   int ordinal = 0;
   /// Marketing name, e.g. "NVIDIA H100 80GB HBM3".
   std::string name;

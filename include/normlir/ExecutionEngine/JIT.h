@@ -177,6 +177,17 @@ void setCacheDirectory(llvm::StringRef path);
 /// Forgets the modules of the in-memory cache (those still referenced live).
 void clearMemoryCache();
 
+/// How a call runs.
+struct CallOptions {
+  /// CUDA: the caller's stream (a CUstream of the device's primary context,
+  /// such as PyTorch's current stream; nullptr is CUDA's legacy default
+  /// stream). The call queues its kernels there, after the stream's earlier
+  /// work, and returns without waiting for them (see normlirCudaSetStream).
+  /// Unset: the runtime's own stream, and the call returns once the GPU is
+  /// done. Set on a CPU module: an error.
+  std::optional<void *> stream;
+};
+
 /// A module of norm specs lowered with `normlir-cpu-pipeline` and compiled
 /// for the host CPU, or with `normlir-cuda-pipeline` (host code launching
 /// GPU kernels). On CUDA, every buffer passed to invoke() is device memory
@@ -210,13 +221,15 @@ public:
   /// 16-byte aligned device memory large enough, no driver or GPU, or a
   /// failed launch.
   llvm::Error invoke(llvm::StringRef name, llvm::ArrayRef<BufferView> inputs,
-                     llvm::ArrayRef<BufferView> results) const;
+                     llvm::ArrayRef<BufferView> results,
+                     const CallOptions &options = {}) const;
 
   /// invoke() for function `index` of getFunctions() on the C API's buffers,
   /// without allocating on success. Strides, when given, must be those of a
   /// dense row-major buffer (ignored for dimensions of size 1).
   llvm::Error call(size_t index, const RawBuffer *inputs, size_t numInputs,
-                   const RawBuffer *results, size_t numResults) const;
+                   const RawBuffer *results, size_t numResults,
+                   const CallOptions &options = {}) const;
 
   /// Whether the module came from the disk cache rather than a compile.
   bool isFromDiskCache() const { return fromDiskCache; }

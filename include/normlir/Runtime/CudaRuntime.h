@@ -13,7 +13,8 @@
 // Besides what is declared here it defines the mgpu* functions that MLIR's
 // gpu-to-llvm lowering makes host code call (normlirCudaGetRuntimeSymbols()
 // lists them). Those run all work of a thread on one persistent
-// non-blocking stream, "the runtime stream", and record their first failure
+// non-blocking stream, "the runtime stream" (or on the caller's stream,
+// normlirCudaSetStream), and record their first failure
 // as the thread's pending error (normlirRuntimeGetLastError()); while one is
 // pending, the thread's kernel launches, copies and memsets are skipped.
 //
@@ -48,14 +49,49 @@ extern "C" {
 NORMLIR_RUNTIME_EXPORT const char *normlirCudaGetErrorMessage(void);
 
 /// Loads the driver (dlopen "libcuda.so.1"), calls cuInit(0), picks the device
-/// named by the NORMLIR_CUDA_DEVICE environment variable (default 0) and
-/// retains its primary context. Thread-safe and idempotent: the first call
+/// named by the NORMLIR_CUDA_DEVICE environment variable (else the one
+/// normlirCudaSelectDevice asked for first, else 0) and retains its primary
+/// context. Thread-safe and idempotent: the first call
 /// does the work, a failure is kept and reported again by every later call.
 NORMLIR_RUNTIME_EXPORT int normlirCudaInitialize(void);
 
+/// Asks that the runtime run on device `ordinal` (a PyTorch tensor's): the
+/// first such request before the runtime initializes picks its device,
+/// unless NORMLIR_CUDA_DEVICE is set (compiling for the device's own chip
+/// initializes it too). Fails, naming the device in use, when the runtime
+/// runs on another device (a process runs NormLIR on one GPU), and on an
+/// ordinal past the devices present (without picking one).
+NORMLIR_RUNTIME_EXPORT int normlirCudaSelectDevice(int ordinal);
+
+/// Queues the calling thread's later work of compiled functions (JIT or
+/// ahead of time) on `stream`, a CUstream of the runtime's device's primary
+/// context (PyTorch's current stream; NULL is CUDA's legacy default stream,
+/// stream 0 of the runtime API), instead of the runtime stream, until
+/// normlirCudaResetStream. A function then returns once its kernels are
+/// queued, without waiting for them (so CUDA graph capture of the stream
+/// records them): its results are ready for the stream's later work, and
+/// for the host once the caller synchronizes the stream; a fault inside a
+/// kernel is reported by the caller's later synchronization, as for its
+/// own kernels. Fails on a stream of another context.
+NORMLIR_RUNTIME_EXPORT int normlirCudaSetStream(void *stream);
+/// Back to the runtime stream.
+NORMLIR_RUNTIME_EXPORT void normlirCudaResetStream(void);
+/// 1 and the calling thread's stream in `*stream` (NULL: the legacy default
+/// stream) when normlirCudaSetStream set one, else 0 (the runtime stream).
+NORMLIR_RUNTIME_EXPORT int normlirCudaGetStream(void **stream);
+
+/// The calling thread's current CUDA context (null without a driver or
+/// context), for normlirCudaRestoreContext: the runtime makes its own
+/// current on the calling thread, which a caller using another device (its
+/// runtime API's "current device") undoes after its calls.
+NORMLIR_RUNTIME_EXPORT void *normlirCudaSaveContext(void);
+/// Makes `context` (from normlirCudaSaveContext) current again; null leaves
+/// the thread without a current context, as it was.
+NORMLIR_RUNTIME_EXPORT void normlirCudaRestoreContext(void *context);
+
 /// What the runtime's device is.
 typedef struct normlirCudaDeviceInfo {
-  /// Device ordinal (NORMLIR_CUDA_DEVICE).
+  /// Device ordinal (see normlirCudaInitialize).
   int ordinal;
   /// Marketing name, NUL-terminated, e.g. "NVIDIA H100 80GB HBM3".
   char name[256];

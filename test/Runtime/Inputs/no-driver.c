@@ -30,5 +30,21 @@ int main(void) {
   const char *error = normlirRuntimeGetLastError();
   printf("pending error: %s\n", error ? error : "(none)");
   printf("pending: %d\n", (int)normlirRuntimeHasError());
+
+  // Devices, streams and contexts: each fails with the reason or does
+  // nothing; no stream is left set.
+  // (The status first: arguments are evaluated in no set order.)
+  int st = normlirCudaSelectDevice(0);
+  printf("select device: %d %s\n", st, normlirCudaGetErrorMessage());
+  st = normlirCudaSelectDevice(-1);
+  printf("select device -1: %d %s\n", st, normlirCudaGetErrorMessage());
+  st = normlirCudaSetStream(NULL);
+  printf("set stream: %d %s\n", st, normlirCudaGetErrorMessage());
+  void *current = (void *)1;
+  printf("stream set: %d\n", normlirCudaGetStream(&current));
+  normlirCudaResetStream();
+  void *context = normlirCudaSaveContext();
+  normlirCudaRestoreContext(context);
+  printf("context: %s\n", context ? "set" : "null");
   return 0;
 }

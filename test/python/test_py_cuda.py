@@ -1,0 +1,245 @@
+"""NormLIR's Python API on CUDA tensors (PyTorch with a GPU): results
+against PyTorch's, the caller's stream honoured (kernels queued on
+PyTorch's current stream, the call returning without waiting for them),
+CUDA graph capture and replay, the device taken from the tensor, and the
+torch.library custom ops (opcheck, torch.compile(fullgraph=True)) on the
+GPU. Skipped where PyTorch sees no GPU; run on a GPU machine with
+``NORMLIR_PYTHONPATH`` naming the package built for its Python."""
+
+import pytest
+
+import normlir_testing as nt
+
+torch = pytest.importorskip("torch")
+if not torch.cuda.is_available():
+    pytest.skip("PyTorch sees no CUDA GPU", allow_module_level=True)
+
+normlir = nt.import_normlir()
+
+import normlir.nn as nnl  # noqa: E402
+from normlir import _normlir  # noqa: E402
+from normlir import functional as NF  # noqa: E402
+
+F = torch.nn.functional
+DEV = torch.device("cuda", torch.cuda.current_device())
+
+
+def rand(*shape, lo=0.5, hi=1.5, dtype=torch.float32):
+    return (torch.rand(*shape, device=DEV) * (hi - lo) + lo).to(dtype)
+
+
+def close(actual, expected, dtype=torch.float32):
+    """f32 within 1e-5 of PyTorch's result; bf16/f16 within 2 ulp."""
+    tol = {torch.float32: 1e-5, torch.bfloat16: 2 ** -7,
+           torch.float16: 2 ** -10}[dtype]
+    torch.testing.assert_close(actual.float(), expected.float(), rtol=tol,
+                               atol=tol)
+
+
+# ----------------------------------------------------------------------------
+# Results
+# ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_layer_and_rms_norm(dtype):
+    torch.manual_seed(0)
+    x = torch.randn(64, 1024, device=DEV).to(dtype)
+    w, b = rand(1024, dtype=dtype), rand(1024, dtype=dtype)
+    ref = F.layer_norm(x.float(), (1024,), w.float(), b.float()).to(dtype)
+    close(NF.layer_norm(x, (1024,), w, b), ref, dtype)
+    ms = x.float().pow(2).mean(-1, keepdim=True)
+    ref = (x.float() * torch.rsqrt(ms + 1e-6) * w.float()).to(dtype)
+    close(NF.rms_norm(x, (1024,), w, eps=1e-6), ref, dtype)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_batch_norm_training_updates_running_stats(channels_last):
+    torch.manual_seed(0)
+    x = torch.randn(8, 32, 14, 14, device=DEV) * 3 + 2
+    if channels_last:
+        x = x.to(memory_format=torch.channels_last)
+    w, b = rand(32), rand(32)
+    rm, rv = torch.zeros(32, device=DEV), torch.ones(32, device=DEV)
+    ref_rm, ref_rv = rm.clone(), rv.clone()
+    y = NF.batch_norm(x, rm, rv, w, b, training=True, momentum=0.1, eps=1e-5)
+    ref = F.batch_norm(x, ref_rm, ref_rv, w, b, True, 0.1, 1e-5)
+    close(y, ref)
+    close(rm, ref_rm)
+    close(rv, ref_rv)
+    assert y.is_contiguous(memory_format=torch.channels_last) == channels_last
+
+
+def test_group_and_instance_norm():
+    torch.manual_seed(0)
+    x = torch.randn(4, 16, 10, 12, device=DEV)
+    w, b = rand(16), rand(16)
+    close(NF.group_norm(x, 4, w, b), F.group_norm(x, 4, w, b))
+    close(NF.instance_norm(x, weight=w, bias=b),
+          F.instance_norm(x, weight=w, bias=b))
+
+
+# ----------------------------------------------------------------------------
+# Streams, graphs, devices
+# ----------------------------------------------------------------------------
+
+
+def test_call_is_queued_on_the_current_stream_without_waiting():
+    """On a side stream busy for ~0.1 s (torch.cuda._sleep) that then
+    writes the input: the result is that of the written input (the kernels
+    ran after the write, on the stream), and the stream is still busy when
+    the call returns (the call did not wait for it)."""
+    torch.manual_seed(0)
+    n = 1024
+    x = torch.zeros(256, n, device=DEV)
+    src = torch.randn(256, n, device=DEV)
+    w, b = rand(n), rand(n)
+    NF.layer_norm(x, (n,), w, b)  # compiled and loaded before the timing
+    torch.cuda.synchronize()
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        torch.cuda._sleep(200_000_000)
+        x.copy_(src)
+        y = NF.layer_norm(x, (n,), w, b)
+        busy = not side.query()
+    side.synchronize()
+    assert busy, "the call waited for the stream"
+    close(y, F.layer_norm(src, (n,), w, b))
+
+
+@pytest.mark.parametrize("case", ["layer_norm", "batch_norm_channels_last"])
+def test_cuda_graph_capture_and_replay(case):
+    """torch.cuda.graph records NormLIR's kernels (no host synchronization
+    on the call path: a capture would fail on one); a replay on new input
+    data gives the new result."""
+    torch.manual_seed(0)
+    if case == "layer_norm":
+        x = torch.randn(128, 768, device=DEV)
+        w, b = rand(768), rand(768)
+
+        def run(t):
+            return NF.layer_norm(t, (768,), w, b)
+
+        def ref(t):
+            return F.layer_norm(t, (768,), w, b)
+    else:
+        x = torch.randn(8, 64, 14, 14, device=DEV).to(
+            memory_format=torch.channels_last)
+        w, b = rand(64), rand(64)
+
+        # Training-mode statistics without running statistics: the
+        # two-stage column kernels (partials allocated inside the graph).
+        def run(t):
+            return NF.batch_norm(t, None, None, w, b, training=True)
+
+        def ref(t):
+            return F.batch_norm(t, None, None, w, b, True)
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        run(x)  # warm-up: compile, load the module
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        y = run(x)
+    x.copy_(torch.randn_like(x) * 2 + 1)
+    graph.replay()
+    torch.cuda.synchronize()
+    close(y, ref(x))
+
+
+def test_device_is_the_tensors():
+    x = torch.randn(4, 64, device=DEV)
+    NF.layer_norm(x, (64,))
+    assert _normlir.cuda_device() == DEV.index
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="one GPU")
+@pytest.mark.parametrize("path", ["functional", "kernel"])
+def test_the_device_set_by_torch_in_a_fresh_process(path):
+    """torch.cuda.set_device(last) in a fresh process (as a rank does):
+    NormLIR's calls run on that device, through both Python paths."""
+    code = f"""
+import torch, normlir
+from normlir import _normlir, functional as NF
+last = torch.cuda.device_count() - 1
+torch.cuda.set_device(last)
+x = torch.randn(8, 64, device="cuda")
+if "{path}" == "functional":
+    y = NF.layer_norm(x, (64,))
+else:
+    k = normlir.compile(normlir.Spec("layer_norm", "f32", (8, 64),
+                                     normalized_shape=(64,)), target="cuda")
+    y = k(x)[0]
+torch.testing.assert_close(y, torch.nn.functional.layer_norm(x, (64,)),
+                           rtol=1e-5, atol=1e-5)
+assert _normlir.cuda_device() == last, _normlir.cuda_device()
+print("ok")
+"""
+    env = {"NORMLIR_CUDA_DEVICE": ""}
+    proc = nt.run_package_python(code, ".", **env)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="one GPU")
+def test_a_second_device_is_refused():
+    other = (DEV.index + 1) % torch.cuda.device_count()
+    NF.layer_norm(torch.randn(4, 64, device=DEV), (64,))
+    with pytest.raises(RuntimeError, match="one GPU"):
+        NF.layer_norm(torch.randn(4, 64, device=torch.device("cuda", other)),
+                      (64,))
+
+
+# ----------------------------------------------------------------------------
+# Custom ops on the GPU
+# ----------------------------------------------------------------------------
+
+needs_custom_ops = pytest.mark.skipif(
+    not hasattr(torch.library, "custom_op"),
+    reason="torch.library.custom_op needs PyTorch 2.4+")
+
+
+@needs_custom_ops
+def test_opcheck_on_cuda():
+    torch.manual_seed(0)
+    ops = torch.ops.normlir
+    x = torch.randn(3, 5, 64, device=DEV, requires_grad=True)
+    w = rand(64).requires_grad_()
+    b = rand(64).requires_grad_()
+    for op, args in [
+            (ops.layer_norm.default, (x, [64], w, b, 1e-5)),
+            (ops.rms_norm.default, (x, [64], w, 1e-6))]:
+        result = torch.library.opcheck(op, args)
+        assert all(v == "SUCCESS" for v in result.values()), result
+    xc = torch.randn(4, 8, 5, 5, device=DEV).to(
+        memory_format=torch.channels_last).requires_grad_()
+    result = torch.library.opcheck(
+        ops.batch_norm.default,
+        (xc, rand(8).requires_grad_(), rand(8).requires_grad_(),
+         torch.zeros(8, device=DEV), torch.ones(8, device=DEV), None, True,
+         0.1, 1e-5))
+    assert all(v == "SUCCESS" for v in result.values()), result
+
+
+@needs_custom_ops
+def test_compiled_training_step_on_cuda():
+    """A Linear -> LayerNorm -> Linear block under torch.compile
+    (fullgraph, aot_eager: the graph is traced through the custom ops and
+    run on them) against torch.nn in eager mode: loss and gradients."""
+    torch.manual_seed(0)
+    d = 256
+
+    def block(norm):
+        return torch.nn.Sequential(torch.nn.Linear(d, d), norm,
+                                   torch.nn.Linear(d, d)).to(DEV)
+
+    ours, theirs = block(nnl.LayerNorm(d)), block(torch.nn.LayerNorm(d))
+    theirs.load_state_dict(ours.state_dict())
+    compiled = torch.compile(ours, fullgraph=True, backend="aot_eager")
+    x = torch.randn(32, d, device=DEV)
+    for model in (compiled, theirs):
+        model(x).square().mean().backward()
+    for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5,
+                                   msg=name)
