@@ -110,18 +110,32 @@ GPUScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "gpu_schedule threads must be a power of two in "
                           "[1, 1024], got "
                        << threads;
-  if (rows < 1 || !llvm::isPowerOf2_64(rows) || threads * rows > 1024)
-    return emitError() << "gpu_schedule rows must be a power of two with "
-                          "threads * rows <= 1024, got "
-                       << rows;
-  // Warp shuffles need whole warps.
-  if (threads * rows < 32)
-    return emitError() << "gpu_schedule needs threads * rows >= 32 (whole "
-                          "warps), got "
-                       << threads * rows;
-  if (strategy == Strategy::Column && rows != 1)
-    return emitError() << "gpu_schedule rows must be 1 for the "
-                       << stringifyStrategy(strategy) << " strategy";
+  if (row) {
+    if (rows < 1 || !llvm::isPowerOf2_64(rows) || threads * rows > 1024)
+      return emitError() << "gpu_schedule rows must be a power of two with "
+                            "threads * rows <= 1024, got "
+                         << rows;
+    // Warp shuffles need whole warps.
+    if (threads * rows < 32)
+      return emitError() << "gpu_schedule needs threads * rows >= 32 (whole "
+                            "warps), got "
+                         << threads * rows;
+  } else {
+    // A block of `threads` threads: whole warps, for the shuffles.
+    if (threads < 32)
+      return emitError() << "gpu_schedule threads must be at least 32 (whole "
+                            "warps) for the "
+                         << stringifyStrategy(strategy) << " strategy, got "
+                         << threads;
+    if (strategy == Strategy::Column && rows != 1)
+      return emitError() << "gpu_schedule rows must be 1 for the "
+                         << stringifyStrategy(strategy) << " strategy";
+    // Segment: R1 runs per block.
+    if (rows < 1 || rows > 1024 || !llvm::isPowerOf2_64(rows))
+      return emitError() << "gpu_schedule rows must be a power of two in "
+                            "[1, 1024], got "
+                         << rows;
+  }
   // (C3) At most 16 bytes of f32... or 16 halves: one 16- or 32-byte access.
   if (vectorWidth < 1 || vectorWidth > 16 || !llvm::isPowerOf2_64(vectorWidth))
     return emitError() << "gpu_schedule vectorWidth must be a power of two "

@@ -428,19 +428,21 @@ selectGPUSegment(const GPUSelection &s, bool forced, std::string &why) {
   }
   int64_t v = s.vectorWidth(s.maxWidth(), {r2, p1 * r2});
   int64_t r1 = s.size(KernelLayout::R1);
-  if (s.options.rows > 1 || (s.options.rows <= 0 && s.options.chunks <= 0 &&
-                             r2 < kGPUShortSegmentRun && r1 > 1)) {
+  if (r1 > 1 &&
+      (s.options.rows > 1 || (s.options.rows <= 0 && s.options.chunks <= 0 &&
+                              r2 < kGPUShortSegmentRun))) {
     // Short runs (NCHW BatchNorm at 14x14): a block of 64 threads reduces
     // `rows` consecutive runs of one statistic, about kGPUSegmentRunsBlock
-    // elements, so that blocks are full and the combine has r1 / rows
-    // partials per statistic rather than a block and a partial per run.
+    // elements (64 per thread), so that blocks are full and the combine
+    // has r1 / rows partials per statistic rather than a block and a
+    // partial per run.
     int64_t t = s.options.threads > 0 ? int64_t(s.options.threads) : 64;
     int64_t rb = s.options.rows;
     if (rb <= 0)
       rb = std::clamp<int64_t>(
-          int64_t(llvm::bit_floor(
-              uint64_t(std::max<int64_t>(kGPUSegmentRunsBlock / r2, 1)))),
-          1, std::min<int64_t>(1024 / t, llvm::PowerOf2Ceil(r1)));
+          int64_t(llvm::bit_floor(uint64_t(
+              std::max<int64_t>(kGPUSegmentRunsBlock / 64 * t / r2, 1)))),
+          1, std::min<int64_t>(1024, llvm::PowerOf2Ceil(r1)));
     return s.get(Strategy::Segment, t, rb, v, 1);
   }
   int64_t segs = std::max<int64_t>(s.layout.numSegments(), 1);
@@ -460,8 +462,9 @@ selectGPUSegment(const GPUSelection &s, bool forced, std::string &why) {
     t = std::clamp<int64_t>(llvm::PowerOf2Ceil((vectors + 3) / 4), 32,
                             kGPUBlockThreads);
   }
-  int64_t rb = s.options.rows > 0 ? int64_t(s.options.rows) : 1;
-  return s.get(Strategy::Segment, t, rb, v, k);
+  // (One run per block here: `rows` counts R1 runs, and R1 is 1 or the
+  // runs are split.)
+  return s.get(Strategy::Segment, t, 1, v, k);
 }
 
 /// Column: per-column partials across blocks of threads, for channels-last
@@ -627,9 +630,17 @@ llvm::Error normlir::norm::checkNormSelectScheduleOptions(
   if (auto err =
           checkCount("rows", o.rows, 1, 1024, true, "#norm.gpu_schedule C2"))
     return err;
-  if (o.threads > 0 && o.rows > 0 && o.threads * o.rows > 1024)
+  // Where rows are row teams (the segment strategy's are runs of R1).
+  std::optional<Strategy> forced = symbolizeStrategy(o.strategy);
+  if (o.threads > 0 && o.rows > 0 && o.threads * o.rows > 1024 &&
+      forced != Strategy::Segment)
     return optionError("threads * rows", "<= 1024 (#norm.gpu_schedule C2)",
                        llvm::Twine(o.threads * o.rows));
+  if (forced == Strategy::Segment && o.rows > 1 && o.chunks > 1)
+    return optionError("chunks",
+                       "1 with strategy=segment and rows > 1 "
+                       "(#norm.gpu_schedule C4: a block reduces whole runs)",
+                       llvm::Twine(o.chunks));
   return llvm::Error::success();
 }
 

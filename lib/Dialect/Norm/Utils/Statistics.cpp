@@ -288,8 +288,11 @@ Moments StatisticsBuilder::merge(Moments a, Moments c) {
   // division is a long dependent sequence, and the merges of a block's
   // partials are a chain of them).
   Value r = select(b, loc, pos, fdiv(b, loc, splatLike(1.0, n), n), zero);
-  // The weight of c.
-  Value f = fmul(b, loc, c.n, r);
+  // The weight of c: exactly 1 when a is empty (c.n * (1 / c.n) can be
+  // 1 - 2^-53, and a constant's merged M2 would then not be 0).
+  Value aEmpty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a.n,
+                                       zeroLike(n));
+  Value f = select(b, loc, aEmpty, splatLike(1.0, n), fmul(b, loc, c.n, r));
   Value d = fsub(b, loc, c.mean, a.mean);
   Value mean = math::FmaOp::create(b, loc, d, f, a.mean);
   // Infinite means merge as the sums they stand for; the update above

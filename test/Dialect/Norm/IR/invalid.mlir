@@ -1251,6 +1251,14 @@ func.func @gpu_schedule_rows(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tens
 
 // -----
 
+func.func @gpu_schedule_segment_warps(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
+  // expected-error @+1 {{gpu_schedule threads must be at least 32 (whole warps) for the segment strategy, got 16}}
+  %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = segment, threads = 16, rows = 16, vectorWidth = 4, chunks = 1>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
 func.func @gpu_schedule_segment_runs_and_chunks(%x: tensor<4x16xf32>, %r: tensor<4x1xf32>, %e: tensor<4x16xf32>) {
   // expected-error @+1 {{gpu_schedule chunks must be 1 for the segment strategy with rows > 1 (a block reduces whole runs)}}
   %k = norm.kernel apply %x rstd %r outs(%e) {axes = array<i64: 1>, schedule = #norm.gpu_schedule<strategy = segment, threads = 32, rows = 2, vectorWidth = 4, chunks = 2>} : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>

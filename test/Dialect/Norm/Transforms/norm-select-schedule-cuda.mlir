@@ -1,6 +1,13 @@
 // RUN: normlir-opt %s --norm-select-schedule=target=cuda -split-input-file | FileCheck %s
 // RUN: normlir-opt %s --norm-select-schedule="target=cuda strategy=segment threads=64 chunks=3 force" -split-input-file | FileCheck %s --check-prefix=FORCED
 // RUN: not normlir-opt %s --norm-select-schedule="target=gpu" 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: not normlir-opt %s --norm-select-schedule="target=cuda strategy=segment rows=4 chunks=3 force" 2>&1 | FileCheck %s --check-prefix=RUNSCHUNKS
+// RUN: normlir-opt %s --norm-select-schedule="target=cuda strategy=segment rows=4 force" -split-input-file | FileCheck %s --check-prefix=ROWS4
+// RUNSCHUNKS: chunks must be 1 with strategy=segment and rows > 1 (#norm.gpu_schedule C4: a block reduces whole runs), got 3
+// ROWS4 (segment forced with 4 runs per block): R1 = 1 kernels split their
+// one run into chunks instead.
+// ROWS4-LABEL: func.func @long_rows(
+// ROWS4: schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 1, vectorWidth = 4, chunks = 66>
 
 // norm-select-schedule{target=cuda}: a #norm.gpu_schedule per kernel. The vector width
 // is 16 bytes of the element type, halved until it divides the runs.
@@ -91,6 +98,8 @@ func.func @batch_norm_nchw(%x: tensor<32x64x56x56xf32>) -> tensor<32x64x56x56xf3
 // per channel.
 // CHECK-LABEL: func.func @batch_norm_nchw_short(
 // CHECK: schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 16, vectorWidth = 4, chunks = 1>
+// ROWS4-LABEL: func.func @batch_norm_nchw_short(
+// ROWS4: schedule = #norm.gpu_schedule<strategy = segment, threads = 64, rows = 4, vectorWidth = 4, chunks = 1>
 func.func @batch_norm_nchw_short(%x: tensor<256x256x14x14xf32>) -> tensor<256x256x14x14xf32> {
   %e = tensor.empty() : tensor<256x256x14x14xf32>
   %s = tensor.empty() : tensor<1x256x1x1xf32>

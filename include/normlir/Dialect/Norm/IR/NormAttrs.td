@@ -139,9 +139,10 @@ def Norm_GPUScheduleAttr : AttrDef<Norm_Dialect, "GPUSchedule"> {
     * (C1) `strategy` is `row`, `segment` or `column`, meaning on the GPU
       what it means on the CPU: one pass per row, per-segment partials
       combined over `R1`, or partials across the contiguous columns.
-    * (C2) `threads` and `rows` are powers of two and
+    * (C2) `threads` and `rows` are powers of two; for `row`,
       `32 <= threads * rows <= 1024` (whole warps, at most a block);
-      `rows = 1` for the `column` strategy.
+      otherwise `32 <= threads <= 1024`, `rows <= 1024`, and `rows = 1` for
+      `column`.
     * (C3) `vectorWidth` is a power of two in [1, 16].
     * (C4) `chunks` is in [1, 2^30], and 1 for the `row` strategy and for
       `segment` with `rows > 1`.
