@@ -337,6 +337,12 @@ typedef struct normlirCacheStats {
   int64_t memoryHits;
   /// Compiles answered by loading an entry of the disk cache.
   int64_t diskHits;
+  /// Seconds spent compiling or loading, in all.
+  double compileSeconds;
+  /// Modules in the in-memory cache, and its bound
+  /// (normlirSetMemoryCacheCapacity).
+  int64_t memoryEntries;
+  int64_t memoryCapacity;
 } normlirCacheStats;
 
 /// Counters since the process started.
@@ -348,6 +354,12 @@ NORMLIR_CAPI_EXPORTED const char *normlirGetCacheDir(void);
 NORMLIR_CAPI_EXPORTED normlirStatus normlirSetCacheDir(const char *path);
 /// Empties the in-memory cache (modules still referenced stay alive).
 NORMLIR_CAPI_EXPORTED void normlirClearMemoryCache(void);
+/// Bounds the in-memory cache to `capacity` modules, the least recently
+/// used forgotten first (modules still referenced stay alive); 0 keeps
+/// none. Default: $NORMLIR_CACHE_SIZE, else 512. A negative capacity is
+/// NORMLIR_STATUS_INVALID_ARGUMENT.
+NORMLIR_CAPI_EXPORTED normlirStatus
+normlirSetMemoryCacheCapacity(int64_t capacity);
 
 #ifdef __cplusplus
 }

@@ -436,6 +436,10 @@ inline Expected<Module> compile(const Spec &spec,
 }
 
 inline normlirCacheStats cacheStats() { return normlirGetCacheStats(); }
+/// Bounds the in-memory module cache (normlirSetMemoryCacheCapacity).
+inline Status setMemoryCacheCapacity(int64_t capacity) {
+  return Status(normlirSetMemoryCacheCapacity(capacity));
+}
 inline std::string version() { return normlirGetVersion(); }
 
 } // namespace normlir

@@ -462,7 +462,17 @@ normlirStatus normlirSetCudaDevice(int32_t ordinal) {
 
 normlirCacheStats normlirGetCacheStats(void) {
   CacheStats s = getCacheStats();
-  return {s.compiles, s.memoryHits, s.diskHits};
+  return {s.compiles,       s.memoryHits,    s.diskHits,
+          s.compileSeconds, s.memoryEntries, s.memoryCapacity};
+}
+
+normlirStatus normlirSetMemoryCacheCapacity(int64_t capacity) {
+  if (capacity < 0)
+    return invalid("normlirSetMemoryCacheCapacity: capacity must not be "
+                   "negative, got " +
+                   std::to_string(capacity));
+  setMemoryCacheCapacity(capacity);
+  return nullptr;
 }
 
 const char *normlirGetCacheDir(void) {

@@ -292,6 +292,14 @@ int main(void) {
   report("mlir with inf", normlirSpecGetMLIR(spec, &text));
   printf("%s", strstr(text, "epsilon"));
 
+  /* The memory cache's bound and counters. */
+  report("capacity -1", normlirSetMemoryCacheCapacity(-1));
+  report("capacity 1", normlirSetMemoryCacheCapacity(1));
+  normlirCacheStats bounded = normlirGetCacheStats();
+  printf("memory cache: %lld of %lld, compile seconds > 0: %s\n",
+         (long long)bounded.memoryEntries, (long long)bounded.memoryCapacity,
+         bounded.compileSeconds > 0 ? "yes" : "no");
+
   normlirModuleRelease(mod);
   normlirSpecDestroy(spec);
   printf("failures: %d\n", failures);
