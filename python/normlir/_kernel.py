@@ -260,12 +260,12 @@ class Kernel:
 
     def _call_torch(self, torch, device, inputs, out):
         if self._torch_signature is None:
-            from ._torchutil import cuda_ordinal, device_error
+            from ._torchutil import cuda_ordinal, select_cuda_device
 
             # The first tensor's device becomes NormLIR's if it has none
             # yet (a mismatch is reported by _reject below).
-            if self.target == "cuda":
-                device_error(inputs[0] if inputs else out[0], "cuda", "")
+            if self.target == "cuda" and device.type == "cuda":
+                select_cuda_device(device)
 
             self._torch_signature = (
                 [(s, torch_dtype(d)) for s, d in self.inputs],

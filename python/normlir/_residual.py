@@ -101,12 +101,13 @@ def _residual_norm(op, opts, x, residual, params):
         # Traced (torch.compile, torch.export, jit.trace, ONNX export): the
         # add in PyTorch operations (rounded once, as the fused kernel),
         # which the tracer fuses as it likes, then the norm as
-        # normlir.functional traces it: NormLIR's custom op, or PyTorch's
-        # norm for ONNX export and where there are no custom ops.
+        # normlir.functional traces it (PyTorch's where it would run the
+        # eager path: that path's fused kernel is no traceable op).
         h = (x.float() + residual.float()).to(x.dtype)
-        if _F._ops is None or _F._onnx_exporting():
-            return _F._reference_norm(op, opts, h, params, ()), h
-        return _F._ops.norm(op, opts, h, params, ()), h
+        y = _F._traced_norm(op, opts, h, params, ())
+        if y is None:
+            y = _F._reference_norm(op, opts, h, params, ())
+        return y, h
     try:
         needs_grad = torch.is_grad_enabled() and (
             x.requires_grad or residual.requires_grad

@@ -35,12 +35,19 @@ def device_error(tensor: torch.Tensor, target: str, what: str) -> str | None:
         return f"{what} is on {device}, but the kernel runs on the CPU"
     if device.type != "cuda":
         return f"{what} is on {device}, but the kernel runs on CUDA"
+    problem = select_cuda_device(device)
+    return f"{what} is on {device}: {problem}" if problem else None
+
+
+def select_cuda_device(device: torch.device) -> str | None:
+    """Makes the CUDA ``device`` NormLIR's if it has none yet; why it
+    cannot be (NormLIR runs on another, no such device), or None."""
     index = device.index if device.index is not None else \
         torch.cuda.current_device()
     try:
         _normlir.cuda_select_device(index)
     except _normlir.ExecutionError as e:
-        return f"{what} is on {device}: {e}"
+        return str(e)
     return None
 
 

@@ -528,6 +528,19 @@ def _traced(x) -> bool:
     return type(x) is not _Tensor or _compiling() or _jit_tracing()
 
 
+def _traced_norm(op, opts, x, params, updates):
+    """The norm of a traced call (_traced): PyTorch's for ONNX export,
+    NormLIR's custom op where there are custom ops, PyTorch's under
+    jit.trace without them; None where the call runs as in eager mode."""
+    if _onnx_exporting():
+        return _reference_norm(op, opts, x, params, updates)
+    if _ops is not None:
+        return _ops.norm(op, opts, x, params, updates)
+    if _jit_tracing():
+        return _reference_norm(op, opts, x, params, updates)
+    return None
+
+
 def _reference_norm(op, opts, x, params, updates):
     """``op`` as ``torch.nn.functional`` computes it, running statistics
     updated as ``torch.nn``'s modules update them: what a trace records
@@ -621,12 +634,9 @@ def _norm(op, opts, x, params, updates):
         raise TypeError(f"{op}(): input must be a NumPy array or a torch "
                         f"tensor, got {type(x).__name__}")
     if _traced(x):
-        if _onnx_exporting():
-            return _reference_norm(op, opts, x, params, updates)
-        if _ops is not None:
-            return _ops.norm(op, opts, x, params, updates)
-        if _jit_tracing():
-            return _reference_norm(op, opts, x, params, updates)
+        y = _traced_norm(op, opts, x, params, updates)
+        if y is not None:
+            return y
     if _grad_enabled():
         w = params[0]
         b = params[1] if len(params) > 1 else None
