@@ -422,6 +422,19 @@ PYBIND11_MODULE(_normlir, m) {
           "results",
           [](const PyFunction &f) { return describe(f.sig().results); })
       .def(
+          "result_shapes",
+          [](const PyFunction &f,
+             const std::vector<std::vector<int64_t>> &inputShapes) {
+            py::list out;
+            for (const TensorSpec &t : f.sig().getResultsFor(inputShapes))
+              out.append(py::tuple(py::cast(t.shape)));
+            return out;
+          },
+          py::arg("input_shapes"),
+          "The results' shapes for inputs of `input_shapes`: dynamic "
+          "dimensions (-1) take the sizes of the input dimensions they "
+          "follow; -1 where none.")
+      .def(
           "call",
           [](const PyFunction &f, py::sequence inputs, py::sequence results) {
             const FunctionSignature &sig = f.sig();
@@ -457,7 +470,8 @@ PYBIND11_MODULE(_normlir, m) {
           "Runs the function on buffer-protocol objects (NumPy arrays).")
       .def(
           "call_ptrs",
-          [](const PyFunction &f, py::sequence ptrs, py::object stream) {
+          [](const PyFunction &f, py::sequence ptrs, py::object stream,
+             py::object shapes) {
             CallOptions options;
             if (!stream.is_none())
               options.stream = reinterpret_cast<void *>(
@@ -471,25 +485,51 @@ PYBIND11_MODULE(_normlir, m) {
             RawBuffer raw[64];
             if (n > 64)
               raise(invalidArgumentError, "too many buffers");
+            // The buffers' shapes: the signature's, or the caller's where
+            // given (a dynamically shaped function needs them).
+            std::vector<std::vector<int64_t>> given;
+            if (!shapes.is_none()) {
+              py::sequence list = shapes.cast<py::sequence>();
+              if (list.size() != n)
+                raise(invalidArgumentError,
+                      "function '" + sig.name + "' takes " + std::to_string(n) +
+                          " shapes, got " + std::to_string(list.size()));
+              given.resize(n);
+              for (size_t i = 0; i < n; ++i)
+                if (!list[i].is_none())
+                  given[i] = list[i].cast<std::vector<int64_t>>();
+            }
+            size_t bytes = 0;
             for (size_t i = 0; i < n; ++i) {
               const TensorSpec &t = i < sig.inputs.size()
                                         ? sig.inputs[i]
                                         : sig.results[i - sig.inputs.size()];
+              const std::vector<int64_t> *shape = &t.shape;
+              if (!given.empty() && !given[i].empty())
+                shape = &given[i];
+              else if (!given.empty() && given[i].empty() &&
+                       !t.hasStaticShape())
+                raise(invalidArgumentError,
+                      "buffer " + std::to_string(i) + " of '" + sig.name +
+                          "' is " + t.str() + ": its shape must be given");
+              else if (given.empty() && !t.hasStaticShape())
+                raise(invalidArgumentError,
+                      "function '" + sig.name +
+                          "' has dynamic dimensions: call_ptrs needs the "
+                          "buffers' shapes");
               raw[i] = {reinterpret_cast<void *>(
                             PyLong_AsUnsignedLongLong(ptrs[i].ptr())),
-                        t.elementType, static_cast<int>(t.shape.size()),
-                        t.shape.data(), nullptr};
+                        t.elementType, static_cast<int>(shape->size()),
+                        shape->data(), nullptr};
               if (PyErr_Occurred())
                 throw py::error_already_set();
+              size_t size = getElementSize(t.elementType);
+              for (int64_t d : *shape)
+                size *= static_cast<size_t>(std::max<int64_t>(d, 0));
+              bytes += size;
             }
             // Small calls keep the GIL (releasing it costs more than they
             // take); large ones let other Python threads run.
-            size_t bytes = 0;
-            for (size_t i = 0; i < n; ++i)
-              bytes +=
-                  (i < sig.inputs.size() ? sig.inputs[i]
-                                         : sig.results[i - sig.inputs.size()])
-                      .getSizeInBytes();
             llvm::Error err = llvm::Error::success();
             if (bytes >= (1u << 16)) {
               py::gil_scoped_release release;
@@ -504,8 +544,11 @@ PYBIND11_MODULE(_normlir, m) {
             check(std::move(err), f);
           },
           py::arg("ptrs"), py::arg("stream") = py::none(),
+          py::arg("shapes") = py::none(),
           "Runs the function on raw addresses (inputs, then results) of "
-          "buffers the caller has checked against the signature. CUDA: "
+          "buffers the caller has checked against the signature; `shapes` "
+          "(one per buffer, None for the signature's) gives the sizes of "
+          "dynamic dimensions, checked by the function. CUDA: "
           "`stream` (a CUstream handle as an int, 0 the legacy default "
           "stream) queues the kernels on the caller's stream and returns "
           "without waiting; None runs them on NormLIR's stream and waits.");

@@ -157,7 +157,9 @@ enum {
 typedef struct normlirSpecImpl *normlirSpec;
 
 /// A spec of `op` on an input of `dtype` (f32, f16 or bf16) and `shape`
-/// (rank 1..8; dimensions >= 0). Defaults: no operands beyond the input,
+/// (rank 1..8; dimensions >= 0, or -1 for a dynamic dimension: the function
+/// takes any size there, its callers' buffers give it; LayerNorm and RMSNorm
+/// over static normalized dimensions). Defaults: no operands beyond the input,
 /// PyTorch's epsilon and momentum, NCHW, eval, function name "main",
 /// parameters of the input's element type.
 NORMLIR_CAPI_EXPORTED normlirStatus normlirSpecCreate(normlirOpKind op,
@@ -264,11 +266,13 @@ NORMLIR_CAPI_EXPORTED normlirStatus normlirModuleLookup(normlirModule m,
                                                         const char *name,
                                                         normlirFunction *f);
 
-/// The static type of an argument or result.
+/// The type of an argument or result.
 typedef struct normlirTensorType {
   normlirDType dtype;
   int32_t rank;
-  /// `rank` dimensions, owned by the function.
+  /// `rank` dimensions, owned by the function; -1 for a dynamic one (the
+  /// caller's buffer gives its size; results' dynamic sizes follow the
+  /// inputs', normlirFunctionGetResultShape).
   const int64_t *shape;
 } normlirTensorType;
 
@@ -284,6 +288,17 @@ normlirFunctionGetResultType(normlirFunction f, int32_t index);
 /*===----------------------------------------------------------------------===
  * Calling
  *===----------------------------------------------------------------------===*/
+
+struct normlirTensor;
+
+/// The shape of result `index` when the function is called with `inputs`
+/// (only their ranks and shapes are read): its dynamic dimensions take the
+/// sizes of the input dimensions they follow. Writes the result's rank
+/// dimensions to `shape`. An error for a wrong index or input count, or a
+/// dynamic dimension that follows no input.
+NORMLIR_CAPI_EXPORTED normlirStatus normlirFunctionGetResultShape(
+    normlirFunction f, int32_t index, const struct normlirTensor *inputs,
+    int32_t numInputs, int64_t *shape);
 
 /// A caller-owned buffer. `strides` (in elements, like PyTorch's) may be
 /// NULL for a dense row-major buffer; otherwise they must describe one

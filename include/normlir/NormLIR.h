@@ -279,6 +279,18 @@ public:
   normlirTensorType resultType(int i) const {
     return normlirFunctionGetResultType(f_, i);
   }
+  /// The shape of result `i` for `inputs` (a dynamic dimension takes the
+  /// size of the input dimension it follows), in `shape`.
+  Status resultShape(int i, const std::vector<Tensor> &inputs,
+                     std::vector<int64_t> &shape) const {
+    std::vector<normlirTensor> in;
+    for (const Tensor &t : inputs)
+      in.push_back(t.c());
+    normlirTensorType type = resultType(i);
+    shape.assign(type.rank > 0 ? type.rank : 0, 0);
+    return Status(normlirFunctionGetResultShape(
+        f_, i, in.data(), static_cast<int32_t>(in.size()), shape.data()));
+  }
 
   /// Runs the function: reads `inputs`, writes `results`.
   Status operator()(std::initializer_list<Tensor> inputs,

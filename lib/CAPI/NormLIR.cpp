@@ -391,6 +391,37 @@ normlirTensorType normlirFunctionGetResultType(normlirFunction f,
   return tensorType(signature(f)->results, index);
 }
 
+normlirStatus normlirFunctionGetResultShape(normlirFunction f, int32_t index,
+                                            const normlirTensor *inputs,
+                                            int32_t numInputs, int64_t *shape) {
+  if (!f || (numInputs && !inputs))
+    return invalid("normlirFunctionGetResultShape: null function or inputs");
+  const FunctionSignature &sig = *signature(f);
+  if (index < 0 || static_cast<size_t>(index) >= sig.results.size())
+    return invalid("normlirFunctionGetResultShape: '" + sig.name +
+                   "' has no result " + std::to_string(index));
+  if (!shape && !sig.results[index].shape.empty())
+    return invalid("normlirFunctionGetResultShape: null shape");
+  if (static_cast<size_t>(numInputs) != sig.inputs.size())
+    return invalid("normlirFunctionGetResultShape: '" + sig.name + "' takes " +
+                   std::to_string(sig.inputs.size()) + " inputs, got " +
+                   std::to_string(numInputs));
+  std::vector<std::vector<int64_t>> shapes;
+  for (int32_t i = 0; i < numInputs; ++i) {
+    if (inputs[i].rank < 0 || (inputs[i].rank && !inputs[i].shape))
+      return invalid("normlirFunctionGetResultShape: input " +
+                     std::to_string(i) + " has a malformed shape");
+    shapes.emplace_back(inputs[i].shape, inputs[i].shape + inputs[i].rank);
+  }
+  TensorSpec result = sig.getResultsFor(shapes)[index];
+  if (!result.hasStaticShape())
+    return invalid("normlirFunctionGetResultShape: result " +
+                   std::to_string(index) + " of '" + sig.name + "' is " +
+                   result.str() + ": a dynamic dimension follows no input's");
+  std::copy(result.shape.begin(), result.shape.end(), shape);
+  return nullptr;
+}
+
 //===----------------------------------------------------------------------===//
 // Calling
 //===----------------------------------------------------------------------===//

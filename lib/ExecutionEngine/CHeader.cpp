@@ -137,6 +137,16 @@ std::string normlir::getCDeclaration(const FunctionSignature &sig) {
   for (auto [i, t] : llvm::enumerate(sig.results))
     s += (i || !sig.inputs.empty() ? ", " : "") +
          std::string(cType(t.elementType)) + " *result" + std::to_string(i);
+  // The sizes of the dynamic dimensions, buffer by buffer.
+  auto sizes = [&](llvm::ArrayRef<TensorSpec> specs, const char *what) {
+    for (auto [i, t] : llvm::enumerate(specs))
+      for (auto [d, size] : llvm::enumerate(t.shape))
+        if (size == TensorSpec::kDynamic)
+          s += ", int64_t " + std::string(what) + std::to_string(i) + "_size" +
+               std::to_string(d);
+  };
+  sizes(sig.inputs, "input");
+  sizes(sig.results, "result");
   if (sig.inputs.empty() && sig.results.empty())
     s += "void";
   return s + ")";
@@ -157,12 +167,14 @@ std::string normlir::generateCHeader(const CompiledObject &object,
   os << "/* Buffers are dense and row-major, of exactly the shapes listed";
   if (cuda)
     os << ",\n   in device memory of the GPU, 16-byte aligned";
-  os << ";\n   f16 and bf16 elements are uint16_t bit patterns. Results must "
-        "not"
-        "\n   overlap inputs. Each function returns 0 on success";
-  if (cuda)
-    os << ", else nonzero\n   with the reason in " << object.errorFunction
-       << "()";
+  os << ";\n   a dynamic dimension (?) takes its size from the int64_t "
+        "argument\n   BUFFERi_sizeD after the buffers. f16 and bf16 elements "
+        "are uint16_t\n   bit patterns. Results must not overlap inputs. Each "
+        "function returns 0\n   on success";
+  if (!object.errorFunction.empty())
+    os << ", else nonzero with the reason in " << object.errorFunction
+       << "()\n   (sizes that do not agree are an error, never an access "
+          "out of\n   bounds)";
   os << ". */\n\n";
   for (const FunctionSignature &sig : object.functions) {
     os << "/* " << sig.name << ":";
@@ -173,7 +185,7 @@ std::string normlir::generateCHeader(const CompiledObject &object,
       os << (i ? ", " : " ") << "result" << i << " " << t.str();
     os << " */\n" << getCDeclaration(sig) << ";\n\n";
   }
-  if (cuda && !object.errorFunction.empty())
+  if (!object.errorFunction.empty())
     os << "/* The calling thread's first error since the last call, or NULL; "
           "clears it.\n   The text is valid until the thread's next call. */\n"
           "const char *"

@@ -97,15 +97,15 @@ static llvm::Expected<TensorSpec> toTensorSpec(Type type) {
   std::string text;
   llvm::raw_string_ostream os(text);
   os << type;
-  if (!tensor || !tensor.hasStaticShape())
-    return llvm::createStringError("type " + text +
-                                   " is not a statically shaped tensor");
+  if (!tensor)
+    return llvm::createStringError("type " + text + " is not a ranked tensor");
   auto elt = toElementType(tensor.getElementType());
   if (!elt)
     return llvm::createStringError("element type of " + text +
                                    " is not supported");
-  TensorSpec spec{*elt, std::vector<int64_t>(tensor.getShape().begin(),
-                                             tensor.getShape().end())};
+  TensorSpec spec{*elt, {}};
+  for (int64_t d : tensor.getShape())
+    spec.shape.push_back(ShapedType::isDynamic(d) ? TensorSpec::kDynamic : d);
   if (auto size = getCheckedSizeInBytes(spec); !size)
     return size.takeError();
   return spec;
@@ -162,6 +162,9 @@ static std::vector<llvm::Function *> takeStructors(llvm::Module &m,
   return fns;
 }
 
+static_assert(kStatusFirstCheck == norm::NormDialect::kFirstCheckStatus,
+              "the entry points and norm-lower-checks agree on statuses");
+
 /// Adds the C entry points (see Compiler.h) around the lowered functions.
 static llvm::Error addEntryPoints(llvm::Module &m,
                                   llvm::ArrayRef<FunctionSignature> functions,
@@ -213,6 +216,16 @@ static llvm::Error addEntryPoints(llvm::Module &m,
     fb.CreateRetVoid();
     hasFini = true;
   }
+  // Library mode: the message of the calling thread's last failed check
+  // (a dynamically shaped call), which the error function returns.
+  llvm::GlobalVariable *lastMessage = nullptr;
+  if (!errorFunction.empty()) {
+    lastMessage = new llvm::GlobalVariable(
+        m, ptr, false, llvm::GlobalValue::InternalLinkage,
+        llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx)),
+        "__normlir_last_message", nullptr,
+        llvm::GlobalValue::GeneralDynamicTLSModel);
+  }
   llvm::FunctionCallee callOnce, hasError;
   if (cuda) {
     callOnce = m.getOrInsertFunction(
@@ -220,15 +233,32 @@ static llvm::Error addEntryPoints(llvm::Module &m,
         llvm::FunctionType::get(voidTy, {ptr, ptr}, false));
     hasError = m.getOrInsertFunction("normlirRuntimeHasError",
                                      llvm::FunctionType::get(i32, false));
-    if (!errorFunction.empty()) {
-      // const char *NAME(void): the runtime's last error, re-exported.
+  }
+  if (!errorFunction.empty()) {
+    // const char *NAME(void): the thread's last failed check (cleared), else
+    // the runtime's last error (CUDA), else NULL.
+    auto *fn = llvm::Function::Create(llvm::FunctionType::get(ptr, false),
+                                      llvm::GlobalValue::ExternalLinkage,
+                                      errorFunction, m);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+    llvm::Value *slot = b.CreateThreadLocalAddress(lastMessage);
+    llvm::Value *message = b.CreateLoad(ptr, slot);
+    auto *some = llvm::BasicBlock::Create(ctx, "check", fn);
+    auto *none = llvm::BasicBlock::Create(ctx, "runtime", fn);
+    b.CreateCondBr(b.CreateIsNotNull(message), some, none);
+    b.SetInsertPoint(some);
+    b.CreateStore(
+        llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx)),
+        slot);
+    b.CreateRet(message);
+    b.SetInsertPoint(none);
+    if (cuda) {
       llvm::FunctionCallee getError = m.getOrInsertFunction(
           "normlirRuntimeGetLastError", llvm::FunctionType::get(ptr, false));
-      auto *fn = llvm::Function::Create(llvm::FunctionType::get(ptr, false),
-                                        llvm::GlobalValue::ExternalLinkage,
-                                        errorFunction, m);
-      llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
       b.CreateRet(b.CreateCall(getError));
+    } else {
+      b.CreateRet(
+          llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx)));
     }
   }
 
@@ -246,38 +276,68 @@ static llvm::Error addEntryPoints(llvm::Module &m,
     for (const TensorSpec &t : sig.results)
       specs.push_back(&t);
 
-    // int32_t f(T *buffer0, ...)
-    auto *entryTy = llvm::FunctionType::get(
-        i32, std::vector<llvm::Type *>(numBuffers, ptr), false);
+    size_t numSizes = sig.getNumDynamicDims();
+    // int32_t f(T *buffer0, ..., int64_t size0, ...)
+    std::vector<llvm::Type *> params(numBuffers, ptr);
+    params.insert(params.end(), numSizes, i64);
+    auto *entryTy = llvm::FunctionType::get(i32, params, false);
     auto *entry = llvm::Function::Create(
         entryTy, llvm::GlobalValue::ExternalLinkage, sig.name, m);
-    for (size_t i = 0; i < numBuffers; ++i) {
+    for (size_t i = 0; i < numBuffers + numSizes; ++i) {
       entry->addParamAttr(i, llvm::Attribute::NoUndef);
       if (i < sig.inputs.size())
         entry->addParamAttr(i, llvm::Attribute::ReadOnly);
     }
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", entry));
+    // A failed status: its message for the library's error function.
+    auto fail = [&](llvm::Value *status, llvm::Value *message) {
+      if (lastMessage)
+        b.CreateStore(message, b.CreateThreadLocalAddress(lastMessage));
+      b.CreateRet(status);
+    };
+    // Sizes are checked before anything runs: a negative one would index
+    // memory backwards.
+    if (numSizes) {
+      llvm::Value *negative = nullptr;
+      for (size_t k = 0; k < numSizes; ++k) {
+        llvm::Value *isNeg = b.CreateICmpSLT(entry->getArg(numBuffers + k),
+                                             llvm::ConstantInt::get(i64, 0));
+        negative = negative ? b.CreateOr(negative, isNeg) : isNeg;
+      }
+      auto *bad = llvm::BasicBlock::Create(ctx, "negative_size", entry);
+      auto *good = llvm::BasicBlock::Create(ctx, "sizes", entry);
+      b.CreateCondBr(negative, bad, good);
+      b.SetInsertPoint(bad);
+      fail(llvm::ConstantInt::get(i32, kStatusNegativeSize),
+           b.CreateGlobalString(sig.describeStatus(kStatusNegativeSize)));
+      b.SetInsertPoint(good);
+    }
     if (cuda && init)
       b.CreateCall(callOnce, {guard, init});
     // The expanded memref descriptors: allocated, aligned, offset, sizes,
-    // strides (dense row-major).
+    // strides (dense row-major); a dynamic size is the next size argument.
     std::vector<llvm::Value *> args;
+    size_t nextSize = numBuffers;
     for (size_t i = 0; i < numBuffers; ++i) {
       llvm::Value *p = entry->getArg(i);
       args.push_back(p);
       args.push_back(p);
       args.push_back(llvm::ConstantInt::get(i64, 0));
       const auto &shape = specs[i]->shape;
+      std::vector<llvm::Value *> sizes;
       for (int64_t d : shape)
-        args.push_back(llvm::ConstantInt::get(i64, d));
-      std::vector<int64_t> strides(shape.size());
-      int64_t stride = 1;
+        sizes.push_back(
+            d == TensorSpec::kDynamic
+                ? static_cast<llvm::Value *>(entry->getArg(nextSize++))
+                : llvm::ConstantInt::get(i64, d));
+      args.insert(args.end(), sizes.begin(), sizes.end());
+      std::vector<llvm::Value *> strides(shape.size());
+      llvm::Value *stride = llvm::ConstantInt::get(i64, 1);
       for (size_t d = shape.size(); d-- > 0;) {
         strides[d] = stride;
-        stride *= shape[d];
+        stride = b.CreateMul(stride, sizes[d]);
       }
-      for (int64_t s : strides)
-        args.push_back(llvm::ConstantInt::get(i64, s));
+      args.insert(args.end(), strides.begin(), strides.end());
     }
     if (args.size() != impl->arg_size())
       return llvm::createStringError(
@@ -288,21 +348,58 @@ static llvm::Error addEntryPoints(llvm::Module &m,
         return llvm::createStringError(
             "internal error: lowered function '" + sig.name +
             "' does not have the expected out-parameter ABI");
-    b.CreateCall(impl, args);
+    // With runtime checks (norm-lower-checks) the function returns a
+    // status.
+    bool checked = impl->getReturnType()->isIntegerTy(32);
+    if (checked != !sig.checks.empty() ||
+        !(checked || impl->getReturnType()->isVoidTy()))
+      return llvm::createStringError("internal error: lowered function '" +
+                                     sig.name +
+                                     "' does not return the expected status");
+    llvm::Value *status = b.CreateCall(impl, args);
+    if (checked) {
+      auto *failed = llvm::BasicBlock::Create(ctx, "check_failed", entry);
+      auto *passed = llvm::BasicBlock::Create(ctx, "checks_passed", entry);
+      b.CreateCondBr(b.CreateIsNotNull(status), failed, passed);
+      b.SetInsertPoint(failed);
+      llvm::Value *message = nullptr;
+      if (lastMessage) {
+        // messages[status - kStatusFirstCheck]
+        std::vector<llvm::Constant *> texts;
+        for (const std::string &text : sig.checks)
+          texts.push_back(b.CreateGlobalString(text));
+        auto *tableType = llvm::ArrayType::get(ptr, texts.size());
+        auto *table = new llvm::GlobalVariable(
+            m, tableType, true, llvm::GlobalValue::PrivateLinkage,
+            llvm::ConstantArray::get(tableType, texts),
+            "__normlir_checks_" + sig.name);
+        llvm::Value *index = b.CreateZExt(
+            b.CreateSub(status, llvm::ConstantInt::get(i32, kStatusFirstCheck)),
+            i64);
+        message = b.CreateLoad(
+            ptr, b.CreateInBoundsGEP(tableType, table,
+                                     {llvm::ConstantInt::get(i64, 0), index}));
+      }
+      fail(status, message);
+      b.SetInsertPoint(passed);
+    }
     b.CreateRet(cuda ? static_cast<llvm::Value *>(b.CreateCall(hasError))
                      : llvm::ConstantInt::get(i32, 0));
 
-    // int32_t __normlir_packed_f(void **buffers)
+    // int32_t __normlir_packed_f(void **buffers, const int64_t *sizes)
     auto *packed = llvm::Function::Create(
-        llvm::FunctionType::get(i32, {ptr}, false), internalsLinkage,
+        llvm::FunctionType::get(i32, {ptr, ptr}, false), internalsLinkage,
         "__normlir_packed_" + sig.name, m);
     packed->setVisibility(internalsVisibility);
     llvm::IRBuilder<> pb(llvm::BasicBlock::Create(ctx, "entry", packed));
-    std::vector<llvm::Value *> ptrs;
+    std::vector<llvm::Value *> packedArgs;
     for (size_t i = 0; i < numBuffers; ++i)
-      ptrs.push_back(
+      packedArgs.push_back(
           pb.CreateLoad(ptr, pb.CreateConstGEP1_64(ptr, packed->getArg(0), i)));
-    pb.CreateRet(pb.CreateCall(entry, ptrs));
+    for (size_t k = 0; k < numSizes; ++k)
+      packedArgs.push_back(
+          pb.CreateLoad(i64, pb.CreateConstGEP1_64(i64, packed->getArg(1), k)));
+    pb.CreateRet(pb.CreateCall(entry, packedArgs));
   }
   return llvm::Error::success();
 }
@@ -514,6 +611,31 @@ static llvm::Expected<CompiledObject> compileImpl(llvm::StringRef source,
   }
   if (failed(pm.run(*module)))
     return fail(diagText.empty() ? "failed to lower " + bufferName.str() : "");
+  // What the lowering recorded on each llvm.func for its callers: the
+  // runtime checks' messages (norm-lower-checks) and where dynamic result
+  // sizes come from (norm-fold-result-copies).
+  for (FunctionSignature &sig : result.functions) {
+    auto func = module->lookupSymbol<LLVM::LLVMFuncOp>(sig.name);
+    if (!func)
+      continue;
+    if (auto messages = func->getAttrOfType<ArrayAttr>(
+            norm::NormDialect::kCheckMessagesAttrName))
+      for (Attribute m : messages)
+        sig.checks.push_back(cast<StringAttr>(m).str());
+    size_t numInputs = sig.inputs.size();
+    if (auto dims = func->getAttrOfType<ArrayAttr>(
+            norm::NormDialect::kResultDimsAttrName))
+      for (auto d : dims.getAsRange<DenseI64ArrayAttr>()) {
+        // [out argument, dim, input argument, dim]; out-parameters follow
+        // the inputs.
+        ArrayRef<int64_t> v = d.asArrayRef();
+        if (size_t(v[0]) >= numInputs && size_t(v[2]) < numInputs)
+          sig.resultDims.push_back({size_t(v[0]) - numInputs, size_t(v[1]),
+                                    size_t(v[2]), size_t(v[3])});
+      }
+    func->removeAttr(norm::NormDialect::kCheckMessagesAttrName);
+    func->removeAttr(norm::NormDialect::kResultDimsAttrName);
+  }
 
   // LLVM IR for the target CPU (the host for CUDA's host code), with the C
   // entry points.

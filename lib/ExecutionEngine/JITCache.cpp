@@ -161,9 +161,19 @@ static void storeOnDisk(llvm::StringRef dir, llvm::StringRef key,
       inputs.push_back(toJSON(t));
     for (const TensorSpec &t : sig.results)
       results.push_back(toJSON(t));
-    functions.push_back(llvm::json::Object{{"name", sig.name},
-                                           {"inputs", std::move(inputs)},
-                                           {"results", std::move(results)}});
+    llvm::json::Array checks, resultDims;
+    for (const std::string &c : sig.checks)
+      checks.push_back(c);
+    for (const FunctionSignature::ResultDim &r : sig.resultDims)
+      resultDims.push_back(llvm::json::Array{int64_t(r.result), int64_t(r.dim),
+                                             int64_t(r.input),
+                                             int64_t(r.inputDim)});
+    functions.push_back(
+        llvm::json::Object{{"name", sig.name},
+                           {"inputs", std::move(inputs)},
+                           {"results", std::move(results)},
+                           {"checks", std::move(checks)},
+                           {"result_dims", std::move(resultDims)}});
   }
   llvm::json::Object meta{
       {"version", getVersionString()},
@@ -196,7 +206,7 @@ static std::optional<TensorSpec> tensorFromJSON(const llvm::json::Value &v) {
   TensorSpec t{*type, {}};
   for (const llvm::json::Value &d : *shape) {
     auto i = d.getAsInteger();
-    if (!i || *i < 0)
+    if (!i || (*i < 0 && *i != TensorSpec::kDynamic))
       return std::nullopt;
     t.shape.push_back(*i);
   }
@@ -253,6 +263,32 @@ static std::optional<CompiledObject> loadFromDisk(llvm::StringRef dir,
           return std::nullopt;
         out->push_back(*spec);
       }
+    }
+    const llvm::json::Array *checks = fo->getArray("checks");
+    if (!checks)
+      return std::nullopt;
+    for (const llvm::json::Value &c : *checks) {
+      auto text = c.getAsString();
+      if (!text)
+        return std::nullopt;
+      sig.checks.push_back(text->str());
+    }
+    const llvm::json::Array *resultDims = fo->getArray("result_dims");
+    if (!resultDims)
+      return std::nullopt;
+    for (const llvm::json::Value &r : *resultDims) {
+      const llvm::json::Array *four = r.getAsArray();
+      if (!four || four->size() != 4)
+        return std::nullopt;
+      int64_t v[4];
+      for (int k = 0; k < 4; ++k) {
+        auto i = (*four)[k].getAsInteger();
+        if (!i || *i < 0)
+          return std::nullopt;
+        v[k] = *i;
+      }
+      sig.resultDims.push_back(
+          {size_t(v[0]), size_t(v[1]), size_t(v[2]), size_t(v[3])});
     }
     result.functions.push_back(std::move(sig));
   }

@@ -5,10 +5,12 @@
 //===----------------------------------------------------------------------===//
 //
 // The call ABI: the caller's buffers are checked against the function's
-// signature (count, element type, shape, dense strides, null and
-// overlapping buffers; on CUDA, device memory of the runtime), then their
-// data pointers are passed in one array to the packed entry point
-// `__normlir_packed_<f>` (see ExecutionEngine/Compiler.h).
+// signature (count, element type, static dimensions, dense strides, null
+// and overlapping buffers; on CUDA, device memory of the runtime), then
+// their data pointers and the sizes of their dynamic dimensions are passed
+// to the packed entry point `__normlir_packed_<f>` (see
+// ExecutionEngine/Compiler.h), whose status names a failed runtime check
+// (dynamic dimensions that do not agree).
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,18 +57,27 @@ static llvm::Error checkBuffers(llvm::StringRef func, const RawBuffer *buffers,
   for (size_t i = 0; i < count; ++i) {
     const RawBuffer &b = buffers[i];
     const TensorSpec &expected = specs[i];
-    bool same =
-        b.elementType == expected.elementType &&
-        b.rank == static_cast<int>(expected.shape.size()) &&
-        (b.rank == 0 || b.shape) &&
-        std::equal(expected.shape.begin(), expected.shape.end(), b.shape);
+    bool same = b.elementType == expected.elementType &&
+                b.rank == static_cast<int>(expected.shape.size()) &&
+                (b.rank == 0 || b.shape);
+    for (int d = 0; same && d < b.rank; ++d)
+      same = expected.shape[d] == TensorSpec::kDynamic
+                 ? b.shape[d] >= 0
+                 : b.shape[d] == expected.shape[d];
     if (!same)
       return llvm::createStringError(
           what.str() + " " + std::to_string(i) + " of '" + func.str() +
           "' must be " + expected.str() + ", got " +
           (b.rank < 0 || (b.rank > 0 && !b.shape) ? "a malformed buffer"
                                                   : describe(b)));
-    int64_t numElements = expected.getNumElements();
+    TensorSpec given{b.elementType,
+                     std::vector<int64_t>(b.shape, b.shape + b.rank)};
+    auto bytes = getCheckedSizeInBytes(given);
+    if (!bytes)
+      return llvm::createStringError(what.str() + " " + std::to_string(i) +
+                                     " of '" + func.str() +
+                                     "': " + llvm::toString(bytes.takeError()));
+    int64_t numElements = given.getNumElements();
     if (!b.data && numElements != 0)
       return llvm::createStringError(what.str() + " " + std::to_string(i) +
                                      " of '" + func.str() +
@@ -149,12 +160,28 @@ llvm::Error JITModule::call(size_t index, const RawBuffer *inputs,
     pointers[i] = inputs[i].data;
   for (size_t i = 0; i < numResults; ++i)
     pointers[numInputs + i] = results[i].data;
+  // The sizes of the dynamic dimensions, buffer by buffer.
+  std::vector<int64_t> sizes;
+  auto appendSizes = [&](const RawBuffer *buffers, size_t count,
+                         llvm::ArrayRef<TensorSpec> specs) {
+    for (size_t i = 0; i < count; ++i)
+      for (auto [d, size] : llvm::enumerate(specs[i].shape))
+        if (size == TensorSpec::kDynamic)
+          sizes.push_back(buffers[i].shape[d]);
+  };
+  appendSizes(inputs, numInputs, sig.inputs);
+  appendSizes(results, numResults, sig.results);
+  auto checkFailed = [&](int32_t status) {
+    return llvm::createStringError("'" + name.str() +
+                                   "': " + sig.describeStatus(status));
+  };
   if (target != Target::CUDA) {
     if (options.stream)
       return llvm::createStringError("'" + name.str() +
                                      "' runs on the CPU: a CUDA stream "
                                      "applies to CUDA modules only");
-    impl->packed[index](pointers);
+    if (int32_t status = impl->packed[index](pointers, sizes.data()))
+      return checkFailed(status);
     return llvm::Error::success();
   }
 
@@ -196,7 +223,9 @@ llvm::Error JITModule::call(size_t index, const RawBuffer *inputs,
   if (auto err = checkDevice(results, numResults, "result"))
     return err;
   llvm::consumeError(cuda::takeRuntimeError());
-  int32_t status = impl->packed[index](pointers);
+  int32_t status = impl->packed[index](pointers, sizes.data());
+  if (status >= kStatusNegativeSize)
+    return checkFailed(status);
   if (auto err = cuda::takeRuntimeError())
     return llvm::createStringError("'" + name.str() + "' failed on the GPU: " +
                                    llvm::toString(std::move(err)));

@@ -29,9 +29,11 @@ namespace normlir {
 
 struct CompiledObject;
 
-/// `int32_t __normlir_packed_<f>(void **buffers)`: the inputs' then the
-/// results' data pointers; nonzero when the runtime recorded an error.
-using PackedFunction = int32_t (*)(void **);
+/// `int32_t __normlir_packed_<f>(void **buffers, const int64_t *sizes)`: the
+/// inputs' then the results' data pointers, and the sizes of their dynamic
+/// dimensions in the same order; returns a status (kStatusRuntimeError,
+/// ...; 0 on success).
+using PackedFunction = int32_t (*)(void **, const int64_t *);
 
 struct JITModule::Impl {
   llvm::orc::JITDylib *dylib = nullptr;

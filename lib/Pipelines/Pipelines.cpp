@@ -41,8 +41,10 @@ using namespace normlir;
 //      cannot be fused goes through convert-norm-to-linalg.
 //   2. one-shot-bufferize with function boundaries and identity layouts, then
 //      results become caller-owned out-parameters (static result allocations
-//      are hoisted into them, so no copy; a buffer returned twice is first
-//      split so that each result has its own).
+//      are hoisted into them, dynamic ones folded into them after a check of
+//      their sizes, so no copy; a buffer returned twice is first split so
+//      that each result has its own); runtime checks become an early return
+//      of a status (norm-lower-checks).
 //   3. Kernels -> scf.parallel + vector loops; linalg -> loops; scf.parallel
 //      -> OpenMP; then everything to LLVM. bf16 extf/truncf are expanded to
 //      integer ops unless the target converts natively (norm-legalize-bf16),
@@ -53,6 +55,8 @@ using namespace normlir;
 /// `returnedPrologue`: a residual add whose sum is also returned joins the
 /// kernel, which writes the sum (the CPU lowering does; the GPU's not yet).
 static void addFusionPasses(OpPassManager &pm, bool returnedPrologue) {
+  // The input's linalg ops, before norm-expand adds its own.
+  pm.addNestedPass<func::FuncOp>(norm::createNormCheckShapes());
   pm.addPass(norm::createNormExpand());
   norm::NormFuseOptions fuse;
   fuse.returnedPrologue = returnedPrologue;
@@ -76,6 +80,9 @@ static void addBufferizationPasses(OpPassManager &pm) {
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addNestedPass<func::FuncOp>(norm::createNormFoldResultCopies());
+  // Runtime checks (dynamic shapes) return a status, before deallocation
+  // so that both paths free what they allocated.
+  pm.addNestedPass<func::FuncOp>(norm::createNormLowerChecks());
 }
 
 /// Both pipelines: host code (memrefs, math, control flow, functions) to the

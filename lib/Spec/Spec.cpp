@@ -27,7 +27,8 @@ struct Value {
 static std::string tensorType(llvm::ArrayRef<int64_t> shape, ElementType t) {
   std::string s = "tensor<";
   for (int64_t d : shape)
-    s += std::to_string(d) + "x";
+    s += (d == TensorSpec::kDynamic ? std::string("?") : std::to_string(d)) +
+         "x";
   return s + getElementTypeName(t).str() + ">";
 }
 
@@ -79,8 +80,9 @@ llvm::Expected<std::string> NormSpec::toMLIR() const {
   if (rank < 1 || rank > 8)
     return specError("the input rank must be 1 to 8, got " + llvm::Twine(rank));
   for (int64_t d : shape)
-    if (d < 0)
-      return specError("negative dimension " + llvm::Twine(d));
+    if (d < 0 && d != TensorSpec::kDynamic)
+      return specError("negative dimension " + llvm::Twine(d) +
+                       " (-1 is a dynamic dimension)");
   if (name.empty() || !(llvm::isAlpha(name[0]) || name[0] == '_') ||
       !llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; }))
     return specError("function name '" + name + "' is not a C identifier");
@@ -111,7 +113,7 @@ llvm::Expected<std::string> NormSpec::toMLIR() const {
         !std::equal(normalizedShape.begin(), normalizedShape.end(),
                     shape.end() - k))
       return specError("normalized_shape must be a non-empty suffix of the "
-                       "input shape");
+                       "input shape (its dimensions static)");
     paramShape = normalizedShape;
   } else {
     if (!normalizedShape.empty())
@@ -121,6 +123,9 @@ llvm::Expected<std::string> NormSpec::toMLIR() const {
       return specError(llvm::Twine(op) +
                        " needs an input of rank >= " + llvm::Twine(minRank));
     paramShape = {shape[channelAxis]};
+    if (shape[channelAxis] == TensorSpec::kDynamic)
+      return specError(llvm::Twine(op) + ": the channel dimension must be "
+                                         "static");
   }
   if (this->op == NormOpKind::GroupNorm &&
       (numGroups <= 0 || shape[channelAxis] % numGroups != 0))
@@ -271,7 +276,17 @@ llvm::Expected<std::string> NormSpec::toMLIR() const {
     }
     map = "affine_map<(" + dims + ") -> (" + dims + ")>";
     std::string elt = getElementTypeName(dtype).str();
-    os << "  %empty = tensor.empty() : " << xType << "\n";
+    // The dynamic sizes of the sum are the input's.
+    std::string sizes;
+    for (int64_t i = 0; i < rank; ++i) {
+      if (shape[i] != TensorSpec::kDynamic)
+        continue;
+      os << "  %c" << i << " = arith.constant " << i << " : index\n";
+      os << "  %d" << i << " = tensor.dim %x, %c" << i << " : " << xType
+         << "\n";
+      sizes += (sizes.empty() ? "%d" : ", %d") + std::to_string(i);
+    }
+    os << "  %empty = tensor.empty(" << sizes << ") : " << xType << "\n";
     os << "  %h = linalg.generic {indexing_maps = [" << map << ", " << map
        << ", " << map << "], iterator_types = [" << iters << "]}\n"
        << "      ins(%x, %residual : " << xType << ", " << xType

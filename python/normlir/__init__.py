@@ -87,6 +87,7 @@ from ._normlir import host_cache_info as _host_cache_info  # noqa: E402
 from ._normlir import set_memory_cache_capacity as _set_memory_cache_capacity  # noqa: E402,E501
 from ._kernel import Kernel, Spec, compile  # noqa: E402
 from . import functional  # noqa: E402
+from .functional import set_dynamic  # noqa: E402
 
 __all__ = [
     "CompileError", "ExecutionError", "InvalidArgumentError", "NormLIRError",
@@ -94,7 +95,7 @@ __all__ = [
     "clear_memory_cache", "get_cache_dir", "set_cache_dir", "__version__",
     "HostCacheInfo", "host_cache_info", "set_host_cache_limit",
     "empty_host_cache", "CacheInfo", "cache_info", "set_cache_size",
-    "torch_compile_backend",
+    "torch_compile_backend", "set_dynamic",
 ]
 
 

@@ -31,8 +31,16 @@ def _int_tuple(value, what: str) -> tuple[int, ...]:
 
 
 def _type_str(shape, dtype: str) -> str:
-    """MLIR's spelling of a tensor type, e.g. ``tensor<8x6xf32>``."""
-    return "tensor<" + "".join(f"{d}x" for d in shape) + dtype + ">"
+    """MLIR's spelling of a tensor type, e.g. ``tensor<8x6xf32>``,
+    ``tensor<?x6xf32>`` (-1: a dynamic dimension)."""
+    return ("tensor<" + "".join("?x" if d == -1 else f"{d}x" for d in shape)
+            + dtype + ">")
+
+
+def _fits(shape, signature) -> bool:
+    """Whether a tensor of ``shape`` fits the signature's (-1: any size)."""
+    return len(shape) == len(signature) and all(
+        d == s or s == -1 for d, s in zip(shape, signature))
 
 
 def float_arg(fn: str, name: str, value) -> float:
@@ -184,6 +192,10 @@ class Kernel:
     tensors on its device) unless ``out`` gives them: a tuple (or, for a
     single result, one array or tensor), of the same kind as the inputs.
 
+    A signature's dimension of -1 is dynamic (a spec built with -1 in its
+    shape): any size fits, the kernel checks that the sizes agree, and a
+    result's takes the size of the input dimension it follows.
+
     Attributes:
         name: the function's name.
         inputs, results: the signature, ``((shape, dtype), ...)``, dtype one
@@ -197,7 +209,7 @@ class Kernel:
     """
 
     __slots__ = ("module", "function", "name", "inputs", "results", "target",
-                 "_torch_signature")
+                 "_torch_signature", "_dynamic")
 
     def __init__(self, module, function):
         self.module = module
@@ -207,6 +219,21 @@ class Kernel:
         self.results = tuple((tuple(s), d) for s, d in function.results)
         self.target = module.target
         self._torch_signature = None
+        self._dynamic = any(-1 in s for s, _ in (*self.inputs, *self.results))
+
+    def _result_shapes(self, inputs):
+        """The results' shapes for ``inputs`` (dynamic dimensions filled
+        in from the inputs')."""
+        if not self._dynamic:
+            return [s for s, _ in self.results]
+        shapes = self.function.result_shapes(
+            [tuple(getattr(a, "shape", ())) for a in inputs])
+        for i, s in enumerate(shapes):
+            if -1 in s:
+                raise InvalidArgumentError(
+                    f"function '{self.name}': the size of a dynamic "
+                    f"dimension of result {i} follows no input; pass out=")
+        return shapes
 
     def __repr__(self) -> str:
         ins = ", ".join(_type_str(s, d) for s, d in self.inputs)
@@ -253,7 +280,9 @@ class Kernel:
                      and is_ml_bfloat16(a.dtype)), None)
         if out is None:
             out = [np.empty(s, bf16 if d == "bf16" and bf16 is not None
-                            else NUMPY_DTYPES[d]) for s, d in self.results]
+                            else NUMPY_DTYPES[d])
+                   for s, (_, d) in zip(self._result_shapes(inputs),
+                                        self.results)]
         self.function.call([_bits(a) for a in inputs],
                            [_bits(a) for a in out])
         return out
@@ -276,16 +305,19 @@ class Kernel:
         Tensor, strided = torch.Tensor, torch.strided
         for t, (shape, dtype) in zip(inputs, sig_inputs):
             if not (isinstance(t, Tensor) and t.dtype == dtype
-                    and t.shape == shape and t.layout is strided
+                    and (t.shape == shape or _fits(t.shape, shape))
+                    and t.layout is strided
                     and t.is_contiguous() and t.device == where):
                 self._reject(torch, inputs, sig_inputs, "input")
         if out is None:
             out = [torch.empty(s, dtype=d, device=device)
-                   for s, d in sig_results]
+                   for s, (_, d) in zip(self._result_shapes(inputs),
+                                        sig_results)]
         else:
             for t, (shape, dtype) in zip(out, sig_results):
                 if not (isinstance(t, Tensor) and t.dtype == dtype
-                        and t.shape == shape and t.layout is strided
+                        and (t.shape == shape or _fits(t.shape, shape))
+                        and t.layout is strided
                         and t.is_contiguous() and t.device == where
                         and not t.requires_grad):
                     self._reject(torch, out, sig_results, "result")
@@ -294,8 +326,10 @@ class Kernel:
             from ._torchutil import cuda_stream
 
             stream = cuda_stream(where)
-        self.function.call_ptrs([t.data_ptr() for t in inputs] +
-                                [t.data_ptr() for t in out], stream)
+        self.function.call_ptrs(
+            [t.data_ptr() for t in inputs] + [t.data_ptr() for t in out],
+            stream,
+            [t.shape for t in (*inputs, *out)] if self._dynamic else None)
         return out
 
     def _reject(self, torch, tensors, signature, what):
@@ -309,7 +343,7 @@ class Kernel:
                 raise InvalidArgumentError(
                     f"{where} must be a torch tensor like input 0, got "
                     f"{type(t).__name__}")
-            if t.dtype != dtype or t.shape != shape:
+            if t.dtype != dtype or not _fits(t.shape, shape):
                 raise InvalidArgumentError(
                     f"{where} must be {_type_str(shape, dtype_name(dtype))}, "
                     f"got {t.dtype} of shape {tuple(t.shape)}")

@@ -66,7 +66,8 @@ from . import _normlir as _nl
 from ._normlir import cached_tensor as _cached_tensor
 
 __all__ = ["layer_norm", "rms_norm", "batch_norm", "instance_norm",
-           "group_norm", "add_layer_norm", "add_rms_norm", "clear_cache"]
+           "group_norm", "add_layer_norm", "add_rms_norm", "clear_cache",
+           "set_dynamic"]
 
 _LAYER_NORM = "layer_norm"
 _RMS_NORM = "rms_norm"
@@ -187,6 +188,82 @@ def clear_cache() -> None:
     """Forgets the kernels this module specialized (the extension's own
     module cache is :func:`normlir.clear_memory_cache`)."""
     _torch_plans.clear()
+    _first_shapes.clear()
+
+
+# Dynamic shapes, as torch.compile's ``dynamic``: None (automatic) compiles
+# a kernel for the first shape of a call signature and, when a second shape
+# arrives, one kernel whose leading (batch, sequence) dimensions are
+# dynamic, which then serves every further shape; True compiles the dynamic
+# kernel at once; False specializes on every shape. LayerNorm and RMSNorm
+# have dynamic kernels (their normalized dimensions stay static).
+_DYNAMIC_OPS = frozenset((_LAYER_NORM, _RMS_NORM))
+_dynamic_mode = None
+# Dynamic signature -> the first shape seen with it (automatic mode).
+_first_shapes: dict = {}
+
+
+def set_dynamic(mode) -> None:
+    """Sets when LayerNorm and RMSNorm compile one kernel for every shape
+    (their leading dimensions dynamic) rather than one per shape, as
+    ``torch.compile(dynamic=...)``:
+
+    * ``None`` (the default): specialize on the first shape of a call
+      signature (op, dtype, device, normalized shape, parameters); from the
+      second shape on, one dynamic kernel serves them all.
+    * ``True``: the dynamic kernel from the first call.
+    * ``False``: a kernel per shape (the dynamic kernel is never compiled).
+
+    Kernels compiled earlier stay cached. ``NORMLIR_DYNAMIC`` (``auto``,
+    ``1``, ``0``) sets the mode at import."""
+    global _dynamic_mode
+    if mode not in (None, True, False):
+        raise ValueError(f"set_dynamic(): mode must be None, True or False, "
+                         f"got {mode!r}")
+    _dynamic_mode = mode
+
+
+def _mode_from_env():
+    value = os.environ.get("NORMLIR_DYNAMIC")
+    if value is None or value in ("", "auto"):
+        return None
+    if value in ("0", "1"):
+        return value == "1"
+    import warnings
+
+    warnings.warn(f"NORMLIR_DYNAMIC={value!r} is not auto, 1 or 0; "
+                  f"shapes are specialized automatically", RuntimeWarning,
+                  stacklevel=2)
+    return None
+
+
+_dynamic_mode = _mode_from_env()
+
+
+def _dynamic_plan(op, opts, layout, x, params, updates, is_torch, key_tail,
+                  save_stats=False):
+    """The plan of a call whose shape has no kernel yet, when the dynamic
+    mode gives it the dynamic kernel (compiled on its first use); None when
+    the call is to be specialized."""
+    if _dynamic_mode is False or op not in _DYNAMIC_OPS:
+        return None
+    shape = tuple(x.shape)
+    k = len(opts[0]) if isinstance(opts[0], tuple) else 0
+    if not 0 < k < len(shape) or shape[len(shape) - k:] != tuple(opts[0]):
+        return None  # No leading dimension (or a call PyTorch rejects).
+    dyn_shape = (-1,) * (len(shape) - k) + shape[len(shape) - k:]
+    dyn_key = ("dynamic", save_stats, op, opts, layout, dyn_shape, *key_tail)
+    plan = _torch_plans.get(dyn_key)
+    if plan is not None:
+        return plan
+    if _dynamic_mode is None:
+        first = _first_shapes.setdefault(dyn_key, shape)
+        if first == shape:
+            return None
+    plan = _make_plan(op, opts, layout, x, params, updates, is_torch,
+                      save_stats=save_stats, shape=dyn_shape)
+    _torch_plans[dyn_key] = plan
+    return plan
 
 
 # ----------------------------------------------------------------------------
@@ -412,13 +489,15 @@ class _Plan:
     results copied back into the caller's running statistics (NumPy path)."""
 
     __slots__ = ("kernel", "call", "call_ptrs", "cuda", "param_shapes",
-                 "update_shapes", "stat_shapes")
+                 "update_shapes", "stat_shapes", "dynamic")
 
     def __init__(self, kernel, num_updates, num_stats=0, first_stat=1):
         self.kernel = kernel
         self.call = kernel.function.call
         self.call_ptrs = kernel.function.call_ptrs
         self.cuda = kernel.target == "cuda"
+        # Dynamic dimensions (-1): the calls pass the buffers' shapes.
+        self.dynamic = any(-1 in s for s, _ in kernel.inputs)
         self.param_shapes = [s for s, _ in kernel.inputs[1:]]
         end = first_stat + num_stats
         self.stat_shapes = [s for s, _ in kernel.results[first_stat:end]]
@@ -475,7 +554,13 @@ def _cached_call(plan, x, a, b):
         ptrs = [x.data_ptr(), a.data_ptr(), out.data_ptr()]
     else:
         ptrs = [x.data_ptr(), a.data_ptr(), b.data_ptr(), out.data_ptr()]
-    plan.call_ptrs(ptrs)
+    if plan.dynamic:
+        # The parameters are static; the input and output have x's shape.
+        shape = x.shape
+        plan.call_ptrs(ptrs, None, [shape] + [None] * (len(ptrs) - 2) +
+                       [shape])
+    else:
+        plan.call_ptrs(ptrs)
     return out
 
 
@@ -666,16 +751,24 @@ def _norm_torch(op, opts, x, params, updates, save_stats=False):
         key = ("save_stats", *key)
     plan = _torch_plans.get(key)
     if plan is None:
-        plan = _make_plan(op, opts, layout, x, params, updates, True,
-                          save_stats=save_stats)
+        plan = _dynamic_plan(op, opts, layout, x, params, updates, True,
+                             (x.dtype, x.device, *key[-len(params):]),
+                             save_stats=save_stats)
+        if plan is None:
+            plan = _make_plan(op, opts, layout, x, params, updates, True,
+                              save_stats=save_stats)
         _torch_plans[key] = plan
     args = [x]
     for p in params:
         if p is not None:
             args.append(p if p.is_contiguous() else p.contiguous())
     out = _new_like(x)
+    stat_shapes = plan.stat_shapes
+    if plan.dynamic:
+        # A statistic's dynamic dimensions are the input's.
+        stat_shapes = [_shape_like(s, x.shape) for s in stat_shapes]
     stats = [_torch.empty(shape, dtype=_torch.float32, device=x.device)
-             for shape in plan.stat_shapes]
+             for shape in stat_shapes]
     results = [out, *stats]
     if updates:
         results += [_empty_like(u, memory_format=_contiguous_format)
@@ -684,7 +777,9 @@ def _norm_torch(op, opts, x, params, updates, save_stats=False):
     if plan.cuda:
         args, stream = _cuda_prepare(args, x.device)
     plan.call_ptrs([t.data_ptr() for t in args] +
-                   [t.data_ptr() for t in results], stream)
+                   [t.data_ptr() for t in results], stream,
+                   [t.shape for t in args] + [t.shape for t in results]
+                   if plan.dynamic else None)
     for u, r in zip(updates, results[1 + len(stats):]):
         u.copy_(r)
     return (out, tuple(stats)) if save_stats else out
@@ -709,7 +804,10 @@ def _norm_numpy(op, opts, x, params, updates):
         raise _operand_type_error(op, params, False) from None
     plan = _numpy_plans.get(key)
     if plan is None:
-        plan = _make_plan(op, opts, layout, x, params, updates, False)
+        plan = _dynamic_plan(op, opts, layout, x, params, updates, False,
+                             (x.dtype, *key[-len(params):]))
+        if plan is None:
+            plan = _make_plan(op, opts, layout, x, params, updates, False)
         _numpy_plans[key] = plan
     args = [buffer]
     for p, shape in zip([p for p in params if p is not None],
@@ -888,9 +986,14 @@ def _operand_type_error(op, params, is_torch) -> TypeError:
 # ----------------------------------------------------------------------------
 
 
+def _shape_like(shape, like):
+    """``shape`` with its dynamic dimensions (-1) taken from ``like``'s."""
+    return tuple(like[i] if d == -1 else d for i, d in enumerate(shape))
+
+
 def _make_plan(op, opts, layout, x, params, updates, is_torch,
                backward=False, save_stats=False, residual=False,
-               wrt=()) -> _Plan:
+               wrt=(), shape=None) -> _Plan:
     """Validates a call as PyTorch does, builds its spec and compiles it;
     with ``save_stats`` the forward also returns its statistics; with
     ``backward``, the backward function the compiler derives from it
@@ -898,8 +1001,9 @@ def _make_plan(op, opts, layout, x, params, updates, is_torch,
     (grad_input, grad_params...)``). ``residual``: the spec adds a residual
     (of x's shape and type) to x first and returns the sum after the
     output; ``wrt``: the arguments whose gradients the backward returns
-    (empty: all)."""
-    shape = tuple(x.shape)
+    (empty: all); ``shape``: the spec's input shape, -1 for a dynamic
+    dimension (default: x's)."""
+    shape = tuple(x.shape) if shape is None else shape
     if is_torch:
         dtype = torch_dtype_name(x.dtype)
         target = x.device.type
@@ -947,7 +1051,8 @@ def _make_plan(op, opts, layout, x, params, updates, is_torch,
                if after["disk_hits"] > before["disk_hits"] else
                "found in the memory cache")
         _logger.info("%s: a new specialization (%s %s, %s%s%s) %s in %.1f ms",
-                     op, dtype, "x".join(map(str, shape)) or "scalar",
+                     op, dtype, "x".join("?" if d == -1 else str(d)
+                                         for d in shape) or "scalar",
                      target, ", channels last"
                      if layout == _CHANNELS_LAST else "",
                      ", backward" if backward else "", how, seconds * 1e3)

@@ -1,4 +1,4 @@
-// RUN: normlir-opt %s --normlir-cpu-pipeline | FileCheck %s
+// RUN: normlir-opt %s --normlir-cpu-pipeline="target-cpu=x86-64-v3" | FileCheck %s
 // RUN: normlir-opt %s --normlir-cpu-pipeline --mlir-print-ir-after-all 2>&1 >/dev/null | FileCheck %s --check-prefix=ORDER
 // RUN: normlir-opt %s --normlir-cpu-pipeline="strategy=segment vector-width=4 unroll=1 parallel=on" --mlir-print-ir-after=norm-select-schedule 2>&1 >/dev/null | FileCheck %s --check-prefix=OPTIONS
 // RUN: normlir-opt %s --normlir-cpu-pipeline="vector-width=4 parallel=on" | FileCheck %s --check-prefix=OMP

@@ -191,8 +191,7 @@ int main(int argc, char **argv) {
     prefix.pop_back();
   if (prefix.empty() || llvm::isDigit(prefix[0]))
     prefix = prefix.empty() ? "normlir" : "normlir_" + prefix;
-  if (cuda)
-    options.libraryErrorFunction = prefix + "_last_error";
+  options.libraryErrorFunction = prefix + "_last_error";
   auto object = compileToObject((*file)->getBuffer(), inputFile, options);
   if (!object)
     return fail(llvm::toString(object.takeError()));

@@ -228,6 +228,11 @@ int main(int argc, char **argv) {
                 llvm::Twine(inputs.size()) + " --input flags");
   std::vector<HostTensor> args;
   if (randomInputs) {
+    for (const TensorSpec &t : (*sig)->inputs)
+      if (!t.hasStaticShape())
+        return fail("function '" + name + "' takes " + t.str() +
+                    ": inputs with dynamic dimensions are given with --input, "
+                    "not made up");
     auto random = makeRandomInputs((*sig)->inputs);
     if (!random)
       return fail(llvm::toString(random.takeError()));
@@ -247,14 +252,14 @@ int main(int argc, char **argv) {
       if (!spec)
         return fail("input " + llvm::Twine(i) + ": " +
                     llvm::toString(spec.takeError()));
-      if (!(*spec == expected))
+      if (!expected.accepts(*spec))
         return mismatch(*spec);
     }
     auto t = isFile ? readNpy(ref) : parseInlineTensor(ref);
     if (!t)
       return fail("input " + llvm::Twine(i) + ": " +
                   llvm::toString(t.takeError()));
-    if (!(t->spec == expected))
+    if (!expected.accepts(t->spec))
       return mismatch(t->spec);
     args.push_back(std::move(*t));
   }
@@ -266,8 +271,16 @@ int main(int argc, char **argv) {
     if (o != "-" && !llvm::StringRef(o).starts_with("@"))
       return fail("--output must be @file.npy or -, got '" + o + "'");
 
+  // Dynamic result dimensions take the sizes of the inputs' they follow.
+  std::vector<std::vector<int64_t>> inputShapes;
+  for (const HostTensor &t : args)
+    inputShapes.push_back(t.spec.shape);
   std::vector<HostTensor> results;
-  for (auto [i, spec] : llvm::enumerate((*sig)->results)) {
+  for (auto [i, spec] : llvm::enumerate((*sig)->getResultsFor(inputShapes))) {
+    if (!spec.hasStaticShape())
+      return fail("result " + llvm::Twine(i) + " of '" + name + "' is " +
+                  spec.str() +
+                  ": its dynamic dimensions do not follow an input's");
     auto t = allocateTensor(spec);
     if (!t)
       return fail("result " + llvm::Twine(i) + ": " +

@@ -44,16 +44,27 @@ llvm::StringRef getElementTypeName(ElementType type);
 /// Parses an MLIR spelling; std::nullopt if unsupported.
 std::optional<ElementType> parseElementType(llvm::StringRef name);
 
-/// The static type of a tensor argument or result.
+/// The type of a tensor argument or result; a dimension may be dynamic.
 struct TensorSpec {
+  /// A dimension known only at run time (`?`): the caller's buffer gives it.
+  static constexpr int64_t kDynamic = -1;
+
   ElementType elementType = ElementType::F32;
   std::vector<int64_t> shape;
 
+  /// Whether no dimension is dynamic.
+  bool hasStaticShape() const;
+  /// The number of dynamic dimensions.
+  size_t getNumDynamicDims() const;
+  /// The element count; kDynamic when a dimension is dynamic.
   int64_t getNumElements() const;
   size_t getSizeInBytes() const {
     return getNumElements() * getElementSize(elementType);
   }
-  /// MLIR-style "2x3xf32" (just "f32" for rank 0).
+  /// Whether a tensor of `concrete` (static) fits this type: the same
+  /// element type and rank, and the static dimensions equal.
+  bool accepts(const TensorSpec &concrete) const;
+  /// MLIR-style "2x3xf32", "?x3xf32" (just "f32" for rank 0).
   std::string str() const;
   bool operator==(const TensorSpec &o) const {
     return elementType == o.elementType && shape == o.shape;
@@ -71,11 +82,45 @@ struct BufferView {
   TensorSpec spec;
 };
 
+/// The statuses the entry points of a compiled function return (see
+/// ExecutionEngine/Compiler.h): 0 on success.
+enum : int32_t {
+  /// The CUDA runtime recorded an error (normlirRuntimeGetLastError).
+  kStatusRuntimeError = 1,
+  /// A size passed for a dynamic dimension is negative.
+  kStatusNegativeSize = 2,
+  /// kStatusFirstCheck + i: the function's runtime check i failed
+  /// (FunctionSignature::checks).
+  kStatusFirstCheck = 3,
+};
+
 /// A callable function of a compiled module.
 struct FunctionSignature {
   std::string name;
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> results;
+  /// The messages of the function's runtime checks (norm.check), in status
+  /// order.
+  std::vector<std::string> checks;
+  /// Where a dynamic dimension of a result gets its size: dimension
+  /// `inputDim` of input `input`.
+  struct ResultDim {
+    size_t result, dim, input, inputDim;
+  };
+  std::vector<ResultDim> resultDims;
+
+  /// The result types for inputs of `inputShapes`: the dynamic dimensions of
+  /// the results filled in from the inputs' (where resultDims says; the
+  /// others stay kDynamic). The shapes must have the inputs' ranks.
+  std::vector<TensorSpec>
+  getResultsFor(llvm::ArrayRef<std::vector<int64_t>> inputShapes) const;
+
+  /// The number of dynamic dimensions of the inputs and results: the sizes
+  /// the entry points take after the buffers.
+  size_t getNumDynamicDims() const;
+  /// The error a nonzero `status` of the entry points stands for (CPU
+  /// statuses; the CUDA runtime's error is the runtime's).
+  std::string describeStatus(int32_t status) const;
 };
 
 /// Where a JIT-compiled module runs.
@@ -135,9 +180,11 @@ struct JITOptions {
   /// normlir-compile: entry points for a shared library (the JIT's
   /// internal symbols hidden).
   bool forLibrary = false;
-  /// normlir-compile, CUDA: the name of a `const char *NAME(void)` function
-  /// the library defines, returning the runtime's last error (so that the C
-  /// program needs only the library and its header).
+  /// normlir-compile: the name of a `const char *NAME(void)` function the
+  /// library defines, returning the calling thread's last error: a failed
+  /// runtime check (a dynamically shaped call with sizes that do not
+  /// agree), else (CUDA) the runtime's last error; so that the C program
+  /// needs only the library and its header.
   std::string libraryErrorFunction;
 };
 

@@ -283,6 +283,23 @@ struct ConvertNormToLinalgPass
     : public normlir::impl::ConvertNormToLinalgBase<ConvertNormToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    // The linalg forms are built for static shapes; a dynamically shaped
+    // norm op that norm-fuse did not make a kernel (statistics returned
+    // without an apply) is reported.
+    WalkResult dynamic = getOperation()->walk([&](Operation *op) {
+      if (!isa<MomentsOp, MeanSquareOp, RstdOp, ApplyOp>(op) ||
+          llvm::all_of(op->getOperandTypes(), [](Type t) {
+            auto shaped = dyn_cast<ShapedType>(t);
+            return !shaped || shaped.hasStaticShape();
+          }))
+        return WalkResult::advance();
+      op->emitError() << "convert-norm-to-linalg: " << op->getName()
+                      << " with dynamic dimensions is not lowered yet; "
+                         "only fused kernels (norm-fuse) take them";
+      return WalkResult::interrupt();
+    });
+    if (dynamic.wasInterrupted())
+      return signalPassFailure();
     ConversionTarget target(*ctx);
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                            math::MathDialect, tensor::TensorDialect>();
@@ -290,7 +307,7 @@ struct ConvertNormToLinalgPass
     // one is reported rather than silently kept.
     target.addIllegalDialect<NormDialect>();
     // Fused kernels are lowered after bufferization (convert-norm-to-vector).
-    target.addLegalOp<KernelOp, GradKernelOp, YieldOp>();
+    target.addLegalOp<KernelOp, GradKernelOp, YieldOp, CheckOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
     populateNormToLinalgPatterns(patterns);

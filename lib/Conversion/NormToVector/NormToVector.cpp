@@ -6,7 +6,9 @@
 //
 // Lowers a bufferized norm.kernel, following its #norm.schedule, to
 // scf.parallel loops (threads) around scf.for loops of vector code. All
-// buffers are flattened to 1-D; every trip count is static. Each strategy is
+// buffers are flattened to 1-D; trip counts are static except along the
+// dynamic dimensions of a kernel (a dynamic number of rows), whose
+// `variants` become a branch on that number. Each strategy is
 // a rewrite pattern (Row.cpp, Segment.cpp, Column.cpp) over the shared
 // machinery of VectorEmitter.h.
 //
@@ -60,7 +62,25 @@ struct ConvertNormToVectorPass
     PatternRewriter rewriter(&getContext());
     SmallVector<KernelOp> kernels;
     getOperation()->walk([&](KernelOp k) { kernels.push_back(k); });
+    // A kernel with variants becomes a branch between copies of it, one
+    // per schedule.
+    SmallVector<KernelOp> scheduled;
     for (KernelOp k : kernels) {
+      if (!k.getVariantsAttr()) {
+        scheduled.push_back(k);
+        continue;
+      }
+      std::string why;
+      std::optional<KernelLayout> layout = getKernelLayout(k, &why);
+      if (failed(checkBufferizedKernel(k, /*diagnose=*/true)))
+        return signalPassFailure();
+      if (!layout) {
+        k.emitError() << "cannot vectorize: " << why;
+        return signalPassFailure();
+      }
+      expandKernelVariants(rewriter, k, *layout, scheduled);
+    }
+    for (KernelOp k : scheduled) {
       if (failed(checkKernel(k)) ||
           failed(applyKernelPatterns(k, applicator, rewriter)))
         return signalPassFailure();

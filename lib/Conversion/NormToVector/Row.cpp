@@ -66,13 +66,37 @@ private:
 
 void RowEmitter::emitApplyOnly() {
   int64_t n = l.size[Run::R2];
-  parallelLoop(l.numSegments(), [&](Value s) {
+  auto body = [&](Value s) {
     applySegment(s, imul(s, n), inMean ? loadScalar(inMean, s) : Value(),
                  loadScalar(inRstd, s));
-  });
+  };
+  if (l.hasDynamicSize())
+    parallelLoop(buildNumSegments(b, loc, op, l), body);
+  else
+    parallelLoop(l.numSegments(), body);
 }
 
 void RowEmitter::emitRows() {
+  if (l.hasDynamicSize()) {
+    // The same split as below at run time: at most rowTasks ranges of
+    // ceil(rows / rowTasks) rows (none for 0 rows).
+    Value rows = buildNumSegments(b, loc, op, l);
+    Value one = cI(1);
+    Value chunk = arith::MaxUIOp::create(
+        b, loc, arith::CeilDivUIOp::create(b, loc, rows, cI(rowTasks)), one);
+    Value tasks = arith::CeilDivUIOp::create(b, loc, rows, chunk);
+    parallelLoop(tasks, [&](Value t) {
+      Value lo = arith::MulIOp::create(b, loc, t, chunk);
+      Value hi = arith::MinUIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, lo, chunk), rows);
+      Value last = arith::SubIOp::create(b, loc, hi, one);
+      forLoop(lo, hi, {}, [&](Value s, ValueRange) {
+        emitRow(s, last);
+        return SmallVector<Value>{};
+      });
+    });
+    return;
+  }
   int64_t rows = l.numSegments();
   if (rows == 0)
     return;
@@ -110,10 +134,19 @@ void RowEmitter::emitRow(Value s, Value last) {
 LogicalResult LowerRowKernel::matchAndRewrite(KernelOp op,
                                               PatternRewriter &rewriter) const {
   std::optional<VectorKernel> kernel =
-      matchVectorKernel(op, norm::Strategy::Row, rewriter);
+      matchVectorKernel(op, norm::Strategy::Row, rewriter,
+                        /*dynamicSizes=*/true);
   if (!kernel)
     return failure();
   const KernelLayout &layout = kernel->layout;
+  // Rows of a dynamic length, or a dynamic count of segments per row
+  // (R1, P1), are not lowered yet: norm-select-schedule does not choose
+  // the row strategy for them.
+  if (layout.isDynamic(Run::R2) || layout.isDynamic(Run::R1) ||
+      layout.isDynamic(Run::P1))
+    return op.emitError() << "the row strategy takes a dynamic number of "
+                             "rows only (P0), layout "
+                          << layout.str();
   if (layout.size[Run::R1] != 1)
     return op.emitError() << "schedule strategy \"row\" needs R1 = 1, but "
                              "the kernel's layout is "

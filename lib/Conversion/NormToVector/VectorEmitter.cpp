@@ -105,6 +105,23 @@ void VectorEmitter::parallelLoop(int64_t n, function_ref<void(Value)> body) {
       });
 }
 
+void VectorEmitter::parallelLoop(Value n, function_ref<void(Value)> body) {
+  auto loopBody = [&](OpBuilder &nb, Location, ValueRange ivs) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+    body(ivs[0]);
+  };
+  if (!parallel) {
+    forLoop(cI(0), n, {}, [&](Value iv, ValueRange) {
+      body(iv);
+      return SmallVector<Value>{};
+    });
+    return;
+  }
+  scf::ParallelOp::create(b, loc, ValueRange{cI(0)}, ValueRange{n},
+                          ValueRange{cI(1)}, loopBody);
+}
+
 void VectorEmitter::flatLoop(
     Value start, int64_t len, int64_t lanes,
     function_ref<void(Value, Value, Value, bool)> body) {

@@ -45,8 +45,9 @@ using VectorKernel = norm::MatchedKernel<norm::ScheduleAttr>;
 /// matchKernel for this lowering's schedule attribute.
 inline std::optional<VectorKernel>
 matchVectorKernel(norm::KernelOp op, norm::Strategy strategy,
-                  mlir::PatternRewriter &rewriter) {
-  return norm::matchKernel<norm::ScheduleAttr>(op, strategy, rewriter);
+                  mlir::PatternRewriter &rewriter, bool dynamicSizes = false) {
+  return norm::matchKernel<norm::ScheduleAttr>(op, strategy, rewriter,
+                                               dynamicSizes);
 }
 
 /// Strategy row (Row.cpp): one task per range of rows, each row read from
@@ -209,6 +210,8 @@ protected:
   /// One thread task per index of [0, n) (a plain loop for kernels too
   /// small to be worth waking threads).
   void parallelLoop(int64_t n, llvm::function_ref<void(mlir::Value)> body);
+  /// parallelLoop over [0, n), `n` known at run time.
+  void parallelLoop(mlir::Value n, llvm::function_ref<void(mlir::Value)> body);
 
   /// Vectors over [0, n); with `streamBase`, split for streaming stores to
   /// y[streamBase + ...] (EmitterBase::streamLoop).

@@ -81,6 +81,23 @@ LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 }
 
 //===----------------------------------------------------------------------===//
+// VariantAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult VariantAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  int64_t from, Attribute schedule) {
+  // (C1)
+  if (from < 0)
+    return emitError() << "variant from must not be negative, got " << from;
+  // (C2)
+  if (!isa_and_nonnull<ScheduleAttr, GPUScheduleAttr>(schedule))
+    return emitError() << "variant schedule must be a #norm.schedule or a "
+                          "#norm.gpu_schedule, got "
+                       << schedule;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // GradScheduleAttr
 //===----------------------------------------------------------------------===//
 
@@ -227,6 +244,27 @@ LogicalResult NormDialect::verifyOperationAttribute(Operation *op,
              << (name == kGradientOfAttrName ? "a symbol reference"
                                              : "an array<i64>")
              << ", got " << attr.getValue();
+    return success();
+  }
+  if (name == kResultDimsAttrName) {
+    auto dims = dyn_cast<ArrayAttr>(attr.getValue());
+    if (!isa<FunctionOpInterface>(op) || !dims ||
+        !llvm::all_of(dims, [](Attribute a) {
+          auto d = dyn_cast<DenseI64ArrayAttr>(a);
+          return d && d.size() == 4 &&
+                 llvm::all_of(d.asArrayRef(), [](int64_t v) { return v >= 0; });
+        }))
+      return op->emitError() << "'" << name
+                             << "' is an array of array<i64: out, dim, in, "
+                                "dim> on a function";
+    return success();
+  }
+  if (name == kCheckMessagesAttrName) {
+    auto messages = dyn_cast<ArrayAttr>(attr.getValue());
+    if (!isa<FunctionOpInterface>(op) || !messages ||
+        !llvm::all_of(messages, llvm::IsaPred<StringAttr>))
+      return op->emitError()
+             << "'" << name << "' is an array of strings on a function";
     return success();
   }
   if (attr.getName() != kTargetAttrName)

@@ -17,6 +17,7 @@
 
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
 
 #include <cmath>
@@ -51,11 +52,15 @@ static LogicalResult verifyNormalizedShape(Operation *op,
     return op->emitOpError()
            << "normalized_shape must have between 1 and rank(input) = "
            << inShape.size() << " dimensions, got " << normalized.size();
-  if (inShape.take_back(normalized.size()) != normalized)
+  ArrayRef<int64_t> trailing = inShape.take_back(normalized.size());
+  if (trailing != normalized)
     return op->emitOpError()
            << "normalized_shape " << shapeStr(normalized)
            << " does not match the trailing dimensions of the input shape "
-           << shapeStr(inShape);
+           << shapeStr(inShape)
+           << (llvm::any_of(trailing, ShapedType::isDynamic)
+                   ? " (the normalized dimensions must be static)"
+                   : "");
   return success();
 }
 
@@ -70,6 +75,17 @@ static LogicalResult verifyChannelAxis(Operation *op, int64_t axis,
     return op->emitOpError() << "channel_axis must be 1 (NC...) or " << rank - 1
                              << " (channels-last), got " << axis;
   }
+  return success();
+}
+
+/// The channel dimension of BatchNorm, InstanceNorm and GroupNorm is static:
+/// the parameters and statistics are sized by it.
+static LogicalResult verifyStaticChannels(Operation *op, RankedTensorType in,
+                                          int64_t axis) {
+  if (in.isDynamicDim(axis))
+    return op->emitOpError()
+           << "the channel dimension (axis " << axis
+           << ") must be static, got input shape " << shapeStr(in.getShape());
   return success();
 }
 
@@ -241,7 +257,8 @@ template <typename OpT>
 static LogicalResult verifyRunningStatsCommon(OpT op, int64_t minRank) {
   auto inType = cast<RankedTensorType>(op.getInput().getType());
   int64_t rank = inType.getRank();
-  if (failed(verifyChannelAxis(op, op.getChannelAxis(), rank, minRank)))
+  if (failed(verifyChannelAxis(op, op.getChannelAxis(), rank, minRank)) ||
+      failed(verifyStaticChannels(op, inType, op.getChannelAxis())))
     return failure();
   int64_t c = inType.getDimSize(op.getChannelAxis());
   Type elt = inType.getElementType();
@@ -280,12 +297,20 @@ static LogicalResult verifySideResults(Operation *op, ValueRange actual,
   return success();
 }
 
-/// Number of values reduced per channel (all axes but the channel axis).
-static int64_t valuesPerChannel(RankedTensorType t, int64_t channelAxis) {
+/// Number of values reduced per channel (all axes but the channel axis,
+/// and the batch axis unless `withBatch` is false); std::nullopt when one of
+/// them is dynamic (norm-expand checks it at run time).
+static std::optional<int64_t> valuesPerChannel(RankedTensorType t,
+                                               int64_t channelAxis,
+                                               bool withBatch = true) {
   int64_t n = 1;
-  for (int64_t d = 0; d < t.getRank(); ++d)
-    if (d != channelAxis)
-      n *= t.getDimSize(d);
+  for (int64_t d = withBatch ? 0 : 1; d < t.getRank(); ++d) {
+    if (d == channelAxis)
+      continue;
+    if (t.isDynamicDim(d))
+      return std::nullopt;
+    n *= t.getDimSize(d);
+  }
   return n;
 }
 
@@ -341,11 +366,8 @@ LogicalResult InstanceNormOp::verify() {
                        "InstanceNorm uses momentum=None as 0");
   // (C3) PyTorch: "Expected more than 1 spatial element when training".
   bool inputStats = getTraining() || !running;
-  int64_t spatial = 1;
-  for (int64_t d = 1; d < inType.getRank(); ++d)
-    if (d != static_cast<int64_t>(getChannelAxis()))
-      spatial *= inType.getDimSize(d);
-  if (inputStats && spatial == 1)
+  if (inputStats &&
+      valuesPerChannel(inType, getChannelAxis(), /*withBatch=*/false) == 1)
     return emitOpError("expected more than 1 spatial element when "
                        "normalizing with input statistics, got input shape ")
            << shapeStr(inType.getShape());
@@ -361,7 +383,8 @@ LogicalResult InstanceNormOp::verify() {
 LogicalResult GroupNormOp::verify() {
   auto inType = cast<RankedTensorType>(getInput().getType());
   // (C1)
-  if (failed(verifyChannelAxis(*this, getChannelAxis(), inType.getRank(), 2)))
+  if (failed(verifyChannelAxis(*this, getChannelAxis(), inType.getRank(), 2)) ||
+      failed(verifyStaticChannels(*this, inType, getChannelAxis())))
     return failure();
   int64_t c = inType.getDimSize(getChannelAxis());
   int64_t g = getNumGroups();
@@ -456,10 +479,8 @@ LogicalResult KernelOp::verify() {
     return emitOpError("extra inputs need a prologue");
   }
   Type normType = getNormalizedElementType();
-  if (!inType.hasStaticShape() ||
-      !isa<Float32Type, Float16Type, BFloat16Type>(normType))
-    return emitOpError("input must have a static shape and an f32, f16 or "
-                       "bf16 element type");
+  if (!isa<Float32Type, Float16Type, BFloat16Type>(normType))
+    return emitOpError("input must have an f32, f16 or bf16 element type");
   ArrayRef<int64_t> shape = inType.getShape();
   int64_t rank = inType.getRank();
   bool onTensors = isa<RankedTensorType>(inType);
@@ -554,8 +575,38 @@ LogicalResult KernelOp::verify() {
   if (getZeroDegenerate() && !computesStatistics())
     return emitOpError("zero_degenerate needs statistics computed by the "
                        "kernel");
-  if (getEpsilon())
-    return verifyEpsilon(*this, getEpsilon()->convertToDouble());
+  if (getEpsilon() &&
+      failed(verifyEpsilon(*this, getEpsilon()->convertToDouble())))
+    return failure();
+  // (C11)
+  if (ArrayAttr variants = getVariantsAttr()) {
+    if (getScheduleAttr())
+      return emitOpError("has both a schedule and variants");
+    if (variants.empty())
+      return emitOpError("variants must not be empty");
+    int64_t previous = -1;
+    bool cpu = false;
+    for (auto [i, v] : llvm::enumerate(variants.getAsRange<VariantAttr>())) {
+      if ((i == 0) != (v.getFrom() == 0) || v.getFrom() <= previous)
+        return emitOpError("variants' from must ascend strictly from 0");
+      previous = v.getFrom();
+      bool isCPU = isa<ScheduleAttr>(v.getSchedule());
+      if (i > 0 && isCPU != cpu)
+        return emitOpError("variants must be all CPU or all GPU schedules");
+      cpu = isCPU;
+    }
+  }
+  return success();
+}
+
+LogicalResult CheckOp::verify() {
+  // (C1)
+  if (getMessage().empty())
+    return emitOpError("needs a message");
+  // (C2)
+  if (!isa_and_nonnull<FunctionOpInterface>((*this)->getParentOp()))
+    return emitOpError("must be in the body of a function, not nested in "
+                       "another op's region");
   return success();
 }
 

@@ -433,9 +433,22 @@ struct NormDifferentiatePass
       if (ret && llvm::any_of(ret.getOperands(), isNormalizedOutput))
         targets.push_back(fn);
     }
-    for (func::FuncOp fn : targets)
+    for (func::FuncOp fn : targets) {
+      // The gradient ops are static (their ODS types).
+      auto isDynamic = [](Type t) {
+        auto shaped = dyn_cast<ShapedType>(t);
+        return shaped && !shaped.hasStaticShape();
+      };
+      if (llvm::any_of(fn.getArgumentTypes(), isDynamic) ||
+          llvm::any_of(fn.getResultTypes(), isDynamic)) {
+        fn.emitOpError("norm-differentiate: a function with dynamic "
+                       "dimensions has no backward yet (the gradient ops "
+                       "are static)");
+        return signalPassFailure();
+      }
       if (failed(differentiate(fn, symbols)))
         return signalPassFailure();
+    }
   }
 
   LogicalResult differentiate(func::FuncOp fn, SymbolTable &symbols) {

@@ -390,6 +390,23 @@ struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
 struct NormExpandPass
     : public normlir::norm::impl::NormExpandBase<NormExpandPass> {
   void runOnOperation() override {
+    // Dynamic dimensions: LayerNorm and RMSNorm take them (their leading
+    // dimensions); the channel norms' lowering (runtime counts, the
+    // one-value-per-channel check) is not built yet.
+    WalkResult dynamic = getOperation()->walk([&](Operation *op) {
+      if (!isa<BatchNormOp, InstanceNormOp, GroupNormOp>(op))
+        return WalkResult::advance();
+      auto type = cast<RankedTensorType>(op->getOperand(0).getType());
+      if (type.hasStaticShape())
+        return WalkResult::advance();
+      op->emitError() << "norm-expand: " << op->getName()
+                      << " with dynamic dimensions is not lowered yet (only "
+                         "norm.layer_norm and norm.rms_norm are), got "
+                      << type;
+      return WalkResult::interrupt();
+    });
+    if (dynamic.wasInterrupted())
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     populateNormExpandPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -11,6 +11,10 @@
 // computation write the out-parameter through a reshaped view instead: no
 // temporary (which would be page-faulted in on every call) and no copy.
 //
+// A dynamically shaped result is allocated at the computed size and copied:
+// that copy folds too, and its sizes are checked against the out-parameter
+// (norm.check) before anything writes it.
+//
 //===----------------------------------------------------------------------===//
 
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
@@ -21,8 +25,86 @@ namespace normlir::norm {
 } // namespace normlir::norm
 
 using namespace mlir;
+using namespace normlir::norm;
 
 namespace {
+
+/// norm.check at `b`'s insertion point that the dynamic sizes of `out` (an
+/// argument of the function) equal those of `computed`: an allocation's
+/// size operands (it is about to be replaced by `out`), else its sizes.
+static void checkResultSizes(OpBuilder &b, Location loc, BlockArgument out,
+                             Value computed,
+                             SmallVectorImpl<Attribute> &sources) {
+  auto type = cast<MemRefType>(out.getType());
+  auto alloc = computed.getDefiningOp<memref::AllocOp>();
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (!type.isDynamicDim(d))
+      continue;
+    Value given = memref::DimOp::create(b, loc, out, d);
+    Value wanted = alloc
+                       ? alloc.getDynamicSizes()[type.getDynamicDimIndex(d)]
+                       : memref::DimOp::create(b, loc, computed, d).getResult();
+    Value same =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, given, wanted);
+    // A size that is an input's dimension: callers can size the result.
+    if (auto dim = wanted.getDefiningOp<memref::DimOp>()) {
+      auto in = dyn_cast<BlockArgument>(dim.getSource());
+      std::optional<int64_t> index = dim.getConstantIndex();
+      if (in && index && in.getOwner() == out.getOwner())
+        sources.push_back(b.getDenseI64ArrayAttr(
+            {out.getArgNumber(), d, in.getArgNumber(), *index}));
+    }
+    CheckOp::create(b, loc, same,
+                    b.getStringAttr("the result buffer passed as argument " +
+                                    llvm::Twine(out.getArgNumber()) +
+                                    " has dimension " + llvm::Twine(d) +
+                                    " of a size other than the one its "
+                                    "inputs give"));
+  }
+}
+
+/// Folds `memref.copy %alloc, %out` of a dynamically shaped allocation into
+/// the out-parameter %out that only the copy uses: %alloc becomes %out,
+/// after a check of its sizes. Other copies into an argument get the check
+/// before them.
+static LogicalResult foldDynamicCopy(memref::CopyOp copy, bool &error,
+                                     SmallVectorImpl<Attribute> &sources) {
+  auto out = dyn_cast<BlockArgument>(copy.getTarget());
+  auto outType = dyn_cast<MemRefType>(copy.getTarget().getType());
+  if (!out || !outType || outType.hasStaticShape())
+    return failure();
+  auto func = dyn_cast<func::FuncOp>(out.getOwner()->getParentOp());
+  if (!func)
+    return failure();
+  if (copy->getParentOp() != func.getOperation())
+    return error = true,
+           copy.emitError("norm-fold-result-copies: cannot check the sizes "
+                          "of a dynamically shaped result copied inside a "
+                          "region");
+  auto alloc = copy.getSource().getDefiningOp<memref::AllocOp>();
+  bool foldable = alloc && out.hasOneUse() && alloc.getType() == outType &&
+                  outType.getLayout().isIdentity() &&
+                  alloc->getBlock() == copy->getBlock();
+  if (foldable) {
+    // Nothing may touch the allocation after the copy.
+    for (Operation *user : alloc->getUsers()) {
+      Operation *inBlock = copy->getBlock()->findAncestorOpInBlock(*user);
+      if (!inBlock || (inBlock != copy && copy->isBeforeInBlock(inBlock)))
+        foldable = false;
+    }
+  }
+  OpBuilder b(copy);
+  if (!foldable) {
+    checkResultSizes(b, copy.getLoc(), out, copy.getSource(), sources);
+    return failure();
+  }
+  b.setInsertionPointAfter(alloc);
+  checkResultSizes(b, alloc.getLoc(), out, alloc, sources);
+  copy->erase();
+  alloc.replaceAllUsesWith(Value(out));
+  alloc->erase();
+  return success();
+}
 
 /// Folds `memref.copy (collapse|expand)(%alloc), %out` when %out is a block
 /// argument used only by the copy and the copy is the last use of %alloc.
@@ -40,7 +122,9 @@ static LogicalResult foldCopy(memref::CopyOp copy) {
     return failure();
   auto alloc = allocValue.getDefiningOp<memref::AllocOp>();
   auto outType = dyn_cast<MemRefType>(out.getType());
-  if (!alloc || !outType || !outType.getLayout().isIdentity() ||
+  // Dynamic shapes: foldDynamicCopy.
+  if (!alloc || !outType || !outType.hasStaticShape() ||
+      !outType.getLayout().isIdentity() ||
       !alloc.getType().getLayout().isIdentity() ||
       copy.getSource().getType() != outType || !view->hasOneUse() ||
       alloc->getBlock() != copy->getBlock())
@@ -76,8 +160,16 @@ struct NormFoldResultCopiesPass
   void runOnOperation() override {
     SmallVector<memref::CopyOp> copies;
     getOperation().walk([&](memref::CopyOp c) { copies.push_back(c); });
+    bool error = false;
+    SmallVector<Attribute> sources;
     for (memref::CopyOp c : copies)
-      (void)foldCopy(c);
+      if (failed(foldCopy(c)))
+        (void)foldDynamicCopy(c, error, sources);
+    if (error)
+      return signalPassFailure();
+    if (!sources.empty())
+      getOperation()->setAttr(NormDialect::kResultDimsAttrName,
+                              ArrayAttr::get(&getContext(), sources));
   }
 };
 

@@ -93,11 +93,11 @@ static LogicalResult fuseApply(RewriterBase &rewriter, DominanceInfo &dom,
   for (int64_t a : axes)
     statShape[a] = 1;
   unsigned numOuts = moments ? 4 : meanSquare ? 3 : 1;
-  SmallVector<Value> outs = {tensor::EmptyOp::create(
-      rewriter, loc, xType.getShape(), xType.getElementType())};
+  SmallVector<Value> outs = {
+      buildEmpty(rewriter, loc, xType.getShape(), xType.getElementType(), x)};
   for (unsigned i = 1; i < numOuts; ++i)
-    outs.push_back(tensor::EmptyOp::create(rewriter, loc, statShape,
-                                           rewriter.getF32Type()));
+    outs.push_back(
+        buildEmpty(rewriter, loc, statShape, rewriter.getF32Type(), x));
   bool applyOnly = numOuts == 1;
   auto kernel = KernelOp::create(
       rewriter, loc, TypeRange(ValueRange(outs)), x, ValueRange{},
@@ -110,7 +110,7 @@ static LogicalResult fuseApply(RewriterBase &rewriter, DominanceInfo &dom,
                                                  : meanSquare
                                                      ? KernelKind::MeanSquare
                                                      : KernelKind::Apply),
-      apply->getAttr("schedule"));
+      apply->getAttr("schedule"), ArrayAttr());
   rewriter.replaceOp(apply, kernel.getResult(0));
   if (moments) {
     rewriter.replaceOp(rstdOp, kernel.getResult(3));
@@ -190,8 +190,8 @@ static LogicalResult fuseEpilogue(RewriterBase &rewriter, DominanceInfo &dom,
   // The kernel writes a fresh output of the consumer's type.
   rewriter.setInsertionPoint(k);
   auto outType = cast<RankedTensorType>(g.getResult(0).getType());
-  Value init = tensor::EmptyOp::create(rewriter, k.getLoc(), outType.getShape(),
-                                       outType.getElementType());
+  Value init = buildEmpty(rewriter, k.getLoc(), outType.getShape(),
+                          outType.getElementType(), y);
   rewriter.modifyOpInPlace(k, [&] {
     k.getOutsMutable()[0].assign(init);
     k.getResult(0).setType(outType);
@@ -233,14 +233,14 @@ static LogicalResult fusePrologue(RewriterBase &rewriter, KernelOp k,
     auto xType = cast<RankedTensorType>(x.getType());
     rewriter.setInsertionPoint(k);
     SmallVector<Value> outs(k.getOuts());
-    outs.push_back(tensor::EmptyOp::create(
-        rewriter, k.getLoc(), xType.getShape(), xType.getElementType()));
+    outs.push_back(buildEmpty(rewriter, k.getLoc(), xType.getShape(),
+                              xType.getElementType(), x));
     auto wide = KernelOp::create(
         rewriter, k.getLoc(), TypeRange(ValueRange(outs)), k.getInput(),
         k.getExtraInputs(), k.getMean(), k.getRstd(), k.getWeight(),
         k.getBias(), outs, k.getAxesAttr(), k.getParamAxesAttr(),
         k.getEpsilonAttr(), k.getZeroDegenerateAttr(), k.getKindAttr(),
-        k.getScheduleAttr());
+        k.getScheduleAttr(), k.getVariantsAttr());
     rewriter.inlineRegionBefore(k.getEpilogue(), wide.getEpilogue(),
                                 wide.getEpilogue().end());
     rewriter.replaceUsesWithIf(

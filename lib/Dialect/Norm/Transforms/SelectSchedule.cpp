@@ -199,9 +199,16 @@ struct CPUSelection {
   CPUTargetAttr target;
   const NormSelectScheduleOptions &options;
 
+  /// A kernel with dynamic sizes is selected for one static `layout` per
+  /// variant (selectCPUVariants); its row tasks are clamped to the rows at
+  /// run time, not here.
+  bool dynamicRows = false;
+
   int64_t size(KernelLayout::Run r) const { return layout.size[r]; }
   int64_t bytes() const {
-    return cast<ShapedType>(op.getInput().getType()).getNumElements() *
+    return KernelLayout::product(
+               {layout.size[KernelLayout::P0], layout.size[KernelLayout::R1],
+                layout.size[KernelLayout::P1], layout.size[KernelLayout::R2]}) *
            inputElementBytes(op);
   }
   /// The vector width for runs of `run` elements (option, else
@@ -255,9 +262,12 @@ struct CPUSelection {
   }
   /// Row ranges (thread tasks): enough for 16 threads.
   int64_t rowTasks() const {
-    return std::clamp<int64_t>(options.rowTasks > 0 ? int64_t(options.rowTasks)
-                                                    : kRowTasks,
-                               1, std::max<int64_t>(layout.numSegments(), 1));
+    int64_t tasks =
+        options.rowTasks > 0 ? int64_t(options.rowTasks) : kRowTasks;
+    if (dynamicRows)
+      return tasks;
+    return std::clamp<int64_t>(tasks, 1,
+                               std::max<int64_t>(layout.numSegments(), 1));
   }
   /// The schedule, checked against the attribute's constraints: the
   /// options were checked, and this keeps the heuristic honest too.
@@ -322,6 +332,66 @@ static FailureOr<ScheduleAttr> selectCPUColumn(const CPUSelection &s, bool,
                               (kMinTasks + p0 - 1) / p0);
   k = std::clamp<int64_t>(k, 1, r1);
   return s.get(Strategy::Column, vl, s.unroll(lanes, vl), k);
+}
+
+/// The variants of a kernel whose number of segments (rows) is dynamic: the
+/// row strategy's heuristic at each size where one of its decisions
+/// changes (threads from kMinParallelBytes, prefetch from the L2's size,
+/// streaming stores from 3/4 of the last-level cache, prefetch once a task
+/// has two rows), one variant per distinct schedule. Only the row strategy
+/// takes dynamic sizes yet: R1 = 1 and static P1 and R2 (a row's length).
+static FailureOr<ArrayAttr>
+selectCPUVariants(KernelOp op, const KernelLayout &layout, CPUTargetAttr target,
+                  const NormSelectScheduleOptions &options) {
+  using Run = KernelLayout::Run;
+  if (layout.isDynamic(Run::R1) || layout.size[Run::R1] != 1 ||
+      layout.isDynamic(Run::P1) || layout.isDynamic(Run::R2))
+    return op.emitError()
+           << "norm-select-schedule: a kernel with dynamic sizes takes the "
+              "row strategy only, which needs R1 = 1 and a static P1 and R2 "
+              "(the rows' length); layout "
+           << layout.str();
+  if (!options.strategy.empty() && options.strategy != "row")
+    return op.emitError() << "norm-select-schedule: strategy="
+                          << options.strategy
+                          << " does not take dynamic sizes (row does); "
+                             "layout "
+                          << layout.str();
+  int64_t p1 = std::max<int64_t>(layout.size[Run::P1], 1);
+  int64_t rowBytes =
+      std::max<int64_t>(layout.size[Run::R2], 1) * inputElementBytes(op);
+  // Segment counts where a decision may change, ascending.
+  int64_t tasks = options.rowTasks > 0 ? int64_t(options.rowTasks) : kRowTasks;
+  SmallVector<int64_t> counts = {1, 2 * tasks};
+  for (int64_t bytes : {kMinParallelBytes, target.getL2Cache(),
+                        (3 * target.getLlcCache() + 3) / 4})
+    counts.push_back((bytes + rowBytes - 1) / rowBytes);
+  for (int64_t &n : counts)
+    n = ((std::max<int64_t>(n, 1) + p1 - 1) / p1) * p1;
+  llvm::sort(counts);
+  counts.erase(llvm::unique(counts), counts.end());
+
+  SmallVector<Attribute> variants;
+  Attribute previous;
+  for (int64_t n : counts) {
+    KernelLayout at = layout;
+    at.size[Run::P0] = n / p1;
+    CPUSelection s{op, at, target, options};
+    s.dynamicRows = true;
+    std::string why;
+    FailureOr<ScheduleAttr> schedule = selectCPURow(s, true, why);
+    if (failed(schedule))
+      return failure();
+    if (!*schedule)
+      return op.emitError()
+             << "norm-select-schedule: " << why << ", layout " << layout.str();
+    if (*schedule == previous)
+      continue;
+    previous = *schedule;
+    variants.push_back(
+        VariantAttr::get(op.getContext(), variants.empty() ? 0 : n, *schedule));
+  }
+  return ArrayAttr::get(op.getContext(), variants);
 }
 
 /// The CPU strategies in the order they are tried.
@@ -724,7 +794,7 @@ struct NormSelectSchedulePass
                           parallel != "auto" || gradStatistics != "auto";
     Attribute keyTarget = cuda ? Attribute(cudaTarget) : Attribute(cpuTarget);
     WalkResult result = getOperation()->walk([&](KernelOp op) {
-      if (op.getScheduleAttr() && !force)
+      if ((op.getScheduleAttr() || op.getVariantsAttr()) && !force)
         return WalkResult::advance();
       auto type = cast<ShapedType>(op.getInput().getType());
       std::string why;
@@ -734,6 +804,24 @@ struct NormSelectSchedulePass
         op.emitError() << "norm-select-schedule: cannot schedule: " << why;
         return WalkResult::interrupt();
       }
+      if (layout->hasDynamicSize()) {
+        // A schedule per size range (the tuning database keys static
+        // shapes, so it is not consulted).
+        if (cuda) {
+          op.emitError() << "norm-select-schedule: kernels with dynamic "
+                            "sizes have no GPU schedule yet; layout "
+                         << layout->str();
+          return WalkResult::interrupt();
+        }
+        FailureOr<ArrayAttr> variants =
+            selectCPUVariants(op, *layout, cpuTarget, options);
+        if (failed(variants))
+          return WalkResult::interrupt();
+        op.removeScheduleAttr();
+        op.setVariantsAttr(*variants);
+        return WalkResult::advance();
+      }
+      op.removeVariantsAttr();
       if (database && !overridden) {
         FailureOr<Attribute> tuned =
             lookupTunedSchedule(op, *layout, *database, keyTarget, cuda);

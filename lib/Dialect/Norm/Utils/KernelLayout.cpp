@@ -6,6 +6,7 @@
 
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
 
+#include "mlir/IR/BuiltinTypeInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -14,9 +15,26 @@ using namespace normlir::norm;
 std::string KernelLayout::str() const {
   std::string s;
   llvm::raw_string_ostream os(s);
-  os << "[P0, R1, P1, R2] = [" << size[P0] << ", " << size[R1] << ", "
-     << size[P1] << ", " << size[R2] << "]";
+  os << "[P0, R1, P1, R2] = [";
+  for (int r = P0; r <= R2; ++r) {
+    os << (r ? ", " : "");
+    if (isDynamic(Run(r)))
+      os << "?";
+    else
+      os << size[r];
+  }
+  os << "]";
   return s;
+}
+
+int64_t KernelLayout::product(std::initializer_list<int64_t> sizes) {
+  int64_t n = 1;
+  for (int64_t s : sizes) {
+    if (mlir::ShapedType::isDynamic(s))
+      return mlir::ShapedType::kDynamic;
+    n *= s;
+  }
+  return n;
 }
 
 std::optional<KernelLayout> normlir::norm::analyzeKernelLayout(
@@ -33,6 +51,8 @@ std::optional<KernelLayout> normlir::norm::analyzeKernelLayout(
   l.paramStride.assign(rank, 0);
   int64_t stride = 1;
   for (int64_t a : llvm::reverse(paramAxes)) {
+    if (mlir::ShapedType::isDynamic(shape[a]))
+      return fail("parameter axis " + llvm::Twine(a) + " is dynamic");
     l.paramStride[a] = stride;
     stride *= shape[a];
   }
@@ -51,7 +71,7 @@ std::optional<KernelLayout> normlir::norm::analyzeKernelLayout(
       return fail("the reduced dimensions form more than two runs "
                   "separated by parallel ones");
     l.dims[run].push_back(d);
-    l.size[run] *= shape[d];
+    l.size[run] = KernelLayout::product({l.size[run], shape[d]});
   }
   // A single reduced run is R2 (contiguous rows), not R1.
   if (run == KernelLayout::R1 && l.dims[KernelLayout::P1].empty()) {
@@ -61,6 +81,17 @@ std::optional<KernelLayout> normlir::norm::analyzeKernelLayout(
   for (int64_t d : l.dims[KernelLayout::R1])
     if (l.paramStride[d] != 0)
       l.paramsAlongR1 = true;
+  // Parameter offsets delinearize a run's index by the static sizes of the
+  // dimensions inside the parameter axis.
+  for (const auto &dims : l.dims) {
+    bool insideDynamic = false;
+    for (int64_t d : llvm::reverse(dims)) {
+      if (l.paramStride[d] != 0 && insideDynamic)
+        return fail("parameter axis " + llvm::Twine(d) +
+                    " lies outside a dynamic dimension of its run");
+      insideDynamic |= mlir::ShapedType::isDynamic(shape[d]);
+    }
+  }
 
   // Split R2 by parameter membership.
   llvm::ArrayRef<int64_t> r2 = l.dims[KernelLayout::R2];
@@ -73,8 +104,10 @@ std::optional<KernelLayout> normlir::norm::analyzeKernelLayout(
       if ((l.paramStride[r2[i]] != 0) == innerIn)
         return fail("the parameter axes alternate within the innermost "
                     "reduced dimensions");
-    for (size_t i = 0; i < r2.size(); ++i)
-      (i < split ? l.r2o : l.r2i) *= shape[r2[i]];
+    for (size_t i = 0; i < r2.size(); ++i) {
+      int64_t &part = i < split ? l.r2o : l.r2i;
+      part = KernelLayout::product({part, shape[r2[i]]});
+    }
     l.r2iParamStride = innerIn ? 1 : 0;
     if (split > 0 && !innerIn)
       l.r2oParamStride = l.paramStride[r2[split - 1]];

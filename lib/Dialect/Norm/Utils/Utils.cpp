@@ -5,7 +5,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "normlir/Dialect/Norm/Utils/Utils.h"
+#include "normlir/Dialect/Norm/IR/Norm.h"
 #include "normlir/Dialect/Norm/Utils/KernelLayout.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -102,11 +106,23 @@ Value castFloat(OpBuilder &b, Location loc, Value v, Type to) {
   return arith::TruncFOp::create(b, loc, to, v);
 }
 
+Value buildEmpty(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                 Type elementType, Value like) {
+  SmallVector<Value> sizes;
+  for (auto [d, size] : llvm::enumerate(shape))
+    if (ShapedType::isDynamic(size))
+      sizes.push_back(tensor::DimOp::create(b, loc, like, d));
+  return tensor::EmptyOp::create(
+      b, loc, RankedTensorType::get(shape, elementType), sizes);
+}
+
 Value buildMap(OpBuilder &b, Location loc, ValueRange inputs,
                RankedTensorType resultType, MapBodyFn body) {
   int64_t rank = resultType.getRank();
-  Value init = tensor::EmptyOp::create(b, loc, resultType.getShape(),
-                                       resultType.getElementType());
+  // The inputs have the result's shape (an elementwise map).
+  Value init =
+      buildEmpty(b, loc, resultType.getShape(), resultType.getElementType(),
+                 inputs.empty() ? Value() : inputs.front());
   SmallVector<AffineMap> maps(inputs.size() + 1,
                               b.getMultiDimIdentityMap(rank));
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
@@ -175,6 +191,65 @@ Value flattenMemRef(OpBuilder &b, Location loc, Value mem) {
     all.push_back(i);
   return memref::CollapseShapeOp::create(b, loc, mem,
                                          ArrayRef<ReassociationIndices>{all});
+}
+
+Value buildDimsProduct(OpBuilder &b, Location loc, Value shaped,
+                       ArrayRef<int64_t> dims) {
+  auto type = cast<ShapedType>(shaped.getType());
+  int64_t fixed = 1;
+  Value dynamic;
+  for (int64_t d : dims) {
+    if (!type.isDynamicDim(d)) {
+      fixed *= type.getDimSize(d);
+      continue;
+    }
+    Value size = isa<MemRefType>(type)
+                     ? memref::DimOp::create(b, loc, shaped, d).getResult()
+                     : tensor::DimOp::create(b, loc, shaped, d).getResult();
+    dynamic = dynamic ? arith::MulIOp::create(b, loc, dynamic, size).getResult()
+                      : size;
+  }
+  Value c = arith::ConstantIndexOp::create(b, loc, fixed);
+  if (!dynamic)
+    return c;
+  return fixed == 1 ? dynamic
+                    : arith::MulIOp::create(b, loc, dynamic, c).getResult();
+}
+
+Value buildNumSegments(OpBuilder &b, Location loc, KernelOp op,
+                       const KernelLayout &layout) {
+  SmallVector<int64_t> dims;
+  for (int run : {KernelLayout::P0, KernelLayout::R1, KernelLayout::P1})
+    llvm::append_range(dims, layout.dims[run]);
+  return buildDimsProduct(b, loc, op.getInput(), dims);
+}
+
+void expandKernelVariants(RewriterBase &rewriter, KernelOp op,
+                          const KernelLayout &layout,
+                          SmallVectorImpl<KernelOp> &copies) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  Value n = buildNumSegments(rewriter, loc, op, layout);
+  auto variants = op.getVariantsAttr().getAsRange<VariantAttr>();
+  SmallVector<VariantAttr> list(variants.begin(), variants.end());
+  auto copyWith = [&](VariantAttr v) {
+    auto copy = cast<KernelOp>(rewriter.clone(*op));
+    copy.removeVariantsAttr();
+    copy->setAttr(copy.getScheduleAttrName(), v.getSchedule());
+    copies.push_back(copy);
+  };
+  // if (n >= from[k]) variant k else (if (n >= from[k-1]) ...) variant 0.
+  for (size_t k = list.size(); k-- > 1;) {
+    Value take = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::uge, n,
+        arith::ConstantIndexOp::create(rewriter, loc, list[k].getFrom()));
+    auto branch = scf::IfOp::create(rewriter, loc, take, /*withElse=*/true);
+    rewriter.setInsertionPoint(branch.thenBlock()->getTerminator());
+    copyWith(list[k]);
+    rewriter.setInsertionPoint(branch.elseBlock()->getTerminator());
+  }
+  copyWith(list.front());
+  rewriter.eraseOp(op);
 }
 
 Value buildRunParamOffset(OpBuilder &b, Location loc,

@@ -5,7 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 func.func @input_i32(%x: tensor<4x8xi32>) {
-  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<4x8xi32>'}}
+  // expected-error @+1 {{operand #0 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<4x8xi32>'}}
   %0 = norm.mean_square %x axes = [1] : tensor<4x8xi32> -> tensor<4x1xf32>
   return
 }
@@ -13,23 +13,23 @@ func.func @input_i32(%x: tensor<4x8xi32>) {
 // -----
 
 func.func @input_f64(%x: tensor<4x8xf64>) {
-  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<4x8xf64>'}}
+  // expected-error @+1 {{operand #0 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<4x8xf64>'}}
   %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>} : (tensor<4x8xf64>) -> (tensor<4x8xf64>, tensor<4x1xf32>, tensor<4x1xf32>)
   return
 }
 
 // -----
 
-func.func @input_dynamic(%x: tensor<?x8xf32>) {
-  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<?x8xf32>'}}
-  %0 = norm.mean_square %x axes = [1] : tensor<?x8xf32> -> tensor<?x1xf32>
+func.func @input_unranked(%x: tensor<*xf32>) {
+  // expected-error @+1 {{operand #0 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<*xf32>'}}
+  %0 = "norm.mean_square"(%x) {axes = array<i64: 1>} : (tensor<*xf32>) -> tensor<?x1xf32>
   return
 }
 
 // -----
 
 func.func @stat_not_f32(%x: tensor<4x8xf16>) {
-  // expected-error @+1 {{result #0 must be statically shaped tensor of 32-bit float values, but got 'tensor<4x1xf16>'}}
+  // expected-error @+1 {{result #0 must be ranked tensor of 32-bit float values, but got 'tensor<4x1xf16>'}}
   %0 = norm.mean_square %x axes = [1] : tensor<4x8xf16> -> tensor<4x1xf16>
   return
 }
@@ -1368,4 +1368,101 @@ module {
 
 // expected-error @+1 {{unknown norm dialect attribute 'norm.targets'}}
 module attributes {norm.targets = #norm.cuda_target<chip = "sm_90", multiprocessors = 132, sharedMemoryPerBlock = 49152>} {
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Dynamic dimensions
+//===----------------------------------------------------------------------===//
+
+func.func @dynamic_normalized_dim(%x: tensor<4x?xf32>) {
+  // expected-error @+1 {{normalized_shape [8] does not match the trailing dimensions of the input shape [4, ?] (the normalized dimensions must be static)}}
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>} : (tensor<4x?xf32>) -> (tensor<4x?xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @dynamic_channels(%x: tensor<4x?x8xf32>) {
+  // expected-error @+1 {{the channel dimension (axis 1) must be static, got input shape [4, ?, 8]}}
+  %y, %m, %r = norm.batch_norm %x {training, channel_axis = 1 : i64} : (tensor<4x?x8xf32>) -> (tensor<4x?x8xf32>, tensor<?xf32>, tensor<?xf32>)
+  return
+}
+
+// -----
+
+func.func @dynamic_group_channels(%x: tensor<4x8x?xf32>) {
+  // expected-error @+1 {{the channel dimension (axis 2) must be static, got input shape [4, 8, ?]}}
+  %y, %m, %r = norm.group_norm %x {num_groups = 2 : i64, channel_axis = 2 : i64} : (tensor<4x8x?xf32>) -> (tensor<4x8x?xf32>, tensor<4x2xf32>, tensor<4x2xf32>)
+  return
+}
+
+// -----
+
+// A dynamic dimension must stay dynamic in the results.
+func.func @dynamic_output_static(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{output must have type 'tensor<?x8xf32>', got 'tensor<4x8xf32>'}}
+  %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>} : (tensor<?x8xf32>) -> (tensor<4x8xf32>, tensor<?x1xf32>, tensor<?x1xf32>)
+  return
+}
+
+// -----
+
+// (C3) is checked statically where its dimensions are static, though the
+// batch is dynamic.
+func.func @static_one_value(%x: tensor<?x3x1xf32>) {
+  // expected-error @+1 {{expected more than 1 spatial element when normalizing with input statistics, got input shape [?, 3, 1]}}
+  %y = norm.instance_norm %x {channel_axis = 1 : i64} : (tensor<?x3x1xf32>) -> (tensor<?x3x1xf32>)
+  return
+}
+
+// -----
+
+func.func @check_empty(%ok: i1) {
+  // expected-error @+1 {{'norm.check' op needs a message}}
+  norm.check %ok, ""
+  return
+}
+
+// -----
+
+func.func @check_nested(%ok: i1) {
+  scf.execute_region {
+    // expected-error @+1 {{'norm.check' op must be in the body of a function, not nested in another op's region}}
+    norm.check %ok, "nested"
+    scf.yield
+  }
+  return
+}
+
+// -----
+
+func.func @variants_and_schedule(%x: memref<?x16xf32>, %y: memref<?x16xf32>, %s: memref<?x1xf32>) {
+  // expected-error @+1 {{has both a schedule and variants}}
+  norm.kernel mean_square %x outs(%y, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64, schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 1, nontemporal = false, parallel = false>, variants = [#norm.variant<from = 0, schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 16, nontemporal = false, parallel = false>>]} : (memref<?x16xf32>, memref<?x16xf32>, memref<?x1xf32>, memref<?x1xf32>) -> ()
+  return
+}
+
+// -----
+
+func.func @variants_not_from_zero(%x: memref<?x16xf32>, %y: memref<?x16xf32>, %s: memref<?x1xf32>) {
+  // expected-error @+1 {{variants' from must ascend strictly from 0}}
+  norm.kernel mean_square %x outs(%y, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64, variants = [#norm.variant<from = 4, schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 16, nontemporal = false, parallel = false>>]} : (memref<?x16xf32>, memref<?x16xf32>, memref<?x1xf32>, memref<?x1xf32>) -> ()
+  return
+}
+
+// -----
+
+func.func @variants_mixed(%x: memref<?x16xf32>, %y: memref<?x16xf32>, %s: memref<?x1xf32>) {
+  // expected-error @+1 {{variants must be all CPU or all GPU schedules}}
+  norm.kernel mean_square %x outs(%y, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64, variants = [#norm.variant<from = 0, schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 16, nontemporal = false, parallel = false>>, #norm.variant<from = 8, schedule = #norm.gpu_schedule<strategy = row, threads = 32, rows = 1, vectorWidth = 4, chunks = 1>>]} : (memref<?x16xf32>, memref<?x16xf32>, memref<?x1xf32>, memref<?x1xf32>) -> ()
+  return
+}
+
+// -----
+
+// expected-error @+1 {{variant schedule must be a #norm.schedule or a #norm.gpu_schedule, got 1 : i64}}
+func.func @variant_bad_schedule() attributes {v = #norm.variant<from = 0, schedule = 1>} {
+  return
 }

@@ -347,3 +347,44 @@ func.func @kernel_regions(%a: tensor<4x16xf16>, %b: tensor<4x16xf32>, %r: tensor
   } {axes = array<i64: 1>} : (tensor<4x16xf16>, tensor<4x16xf32>, tensor<4x1xf32>, tensor<4x16xf16>) -> tensor<4x16xf16>
   return %k : tensor<4x16xf16>
 }
+
+//===----------------------------------------------------------------------===//
+// Dynamic dimensions
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @dynamic_layer_norm
+// CHECK: norm.layer_norm %{{.*}} : (tensor<?x?x64xf32>, tensor<64xf32>, tensor<64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x1xf32>, tensor<?x?x1xf32>)
+func.func @dynamic_layer_norm(%x: tensor<?x?x64xf32>, %w: tensor<64xf32>, %b: tensor<64xf32>) -> tensor<?x?x64xf32> {
+  %y, %m, %r = norm.layer_norm %x weight %w bias %b {normalized_shape = array<i64: 64>} : (tensor<?x?x64xf32>, tensor<64xf32>, tensor<64xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x1xf32>, tensor<?x?x1xf32>)
+  return %y : tensor<?x?x64xf32>
+}
+
+// The one-value-per-channel rule (C4) is a runtime check when N, H or W is
+// dynamic.
+// CHECK-LABEL: func.func @dynamic_batch_norm
+// CHECK: norm.batch_norm
+func.func @dynamic_batch_norm(%x: tensor<?x3x1x1xf32>) -> tensor<?x3x1x1xf32> {
+  %y, %m, %r = norm.batch_norm %x {training, channel_axis = 1 : i64} : (tensor<?x3x1x1xf32>) -> (tensor<?x3x1x1xf32>, tensor<3xf32>, tensor<3xf32>)
+  return %y : tensor<?x3x1x1xf32>
+}
+
+// CHECK-LABEL: func.func @dynamic_group_norm
+// CHECK: norm.group_norm %{{.*}} : (tensor<?x6x?xf32>) -> (tensor<?x6x?xf32>, tensor<?x2xf32>, tensor<?x2xf32>)
+func.func @dynamic_group_norm(%x: tensor<?x6x?xf32>) -> tensor<?x6x?xf32> {
+  %y, %m, %r = norm.group_norm %x {num_groups = 2 : i64, channel_axis = 1 : i64} : (tensor<?x6x?xf32>) -> (tensor<?x6x?xf32>, tensor<?x2xf32>, tensor<?x2xf32>)
+  return %y : tensor<?x6x?xf32>
+}
+
+// CHECK-LABEL: func.func @check
+// CHECK: norm.check %{{.*}}, "sizes differ"
+func.func @check(%ok: i1) {
+  norm.check %ok, "sizes differ"
+  return
+}
+
+// CHECK-LABEL: func.func @variants
+// CHECK: variants = [#norm.variant<from = 0, schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 16, nontemporal = false, parallel = false>>, #norm.variant<from = 64, schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 16, nontemporal = false, parallel = true>>]
+func.func @variants(%x: memref<?x16xf32>, %y: memref<?x16xf32>, %s: memref<?x1xf32>) {
+  norm.kernel mean_square %x outs(%y, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64, variants = [#norm.variant<from = 0, schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 16, nontemporal = false, parallel = false>>, #norm.variant<from = 64, schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 1, chunks = 1, rowTasks = 16, nontemporal = false, parallel = true>>]} : (memref<?x16xf32>, memref<?x16xf32>, memref<?x1xf32>, memref<?x1xf32>) -> ()
+  return
+}

@@ -62,3 +62,26 @@ func.func @out_used(%in: memref<2x2x3xf32>, %out: memref<4x3xf32>) -> f32 {
   %v = memref.load %out[%i, %i] : memref<4x3xf32>
   return %v : f32
 }
+
+// -----
+
+// A dynamically shaped result: the allocation becomes the out-parameter
+// after a check that its size is the computed one; the source of that size
+// (input 0, dimension 0) is recorded for callers.
+// CHECK-LABEL: func.func @dynamic
+// CHECK-SAME: attributes {norm.result_dims = [array<i64: 1, 0, 0, 0>]}
+// CHECK: %[[N:.*]] = memref.dim %arg0, %c0
+// CHECK-NOT: memref.alloc
+// CHECK: %[[GIVEN:.*]] = memref.dim %arg1, %c0
+// CHECK: %[[SAME:.*]] = arith.cmpi eq, %[[GIVEN]], %[[N]]
+// CHECK: norm.check %[[SAME]], "the result buffer passed as argument 1 has dimension 0 of a size other than the one its inputs give"
+// CHECK: memref.copy %arg0, %arg1
+// CHECK-NOT: memref.copy
+func.func @dynamic(%x: memref<?x4xf32>, %out: memref<?x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?x4xf32>
+  %alloc = memref.alloc(%n) : memref<?x4xf32>
+  memref.copy %x, %alloc : memref<?x4xf32> to memref<?x4xf32>
+  memref.copy %alloc, %out : memref<?x4xf32> to memref<?x4xf32>
+  return
+}

@@ -96,6 +96,27 @@ def Norm_ScheduleAttr : AttrDef<Norm_Dialect, "Schedule"> {
   let genVerifyDecl = 1;
 }
 
+def Norm_VariantAttr : AttrDef<Norm_Dialect, "Variant"> {
+  let mnemonic = "variant";
+  let summary = "A schedule of a dynamically shaped kernel for a size range";
+  let description = [{
+    Where the best schedule of a `norm.kernel` depends on a size known only
+    at run time (small batches: one thread; large ones: threads, prefetch,
+    streaming stores), `norm-select-schedule` records a short list of
+    variants in the kernel's `variants`: the variant with the largest
+    `from` not above the kernel's runtime number of segments (statistics
+    rows, `P0 * R1 * P1`) runs. The lowering emits each variant's kernel
+    and a branch between them.
+
+    Constraints:
+    * (C1) `from >= 0`.
+    * (C2) `schedule` is a `#norm.schedule` or a `#norm.gpu_schedule`.
+  }];
+  let parameters = (ins "int64_t":$from, "::mlir::Attribute":$schedule);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 def Norm_GPUScheduleAttr : AttrDef<Norm_Dialect, "GPUSchedule"> {
   let mnemonic = "gpu_schedule";
   let summary = "How a fused norm kernel is mapped onto GPU threads and blocks";

@@ -48,6 +48,18 @@ def Norm_Dialect : Dialect {
   let extraClassDeclaration = [{
     /// The name of the module attribute holding the compile target.
     static constexpr ::llvm::StringLiteral kTargetAttrName = "norm.target";
+    /// On a function lowered by norm-lower-checks: its checks' messages;
+    /// status kFirstCheckStatus + i is check i's (1 and 2 are the entry
+    /// points': a runtime error, a negative size).
+    static constexpr ::llvm::StringLiteral kCheckMessagesAttrName =
+        "norm.check_messages";
+    static constexpr int32_t kFirstCheckStatus = 3;
+    /// On a function with dynamically shaped out-parameters: where their
+    /// sizes come from, `[out argument, dimension, input argument,
+    /// dimension]` each (norm-fold-result-copies), so that callers can size
+    /// result buffers.
+    static constexpr ::llvm::StringLiteral kResultDimsAttrName =
+        "norm.result_dims";
     /// On a backward function: the forward function it differentiates.
     static constexpr ::llvm::StringLiteral kGradientOfAttrName =
         "norm.gradient_of";

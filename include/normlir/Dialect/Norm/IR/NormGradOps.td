@@ -72,16 +72,16 @@ def Norm_GradMomentsOp : Norm_CoreOp<"grad_moments", [AttrSizedOperandSegments,
            tensor<8xf32>) -> (tensor<4x1xf32>, tensor<4x1xf32>)
     ```
   }];
-  let arguments = (ins Norm_FloatTensor:$x, Norm_FloatTensor:$grad,
-                       Optional<Norm_StatTensor>:$mean,
-                       Norm_StatTensor:$rstd,
-                       Optional<Norm_FloatTensor>:$weight,
+  let arguments = (ins Norm_StaticFloatTensor:$x, Norm_StaticFloatTensor:$grad,
+                       Optional<Norm_StaticStatTensor>:$mean,
+                       Norm_StaticStatTensor:$rstd,
+                       Optional<Norm_StaticFloatTensor>:$weight,
                        DenseI64ArrayAttr:$axes,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$param_axes,
                        UnitAttr:$input_statistics,
                        OptionalAttr<F64Attr>:$epsilon,
                        UnitAttr:$zero_degenerate);
-  let results = (outs Norm_StatTensor:$mean_g, Norm_StatTensor:$mean_gxhat);
+  let results = (outs Norm_StaticStatTensor:$mean_g, Norm_StaticStatTensor:$mean_gxhat);
   let assemblyFormat = [{
     $x `,` $grad (`mean` $mean^)? `rstd` $rstd (`weight` $weight^)?
     `axes` `=` $axes attr-dict `:` functional-type(operands, results)
@@ -120,14 +120,14 @@ def Norm_ApplyGradOp : Norm_CoreOp<"apply_grad", [AttrSizedOperandSegments]> {
     * (C5) `param_axes` is empty iff no weight is given.
     * (C6) `type(result) = type(x)`.
   }];
-  let arguments = (ins Norm_FloatTensor:$x, Norm_FloatTensor:$grad,
-                       Optional<Norm_StatTensor>:$mean,
-                       Norm_StatTensor:$rstd,
-                       Optional<Norm_FloatTensor>:$weight,
-                       Optional<Norm_StatTensor>:$mean_g,
-                       Optional<Norm_StatTensor>:$mean_gxhat,
+  let arguments = (ins Norm_StaticFloatTensor:$x, Norm_StaticFloatTensor:$grad,
+                       Optional<Norm_StaticStatTensor>:$mean,
+                       Norm_StaticStatTensor:$rstd,
+                       Optional<Norm_StaticFloatTensor>:$weight,
+                       Optional<Norm_StaticStatTensor>:$mean_g,
+                       Optional<Norm_StaticStatTensor>:$mean_gxhat,
                        DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$param_axes);
-  let results = (outs Norm_FloatTensor:$result);
+  let results = (outs Norm_StaticFloatTensor:$result);
   let assemblyFormat = [{
     $x `,` $grad (`mean` $mean^)? `rstd` $rstd (`weight` $weight^)?
     (`mean_g` $mean_g^)? (`mean_gxhat` $mean_gxhat^)? attr-dict `:`
@@ -165,12 +165,12 @@ def Norm_ParamGradOp : Norm_CoreOp<"param_grad", [
            tensor<1x6x1x1xf32>) -> (tensor<6xf32>, tensor<6xf32>)
     ```
   }];
-  let arguments = (ins Norm_FloatTensor:$x, Norm_FloatTensor:$grad,
-                       Optional<Norm_StatTensor>:$mean,
-                       Norm_StatTensor:$rstd,
+  let arguments = (ins Norm_StaticFloatTensor:$x, Norm_StaticFloatTensor:$grad,
+                       Optional<Norm_StaticStatTensor>:$mean,
+                       Norm_StaticStatTensor:$rstd,
                        DenseI64ArrayAttr:$param_axes);
-  let results = (outs Norm_FloatTensor:$weight_grad,
-                      Norm_FloatTensor:$bias_grad);
+  let results = (outs Norm_StaticFloatTensor:$weight_grad,
+                      Norm_StaticFloatTensor:$bias_grad);
   let assemblyFormat = [{
     $x `,` $grad (`mean` $mean^)? `rstd` $rstd `param_axes` `=` $param_axes
     attr-dict `:` functional-type(operands, results)

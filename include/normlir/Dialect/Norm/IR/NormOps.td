@@ -28,8 +28,14 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 // Type constraints
 //===----------------------------------------------------------------------===//
 
-def Norm_FloatTensor : StaticShapeTensorOf<[F32, F16, BF16]>;
-def Norm_StatTensor : StaticShapeTensorOf<[F32]>;
+// Forward ops take ranked tensors whose dimensions may be dynamic (`?`);
+// each op's constraints say which dimensions must be static, and norm-expand
+// checks at run time what a verifier cannot (norm.check).
+def Norm_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
+def Norm_StatTensor : RankedTensorOf<[F32]>;
+// The gradient ops are static only (dynamic shapes: the forward first).
+def Norm_StaticFloatTensor : StaticShapeTensorOf<[F32, F16, BF16]>;
+def Norm_StaticStatTensor : StaticShapeTensorOf<[F32]>;
 def Norm_CounterTensor : 0DTensorOf<[I64]>;
 
 //===----------------------------------------------------------------------===//
@@ -195,7 +201,8 @@ def Norm_LayerNormOp : Norm_NamedOp<"layer_norm", [AttrSizedOperandSegments]> {
 
     Constraints:
     * (C1) `0 < len(normalized_shape) <= rank(input)` and the trailing
-      dimensions of `input` equal `normalized_shape`.
+      dimensions of `input` equal `normalized_shape` (so they are static;
+      the leading dimensions may be dynamic).
     * (C2) `shape(weight) = shape(bias) = normalized_shape`; their element
       type is f32 or the input's.
     * (C3) `type(output) = type(input)`; `mean` and `rstd` are f32 with
@@ -236,7 +243,8 @@ def Norm_RMSNormOp : Norm_NamedOp<"rms_norm"> {
 
     Constraints:
     * (C1) `0 < len(normalized_shape) <= rank(input)` and the trailing
-      dimensions of `input` equal `normalized_shape`.
+      dimensions of `input` equal `normalized_shape` (so they are static;
+      the leading dimensions may be dynamic).
     * (C2) `shape(weight) = normalized_shape`; its element type is f32 or
       the input's.
     * (C3) `type(output) = type(input)`; `rstd` is f32 `(*B, 1, ..., 1)`.
@@ -262,7 +270,7 @@ def Norm_RMSNormOp : Norm_NamedOp<"rms_norm"> {
 class Norm_RunningStatsOp<string mnemonic> : Norm_NamedOp<mnemonic,
     [AttrSizedOperandSegments]> {
   let results = (outs Norm_FloatTensor:$output,
-                      Variadic<AnyStaticShapeTensor>:$side_results);
+                      Variadic<AnyRankedTensor>:$side_results);
   let assemblyFormat = [{
     $input (`weight` $weight^)? (`bias` $bias^)?
     (`running` `(` $running_mean^ `,` $running_var `)`)?
@@ -300,7 +308,8 @@ def Norm_BatchNormOp : Norm_RunningStatsOp<"batch_norm"> {
     ```
 
     Constraints:
-    * (C1) `rank(input) >= 2`; `channel_axis` is 1 or `rank(input) - 1`.
+    * (C1) `rank(input) >= 2`; `channel_axis` is 1 or `rank(input) - 1`;
+      the channel dimension is static (the others may be dynamic).
     * (C2) `shape(weight) = shape(bias) = shape(running_mean) =
       shape(running_var) = (C)`; element types f32 or the input's; the two
       running statistics are given together and have the same type.
@@ -308,7 +317,9 @@ def Norm_BatchNormOp : Norm_RunningStatsOp<"batch_norm"> {
     * (C4) training rejects exactly one value per channel
       (`N * prod(S) = 1`), as PyTorch. An empty input (`N * prod(S) = 0`) is
       valid: as PyTorch, the output is empty, the running statistics are
-      returned unchanged and `save_mean`/`save_rstd` are zeros.
+      returned unchanged and `save_mean`/`save_rstd` are zeros. With a
+      dynamic reduced dimension, norm-expand checks it at run time
+      (`norm.check`).
     * (C5) `cumulative_average` requires `num_batches_tracked` and training.
     * (C6) the side results are exactly those listed above, with the types
       listed above.
@@ -353,7 +364,8 @@ def Norm_InstanceNormOp : Norm_RunningStatsOp<"instance_norm"> {
     ```
 
     Constraints:
-    * (C1) `rank(input) >= 3`; `channel_axis` is 1 or `rank(input) - 1`.
+    * (C1) `rank(input) >= 3`; `channel_axis` is 1 or `rank(input) - 1`;
+      the channel dimension is static (the others may be dynamic).
     * (C2) `shape(weight) = shape(bias) = shape(running_mean) =
       shape(running_var) = (C)`; element types f32 or the input's; the two
       running statistics are given together and have the same type.
@@ -399,7 +411,8 @@ def Norm_GroupNormOp : Norm_NamedOp<"group_norm", [AttrSizedOperandSegments]> {
     with `weight'` the weight reshaped to `(G, C/G)`.
 
     Constraints:
-    * (C1) `rank(input) >= 2`; `channel_axis` is 1 or `rank(input) - 1`.
+    * (C1) `rank(input) >= 2`; `channel_axis` is 1 or `rank(input) - 1`;
+      the channel dimension is static (the others may be dynamic).
     * (C2) `num_groups > 0` and `C % num_groups = 0`.
     * (C3) `shape(weight) = shape(bias) = (C)`; element types f32 or the
       input's.
@@ -459,7 +472,8 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
     dimensions of size 1, the dimensions form at most four runs, parallel
     (not in `axes`) and reduced, in the order P, R, P, R (any run may be
     empty). `schedule` (`#norm.schedule` for the CPU, `#norm.gpu_schedule`
-    for the GPU) says how it is tiled.
+    for the GPU) says how it is tiled; a kernel with dynamic dimensions may
+    have `variants` instead, a schedule per range of its runtime size.
 
     Constraints:
     * (C1) `axes` are in `[0, rank(input))`, distinct and ascending.
@@ -487,6 +501,10 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
       the output). Without one, `outs[0]` has the normalized element type.
     * (C9) A statically shaped input holds fewer than 2^62 bytes (the
       lowerings index in int64 and round runs up to whole vectors).
+    * (C11) `variants` (`#norm.variant`, a dynamically shaped kernel's
+      schedules by size) is not given with `schedule`; it is not empty, its
+      `from` are strictly ascending starting at 0, and its schedules are all
+      CPU or all GPU schedules.
     * (C10) With a prologue, `outs` may have one more element after those
       of (C3): the prologue's value (the normalized tensor before
       normalization: a residual stream's sum that is also returned), of the
@@ -521,7 +539,9 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
                        UnitAttr:$zero_degenerate,
                        Norm_KernelKind:$kind,
                        OptionalAttr<AnyAttrOf<[Norm_ScheduleAttr,
-                                    Norm_GPUScheduleAttr]>>:$schedule);
+                                    Norm_GPUScheduleAttr]>>:$schedule,
+                       OptionalAttr<TypedArrayAttrBase<Norm_VariantAttr,
+                                    "variants">>:$variants);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let regions = (region AnyRegion:$prologue, AnyRegion:$epilogue);
   let assemblyFormat = [{
@@ -557,6 +577,37 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
                                                         : ::mlir::Value();
     }
   }];
+}
+
+def Norm_CheckOp : Op<Norm_Dialect, "check",
+    [MemoryEffects<[MemWrite]>]> {
+  let summary = "A runtime condition of a dynamically shaped normalization";
+  let description = [{
+    Where a constraint depends on a dynamic dimension (one value per channel
+    in BatchNorm training, two inputs of an elementwise prologue of the same
+    size), norm-expand and norm-check-shapes emit `norm.check` with the
+    condition and the error PyTorch would raise. When `condition` is false
+    at run time, the function returns without running the rest of its body
+    and its entry point returns a nonzero status whose message is
+    `message`: a located runtime error, never undefined behaviour or an
+    abort. norm-lower-checks lowers it, once results are out-parameters.
+
+    The op writes to the default resource so that it is neither erased nor
+    moved past the kernels it guards.
+
+    Constraints:
+    * (C1) `message` is not empty.
+    * (C2) the op is not nested in a region of another op (the function
+      returns from its own body).
+
+    Example:
+    ```mlir
+    norm.check %ok, "expected more than 1 value per channel when training"
+    ```
+  }];
+  let arguments = (ins I1:$condition, StrAttr:$message);
+  let assemblyFormat = "$condition `,` $message attr-dict";
+  let hasVerifier = 1;
 }
 
 def Norm_YieldOp : Op<Norm_Dialect, "yield", [Pure, ReturnLike, Terminator,

@@ -7,6 +7,8 @@
 #ifndef NORMLIR_DIALECT_NORM_TRANSFORMS_PASSES_H
 #define NORMLIR_DIALECT_NORM_TRANSFORMS_PASSES_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Pass/Pass.h"

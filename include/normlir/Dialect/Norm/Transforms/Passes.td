@@ -157,8 +157,50 @@ def NormFoldResultCopies
     `[N, G, C/G, ...]` and returns it as `[N, C, ...]`; without this the
     output lives in a temporary that is page-faulted in and copied on every
     call.
+
+    A result with dynamic dimensions is allocated at the size the function
+    computes (buffer-results-to-out-params hoists only static ones) and
+    copied into the out-parameter; the copy is folded the same way, the
+    allocation replaced by the out-parameter itself. Either way, a
+    `norm.check` first compares the out-parameter's dynamic sizes with the
+    computed ones: a caller's result buffer of the wrong shape is an error
+    status, not an out-of-bounds write.
   }];
-  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::normlir::norm::NormDialect"];
+}
+
+def NormCheckShapes : Pass<"norm-check-shapes", "::mlir::func::FuncOp"> {
+  let summary = "Check the dynamic sizes linalg ops assume equal";
+  let description = [{
+    A linalg op assumes that its operands agree on the size of each loop
+    (an elementwise residual add: both summands and the result). Where one
+    of those sizes is dynamic, a `norm.check` before the op compares them
+    at run time, so that mismatched buffers are an error status rather than
+    reads or writes out of bounds. Static shapes are left alone (the
+    verifier has checked them).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::normlir::norm::NormDialect"];
+}
+
+def NormLowerChecks : Pass<"norm-lower-checks", "::mlir::func::FuncOp"> {
+  let summary = "Lower norm.check to an early return with a status";
+  let description = [{
+    Runs once results are out-parameters (the function returns nothing). A
+    function with `norm.check` ops returns an i32 status instead: 0 where
+    every check holds, else `3 + i` for the first failing check `i`, without
+    running the rest of its body. The checks' messages are recorded, in
+    order, in the function's `norm.check_messages` attribute, which the
+    compiler turns into the entry point's error message. A function without
+    checks is left as it is. Never `cf.assert`, which would end the caller's
+    process.
+  }];
+  let dependentDialects = ["::mlir::cf::ControlFlowDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def NormFuse : Pass<"norm-fuse"> {

@@ -275,9 +275,14 @@ template <typename ScheduleT> struct MatchedKernel {
 /// #norm.gpu_schedule) of `strategy`, bufferized into row-major buffers with
 /// a layout; else std::nullopt, with the reason given to `rewriter`. The one
 /// place each lowering dispatches on the strategy.
+/// The kernel's layout when `op` has a ScheduleT of `strategy` and is
+/// bufferized; else std::nullopt, declining (notifyMatchFailure). A kernel
+/// with dynamic sizes that the strategy's lowering does not take
+/// (`dynamicSizes` false) is a located error.
 template <typename ScheduleT>
 std::optional<MatchedKernel<ScheduleT>>
-matchKernel(KernelOp op, Strategy strategy, mlir::PatternRewriter &rewriter) {
+matchKernel(KernelOp op, Strategy strategy, mlir::PatternRewriter &rewriter,
+            bool dynamicSizes = false) {
   auto schedule = mlir::dyn_cast_or_null<ScheduleT>(op.getScheduleAttr());
   if (!schedule || schedule.getStrategy() != strategy) {
     (void)rewriter.notifyMatchFailure(op, [&](mlir::Diagnostic &diag) {
@@ -295,6 +300,12 @@ matchKernel(KernelOp op, Strategy strategy, mlir::PatternRewriter &rewriter) {
   std::optional<KernelLayout> layout = getKernelLayout(op);
   if (!layout) {
     (void)rewriter.notifyMatchFailure(op, "no [P0, R1, P1, R2] layout");
+    return std::nullopt;
+  }
+  if (layout->hasDynamicSize() && !dynamicSizes) {
+    op.emitError() << "the " << stringifyStrategy(strategy)
+                   << " strategy does not take dynamic sizes yet, layout "
+                   << layout->str();
     return std::nullopt;
   }
   return MatchedKernel<ScheduleT>{schedule, std::move(*layout)};

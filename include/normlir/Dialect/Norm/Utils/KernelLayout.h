@@ -22,6 +22,7 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/Twine.h"
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -29,11 +30,17 @@ namespace normlir::norm {
 
 /// The four runs of a kernel's input and how the parameters (weight, bias)
 /// are indexed inside them.
+///
+/// A dynamic dimension (kDynamic) counts as larger than 1 (it is never
+/// dropped: it may be 1 at run time, which every lowering handles), and the
+/// size of its run is kDynamic: the lowerings take it from the buffer at run
+/// time. Parameter axes are static.
 struct KernelLayout {
   enum Run { P0 = 0, R1 = 1, P1 = 2, R2 = 3 };
-  /// Input dimensions (size > 1) of each run, in order.
+  /// Input dimensions (size > 1 or dynamic) of each run, in order.
   llvm::SmallVector<int64_t> dims[4];
-  /// Product of the sizes of each run's dimensions.
+  /// Product of the sizes of each run's dimensions; kDynamic when one of
+  /// them is dynamic.
   int64_t size[4] = {1, 1, 1, 1};
   /// R2 = R2o x R2i: R2i is the trailing part of R2 whose dimensions are all
   /// parameter axes or all not; R2o the rest (also uniform).
@@ -49,9 +56,20 @@ struct KernelLayout {
   /// Input shape.
   llvm::SmallVector<int64_t> shape;
 
-  int64_t numSegments() const { return size[P0] * size[R1] * size[P1]; }
-  int64_t numStats() const { return size[P0] * size[P1]; }
-  /// "[P0, R1, P1, R2] = [4, 1, 1, 256]".
+  /// Whether run `r`'s size is only known at run time.
+  bool isDynamic(Run r) const { return size[r] < 0; }
+  /// Whether some run's size is only known at run time.
+  bool hasDynamicSize() const {
+    return isDynamic(P0) || isDynamic(R1) || isDynamic(P1) || isDynamic(R2);
+  }
+  /// kDynamic (negative) when a factor is dynamic.
+  int64_t numSegments() const {
+    return product({size[P0], size[R1], size[P1]});
+  }
+  int64_t numStats() const { return product({size[P0], size[P1]}); }
+  /// The product of `sizes`, kDynamic (negative) when one of them is.
+  static int64_t product(std::initializer_list<int64_t> sizes);
+  /// "[P0, R1, P1, R2] = [4, 1, 1, 256]" ("?" for a dynamic run).
   std::string str() const;
 };
 

@@ -16,7 +16,13 @@ namespace mlir::linalg {
 class GenericOp;
 } // namespace mlir::linalg
 
+namespace mlir {
+class RewriterBase;
+} // namespace mlir
+
 namespace normlir::norm {
+
+class KernelOp;
 
 /// Whether `g` maps elements to elements: all loops parallel, identity
 /// indexing maps, one init and one result, the init's value unread (its
@@ -73,11 +79,35 @@ mlir::Value buildMap(mlir::OpBuilder &b, mlir::Location loc,
                      mlir::ValueRange inputs, mlir::RankedTensorType resultType,
                      MapBodyFn body);
 
+/// tensor.empty of `shape` and `elementType`; a dynamic dimension `d` of
+/// `shape` takes its size from dimension `d` of `like` (a tensor of the same
+/// rank whose dimension is the same at run time).
+mlir::Value buildEmpty(mlir::OpBuilder &b, mlir::Location loc,
+                       llvm::ArrayRef<int64_t> shape, mlir::Type elementType,
+                       mlir::Value like);
+
 /// A zero-filled f32 tensor of `shape` (the init of a sum).
 mlir::Value buildZeros(mlir::OpBuilder &b, mlir::Location loc,
                        llvm::ArrayRef<int64_t> shape);
 
 struct KernelLayout;
+
+/// The product of the sizes of `dims` of the buffer or tensor `shaped`, at
+/// run time (a constant when they are static).
+mlir::Value buildDimsProduct(mlir::OpBuilder &b, mlir::Location loc,
+                             mlir::Value shaped, llvm::ArrayRef<int64_t> dims);
+
+/// The number of segments (P0 * R1 * P1) of the bufferized kernel `op` with
+/// `layout`, at run time.
+mlir::Value buildNumSegments(mlir::OpBuilder &b, mlir::Location loc,
+                             KernelOp op, const KernelLayout &layout);
+
+/// Replaces the bufferized kernel `op`, which has `variants`, by a branch on
+/// its runtime number of segments between copies of it, each with one
+/// variant's schedule; appends the copies to `copies`.
+void expandKernelVariants(mlir::RewriterBase &rewriter, KernelOp op,
+                          const KernelLayout &layout,
+                          llvm::SmallVectorImpl<KernelOp> &copies);
 
 /// `mem` viewed as a 1-D buffer (collapse_shape; expand_shape for rank 0);
 /// null stays null.

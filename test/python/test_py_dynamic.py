@@ -1,0 +1,295 @@
+"""Dynamic shapes (issue 16): one compiled kernel for every batch size and
+sequence length.
+
+* a LayerNorm/RMSNorm spec over ``?xN`` (and ``?x?xN``) compiled once and
+  called with many shapes (0 and 1 rows, odd counts, the counts where the
+  kernel switches variant) against the float64 reference, f32 and bf16;
+* the statistics results and a residual add, whose dynamic sizes must
+  agree: mismatches are errors with the check's message, nothing written
+  out of bounds (the kernels run under ASan in the sanitizer job);
+* ``result_shapes``, ``call_ptrs`` with shapes, Kernel on NumPy and torch;
+* the checks and result sizes after a disk-cache hit (another process);
+* normlir.functional's policy (``set_dynamic``, torch.compile's
+  ``dynamic=None``): a kernel for the first shape, one dynamic kernel from
+  the second shape on;
+* a fuzz-style run of random shapes through one kernel.
+"""
+
+import textwrap
+
+import numpy as np
+import pytest
+
+import normlir_testing as nt
+
+normlir = nt.import_normlir()
+
+try:
+    import torch
+except ImportError:  # the NumPy tests still run
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch not installed")
+
+LN = """\
+func.func @ln(%x: tensor<?x{n}x{t}>, %w: tensor<{n}x{t}>, %b: tensor<{n}x{t}>)
+    -> (tensor<?x{n}x{t}>, tensor<?x1xf32>, tensor<?x1xf32>) {{
+  %y, %m, %r = norm.layer_norm %x weight %w bias %b
+      {{normalized_shape = array<i64: {n}>}}
+      : (tensor<?x{n}x{t}>, tensor<{n}x{t}>, tensor<{n}x{t}>)
+      -> (tensor<?x{n}x{t}>, tensor<?x1xf32>, tensor<?x1xf32>)
+  return %y, %m, %r : tensor<?x{n}x{t}>, tensor<?x1xf32>, tensor<?x1xf32>
+}}
+"""
+
+RESIDUAL_RMS = """\
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @res(%x: tensor<?x?x32xf32>, %h: tensor<?x?x32xf32>,
+               %w: tensor<32xf32>) -> tensor<?x?x32xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %x, %c0 : tensor<?x?x32xf32>
+  %s = tensor.dim %x, %c1 : tensor<?x?x32xf32>
+  %e = tensor.empty(%n, %s) : tensor<?x?x32xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #id, #id],
+                         iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %h : tensor<?x?x32xf32>, tensor<?x?x32xf32>)
+      outs(%e : tensor<?x?x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %t = arith.addf %a, %b : f32
+    linalg.yield %t : f32
+  } -> tensor<?x?x32xf32>
+  %y, %r = norm.rms_norm %sum weight %w {normalized_shape = array<i64: 32>}
+      : (tensor<?x?x32xf32>, tensor<32xf32>) -> (tensor<?x?x32xf32>, tensor<?x?x1xf32>)
+  return %y : tensor<?x?x32xf32>
+}
+"""
+
+
+def _ln_function(n=256, dtype="f32"):
+    module = normlir._normlir.compile(LN.format(n=n, t=dtype))
+    return module.function("ln")
+
+
+# Row counts: empty, one, odd, and the variant boundaries of a 1 KiB row
+# (64 rows: threads; 512 and up: prefetch), either side.
+ROWS = [0, 1, 2, 3, 15, 16, 17, 31, 32, 33, 63, 64, 65, 511, 512, 513, 1500]
+
+
+def test_one_kernel_every_row_count(rng):
+    f = _ln_function()
+    assert f.inputs[0] == ((-1, 256), "f32")
+    assert [s for s, _ in f.results] == [(-1, 256), (-1, 1), (-1, 1)]
+    w = rng.uniform(0.5, 1.5, 256).astype(np.float32)
+    b = rng.standard_normal(256).astype(np.float32)
+    for rows in ROWS:
+        x = (rng.standard_normal((rows, 256)) * 3 + 5).astype(np.float32)
+        shapes = f.result_shapes([x.shape, w.shape, b.shape])
+        assert shapes == [(rows, 256), (rows, 1), (rows, 1)]
+        y, mean, rstd = (np.full(s, np.nan, np.float32) for s in shapes)
+        f.call([x, w, b], [y, mean, rstd])
+        ref = nt.ref_layer_norm(x, (256,), w, b)
+        nt.assert_close(y, ref["y"], what=f"y ({rows} rows)")
+        nt.assert_close(mean, ref["mean"], what=f"mean ({rows} rows)")
+        nt.assert_close(rstd, ref["rstd"], what=f"rstd ({rows} rows)")
+
+
+def test_bf16_rows(rng):
+    f = _ln_function(n=100, dtype="bf16")
+    w = rng.uniform(0.5, 1.5, 100).astype(np.float32)
+    b = rng.standard_normal(100).astype(np.float32)
+    for rows in (1, 7, 70):
+        x = rng.standard_normal((rows, 100)).astype(np.float32)
+        y = np.empty((rows, 100), np.uint16)
+        stats = [np.empty((rows, 1), np.float32) for _ in range(2)]
+        f.call([nt.f32_to_bf16_bits(a) for a in (x, w, b)], [y, *stats])
+        xq, wq, bq = (nt.quantize(a, "bf16") for a in (x, w, b))
+        ref = nt.ref_layer_norm(xq, (100,), wq, bq)
+        nt.assert_close_lowp(nt.bf16_bits_to_f32(y), ref["y"], "bf16")
+
+
+def test_mismatched_sizes_are_errors(rng):
+    f = _ln_function()
+    w = np.ones(256, np.float32)
+    x = rng.standard_normal((4, 256)).astype(np.float32)
+    for shapes in [((5, 256), (4, 1), (4, 1)), ((4, 256), (3, 1), (4, 1)),
+                   ((4, 256), (4, 1), (5, 1))]:
+        outs = [np.full(s, 7.0, np.float32) for s in shapes]
+        with pytest.raises(normlir.InvalidArgumentError,
+                           match="the result buffer passed as argument "
+                                 r"\d has dimension 0 of a size other than "
+                                 "the one its inputs give"):
+            f.call([x, w, w], outs)
+        # The check runs before the kernel: nothing was written.
+        for o in outs:
+            assert (o == 7.0).all()
+    # A static dimension that does not fit is refused before the call.
+    with pytest.raises(normlir.InvalidArgumentError,
+                       match=r"input 0 of 'ln' must be \?x256xf32, got "
+                             r"4x255xf32"):
+        f.call([np.zeros((4, 255), np.float32), w, w],
+               [np.zeros((4, 255), np.float32), np.zeros((4, 1), np.float32),
+                np.zeros((4, 1), np.float32)])
+
+
+def test_residual_sizes_are_checked(rng):
+    f = normlir._normlir.compile(RESIDUAL_RMS).function("res")
+    w = rng.uniform(0.5, 1.5, 32).astype(np.float32)
+    for shape in [(0, 5, 32), (1, 1, 32), (3, 7, 32), (2, 129, 32)]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        h = rng.standard_normal(shape).astype(np.float32)
+        y = np.empty(shape, np.float32)
+        f.call([x, h, w], [y])
+        ref = nt.ref_rms_norm(x.astype(np.float64) + h, (32,), w)
+        nt.assert_close(y, ref["y"], what=f"y {shape}")
+    x = np.zeros((3, 5, 32), np.float32)
+    with pytest.raises(normlir.InvalidArgumentError,
+                       match="linalg.generic: argument 1 dimension 1 does "
+                             "not match argument 0 dimension 1"):
+        f.call([x, np.zeros((3, 4, 32), np.float32), w],
+               [np.zeros((3, 5, 32), np.float32)])
+
+
+def test_call_ptrs_needs_shapes():
+    f = _ln_function(n=8)
+    x = np.ones((3, 8), np.float32)
+    w = np.ones(8, np.float32)
+    outs = [np.empty((3, 8), np.float32), np.empty((3, 1), np.float32),
+            np.empty((3, 1), np.float32)]
+    ptrs = [a.ctypes.data for a in (x, w, w, *outs)]
+    with pytest.raises(normlir.InvalidArgumentError,
+                       match="has dynamic dimensions: call_ptrs needs the "
+                             "buffers' shapes"):
+        f.call_ptrs(ptrs)
+    with pytest.raises(normlir.InvalidArgumentError,
+                       match=r"buffer 0 of 'ln' is \?x8xf32: its shape must "
+                             "be given"):
+        f.call_ptrs(ptrs, None, [None] * 6)
+    f.call_ptrs(ptrs, None, [a.shape for a in (x, w, w, *outs)])
+    # y = (x - mean) * rstd * w + b with x, w and b all ones.
+    assert (outs[0] == 1).all() and (outs[1] == 1).all()
+
+
+def test_kernel_on_numpy_and_torch(rng):
+    k = normlir.compile(normlir.Spec("rms_norm", "f32", (-1, -1, 64),
+                                     normalized_shape=(64,), weight=True))
+    assert k.inputs[0] == ((-1, -1, 64), "f32")
+    assert "tensor<?x?x64xf32>" in repr(k)
+    w = rng.uniform(0.5, 1.5, 64).astype(np.float32)
+    for shape in [(1, 1, 64), (2, 9, 64), (0, 3, 64)]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        y = k(x, w)
+        assert y.shape == shape
+        nt.assert_close(y, nt.ref_rms_norm(x, (64,), w)["y"])
+        if torch is not None:
+            yt = k(torch.from_numpy(x), torch.from_numpy(w))
+            assert tuple(yt.shape) == shape
+            nt.assert_close(yt.numpy(), y, rtol=0, atol=0)
+
+
+def test_spec_refuses_dynamic_normalized_and_channel_dims():
+    with pytest.raises(normlir.InvalidArgumentError,
+                       match="normalized_shape must be a non-empty suffix"):
+        normlir.Spec("layer_norm", "f32", (4, -1),
+                     normalized_shape=(8,)).mlir()
+    with pytest.raises(normlir.InvalidArgumentError,
+                       match="the channel dimension must be static"):
+        normlir.Spec("group_norm", "f32", (4, -1, 8), num_groups=2).mlir()
+    with pytest.raises(normlir.InvalidArgumentError,
+                       match="negative dimension -2"):
+        normlir.Spec("layer_norm", "f32", (-2, 8),
+                     normalized_shape=(8,)).mlir()
+    # The channel norms with dynamic dimensions are not lowered yet.
+    with pytest.raises(normlir.CompileError,
+                       match="norm.batch_norm with dynamic dimensions is not "
+                             "lowered yet"):
+        normlir.compile(normlir.Spec("batch_norm", "f32", (-1, 3, 8, 8),
+                                     training=True))
+
+
+def test_checks_survive_the_disk_cache(tmp_path):
+    """A second process loads the kernel from the disk cache: its check
+    messages and result sizes come with it."""
+    code = textwrap.dedent(f"""
+        import numpy as np
+        import normlir
+        normlir.set_cache_dir({str(tmp_path)!r})
+        m = normlir._normlir.compile({LN.format(n=16, t="f32")!r})
+        f = m.function("ln")
+        print("disk" if m.from_disk_cache else "compiled")
+        print(f.result_shapes([(5, 16), (16,), (16,)]))
+        try:
+            f.call([np.zeros((4, 16), np.float32), np.ones(16, np.float32),
+                    np.ones(16, np.float32)],
+                   [np.zeros((5, 16), np.float32),
+                    np.zeros((4, 1), np.float32),
+                    np.zeros((4, 1), np.float32)])
+        except normlir.InvalidArgumentError as e:
+            print(e)
+    """)
+    outs = [nt.run_package_python(code, tmp_path) for _ in range(2)]
+    for o in outs:
+        assert o.returncode == 0, o.stderr
+    first, second = (o.stdout.splitlines() for o in outs)
+    assert first[0] == "compiled" and second[0] == "disk"
+    assert first[1:] == second[1:]
+    assert second[1] == "[(5, 16), (5, 1), (5, 1)]"
+    assert "the result buffer passed as argument 3 has dimension 0" in second[2]
+
+
+def test_random_shapes_through_one_kernel(rng):
+    """Fuzz-style: random rank-3 shapes through one ?x?x48 kernel."""
+    k = normlir.compile(normlir.Spec("layer_norm", "f32", (-1, -1, 48),
+                                     normalized_shape=(48,), weight=True,
+                                     bias=True))
+    w = rng.uniform(0.5, 1.5, 48).astype(np.float32)
+    b = rng.standard_normal(48).astype(np.float32)
+    for _ in range(40):
+        shape = (int(rng.integers(0, 9)), int(rng.integers(0, 70)), 48)
+        x = (rng.standard_normal(shape) * rng.uniform(0.1, 100)
+             + rng.uniform(-1e3, 1e3)).astype(np.float32)
+        nt.assert_close(k(x, w, b), nt.ref_layer_norm(x, (48,), w, b)["y"],
+                        rtol=2e-5, what=f"y {shape}")
+
+
+@needs_torch
+def test_functional_policy(rng):
+    """torch.compile's dynamic=None: a kernel for the first shape, then one
+    dynamic kernel for every further shape of the signature."""
+    from normlir import functional as F
+
+    F.clear_cache()
+    w = torch.rand(96) + 0.5
+    b = torch.rand(96)
+    try:
+        before = normlir.cache_info().misses
+        for rows in (5, 6, 7, 8, 300, 5):
+            x = torch.randn(rows, 96)
+            y = F.layer_norm(x, (96,), w, b)
+            ref = torch.nn.functional.layer_norm(x.double(), (96,),
+                                                 w.double(), b.double())
+            nt.assert_close(y.numpy(), ref.numpy())
+        # 5 rows specialized, then the dynamic kernel (once).
+        assert normlir.cache_info().misses - before == 2
+
+        normlir.set_dynamic(False)
+        F.clear_cache()
+        before = normlir.cache_info().misses
+        for rows in (5, 6, 7):
+            F.rms_norm(torch.randn(rows, 96), (96,), w)
+        assert normlir.cache_info().misses - before == 3
+
+        normlir.set_dynamic(True)
+        F.clear_cache()
+        before = normlir.cache_info().misses
+        for rows in (5, 6, 7):
+            x = np.asarray(rng.standard_normal((rows, 2, 96)), np.float32)
+            y = F.rms_norm(x, (96,), w.numpy())
+            nt.assert_close(y, nt.ref_rms_norm(x, (96,), w.numpy())["y"])
+        assert normlir.cache_info().misses - before == 1
+        with pytest.raises(ValueError, match="mode must be None, True or "
+                                             "False"):
+            normlir.set_dynamic("yes")
+    finally:
+        normlir.set_dynamic(None)
+        F.clear_cache()
