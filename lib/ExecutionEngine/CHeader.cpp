@@ -186,8 +186,9 @@ std::string normlir::generateCHeader(const CompiledObject &object,
     os << " */\n" << getCDeclaration(sig) << ";\n\n";
   }
   if (!object.errorFunction.empty())
-    os << "/* The calling thread's first error since the last call, or NULL; "
-          "clears it.\n   The text is valid until the thread's next call. */\n"
+    os << "/* Why the calling thread's last failed call returned nonzero, or "
+          "NULL;\n   reading clears it. The text is valid until the thread's "
+          "next call. */\n"
           "const char *"
        << object.errorFunction << "(void);\n\n";
   os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";

@@ -43,9 +43,10 @@ using namespace normlir;
 //      results become caller-owned out-parameters (static result allocations
 //      are hoisted into them, dynamic ones folded into them after a check of
 //      their sizes, so no copy; a buffer returned twice is first split so
-//      that each result has its own); runtime checks become an early return
-//      of a status (norm-lower-checks).
-//   3. Kernels -> scf.parallel + vector loops; linalg -> loops; scf.parallel
+//      that each result has its own).
+//   3. Kernels -> scf.parallel + vector loops; after deallocation, runtime
+//      checks (dynamic shapes) -> an early return of a status at the start
+//      of the function (norm-lower-checks); linalg -> loops; scf.parallel
 //      -> OpenMP; then everything to LLVM. bf16 extf/truncf are expanded to
 //      integer ops unless the target converts natively (norm-legalize-bf16),
 //      and f16/bf16 masked loads/stores move i16 vectors, since the host C
@@ -80,9 +81,6 @@ static void addBufferizationPasses(OpPassManager &pm) {
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addNestedPass<func::FuncOp>(norm::createNormFoldResultCopies());
-  // Runtime checks (dynamic shapes) return a status, before deallocation
-  // so that both paths free what they allocated.
-  pm.addNestedPass<func::FuncOp>(norm::createNormLowerChecks());
 }
 
 /// Both pipelines: host code (memrefs, math, control flow, functions) to the
@@ -103,6 +101,9 @@ static void addHostToLLVMPasses(OpPassManager &pm) {
 static void addCPUCodegenPasses(OpPassManager &pm) {
   pm.addPass(createConvertNormToVector());
   bufferization::buildBufferDeallocationPipeline(pm);
+  // Runtime checks (dynamic shapes) move to the start of their function
+  // and return a status there, before anything is allocated.
+  pm.addPass(norm::createNormLowerChecks());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(norm::createNormParallelizeElementwise());
   pm.addPass(createConvertLinalgToLoopsPass());
@@ -147,6 +148,7 @@ static void addGPUKernelPasses(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createLowerAffinePass());
+  pm.addPass(norm::createNormLowerChecks());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
 }
 

@@ -196,8 +196,11 @@ def clear_cache() -> None:
 # arrives, one kernel whose leading (batch, sequence) dimensions are
 # dynamic, which then serves every further shape; True compiles the dynamic
 # kernel at once; False specializes on every shape. LayerNorm and RMSNorm
-# have dynamic kernels (their normalized dimensions stay static).
-_DYNAMIC_OPS = frozenset((_LAYER_NORM, _RMS_NORM))
+# have dynamic kernels over their leading dimensions (the normalized ones
+# stay static), GroupNorm and InstanceNorm over the batch (NCHW), on the
+# CPU.
+_DYNAMIC_OPS = frozenset((_LAYER_NORM, _RMS_NORM, _GROUP_NORM,
+                          _INSTANCE_NORM))
 _dynamic_mode = None
 # Dynamic signature -> the first shape seen with it (automatic mode).
 _first_shapes: dict = {}
@@ -244,13 +247,22 @@ def _dynamic_plan(op, opts, layout, x, params, updates, is_torch, key_tail,
                   save_stats=False):
     """The plan of a call whose shape has no kernel yet, when the dynamic
     mode gives it the dynamic kernel (compiled on its first use); None when
-    the call is to be specialized."""
+    the call is to be specialized. ``key_tail``: the call's plan key after
+    the shape (dtype, device, parameters)."""
     if _dynamic_mode is False or op not in _DYNAMIC_OPS:
         return None
+    if is_torch and x.device.type != "cpu":
+        return None  # The GPU's kernels are static.
     shape = tuple(x.shape)
-    k = len(opts[0]) if isinstance(opts[0], tuple) else 0
-    if not 0 < k < len(shape) or shape[len(shape) - k:] != tuple(opts[0]):
-        return None  # No leading dimension (or a call PyTorch rejects).
+    if op in _CHANNEL_OPS:
+        # The batch: the channels and spatial dimensions stay static.
+        if layout != _CONTIGUOUS or len(shape) < 2:
+            return None
+        k = len(shape) - 1
+    else:
+        k = len(opts[0])
+        if not 0 < k < len(shape) or shape[len(shape) - k:] != tuple(opts[0]):
+            return None  # No leading dimension (or a call PyTorch rejects).
     dyn_shape = (-1,) * (len(shape) - k) + shape[len(shape) - k:]
     dyn_key = ("dynamic", save_stats, op, opts, layout, dyn_shape, *key_tail)
     plan = _torch_plans.get(dyn_key)
@@ -747,12 +759,13 @@ def _norm_torch(op, opts, x, params, updates, save_stats=False):
                  for p in params])
     except AttributeError:
         raise _operand_type_error(op, params, True) from None
+    # The signature but the shape: the dynamic kernel's key.
+    tail = key[4:]
     if save_stats:
         key = ("save_stats", *key)
     plan = _torch_plans.get(key)
     if plan is None:
-        plan = _dynamic_plan(op, opts, layout, x, params, updates, True,
-                             (x.dtype, x.device, *key[-len(params):]),
+        plan = _dynamic_plan(op, opts, layout, x, params, updates, True, tail,
                              save_stats=save_stats)
         if plan is None:
             plan = _make_plan(op, opts, layout, x, params, updates, True,
@@ -805,7 +818,7 @@ def _norm_numpy(op, opts, x, params, updates):
     plan = _numpy_plans.get(key)
     if plan is None:
         plan = _dynamic_plan(op, opts, layout, x, params, updates, False,
-                             (x.dtype, *key[-len(params):]))
+                             key[4:])
         if plan is None:
             plan = _make_plan(op, opts, layout, x, params, updates, False)
         _numpy_plans[key] = plan

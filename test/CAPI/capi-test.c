@@ -300,6 +300,58 @@ int main(void) {
          (long long)bounded.memoryEntries, (long long)bounded.memoryCapacity,
          bounded.compileSeconds > 0 ? "yes" : "no");
 
+  /* A dynamic number of rows: one module for 0, 1 and 5 rows; the results'
+     shapes follow the input's; sizes that do not agree are an error. */
+  {
+    int64_t dynShape[] = {-1, 16}, norm16[] = {16};
+    normlirSpec dyn = NULL;
+    report("dynamic spec",
+           normlirSpecCreate(NORMLIR_RMS_NORM, NORMLIR_F32, 2, dynShape, &dyn));
+    normlirSpecSetNormalizedShape(dyn, 1, norm16);
+    normlirSpecSetFlags(dyn, NORMLIR_SPEC_SAVE_STATS);
+    normlirModule dm = NULL;
+    report("dynamic compile", normlirCompileSpec(dyn, NULL, &dm));
+    normlirFunction rf = normlirModuleGetFunction(dm, 0);
+    normlirTensorType rt = normlirFunctionGetResultType(rf, 1);
+    printf("dynamic result 1: [%lld %lld]\n", (long long)rt.shape[0],
+           (long long)rt.shape[1]);
+    float xs[5 * 16], ys[5 * 16], rs[5];
+    for (int i = 0; i < 5 * 16; ++i)
+      xs[i] = (float)(i % 7) - 3.0f;
+    int ok = 1;
+    for (int64_t rows = 0; rows <= 5; rows += 1) {
+      int64_t s[2] = {rows, 16}, s1[2] = {rows, 1};
+      normlirTensor din = {xs, NORMLIR_F32, 2, s, NULL};
+      normlirTensor dout[2] = {{ys, NORMLIR_F32, 2, s, NULL},
+                               {rs, NORMLIR_F32, 2, s1, NULL}};
+      int64_t shape[2] = {-7, -7};
+      normlirStatus st = normlirFunctionGetResultShape(rf, 1, &din, 1, shape);
+      ok &= st == NULL && shape[0] == rows && shape[1] == 1;
+      normlirStatusDestroy(st);
+      st = normlirFunctionCall(rf, &din, 1, dout, 2);
+      ok &= st == NULL;
+      normlirStatusDestroy(st);
+      for (int64_t r = 0; r < rows; ++r) {
+        double ms = 0;
+        for (int i = 0; i < 16; ++i)
+          ms += (double)xs[r * 16 + i] * xs[r * 16 + i];
+        double want = 1.0 / sqrt(ms / 16 + 1.1920928955078125e-07);
+        ok &= fabs(rs[r] - want) < 1e-5 * want;
+      }
+    }
+    printf("dynamic rows 0..5: %s\n", ok ? "yes" : "no");
+    int64_t s4[2] = {4, 16}, s3[2] = {3, 16}, s41[2] = {4, 1};
+    normlirTensor din = {xs, NORMLIR_F32, 2, s4, NULL};
+    normlirTensor dout[2] = {{ys, NORMLIR_F32, 2, s3, NULL},
+                             {rs, NORMLIR_F32, 2, s41, NULL}};
+    report("dynamic mismatch", normlirFunctionCall(rf, &din, 1, dout, 2));
+    int64_t shape[2];
+    report("result shape 9",
+           normlirFunctionGetResultShape(rf, 9, &din, 1, shape));
+    normlirModuleRelease(dm);
+    normlirSpecDestroy(dyn);
+  }
+
   normlirModuleRelease(mod);
   normlirSpecDestroy(spec);
   printf("failures: %d\n", failures);

@@ -19,8 +19,12 @@ from normlir import functional as NF  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def default_size():
+    # A specialization per shape: these tests count the LRU's entries, which
+    # the dynamic kernel (test_py_dynamic.py) would share between shapes.
     maxsize = normlir.cache_info().maxsize
+    normlir.set_dynamic(False)
     yield
+    normlir.set_dynamic(None)
     normlir.set_cache_size(maxsize)
 
 

@@ -187,6 +187,40 @@ def test_kernel_on_numpy_and_torch(rng):
             nt.assert_close(yt.numpy(), y, rtol=0, atol=0)
 
 
+def test_channel_norms_dynamic_batch(rng):
+    """GroupNorm and InstanceNorm (NCHW) with a dynamic batch: one kernel,
+    the statistics and running statistics right for every batch size."""
+    gn = normlir.compile(normlir.Spec("group_norm", "f32", (-1, 6, 5, 7),
+                                      num_groups=3, weight=True, bias=True,
+                                      save_stats=True))
+    inorm = normlir.compile(normlir.Spec("instance_norm", "f32", (-1, 4, 9),
+                                         running_stats=True, training=True))
+    w = rng.uniform(0.5, 1.5, 6).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    rm = rng.standard_normal(4).astype(np.float32)
+    rv = rng.uniform(0.5, 2, 4).astype(np.float32)
+    for n in (1, 2, 9):
+        x = (rng.standard_normal((n, 6, 5, 7)) * 2 + 3).astype(np.float32)
+        y, mean, rstd = gn(x, w, b)
+        assert mean.shape == (n, 3)
+        ref = nt.ref_group_norm(x, 3, w, b)
+        nt.assert_close(y, ref["y"], what=f"group_norm y, batch {n}")
+        nt.assert_close(rstd, ref["rstd"], what=f"group_norm rstd, batch {n}")
+        x = rng.standard_normal((n, 4, 9)).astype(np.float32)
+        y, new_rm, new_rv = inorm(x, rm, rv)
+        ref = nt.ref_instance_norm(x, running_mean=rm, running_var=rv,
+                                   training=True)
+        nt.assert_close(y, ref["y"], what=f"instance_norm y, batch {n}")
+        nt.assert_close(new_rm, ref["running_mean"])
+        nt.assert_close(new_rv, ref["running_var"])
+    # Channels-last takes the column strategy, which has no dynamic form.
+    with pytest.raises(normlir.CompileError,
+                       match="a kernel with dynamic sizes takes the row "
+                             "strategy only"):
+        normlir.compile(normlir.Spec("group_norm", "f32", (-1, 5, 7, 6),
+                                     num_groups=3, channels_last=True))
+
+
 def test_spec_refuses_dynamic_normalized_and_channel_dims():
     with pytest.raises(normlir.InvalidArgumentError,
                        match="normalized_shape must be a non-empty suffix"):
@@ -199,12 +233,18 @@ def test_spec_refuses_dynamic_normalized_and_channel_dims():
                        match="negative dimension -2"):
         normlir.Spec("layer_norm", "f32", (-2, 8),
                      normalized_shape=(8,)).mlir()
-    # The channel norms with dynamic dimensions are not lowered yet.
+    # BatchNorm with dynamic dimensions, and the other channel norms with
+    # dynamic spatial dimensions, are not lowered yet.
     with pytest.raises(normlir.CompileError,
                        match="norm.batch_norm with dynamic dimensions is not "
                              "lowered yet"):
         normlir.compile(normlir.Spec("batch_norm", "f32", (-1, 3, 8, 8),
                                      training=True))
+    with pytest.raises(normlir.CompileError,
+                       match="norm.group_norm with dynamic dimensions is not "
+                             "lowered yet"):
+        normlir.compile(normlir.Spec("group_norm", "f32", (2, 6, -1),
+                                     num_groups=3))
 
 
 def test_checks_survive_the_disk_cache(tmp_path):
@@ -270,6 +310,16 @@ def test_functional_policy(rng):
                                                  w.double(), b.double())
             nt.assert_close(y.numpy(), ref.numpy())
         # 5 rows specialized, then the dynamic kernel (once).
+        assert normlir.cache_info().misses - before == 2
+
+        # GroupNorm: a dynamic batch.
+        gw = torch.rand(8) + 0.5
+        before = normlir.cache_info().misses
+        for n in (2, 3, 4):
+            x = torch.randn(n, 8, 6)
+            y = F.group_norm(x, 4, gw)
+            ref = torch.nn.functional.group_norm(x.double(), 4, gw.double())
+            nt.assert_close(y.numpy(), ref.numpy())
         assert normlir.cache_info().misses - before == 2
 
         normlir.set_dynamic(False)

@@ -15,9 +15,11 @@
 
 #include "llvm/Support/MathExtras.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "llvm/ADT/STLExtras.h"
 
 #include <cmath>
@@ -443,6 +445,13 @@ static LogicalResult verifyElementwiseRegion(KernelOp op, Region &region,
   return success();
 }
 
+/// Whether shapes `a` and `b` agree where both are static (the kernel
+/// verifier's comparisons: a cast folded into a kernel leaves a static and
+/// a dynamic dimension that are equal at run time).
+static bool compatible(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
+  return succeeded(verifyCompatibleShape(a, b));
+}
+
 LogicalResult KernelOp::verify() {
   auto inType = cast<ShapedType>(getInput().getType());
   // (C9) The lowerings index elements and bytes in int64 and round runs up
@@ -464,7 +473,7 @@ LogicalResult KernelOp::verify() {
     llvm::append_range(inputs, getExtraInputs());
     for (Value v : inputs) {
       auto t = cast<ShapedType>(v.getType());
-      if (t.getShape() != inType.getShape())
+      if (!compatible(t.getShape(), inType.getShape()))
         return emitOpError("prologue inputs must all have the input's shape");
       args.push_back(t.getElementType());
     }
@@ -508,7 +517,7 @@ LogicalResult KernelOp::verify() {
     Type elt = t.getElementType();
     bool eltOk =
         stat ? elt.isF32() : (elt == inType.getElementType() || elt.isF32());
-    if (t.getShape() != expected || !eltOk)
+    if (!compatible(t.getShape(), expected) || !eltOk)
       return emitOpError() << name << " must have shape " << shapeStr(expected)
                            << " and " << (stat ? "f32" : "the input's or f32")
                            << " elements, got " << t;
@@ -533,7 +542,8 @@ LogicalResult KernelOp::verify() {
   // (C10)
   if (Value h = getPrologueResult()) {
     auto t = cast<ShapedType>(h.getType());
-    if (t.getShape() != inType.getShape() || t.getElementType() != normType)
+    if (!compatible(t.getShape(), inType.getShape()) ||
+        t.getElementType() != normType)
       return emitOpError() << "the prologue's out must have the input's shape "
                               "and the prologue's element type "
                            << normType << ", got " << t;
@@ -551,7 +561,7 @@ LogicalResult KernelOp::verify() {
                             "type, got "
                          << outType;
   }
-  if (outType.getShape() != shape)
+  if (!compatible(outType.getShape(), shape))
     return emitOpError() << "outs[0] must have the input's shape and element "
                             "type, got "
                          << outType;
@@ -597,6 +607,67 @@ LogicalResult KernelOp::verify() {
     }
   }
   return success();
+}
+
+namespace {
+/// Absorbs a tensor.cast from a more static type into the kernel's operand
+/// (results refined likewise, cast back for their users). Upstream's
+/// FoldTensorCastProducerOp would otherwise clone the kernel, which MLIR 22
+/// cannot do for an op with an empty region and a listener (a crash).
+struct FoldCastsIntoKernel : public OpRewritePattern<KernelOp> {
+  FoldCastsIntoKernel(MLIRContext *context)
+      : OpRewritePattern<KernelOp>(context, /*benefit=*/2) {}
+
+  LogicalResult matchAndRewrite(KernelOp op,
+                                PatternRewriter &rewriter) const override {
+    SmallVector<std::pair<OpOperand *, Value>> sources;
+    for (OpOperand &operand : op->getOpOperands())
+      if (auto cast = operand.get().getDefiningOp<tensor::CastOp>();
+          cast && tensor::canFoldIntoConsumerOp(cast))
+        sources.push_back({&operand, cast.getSource()});
+    if (sources.empty())
+      return failure();
+    rewriter.setInsertionPointAfter(op);
+    SmallVector<std::pair<OpResult, Type>> retyped;
+    rewriter.modifyOpInPlace(op, [&] {
+      for (auto [operand, source] : sources)
+        operand->set(source);
+      // On tensors the results have the types of outs (C6).
+      for (auto [result, out] : llvm::zip(op->getResults(), op.getOuts()))
+        if (result.getType() != out.getType()) {
+          retyped.push_back({cast<OpResult>(result), result.getType()});
+          result.setType(out.getType());
+        }
+    });
+    for (auto [result, type] : retyped) {
+      auto back = tensor::CastOp::create(rewriter, op.getLoc(), type, result);
+      rewriter.replaceAllUsesExcept(result, back, back);
+    }
+    return success();
+  }
+};
+
+/// A check whose condition is a constant true never fails.
+struct EraseTrueCheck : public OpRewritePattern<CheckOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CheckOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!matchPattern(op.getCondition(), m_One()))
+      return failure();
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+} // namespace
+
+void KernelOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                           MLIRContext *context) {
+  results.add<FoldCastsIntoKernel>(context);
+}
+
+void CheckOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                          MLIRContext *context) {
+  results.add<EraseTrueCheck>(context);
 }
 
 LogicalResult CheckOp::verify() {

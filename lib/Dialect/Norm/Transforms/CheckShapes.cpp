@@ -10,7 +10,12 @@
 // call can tell. Each loop dimension whose sizes are not all static gets a
 // norm.check that the operands' sizes along it are equal, so that a caller
 // who passes a residual of another length gets an error status instead of
-// reads past its end.
+// reads past its end. A tensor.cast that makes a dynamic dimension static
+// gets a check that the size is that one (the ops after it are compiled for
+// it). The norm ops written in the input (norm.apply, norm.kernel) read
+// their statistics and write their outs at the input's sizes: theirs are
+// checked against the input's the same way. An init that is a tensor.empty
+// is not compared: its sizes are the ones the spec computed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,10 +52,119 @@ static std::string describe(OpOperand *o, int64_t d) {
   return s + " dimension " + std::to_string(d);
 }
 
+/// norm.check that a tensor.cast's dynamic source dimensions have the sizes
+/// its result type gives them.
+static LogicalResult checkCast(tensor::CastOp cast, func::FuncOp func) {
+  auto from = dyn_cast<RankedTensorType>(cast.getSource().getType());
+  auto to = dyn_cast<RankedTensorType>(cast.getType());
+  if (!from || !to)
+    return success();
+  bool refines = false;
+  for (int64_t d = 0; d < to.getRank(); ++d)
+    refines |= from.isDynamicDim(d) && !to.isDynamicDim(d);
+  if (!refines)
+    return success();
+  if (cast->getParentOp() != func.getOperation())
+    return cast.emitError("norm-check-shapes: cannot check the dynamic sizes "
+                          "of an op nested in a region");
+  OpBuilder b(cast);
+  Location loc = cast.getLoc();
+  for (int64_t d = 0; d < to.getRank(); ++d) {
+    if (!from.isDynamicDim(d) || to.isDynamicDim(d))
+      continue;
+    Value size = tensor::DimOp::create(b, loc, cast.getSource(), d);
+    Value want = arith::ConstantIndexOp::create(b, loc, to.getDimSize(d));
+    Value same =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, size, want);
+    std::string what = "tensor.cast";
+    if (auto arg = dyn_cast<BlockArgument>(cast.getSource()))
+      what = "argument " + std::to_string(arg.getArgNumber());
+    CheckOp::create(b, loc, same,
+                    b.getStringAttr(what + " dimension " + llvm::Twine(d) +
+                                    " must be " +
+                                    llvm::Twine(to.getDimSize(d))));
+  }
+  return success();
+}
+
+/// norm.check, before `op`, that each dynamic dimension of `other` (or of
+/// `input` where `other`'s is static) is `input`'s, except where `other`'s
+/// is a static 1 that broadcasts (`broadcast`).
+static void checkAgainstInput(OpBuilder &b, Operation *op, Value input,
+                              Value other, StringRef name, bool broadcast) {
+  auto in = dyn_cast<RankedTensorType>(input.getType());
+  auto t = dyn_cast<RankedTensorType>(other.getType());
+  if (!in || !t || t.getRank() != in.getRank() ||
+      other.getDefiningOp<tensor::EmptyOp>())
+    return;
+  Location loc = op->getLoc();
+  for (int64_t d = 0; d < t.getRank(); ++d) {
+    if (!in.isDynamicDim(d) && !t.isDynamicDim(d))
+      continue; // The verifier compared them.
+    if (broadcast && t.getDimSize(d) == 1)
+      continue;
+    Value a = tensor::DimOp::create(b, loc, input, d);
+    Value c = tensor::DimOp::create(b, loc, other, d);
+    Value same = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, a, c);
+    CheckOp::create(b, loc, same,
+                    b.getStringAttr(op->getName().getStringRef() + ": " + name +
+                                    " dimension " + llvm::Twine(d) +
+                                    " does not match the input's"));
+  }
+}
+
+/// The runtime checks of a norm.apply or norm.kernel of the input.
+static LogicalResult checkNormOp(Operation *op, func::FuncOp func) {
+  auto apply = dyn_cast<ApplyOp>(op);
+  auto kernel = dyn_cast<KernelOp>(op);
+  if (!apply && !kernel)
+    return success();
+  Value input = apply ? apply.getInput() : kernel.getInput();
+  bool dynamic = llvm::any_of(op->getOperandTypes(), [](Type t) {
+    auto shaped = dyn_cast<ShapedType>(t);
+    return shaped && shaped.hasRank() && !shaped.hasStaticShape();
+  });
+  if (!dynamic || !isa<RankedTensorType>(input.getType()))
+    return success();
+  if (op->getParentOp() != func.getOperation())
+    return op->emitError("norm-check-shapes: cannot check the dynamic sizes "
+                         "of an op nested in a region");
+  OpBuilder b(op);
+  if (apply) {
+    for (auto [v, name] : {std::pair<Value, StringRef>{apply.getMean(), "mean"},
+                           {apply.getRstd(), "rstd"}})
+      if (v)
+        checkAgainstInput(b, op, input, v, name, /*broadcast=*/true);
+    return success();
+  }
+  for (Value v : kernel.getExtraInputs())
+    checkAgainstInput(b, op, input, v, "a prologue input", false);
+  for (auto [v, name] : {std::pair<Value, StringRef>{kernel.getMean(), "mean"},
+                         {kernel.getRstd(), "rstd"}})
+    if (v)
+      checkAgainstInput(b, op, input, v, name, /*broadcast=*/true);
+  for (auto [i, v] : llvm::enumerate(kernel.getOuts()))
+    checkAgainstInput(b, op, input, v, "out " + std::to_string(i),
+                      /*broadcast=*/i != 0 && v != kernel.getPrologueResult());
+  return success();
+}
+
 struct NormCheckShapesPass
     : public normlir::norm::impl::NormCheckShapesBase<NormCheckShapesPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    WalkResult norms = func.walk([&](Operation *op) {
+      return failed(checkNormOp(op, func)) ? WalkResult::interrupt()
+                                           : WalkResult::advance();
+    });
+    if (norms.wasInterrupted())
+      return signalPassFailure();
+    WalkResult casts = func.walk([&](tensor::CastOp cast) {
+      return failed(checkCast(cast, func)) ? WalkResult::interrupt()
+                                           : WalkResult::advance();
+    });
+    if (casts.wasInterrupted())
+      return signalPassFailure();
     WalkResult result = func.walk([&](linalg::LinalgOp op) {
       // Each loop dimension: the (operand, dimension) pairs indexed by it
       // alone.
@@ -59,7 +173,8 @@ struct NormCheckShapesPass
       bool dynamic = false;
       for (OpOperand &operand : op->getOpOperands()) {
         auto type = dyn_cast<ShapedType>(operand.get().getType());
-        if (!type || !type.hasRank())
+        if (!type || !type.hasRank() ||
+            operand.get().getDefiningOp<tensor::EmptyOp>())
           continue;
         AffineMap map = op.getMatchingIndexingMap(&operand);
         for (auto [d, expr] : llvm::enumerate(map.getResults()))

@@ -133,11 +133,20 @@ Value buildMeanOverBatch(OpBuilder &b, Location loc, Value nc) {
         linalg::YieldOp::create(
             nb, l, arith::AddFOp::create(nb, l, args[1], args[0]).getResult());
       });
+  // The batch size, known at run time when it is dynamic.
+  Value count;
+  if (ShapedType::isDynamic(n)) {
+    Value size = tensor::DimOp::create(b, loc, nc, 0);
+    count = arith::UIToFPOp::create(
+        b, loc, b.getF32Type(),
+        arith::IndexCastUIOp::create(b, loc, b.getI64Type(), size));
+  } else {
+    count = arith::ConstantOp::create(b, loc,
+                                      b.getF32FloatAttr(static_cast<float>(n)));
+  }
   return buildMap(
       b, loc, sum.getResult(0), cast<RankedTensorType>(init.getType()),
       [&](OpBuilder &nb, Location l, ValueRange args) {
-        Value count = arith::ConstantOp::create(
-            nb, l, nb.getF32FloatAttr(static_cast<float>(n)));
         return arith::DivFOp::create(nb, l, args[0], count).getResult();
       });
 }
@@ -367,9 +376,12 @@ struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
       // PyTorch updates a per-(n, c) copy of the running statistics and
       // averages it over the batch: the same as updating with the batch
       // average of the per-(n, c) statistics.
-      double n =
-          static_cast<double>(inType.getNumElements()) /
-          static_cast<double>(inType.getDimSize(0) * inType.getDimSize(c));
+      // The values per (n, c): the spatial dimensions (static: norm-expand
+      // refuses others dynamic).
+      double n = 1;
+      for (int64_t d = 1; d < inType.getRank(); ++d)
+        if (d != c)
+          n *= static_cast<double>(inType.getDimSize(d));
       Value meanC = buildMeanOverBatch(
           rewriter, loc, collapseToAxes(rewriter, loc, s.mean, {0, c}));
       Value varC = buildMeanOverBatch(
@@ -391,17 +403,25 @@ struct NormExpandPass
     : public normlir::norm::impl::NormExpandBase<NormExpandPass> {
   void runOnOperation() override {
     // Dynamic dimensions: LayerNorm and RMSNorm take them (their leading
-    // dimensions); the channel norms' lowering (runtime counts, the
-    // one-value-per-channel check) is not built yet.
+    // dimensions), InstanceNorm and GroupNorm a dynamic batch; BatchNorm's
+    // lowering (runtime counts, the one-value-per-channel check) is not
+    // built yet.
     WalkResult dynamic = getOperation()->walk([&](Operation *op) {
       if (!isa<BatchNormOp, InstanceNormOp, GroupNormOp>(op))
         return WalkResult::advance();
       auto type = cast<RankedTensorType>(op->getOperand(0).getType());
       if (type.hasStaticShape())
         return WalkResult::advance();
+      bool batchOnly = !isa<BatchNormOp>(op);
+      for (int64_t d = 1; d < type.getRank(); ++d)
+        batchOnly &= !type.isDynamicDim(d);
+      if (batchOnly)
+        return WalkResult::advance();
       op->emitError() << "norm-expand: " << op->getName()
                       << " with dynamic dimensions is not lowered yet (only "
-                         "norm.layer_norm and norm.rms_norm are), got "
+                         "norm.layer_norm and norm.rms_norm are, and "
+                         "norm.instance_norm and norm.group_norm with a "
+                         "dynamic batch), got "
                       << type;
       return WalkResult::interrupt();
     });

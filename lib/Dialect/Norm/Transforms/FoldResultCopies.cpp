@@ -29,31 +29,93 @@ using namespace normlir::norm;
 
 namespace {
 
+/// The size of dimension `d` of `computed` as the function computes it: an
+/// allocation's size operand, or for a collapse_shape of one the product
+/// of its group's sizes (so that the check depends on the arguments only
+/// and moves to the function's start), else a memref.dim.
+static Value computedSize(OpBuilder &b, Location loc, Value computed,
+                          int64_t d) {
+  if (auto alloc = computed.getDefiningOp<memref::AllocOp>())
+    return alloc.getDynamicSizes()[alloc.getType().getDynamicDimIndex(d)];
+  if (auto collapse = computed.getDefiningOp<memref::CollapseShapeOp>())
+    if (auto alloc = collapse.getSrc().getDefiningOp<memref::AllocOp>()) {
+      Value product;
+      int64_t fixed = 1;
+      for (int64_t i : collapse.getReassociationIndices()[d]) {
+        if (!alloc.getType().isDynamicDim(i)) {
+          fixed *= alloc.getType().getDimSize(i);
+          continue;
+        }
+        Value size =
+            alloc.getDynamicSizes()[alloc.getType().getDynamicDimIndex(i)];
+        product = product
+                      ? arith::MulIOp::create(b, loc, product, size).getResult()
+                      : size;
+      }
+      if (product && fixed != 1)
+        product = arith::MulIOp::create(
+            b, loc, product, arith::ConstantIndexOp::create(b, loc, fixed));
+      if (product)
+        return product;
+    }
+  return memref::DimOp::create(b, loc, computed, d);
+}
+
+/// The argument and dimension that `size` is the size of, through views
+/// whose reassociation keeps that dimension alone (the GroupNorm split).
+static std::optional<std::pair<BlockArgument, int64_t>> sizeSource(Value size) {
+  auto dim = size.getDefiningOp<memref::DimOp>();
+  std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+  if (!index)
+    return std::nullopt;
+  Value v = dim.getSource();
+  int64_t d = *index;
+  while (!isa<BlockArgument>(v)) {
+    SmallVector<ReassociationIndices> groups;
+    Value src;
+    if (auto e = v.getDefiningOp<memref::ExpandShapeOp>()) {
+      // Result dimension d lies in source dimension g's group.
+      groups = e.getReassociationIndices();
+      src = e.getSrc();
+      auto it = llvm::find_if(groups, [&](const ReassociationIndices &g) {
+        return llvm::is_contained(g, d);
+      });
+      if (it == groups.end() || it->size() != 1)
+        return std::nullopt;
+      d = it - groups.begin();
+    } else if (auto c = v.getDefiningOp<memref::CollapseShapeOp>()) {
+      groups = c.getReassociationIndices();
+      src = c.getSrc();
+      if (groups[d].size() != 1)
+        return std::nullopt;
+      d = groups[d][0];
+    } else {
+      return std::nullopt;
+    }
+    v = src;
+  }
+  return std::make_pair(cast<BlockArgument>(v), d);
+}
+
 /// norm.check at `b`'s insertion point that the dynamic sizes of `out` (an
-/// argument of the function) equal those of `computed`: an allocation's
-/// size operands (it is about to be replaced by `out`), else its sizes.
+/// argument of the function) equal those of `computed` (computedSize).
 static void checkResultSizes(OpBuilder &b, Location loc, BlockArgument out,
                              Value computed,
                              SmallVectorImpl<Attribute> &sources) {
   auto type = cast<MemRefType>(out.getType());
-  auto alloc = computed.getDefiningOp<memref::AllocOp>();
   for (int64_t d = 0; d < type.getRank(); ++d) {
     if (!type.isDynamicDim(d))
       continue;
     Value given = memref::DimOp::create(b, loc, out, d);
-    Value wanted = alloc
-                       ? alloc.getDynamicSizes()[type.getDynamicDimIndex(d)]
-                       : memref::DimOp::create(b, loc, computed, d).getResult();
+    Value wanted = computedSize(b, loc, computed, d);
     Value same =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, given, wanted);
     // A size that is an input's dimension: callers can size the result.
-    if (auto dim = wanted.getDefiningOp<memref::DimOp>()) {
-      auto in = dyn_cast<BlockArgument>(dim.getSource());
-      std::optional<int64_t> index = dim.getConstantIndex();
-      if (in && index && in.getOwner() == out.getOwner())
-        sources.push_back(b.getDenseI64ArrayAttr(
-            {out.getArgNumber(), d, in.getArgNumber(), *index}));
-    }
+    if (auto source = sizeSource(wanted);
+        source && source->first.getOwner() == out.getOwner())
+      sources.push_back(b.getDenseI64ArrayAttr({out.getArgNumber(), d,
+                                                source->first.getArgNumber(),
+                                                source->second}));
     CheckOp::create(b, loc, same,
                     b.getStringAttr("the result buffer passed as argument " +
                                     llvm::Twine(out.getArgNumber()) +
@@ -108,7 +170,8 @@ static LogicalResult foldDynamicCopy(memref::CopyOp copy, bool &error,
 
 /// Folds `memref.copy (collapse|expand)(%alloc), %out` when %out is a block
 /// argument used only by the copy and the copy is the last use of %alloc.
-static LogicalResult foldCopy(memref::CopyOp copy) {
+static LogicalResult foldCopy(memref::CopyOp copy,
+                              SmallVectorImpl<Attribute> &sources) {
   auto out = dyn_cast<BlockArgument>(copy.getTarget());
   if (!out || !out.hasOneUse())
     return failure();
@@ -122,8 +185,11 @@ static LogicalResult foldCopy(memref::CopyOp copy) {
     return failure();
   auto alloc = allocValue.getDefiningOp<memref::AllocOp>();
   auto outType = dyn_cast<MemRefType>(out.getType());
-  // Dynamic shapes: foldDynamicCopy.
-  if (!alloc || !outType || !outType.hasStaticShape() ||
+  // Dynamic shapes: a collapsed view here (the GroupNorm shape, a dynamic
+  // batch), the rest in foldDynamicCopy.
+  bool dynamic = outType && !outType.hasStaticShape();
+  if (!alloc || !outType || (dynamic && !isa<memref::CollapseShapeOp>(view)) ||
+      (dynamic && alloc->getParentOp() != out.getOwner()->getParentOp()) ||
       !outType.getLayout().isIdentity() ||
       !alloc.getType().getLayout().isIdentity() ||
       copy.getSource().getType() != outType || !view->hasOneUse() ||
@@ -137,7 +203,16 @@ static LogicalResult foldCopy(memref::CopyOp copy) {
   }
   OpBuilder b(alloc);
   Value replacement;
-  if (auto c = dyn_cast<memref::CollapseShapeOp>(view))
+  if (dynamic) {
+    // The out-parameter's sizes are checked before it stands for the
+    // allocation.
+    b.setInsertionPointAfter(alloc);
+    checkResultSizes(b, alloc.getLoc(), out, view->getResult(0), sources);
+    replacement = memref::ExpandShapeOp::create(
+        b, alloc.getLoc(), alloc.getType(), out,
+        cast<memref::CollapseShapeOp>(view).getReassociationIndices(),
+        alloc.getMixedSizes());
+  } else if (auto c = dyn_cast<memref::CollapseShapeOp>(view))
     replacement = memref::ExpandShapeOp::create(b, alloc.getLoc(),
                                                 alloc.getType().getShape(), out,
                                                 c.getReassociationIndices());
@@ -163,7 +238,7 @@ struct NormFoldResultCopiesPass
     bool error = false;
     SmallVector<Attribute> sources;
     for (memref::CopyOp c : copies)
-      if (failed(foldCopy(c)))
+      if (failed(foldCopy(c, sources)))
         (void)foldDynamicCopy(c, error, sources);
     if (error)
       return signalPassFailure();

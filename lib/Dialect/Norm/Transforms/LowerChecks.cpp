@@ -4,17 +4,23 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// `norm-lower-checks`: each norm.check splits its block; where the condition
-// fails, the function returns 3 + the check's index, and the entry points
+// `norm-lower-checks`: the checks move to the start of their function (with
+// the pure ops computing them), then each splits its block; where the
+// condition fails, the function returns 3 + the check's index before it has
+// allocated or written anything, and the entry points
 // (ExecutionEngine/Compiler.cpp) map that status to the check's message,
 // which the function records in `norm.check_messages`. Statuses 1 and 2 are
-// the entry points' (the CUDA runtime's error, a negative size). A check is
-// lowered where the function's body is still structured, before deallocation,
-// so that the deallocations follow both paths.
+// the entry points' (the CUDA runtime's error, a negative size). It runs
+// after deallocation, which then sees one path, while the body is still
+// structured.
 //
 //===----------------------------------------------------------------------===//
 
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
+
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace normlir::norm {
 #define GEN_PASS_DEF_NORMLOWERCHECKS
@@ -26,22 +32,80 @@ using namespace normlir::norm;
 
 namespace {
 
+/// Moves each check, and the pure ops its condition is computed by, to the
+/// start of the function, in order: a failing check then returns before the
+/// function has allocated or written anything.
+static LogicalResult hoistChecks(func::FuncOp func, ArrayRef<CheckOp> checks) {
+  Block &entry = func.front();
+  llvm::SmallPtrSet<Operation *, 16> hoisted;
+  auto anchor = [&]() -> Operation * {
+    for (Operation &op : entry)
+      if (!hoisted.contains(&op))
+        return &op;
+    return nullptr;
+  };
+  for (CheckOp check : checks) {
+    if (check->getBlock() != &entry)
+      return check.emitError("norm-lower-checks: a check must be in the "
+                             "function's entry block");
+    // The ops of the entry block the condition depends on.
+    SetVector<Operation *> slice;
+    SmallVector<Value> worklist = {check.getCondition()};
+    while (!worklist.empty()) {
+      Operation *def = worklist.pop_back_val().getDefiningOp();
+      if (!def || hoisted.contains(def) || !slice.insert(def))
+        continue;
+      if (def->getBlock() != &entry || def->getNumRegions() != 0 ||
+          !isMemoryEffectFree(def))
+        return check.emitError()
+               << "norm-lower-checks: the check's condition depends on "
+               << def->getName()
+               << ", which cannot move to the function's entry";
+      llvm::append_range(worklist, def->getOperands());
+    }
+    SmallVector<Operation *> ordered(slice.begin(), slice.end());
+    llvm::sort(ordered, [](Operation *a, Operation *b) {
+      return a->isBeforeInBlock(b);
+    });
+    ordered.push_back(check);
+    for (Operation *op : ordered) {
+      Operation *at = anchor();
+      if (op != at)
+        op->moveBefore(at);
+      hoisted.insert(op);
+    }
+  }
+  return success();
+}
+
 struct NormLowerChecksPass
     : public normlir::norm::impl::NormLowerChecksBase<NormLowerChecksPass> {
   void runOnOperation() override {
-    func::FuncOp func = getOperation();
+    ModuleOp module = getOperation();
+    for (auto func : module.getOps<func::FuncOp>())
+      if (failed(lower(func, module)))
+        return signalPassFailure();
+  }
+
+  LogicalResult lower(func::FuncOp func, ModuleOp module) {
     SmallVector<CheckOp> checks;
     func.walk([&](CheckOp c) { checks.push_back(c); });
-    if (checks.empty())
-      return;
-    if (func.isExternal())
-      return;
-    if (func.getNumResults() != 0) {
-      checks.front().emitError()
-          << "norm-lower-checks: the function returns values; run it once "
-             "results are out-parameters (buffer-results-to-out-params)";
-      return signalPassFailure();
-    }
+    if (checks.empty() || func.isExternal())
+      return success();
+    if (func.getNumResults() != 0)
+      return checks.front().emitError()
+             << "norm-lower-checks: the function returns values; run it "
+                "once results are out-parameters "
+                "(buffer-results-to-out-params)";
+    // The status goes to the entry point: a function called from another
+    // would have to pass it on.
+    if (!SymbolTable::symbolKnownUseEmpty(func, module))
+      return checks.front().emitError()
+             << "norm-lower-checks: @" << func.getSymName()
+             << " is called by another function; runtime checks are "
+                "supported in the functions the entry points call only";
+    if (failed(hoistChecks(func, checks)))
+      return failure();
     OpBuilder b(func.getContext());
     Type i32 = b.getI32Type();
     // Every return gives status 0.
@@ -57,7 +121,6 @@ struct NormLowerChecksPass
     SmallVector<Attribute> messages;
     for (auto [i, check] : llvm::enumerate(checks)) {
       messages.push_back(check.getMessageAttr());
-      // The verifier keeps checks in the function's own body (C2).
       Block *block = check->getBlock();
       Block *rest = block->splitBlock(check->getNextNode());
       Block *fail = b.createBlock(rest);
@@ -73,6 +136,7 @@ struct NormLowerChecksPass
     }
     func->setAttr(NormDialect::kCheckMessagesAttrName,
                   b.getArrayAttr(messages));
+    return success();
   }
 };
 

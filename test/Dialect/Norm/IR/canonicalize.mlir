@@ -115,3 +115,43 @@ func.func @keep_positive_zero_bias(%x: tensor<8x6xf32>, %r: tensor<8x1xf32>) -> 
       : (tensor<8x6xf32>, tensor<8x1xf32>, tensor<6xf32>) -> tensor<8x6xf32>
   return %0 : tensor<8x6xf32>
 }
+
+// -----
+
+// A cast from a static type folds into the kernel, whose results are cast
+// back for their users (upstream's cast folding would clone the kernel,
+// which MLIR cannot do for an op with an empty region).
+// CHECK-LABEL: func.func @kernel_absorbs_cast
+// CHECK-NOT: tensor.cast %arg0
+// CHECK: %[[K:.*]]:3 = norm.kernel mean_square %arg0 outs(%arg1, %arg2, %arg2)
+// CHECK-SAME: (tensor<8x256xf32>, tensor<?x256xf32>, tensor<?x1xf32>, tensor<?x1xf32>) -> (tensor<?x256xf32>, tensor<?x1xf32>, tensor<?x1xf32>)
+// CHECK: return %[[K]]#0
+func.func @kernel_absorbs_cast(%x: tensor<8x256xf32>, %y: tensor<?x256xf32>, %s: tensor<?x1xf32>) -> tensor<?x256xf32> {
+  %c = tensor.cast %x : tensor<8x256xf32> to tensor<?x256xf32>
+  %r:3 = norm.kernel mean_square %c outs(%y, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64} : (tensor<?x256xf32>, tensor<?x256xf32>, tensor<?x1xf32>, tensor<?x1xf32>) -> (tensor<?x256xf32>, tensor<?x1xf32>, tensor<?x1xf32>)
+  return %r#0 : tensor<?x256xf32>
+}
+
+// -----
+
+// An out cast from a static type: the result is refined and cast back.
+// CHECK-LABEL: func.func @kernel_out_cast
+// CHECK: %[[K:.*]]:3 = norm.kernel {{.*}} -> (tensor<8x256xf32>, tensor<?x1xf32>, tensor<?x1xf32>)
+// CHECK: %[[B:.*]] = tensor.cast %[[K]]#0 : tensor<8x256xf32> to tensor<?x256xf32>
+// CHECK: return %[[B]]
+func.func @kernel_out_cast(%x: tensor<?x256xf32>, %y: tensor<8x256xf32>, %s: tensor<?x1xf32>) -> tensor<?x256xf32> {
+  %c = tensor.cast %y : tensor<8x256xf32> to tensor<?x256xf32>
+  %r:3 = norm.kernel mean_square %x outs(%c, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64} : (tensor<?x256xf32>, tensor<?x256xf32>, tensor<?x1xf32>, tensor<?x1xf32>) -> (tensor<?x256xf32>, tensor<?x1xf32>, tensor<?x1xf32>)
+  return %r#0 : tensor<?x256xf32>
+}
+
+// -----
+
+// A check of a constant true is erased.
+// CHECK-LABEL: func.func @true_check
+// CHECK-NOT: norm.check
+func.func @true_check() {
+  %t = arith.constant true
+  norm.check %t, "never fails"
+  return
+}

@@ -11,6 +11,10 @@
 // CHECK: norm.check %{{.*}}, "linalg.generic: argument 2 dimension 0 does not match argument 0 dimension 0"
 // CHECK-NOT: norm.check
 // CHECK: linalg.generic
+// CHECK-LABEL: func.func @empty_init
+// CHECK: norm.check %{{.*}}, "linalg.generic: argument 1 dimension 0 does not match argument 0 dimension 0"
+// CHECK-NOT: norm.check
+// CHECK: linalg.generic
 func.func @residual(%x: tensor<?x8xf32>, %r: tensor<?x8xf32>, %e: tensor<?x8xf32>) -> tensor<?x8xf32> {
   %s = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
       ins(%x, %r : tensor<?x8xf32>, tensor<?x8xf32>) outs(%e : tensor<?x8xf32>) {
@@ -19,6 +23,34 @@ func.func @residual(%x: tensor<?x8xf32>, %r: tensor<?x8xf32>, %e: tensor<?x8xf32
     linalg.yield %t : f32
   } -> tensor<?x8xf32>
   return %s : tensor<?x8xf32>
+}
+
+// An init made by tensor.empty has the sizes the spec computed: not
+// compared.
+func.func @empty_init(%x: tensor<?x8xf32>, %r: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x8xf32>
+  %e = tensor.empty(%n) : tensor<?x8xf32>
+  %s = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %r : tensor<?x8xf32>, tensor<?x8xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %t = arith.addf %a, %b : f32
+    linalg.yield %t : f32
+  } -> tensor<?x8xf32>
+  return %s : tensor<?x8xf32>
+}
+
+// -----
+
+// A cast to a static size: the size is checked.
+// CHECK-LABEL: func.func @cast
+// CHECK: %[[N:.*]] = tensor.dim %arg0, %c0
+// CHECK: %[[EQ:.*]] = arith.cmpi eq, %[[N]], %c8
+// CHECK: norm.check %[[EQ]], "argument 0 dimension 0 must be 8"
+// CHECK: tensor.cast
+func.func @cast(%x: tensor<?x4xf32>) -> tensor<8x4xf32> {
+  %c = tensor.cast %x : tensor<?x4xf32> to tensor<8x4xf32>
+  return %c : tensor<8x4xf32>
 }
 
 // -----

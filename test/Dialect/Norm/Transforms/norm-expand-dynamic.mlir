@@ -21,17 +21,41 @@ func.func @rms_norm(%x: tensor<?x64xbf16>) -> tensor<?x64xbf16> {
 
 // -----
 
-// The channel norms with dynamic dimensions are refused, with where.
+// BatchNorm with dynamic dimensions is refused, with where.
 func.func @batch_norm(%x: tensor<?x3x?x?xf32>) -> tensor<?x3x?x?xf32> {
-  // expected-error @+1 {{norm-expand: norm.batch_norm with dynamic dimensions is not lowered yet (only norm.layer_norm and norm.rms_norm are), got 'tensor<?x3x?x?xf32>'}}
+  // expected-error @+1 {{norm-expand: norm.batch_norm with dynamic dimensions is not lowered yet (only norm.layer_norm and norm.rms_norm are, and norm.instance_norm and norm.group_norm with a dynamic batch), got 'tensor<?x3x?x?xf32>'}}
   %y, %m, %r = norm.batch_norm %x {training, channel_axis = 1 : i64} : (tensor<?x3x?x?xf32>) -> (tensor<?x3x?x?xf32>, tensor<3xf32>, tensor<3xf32>)
   return %y : tensor<?x3x?x?xf32>
 }
 
 // -----
 
-func.func @group_norm(%x: tensor<?x6x8xf32>) -> tensor<?x6x8xf32> {
-  // expected-error @+1 {{norm-expand: norm.group_norm with dynamic dimensions is not lowered yet}}
+func.func @group_norm_spatial(%x: tensor<2x6x?xf32>) -> tensor<2x6x?xf32> {
+  // expected-error @+1 {{norm-expand: norm.group_norm with dynamic dimensions is not lowered yet (only norm.layer_norm and norm.rms_norm are, and norm.instance_norm and norm.group_norm with a dynamic batch), got 'tensor<2x6x?xf32>'}}
+  %y, %m, %r = norm.group_norm %x {num_groups = 2 : i64, channel_axis = 1 : i64} : (tensor<2x6x?xf32>) -> (tensor<2x6x?xf32>, tensor<2x2xf32>, tensor<2x2xf32>)
+  return %y : tensor<2x6x?xf32>
+}
+
+// -----
+
+// GroupNorm with a dynamic batch: the channel split keeps it.
+// CHECK-LABEL: func.func @group_norm_batch
+// CHECK: tensor.expand_shape %arg0 {{\[\[}}0], [1, 2], [3]] output_shape [%{{.*}}, 2, 3, 8] : tensor<?x6x8xf32> into tensor<?x2x3x8xf32>
+// CHECK: norm.moments %{{.*}} axes = [2, 3] : tensor<?x2x3x8xf32> -> tensor<?x2x1x1xf32>, tensor<?x2x1x1xf32>
+func.func @group_norm_batch(%x: tensor<?x6x8xf32>) -> tensor<?x6x8xf32> {
   %y, %m, %r = norm.group_norm %x {num_groups = 2 : i64, channel_axis = 1 : i64} : (tensor<?x6x8xf32>) -> (tensor<?x6x8xf32>, tensor<?x2xf32>, tensor<?x2xf32>)
   return %y : tensor<?x6x8xf32>
+}
+
+// -----
+
+// InstanceNorm with running statistics over a dynamic batch: the batch
+// average divides by the runtime batch size.
+// CHECK-LABEL: func.func @instance_norm_batch
+// CHECK: %[[N:.*]] = tensor.dim %{{.*}}, %c0 : tensor<?x3xf32>
+// CHECK: %[[I:.*]] = arith.index_castui %[[N]] : index to i64
+// CHECK: arith.uitofp %[[I]] : i64 to f32
+func.func @instance_norm_batch(%x: tensor<?x3x8xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>) -> (tensor<?x3x8xf32>, tensor<3xf32>) {
+  %y, %nrm, %nrv = norm.instance_norm %x running(%rm, %rv) {training} : (tensor<?x3x8xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<?x3x8xf32>, tensor<3xf32>, tensor<3xf32>)
+  return %y, %nrm : tensor<?x3x8xf32>, tensor<3xf32>
 }

@@ -1,4 +1,4 @@
-// RUN: normlir-opt %s --pass-pipeline="builtin.module(func.func(norm-lower-checks))" -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: normlir-opt %s --norm-lower-checks -split-input-file -verify-diagnostics | FileCheck %s
 
 // Each check returns its status (3 + its index) where it fails; the function
 // returns 0 otherwise and records the messages.
@@ -37,4 +37,48 @@ func.func @returns_values(%a: i1) -> i1 {
   // expected-error @+1 {{norm-lower-checks: the function returns values; run it once results are out-parameters (buffer-results-to-out-params)}}
   norm.check %a, "first"
   return %a : i1
+}
+
+// -----
+
+// A check after the function's first writes moves before them, with the
+// pure ops computing its condition: a failed call writes nothing.
+// CHECK-LABEL: func.func @hoisted
+// CHECK-NEXT: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[N:.*]] = memref.dim %arg0, %[[C0]]
+// CHECK-NEXT: %[[M:.*]] = memref.dim %arg1, %[[C0]]
+// CHECK-NEXT: %[[EQ:.*]] = arith.cmpi eq, %[[N]], %[[M]]
+// CHECK-NEXT: cf.cond_br %[[EQ]]
+// CHECK: memref.store
+func.func @hoisted(%a: memref<?xf32>, %b: memref<?xf32>) {
+  %z = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  memref.store %z, %a[%c0] : memref<?xf32>
+  %n = memref.dim %a, %c0 : memref<?xf32>
+  %m = memref.dim %b, %c0 : memref<?xf32>
+  %eq = arith.cmpi eq, %n, %m : index
+  norm.check %eq, "sizes differ"
+  return
+}
+
+// -----
+
+func.func @loaded(%a: memref<i1>) {
+  %c = memref.load %a[] : memref<i1>
+  // expected-error @+1 {{norm-lower-checks: the check's condition depends on memref.load, which cannot move to the function's entry}}
+  norm.check %c, "loaded"
+  return
+}
+
+// -----
+
+func.func private @helper(%a: i1) {
+  // expected-error @+1 {{norm-lower-checks: @helper is called by another function; runtime checks are supported in the functions the entry points call only}}
+  norm.check %a, "in a callee"
+  return
+}
+
+func.func @caller(%a: i1) {
+  call @helper(%a) : (i1) -> ()
+  return
 }

@@ -482,7 +482,10 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
     * (C3) 4 `outs` for `moments`, 3 for `mean_square`, 1 for `apply`;
       `type(outs[0])` has the input's shape and
       element type; statistics outs are f32 with the input's shape where
-      dimensions in `axes` are 1.
+      dimensions in `axes` are 1. Shapes here and in (C2), (C4), (C7) and
+      (C10) are compared as compatible: a dimension static in one and
+      dynamic in the other agrees (a cast folded into the kernel; the sizes
+      are equal at run time).
     * (C4) `mean` and `rstd` operands only for `apply`, `rstd` required
       there, with the statistics shape of (C3).
     * (C5) `epsilon` is given (and `!(epsilon < 0)`) iff statistics are
@@ -551,6 +554,7 @@ def Norm_KernelOp : Op<Norm_Dialect, "kernel", [AttrSizedOperandSegments,
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
     ::mlir::MutableOperandRange getDpsInitsMutable() {
       return getOutsMutable();
@@ -600,6 +604,8 @@ def Norm_CheckOp : Op<Norm_Dialect, "check",
     * (C2) the op is not nested in a region of another op (the function
       returns from its own body).
 
+    A check of a constant true condition is erased (canonicalization).
+
     Example:
     ```mlir
     norm.check %ok, "expected more than 1 value per channel when training"
@@ -608,6 +614,7 @@ def Norm_CheckOp : Op<Norm_Dialect, "check",
   let arguments = (ins I1:$condition, StrAttr:$message);
   let assemblyFormat = "$condition `,` $message attr-dict";
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Norm_YieldOp : Op<Norm_Dialect, "yield", [Pure, ReturnLike, Terminator,

@@ -187,13 +187,18 @@ def NormCheckShapes : Pass<"norm-check-shapes", "::mlir::func::FuncOp"> {
                            "::normlir::norm::NormDialect"];
 }
 
-def NormLowerChecks : Pass<"norm-lower-checks", "::mlir::func::FuncOp"> {
+def NormLowerChecks : Pass<"norm-lower-checks", "::mlir::ModuleOp"> {
   let summary = "Lower norm.check to an early return with a status";
   let description = [{
-    Runs once results are out-parameters (the function returns nothing). A
+    Runs once results are out-parameters (the function returns nothing),
+    after deallocation. The checks move to the start of their function, with
+    the side-effect-free ops that compute their conditions (the sizes of the
+    arguments), so that a call that fails has allocated and written nothing;
+    a check whose condition depends on anything else is an error. A
     function with `norm.check` ops returns an i32 status instead: 0 where
     every check holds, else `3 + i` for the first failing check `i`, without
-    running the rest of its body. The checks' messages are recorded, in
+    running the rest of its body. Checks in a function that another calls
+    are an error (the status would have to be passed on). The checks' messages are recorded, in
     order, in the function's `norm.check_messages` attribute, which the
     compiler turns into the entry point's error message. A function without
     checks is left as it is. Never `cf.assert`, which would end the caller's

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Issue 16: each LayerNorm/RMSNorm case of normlir-bench compiled twice, for
+its static shape and with its leading dimensions dynamic (one kernel for
+every batch size), timed in the same process, interleaved.
+
+  OMP_NUM_THREADS=t python3 bench/dynamic.py [--rounds 7] [--repeat 20]
+      [--cases ln:f32:65536x1024,...]
+
+Both kernels are called through the extension's call_ptrs on the same NumPy
+buffers (the dynamic one with the buffers' shapes, which its entry point
+checks). Each round times --repeat calls of each kernel, in alternating
+order; the report gives the median of the rounds' medians of each kernel
+and the dynamic kernel's time over the static one's (median and range over
+the rounds: 1.00 is as fast). The channel norms (BatchNorm, InstanceNorm,
+GroupNorm) have no dynamic kernel yet. Run with the build's
+python_packages on the path (as the tests do).
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "build", "python_packages"))
+import normlir  # noqa: E402
+
+# normlir-bench's LayerNorm/RMSNorm cases (all_cases): op, dtype, shape,
+# normalized dimensions.
+CASES = [(op, dt, s, 1) for op in ("ln", "rms") for dt in ("f32", "bf16")
+         for s in ((4096, 1024), (65536, 1024), (16384, 4096), (256, 65536))]
+CASES += [(op, "f32", (8, 6, 3, 4), 2) for op in ("ln", "rms")]
+
+
+def parse_cases(text):
+    out = []
+    for item in text.split(","):
+        op, dt, shape = item.split(":")
+        dims = tuple(int(d) for d in shape.split("x"))
+        out.append((op, dt, dims, 1))
+    return out
+
+
+def kernel(op, dtype, shape, k):
+    spec = normlir.Spec("layer_norm" if op == "ln" else "rms_norm", dtype,
+                        shape, normalized_shape=shape[len(shape) - k:],
+                        weight=True, bias=op == "ln")
+    return normlir.compile(spec).function
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--cases", default="")
+    a = ap.parse_args()
+    cases = parse_cases(a.cases) if a.cases else CASES
+    threads = os.environ.get("OMP_NUM_THREADS", "(all)")
+    print(f"dynamic vs static kernels, OMP_NUM_THREADS={threads}, "
+          f"{a.rounds} rounds x {a.repeat} calls")
+    print(f"{'case':28s} {'static ms':>10s} {'dynamic ms':>11s} "
+          f"{'dyn/static':>10s} {'range':>13s}")
+    rng = np.random.default_rng(0)
+    for op, dt, shape, k in cases:
+        static = kernel(op, dt, shape, k)
+        dyn_shape = (-1,) * (len(shape) - k) + shape[len(shape) - k:]
+        dynamic = kernel(op, dt, dyn_shape, k)
+        np_dt = np.float32 if dt == "f32" else np.uint16
+        x = rng.standard_normal(shape).astype(np.float32)
+        if dt != "f32":
+            x = (x.view(np.uint32) >> 16).astype(np.uint16)
+        params = [np.ones(shape[len(shape) - k:], np_dt)
+                  for _ in range(2 if op == "ln" else 1)]
+        y = np.empty(shape, np_dt)
+        stat_shape = shape[:len(shape) - k] + (1,) * k
+        stats = [np.empty(stat_shape, np.float32)
+                 for _ in range(len(static.results) - 1)]
+        buffers = [x, *params, y, *stats]
+        ptrs = [b.ctypes.data for b in buffers]
+        shapes = [b.shape for b in buffers]
+
+        def run_static():
+            static.call_ptrs(ptrs)
+
+        def run_dynamic():
+            dynamic.call_ptrs(ptrs, None, shapes)
+
+        for fn in (run_static, run_dynamic):  # warm up
+            for _ in range(3):
+                fn()
+        meds = {run_static: [], run_dynamic: []}
+        for r in range(a.rounds):
+            order = (run_static, run_dynamic) if r % 2 == 0 else (
+                run_dynamic, run_static)
+            for fn in order:
+                times = []
+                for _ in range(a.repeat):
+                    t0 = time.perf_counter()
+                    fn()
+                    times.append(time.perf_counter() - t0)
+                meds[fn].append(statistics.median(times))
+        s = statistics.median(meds[run_static])
+        d = statistics.median(meds[run_dynamic])
+        ratios = [dm / sm for sm, dm in zip(meds[run_static],
+                                            meds[run_dynamic])]
+        name = f"{op} {dt} {'x'.join(map(str, shape))}"
+        print(f"{name:28s} {s * 1e3:10.4f} {d * 1e3:11.4f} {d / s:10.2f} "
+              f"{min(ratios):6.2f}-{max(ratios):.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
