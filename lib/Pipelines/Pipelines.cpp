@@ -101,10 +101,11 @@ static void addHostToLLVMPasses(OpPassManager &pm) {
 static void addCPUCodegenPasses(OpPassManager &pm) {
   pm.addPass(createConvertNormToVector());
   bufferization::buildBufferDeallocationPipeline(pm);
-  // Runtime checks (dynamic shapes) move to the start of their function
-  // and return a status there, before anything is allocated.
-  pm.addPass(norm::createNormLowerChecks());
   pm.addPass(createCanonicalizerPass());
+  // Runtime checks (dynamic shapes) move to the start of their function
+  // and return a status there, before anything is allocated (after the
+  // canonicalizer has folded the sizes of allocations to their operands).
+  pm.addPass(norm::createNormLowerChecks());
   pm.addNestedPass<func::FuncOp>(norm::createNormParallelizeElementwise());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createConvertSCFToOpenMPPass());

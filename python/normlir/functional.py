@@ -256,7 +256,10 @@ def _dynamic_plan(op, opts, layout, x, params, updates, is_torch, key_tail,
     shape = tuple(x.shape)
     if op in _CHANNEL_OPS:
         # The batch: the channels and spatial dimensions stay static.
-        if layout != _CONTIGUOUS or len(shape) < 2:
+        # InstanceNorm from running statistics has no dynamic kernel.
+        if (layout != _CONTIGUOUS or len(shape) < 2
+                or (op == _INSTANCE_NORM and not opts[0]
+                    and params[2] is not None)):
             return None
         k = len(shape) - 1
     else:

@@ -53,6 +53,30 @@ def test_layer_and_rms_norm(dtype):
     close(NF.rms_norm(x, (1024,), w, eps=1e-6), ref, dtype)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_dynamic_rows(dtype):
+    """One GPU kernel for any number of rows (issue 16): 0, 1, odd counts,
+    counts past a block's rows; results shaped from the input; a result of
+    the wrong size is an error before anything runs."""
+    dt = "f32" if dtype == torch.float32 else "bf16"
+    k = normlir.compile(normlir.Spec("layer_norm", dt, (-1, 256),
+                                     normalized_shape=(256,), weight=True,
+                                     bias=True), target="cuda")
+    w, b = rand(256, dtype=dtype), rand(256, dtype=dtype)
+    for rows in (0, 1, 3, 17, 1000):
+        x = torch.randn(rows, 256, device=DEV).to(dtype)
+        y = k(x, w, b)
+        assert y.shape == (rows, 256)
+        ref = F.layer_norm(x.float(), (256,), w.float(), b.float()).to(dtype)
+        close(y, ref, dtype)
+    x = torch.randn(4, 256, device=DEV).to(dtype)
+    out = torch.full((5, 256), 7.0, device=DEV).to(dtype)
+    with pytest.raises(normlir.InvalidArgumentError,
+                       match="has dimension 0 of a size other than"):
+        k(x, w, b, out=out)
+    assert (out.float() == 7.0).all()
+
+
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_batch_norm_training_updates_running_stats(channels_last):
     torch.manual_seed(0)

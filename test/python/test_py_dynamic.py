@@ -150,6 +150,54 @@ def test_residual_sizes_are_checked(rng):
                [np.zeros((3, 5, 32), np.float32)])
 
 
+# Hand-written specs whose inits are not the input's size (found in
+# review): a size-mismatch error, never a write past the init's end.
+EMPTY_INIT = """\
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @f(%x: tensor<?x8xf32>, %r: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %r, %c0 : tensor<?x8xf32>
+  %e = tensor.empty(%n) : tensor<?x8xf32>
+  %s = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<?x8xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %t = arith.addf %a, %a : f32
+    linalg.yield %t : f32
+  } -> tensor<?x8xf32>
+  return %s : tensor<?x8xf32>
+}
+"""
+
+KERNEL_EMPTY_OUTS = """\
+func.func @f(%x: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %y = tensor.empty() : tensor<2x256xf32>
+  %s = tensor.empty() : tensor<2x1xf32>
+  %yc = tensor.cast %y : tensor<2x256xf32> to tensor<?x256xf32>
+  %sc = tensor.cast %s : tensor<2x1xf32> to tensor<?x1xf32>
+  %r:3 = norm.kernel mean_square %x outs(%yc, %sc, %sc) {axes = array<i64: 1>, epsilon = 1.0e-6 : f64} : (tensor<?x256xf32>, tensor<?x256xf32>, tensor<?x1xf32>, tensor<?x1xf32>) -> (tensor<?x256xf32>, tensor<?x1xf32>, tensor<?x1xf32>)
+  return %r#0 : tensor<?x256xf32>
+}
+"""
+
+
+def test_inits_of_another_size_are_errors():
+    f = normlir._normlir.compile(EMPTY_INIT).function("f")
+    x = np.ones((1000, 8), np.float32)
+    with pytest.raises(normlir.InvalidArgumentError,
+                       match="linalg.generic: operand 1 dimension 0 does not "
+                             "match argument 0 dimension 0"):
+        f.call([x, np.ones((1, 8), np.float32)], [np.empty((1, 8),
+                                                          np.float32)])
+    y = np.empty((3, 8), np.float32)
+    f.call([x[:3], np.ones((3, 8), np.float32)], [y])
+    assert (y == 2).all()
+    k = normlir._normlir.compile(KERNEL_EMPTY_OUTS).function("f")
+    with pytest.raises(normlir.InvalidArgumentError,
+                       match="out 0 dimension 0 does not match the input's"):
+        k.call([np.ones((10000, 256), np.float32)],
+               [np.empty((10000, 256), np.float32)])
+
+
 def test_call_ptrs_needs_shapes():
     f = _ln_function(n=8)
     x = np.ones((3, 8), np.float32)
@@ -245,6 +293,19 @@ def test_spec_refuses_dynamic_normalized_and_channel_dims():
                              "lowered yet"):
         normlir.compile(normlir.Spec("group_norm", "f32", (2, 6, -1),
                                      num_groups=3))
+    # InstanceNorm from running statistics (eval) broadcasts them over the
+    # batch: no dynamic kernel; functional specializes it per shape.
+    with pytest.raises(normlir.CompileError,
+                       match="norm.instance_norm with dynamic dimensions is "
+                             "not lowered yet"):
+        normlir.compile(normlir.Spec("instance_norm", "f32", (-1, 4, 3, 5),
+                                     running_stats=True))
+    from normlir import functional as F
+    rm, rv = np.zeros(4, np.float32), np.ones(4, np.float32)
+    for n in (2, 3):
+        x = np.ones((n, 4, 3, 5), np.float32)
+        y = F.instance_norm(x, rm, rv, use_input_stats=False)
+        nt.assert_close(y, x / np.sqrt(1 + 1e-5))
 
 
 def test_checks_survive_the_disk_cache(tmp_path):

@@ -166,6 +166,27 @@ void GPUEmitter::launch(int64_t grid, int64_t block,
                         Type sharedType) {
   if (grid == 0)
     return;
+  launch(cI(grid), block, sharedSizes, body, sharedType);
+}
+
+void GPUEmitter::launch(Value grid, int64_t block,
+                        ArrayRef<int64_t> sharedSizes, LaunchBody body,
+                        Type sharedType) {
+  // A grid of 0 blocks is an invalid launch for the driver.
+  std::optional<int64_t> fixed = getConstantIntValue(grid);
+  if (fixed && *fixed == 0)
+    return;
+  if (fixed) {
+    emitLaunch(grid, block, sharedSizes, body, sharedType);
+    return;
+  }
+  ifThen(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, grid, cI(0)),
+         [&] { emitLaunch(grid, block, sharedSizes, body, sharedType); });
+}
+
+void GPUEmitter::emitLaunch(Value grid, int64_t block,
+                            ArrayRef<int64_t> sharedSizes, LaunchBody body,
+                            Type sharedType) {
   auto workgroup = gpu::AddressSpaceAttr::get(
       b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
   SmallVector<Type> sharedTypes;
@@ -175,7 +196,7 @@ void GPUEmitter::launch(int64_t grid, int64_t block,
                         MemRefLayoutAttrInterface(), workgroup));
   Value one = cI(1);
   auto launchOp = gpu::LaunchOp::create(
-      b, loc, cI(grid), one, one, cI(block), one, one,
+      b, loc, grid, one, one, cI(block), one, one,
       /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
       /*asyncDependencies=*/{}, sharedTypes);
   OpBuilder::InsertionGuard guard(b);

@@ -56,10 +56,12 @@ inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 using GPUKernel = norm::MatchedKernel<norm::GPUScheduleAttr>;
 
 /// matchKernel for this lowering's schedule attribute.
-inline std::optional<GPUKernel>
-matchGPUKernel(norm::KernelOp op, norm::Strategy strategy,
-               mlir::PatternRewriter &rewriter) {
-  return norm::matchKernel<norm::GPUScheduleAttr>(op, strategy, rewriter);
+inline std::optional<GPUKernel> matchGPUKernel(norm::KernelOp op,
+                                               norm::Strategy strategy,
+                                               mlir::PatternRewriter &rewriter,
+                                               bool dynamicSizes = false) {
+  return norm::matchKernel<norm::GPUScheduleAttr>(op, strategy, rewriter,
+                                                  dynamicSizes);
 }
 
 /// Checks that the schedule's vector accesses stay inside the contiguous
@@ -183,6 +185,15 @@ protected:
   /// is launched for an empty grid.
   void launch(int64_t grid, int64_t block, llvm::ArrayRef<int64_t> sharedSizes,
               LaunchBody body, mlir::Type sharedType = {});
+  /// launch with a grid known at run time (a dynamic number of rows); no
+  /// launch where it is 0.
+  void launch(mlir::Value grid, int64_t block,
+              llvm::ArrayRef<int64_t> sharedSizes, LaunchBody body,
+              mlir::Type sharedType = {});
+  /// The gpu.launch of `launch`, whatever the grid.
+  void emitLaunch(mlir::Value grid, int64_t block,
+                  llvm::ArrayRef<int64_t> sharedSizes, LaunchBody body,
+                  mlir::Type sharedType);
 
   //===--------------------------------------------------------------------===//
   // Memory

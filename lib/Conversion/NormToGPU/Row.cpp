@@ -84,6 +84,8 @@ private:
   /// Elements per row.
   int64_t n;
   int64_t rows;
+  /// The number of rows at run time, where it is dynamic.
+  Value rowsV;
   /// Threads per team, teams per block.
   int64_t team, teams;
   /// Vectors each thread holds.
@@ -97,7 +99,16 @@ void RowEmitter::emit() {
   SmallVector<int64_t> shared;
   if (team > kWarpSize)
     shared.assign(centered ? 2 : 1, teams * warpsPerTeam);
-  launch(ceilDiv(rows, teams), team * teams, shared,
+  // A dynamic number of rows (P0): the grid and each team's bound come
+  // from it at run time.
+  Value grid;
+  if (l.hasDynamicSize()) {
+    rowsV = buildNumSegments(b, loc, op, l);
+    grid = arith::CeilDivUIOp::create(b, loc, rowsV, cI(teams));
+  } else {
+    grid = cI(ceilDiv(rows, teams));
+  }
+  launch(grid, team * teams, shared,
          [&](Value bid, Value tid, ArrayRef<BlockArgument> sh) {
            RowThread t = locateRow(bid, tid, sh);
            RowVectors rv = loadRow(t);
@@ -121,7 +132,11 @@ RowEmitter::RowThread RowEmitter::locateRow(Value bid, Value tid,
   t.lane = irem(tid, team);
   Value teamIdx = idiv(tid, team);
   Value row = iadd(imul(bid, teams), teamIdx);
-  t.valid = rows % teams ? ult(row, rows) : Value();
+  t.valid = rowsV ? arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                          row, rowsV)
+                        .getResult()
+            : rows % teams ? ult(row, rows)
+                           : Value();
   t.row = t.valid ? select(t.valid, row, cI(0)) : row;
   t.base = imul(t.row, n);
   // The row's coordinates: (p0, p1) when R1 = 1, else p0 alone.
@@ -234,11 +249,17 @@ void RowEmitter::applyVector(const RowThread &t, Value v, Value e, Value meanV,
 LogicalResult LowerRowKernel::matchAndRewrite(KernelOp op,
                                               PatternRewriter &rewriter) const {
   std::optional<GPUKernel> kernel =
-      matchGPUKernel(op, norm::Strategy::Row, rewriter);
+      matchGPUKernel(op, norm::Strategy::Row, rewriter, /*dynamicSizes=*/true);
   if (!kernel)
     return failure();
   const KernelLayout &l = kernel->layout;
   GPUScheduleAttr schedule = kernel->schedule;
+  // A dynamic number of rows (P0) only: the rows keep their static length.
+  if (l.isDynamic(Run::R1) || l.isDynamic(Run::P1) || l.isDynamic(Run::R2) ||
+      (l.hasDynamicSize() && l.size[Run::R1] != 1))
+    return op.emitError() << "the GPU row strategy takes a dynamic number of "
+                             "rows only (P0, with R1 = 1), layout "
+                          << l.str();
   int64_t vl = schedule.getVectorWidth();
   int64_t r1 = l.size[Run::R1], p1 = l.size[Run::P1], r2 = l.size[Run::R2];
   bool stats = op.computesStatistics();

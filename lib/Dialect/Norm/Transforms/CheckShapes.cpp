@@ -15,7 +15,8 @@
 // it). The norm ops written in the input (norm.apply, norm.kernel) read
 // their statistics and write their outs at the input's sizes: theirs are
 // checked against the input's the same way. An init that is a tensor.empty
-// is not compared: its sizes are the ones the spec computed.
+// is compared through its size operands: where they are the input's sizes
+// the check folds away.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,8 +35,17 @@ using namespace normlir::norm;
 
 namespace {
 
-/// The size of dimension `d` of the tensor or buffer `v`.
+/// The size of dimension `d` of the tensor or buffer `v`; a tensor.empty's
+/// is its size operand (or constant), so that a check of an init made from
+/// the input's sizes folds away and the others read no allocation.
 static Value dimOf(OpBuilder &b, Location loc, Value v, int64_t d) {
+  if (auto empty = v.getDefiningOp<tensor::EmptyOp>()) {
+    OpFoldResult size = empty.getMixedSizes()[d];
+    if (auto value = dyn_cast<Value>(size))
+      return value;
+    return arith::ConstantIndexOp::create(
+        b, loc, cast<IntegerAttr>(cast<Attribute>(size)).getInt());
+  }
   if (isa<MemRefType>(v.getType()))
     return memref::DimOp::create(b, loc, v, d);
   return tensor::DimOp::create(b, loc, v, d);
@@ -94,8 +104,7 @@ static void checkAgainstInput(OpBuilder &b, Operation *op, Value input,
                               Value other, StringRef name, bool broadcast) {
   auto in = dyn_cast<RankedTensorType>(input.getType());
   auto t = dyn_cast<RankedTensorType>(other.getType());
-  if (!in || !t || t.getRank() != in.getRank() ||
-      other.getDefiningOp<tensor::EmptyOp>())
+  if (!in || !t || t.getRank() != in.getRank())
     return;
   Location loc = op->getLoc();
   for (int64_t d = 0; d < t.getRank(); ++d) {
@@ -103,8 +112,8 @@ static void checkAgainstInput(OpBuilder &b, Operation *op, Value input,
       continue; // The verifier compared them.
     if (broadcast && t.getDimSize(d) == 1)
       continue;
-    Value a = tensor::DimOp::create(b, loc, input, d);
-    Value c = tensor::DimOp::create(b, loc, other, d);
+    Value a = dimOf(b, loc, input, d);
+    Value c = dimOf(b, loc, other, d);
     Value same = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, a, c);
     CheckOp::create(b, loc, same,
                     b.getStringAttr(op->getName().getStringRef() + ": " + name +
@@ -173,8 +182,7 @@ struct NormCheckShapesPass
       bool dynamic = false;
       for (OpOperand &operand : op->getOpOperands()) {
         auto type = dyn_cast<ShapedType>(operand.get().getType());
-        if (!type || !type.hasRank() ||
-            operand.get().getDefiningOp<tensor::EmptyOp>())
+        if (!type || !type.hasRank())
           continue;
         AffineMap map = op.getMatchingIndexingMap(&operand);
         for (auto [d, expr] : llvm::enumerate(map.getResults()))

@@ -412,7 +412,11 @@ struct NormExpandPass
       auto type = cast<RankedTensorType>(op->getOperand(0).getType());
       if (type.hasStaticShape())
         return WalkResult::advance();
-      bool batchOnly = !isa<BatchNormOp>(op);
+      // InstanceNorm from running statistics broadcasts them over the
+      // batch: a kernel the row strategy does not take.
+      auto in = dyn_cast<InstanceNormOp>(op);
+      bool batchOnly = !isa<BatchNormOp>(op) &&
+                       !(in && in.getRunningMean() && !in.getTraining());
       for (int64_t d = 1; d < type.getRank(); ++d)
         batchOnly &= !type.isDynamicDim(d);
       if (batchOnly)

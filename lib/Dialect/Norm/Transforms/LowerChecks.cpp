@@ -18,6 +18,7 @@
 
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
 
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SetVector.h"
@@ -31,6 +32,46 @@ using namespace mlir;
 using namespace normlir::norm;
 
 namespace {
+
+/// The size `dim` reads when its buffer is an allocation seen through
+/// reshapes that keep that dimension alone (a GroupNorm result): the
+/// allocation's size operand, which the function's arguments give; null
+/// otherwise.
+static Value allocatedSize(memref::DimOp dim) {
+  std::optional<int64_t> index = dim.getConstantIndex();
+  if (!index)
+    return {};
+  Value v = dim.getSource();
+  int64_t d = *index;
+  while (true) {
+    if (auto alloc = v.getDefiningOp<memref::AllocOp>()) {
+      if (!alloc.getType().isDynamicDim(d))
+        return {};
+      return alloc.getDynamicSizes()[alloc.getType().getDynamicDimIndex(d)];
+    }
+    SmallVector<ReassociationIndices> groups;
+    if (auto c = v.getDefiningOp<memref::CollapseShapeOp>()) {
+      groups = c.getReassociationIndices();
+      if (d >= int64_t(groups.size()) || groups[d].size() != 1)
+        return {};
+      d = groups[d][0];
+      v = c.getSrc();
+      continue;
+    }
+    if (auto e = v.getDefiningOp<memref::ExpandShapeOp>()) {
+      groups = e.getReassociationIndices();
+      auto it = llvm::find_if(groups, [&](const ReassociationIndices &g) {
+        return llvm::is_contained(g, d);
+      });
+      if (it == groups.end() || it->size() != 1)
+        return {};
+      d = it - groups.begin();
+      v = e.getSrc();
+      continue;
+    }
+    return {};
+  }
+}
 
 /// Moves each check, and the pure ops its condition is computed by, to the
 /// start of the function, in order: a failing check then returns before the
@@ -48,6 +89,13 @@ static LogicalResult hoistChecks(func::FuncOp func, ArrayRef<CheckOp> checks) {
     if (check->getBlock() != &entry)
       return check.emitError("norm-lower-checks: a check must be in the "
                              "function's entry block");
+    // A size read from an allocation is its size operand: computed from
+    // the arguments, it moves with the check.
+    SmallVector<memref::DimOp> dims;
+    check->getBlock()->walk([&](memref::DimOp dim) { dims.push_back(dim); });
+    for (memref::DimOp dim : dims)
+      if (Value size = allocatedSize(dim))
+        dim.getResult().replaceAllUsesWith(size);
     // The ops of the entry block the condition depends on.
     SetVector<Operation *> slice;
     SmallVector<Value> worklist = {check.getCondition()};
@@ -102,8 +150,8 @@ struct NormLowerChecksPass
     if (!SymbolTable::symbolKnownUseEmpty(func, module))
       return checks.front().emitError()
              << "norm-lower-checks: @" << func.getSymName()
-             << " is called by another function; runtime checks are "
-                "supported in the functions the entry points call only";
+             << " is called by a function; runtime checks are supported in "
+                "the functions the entry points call only";
     if (failed(hoistChecks(func, checks)))
       return failure();
     OpBuilder b(func.getContext());

@@ -334,6 +334,28 @@ static FailureOr<ScheduleAttr> selectCPUColumn(const CPUSelection &s, bool,
   return s.get(Strategy::Column, vl, s.unroll(lanes, vl), k);
 }
 
+/// Kernels with dynamic sizes take the row strategy, with a dynamic number
+/// of rows only (R1 = 1, static P1 and R2): a located error otherwise.
+static LogicalResult checkDynamicRows(KernelOp op, const KernelLayout &layout,
+                                      const NormSelectScheduleOptions &options,
+                                      StringRef what) {
+  using Run = KernelLayout::Run;
+  if (layout.isDynamic(Run::R1) || layout.size[Run::R1] != 1 ||
+      layout.isDynamic(Run::P1) || layout.isDynamic(Run::R2))
+    return op.emitError() << "norm-select-schedule: " << what
+                          << " with dynamic sizes takes the row strategy "
+                             "only, which needs R1 = 1 and a static P1 and "
+                             "R2 (the rows' length); layout "
+                          << layout.str();
+  if (!options.strategy.empty() && options.strategy != "row")
+    return op.emitError() << "norm-select-schedule: strategy="
+                          << options.strategy
+                          << " does not take dynamic sizes (row does); "
+                             "layout "
+                          << layout.str();
+  return success();
+}
+
 /// The variants of a kernel whose number of segments (rows) is dynamic: the
 /// row strategy's heuristic at each size where one of its decisions
 /// changes (threads from kMinParallelBytes, prefetch from the L2's size,
@@ -344,19 +366,8 @@ static FailureOr<ArrayAttr>
 selectCPUVariants(KernelOp op, const KernelLayout &layout, CPUTargetAttr target,
                   const NormSelectScheduleOptions &options) {
   using Run = KernelLayout::Run;
-  if (layout.isDynamic(Run::R1) || layout.size[Run::R1] != 1 ||
-      layout.isDynamic(Run::P1) || layout.isDynamic(Run::R2))
-    return op.emitError()
-           << "norm-select-schedule: a kernel with dynamic sizes takes the "
-              "row strategy only, which needs R1 = 1 and a static P1 and R2 "
-              "(the rows' length); layout "
-           << layout.str();
-  if (!options.strategy.empty() && options.strategy != "row")
-    return op.emitError() << "norm-select-schedule: strategy="
-                          << options.strategy
-                          << " does not take dynamic sizes (row does); "
-                             "layout "
-                          << layout.str();
+  if (failed(checkDynamicRows(op, layout, options, "a kernel")))
+    return failure();
   int64_t p1 = std::max<int64_t>(layout.size[Run::P1], 1);
   int64_t rowBytes =
       std::max<int64_t>(layout.size[Run::R2], 1) * inputElementBytes(op);
@@ -393,6 +404,11 @@ selectCPUVariants(KernelOp op, const KernelLayout &layout, CPUTargetAttr target,
   }
   return ArrayAttr::get(op.getContext(), variants);
 }
+
+/// Forward declaration: the GPU strategies come below.
+static FailureOr<GPUScheduleAttr>
+selectGPUDynamic(KernelOp op, const KernelLayout &layout, CUDATargetAttr target,
+                 const NormSelectScheduleOptions &options);
 
 /// The CPU strategies in the order they are tried.
 constexpr std::pair<Strategy, CPUStrategyFn> kCPUStrategies[] = {
@@ -575,6 +591,28 @@ constexpr std::pair<Strategy, GPUStrategyFn> kGPUStrategies[] = {
     {Strategy::Segment, selectGPUSegment},
     {Strategy::Column, selectGPUColumn},
 };
+
+/// A GPU kernel with a dynamic number of rows (P0): the row strategy, whose
+/// choices (threads per row, rows per block, vector width) depend on the
+/// rows' static length only; one schedule serves every row count (the grid
+/// is computed at run time).
+static FailureOr<GPUScheduleAttr>
+selectGPUDynamic(KernelOp op, const KernelLayout &layout, CUDATargetAttr target,
+                 const NormSelectScheduleOptions &options) {
+  if (failed(checkDynamicRows(op, layout, options, "a GPU kernel")))
+    return failure();
+  std::string why;
+  FailureOr<GPUScheduleAttr> schedule = selectGPURow(
+      GPUSelection{op, layout, target, options}, /*forced=*/false, why);
+  if (failed(schedule))
+    return failure();
+  if (!*schedule)
+    return op.emitError() << "norm-select-schedule: a GPU kernel with "
+                             "dynamic sizes takes the row strategy, which "
+                             "declines it: "
+                          << why << "; layout " << layout.str();
+  return *schedule;
+}
 
 /// The first schedule of `strategies` that does not decline, or the forced
 /// strategy's (an error at the kernel where it cannot lower it).
@@ -808,10 +846,13 @@ struct NormSelectSchedulePass
         // A schedule per size range (the tuning database keys static
         // shapes, so it is not consulted).
         if (cuda) {
-          op.emitError() << "norm-select-schedule: kernels with dynamic "
-                            "sizes have no GPU schedule yet; layout "
-                         << layout->str();
-          return WalkResult::interrupt();
+          FailureOr<GPUScheduleAttr> gpu =
+              selectGPUDynamic(op, *layout, cudaTarget, options);
+          if (failed(gpu))
+            return WalkResult::interrupt();
+          op.removeVariantsAttr();
+          op.setScheduleAttr(*gpu);
+          return WalkResult::advance();
         }
         FailureOr<ArrayAttr> variants =
             selectCPUVariants(op, *layout, cpuTarget, options);

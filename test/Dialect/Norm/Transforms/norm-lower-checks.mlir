@@ -73,7 +73,7 @@ func.func @loaded(%a: memref<i1>) {
 // -----
 
 func.func private @helper(%a: i1) {
-  // expected-error @+1 {{norm-lower-checks: @helper is called by another function; runtime checks are supported in the functions the entry points call only}}
+  // expected-error @+1 {{norm-lower-checks: @helper is called by a function; runtime checks are supported in the functions the entry points call only}}
   norm.check %a, "in a callee"
   return
 }

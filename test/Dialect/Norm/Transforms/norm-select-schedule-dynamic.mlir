@@ -27,11 +27,25 @@ func.func @rows(%x: tensor<?x256xf32>, %y: tensor<?x256xf32>, %s: tensor<?x1xf32
 
 // -----
 
-// Only the row strategy takes dynamic sizes yet; no GPU strategy does.
-// CUDA: error: norm-select-schedule: kernels with dynamic sizes have no GPU schedule yet; layout [P0, R1, P1, R2] = [4, 1, 1, ?]
+// Only the row strategy takes dynamic sizes yet, on the CPU and the GPU.
+// CUDA: error: norm-select-schedule: a GPU kernel with dynamic sizes takes the row strategy only, which needs R1 = 1 and a static P1 and R2 (the rows' length); layout [P0, R1, P1, R2] = [4, 1, 1, ?]
 func.func @dynamic_row_length(%x: tensor<4x?xf32>, %y: tensor<4x?xf32>, %s: tensor<4x1xf32>) -> tensor<4x?xf32> {
   // expected-error @+1 {{norm-select-schedule: a kernel with dynamic sizes takes the row strategy only, which needs R1 = 1 and a static P1 and R2 (the rows' length); layout [P0, R1, P1, R2] = [4, 1, 1, ?]}}
   %k:4 = norm.kernel moments %x outs(%y, %s, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
       : (tensor<4x?xf32>, tensor<4x?xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x?xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return %k#0 : tensor<4x?xf32>
+}
+
+// -----
+
+// On the GPU a dynamic number of rows takes one row schedule: its choices
+// depend on the rows' length only (the grid comes from the row count at
+// run time).
+// CUDA-LABEL: func.func @gpu_rows
+// CUDA: schedule = #norm.gpu_schedule<strategy = row, threads = 16, rows = 16, vectorWidth = 4, chunks = 1>
+// CUDA-NOT: variants
+func.func @gpu_rows(%x: tensor<?x256xf32>, %y: tensor<?x256xf32>, %s: tensor<?x1xf32>) -> tensor<?x256xf32> {
+  %k:4 = norm.kernel moments %x outs(%y, %s, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
+      : (tensor<?x256xf32>, tensor<?x256xf32>, tensor<?x1xf32>, tensor<?x1xf32>, tensor<?x1xf32>) -> (tensor<?x256xf32>, tensor<?x1xf32>, tensor<?x1xf32>, tensor<?x1xf32>)
+  return %k#0 : tensor<?x256xf32>
 }
