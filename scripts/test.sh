@@ -96,5 +96,6 @@ LD_PRELOAD=$(clang-22 -print-file-name=libclang_rt.asan-x86_64.so) \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider \
   test/python/test_py_compile.py test/python/test_py_functional.py \
   test/python/test_py_nn.py test/python/test_reliability.py \
-  test/python/test_py_host_cache.py test/python/test_py_cache_info.py
+  test/python/test_py_host_cache.py test/python/test_py_cache_info.py \
+  test/python/test_py_dynamic.py
 step "passed"

@@ -61,14 +61,43 @@ struct TruncFToBF16 : OpRewritePattern<arith::TruncFOp> {
 
 struct NormLegalizeBF16Pass
     : public normlir::norm::impl::NormLegalizeBF16Base<NormLegalizeBF16Pass> {
+  /// With native conversions (vcvtneps2bf16), a NaN keeps its sign: the
+  /// NaNs x86 arithmetic makes (inf - inf) are negative, so a NaN row would
+  /// be 0xffc0 on such a CPU and 0x7fc0 (PyTorch's c10::BFloat16, and the
+  /// expansion above) on others. Selecting the quiet NaN first makes the
+  /// bits the same on every CPU; a compare and a blend per vector.
+  void canonicalizeNaNs() {
+    SmallVector<arith::TruncFOp> truncs;
+    getOperation()->walk([&](arith::TruncFOp op) {
+      if (getElementTypeOrSelf(op.getIn().getType()).isF32() &&
+          getElementTypeOrSelf(op.getType()).isBF16())
+        truncs.push_back(op);
+    });
+    for (arith::TruncFOp op : truncs) {
+      OpBuilder b(op);
+      Location loc = op.getLoc();
+      Value x = op.getIn();
+      TypedAttr nanAttr = b.getF32FloatAttr(
+          APFloat::getQNaN(APFloat::IEEEsingle()).convertToFloat());
+      if (auto v = dyn_cast<VectorType>(x.getType()))
+        nanAttr = DenseElementsAttr::get(v, nanAttr);
+      Value nan = arith::ConstantOp::create(b, loc, x.getType(), nanAttr);
+      Value isNaN =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
+      op.getInMutable().assign(arith::SelectOp::create(b, loc, isNaN, nan, x));
+    }
+  }
+
   void runOnOperation() override {
     // A CUDA module's host code never converts bf16, and its device code is
     // in gpu.module ops lowered by their own pipeline: only a CPU target
     // with the instructions keeps the conversions.
     auto cpu =
         dyn_cast_or_null<CPUTargetAttr>(lookupTargetAttr(getOperation()));
-    if (cpu && cpu.getNativeBF16())
+    if (cpu && cpu.getNativeBF16()) {
+      canonicalizeNaNs();
       return;
+    }
     RewritePatternSet patterns(&getContext());
     // Ours for f32 -> bf16 (tried first: higher benefit), upstream's for
     // the rest (bf16 -> f32 is a shift).

@@ -35,10 +35,14 @@ module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu"
 
 // -----
 
-// AVX-512 BF16: LLVM emits vcvtneps2bf16 for the conversion, which is kept.
-// f16 is never touched.
+// AVX-512 BF16: LLVM emits vcvtneps2bf16 for the conversion, which is kept,
+// after a NaN is replaced by the positive quiet NaN (the instruction keeps
+// a NaN's sign): 0x7fc0 on every CPU. f16 is never touched.
 // CHECK-LABEL: func.func @native(
-// CHECK: arith.truncf %{{.*}} : vector<16xf32> to vector<16xbf16>
+// CHECK: %[[NAN:.*]] = arith.constant dense<0x7FC00000> : vector<16xf32>
+// CHECK: %[[IS:.*]] = arith.cmpf uno, %arg0, %arg0 : vector<16xf32>
+// CHECK: %[[Q:.*]] = arith.select %[[IS]], %[[NAN]], %arg0 : vector<16xi1>, vector<16xf32>
+// CHECK: arith.truncf %[[Q]] : vector<16xf32> to vector<16xbf16>
 // CHECK: arith.extf %{{.*}} : vector<16xbf16> to vector<16xf32>
 // CHECK: arith.truncf %{{.*}} : vector<16xf32> to vector<16xf16>
 module attributes {norm.target = #norm.cpu_target<triple = "x86_64-pc-linux-gnu", cpu = "sapphirerapids", features = "", vectorWidth = 16, nativeBF16 = true, l1Cache = 32768, l2Cache = 1048576, llcCache = 33554432, cores = 0>} {

@@ -325,8 +325,10 @@ def NormLegalizeBF16 : Pass<"norm-legalize-bf16"> {
     PyTorch; the NaN is chosen on the 32-bit pattern, before narrowing, so
     that the select stays one vector blend), unless the module's
     `#norm.cpu_target` has `nativeBF16` (AVX-512 BF16), where LLVM emits
-    `vcvtneps2bf16`. Without either, LLVM would call `__truncsfbf2`, which
-    the host's C runtime need not provide.
+    `vcvtneps2bf16`; there a NaN is first replaced by the positive quiet
+    NaN, so that the bits are 0x7fc0 on every CPU (the instruction keeps a
+    NaN's sign, and x86's own NaNs are negative). Without either, LLVM
+    would call `__truncsfbf2`, which the host's C runtime need not provide.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
