@@ -57,8 +57,15 @@ def _plan(op, opts, x, params, is_torch, **kwargs):
         raise _F._operand_type_error(op, params, is_torch) from None
     plan = plans.get(key)
     if plan is None:
-        plan = _F._make_plan(op, opts, _F._CONTIGUOUS, x, params, (),
-                             is_torch, residual=True, **kwargs)
+        # The inference kernel follows set_dynamic as the plain norms do;
+        # the training kernels (saved statistics, the derived backward)
+        # are static.
+        if not kwargs.get("backward") and not kwargs.get("save_stats"):
+            plan = _F._dynamic_plan(op, opts, _F._CONTIGUOUS, x, params, (),
+                                    is_torch, key[5:], residual=True)
+        if plan is None:
+            plan = _F._make_plan(op, opts, _F._CONTIGUOUS, x, params, (),
+                                 is_torch, residual=True, **kwargs)
         plans[key] = plan
     return plan
 
@@ -143,8 +150,11 @@ def _forward(op, opts, x, residual, params, save_stats):
     stream = None
     if plan.cuda:
         args, stream = _F._cuda_prepare(args, x.device)
+    results = (out, h, *stats)
     plan.call_ptrs([t.data_ptr() for t in args]
-                   + [t.data_ptr() for t in (out, h, *stats)], stream)
+                   + [t.data_ptr() for t in results], stream,
+                   [t.shape for t in (*args, *results)] if plan.dynamic
+                   else None)
     return out, h, tuple(stats)
 
 

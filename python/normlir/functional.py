@@ -244,11 +244,12 @@ _dynamic_mode = _mode_from_env()
 
 
 def _dynamic_plan(op, opts, layout, x, params, updates, is_torch, key_tail,
-                  save_stats=False):
+                  save_stats=False, residual=False):
     """The plan of a call whose shape has no kernel yet, when the dynamic
     mode gives it the dynamic kernel (compiled on its first use); None when
     the call is to be specialized. ``key_tail``: the call's plan key after
-    the shape (dtype, device, parameters)."""
+    the shape (dtype, device, parameters); ``residual``: the residual
+    norms' kernel (the sum returned after the output)."""
     if _dynamic_mode is False or op not in _DYNAMIC_OPS:
         return None
     if is_torch and x.device.type != "cpu":
@@ -267,7 +268,8 @@ def _dynamic_plan(op, opts, layout, x, params, updates, is_torch, key_tail,
         if not 0 < k < len(shape) or shape[len(shape) - k:] != tuple(opts[0]):
             return None  # No leading dimension (or a call PyTorch rejects).
     dyn_shape = (-1,) * (len(shape) - k) + shape[len(shape) - k:]
-    dyn_key = ("dynamic", save_stats, op, opts, layout, dyn_shape, *key_tail)
+    dyn_key = ("dynamic", save_stats, residual, op, opts, layout, dyn_shape,
+               *key_tail)
     plan = _torch_plans.get(dyn_key)
     if plan is not None:
         return plan
@@ -276,7 +278,8 @@ def _dynamic_plan(op, opts, layout, x, params, updates, is_torch, key_tail,
         if first == shape:
             return None
     plan = _make_plan(op, opts, layout, x, params, updates, is_torch,
-                      save_stats=save_stats, shape=dyn_shape)
+                      save_stats=save_stats, residual=residual,
+                      shape=dyn_shape)
     _torch_plans[dyn_key] = plan
     return plan
 

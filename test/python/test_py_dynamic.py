@@ -383,6 +383,17 @@ def test_functional_policy(rng):
             nt.assert_close(y.numpy(), ref.numpy())
         assert normlir.cache_info().misses - before == 2
 
+        # The residual norms' inference kernel: the same policy.
+        before = normlir.cache_info().misses
+        for rows in (3, 4, 9):
+            x, r = torch.randn(rows, 96), torch.randn(rows, 96)
+            y, h = F.add_rms_norm(x, r, (96,), w)
+            torch.testing.assert_close(h, x + r)
+            ms = h.double().pow(2).mean(-1, keepdim=True)
+            ref = h.double() * torch.rsqrt(ms + torch.finfo(torch.float32).eps)
+            nt.assert_close(y.numpy(), (ref * w.double()).numpy())
+        assert normlir.cache_info().misses - before == 2
+
         normlir.set_dynamic(False)
         F.clear_cache()
         before = normlir.cache_info().misses

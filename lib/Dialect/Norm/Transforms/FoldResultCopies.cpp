@@ -41,7 +41,9 @@ static Value computedSize(OpBuilder &b, Location loc, Value computed,
     if (auto alloc = collapse.getSrc().getDefiningOp<memref::AllocOp>()) {
       Value product;
       int64_t fixed = 1;
-      for (int64_t i : collapse.getReassociationIndices()[d]) {
+      SmallVector<ReassociationIndices> groups =
+          collapse.getReassociationIndices();
+      for (int64_t i : groups[d]) {
         if (!alloc.getType().isDynamicDim(i)) {
           fixed *= alloc.getType().getDimSize(i);
           continue;

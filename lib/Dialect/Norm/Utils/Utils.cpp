@@ -276,6 +276,10 @@ Value buildRunParamOffset(OpBuilder &b, Location loc,
         idx = arith::MulIOp::create(b, loc, idx, cst(layout.paramStride[d]));
       sum = sum ? arith::AddIOp::create(b, loc, sum, idx).getResult() : idx;
     }
+    // No parameter axis lies outside a dynamic dimension of its run
+    // (analyzeKernelLayout): `inner` is not needed past one.
+    if (ShapedType::isDynamic(layout.shape[d]))
+      break;
     inner *= layout.shape[d];
   }
   return sum;
