@@ -162,6 +162,34 @@ static std::vector<llvm::Function *> takeStructors(llvm::Module &m,
   return fns;
 }
 
+/// A check's message with the lowered function's "argument N" named as the
+/// caller knows it, the C header's "inputN" or "resultK" (results are the
+/// out-parameters after the inputs).
+static std::string nameArguments(llvm::StringRef message, size_t numInputs) {
+  std::string out;
+  static constexpr llvm::StringLiteral kWord = "argument ";
+  while (true) {
+    size_t at = message.find(kWord);
+    if (at == llvm::StringRef::npos)
+      break;
+    llvm::StringRef rest = message.substr(at + kWord.size());
+    size_t digits = rest.find_if_not(llvm::isDigit);
+    if (digits == llvm::StringRef::npos)
+      digits = rest.size();
+    unsigned n;
+    if (digits == 0 || rest.take_front(digits).getAsInteger(10, n)) {
+      out += message.take_front(at + kWord.size());
+      message = rest;
+      continue;
+    }
+    out += message.take_front(at);
+    out += n < numInputs ? "input" + std::to_string(n)
+                         : "result" + std::to_string(n - numInputs);
+    message = rest.drop_front(digits);
+  }
+  return out + message.str();
+}
+
 static_assert(kStatusFirstCheck == norm::NormDialect::kFirstCheckStatus,
               "the entry points and norm-lower-checks agree on statuses");
 
@@ -618,11 +646,12 @@ static llvm::Expected<CompiledObject> compileImpl(llvm::StringRef source,
     auto func = module->lookupSymbol<LLVM::LLVMFuncOp>(sig.name);
     if (!func)
       continue;
+    size_t numInputs = sig.inputs.size();
     if (auto messages = func->getAttrOfType<ArrayAttr>(
             norm::NormDialect::kCheckMessagesAttrName))
       for (Attribute m : messages)
-        sig.checks.push_back(cast<StringAttr>(m).str());
-    size_t numInputs = sig.inputs.size();
+        sig.checks.push_back(
+            nameArguments(cast<StringAttr>(m).getValue(), numInputs));
     if (auto dims = func->getAttrOfType<ArrayAttr>(
             norm::NormDialect::kResultDimsAttrName))
       for (auto d : dims.getAsRange<DenseI64ArrayAttr>()) {

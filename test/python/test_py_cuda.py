@@ -72,7 +72,7 @@ def test_dynamic_rows(dtype):
     x = torch.randn(4, 256, device=DEV).to(dtype)
     out = torch.full((5, 256), 7.0, device=DEV).to(dtype)
     with pytest.raises(normlir.InvalidArgumentError,
-                       match="has dimension 0 of a size other than"):
+                       match="is not the size the inputs give it"):
         k(x, w, b, out=out)
     assert (out.float() == 7.0).all()
 

@@ -116,9 +116,9 @@ def test_mismatched_sizes_are_errors(rng):
                    ((4, 256), (4, 1), (5, 1))]:
         outs = [np.full(s, 7.0, np.float32) for s in shapes]
         with pytest.raises(normlir.InvalidArgumentError,
-                           match="the result buffer passed as argument "
-                                 r"\d has dimension 0 of a size other than "
-                                 "the one its inputs give"):
+                           match=r"dimension 0 of result\d \(a result "
+                                 r"buffer\) is not the size the inputs give "
+                                 "it"):
             f.call([x, w, w], outs)
         # The check runs before the kernel: nothing was written.
         for o in outs:
@@ -144,8 +144,8 @@ def test_residual_sizes_are_checked(rng):
         nt.assert_close(y, ref["y"], what=f"y {shape}")
     x = np.zeros((3, 5, 32), np.float32)
     with pytest.raises(normlir.InvalidArgumentError,
-                       match="linalg.generic: argument 1 dimension 1 does "
-                             "not match argument 0 dimension 1"):
+                       match="linalg.generic: input1 dimension 1 does "
+                             "not match input0 dimension 1"):
         f.call([x, np.zeros((3, 4, 32), np.float32), w],
                [np.zeros((3, 5, 32), np.float32)])
 
@@ -185,7 +185,7 @@ def test_inits_of_another_size_are_errors():
     x = np.ones((1000, 8), np.float32)
     with pytest.raises(normlir.InvalidArgumentError,
                        match="linalg.generic: operand 1 dimension 0 does not "
-                             "match argument 0 dimension 0"):
+                             "match input0 dimension 0"):
         f.call([x, np.ones((1, 8), np.float32)], [np.empty((1, 8),
                                                           np.float32)])
     y = np.empty((3, 8), np.float32)
@@ -335,7 +335,7 @@ def test_checks_survive_the_disk_cache(tmp_path):
     assert first[0] == "compiled" and second[0] == "disk"
     assert first[1:] == second[1:]
     assert second[1] == "[(5, 16), (5, 1), (5, 1)]"
-    assert "the result buffer passed as argument 3 has dimension 0" in second[2]
+    assert "dimension 0 of result0 (a result buffer)" in second[2]
 
 
 def test_random_shapes_through_one_kernel(rng):

@@ -119,11 +119,11 @@ static void checkResultSizes(OpBuilder &b, Location loc, BlockArgument out,
                                                 source->first.getArgNumber(),
                                                 source->second}));
     CheckOp::create(b, loc, same,
-                    b.getStringAttr("the result buffer passed as argument " +
+                    b.getStringAttr("dimension " + llvm::Twine(d) +
+                                    " of argument " +
                                     llvm::Twine(out.getArgNumber()) +
-                                    " has dimension " + llvm::Twine(d) +
-                                    " of a size other than the one its "
-                                    "inputs give"));
+                                    " (a result buffer) is not the size "
+                                    "the inputs give it"));
   }
 }
 

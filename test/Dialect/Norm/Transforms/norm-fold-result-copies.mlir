@@ -74,7 +74,7 @@ func.func @out_used(%in: memref<2x2x3xf32>, %out: memref<4x3xf32>) -> f32 {
 // CHECK-NOT: memref.alloc
 // CHECK: %[[GIVEN:.*]] = memref.dim %arg1, %c0
 // CHECK: %[[SAME:.*]] = arith.cmpi eq, %[[GIVEN]], %[[N]]
-// CHECK: norm.check %[[SAME]], "the result buffer passed as argument 1 has dimension 0 of a size other than the one its inputs give"
+// CHECK: norm.check %[[SAME]], "dimension 0 of argument 1 (a result buffer) is not the size the inputs give it"
 // CHECK: memref.copy %arg0, %arg1
 // CHECK-NOT: memref.copy
 func.func @dynamic(%x: memref<?x4xf32>, %out: memref<?x4xf32>) {
