@@ -124,11 +124,19 @@ ScheduleProbe::schedule(llvm::StringRef function, llvm::StringRef override) {
     return llvm::createStringError("no function '" + function + "'");
   std::vector<ProbedKernel> kernels;
   std::string error;
+  bool dynamic = false;
   func.walk([&](Operation *op) {
     ProbedKernel kernel;
     Value input;
     ArrayRef<int64_t> axes, paramAxes;
     if (auto k = dyn_cast<norm::KernelOp>(op)) {
+      // A kernel with dynamic sizes has a schedule per size range
+      // (variants), which the database, keyed by static shapes, does not
+      // hold yet.
+      if (!cast<ShapedType>(k.getInput().getType()).hasStaticShape()) {
+        dynamic = true;
+        return WalkResult::interrupt();
+      }
       kernel.key = norm::getTuningKey(k, target);
       kernel.schedule = k.getScheduleAttr();
       input = k.getInput();
@@ -161,6 +169,12 @@ ScheduleProbe::schedule(llvm::StringRef function, llvm::StringRef override) {
     kernels.push_back(std::move(kernel));
     return WalkResult::advance();
   });
+  if (dynamic)
+    return llvm::createStringError(
+        "@" + function +
+        " has a kernel with dynamic sizes: normlir-tune "
+        "tunes static shapes (give the spec the shape to tune); a dynamic "
+        "kernel's schedules per size range are the heuristic's");
   if (!error.empty())
     return llvm::createStringError("cannot read a kernel's layout: " + error);
   return kernels;
