@@ -18,6 +18,8 @@
 #include "normlir/ExecutionEngine/CudaRuntime.h"
 #include "normlir/Runtime/CudaRuntime.h"
 
+#include "llvm/Support/MathExtras.h"
+
 #include <algorithm>
 
 using namespace normlir;
@@ -70,14 +72,20 @@ static llvm::Error checkBuffers(llvm::StringRef func, const RawBuffer *buffers,
           "' must be " + expected.str() + ", got " +
           (b.rank < 0 || (b.rank > 0 && !b.shape) ? "a malformed buffer"
                                                   : describe(b)));
-    TensorSpec given{b.elementType,
-                     std::vector<int64_t>(b.shape, b.shape + b.rank)};
-    auto bytes = getCheckedSizeInBytes(given);
-    if (!bytes)
-      return llvm::createStringError(what.str() + " " + std::to_string(i) +
-                                     " of '" + func.str() +
-                                     "': " + llvm::toString(bytes.takeError()));
-    int64_t numElements = given.getNumElements();
+    // The caller's sizes (a dynamic dimension's among them) must not
+    // overflow a byte count; checked without allocating (every call).
+    int64_t numElements = 1;
+    bool overflow = false;
+    for (int d = 0; d < b.rank; ++d)
+      overflow |= llvm::MulOverflow(numElements, b.shape[d], numElements);
+    int64_t bytes = 0;
+    overflow |= llvm::MulOverflow(
+        numElements, static_cast<int64_t>(getElementSize(b.elementType)),
+        bytes);
+    if (overflow)
+      return llvm::createStringError(
+          what.str() + " " + std::to_string(i) + " of '" + func.str() + "' (" +
+          describe(b) + ") is too large: its size overflows");
     if (!b.data && numElements != 0)
       return llvm::createStringError(what.str() + " " + std::to_string(i) +
                                      " of '" + func.str() +
