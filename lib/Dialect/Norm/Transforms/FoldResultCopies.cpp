@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
+#include "normlir/Dialect/Norm/Utils/Utils.h"
 
 namespace normlir::norm {
 #define GEN_PASS_DEF_NORMFOLDRESULTCOPIES
@@ -70,33 +71,10 @@ static std::optional<std::pair<BlockArgument, int64_t>> sizeSource(Value size) {
   std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
   if (!index)
     return std::nullopt;
-  Value v = dim.getSource();
-  int64_t d = *index;
-  while (!isa<BlockArgument>(v)) {
-    SmallVector<ReassociationIndices> groups;
-    Value src;
-    if (auto e = v.getDefiningOp<memref::ExpandShapeOp>()) {
-      // Result dimension d lies in source dimension g's group.
-      groups = e.getReassociationIndices();
-      src = e.getSrc();
-      auto it = llvm::find_if(groups, [&](const ReassociationIndices &g) {
-        return llvm::is_contained(g, d);
-      });
-      if (it == groups.end() || it->size() != 1)
-        return std::nullopt;
-      d = it - groups.begin();
-    } else if (auto c = v.getDefiningOp<memref::CollapseShapeOp>()) {
-      groups = c.getReassociationIndices();
-      src = c.getSrc();
-      if (groups[d].size() != 1)
-        return std::nullopt;
-      d = groups[d][0];
-    } else {
-      return std::nullopt;
-    }
-    v = src;
-  }
-  return std::make_pair(cast<BlockArgument>(v), d);
+  auto source = traceReshapedDim(dim.getSource(), *index);
+  if (!source || !isa<BlockArgument>(source->first))
+    return std::nullopt;
+  return std::make_pair(cast<BlockArgument>(source->first), source->second);
 }
 
 /// norm.check at `b`'s insertion point that the dynamic sizes of `out` (an

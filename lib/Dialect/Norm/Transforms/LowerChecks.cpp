@@ -18,9 +18,9 @@
 
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
 
-#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "normlir/Dialect/Norm/Utils/Utils.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace normlir::norm {
@@ -41,36 +41,13 @@ static Value allocatedSize(memref::DimOp dim) {
   std::optional<int64_t> index = dim.getConstantIndex();
   if (!index)
     return {};
-  Value v = dim.getSource();
-  int64_t d = *index;
-  while (true) {
-    if (auto alloc = v.getDefiningOp<memref::AllocOp>()) {
-      if (!alloc.getType().isDynamicDim(d))
-        return {};
-      return alloc.getDynamicSizes()[alloc.getType().getDynamicDimIndex(d)];
-    }
-    SmallVector<ReassociationIndices> groups;
-    if (auto c = v.getDefiningOp<memref::CollapseShapeOp>()) {
-      groups = c.getReassociationIndices();
-      if (d >= int64_t(groups.size()) || groups[d].size() != 1)
-        return {};
-      d = groups[d][0];
-      v = c.getSrc();
-      continue;
-    }
-    if (auto e = v.getDefiningOp<memref::ExpandShapeOp>()) {
-      groups = e.getReassociationIndices();
-      auto it = llvm::find_if(groups, [&](const ReassociationIndices &g) {
-        return llvm::is_contained(g, d);
-      });
-      if (it == groups.end() || it->size() != 1)
-        return {};
-      d = it - groups.begin();
-      v = e.getSrc();
-      continue;
-    }
+  auto source = traceReshapedDim(dim.getSource(), *index);
+  auto alloc =
+      source ? source->first.getDefiningOp<memref::AllocOp>() : nullptr;
+  if (!alloc || !alloc.getType().isDynamicDim(source->second))
     return {};
-  }
+  return alloc
+      .getDynamicSizes()[alloc.getType().getDynamicDimIndex(source->second)];
 }
 
 /// Moves each check, and the pure ops its condition is computed by, to the
@@ -85,17 +62,17 @@ static LogicalResult hoistChecks(func::FuncOp func, ArrayRef<CheckOp> checks) {
         return &op;
     return nullptr;
   };
+  // A size read from an allocation is its size operand: computed from the
+  // arguments, it moves with the checks.
+  SmallVector<memref::DimOp> dims;
+  entry.walk([&](memref::DimOp dim) { dims.push_back(dim); });
+  for (memref::DimOp dim : dims)
+    if (Value size = allocatedSize(dim))
+      dim.getResult().replaceAllUsesWith(size);
   for (CheckOp check : checks) {
     if (check->getBlock() != &entry)
       return check.emitError("norm-lower-checks: a check must be in the "
                              "function's entry block");
-    // A size read from an allocation is its size operand: computed from
-    // the arguments, it moves with the check.
-    SmallVector<memref::DimOp> dims;
-    check->getBlock()->walk([&](memref::DimOp dim) { dims.push_back(dim); });
-    for (memref::DimOp dim : dims)
-      if (Value size = allocatedSize(dim))
-        dim.getResult().replaceAllUsesWith(size);
     // The ops of the entry block the condition depends on.
     SetVector<Operation *> slice;
     SmallVector<Value> worklist = {check.getCondition()};

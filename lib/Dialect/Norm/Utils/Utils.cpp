@@ -193,6 +193,30 @@ Value flattenMemRef(OpBuilder &b, Location loc, Value mem) {
                                          ArrayRef<ReassociationIndices>{all});
 }
 
+std::optional<std::pair<Value, int64_t>> traceReshapedDim(Value v, int64_t d) {
+  while (true) {
+    if (auto c = v.getDefiningOp<memref::CollapseShapeOp>()) {
+      SmallVector<ReassociationIndices> groups = c.getReassociationIndices();
+      if (d >= int64_t(groups.size()) || groups[d].size() != 1)
+        return std::nullopt;
+      d = groups[d][0];
+      v = c.getSrc();
+    } else if (auto e = v.getDefiningOp<memref::ExpandShapeOp>()) {
+      // Result dimension d lies in one source dimension's group.
+      SmallVector<ReassociationIndices> groups = e.getReassociationIndices();
+      auto it = llvm::find_if(groups, [&](const ReassociationIndices &g) {
+        return llvm::is_contained(g, d);
+      });
+      if (it == groups.end() || it->size() != 1)
+        return std::nullopt;
+      d = it - groups.begin();
+      v = e.getSrc();
+    } else {
+      return std::make_pair(v, d);
+    }
+  }
+}
+
 Value buildDimsProduct(OpBuilder &b, Location loc, Value shaped,
                        ArrayRef<int64_t> dims) {
   auto type = cast<ShapedType>(shaped.getType());

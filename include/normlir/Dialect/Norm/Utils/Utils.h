@@ -12,6 +12,9 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
+#include <optional>
+#include <utility>
+
 namespace mlir::linalg {
 class GenericOp;
 } // namespace mlir::linalg
@@ -91,6 +94,14 @@ mlir::Value buildZeros(mlir::OpBuilder &b, mlir::Location loc,
                        llvm::ArrayRef<int64_t> shape);
 
 struct KernelLayout;
+
+/// Where dimension `d` of the buffer `v` comes from through
+/// memref.expand_shape/collapse_shape ops whose reassociation keeps it
+/// alone (the GroupNorm channel split): the first buffer up the chain that
+/// is not such a reshape, and its dimension; std::nullopt where a group
+/// merges it with others.
+std::optional<std::pair<mlir::Value, int64_t>> traceReshapedDim(mlir::Value v,
+                                                                int64_t d);
 
 /// The product of the sizes of `dims` of the buffer or tensor `shaped`, at
 /// run time (a constant when they are static).
