@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Issue 16: each LayerNorm/RMSNorm case of normlir-bench compiled twice, for
-its static shape and with its leading dimensions dynamic (one kernel for
-every batch size), timed in the same process, interleaved.
+"""Issue 16: each forward case of normlir-bench compiled twice, for its
+static shape and with its dimensions dynamic (LayerNorm/RMSNorm: the
+leading ones; BatchNorm, GroupNorm, InstanceNorm: all but the channels'),
+timed in the same process, interleaved.
 
   OMP_NUM_THREADS=t python3 bench/dynamic.py [--rounds 7] [--repeat 20]
       [--cases ln:f32:65536x1024,...]
@@ -11,8 +12,8 @@ buffers (the dynamic one with the buffers' shapes, which its entry point
 checks). Each round times --repeat calls of each kernel, in alternating
 order; the report gives the median of the rounds' medians of each kernel
 and the dynamic kernel's time over the static one's (median and range over
-the rounds: 1.00 is as fast). The channel norms (BatchNorm, InstanceNorm,
-GroupNorm) have no dynamic kernel yet. Run with the build's
+the rounds: 1.00 is as fast). Case names: ln, rms, gn (32 groups),
+bn_train, bn_eval, in; "_nhwc" for channels-last. Run with the build's
 python_packages on the path (as the tests do).
 """
 import argparse
@@ -32,6 +33,13 @@ import normlir  # noqa: E402
 CASES = [(op, dt, s, 1) for op in ("ln", "rms") for dt in ("f32", "bf16")
          for s in ((4096, 1024), (65536, 1024), (16384, 4096), (256, 65536))]
 CASES += [(op, "f32", (8, 6, 3, 4), 2) for op in ("ln", "rms")]
+# Its channel norms (NCHW shapes; k: channels-last).
+CASES += [("gn", "f32", s, False) for s in ((32, 64, 56, 56),
+                                            (8, 512, 64, 64))]
+CASES += [(op, "f32", s, cl) for op in ("bn_train", "bn_eval")
+          for cl in (False, True) for s in ((32, 64, 56, 56),
+                                            (256, 256, 14, 14))]
+CASES += [("in", "f32", (32, 64, 56, 56), False)]
 
 
 def parse_cases(text):
@@ -44,10 +52,31 @@ def parse_cases(text):
 
 
 def kernel(op, dtype, shape, k):
-    spec = normlir.Spec("layer_norm" if op == "ln" else "rms_norm", dtype,
-                        shape, normalized_shape=shape[len(shape) - k:],
-                        weight=True, bias=op == "ln")
+    """k: the normalized dimensions (ln, rms), channels-last (the others);
+    `shape` in memory order."""
+    if op in ("ln", "rms"):
+        spec = normlir.Spec("layer_norm" if op == "ln" else "rms_norm", dtype,
+                            shape, normalized_shape=shape[len(shape) - k:],
+                            weight=True, bias=op == "ln")
+    else:
+        kw = dict(weight=True, bias=True, channels_last=k)
+        if op == "gn":
+            spec = normlir.Spec("group_norm", dtype, shape, num_groups=32,
+                                **kw)
+        elif op == "in":
+            spec = normlir.Spec("instance_norm", dtype, shape, **kw)
+        else:
+            spec = normlir.Spec("batch_norm", dtype, shape,
+                                training=op == "bn_train",
+                                running_stats=True, **kw)
     return normlir.compile(spec).function
+
+
+def dynamic_shape(op, shape, k):
+    if op in ("ln", "rms"):
+        return (-1,) * (len(shape) - k) + shape[len(shape) - k:]
+    c = len(shape) - 1 if k else 1
+    return tuple(d if i == c else -1 for i, d in enumerate(shape))
 
 
 def main():
@@ -55,8 +84,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--cases", default="")
+    ap.add_argument("--only", default="",
+                    help="comma-separated ops: run only their cases "
+                         "(e.g. gn,bn_train,bn_eval,in)")
     a = ap.parse_args()
     cases = parse_cases(a.cases) if a.cases else CASES
+    if a.only:
+        cases = [c for c in cases if c[0] in a.only.split(",")]
     threads = os.environ.get("OMP_NUM_THREADS", "(all)")
     print(f"dynamic vs static kernels, OMP_NUM_THREADS={threads}, "
           f"{a.rounds} rounds x {a.repeat} calls")
@@ -64,19 +98,26 @@ def main():
           f"{'dyn/static':>10s} {'range':>13s}")
     rng = np.random.default_rng(0)
     for op, dt, shape, k in cases:
+        if op not in ("ln", "rms") and k:
+            shape = (shape[0], *shape[2:], shape[1])  # memory order
         static = kernel(op, dt, shape, k)
-        dyn_shape = (-1,) * (len(shape) - k) + shape[len(shape) - k:]
-        dynamic = kernel(op, dt, dyn_shape, k)
+        dynamic = kernel(op, dt, dynamic_shape(op, shape, k), k)
         np_dt = np.float32 if dt == "f32" else np.uint16
         x = rng.standard_normal(shape).astype(np.float32)
         if dt != "f32":
             x = (x.view(np.uint32) >> 16).astype(np.uint16)
-        params = [np.ones(shape[len(shape) - k:], np_dt)
-                  for _ in range(2 if op == "ln" else 1)]
+        if op in ("ln", "rms"):
+            params = [np.ones(shape[len(shape) - k:], np_dt)
+                      for _ in range(2 if op == "ln" else 1)]
+        else:
+            c = shape[-1] if k else shape[1]
+            params = [np.ones(c, np_dt) for _ in range(2)]
+            if op.startswith("bn"):
+                params += [np.zeros(c, np_dt), np.ones(c, np_dt)]
+        outs = static.result_shapes([p.shape for p in (x, *params)])
         y = np.empty(shape, np_dt)
-        stat_shape = shape[:len(shape) - k] + (1,) * k
-        stats = [np.empty(stat_shape, np.float32)
-                 for _ in range(len(static.results) - 1)]
+        stats = [np.empty(r, np.float32 if len(r) != len(shape) else np_dt)
+                 for r in outs[1:]]
         buffers = [x, *params, y, *stats]
         ptrs = [b.ctypes.data for b in buffers]
         shapes = [b.shape for b in buffers]
@@ -105,7 +146,8 @@ def main():
         d = statistics.median(meds[run_dynamic])
         ratios = [dm / sm for sm, dm in zip(meds[run_static],
                                             meds[run_dynamic])]
-        name = f"{op} {dt} {'x'.join(map(str, shape))}"
+        name = (f"{op}{'_nhwc' if op not in ('ln', 'rms') and k else ''} "
+                f"{dt} {'x'.join(map(str, shape))}")
         print(f"{name:28s} {s * 1e3:10.4f} {d * 1e3:11.4f} {d / s:10.2f} "
               f"{min(ratios):6.2f}-{max(ratios):.2f}", flush=True)
 

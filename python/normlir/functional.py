@@ -52,6 +52,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
+import math
 import operator
 import os
 import sys
@@ -197,9 +198,9 @@ def clear_cache() -> None:
 # dynamic, which then serves every further shape; True compiles the dynamic
 # kernel at once; False specializes on every shape. LayerNorm and RMSNorm
 # have dynamic kernels over their leading dimensions (the normalized ones
-# stay static), GroupNorm and InstanceNorm over the batch (NCHW), on the
-# CPU.
-_DYNAMIC_OPS = frozenset((_LAYER_NORM, _RMS_NORM, _GROUP_NORM,
+# stay static), BatchNorm, GroupNorm and InstanceNorm over every dimension
+# but the channels' (NCHW and channels-last), on the CPU.
+_DYNAMIC_OPS = frozenset((_LAYER_NORM, _RMS_NORM, _BATCH_NORM, _GROUP_NORM,
                           _INSTANCE_NORM))
 _dynamic_mode = None
 # Dynamic signature -> the first shape seen with it (automatic mode).
@@ -207,9 +208,10 @@ _first_shapes: dict = {}
 
 
 def set_dynamic(mode) -> None:
-    """Sets when LayerNorm and RMSNorm compile one kernel for every shape
-    (their leading dimensions dynamic) rather than one per shape, as
-    ``torch.compile(dynamic=...)``:
+    """Sets when the norms compile one kernel for every shape rather than
+    one per shape, as ``torch.compile(dynamic=...)``: on the CPU, LayerNorm
+    and RMSNorm with their leading dimensions dynamic, BatchNorm, GroupNorm
+    and InstanceNorm with every dimension but the channels':
 
     * ``None`` (the default): specialize on the first shape of a call
       signature (op, dtype, device, normalized shape, parameters); from the
@@ -256,18 +258,23 @@ def _dynamic_plan(op, opts, layout, x, params, updates, is_torch, key_tail,
         return None  # The GPU's kernels are static.
     shape = tuple(x.shape)
     if op in _CHANNEL_OPS:
-        # The batch: the channels and spatial dimensions stay static.
-        # InstanceNorm from running statistics has no dynamic kernel.
-        if (layout != _CONTIGUOUS or len(shape) < 2
-                or (op == _INSTANCE_NORM and not opts[0]
-                    and params[2] is not None)):
+        # Every dimension but the channels' (either layout). A shape
+        # PyTorch rejects (one value per channel in BatchNorm training, one
+        # spatial element in InstanceNorm) is specialized, so that the
+        # static path raises PyTorch's error.
+        if len(shape) < 2 or shape[1] == 0:
             return None
-        k = len(shape) - 1
+        spatial = math.prod(shape[2:])
+        if op == _BATCH_NORM and opts[0] and shape[0] * spatial == 1:
+            return None
+        if op == _INSTANCE_NORM and opts[0] and spatial == 1:
+            return None
+        dyn_shape = (-1, shape[1]) + (-1,) * (len(shape) - 2)
     else:
         k = len(opts[0])
         if not 0 < k < len(shape) or shape[len(shape) - k:] != tuple(opts[0]):
             return None  # No leading dimension (or a call PyTorch rejects).
-    dyn_shape = (-1,) * (len(shape) - k) + shape[len(shape) - k:]
+        dyn_shape = (-1,) * (len(shape) - k) + shape[len(shape) - k:]
     dyn_key = ("dynamic", save_stats, residual, op, opts, layout, dyn_shape,
                *key_tail)
     plan = _torch_plans.get(dyn_key)
@@ -795,10 +802,16 @@ def _norm_torch(op, opts, x, params, updates, save_stats=False):
     stream = None
     if plan.cuda:
         args, stream = _cuda_prepare(args, x.device)
+    shapes = None
+    if plan.dynamic:
+        # The kernel's sizes are in memory order: the input's and output's
+        # channels last where the layout is.
+        shapes = [t.shape for t in args] + [t.shape for t in results]
+        if layout == _CHANNELS_LAST:
+            shapes[0] = shapes[len(args)] = _memory_order(tuple(x.shape),
+                                                          True)
     plan.call_ptrs([t.data_ptr() for t in args] +
-                   [t.data_ptr() for t in results], stream,
-                   [t.shape for t in args] + [t.shape for t in results]
-                   if plan.dynamic else None)
+                   [t.data_ptr() for t in results], stream, shapes)
     for u, r in zip(updates, results[1 + len(stats):]):
         u.copy_(r)
     return (out, tuple(stats)) if save_stats else out

@@ -261,12 +261,132 @@ def test_channel_norms_dynamic_batch(rng):
         nt.assert_close(y, ref["y"], what=f"instance_norm y, batch {n}")
         nt.assert_close(new_rm, ref["running_mean"])
         nt.assert_close(new_rv, ref["running_var"])
-    # Channels-last takes the column strategy, which has no dynamic form.
-    with pytest.raises(normlir.CompileError,
-                       match="a kernel with dynamic sizes takes the row "
-                             "strategy only"):
-        normlir.compile(normlir.Spec("group_norm", "f32", (-1, 5, 7, 6),
-                                     num_groups=3, channels_last=True))
+
+
+# (N, H, W): empty, one element, odd, short and long rows, a spatial size
+# of 0, and sizes past the variants' thresholds (threads, prefetch).
+CHANNEL_SHAPES = [(1, 1, 2), (2, 5, 7), (3, 1, 40), (2, 33, 17), (1, 64, 64),
+                  (4, 90, 100), (0, 3, 3), (2, 0, 5)]
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("channels,groups", [(6, 3), (128, 4)])
+def test_channel_norms_every_dimension(rng, channels_last, channels, groups):
+    """BatchNorm, GroupNorm and InstanceNorm over ``?xCx?x?`` (NCHW and
+    channels-last): one kernel each (the row, segment or column strategy
+    with runtime sizes) for every tested shape, with the saved and running
+    statistics; BatchNorm's empty batch keeps the running statistics."""
+    c = channels
+    order = (lambda s: (s[0], s[2], s[3], s[1])) if channels_last else tuple
+    kw = dict(weight=True, bias=True, channels_last=channels_last)
+    gn = normlir.compile(normlir.Spec("group_norm", "f32", order((-1, c, -1,
+                                                                  -1)),
+                                      num_groups=groups, save_stats=True,
+                                      **kw))
+    inorm = normlir.compile(normlir.Spec("instance_norm", "f32",
+                                         order((-1, c, -1, -1)),
+                                         running_stats=True, training=True,
+                                         **kw))
+    bn = normlir.compile(normlir.Spec("batch_norm", "f32",
+                                      order((-1, c, -1, -1)), training=True,
+                                      running_stats=True, batches_tracked=True,
+                                      save_stats=True, **kw))
+    w = rng.uniform(0.5, 1.5, c).astype(np.float32)
+    b = rng.standard_normal(c).astype(np.float32)
+    rm = rng.standard_normal(c).astype(np.float32)
+    rv = rng.uniform(0.5, 2, c).astype(np.float32)
+    nbt = np.array(3, np.int64)
+    to_nchw = ((lambda a: np.ascontiguousarray(np.moveaxis(a, -1, 1)))
+               if channels_last else (lambda a: a))
+    for n, h, wd in CHANNEL_SHAPES:
+        xc = (rng.standard_normal((n, c, h, wd)) * 2 + 3).astype(np.float32)
+        x = (np.ascontiguousarray(np.moveaxis(xc, 1, -1)) if channels_last
+             else xc)
+        what = f"{(n, c, h, wd)}, channels_last={channels_last}"
+        y, mean, rstd = gn(x, w, b)
+        assert mean.shape == (n, groups)
+        if xc.size:
+            ref = nt.ref_group_norm(xc, groups, w, b)
+            nt.assert_close(to_nchw(y), ref["y"], what=f"group_norm {what}")
+            nt.assert_close(rstd, ref["rstd"], what=f"group_norm rstd {what}")
+        if xc.size and h * wd > 1:
+            y, new_rm, new_rv = inorm(x, w, b, rm, rv)
+            ref = nt.ref_instance_norm(xc, w, b, running_mean=rm,
+                                       running_var=rv, training=True)
+            nt.assert_close(to_nchw(y), ref["y"],
+                            what=f"instance_norm {what}")
+            nt.assert_close(new_rm, ref["running_mean"])
+            nt.assert_close(new_rv, ref["running_var"])
+        y, save_mean, save_rstd, new_rm, new_rv, new_nbt = bn(x, w, b, rm, rv,
+                                                              nbt)
+        assert new_nbt == 4
+        if not xc.size:
+            # PyTorch: the running statistics stay, zeros are saved.
+            assert y.shape == x.shape
+            np.testing.assert_array_equal(new_rm, rm)
+            np.testing.assert_array_equal(new_rv, rv)
+            np.testing.assert_array_equal(save_mean, 0)
+            np.testing.assert_array_equal(save_rstd, 0)
+            continue
+        ref = nt.ref_batch_norm(xc, w, b, rm, rv, nbt, training=True)
+        nt.assert_close(to_nchw(y), ref["y"], what=f"batch_norm {what}")
+        for name, got in (("save_mean", save_mean), ("save_rstd", save_rstd),
+                          ("running_mean", new_rm),
+                          ("running_var", new_rv)):
+            nt.assert_close(got, ref[name], what=f"batch_norm {name} {what}")
+    # One value per channel: PyTorch's error, as a status, nothing written.
+    x = np.ones(order((1, c, 1, 1)), np.float32)
+    y = np.full_like(x, 7.0)
+    with pytest.raises(normlir.InvalidArgumentError,
+                       match="norm.batch_norm: expected more than 1 value per "
+                             "channel when training"):
+        bn.function.call([x, w, b, rm, rv, nbt],
+                         [y] + [np.empty(c, np.float32) for _ in range(4)]
+                         + [np.empty((), np.int64)])
+    np.testing.assert_array_equal(y, 7.0)
+
+
+def test_channel_norms_16_bit_and_eval(rng):
+    """bf16 and f16 BatchNorm/GroupNorm over dynamic spatial dimensions,
+    and BatchNorm/InstanceNorm in eval (from running statistics)."""
+    c = 32
+    w = rng.uniform(0.5, 1.5, c).astype(np.float32)
+    b = rng.standard_normal(c).astype(np.float32)
+    for dtype, to, back, tol in (
+            ("bf16", nt.f32_to_bf16_bits, nt.bf16_bits_to_f32, 0.02),
+            ("f16", lambda a: a.astype(np.float16),
+             lambda a: a.astype(np.float32), 0.003)):
+        bn = normlir.compile(normlir.Spec("batch_norm", dtype, (-1, c, -1),
+                                          training=True, weight=True,
+                                          bias=True))
+        gn = normlir.compile(normlir.Spec("group_norm", dtype, (-1, c, -1),
+                                          num_groups=4, weight=True,
+                                          bias=True))
+        for shape in ((2, c, 5), (3, c, 77), (4, c, 1000)):
+            x = to((rng.standard_normal(shape) * 2 + 3).astype(np.float32))
+            xw, ww, bw = back(x), back(to(w)), back(to(b))
+            y = bn(x, to(w), to(b))
+            ref = nt.ref_batch_norm(xw, ww, bw, training=True)["y"]
+            assert np.abs(back(y) - ref).max() < tol, (dtype, shape)
+            y = gn(x, to(w), to(b))
+            ref = nt.ref_group_norm(xw, 4, ww, bw)["y"]
+            assert np.abs(back(y) - ref).max() < tol, (dtype, shape)
+    rm = rng.standard_normal(c).astype(np.float32)
+    rv = rng.uniform(0.5, 2, c).astype(np.float32)
+    bn = normlir.compile(normlir.Spec("batch_norm", "f32", (-1, c, -1, -1),
+                                      running_stats=True, weight=True))
+    inorm = normlir.compile(normlir.Spec("instance_norm", "f32", (-1, c, -1),
+                                         running_stats=True))
+    for shape in ((1, c, 1, 1), (3, c, 5, 9), (0, c, 2, 2)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        nt.assert_close(bn(x, w, rm, rv),
+                        nt.ref_batch_norm(x, w, None, rm, rv,
+                                          training=False)["y"])
+        x = x.reshape(shape[0], c, shape[2] * shape[3])
+        nt.assert_close(inorm(x, rm, rv),
+                        nt.ref_instance_norm(x, running_mean=rm,
+                                             running_var=rv,
+                                             training=False)["y"])
 
 
 def test_spec_refuses_dynamic_normalized_and_channel_dims():
@@ -281,25 +401,6 @@ def test_spec_refuses_dynamic_normalized_and_channel_dims():
                        match="negative dimension -2"):
         normlir.Spec("layer_norm", "f32", (-2, 8),
                      normalized_shape=(8,)).mlir()
-    # BatchNorm with dynamic dimensions, and the other channel norms with
-    # dynamic spatial dimensions, are not lowered yet.
-    with pytest.raises(normlir.CompileError,
-                       match="norm.batch_norm with dynamic dimensions is not "
-                             "lowered yet"):
-        normlir.compile(normlir.Spec("batch_norm", "f32", (-1, 3, 8, 8),
-                                     training=True))
-    with pytest.raises(normlir.CompileError,
-                       match="norm.group_norm with dynamic dimensions is not "
-                             "lowered yet"):
-        normlir.compile(normlir.Spec("group_norm", "f32", (2, 6, -1),
-                                     num_groups=3))
-    # InstanceNorm from running statistics (eval) broadcasts them over the
-    # batch: no dynamic kernel; functional specializes it per shape.
-    with pytest.raises(normlir.CompileError,
-                       match="norm.instance_norm with dynamic dimensions is "
-                             "not lowered yet"):
-        normlir.compile(normlir.Spec("instance_norm", "f32", (-1, 4, 3, 5),
-                                     running_stats=True))
     from normlir import functional as F
     rm, rv = np.zeros(4, np.float32), np.ones(4, np.float32)
     for n in (2, 3):
@@ -380,6 +481,32 @@ def test_functional_policy(rng):
             x = torch.randn(n, 8, 6)
             y = F.group_norm(x, 4, gw)
             ref = torch.nn.functional.group_norm(x.double(), 4, gw.double())
+            nt.assert_close(y.numpy(), ref.numpy())
+        assert normlir.cache_info().misses - before == 2
+
+        # BatchNorm (channels-last too) and InstanceNorm: every dimension
+        # but the channels'; one value per channel is PyTorch's error.
+        rm, rv = torch.zeros(8), torch.ones(8)
+        for fmt in (torch.contiguous_format, torch.channels_last):
+            before = normlir.cache_info().misses
+            for shape in ((2, 8, 3, 5), (3, 8, 4, 4), (1, 8, 7, 2)):
+                x = torch.randn(shape).to(memory_format=fmt)
+                a, c = rm.clone(), rv.clone()
+                y = F.batch_norm(x, a, c, gw, None, training=True)
+                ra, rc = rm.clone(), rv.clone()
+                ref = torch.nn.functional.batch_norm(x, ra, rc, gw, None,
+                                                     training=True)
+                torch.testing.assert_close(y, ref, rtol=1e-4, atol=1e-5)
+                torch.testing.assert_close(a, ra)
+                torch.testing.assert_close(c, rc)
+            assert normlir.cache_info().misses - before == 2
+        with pytest.raises(ValueError, match="more than 1 value per channel"):
+            F.batch_norm(torch.randn(1, 8, 1, 1), rm, rv, training=True)
+        before = normlir.cache_info().misses
+        for shape in ((2, 8, 9), (2, 8, 10), (5, 8, 3)):
+            x = torch.randn(shape)
+            y = F.instance_norm(x)
+            ref = torch.nn.functional.instance_norm(x.double())
             nt.assert_close(y.numpy(), ref.numpy())
         assert normlir.cache_info().misses - before == 2
 

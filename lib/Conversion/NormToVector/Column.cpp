@@ -92,11 +92,11 @@ private:
   /// flat run, tracking the lane of each vector.
   void emitApply();
 
-  int64_t p0, r1, p1, r2;
+  int64_t p1, r2;
   /// Contiguous elements of a row of R1.
   int64_t lanes;
   /// Chunks of R1 (only non-empty ones) and rows per chunk.
-  int64_t numChunks, chunkLen;
+  Extent numChunks = 1, chunkLen = 1;
   /// Per-sample length of the lane vectors: `lanes` plus one vector.
   int64_t ext;
   /// Per-lane apply vectors (f32, `ext` per sample); laneMean only for
@@ -111,14 +111,35 @@ private:
 
 ColumnEmitter::ColumnEmitter(OpBuilder &b, KernelOp op,
                              const KernelLayout &layout, ScheduleAttr schedule)
-    : VectorEmitter(b, op, layout, schedule), p0(l.size[Run::P0]),
-      r1(l.size[Run::R1]), p1(l.size[Run::P1]), r2(l.size[Run::R2]),
-      lanes(p1 * r2) {
-  // Chunks of ceil(R1 / chunks) rows; only non-empty ones are kept.
-  numChunks =
-      std::min<int64_t>(std::max<int64_t>(chunks, 1), std::max<int64_t>(r1, 1));
-  chunkLen = std::max<int64_t>((r1 + numChunks - 1) / numChunks, 1);
-  numChunks = std::max<int64_t>((r1 + chunkLen - 1) / chunkLen, 1);
+    : VectorEmitter(b, op, layout, schedule), p1(l.size[Run::P1]),
+      r2(l.size[Run::R2]), lanes(p1 * r2) {
+  if (r1Len.isStatic()) {
+    // Chunks of ceil(R1 / chunks) rows; only non-empty ones are kept.
+    int64_t r1 = r1Len.fixed;
+    int64_t k = std::min<int64_t>(std::max<int64_t>(chunks, 1),
+                                  std::max<int64_t>(r1, 1));
+    int64_t len = std::max<int64_t>((r1 + k - 1) / k, 1);
+    chunkLen = len;
+    numChunks = std::max<int64_t>((r1 + len - 1) / len, 1);
+  } else {
+    // At least `chunks` chunks where R1 has the rows, more where a chunk
+    // would fill more than kColumnChunkBytes of L2 (the choice the
+    // selection makes for a static R1, here at run time).
+    int64_t rowBytes =
+        lanes *
+        std::max<int64_t>(
+            cast<MemRefType>(x.getType()).getElementTypeBitWidth() / 8, 1);
+    int64_t maxRows = std::max<int64_t>(kColumnChunkBytes / rowBytes, 1);
+    Value r1 = r1Len.value;
+    Value per = arith::CeilDivUIOp::create(b, loc, r1,
+                                           cI(std::max<int64_t>(chunks, 1)));
+    Value len = arith::MaxUIOp::create(
+        b, loc, arith::MinUIOp::create(b, loc, per, cI(maxRows)), cI(1));
+    chunkLen = len;
+    numChunks = arith::MaxUIOp::create(
+                    b, loc, arith::CeilDivUIOp::create(b, loc, r1, len), cI(1))
+                    .getResult();
+  }
   // The apply's per-lane vectors of each sample are extended by one vector
   // that repeats them from lane 0, so a vector load starting at any lane
   // reads on across the row boundary.
@@ -126,16 +147,14 @@ ColumnEmitter::ColumnEmitter(OpBuilder &b, KernelOp op,
 }
 
 void ColumnEmitter::emit() {
-  auto applyType = MemRefType::get({std::max<int64_t>(p0 * ext, 1)}, f32Type);
-  laneMean = centered ? memref::AllocOp::create(b, loc, applyType).getResult()
-                      : Value();
-  laneScale = memref::AllocOp::create(b, loc, applyType);
-  laneBias = memref::AllocOp::create(b, loc, applyType);
+  Extent applyLen = emul(p0Len, ext);
+  laneMean = centered ? allocScratch(applyLen, f32Type) : Value();
+  laneScale = allocScratch(applyLen, f32Type);
+  laneBias = allocScratch(applyLen, f32Type);
   if (stats) {
-    auto partType = MemRefType::get(
-        {std::max<int64_t>(p0 * numChunks * lanes, 1)}, b.getF64Type());
-    partA = memref::AllocOp::create(b, loc, partType);
-    partB = memref::AllocOp::create(b, loc, partType);
+    Extent partLen = emul(emul(p0Len, numChunks), lanes);
+    partA = allocScratch(partLen, b.getF64Type());
+    partB = allocScratch(partLen, b.getF64Type());
     emitChunkPartials();
     emitCombine();
   } else {
@@ -150,7 +169,11 @@ void ColumnEmitter::emit() {
 
 std::pair<Value, Value> ColumnEmitter::chunkRows(Value c) {
   Value lo = imul(c, chunkLen);
-  Value hi = arith::MinUIOp::create(b, loc, iadd(lo, chunkLen), cI(r1));
+  Value hi =
+      arith::MinUIOp::create(b, loc, iadd(lo, idx(chunkLen)), idx(r1Len));
+  // An empty R1 has one chunk of no rows.
+  if (!r1Len.isStatic())
+    lo = arith::MinUIOp::create(b, loc, lo, hi);
   return {lo, hi};
 }
 
@@ -201,7 +224,7 @@ void ColumnEmitter::wrapLanes(Value q0) {
 //===----------------------------------------------------------------------===//
 
 void ColumnEmitter::emitChunkPartials() {
-  parallelLoop(p0 * numChunks, [&](Value j) {
+  parallelLoop(emul(p0Len, numChunks), [&](Value j) {
     Value q0 = idiv(j, numChunks), c = irem(j, numChunks);
     int64_t blockLanes = vl * unroll;
     int64_t fullBlocks = lanes / blockLanes;
@@ -236,7 +259,7 @@ SmallVector<Value> ColumnEmitter::sumOverRows(const LaneBlock &blk,
     SmallVector<Value> accs =
         forLoop(blo, bhi, inits, [&](Value row, ValueRange args) {
           SmallVector<Value> a(args);
-          Value rowBase = imul(iadd(imul(blk.q0, r1), row), lanes);
+          Value rowBase = imul(iadd(imul(blk.q0, r1Len), row), lanes);
           for (int64_t u = 0; u < blk.count; ++u)
             body(u,
                  loadVec(x, iadd(iadd(rowBase, blk.lane0), u * vl),
@@ -297,7 +320,7 @@ void ColumnEmitter::emitLaneBlock(const LaneBlock &blk, Value c) {
 //===----------------------------------------------------------------------===//
 
 void ColumnEmitter::emitCombine() {
-  parallelLoop(p0, [&](Value q0) {
+  parallelLoop(p0Len, [&](Value q0) {
     forLoop(p1, [&](Value q1) { combineStatistic(q0, q1); });
     wrapLanes(q0);
   });
@@ -312,7 +335,7 @@ void ColumnEmitter::combineStatistic(Value q0, Value q1) {
   // The chunk partials of the statistic's R2 columns, column by column:
   // M2 are sums of squares without centering.
   Moments m = statistics.combine(
-      b.getF64Type(), {r2, numChunks}, r1 * r2,
+      b.getF64Type(), {r2, numChunks}, emul(r1Len, r2),
       [&](ValueRange jc, bool withM2) -> Moments {
         Value at = partialAt(q0, jc[1], iadd(imul(q1, r2), jc[0]));
         if (!centered)
@@ -321,7 +344,7 @@ void ColumnEmitter::combineStatistic(Value q0, Value q1) {
         Value mean = loadWide(partA, at);
         return {n, mean, withM2 ? loadWide(partB, at) : Value()};
       });
-  Statistics st = statistics.finalize(m, r1 * r2);
+  Statistics st = statistics.finalize(m, emul(r1Len, r2));
   statistics.store(st, ArrayRef<Value>(outs).drop_front(), t);
   fillLanes(q0, q1, st.mean, st.rstd);
 }
@@ -331,7 +354,7 @@ void ColumnEmitter::combineStatistic(Value q0, Value q1) {
 //===----------------------------------------------------------------------===//
 
 void ColumnEmitter::emitLanesFromInputs() {
-  parallelLoop(p0, [&](Value q0) {
+  parallelLoop(p0Len, [&](Value q0) {
     forLoop(p1, [&](Value q1) {
       Value t = iadd(imul(q0, p1), q1);
       fillLanes(q0, q1, inMean ? loadScalar(inMean, t) : Value(),
@@ -342,20 +365,9 @@ void ColumnEmitter::emitLanesFromInputs() {
 }
 
 void ColumnEmitter::emitApply() {
-  int64_t tasksPerSample = 1;
-  int64_t wanted =
-      (kApplyTasks + std::max<int64_t>(p0, 1) - 1) / std::max<int64_t>(p0, 1);
-  for (int64_t d = std::min<int64_t>(r1, wanted); d > 1; --d)
-    if (r1 % d == 0) {
-      tasksPerSample = d;
-      break;
-    }
-  int64_t rowsPerTask = r1 / tasksPerSample;
-  int64_t len = rowsPerTask * lanes;
-  parallelLoop(p0 * tasksPerSample, [&](Value j) {
-    Value q0 = idiv(j, tasksPerSample);
+  // Each task: rows of sample q0 from element `start`, one flat run.
+  auto task = [&](Value q0, Value start, const Extent &len) {
     Value laneBase = imul(q0, ext);
-    Value start = imul(j, len);
     auto element = [&](Value off, Value lane, Value mask, bool aligned) {
       Value v = loadVec(x, iadd(start, off), mask);
       Value at = iadd(laneBase, lane);
@@ -365,20 +377,62 @@ void ColumnEmitter::emitApply() {
       storeVec(r, y, iadd(start, off), mask, aligned);
     };
     flatLoop(start, len, lanes, element);
-  });
+  };
+  if (p0Len.isStatic() && r1Len.isStatic()) {
+    int64_t p0 = p0Len.fixed, r1 = r1Len.fixed;
+    int64_t tasksPerSample = 1;
+    int64_t wanted =
+        (kApplyTasks + std::max<int64_t>(p0, 1) - 1) / std::max<int64_t>(p0, 1);
+    for (int64_t d = std::min<int64_t>(r1, wanted); d > 1; --d)
+      if (r1 % d == 0) {
+        tasksPerSample = d;
+        break;
+      }
+    int64_t len = r1 / tasksPerSample * lanes;
+    parallelLoop(p0 * tasksPerSample, [&](Value j) {
+      task(idiv(j, tasksPerSample), imul(j, len), len);
+    });
+    return;
+  }
+  // At run time: about kApplyTasks tasks in all, each sample's rows in
+  // ranges of ceil(R1 / tasks per sample) rows, the last one shorter.
+  Value p0 = idx(p0Len), r1 = idx(r1Len);
+  Value wanted = arith::CeilDivUIOp::create(
+      b, loc, cI(kApplyTasks), arith::MaxUIOp::create(b, loc, p0, cI(1)));
+  Value per = arith::MaxUIOp::create(
+      b, loc, arith::MinUIOp::create(b, loc, wanted, r1), cI(1));
+  Value rowsPerTask = arith::MaxUIOp::create(
+      b, loc, arith::CeilDivUIOp::create(b, loc, r1, per), cI(1));
+  Value tasksPerSample = arith::CeilDivUIOp::create(b, loc, r1, rowsPerTask);
+  parallelLoop(arith::MulIOp::create(b, loc, p0, tasksPerSample).getResult(),
+               [&](Value j) {
+                 Value q0 = idiv(j, Extent(tasksPerSample));
+                 Value lo = arith::MulIOp::create(
+                     b, loc, irem(j, Extent(tasksPerSample)), rowsPerTask);
+                 Value hi =
+                     arith::MinUIOp::create(b, loc, iadd(lo, rowsPerTask), r1);
+                 Value rows = arith::SubIOp::create(b, loc, hi, lo);
+                 task(q0, imul(iadd(imul(q0, r1Len), lo), lanes),
+                      Extent(imul(rows, lanes)));
+               });
 }
 
 LogicalResult
 LowerColumnKernel::matchAndRewrite(KernelOp op,
                                    PatternRewriter &rewriter) const {
   std::optional<VectorKernel> kernel =
-      matchVectorKernel(op, norm::Strategy::Column, rewriter);
+      matchVectorKernel(op, norm::Strategy::Column, rewriter,
+                        /*dynamicSizes=*/true);
   if (!kernel)
     return failure();
   const KernelLayout &layout = kernel->layout;
   if (layout.paramsAlongR1)
     return op.emitError() << "schedule strategy \"column\" needs parameters "
                              "constant along R1; layout "
+                          << layout.str();
+  if (layout.isDynamic(Run::P1) || layout.isDynamic(Run::R2))
+    return op.emitError() << "schedule strategy \"column\" needs static "
+                             "rows (P1 x R2 lanes); layout "
                           << layout.str();
   rewriter.setInsertionPoint(op);
   ColumnEmitter(rewriter, op, layout, kernel->schedule).emit();

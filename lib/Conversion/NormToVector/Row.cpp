@@ -65,22 +65,19 @@ private:
 } // namespace
 
 void RowEmitter::emitApplyOnly() {
-  int64_t n = l.size[Run::R2];
+  const Extent &n = r2Len;
   auto body = [&](Value s) {
     applySegment(s, imul(s, n), inMean ? loadScalar(inMean, s) : Value(),
                  loadScalar(inRstd, s));
   };
-  if (l.hasDynamicSize())
-    parallelLoop(buildNumSegments(b, loc, op, l), body);
-  else
-    parallelLoop(l.numSegments(), body);
+  parallelLoop(numSegmentsLen(), body);
 }
 
 void RowEmitter::emitRows() {
-  if (l.hasDynamicSize()) {
+  if (!numSegmentsLen().isStatic()) {
     // The same split as below at run time: at most rowTasks ranges of
     // ceil(rows / rowTasks) rows (none for 0 rows).
-    Value rows = buildNumSegments(b, loc, op, l);
+    Value rows = numSegmentsLen().value;
     Value one = cI(1);
     Value chunk = arith::MaxUIOp::create(
         b, loc, arith::CeilDivUIOp::create(b, loc, rows, cI(rowTasks)), one);
@@ -115,7 +112,7 @@ void RowEmitter::emitRows() {
 }
 
 void RowEmitter::emitRow(Value s, Value last) {
-  int64_t n = l.size[Run::R2];
+  const Extent &n = r2Len;
   Value base = imul(s, n);
   Value mean, rstd;
   if (centered) {
@@ -139,14 +136,6 @@ LogicalResult LowerRowKernel::matchAndRewrite(KernelOp op,
   if (!kernel)
     return failure();
   const KernelLayout &layout = kernel->layout;
-  // Rows of a dynamic length, or a dynamic count of segments per row
-  // (R1, P1), are not lowered yet: norm-select-schedule does not choose
-  // the row strategy for them.
-  if (layout.isDynamic(Run::R2) || layout.isDynamic(Run::R1) ||
-      layout.isDynamic(Run::P1))
-    return op.emitError() << "the row strategy takes a dynamic number of "
-                             "rows only (P0), layout "
-                          << layout.str();
   if (layout.size[Run::R1] != 1)
     return op.emitError() << "schedule strategy \"row\" needs R1 = 1, but "
                              "the kernel's layout is "

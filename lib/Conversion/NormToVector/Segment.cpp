@@ -62,47 +62,50 @@ private:
 } // namespace
 
 void SegmentEmitter::allocateScratch() {
-  auto statType =
-      MemRefType::get({std::max<int64_t>(l.numStats(), 1)}, f32Type);
-  statMean = memref::AllocOp::create(b, loc, statType);
-  statRstd = memref::AllocOp::create(b, loc, statType);
-  auto scratch =
-      MemRefType::get({std::max<int64_t>(l.numSegments(), 1)}, b.getF64Type());
-  segA = memref::AllocOp::create(b, loc, scratch);
-  segB = memref::AllocOp::create(b, loc, scratch);
+  statMean = allocScratch(numStatsLen(), f32Type);
+  statRstd = allocScratch(numStatsLen(), f32Type);
+  segA = allocScratch(numSegmentsLen(), b.getF64Type());
+  segB = allocScratch(numSegmentsLen(), b.getF64Type());
 }
 
 void SegmentEmitter::emitSegmentStats() {
-  int64_t n = l.size[Run::R2];
-  parallelLoop(l.numSegments(), [&](Value s) {
-    Value base = imul(s, n);
+  parallelLoop(numSegmentsLen(), [&](Value s) {
+    Value base = imul(s, r2Len);
     if (centered) {
-      auto [m, v] = runMoments(base, n, /*wide=*/true);
+      auto [m, v] = runMoments(base, r2Len, /*wide=*/true);
       storeScalar(m, segA, s);
       storeScalar(v, segB, s);
     } else {
-      storeScalar(toF64(runMeanSquare(base, n)), segA, s);
+      storeScalar(toF64(runMeanSquare(base, r2Len)), segA, s);
     }
   });
 }
 
 void SegmentEmitter::emitCombine() {
-  int64_t r1 = l.size[Run::R1], p1 = l.size[Run::P1], r2 = l.size[Run::R2];
-  parallelLoop(l.numStats(), [&](Value t) {
-    Value first = iadd(imul(idiv(t, p1), r1 * p1), irem(t, p1));
+  int64_t p1 = l.size[Run::P1];
+  Extent count = emul(r1Len, r2Len);
+  parallelLoop(numStatsLen(), [&](Value t) {
+    Value first = iadd(imul(idiv(t, p1), emul(r1Len, p1)), irem(t, p1));
     // Segment k holds R2 values: its mean and variance (moments) or mean
     // square.
     Moments m = statistics.combine(
-        b.getF64Type(), {r1}, r1 * r2,
+        b.getF64Type(), {r1Len}, count,
         [&](ValueRange k, bool withM2) -> Moments {
           Value sk = iadd(first, imul(k[0], p1));
-          Value n = cD(double(r2));
+          // Its count, as f64.
+          Value n = r2Len.isStatic()
+                        ? cD(double(r2Len.fixed))
+                        : arith::UIToFPOp::create(
+                              b, loc, b.getF64Type(),
+                              arith::IndexCastUIOp::create(
+                                  b, loc, b.getI64Type(), r2Len.value))
+                              .getResult();
           if (!centered)
             return {n, Value(), fmul(loadWide(segA, sk), n)};
           Value mean = loadWide(segA, sk);
           return {n, mean, withM2 ? fmul(loadWide(segB, sk), n) : Value()};
         });
-    Statistics st = statistics.finalize(m, r1 * r2);
+    Statistics st = statistics.finalize(m, count);
     statistics.store(st, ArrayRef<Value>(outs).drop_front(), t);
     if (centered)
       storeScalar(st.mean, statMean, t);
@@ -111,28 +114,28 @@ void SegmentEmitter::emitCombine() {
 }
 
 void SegmentEmitter::emitApply() {
-  int64_t n = l.size[Run::R2];
   Value meanBuf = stats ? (centered ? statMean : Value()) : inMean;
   Value rstdBuf = stats ? statRstd : inRstd;
-  parallelLoop(l.numSegments(), [&](Value s) {
+  parallelLoop(numSegmentsLen(), [&](Value s) {
     Value t = segmentStat(s);
     Value mean = meanBuf ? loadScalar(meanBuf, t) : Value();
-    applySegment(s, imul(s, n), mean, loadScalar(rstdBuf, t));
+    applySegment(s, imul(s, r2Len), mean, loadScalar(rstdBuf, t));
   });
 }
 
 Value SegmentEmitter::segmentStat(Value s) {
-  int64_t r1 = l.size[Run::R1], p1 = l.size[Run::P1];
-  if (r1 == 1)
+  int64_t p1 = l.size[Run::P1];
+  if (r1Len.isStatic() && r1Len.fixed == 1)
     return s;
-  return iadd(imul(idiv(s, r1 * p1), p1), irem(s, p1));
+  return iadd(imul(idiv(s, emul(r1Len, p1)), p1), irem(s, p1));
 }
 
 LogicalResult
 LowerSegmentKernel::matchAndRewrite(KernelOp op,
                                     PatternRewriter &rewriter) const {
   std::optional<VectorKernel> kernel =
-      matchVectorKernel(op, norm::Strategy::Segment, rewriter);
+      matchVectorKernel(op, norm::Strategy::Segment, rewriter,
+                        /*dynamicSizes=*/true);
   if (!kernel)
     return failure();
   rewriter.setInsertionPoint(op);

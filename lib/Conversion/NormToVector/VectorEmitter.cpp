@@ -123,7 +123,7 @@ void VectorEmitter::parallelLoop(Value n, function_ref<void(Value)> body) {
 }
 
 void VectorEmitter::flatLoop(
-    Value start, int64_t len, int64_t lanes,
+    Value start, const Extent &len, int64_t lanes,
     function_ref<void(Value, Value, Value, bool)> body) {
   auto laneOf = [&](Value off) { return irem(off, lanes); };
   // The lane advances by vl per vector: one compare instead of a division.
@@ -146,26 +146,48 @@ void VectorEmitter::flatLoop(
               return {step(args[0])};
             });
   };
-  if (!nontemporal || len < kMinStreamRun) {
-    int64_t full = len / vl;
+  auto plain = [&] {
+    if (!len.isStatic()) {
+      Value full = idiv(len.value, vl);
+      fullRun(cI(0), full, false);
+      Value tail = imul(full, vl);
+      maskedTail(tail, len,
+                 [&](Value mask) { body(tail, laneOf(tail), mask, false); });
+      return;
+    }
+    int64_t full = len.fixed / vl;
     if (full > 0)
       fullRun(cI(0), cI(full), false);
-    if (len % vl)
-      body(cI(full * vl), laneOf(cI(full * vl)), tailMask(len % vl), false);
+    if (len.fixed % vl)
+      body(cI(full * vl), laneOf(cI(full * vl)), tailMask(len.fixed % vl),
+           false);
+  };
+  if (!nontemporal || (len.isStatic() && len.fixed < kMinStreamRun)) {
+    plain();
     return;
   }
-  Value head = streamHead(y, start, len);
-  forLoop(cI(0), idiv(iadd(head, vl - 1), vl), {},
-          [&](Value i, ValueRange) -> SmallVector<Value> {
-            Value off = imul(i, vl);
-            body(off, laneOf(off), maskTo(sub(head, off)), false);
-            return {};
-          });
-  Value full = idiv(sub(cI(len), head), vl);
-  fullRun(head, full, true);
-  Value tail = iadd(head, imul(full, vl));
-  maskedTail(tail, len,
-             [&](Value mask) { body(tail, laneOf(tail), mask, false); });
+  auto streaming = [&] {
+    Value head = streamHead(y, start, len);
+    forLoop(cI(0), idiv(iadd(head, vl - 1), vl), {},
+            [&](Value i, ValueRange) -> SmallVector<Value> {
+              Value off = imul(i, vl);
+              body(off, laneOf(off), maskTo(sub(head, off)), false);
+              return {};
+            });
+    Value full = idiv(sub(idx(len), head), vl);
+    fullRun(head, full, true);
+    Value tail = iadd(head, imul(full, vl));
+    maskedTail(tail, len,
+               [&](Value mask) { body(tail, laneOf(tail), mask, false); });
+  };
+  if (len.isStatic()) {
+    streaming();
+    return;
+  }
+  // Short runs store normally (kMinStreamRun), decided at run time.
+  ifThenElse(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, len.value,
+                                   cI(kMinStreamRun)),
+             streaming, plain);
 }
 
 //===----------------------------------------------------------------------===//
@@ -173,14 +195,17 @@ void VectorEmitter::flatLoop(
 //===----------------------------------------------------------------------===//
 
 Value VectorEmitter::segmentParamOffset(Value s) {
-  int64_t r1 = l.size[Run::R1], p1 = l.size[Run::P1];
+  auto hasParams = [&](Run run) {
+    return llvm::any_of(l.dims[run],
+                        [&](int64_t d) { return l.paramStride[d] != 0; });
+  };
   Value off;
-  if (!l.dims[Run::P0].empty())
-    off = addOpt(off, runParamOffset(Run::P0, idiv(s, r1 * p1)));
-  if (!l.dims[Run::R1].empty())
-    off = addOpt(off, runParamOffset(Run::R1, irem(idiv(s, p1), r1)));
-  if (!l.dims[Run::P1].empty())
-    off = addOpt(off, runParamOffset(Run::P1, irem(s, p1)));
+  if (hasParams(Run::P0))
+    off = addOpt(off, runParamOffset(Run::P0, idiv(s, emul(r1Len, p1Len))));
+  if (hasParams(Run::R1))
+    off = addOpt(off, runParamOffset(Run::R1, irem(idiv(s, p1Len), r1Len)));
+  if (hasParams(Run::P1))
+    off = addOpt(off, runParamOffset(Run::P1, irem(s, p1Len)));
   return off ? off : cI(0);
 }
 
@@ -204,14 +229,15 @@ std::pair<Value, Value> VectorEmitter::storeStats(Value t, Value mean,
 //===----------------------------------------------------------------------===//
 
 SmallVector<Value> VectorEmitter::reduceBlock(Value base, Value firstGroup,
-                                              int64_t count, ValueRange totals,
+                                              const Extent &count,
+                                              ValueRange totals,
                                               unsigned numAcc, ReduceBody body,
                                               Accumulate acc) {
   int64_t group = vl * unroll;
   SmallVector<Value> inits(unroll * numAcc,
                            acc == Accumulate::F64 ? zeroWide() : zeroV());
   SmallVector<Value> inner =
-      forLoop(cI(0), cI(count), inits, [&](Value g, ValueRange args) {
+      forLoop(cI(0), idx(count), inits, [&](Value g, ValueRange args) {
         SmallVector<Value> accs(args);
         Value start = iadd(base, imul(iadd(firstGroup, g), group));
         auto slot = [&](int64_t u) {
@@ -253,17 +279,53 @@ SmallVector<Value> VectorEmitter::reduceBlock(Value base, Value firstGroup,
   return out;
 }
 
-SmallVector<Value> VectorEmitter::reduceRun(Value base, int64_t n,
+SmallVector<Value> VectorEmitter::reduceRun(Value base, const Extent &len,
                                             unsigned numAcc, ReduceBody body,
                                             Accumulate acc) {
   bool wideTotals = acc != Accumulate::F32;
   SmallVector<Value> totals(numAcc, wideTotals ? zeroWide() : zeroV());
   int64_t group = vl * unroll;
-  int64_t groups = n / group;
   int64_t blockVectors = acc == Accumulate::F32BlocksF64Totals
                              ? kSquareBlockVectors
                              : kSumBlockVectors;
   int64_t blockGroups = std::max<int64_t>(1, blockVectors / unroll);
+  bool separate = acc == Accumulate::F32BlocksF64Totals;
+  if (!len.isStatic()) {
+    // The static path's blocks and last vectors, their counts at run time.
+    Value groups = idiv(len.value, group);
+    Value nBlocks = idiv(groups, blockGroups);
+    totals = forLoop(cI(0), nBlocks, totals, [&](Value blk, ValueRange tot) {
+      return reduceBlock(base, imul(blk, blockGroups), blockGroups, tot, numAcc,
+                         body, acc);
+    });
+    Value doneGroups = imul(nBlocks, blockGroups);
+    totals = reduceBlock(
+        base, doneGroups,
+        arith::SubIOp::create(b, loc, groups, doneGroups).getResult(), totals,
+        numAcc, body, acc);
+    Value done = imul(groups, group);
+    SmallVector<Value> rest =
+        separate ? SmallVector<Value>(numAcc, zeroV()) : totals;
+    Value full = idiv(arith::SubIOp::create(b, loc, len.value, done), vl);
+    rest = forLoop(cI(0), full, rest, [&](Value k, ValueRange args) {
+      SmallVector<Value> a(args);
+      body(loadVec(x, iadd(base, iadd(done, imul(k, vl)))), Value(), a);
+      return a;
+    });
+    Value tail = iadd(done, imul(full, vl));
+    rest = maskedTail(tail, len, rest, [&](Value mask) {
+      SmallVector<Value> a(rest);
+      body(loadVec(x, iadd(base, tail), mask), mask, a);
+      return a;
+    });
+    if (!separate)
+      return rest;
+    for (unsigned k = 0; k < numAcc; ++k)
+      totals[k] = fadd(totals[k], toF64(rest[k]));
+    return totals;
+  }
+  int64_t n = len.fixed;
+  int64_t groups = n / group;
   int64_t nBlocks = groups / blockGroups, remGroups = groups % blockGroups;
   if (nBlocks > 0)
     totals =
@@ -278,7 +340,6 @@ SmallVector<Value> VectorEmitter::reduceRun(Value base, int64_t n,
   if (done == n)
     return totals;
   // The last vectors: into the totals, or, with f32 blocks, into one more.
-  bool separate = acc == Accumulate::F32BlocksF64Totals;
   SmallVector<Value> rest =
       separate ? SmallVector<Value>(numAcc, zeroV()) : totals;
   for (; done + vl <= n; done += vl)
@@ -294,23 +355,32 @@ SmallVector<Value> VectorEmitter::reduceRun(Value base, int64_t n,
   return totals;
 }
 
-std::pair<Value, Value> VectorEmitter::runMoments(Value base, int64_t n,
+std::pair<Value, Value> VectorEmitter::runMoments(Value base, const Extent &n,
                                                   bool wide) {
   SmallVector<Value> s =
       reduceRun(base, n, 1, [&](Value v, Value, MutableArrayRef<Value> a) {
         a[0] = fadd(a[0], v);
       });
-  return runMomentsFrom(base, n, fdiv(hsum(s[0]), cF(double(n))), wide);
+  return runMomentsFrom(base, n, fdiv(hsum(s[0]), countF32(n)), wide);
 }
 
-std::pair<Value, Value> VectorEmitter::runMomentsOnePass(Value base, int64_t n,
-                                                         bool wide) {
+std::pair<Value, Value>
+VectorEmitter::runMomentsOnePass(Value base, const Extent &n, bool wide) {
   // The shift: the mean of the run's first vector. For data spread about a
   // mean, it lies within sqrt(kShiftMaxOffset) standard deviations of the
   // mean but for about 0.5% of runs with 8 lanes (|z| > sqrt(8)).
-  int64_t sample = std::min<int64_t>(n, vl);
-  Value first = loadVec(x, base, sample < vl ? tailMask(sample) : Value());
-  Value shift = fdiv(hsum(first), cF(double(sample)));
+  Value first, shift;
+  if (n.isStatic()) {
+    int64_t sample = std::min<int64_t>(n.fixed, vl);
+    first = loadVec(x, base, sample < vl ? tailMask(sample) : Value());
+    shift = fdiv(hsum(first), cF(double(sample)));
+  } else {
+    // A run shorter than a vector (none for 0: the NaN shift then takes
+    // the two passes, whose mean is 0 / 0 as torch's).
+    Value sample = arith::MinUIOp::create(b, loc, n.value, cI(vl));
+    first = loadVec(x, base, maskTo(sample));
+    shift = fdiv(hsum(first), countF32(sample));
+  }
   Value accurate;
   std::pair<Value, Value> onePass =
       runMomentsFrom(base, n, shift, wide, &accurate);
@@ -329,10 +399,11 @@ std::pair<Value, Value> VectorEmitter::runMomentsOnePass(Value base, int64_t n,
   return {ifOp.getResult(0), ifOp.getResult(1)};
 }
 
-std::pair<Value, Value> VectorEmitter::runMomentsFrom(Value base, int64_t n,
-                                                      Value m1, bool wide,
+std::pair<Value, Value> VectorEmitter::runMomentsFrom(Value base,
+                                                      const Extent &n, Value m1,
+                                                      bool wide,
                                                       Value *accurate) {
-  Value count = cF(double(n));
+  Value count = countF32(n);
   Value m1v = splat(m1);
   SmallVector<Value> t =
       reduceRun(base, n, 2, [&](Value v, Value mask, MutableArrayRef<Value> a) {
@@ -346,8 +417,8 @@ std::pair<Value, Value> VectorEmitter::runMomentsFrom(Value base, int64_t n,
       count, m1, t[0], t[1], wide ? b.getF64Type() : Type(), accurate);
 }
 
-Value VectorEmitter::runMeanSquare(Value base, int64_t n) {
-  return fdiv(pass1Sum(pass1Run(base, n)), cF(double(n)));
+Value VectorEmitter::runMeanSquare(Value base, const Extent &n) {
+  return fdiv(pass1Sum(pass1Run(base, n)), countF32(n));
 }
 
 void VectorEmitter::pass1Step(Value v, MutableArrayRef<Value> a) {
@@ -363,7 +434,7 @@ void VectorEmitter::pass1Step(Value v, MutableArrayRef<Value> a) {
   a[0] = fma(wide, wide, a[0]);
 }
 
-SmallVector<Value> VectorEmitter::pass1Run(Value base, int64_t n) {
+SmallVector<Value> VectorEmitter::pass1Run(Value base, const Extent &n) {
   return reduceRun(
       base, n, 1,
       [&](Value v, Value, MutableArrayRef<Value> a) { pass1Step(v, a); },
@@ -372,8 +443,9 @@ SmallVector<Value> VectorEmitter::pass1Run(Value base, int64_t n) {
                       : Accumulate::F32BlocksF64Totals);
 }
 
-void VectorEmitter::applyRun(Value base, int64_t n, Value mean, Value rstd,
-                             ParamRun pw, ParamRun pb, Value ahead) {
+void VectorEmitter::applyRun(Value base, const Extent &n, Value mean,
+                             Value rstd, ParamRun pw, ParamRun pb,
+                             Value ahead) {
   // Parameters constant along the run fold into one scale.
   RunApply a;
   a.base = base;
@@ -385,41 +457,66 @@ void VectorEmitter::applyRun(Value base, int64_t n, Value mean, Value rstd,
   a.scaleV = splat(a.fold && pw ? fmul(rstd, pw.scalar) : rstd);
   a.wConst = pw.scalar ? splat(pw.scalar) : Value();
   a.bConst = pb.scalar ? splat(pb.scalar) : Value();
-  bool streaming = nontemporal && n >= kMinStreamRun;
-  auto vectors = [&] {
-    vectorLoop(n, streaming ? base : Value(),
-               [&](Value off, Value mask, bool aligned) {
-                 applyVector(a, off, mask, aligned);
-               });
-  };
-  int64_t pairLen = 2 * vl, numPairs = n / pairLen;
-  if (!pairs || numPairs == 0) {
-    vectors();
-    return;
-  }
-  auto pairLoop = [&] {
-    forLoop(cI(0), cI(numPairs), {}, [&](Value k, ValueRange) {
-      applyPair(a, imul(k, pairLen), streaming);
-      return SmallVector<Value>{};
-    });
-    // Fewer than 2 * vl elements are left: plain stores.
-    int64_t done = numPairs * pairLen;
-    if (n - done >= vl) {
-      applyVector(a, cI(done), Value(), false);
-      done += vl;
+  int64_t pairLen = 2 * vl;
+  auto emit = [&](bool streaming) {
+    auto vectors = [&] {
+      vectorLoop(n, streaming ? base : Value(),
+                 [&](Value off, Value mask, bool aligned) {
+                   applyVector(a, off, mask, aligned);
+                 });
+    };
+    if (!pairs || (n.isStatic() && n.fixed < pairLen)) {
+      vectors();
+      return;
     }
-    if (done < n)
-      applyVector(a, cI(done), tailMask(n - done), false);
+    auto pairLoop = [&] {
+      Value numPairs =
+          n.isStatic() ? cI(n.fixed / pairLen) : idiv(n.value, pairLen);
+      forLoop(cI(0), numPairs, {}, [&](Value k, ValueRange) {
+        applyPair(a, imul(k, pairLen), streaming);
+        return SmallVector<Value>{};
+      });
+      // Fewer than 2 * vl elements are left: plain stores.
+      if (n.isStatic()) {
+        int64_t done = n.fixed / pairLen * pairLen;
+        if (n.fixed - done >= vl) {
+          applyVector(a, cI(done), Value(), false);
+          done += vl;
+        }
+        if (done < n.fixed)
+          applyVector(a, cI(done), tailMask(n.fixed - done), false);
+        return;
+      }
+      Value done = imul(numPairs, pairLen);
+      Value hasFull = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::uge,
+          arith::SubIOp::create(b, loc, n.value, done), cI(vl));
+      ifThenElse(hasFull, [&] { applyVector(a, done, Value(), false); });
+      Value tail = iadd(done, select(hasFull, cI(vl), cI(0)));
+      maskedTail(tail, n,
+                 [&](Value mask) { applyVector(a, tail, mask, false); });
+    };
+    if (!streaming) {
+      pairLoop();
+      return;
+    }
+    // Streaming pairs from the run's start need y aligned to a vector there
+    // (applyPair), i.e. no masked head; else the vectors with their head.
+    Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          streamHead(y, base, n), cI(0));
+    ifThenElse(aligned, pairLoop, vectors);
   };
-  if (!streaming) {
-    pairLoop();
+  if (n.isStatic()) {
+    emit(nontemporal && n.fixed >= kMinStreamRun);
     return;
   }
-  // Streaming pairs from the run's start need y aligned to a vector there
-  // (applyPair), i.e. no masked head; else the vectors with their head.
-  Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                        streamHead(y, base, n), cI(0));
-  ifThenElse(aligned, pairLoop, vectors);
+  if (!nontemporal) {
+    emit(false);
+    return;
+  }
+  Value longRun = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                        n.value, cI(kMinStreamRun));
+  ifThenElse(longRun, [&] { emit(true); }, [&] { emit(false); });
 }
 
 Value VectorEmitter::applyMath(const RunApply &a, Value v, Value wv, Value bv) {
@@ -452,12 +549,20 @@ void VectorEmitter::applySegment(Value s, Value base, Value mean, Value rstd,
                                  Value ahead) {
   Value pOff = (w || bias) ? segmentParamOffset(s) : Value();
   // The apply over inner run j of the segment (R2i elements).
-  forLoop(l.r2o, [&](Value j) {
+  auto inner = [&](Value j) {
     Value off = pOff ? iadd(pOff, imul(j, l.r2oParamStride)) : Value();
-    Value start = imul(j, l.r2i);
-    applyRun(iadd(base, start), l.r2i, mean, rstd,
+    Value start = imul(j, r2iLen);
+    applyRun(iadd(base, start), r2iLen, mean, rstd,
              paramRun(w, off, l.r2iParamStride),
              paramRun(bias, off, l.r2iParamStride),
              ahead ? iadd(ahead, start) : Value());
+  };
+  if (r2oLen.isStatic()) {
+    forLoop(r2oLen.fixed, inner);
+    return;
+  }
+  forLoop(cI(0), r2oLen.value, {}, [&](Value j, ValueRange) {
+    inner(j);
+    return SmallVector<Value>{};
   });
 }

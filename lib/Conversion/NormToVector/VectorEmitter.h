@@ -133,7 +133,9 @@ public:
         statistics(makeStatistics(target)), unroll(schedule.getUnroll()),
         chunks(schedule.getChunks()), nontemporal(schedule.getNontemporal()),
         parallel(schedule.getParallel()), rowTasks(schedule.getRowTasks()),
-        prefetch(schedule.getPrefetch()) {}
+        prefetch(schedule.getPrefetch()) {
+    initRunLengths();
+  }
 
 protected:
   //===--------------------------------------------------------------------===//
@@ -193,6 +195,18 @@ protected:
   /// address aligned to the vector size.
   void storeVec(mlir::Value v, mlir::Value mem, mlir::Value i,
                 mlir::Value mask = {}, bool streaming = false);
+  /// A 1-D scratch buffer of `n` elements of `elt`, at least one (a kernel
+  /// of no statistics allocates a valid buffer it never reads), sized at
+  /// run time where `n` is dynamic.
+  mlir::Value allocScratch(const norm::Extent &n, mlir::Type elt) {
+    if (n.isStatic())
+      return mlir::memref::AllocOp::create(
+          b, loc, mlir::MemRefType::get({std::max<int64_t>(n.fixed, 1)}, elt));
+    mlir::Value size = mlir::arith::MaxUIOp::create(b, loc, n.value, cI(1));
+    return mlir::memref::AllocOp::create(
+        b, loc, mlir::MemRefType::get({mlir::ShapedType::kDynamic}, elt),
+        mlir::ValueRange{size});
+  }
   /// `mem` (a 1-D parameter buffer) as f32: itself when it is f32, else a
   /// scratch copy converted once, so that a kernel that reads it for every
   /// row does not convert it again each time (bf16 on AVX2: two
@@ -212,17 +226,25 @@ protected:
   void parallelLoop(int64_t n, llvm::function_ref<void(mlir::Value)> body);
   /// parallelLoop over [0, n), `n` known at run time.
   void parallelLoop(mlir::Value n, llvm::function_ref<void(mlir::Value)> body);
+  void parallelLoop(const norm::Extent &n,
+                    llvm::function_ref<void(mlir::Value)> body) {
+    if (n.isStatic())
+      parallelLoop(n.fixed, body);
+    else
+      parallelLoop(n.value, body);
+  }
 
   /// Vectors over [0, n); with `streamBase`, split for streaming stores to
   /// y[streamBase + ...] (EmitterBase::streamLoop).
-  void vectorLoop(int64_t n, mlir::Value streamBase, VectorBody body) {
+  void vectorLoop(const norm::Extent &n, mlir::Value streamBase,
+                  VectorBody body) {
     streamLoop(n, streamBase ? y : mlir::Value(), streamBase, body);
   }
   /// Vectors over the flat run y[start, start + len) made of rows of
   /// `lanes` elements: `body(offset, lane, mask, aligned)` with the lane of
   /// the vector's first element. Streaming stores are split as in vectorLoop.
   void
-  flatLoop(mlir::Value start, int64_t len, int64_t lanes,
+  flatLoop(mlir::Value start, const norm::Extent &len, int64_t lanes,
            llvm::function_ref<void(mlir::Value, mlir::Value, mlir::Value, bool)>
                body);
 
@@ -254,27 +276,30 @@ protected:
   /// independent accumulator sets inside blocks of vectors, whose sums are
   /// added to the totals (so the rounding error grows with the block count
   /// and size, not the element count).
-  llvm::SmallVector<mlir::Value> reduceRun(mlir::Value base, int64_t n,
+  /// A dynamic `n` takes the same blocks, their count at run time, and its
+  /// last vectors as full ones and a masked tail.
+  llvm::SmallVector<mlir::Value> reduceRun(mlir::Value base,
+                                           const norm::Extent &n,
                                            unsigned numAcc, ReduceBody body,
                                            Accumulate acc = Accumulate::F32);
   /// One block of reduceRun: `count` groups of `unroll` vectors from group
   /// `firstGroup` into fresh accumulators, added pairwise into `totals`.
   llvm::SmallVector<mlir::Value>
-  reduceBlock(mlir::Value base, mlir::Value firstGroup, int64_t count,
-              mlir::ValueRange totals, unsigned numAcc, ReduceBody body,
-              Accumulate acc);
+  reduceBlock(mlir::Value base, mlir::Value firstGroup,
+              const norm::Extent &count, mlir::ValueRange totals,
+              unsigned numAcc, ReduceBody body, Accumulate acc);
   /// Mean and biased variance of x[base, base + n), two passes over the run
   /// (the second from cache). With `wide`, both are f64: a partial result
   /// that is combined further keeps the mean's low bits (the f32 rounding
   /// of a mean of 1e4 is large against a spread of 0.3).
-  std::pair<mlir::Value, mlir::Value> runMoments(mlir::Value base, int64_t n,
-                                                 bool wide = false);
+  std::pair<mlir::Value, mlir::Value>
+  runMoments(mlir::Value base, const norm::Extent &n, bool wide = false);
   /// The second pass of runMoments, given the provisional mean `m1`; with
   /// `accurate`, whether the results keep the two-pass accuracy
   /// (StatisticsBuilder::meanVarFromShiftedSums).
   std::pair<mlir::Value, mlir::Value>
-  runMomentsFrom(mlir::Value base, int64_t n, mlir::Value m1, bool wide = false,
-                 mlir::Value *accurate = nullptr);
+  runMomentsFrom(mlir::Value base, const norm::Extent &n, mlir::Value m1,
+                 bool wide = false, mlir::Value *accurate = nullptr);
   /// runMoments in one pass where that is as accurate: the sums about the
   /// mean of the run's first vector (its elements, if fewer), which are kept
   /// when the shift is near the mean (kShiftMaxOffset); otherwise (a shift
@@ -283,9 +308,9 @@ protected:
   /// converts or computes at about the rate memory delivers, a third of
   /// the kernel's work.
   std::pair<mlir::Value, mlir::Value>
-  runMomentsOnePass(mlir::Value base, int64_t n, bool wide = false);
+  runMomentsOnePass(mlir::Value base, const norm::Extent &n, bool wide = false);
   /// The mean of the squares of x[base, base + n).
-  mlir::Value runMeanSquare(mlir::Value base, int64_t n);
+  mlir::Value runMeanSquare(mlir::Value base, const norm::Extent &n);
 
   /// Pass 1 of the row statistics, one vector at a time: the plain sum
   /// (moments: a provisional mean, corrected by pass 2) or the sum of
@@ -313,13 +338,17 @@ protected:
                          !op.getPrologue().empty());
   }
   /// Pass 1 over x[base, base + n).
-  llvm::SmallVector<mlir::Value> pass1Run(mlir::Value base, int64_t n);
+  llvm::SmallVector<mlir::Value> pass1Run(mlir::Value base,
+                                          const norm::Extent &n);
 
   /// y[base, base + n) = apply(x[base, base + n)). With `ahead`, each
   /// vector also prefetches the inputs at the same offset from `ahead` (a
   /// later row, read from memory while this one is normalized from cache).
-  void applyRun(mlir::Value base, int64_t n, mlir::Value mean, mlir::Value rstd,
-                ParamRun pw, ParamRun pb, mlir::Value ahead = {});
+  /// A dynamic `n` streams its stores where it is at least kMinStreamRun at
+  /// run time.
+  void applyRun(mlir::Value base, const norm::Extent &n, mlir::Value mean,
+                mlir::Value rstd, ParamRun pw, ParamRun pb,
+                mlir::Value ahead = {});
   /// What applyRun computes each vector from: the run, the statistics and
   /// parameters as splats, or the parameter runs to load.
   struct RunApply {

@@ -93,10 +93,36 @@ Value toF32(OpBuilder &b, Location loc, Value v) {
                   });
 }
 
+/// The unbiased variance's factor n / (n - 1) for `n` values per statistic:
+/// the product of `x`'s dimensions `dims`, as an f32 scalar (computed at
+/// run time where one of them is dynamic).
+Value buildBesselFactor(OpBuilder &b, Location loc, Value x,
+                        ArrayRef<int64_t> dims) {
+  auto type = cast<RankedTensorType>(x.getType());
+  bool dynamic =
+      llvm::any_of(dims, [&](int64_t d) { return type.isDynamicDim(d); });
+  if (!dynamic) {
+    double n = 1;
+    for (int64_t d : dims)
+      n *= static_cast<double>(type.getDimSize(d));
+    return arith::ConstantOp::create(
+        b, loc, b.getF32FloatAttr(static_cast<float>(n / (n - 1.0))));
+  }
+  // In f64 as the static factor, rounded once.
+  Value count = buildDimsProduct(b, loc, x, dims);
+  Value n = arith::UIToFPOp::create(
+      b, loc, b.getF64Type(),
+      arith::IndexCastUIOp::create(b, loc, b.getI64Type(), count));
+  Value one = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1.0));
+  Value factor =
+      arith::DivFOp::create(b, loc, n, arith::SubFOp::create(b, loc, n, one));
+  return arith::TruncFOp::create(b, loc, b.getF32Type(), factor);
+}
+
 /// `new = (1 - m) * running + m * (stat * scale)`, in f32, stored in the
-/// running statistic's type. `m` is an f32 scalar.
+/// running statistic's type. `m` and `scale` (null: 1) are f32 scalars.
 Value buildRunningUpdate(OpBuilder &b, Location loc, Value running, Value stat,
-                         Value m, double scale) {
+                         Value m, Value scale = {}) {
   auto type = cast<RankedTensorType>(running.getType());
   return buildMap(
       b, loc, ValueRange{running, stat}, type,
@@ -104,10 +130,8 @@ Value buildRunningUpdate(OpBuilder &b, Location loc, Value running, Value stat,
         Type f32 = nb.getF32Type();
         Value r = castFloat(nb, l, args[0], f32);
         Value s = args[1];
-        if (scale != 1.0)
-          s = arith::MulFOp::create(
-              nb, l, s,
-              arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(scale)));
+        if (scale)
+          s = arith::MulFOp::create(nb, l, s, scale);
         Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1.0f));
         Value keep = arith::SubFOp::create(nb, l, one, m);
         Value v =
@@ -290,7 +314,8 @@ struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
     }
 
     Value nbt = op.getNumBatchesTracked();
-    if (inType.getNumElements() == 0) {
+    bool dynamic = !inType.hasStaticShape();
+    if (!dynamic && inType.getNumElements() == 0) {
       // PyTorch: an empty batch gives an empty output and leaves the running
       // statistics alone (num_batches_tracked still counts the call).
       SmallVector<Value> results = {
@@ -307,6 +332,25 @@ struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
     }
 
     SmallVector<int64_t> axes = getComplementAxes(inType.getRank(), {c});
+    // With dynamic dimensions, what C4 and the empty batch decide
+    // statically is decided at run time: n values per channel.
+    Value empty;
+    if (dynamic) {
+      Value n = buildDimsProduct(rewriter, loc, op.getInput(), axes);
+      Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+      Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+      // (C4) PyTorch raises "Expected more than 1 value per channel when
+      // training".
+      CheckOp::create(
+          rewriter, loc,
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ne, n,
+                                one),
+          rewriter.getStringAttr(
+              op->getName().getStringRef() +
+              ": expected more than 1 value per channel when training"));
+      empty = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, n,
+                                    zero);
+    }
     // Batch statistics follow PyTorch's InvStd (rstd 0 for a constant
     // channel with eps = 0).
     Stats s = buildMoments(rewriter, loc, op.getInput(), axes,
@@ -315,6 +359,23 @@ struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
                          op.getWeight(), op.getBias(), {c});
     Value saveMean = collapseToAxes(rewriter, loc, s.mean, {c});
     Value saveRstd = collapseToAxes(rewriter, loc, s.rstd, {c});
+    // An empty batch (at run time) leaves the running statistics alone and
+    // saves zeros, as the static case.
+    auto unlessEmpty = [&](Value updated, Value kept) -> Value {
+      if (!empty)
+        return updated;
+      return buildMap(rewriter, loc, ValueRange{updated, kept},
+                      cast<RankedTensorType>(kept.getType()),
+                      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                        return arith::SelectOp::create(nb, l, empty, a[1],
+                                                       a[0]);
+                      });
+    };
+    if (empty) {
+      Value zeros = buildZeros(rewriter, loc, {inType.getDimSize(c)});
+      saveMean = unlessEmpty(saveMean, zeros);
+      saveRstd = unlessEmpty(saveRstd, zeros);
+    }
     SmallVector<Value> results = {y, saveMean, saveRstd};
 
     Value newNbt = nbt ? buildIncrement(rewriter, loc, nbt) : Value();
@@ -334,13 +395,15 @@ struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
             rewriter.getF32FloatAttr(op.getMomentum().convertToDouble()));
       }
       // The running variance is updated with the unbiased variance.
-      double n = static_cast<double>(inType.getNumElements()) /
-                 static_cast<double>(inType.getDimSize(c));
       Value varC = collapseToAxes(rewriter, loc, s.variance, {c});
-      results.push_back(buildRunningUpdate(rewriter, loc, op.getRunningMean(),
-                                           saveMean, m, 1.0));
-      results.push_back(buildRunningUpdate(rewriter, loc, op.getRunningVar(),
-                                           varC, m, n / (n - 1.0)));
+      results.push_back(unlessEmpty(
+          buildRunningUpdate(rewriter, loc, op.getRunningMean(), saveMean, m),
+          op.getRunningMean()));
+      results.push_back(unlessEmpty(
+          buildRunningUpdate(
+              rewriter, loc, op.getRunningVar(), varC, m,
+              buildBesselFactor(rewriter, loc, op.getInput(), axes)),
+          op.getRunningVar()));
     }
     if (newNbt)
       results.push_back(newNbt);
@@ -376,12 +439,6 @@ struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
       // PyTorch updates a per-(n, c) copy of the running statistics and
       // averages it over the batch: the same as updating with the batch
       // average of the per-(n, c) statistics.
-      // The values per (n, c): the spatial dimensions (static: norm-expand
-      // refuses others dynamic).
-      double n = 1;
-      for (int64_t d = 1; d < inType.getRank(); ++d)
-        if (d != c)
-          n *= static_cast<double>(inType.getDimSize(d));
       Value meanC = buildMeanOverBatch(
           rewriter, loc, collapseToAxes(rewriter, loc, s.mean, {0, c}));
       Value varC = buildMeanOverBatch(
@@ -389,10 +446,12 @@ struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
       Value m = arith::ConstantOp::create(
           rewriter, loc,
           rewriter.getF32FloatAttr(op.getMomentum().convertToDouble()));
-      results.push_back(buildRunningUpdate(rewriter, loc, op.getRunningMean(),
-                                           meanC, m, 1.0));
-      results.push_back(buildRunningUpdate(rewriter, loc, op.getRunningVar(),
-                                           varC, m, n / (n - 1.0)));
+      // The values per (n, c): the spatial dimensions.
+      results.push_back(
+          buildRunningUpdate(rewriter, loc, op.getRunningMean(), meanC, m));
+      results.push_back(buildRunningUpdate(
+          rewriter, loc, op.getRunningVar(), varC, m,
+          buildBesselFactor(rewriter, loc, op.getInput(), axes)));
     }
     rewriter.replaceOp(op, results);
     return success();
@@ -402,35 +461,6 @@ struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
 struct NormExpandPass
     : public normlir::norm::impl::NormExpandBase<NormExpandPass> {
   void runOnOperation() override {
-    // Dynamic dimensions: LayerNorm and RMSNorm take them (their leading
-    // dimensions), InstanceNorm and GroupNorm a dynamic batch; BatchNorm's
-    // lowering (runtime counts, the one-value-per-channel check) is not
-    // built yet.
-    WalkResult dynamic = getOperation()->walk([&](Operation *op) {
-      if (!isa<BatchNormOp, InstanceNormOp, GroupNormOp>(op))
-        return WalkResult::advance();
-      auto type = cast<RankedTensorType>(op->getOperand(0).getType());
-      if (type.hasStaticShape())
-        return WalkResult::advance();
-      // InstanceNorm from running statistics broadcasts them over the
-      // batch: a kernel the row strategy does not take.
-      auto in = dyn_cast<InstanceNormOp>(op);
-      bool batchOnly = !isa<BatchNormOp>(op) &&
-                       !(in && in.getRunningMean() && !in.getTraining());
-      for (int64_t d = 1; d < type.getRank(); ++d)
-        batchOnly &= !type.isDynamicDim(d);
-      if (batchOnly)
-        return WalkResult::advance();
-      op->emitError() << "norm-expand: " << op->getName()
-                      << " with dynamic dimensions is not lowered yet (only "
-                         "norm.layer_norm and norm.rms_norm are, and "
-                         "norm.instance_norm and norm.group_norm with a "
-                         "dynamic batch), got "
-                      << type;
-      return WalkResult::interrupt();
-    });
-    if (dynamic.wasInterrupted())
-      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     populateNormExpandPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

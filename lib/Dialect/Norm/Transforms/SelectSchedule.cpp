@@ -36,8 +36,6 @@ using namespace normlir::norm;
 
 namespace {
 
-/// Bytes of L2 cache one chunk of rows of the column strategy may fill.
-constexpr int64_t kChunkBytes = 256 * 1024;
 /// Tasks of the row strategy (its per-thread software pipelines).
 constexpr int64_t kRowTasks = 16;
 /// Input bytes below which a kernel runs on one thread.
@@ -203,6 +201,20 @@ struct CPUSelection {
   /// variant (selectCPUVariants); its row tasks are clamped to the rows at
   /// run time, not here.
   bool dynamicRows = false;
+  /// The kernel's R1 is dynamic: a column schedule's `chunks` is then the
+  /// fewest chunks per sample (the lowering adds chunks so that each holds
+  /// at most kColumnChunkBytes).
+  bool dynamicR1 = false;
+  /// The length a dynamic R2 stands for in the choice of the vector width,
+  /// the unroll and the prefetch (0: R2 is static): the kernel serves every
+  /// length with them, short rows through masks.
+  int64_t nominalR2 = 0;
+
+  /// The contiguous run the vector width is chosen for: R2, or what a
+  /// dynamic one stands for.
+  int64_t vectorRun() const {
+    return nominalR2 ? nominalR2 : size(KernelLayout::R2);
+  }
 
   int64_t size(KernelLayout::Run r) const { return layout.size[r]; }
   int64_t bytes() const {
@@ -296,7 +308,7 @@ static FailureOr<ScheduleAttr> selectCPURow(const CPUSelection &s, bool,
                                             std::string &why) {
   if (!strategyApplies(Strategy::Row, s.layout, /*cuda=*/false, why))
     return ScheduleAttr(); // Declines.
-  int64_t r2 = s.size(KernelLayout::R2);
+  int64_t r2 = s.vectorRun();
   int64_t vl = s.vectorWidth(r2);
   return s.get(Strategy::Row, vl, s.unroll(r2, vl), 1, s.prefetchRows(r2));
 }
@@ -306,7 +318,7 @@ static FailureOr<ScheduleAttr> selectCPURow(const CPUSelection &s, bool,
 /// cannot take).
 static FailureOr<ScheduleAttr> selectCPUSegment(const CPUSelection &s,
                                                 bool forced, std::string &why) {
-  int64_t r2 = s.size(KernelLayout::R2);
+  int64_t r2 = s.vectorRun();
   int64_t vl = s.vectorWidth(r2);
   if (!forced && r2 < 2 * vl && !s.layout.paramsAlongR1) {
     why = "contiguous runs shorter than two vectors";
@@ -325,17 +337,30 @@ static FailureOr<ScheduleAttr> selectCPUColumn(const CPUSelection &s, bool,
   int64_t lanes = s.size(KernelLayout::P1) * s.size(KernelLayout::R2);
   int64_t vl = s.vectorWidth(lanes);
   int64_t p0 = std::max<int64_t>(s.size(KernelLayout::P0), 1);
-  int64_t k =
-      s.options.chunks > 0
-          ? int64_t(s.options.chunks)
-          : std::max<int64_t>((s.bytes() + kChunkBytes - 1) / kChunkBytes,
-                              (kMinTasks + p0 - 1) / p0);
-  k = std::clamp<int64_t>(k, 1, r1);
+  int64_t k;
+  if (s.options.chunks > 0)
+    k = s.options.chunks;
+  else if (s.dynamicR1)
+    k = (kMinTasks + p0 - 1) / p0;
+  else
+    k = std::max<int64_t>((s.bytes() + kColumnChunkBytes - 1) /
+                              kColumnChunkBytes,
+                          (kMinTasks + p0 - 1) / p0);
+  if (!s.dynamicR1)
+    k = std::clamp<int64_t>(k, 1, r1);
   return s.get(Strategy::Column, vl, s.unroll(lanes, vl), k);
 }
 
-/// Kernels with dynamic sizes take the row strategy, with a dynamic number
-/// of rows only (R1 = 1, static P1 and R2): a located error otherwise.
+/// The CPU strategies in the order they are tried.
+constexpr std::pair<Strategy, CPUStrategyFn> kCPUStrategies[] = {
+    {Strategy::Row, selectCPURow},
+    {Strategy::Segment, selectCPUSegment},
+    {Strategy::Column, selectCPUColumn},
+};
+
+/// GPU kernels with dynamic sizes take the row strategy, with a dynamic
+/// number of rows only (R1 = 1, static P1 and R2): a located error
+/// otherwise.
 static LogicalResult checkDynamicRows(KernelOp op, const KernelLayout &layout,
                                       const NormSelectScheduleOptions &options,
                                       StringRef what) {
@@ -356,41 +381,102 @@ static LogicalResult checkDynamicRows(KernelOp op, const KernelLayout &layout,
   return success();
 }
 
-/// The variants of a kernel whose number of segments (rows) is dynamic: the
-/// row strategy's heuristic at each size where one of its decisions
-/// changes (threads from kMinParallelBytes, prefetch from the L2's size,
-/// streaming stores from 3/4 of the last-level cache, prefetch once a task
-/// has two rows), one variant per distinct schedule. Only the row strategy
-/// takes dynamic sizes yet: R1 = 1 and static P1 and R2 (a row's length).
+/// The CPU strategy of a kernel with dynamic sizes, as the static choice
+/// would take it: row where R1 = 1 (dynamic P0 and R2), column for short
+/// static runs (channels-last layouts: dynamic P0 and R1, the lanes P1 x R2
+/// static), segment otherwise (dynamic P0, R1 and R2; P1 static); a located
+/// error where none applies or the options force another.
+static FailureOr<Strategy>
+chooseDynamicStrategy(KernelOp op, const KernelLayout &layout,
+                      CPUTargetAttr target,
+                      const NormSelectScheduleOptions &options) {
+  using Run = KernelLayout::Run;
+  Strategy strategy;
+  if (!layout.isDynamic(Run::R1) && layout.size[Run::R1] == 1)
+    strategy = Strategy::Row;
+  else if (layout.isDynamic(Run::P1))
+    return op.emitError() << "norm-select-schedule: a kernel with a dynamic "
+                             "P1 (parallel dimensions between the reduced "
+                             "ones) is not lowered yet; layout "
+                          << layout.str();
+  else if (!layout.paramsAlongR1 && !layout.isDynamic(Run::R2) &&
+           layout.size[Run::R2] < 2 * target.getVectorWidth())
+    strategy = Strategy::Column;
+  else
+    strategy = Strategy::Segment;
+  if (!options.strategy.empty() &&
+      options.strategy != stringifyStrategy(strategy))
+    return op.emitError() << "norm-select-schedule: strategy="
+                          << options.strategy
+                          << " does not take this kernel's dynamic sizes ("
+                          << stringifyStrategy(strategy) << " does); layout "
+                          << layout.str();
+  return strategy;
+}
+
+/// The variants of a kernel with dynamic sizes: its strategy's heuristic
+/// (chooseDynamicStrategy) at each input size (elements) where one of its
+/// decisions may change (threads from kMinParallelBytes, prefetch from the
+/// L2's size, streaming stores from 3/4 of the last-level cache, prefetch
+/// once a task has two rows), one variant per distinct schedule. Each size
+/// is evaluated on a static stand-in of the layout: a dynamic R2 stands for
+/// rows of kPrefetchBytes (long rows: full vectors, one row prefetched),
+/// the other dynamic runs for 1, but the first dynamic one of P0, R1, R2,
+/// which takes the rest of the size.
 static FailureOr<ArrayAttr>
 selectCPUVariants(KernelOp op, const KernelLayout &layout, CPUTargetAttr target,
                   const NormSelectScheduleOptions &options) {
   using Run = KernelLayout::Run;
-  if (failed(checkDynamicRows(op, layout, options, "a kernel")))
+  FailureOr<Strategy> strategy =
+      chooseDynamicStrategy(op, layout, target, options);
+  if (failed(strategy))
     return failure();
-  int64_t p1 = std::max<int64_t>(layout.size[Run::P1], 1);
-  int64_t rowBytes =
-      std::max<int64_t>(layout.size[Run::R2], 1) * inputElementBytes(op);
-  // Segment counts where a decision may change, ascending.
+  int64_t elementBytes = inputElementBytes(op);
+  KernelLayout standIn = layout;
+  for (Run r : {Run::P0, Run::R1, Run::R2})
+    if (layout.isDynamic(r))
+      standIn.size[r] = 1;
+  if (layout.isDynamic(Run::R2)) {
+    int64_t fixed = ShapedType::isDynamic(layout.r2o) ? 1 : layout.r2o;
+    int64_t row = std::max<int64_t>(kPrefetchBytes / elementBytes, 1);
+    standIn.size[Run::R2] = (row + fixed - 1) / fixed * fixed;
+  }
+  Run growing = layout.isDynamic(Run::P0)   ? Run::P0
+                : layout.isDynamic(Run::R1) ? Run::R1
+                                            : Run::R2;
+  int64_t others = 1;
+  for (int r = Run::P0; r <= Run::R2; ++r)
+    if (r != growing)
+      others *= std::max<int64_t>(standIn.size[r], 1);
+  // Sizes where a decision may change, ascending, as multiples of the
+  // other runs.
+  int64_t rowBytes = std::max<int64_t>(standIn.size[Run::R2], 1) * elementBytes;
   int64_t tasks = options.rowTasks > 0 ? int64_t(options.rowTasks) : kRowTasks;
-  SmallVector<int64_t> counts = {1, 2 * tasks};
+  SmallVector<int64_t> counts = {1, 2 * tasks * standIn.size[Run::R2]};
   for (int64_t bytes : {kMinParallelBytes, target.getL2Cache(),
                         (3 * target.getLlcCache() + 3) / 4})
-    counts.push_back((bytes + rowBytes - 1) / rowBytes);
+    counts.push_back((bytes + rowBytes - 1) / rowBytes * standIn.size[Run::R2]);
   for (int64_t &n : counts)
-    n = ((std::max<int64_t>(n, 1) + p1 - 1) / p1) * p1;
+    n = (std::max<int64_t>(n, 1) + others - 1) / others * others;
   llvm::sort(counts);
   counts.erase(llvm::unique(counts), counts.end());
 
+  CPUStrategyFn select = nullptr;
+  for (const auto &[st, fn] : kCPUStrategies)
+    if (st == *strategy)
+      select = fn;
   SmallVector<Attribute> variants;
   Attribute previous;
   for (int64_t n : counts) {
-    KernelLayout at = layout;
-    at.size[Run::P0] = n / p1;
+    KernelLayout at = standIn;
+    at.size[growing] = n / others;
     CPUSelection s{op, at, target, options};
     s.dynamicRows = true;
+    s.dynamicR1 = layout.isDynamic(Run::R1);
+    if (layout.isDynamic(Run::R2))
+      s.nominalR2 = standIn.size[Run::R2];
     std::string why;
-    FailureOr<ScheduleAttr> schedule = selectCPURow(s, true, why);
+    FailureOr<ScheduleAttr> schedule = select(s, true, why);
     if (failed(schedule))
       return failure();
     if (!*schedule)
@@ -409,13 +495,6 @@ selectCPUVariants(KernelOp op, const KernelLayout &layout, CPUTargetAttr target,
 static FailureOr<GPUScheduleAttr>
 selectGPUDynamic(KernelOp op, const KernelLayout &layout, CUDATargetAttr target,
                  const NormSelectScheduleOptions &options);
-
-/// The CPU strategies in the order they are tried.
-constexpr std::pair<Strategy, CPUStrategyFn> kCPUStrategies[] = {
-    {Strategy::Row, selectCPURow},
-    {Strategy::Segment, selectCPUSegment},
-    {Strategy::Column, selectCPUColumn},
-};
 
 //===----------------------------------------------------------------------===//
 // GPU strategies

@@ -82,8 +82,11 @@ std::optional<KernelLayout> normlir::norm::analyzeKernelLayout(
     if (l.paramStride[d] != 0)
       l.paramsAlongR1 = true;
   // Parameter offsets delinearize a run's index by the static sizes of the
-  // dimensions inside the parameter axis.
-  for (const auto &dims : l.dims) {
+  // dimensions inside the parameter axis. R2's offsets step along R2o and
+  // R2i instead (below), whose dimensions are uniform: a dynamic one is
+  // never a parameter axis.
+  for (int run = KernelLayout::P0; run < KernelLayout::R2; ++run) {
+    const auto &dims = l.dims[run];
     bool insideDynamic = false;
     for (int64_t d : llvm::reverse(dims)) {
       if (l.paramStride[d] != 0 && insideDynamic)
@@ -104,6 +107,7 @@ std::optional<KernelLayout> normlir::norm::analyzeKernelLayout(
       if ((l.paramStride[r2[i]] != 0) == innerIn)
         return fail("the parameter axes alternate within the innermost "
                     "reduced dimensions");
+    l.r2Split = split;
     for (size_t i = 0; i < r2.size(); ++i) {
       int64_t &part = i < split ? l.r2o : l.r2i;
       part = KernelLayout::product({part, shape[r2[i]]});

@@ -313,13 +313,16 @@ namespace {
 /// `inits` through all of them; `body` gets the induction variables and
 /// the carried values and returns the updated ones.
 SmallVector<Value>
-nestedLoops(OpBuilder &b, Location loc, ArrayRef<int64_t> extents,
+nestedLoops(OpBuilder &b, Location loc, ArrayRef<Extent> extents,
             ValueRange inits, SmallVectorImpl<Value> &ivs,
             function_ref<SmallVector<Value>(ValueRange, ValueRange)> body) {
   if (extents.empty())
     return body(ivs, inits);
   Value lb = arith::ConstantIndexOp::create(b, loc, 0);
-  Value ub = arith::ConstantIndexOp::create(b, loc, extents.front());
+  Value ub = extents.front().isStatic()
+                 ? arith::ConstantIndexOp::create(b, loc, extents.front().fixed)
+                       .getResult()
+                 : extents.front().value;
   Value step = arith::ConstantIndexOp::create(b, loc, 1);
   auto loop = scf::ForOp::create(b, loc, lb, ub, step, inits);
   OpBuilder::InsertionGuard guard(b);
@@ -333,8 +336,18 @@ nestedLoops(OpBuilder &b, Location loc, ArrayRef<int64_t> extents,
 }
 } // namespace
 
+/// `n` as a floating-point value of `type`.
+static Value countIn(OpBuilder &b, Location loc, const Extent &n, Type type) {
+  if (n.isStatic())
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, n.fixed));
+  return arith::UIToFPOp::create(
+      b, loc, type,
+      arith::IndexCastUIOp::create(b, loc, b.getI64Type(), n.value));
+}
+
 Moments
-StatisticsBuilder::combine(Type type, ArrayRef<int64_t> extents, int64_t count,
+StatisticsBuilder::combine(Type type, ArrayRef<Extent> extents,
+                           const Extent &count,
                            function_ref<Moments(ValueRange, bool)> load) {
   SmallVector<Value> ivs;
   if (!centered) {
@@ -353,7 +366,9 @@ StatisticsBuilder::combine(Type type, ArrayRef<int64_t> extents, int64_t count,
                             return SmallVector<Value>{fadd(
                                 b, loc, acc[0], fmul(b, loc, p.n, p.mean))};
                           })[0];
-  Value shift = fdiv(b, loc, sum, constant(double(count), type));
+  Value shift = fdiv(b, loc, sum,
+                     count.isStatic() ? constant(double(count.fixed), type)
+                                      : countIn(b, loc, count, type));
   // Infinite or NaN means merge unshifted, by merge's own rule.
   shift = select(b, loc, isFinite(shift), shift, constant(0.0, type));
   Value zero = constant(0.0, type);
@@ -372,12 +387,20 @@ StatisticsBuilder::combine(Type type, ArrayRef<int64_t> extents, int64_t count,
 // Finalize
 //===----------------------------------------------------------------------===//
 
-Statistics StatisticsBuilder::finalize(Moments m, int64_t count) {
-  Value nF = constant(double(count), m.m2.getType());
+Statistics StatisticsBuilder::finalize(Moments m, const Extent &count) {
+  Value nF = count.isStatic() ? constant(double(count.fixed), m.m2.getType())
+                              : countIn(b, loc, count, m.m2.getType());
   Value mean;
   if (centered) {
     // No values: NaN, as 0 / 0.
-    mean = count == 0 ? fdiv(b, loc, constant(0.0, nF.getType()), nF) : m.mean;
+    if (count.isStatic())
+      mean = count.fixed == 0 ? fdiv(b, loc, constant(0.0, nF.getType()), nF)
+                              : m.mean;
+    else
+      mean = select(b, loc,
+                    arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, nF,
+                                          constant(0.0, nF.getType())),
+                    fdiv(b, loc, constant(0.0, nF.getType()), nF), m.mean);
   }
   Value var = fdiv(b, loc, m.m2, nF);
   if (mean)

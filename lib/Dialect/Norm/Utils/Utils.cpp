@@ -253,7 +253,11 @@ void expandKernelVariants(RewriterBase &rewriter, KernelOp op,
                           SmallVectorImpl<KernelOp> &copies) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
-  Value n = buildNumSegments(rewriter, loc, op, layout);
+  // The variants are chosen by the input's number of elements.
+  Value n = buildDimsProduct(
+      rewriter, loc, op.getInput(),
+      llvm::to_vector(llvm::seq<int64_t>(
+          0, cast<ShapedType>(op.getInput().getType()).getRank())));
   auto variants = op.getVariantsAttr().getAsRange<VariantAttr>();
   SmallVector<VariantAttr> list(variants.begin(), variants.end());
   auto copyWith = [&](VariantAttr v) {

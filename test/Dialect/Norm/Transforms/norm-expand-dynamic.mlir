@@ -21,17 +21,37 @@ func.func @rms_norm(%x: tensor<?x64xbf16>) -> tensor<?x64xbf16> {
 
 // -----
 
-// BatchNorm with dynamic dimensions is refused, with where.
-func.func @batch_norm(%x: tensor<?x3x?x?xf32>) -> tensor<?x3x?x?xf32> {
-  // expected-error @+1 {{norm-expand: norm.batch_norm with dynamic dimensions is not lowered yet (only norm.layer_norm and norm.rms_norm are, and norm.instance_norm and norm.group_norm with a dynamic batch), got 'tensor<?x3x?x?xf32>'}}
-  %y, %m, %r = norm.batch_norm %x {training, channel_axis = 1 : i64} : (tensor<?x3x?x?xf32>) -> (tensor<?x3x?x?xf32>, tensor<3xf32>, tensor<3xf32>)
-  return %y : tensor<?x3x?x?xf32>
+// BatchNorm training with dynamic dimensions: what C4 and the empty batch
+// decide statically is decided at run time from the n values per channel:
+// a check that n != 1 (PyTorch's error), and an empty batch keeps the
+// running statistics and saves zeros; the unbiased variance's factor
+// n / (n - 1) is computed from n.
+// CHECK-LABEL: func.func @batch_norm
+// CHECK: %[[D0:.*]] = tensor.dim %arg0, %c0
+// CHECK: %[[D2:.*]] = tensor.dim %arg0, %c2
+// CHECK: %[[N0:.*]] = arith.muli %[[D0]], %[[D2]]
+// CHECK: %[[D3:.*]] = tensor.dim %arg0, %c3
+// CHECK: %[[N:.*]] = arith.muli %[[N0]], %[[D3]]
+// CHECK: %[[NOT1:.*]] = arith.cmpi ne, %[[N]], %c1
+// CHECK: norm.check %[[NOT1]], "norm.batch_norm: expected more than 1 value per channel when training"
+// CHECK: %[[EMPTY:.*]] = arith.cmpi eq, %[[N]], %c0
+// CHECK: norm.moments %arg0 axes = [0, 2, 3] : tensor<?x3x?x?xf32> -> tensor<1x3x1x1xf32>, tensor<1x3x1x1xf32>
+// CHECK: arith.select %[[EMPTY]]
+// CHECK: arith.uitofp %{{.*}} : i64 to f64
+// CHECK: arith.divf
+// CHECK: arith.truncf %{{.*}} : f64 to f32
+func.func @batch_norm(%x: tensor<?x3x?x?xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>) -> (tensor<?x3x?x?xf32>, tensor<3xf32>, tensor<3xf32>) {
+  %y, %m, %r, %nrm, %nrv = norm.batch_norm %x running(%rm, %rv) {training, channel_axis = 1 : i64} : (tensor<?x3x?x?xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<?x3x?x?xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>)
+  return %y, %nrm, %nrv : tensor<?x3x?x?xf32>, tensor<3xf32>, tensor<3xf32>
 }
 
 // -----
 
+// GroupNorm over dynamic spatial dimensions: the channel split keeps them.
+// CHECK-LABEL: func.func @group_norm_spatial
+// CHECK: tensor.expand_shape %arg0 {{\[\[}}0], [1, 2], [3]] output_shape [2, 2, 3, %{{.*}}] : tensor<2x6x?xf32> into tensor<2x2x3x?xf32>
+// CHECK: norm.moments %{{.*}} axes = [2, 3] : tensor<2x2x3x?xf32> -> tensor<2x2x1x1xf32>, tensor<2x2x1x1xf32>
 func.func @group_norm_spatial(%x: tensor<2x6x?xf32>) -> tensor<2x6x?xf32> {
-  // expected-error @+1 {{norm-expand: norm.group_norm with dynamic dimensions is not lowered yet (only norm.layer_norm and norm.rms_norm are, and norm.instance_norm and norm.group_norm with a dynamic batch), got 'tensor<2x6x?xf32>'}}
   %y, %m, %r = norm.group_norm %x {num_groups = 2 : i64, channel_axis = 1 : i64} : (tensor<2x6x?xf32>) -> (tensor<2x6x?xf32>, tensor<2x2xf32>, tensor<2x2xf32>)
   return %y : tensor<2x6x?xf32>
 }

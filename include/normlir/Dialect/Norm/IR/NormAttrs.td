@@ -104,8 +104,8 @@ def Norm_VariantAttr : AttrDef<Norm_Dialect, "Variant"> {
     at run time (small batches: one thread; large ones: threads, prefetch,
     streaming stores), `norm-select-schedule` records a short list of
     variants in the kernel's `variants`: the variant with the largest
-    `from` not above the kernel's runtime number of segments (statistics
-    rows, `P0 * R1 * P1`) runs. The lowering emits each variant's kernel
+    `from` not above the number of elements of the kernel's input at run
+    time runs. The lowering emits each variant's kernel
     and a branch between them.
 
     Constraints:

@@ -68,6 +68,39 @@ protected:
   mlir::Value iadd(mlir::Value a, int64_t c) {
     return c == 0 ? a : iadd(a, cI(c));
   }
+  /// `n` as an index value.
+  mlir::Value idx(const Extent &n) {
+    return n.isStatic() ? cI(n.fixed) : n.value;
+  }
+  /// `n` as an f32 (counts that divide sums).
+  mlir::Value countF32(const Extent &n) {
+    if (n.isStatic())
+      return cF(double(n.fixed));
+    return mlir::arith::UIToFPOp::create(
+        b, loc, f32Type,
+        mlir::arith::IndexCastUIOp::create(b, loc, b.getI64Type(), n.value));
+  }
+  mlir::Value imul(mlir::Value a, const Extent &c) {
+    if (c.isStatic())
+      return imul(a, c.fixed);
+    return mlir::arith::MulIOp::create(b, loc, a, c.value);
+  }
+  /// a * c, static where both are.
+  Extent emul(const Extent &a, const Extent &c) {
+    if (a.isStatic() && c.isStatic())
+      return Extent(a.fixed * c.fixed);
+    return Extent(imul(idx(a), c));
+  }
+  mlir::Value idiv(mlir::Value a, const Extent &c) {
+    if (c.isStatic())
+      return idiv(a, c.fixed);
+    return mlir::arith::DivUIOp::create(b, loc, a, c.value);
+  }
+  mlir::Value irem(mlir::Value a, const Extent &c) {
+    if (c.isStatic())
+      return irem(a, c.fixed);
+    return mlir::arith::RemUIOp::create(b, loc, a, c.value);
+  }
   mlir::Value imul(mlir::Value a, int64_t c) {
     return c == 1 ? a
                   : mlir::arith::MulIOp::create(b, loc, a, cI(c)).getResult();
@@ -170,12 +203,17 @@ protected:
                   llvm::function_ref<void()> elseBody = nullptr);
   /// `body(mask)` for the masked vector at `tail` of a run of `n`
   /// elements, where it has lanes (tail < n).
-  void maskedTail(mlir::Value tail, int64_t n,
+  void maskedTail(mlir::Value tail, const Extent &n,
                   llvm::function_ref<void(mlir::Value)> body);
+  /// maskedTail for a body that updates `accs`: the updated values where
+  /// the tail has lanes, else `accs` as they are.
+  llvm::SmallVector<mlir::Value> maskedTail(
+      mlir::Value tail, const Extent &n, mlir::ValueRange accs,
+      llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::Value)> body);
   /// Elements of the 1-D buffer `mem` from element `start` up to the first
   /// one whose address is aligned to a vector (at most `n`; `n` where the
   /// buffer is not even aligned to its element size).
-  mlir::Value streamHead(mlir::Value mem, mlir::Value start, int64_t n);
+  mlir::Value streamHead(mlir::Value mem, mlir::Value start, const Extent &n);
   /// Body of a vector loop: gets the element offset, the mask (null for
   /// full vectors) and whether a streaming store at that offset is
   /// vector-aligned.
@@ -185,8 +223,8 @@ protected:
   /// vector-aligned element, aligned full vectors, a masked tail where
   /// elements are left (a buffer not even aligned to its element size
   /// takes the masked path throughout).
-  void streamLoop(int64_t n, mlir::Value streamMem, mlir::Value streamBase,
-                  VectorBody body);
+  void streamLoop(const Extent &n, mlir::Value streamMem,
+                  mlir::Value streamBase, VectorBody body);
   /// Stores `v` (in `mem`'s element type) at `i`: masked, streaming where
   /// the caller knows the address vector-aligned (`aligned`; streamLoop),
   /// else plain.
@@ -371,6 +409,27 @@ protected:
       h = flatten(p);
   }
 
+  /// Sets the runs' lengths (r2Len, ..., p1Len), read from the input where
+  /// dynamic, at the builder's insertion point (the kernel's start, so that
+  /// they dominate its loops).
+  void initRunLengths() {
+    llvm::ArrayRef<int64_t> r2 = l.dims[Run::R2];
+    r2Len = runExtent(r2, l.size[Run::R2]);
+    r2oLen = runExtent(r2.take_front(l.r2Split), l.r2o);
+    r2iLen = runExtent(r2.drop_front(l.r2Split), l.r2i);
+    p0Len = runExtent(l.dims[Run::P0], l.size[Run::P0]);
+    r1Len = runExtent(l.dims[Run::R1], l.size[Run::R1]);
+    p1Len = runExtent(l.dims[Run::P1], l.size[Run::P1]);
+  }
+
+  /// The product of the input's dimensions `dims`, whose static value is
+  /// `size` (kDynamic: built from the input's sizes).
+  Extent runExtent(llvm::ArrayRef<int64_t> dims, int64_t size) {
+    if (!mlir::ShapedType::isDynamic(size))
+      return Extent(size);
+    return Extent(buildDimsProduct(b, loc, op.getInput(), dims));
+  }
+
   /// The kernel's epsilon (0 for an apply-only kernel, which has none).
   double epsilon() {
     std::optional<llvm::APFloat> eps = op.getEpsilon();
@@ -421,6 +480,14 @@ protected:
   /// The prologue's value, written as the kernel reads it (C10), 1-D; null
   /// when the kernel has no such out.
   mlir::Value h;
+  /// The lengths of a segment (R2) and of its parts R2o and R2i
+  /// (initRunLengths).
+  Extent r2Len = 1, r2oLen = 1, r2iLen = 1;
+  /// The lengths of the other runs.
+  Extent p0Len = 1, r1Len = 1, p1Len = 1;
+  /// Segments (P0 x R1 x P1) and statistics (P0 x P1).
+  Extent numSegmentsLen() { return emul(emul(p0Len, r1Len), p1Len); }
+  Extent numStatsLen() { return emul(p0Len, p1Len); }
 };
 
 } // namespace normlir::norm

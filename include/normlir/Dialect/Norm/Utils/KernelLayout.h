@@ -43,8 +43,12 @@ struct KernelLayout {
   /// them is dynamic.
   int64_t size[4] = {1, 1, 1, 1};
   /// R2 = R2o x R2i: R2i is the trailing part of R2 whose dimensions are all
-  /// parameter axes or all not; R2o the rest (also uniform).
+  /// parameter axes or all not; R2o the rest (also uniform). Either is
+  /// kDynamic when it holds a dynamic dimension (then none of its
+  /// dimensions is a parameter axis).
   int64_t r2o = 1, r2i = 1;
+  /// How many of R2's dimensions (dims[R2]) form R2o; the rest form R2i.
+  size_t r2Split = 0;
   /// Parameter offset steps along R2o and R2i (0: constant, else linear).
   int64_t r2oParamStride = 0, r2iParamStride = 0;
   /// True when some parameter axis lies in R1.
@@ -113,6 +117,10 @@ std::optional<GradForm> classifyGradKernel(llvm::ArrayRef<int64_t> shape,
 /// Runs shorter than this store normally even under a nontemporal schedule:
 /// aligning their streaming stores costs more than it saves.
 constexpr int64_t kMinStreamRun = 1024;
+
+/// Bytes of L2 cache one chunk of rows of the CPU column strategy may fill
+/// (its second pass reads the chunk again from there).
+constexpr int64_t kColumnChunkBytes = 256 * 1024;
 
 /// Workgroup memory per lane of a GPU column-strategy block: its moments
 /// (count, mean, M2) merge in f64, 8 bytes each, so that the statistics of

@@ -87,6 +87,17 @@ public:
 // The core
 //===----------------------------------------------------------------------===//
 
+/// A length the emitters loop over: a constant, or an index value known at
+/// run time (a run holding a dynamic dimension). Static lengths keep their
+/// specialized code (constant trip counts and masks).
+struct Extent {
+  int64_t fixed = 0;
+  mlir::Value value;
+  Extent(int64_t n) : fixed(n) {}
+  Extent(mlir::Value v) : value(v) {}
+  bool isStatic() const { return !value; }
+};
+
 /// Partial statistics of `n` values: their count, mean and M2 = Σ(x -
 /// mean)², or, for a mean-square kernel, mean 0 and M2 = Σx². Scalars or
 /// vectors (one partial per lane), f32 or f64, all three of one type. A
@@ -197,18 +208,19 @@ public:
   /// (sums of squares) are added in order, the counts and means unused
   /// (null in the result). `type` is the partials' (scalar) type, `count`
   /// the statistic's number of values.
-  Moments combine(mlir::Type type, llvm::ArrayRef<int64_t> extents,
-                  int64_t count,
+  /// Extents and count may be dynamic.
+  Moments combine(mlir::Type type, llvm::ArrayRef<Extent> extents,
+                  const Extent &count,
                   llvm::function_ref<Moments(mlir::ValueRange, bool)> load);
 
   //===--------------------------------------------------------------------===//
   // Finalize
   //===--------------------------------------------------------------------===//
 
-  /// The statistics of `count` values (static) from their merged moments:
-  /// the mean (NaN for no values, 0 / 0, as torch's), M2 / count, computed
-  /// in the moments' type and rounded to f32, and the rstd.
-  Statistics finalize(Moments m, int64_t count);
+  /// The statistics of `count` values from their merged moments: the mean
+  /// (NaN for no values, 0 / 0, as torch's), M2 / count, computed in the
+  /// moments' type and rounded to f32, and the rstd.
+  Statistics finalize(Moments m, const Extent &count);
   /// The statistics from the f32 mean (null: mean square) and variance (or
   /// mean square): the rstd added.
   Statistics finalize(mlir::Value mean, mlir::Value var);

@@ -114,8 +114,8 @@ mlir::Value buildNumSegments(mlir::OpBuilder &b, mlir::Location loc,
                              KernelOp op, const KernelLayout &layout);
 
 /// Replaces the bufferized kernel `op`, which has `variants`, by a branch on
-/// its runtime number of segments between copies of it, each with one
-/// variant's schedule; appends the copies to `copies`.
+/// its input's number of elements at run time between copies of it, each with
+/// one variant's schedule; appends the copies to `copies`.
 void expandKernelVariants(mlir::RewriterBase &rewriter, KernelOp op,
                           const KernelLayout &layout,
                           llvm::SmallVectorImpl<KernelOp> &copies);
