@@ -52,7 +52,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
-import math
 import operator
 import os
 import sys
@@ -258,17 +257,13 @@ def _dynamic_plan(op, opts, layout, x, params, updates, is_torch, key_tail,
         return None  # The GPU's kernels are static.
     shape = tuple(x.shape)
     if op in _CHANNEL_OPS:
-        # Every dimension but the channels' (either layout). A shape
-        # PyTorch rejects (one value per channel in BatchNorm training, one
-        # spatial element in InstanceNorm) is specialized, so that the
-        # static path raises PyTorch's error.
+        # Every dimension but the channels' (either layout). The call's own
+        # shape is validated as the static path would (PyTorch's errors for
+        # one value per channel or group, one spatial element...): the
+        # dynamic kernel's shape cannot tell.
         if len(shape) < 2 or shape[1] == 0:
             return None
-        spatial = math.prod(shape[2:])
-        if op == _BATCH_NORM and opts[0] and shape[0] * spatial == 1:
-            return None
-        if op == _INSTANCE_NORM and opts[0] and spatial == 1:
-            return None
+        _SPECS[op](opts, shape, params, "f32", None, False)
         dyn_shape = (-1, shape[1]) + (-1,) * (len(shape) - 2)
     else:
         k = len(opts[0])
@@ -1170,13 +1165,15 @@ def _memory_order(shape, channels_last):
 
 
 def _verify_batch_size(size):
-    if size[0] * prod(size[2:]) == 1:
+    # A dynamic kernel's shape (-1 dimensions) is checked per call instead
+    # (_dynamic_plan validates each shape).
+    if -1 not in size and size[0] * prod(size[2:]) == 1:
         raise ValueError("Expected more than 1 value per channel when "
                          f"training, got input size {_shape_str(size)}")
 
 
 def _verify_spatial_size(size):
-    if prod(size[2:]) == 1:
+    if -1 not in size and prod(size[2:]) == 1:
         raise ValueError("Expected more than 1 spatial element when training, "
                          f"got input size {_shape_str(size)}")
 

@@ -346,6 +346,38 @@ def test_channel_norms_every_dimension(rng, channels_last, channels, groups):
     np.testing.assert_array_equal(y, 7.0)
 
 
+def test_channel_norm_checks_and_zero_channels(rng):
+    """What PyTorch rejects and the static verifiers refuse is a runtime
+    error of the dynamic kernel (one spatial element of InstanceNorm with
+    input statistics), nothing written; zero channels compile and run."""
+    for cl in (False, True):
+        shape = (-1, -1, -1, 3) if cl else (-1, 3, -1, -1)
+        k = normlir.compile(normlir.Spec("instance_norm", "f32", shape,
+                                         running_stats=True, training=True,
+                                         channels_last=cl))
+        x = np.ones((4, 1, 1, 3) if cl else (4, 3, 1, 1), np.float32)
+        rm, rv = np.zeros(3, np.float32), np.ones(3, np.float32)
+        y, nrm, nrv = (np.full_like(x, 7.0), np.full(3, 7.0, np.float32),
+                       np.full(3, 7.0, np.float32))
+        with pytest.raises(normlir.InvalidArgumentError,
+                           match="expected more than 1 spatial element"):
+            k.function.call([x, rm, rv], [y, nrm, nrv])
+        for out in (y, nrm, nrv):
+            np.testing.assert_array_equal(out, 7.0)
+    for spec, x in (
+            (normlir.Spec("batch_norm", "f32", (-1, 0, 3), training=True),
+             np.zeros((2, 0, 3), np.float32)),
+            (normlir.Spec("batch_norm", "f32", (-1, -1, 0), training=True,
+                          channels_last=True), np.zeros((2, 5, 0), np.float32)),
+            (normlir.Spec("instance_norm", "f32", (-1, -1, 0),
+                          channels_last=True), np.zeros((2, 5, 0), np.float32)),
+            (normlir.Spec("group_norm", "f32", (-1, 0, -1), num_groups=1),
+             np.zeros((2, 0, 4), np.float32))):
+        y = normlir.compile(spec)(x)
+        y = y[0] if isinstance(y, tuple) else y
+        assert y.shape == x.shape
+
+
 def test_channel_norms_16_bit_and_eval(rng):
     """bf16 and f16 BatchNorm/GroupNorm over dynamic spatial dimensions,
     and BatchNorm/InstanceNorm in eval (from running statistics)."""
@@ -509,6 +541,33 @@ def test_functional_policy(rng):
             ref = torch.nn.functional.instance_norm(x.double())
             nt.assert_close(y.numpy(), ref.numpy())
         assert normlir.cache_info().misses - before == 2
+
+        # Every rank: each shape is validated as the static path would
+        # (not the dynamic kernel's -1 dimensions), from the first call on.
+        normlir.set_dynamic(True)
+        for shape in ((4, 16, 8), (3, 16, 9), (2, 16, 2, 3, 4)):
+            x = torch.randn(shape)
+            a, c = torch.zeros(16), torch.ones(16)
+            y = F.batch_norm(x, a, c, training=True)
+            ref = torch.nn.functional.batch_norm(x, torch.zeros(16),
+                                                 torch.ones(16),
+                                                 training=True)
+            torch.testing.assert_close(y, ref, rtol=1e-4, atol=1e-5)
+        for shape in ((2, 16, 5, 5), (3, 16, 6, 7)):
+            x = torch.randn(shape)
+            torch.testing.assert_close(
+                F.instance_norm(x), torch.nn.functional.instance_norm(x),
+                rtol=1e-4, atol=1e-5)
+        for shape in ((2, 16, 10), (3, 16, 11)):
+            x = torch.randn(shape)
+            torch.testing.assert_close(
+                F.group_norm(x, 16), torch.nn.functional.group_norm(x, 16),
+                rtol=1e-4, atol=1e-5)
+        with pytest.raises(ValueError, match="more than 1 value per channel"):
+            F.group_norm(torch.randn(1, 4, 1, 1), 4)
+        with pytest.raises(ValueError, match="more than 1 spatial element"):
+            F.instance_norm(torch.randn(2, 4, 1, 1))
+        normlir.set_dynamic(None)
 
         # The residual norms' inference kernel: the same policy.
         before = normlir.cache_info().misses

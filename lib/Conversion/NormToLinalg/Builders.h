@@ -59,6 +59,11 @@ mapF32(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange vs,
 /// `sum / n`, elementwise: a sum over the reduced elements becomes a mean.
 mlir::Value divideByCount(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Value sum, double n);
+/// `sum / n` for the elements of `x` along `axes`, counted at run time
+/// where one of them is dynamic.
+mlir::Value divideByReducedCount(mlir::OpBuilder &b, mlir::Location loc,
+                                 mlir::Value sum, mlir::Value x,
+                                 llvm::ArrayRef<int64_t> axes);
 
 /// The number of elements of `t` along `axes`.
 int64_t numReduced(mlir::RankedTensorType t, llvm::ArrayRef<int64_t> axes);

@@ -66,8 +66,21 @@ Value buildSumMapped(
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
   for (int64_t a : axes)
     iters[a] = utils::IteratorType::reduction;
-  Value sumInit = buildZeros(b, loc, keptShape);
-  Value compInit = buildZeros(b, loc, keptShape);
+  // Zeros of the kept dims' sizes (from x where dynamic).
+  auto zeros = [&]() -> Value {
+    if (!llvm::any_of(keptShape, ShapedType::isDynamic))
+      return buildZeros(b, loc, keptShape);
+    SmallVector<Value> sizes;
+    for (int64_t d : kept)
+      if (xType.isDynamicDim(d))
+        sizes.push_back(tensor::DimOp::create(b, loc, ins.front(), d));
+    Value empty = tensor::EmptyOp::create(
+        b, loc, RankedTensorType::get(keptShape, b.getF32Type()), sizes);
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+    return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  };
+  Value sumInit = zeros();
+  Value compInit = zeros();
   Type accType = sumInit.getType();
   size_t numIns = ins.size();
   auto generic = linalg::GenericOp::create(
@@ -129,6 +142,22 @@ Value divideByCount(OpBuilder &b, Location loc, Value sum, double n) {
                 });
 }
 
+Value divideByReducedCount(OpBuilder &b, Location loc, Value sum, Value x,
+                           ArrayRef<int64_t> axes) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  if (llvm::none_of(axes, [&](int64_t a) { return xType.isDynamicDim(a); }))
+    return divideByCount(b, loc, sum,
+                         static_cast<double>(numReduced(xType, axes)));
+  Value count = arith::UIToFPOp::create(
+      b, loc, b.getF32Type(),
+      arith::IndexCastUIOp::create(b, loc, b.getI64Type(),
+                                   buildDimsProduct(b, loc, x, axes)));
+  return mapF32(b, loc, sum,
+                [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                  return arith::DivFOp::create(nb, l, a[0], count);
+                });
+}
+
 int64_t numReduced(RankedTensorType t, ArrayRef<int64_t> axes) {
   int64_t n = 1;
   for (int64_t a : axes)
@@ -150,7 +179,6 @@ struct LowerMoments : OpConversionPattern<MomentsOp> {
     auto xType = cast<RankedTensorType>(x.getType());
     ArrayRef<int64_t> axes = op.getAxes();
     SmallVector<int64_t> kept = getComplementAxes(xType.getRank(), axes);
-    double n = static_cast<double>(numReduced(xType, axes));
 
     // The mean is a compensated (Kahan) sum divided by the count: accurate
     // to the f32 rounding of the mean itself, whatever the magnitude of the
@@ -159,7 +187,7 @@ struct LowerMoments : OpConversionPattern<MomentsOp> {
     Value sum = buildSum(rewriter, loc, x, axes, ValueRange{},
                          [](OpBuilder &, Location, Value xf,
                             ValueRange) -> Value { return xf; });
-    Value mean = divideByCount(rewriter, loc, sum, n);
+    Value mean = divideByReducedCount(rewriter, loc, sum, x, axes);
     // Second reduction: squared deviations from the mean (biased variance).
     Value sq = buildSum(
         rewriter, loc, x, axes, mean,
@@ -167,7 +195,7 @@ struct LowerMoments : OpConversionPattern<MomentsOp> {
           Value d = arith::SubFOp::create(b, l, xf, extra[0]);
           return arith::MulFOp::create(b, l, d, d);
         });
-    Value var = divideByCount(rewriter, loc, sq, n);
+    Value var = divideByReducedCount(rewriter, loc, sq, x, axes);
     auto statType = cast<RankedTensorType>(op.getMean().getType());
     rewriter.replaceOp(op,
                        {expandFromAxes(rewriter, loc, mean, statType, kept),
@@ -185,13 +213,12 @@ struct LowerMeanSquare : OpConversionPattern<MeanSquareOp> {
     Value x = adaptor.getInput();
     auto xType = cast<RankedTensorType>(x.getType());
     ArrayRef<int64_t> axes = op.getAxes();
-    double n = static_cast<double>(numReduced(xType, axes));
     Value sum =
         buildSum(rewriter, loc, x, axes, {},
                  [](OpBuilder &b, Location l, Value xf, ValueRange) -> Value {
                    return arith::MulFOp::create(b, l, xf, xf);
                  });
-    Value ms = divideByCount(rewriter, loc, sum, n);
+    Value ms = divideByReducedCount(rewriter, loc, sum, x, axes);
     rewriter.replaceOp(
         op,
         expandFromAxes(rewriter, loc, ms, cast<RankedTensorType>(op.getType()),
@@ -254,8 +281,8 @@ struct LowerApply : OpConversionPattern<ApplyOp> {
     bool hasWeight = static_cast<bool>(adaptor.getWeight());
     bool hasBias = static_cast<bool>(adaptor.getBias());
 
-    Value init = tensor::EmptyOp::create(rewriter, loc, xType.getShape(),
-                                         xType.getElementType());
+    Value init = buildEmpty(rewriter, loc, xType.getShape(),
+                            xType.getElementType(), adaptor.getInput());
     maps.push_back(rewriter.getMultiDimIdentityMap(rank));
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
     auto generic = linalg::GenericOp::create(
@@ -283,23 +310,6 @@ struct ConvertNormToLinalgPass
     : public normlir::impl::ConvertNormToLinalgBase<ConvertNormToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
-    // The linalg forms are built for static shapes; a dynamically shaped
-    // norm op that norm-fuse did not make a kernel (statistics returned
-    // without an apply) is reported.
-    WalkResult dynamic = getOperation()->walk([&](Operation *op) {
-      if (!isa<MomentsOp, MeanSquareOp, RstdOp, ApplyOp>(op) ||
-          llvm::all_of(op->getOperandTypes(), [](Type t) {
-            auto shaped = dyn_cast<ShapedType>(t);
-            return !shaped || shaped.hasStaticShape();
-          }))
-        return WalkResult::advance();
-      op->emitError() << "convert-norm-to-linalg: " << op->getName()
-                      << " with dynamic dimensions is not lowered yet; "
-                         "only fused kernels (norm-fuse) take them";
-      return WalkResult::interrupt();
-    });
-    if (dynamic.wasInterrupted())
-      return signalPassFailure();
     ConversionTarget target(*ctx);
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                            math::MathDialect, tensor::TensorDialect>();

@@ -122,17 +122,21 @@ ColumnEmitter::ColumnEmitter(OpBuilder &b, KernelOp op,
     chunkLen = len;
     numChunks = std::max<int64_t>((r1 + len - 1) / len, 1);
   } else {
-    // At least `chunks` chunks where R1 has the rows, more where a chunk
-    // would fill more than kColumnChunkBytes of L2 (the choice the
-    // selection makes for a static R1, here at run time).
+    // `chunks` chunks in all samples together where R1 has the rows
+    // (ceil(chunks / P0) per sample), more where a chunk would fill more
+    // than kColumnChunkBytes of L2: the choice the selection makes for a
+    // static R1, here at run time.
     int64_t rowBytes =
         lanes *
         std::max<int64_t>(
             cast<MemRefType>(x.getType()).getElementTypeBitWidth() / 8, 1);
-    int64_t maxRows = std::max<int64_t>(kColumnChunkBytes / rowBytes, 1);
+    int64_t maxRows = std::max<int64_t>(
+        kColumnChunkBytes / std::max<int64_t>(rowBytes, 1), 1);
     Value r1 = r1Len.value;
-    Value per = arith::CeilDivUIOp::create(b, loc, r1,
-                                           cI(std::max<int64_t>(chunks, 1)));
+    Value perSample = arith::CeilDivUIOp::create(
+        b, loc, cI(std::max<int64_t>(chunks, 1)),
+        arith::MaxUIOp::create(b, loc, idx(p0Len), cI(1)));
+    Value per = arith::CeilDivUIOp::create(b, loc, r1, perSample);
     Value len = arith::MaxUIOp::create(
         b, loc, arith::MinUIOp::create(b, loc, per, cI(maxRows)), cI(1));
     chunkLen = len;

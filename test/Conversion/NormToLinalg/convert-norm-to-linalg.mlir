@@ -257,3 +257,19 @@ func.func @apply_scalar_stats(%x: tensor<3x4xf32>, %m: tensor<1x1xf32>, %r: tens
   %0 = norm.apply %x mean %m rstd %r : (tensor<3x4xf32>, tensor<1x1xf32>, tensor<1x1xf32>) -> tensor<3x4xf32>
   return %0 : tensor<3x4xf32>
 }
+
+// Statistics over dynamic dimensions (a function that returns them without
+// an apply, so no kernel takes them): the accumulators sized from the
+// input, the count read at run time.
+// CHECK-LABEL: func.func @moments_dynamic
+// CHECK: %[[N:.*]] = tensor.dim %arg0, %c0
+// CHECK: tensor.empty(%[[N]]) : tensor<?xf32>
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: %[[LEN:.*]] = tensor.dim %arg0, %c1
+// CHECK: %[[I:.*]] = arith.index_castui %[[LEN]] : index to i64
+// CHECK: %[[F:.*]] = arith.uitofp %[[I]] : i64 to f32
+// CHECK: arith.divf %{{.*}}, %[[F]] : f32
+func.func @moments_dynamic(%x: tensor<?x?xf32>) -> (tensor<?x1xf32>, tensor<?x1xf32>) {
+  %m, %v = norm.moments %x axes = [1] : tensor<?x?xf32> -> tensor<?x1xf32>, tensor<?x1xf32>
+  return %m, %v : tensor<?x1xf32>, tensor<?x1xf32>
+}

@@ -73,13 +73,16 @@ func.func @row_dynamic_length(%x: memref<4x?xf32>, %y: memref<4x?xf32>, %s: memr
 
 // -----
 
-// The column strategy with a dynamic P0 and R1 (channels-last): at least
-// `chunks` chunks of R1, of at most 8192 rows of 32 bytes (256 KiB), their
-// count and the scratch sized at run time.
+// The column strategy with a dynamic P0 and R1 (channels-last): `chunks`
+// chunks in all samples (ceil(4 / P0) per sample) where R1 has the rows,
+// of at most 8192 rows of 32 bytes (256 KiB), their count and the scratch
+// sized at run time.
 // CHECK-LABEL: func.func @column_dynamic
 // CHECK: %[[P0:.*]] = memref.dim %arg0, %c0
 // CHECK: %[[R1:.*]] = memref.dim %arg0, %c1
-// CHECK: %[[PER:.*]] = arith.ceildivui %[[R1]], %c4
+// CHECK: %[[ONE:.*]] = arith.maxui %[[P0]], %c1
+// CHECK: %[[SAMPLE:.*]] = arith.ceildivui %c4, %[[ONE]]
+// CHECK: %[[PER:.*]] = arith.ceildivui %[[R1]], %[[SAMPLE]]
 // CHECK: %[[CAP:.*]] = arith.minui %[[PER]], %c8192
 // CHECK: %[[LEN:.*]] = arith.maxui %[[CAP]], %c1
 // CHECK: %[[K0:.*]] = arith.ceildivui %[[R1]], %[[LEN]]

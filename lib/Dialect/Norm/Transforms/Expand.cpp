@@ -429,6 +429,18 @@ struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
     }
 
     SmallVector<int64_t> axes = getComplementAxes(inType.getRank(), {0, c});
+    // (C3) at run time where a spatial dimension is dynamic: PyTorch raises
+    // "Expected more than 1 spatial element when training".
+    if (llvm::any_of(axes, [&](int64_t a) { return inType.isDynamicDim(a); }))
+      CheckOp::create(
+          rewriter, loc,
+          arith::CmpIOp::create(
+              rewriter, loc, arith::CmpIPredicate::ne,
+              buildDimsProduct(rewriter, loc, op.getInput(), axes),
+              arith::ConstantIndexOp::create(rewriter, loc, 1)),
+          rewriter.getStringAttr(op->getName().getStringRef() +
+                                 ": expected more than 1 spatial element "
+                                 "when normalizing with input statistics"));
     // PyTorch computes InstanceNorm as BatchNorm over (1, N*C): InvStd too.
     Stats s = buildMoments(rewriter, loc, op.getInput(), axes,
                            op.getEpsilonAttr(), /*zeroDegenerate=*/true);

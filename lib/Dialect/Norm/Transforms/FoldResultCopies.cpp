@@ -61,6 +61,12 @@ static Value computedSize(OpBuilder &b, Location loc, Value computed,
       if (product)
         return product;
     }
+  // Through views that keep the dimension (a statistic's unit dimensions).
+  if (auto source = traceReshapedDim(computed, d))
+    if (auto alloc = source->first.getDefiningOp<memref::AllocOp>();
+        alloc && alloc.getType().isDynamicDim(source->second))
+      return alloc.getDynamicSizes()[alloc.getType().getDynamicDimIndex(
+          source->second)];
   return memref::DimOp::create(b, loc, computed, d);
 }
 
@@ -165,10 +171,10 @@ static LogicalResult foldCopy(memref::CopyOp copy,
     return failure();
   auto alloc = allocValue.getDefiningOp<memref::AllocOp>();
   auto outType = dyn_cast<MemRefType>(out.getType());
-  // Dynamic shapes: a collapsed view here (the GroupNorm shape, a dynamic
-  // batch), the rest in foldDynamicCopy.
+  // Dynamic shapes: a reshaped view here (the GroupNorm shape, statistics
+  // with their unit dimensions), the rest in foldDynamicCopy.
   bool dynamic = outType && !outType.hasStaticShape();
-  if (!alloc || !outType || (dynamic && !isa<memref::CollapseShapeOp>(view)) ||
+  if (!alloc || !outType ||
       (dynamic && alloc->getParentOp() != out.getOwner()->getParentOp()) ||
       !outType.getLayout().isIdentity() ||
       !alloc.getType().getLayout().isIdentity() ||
@@ -188,10 +194,14 @@ static LogicalResult foldCopy(memref::CopyOp copy,
     // allocation.
     b.setInsertionPointAfter(alloc);
     checkResultSizes(b, alloc.getLoc(), out, view->getResult(0), sources);
-    replacement = memref::ExpandShapeOp::create(
-        b, alloc.getLoc(), alloc.getType(), out,
-        cast<memref::CollapseShapeOp>(view).getReassociationIndices(),
-        alloc.getMixedSizes());
+    if (auto c = dyn_cast<memref::CollapseShapeOp>(view))
+      replacement = memref::ExpandShapeOp::create(
+          b, alloc.getLoc(), alloc.getType(), out, c.getReassociationIndices(),
+          alloc.getMixedSizes());
+    else
+      replacement = memref::CollapseShapeOp::create(
+          b, alloc.getLoc(), out,
+          cast<memref::ExpandShapeOp>(view).getReassociationIndices());
   } else if (auto c = dyn_cast<memref::CollapseShapeOp>(view))
     replacement = memref::ExpandShapeOp::create(b, alloc.getLoc(),
                                                 alloc.getType().getShape(), out,

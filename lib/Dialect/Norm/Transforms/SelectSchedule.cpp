@@ -202,8 +202,9 @@ struct CPUSelection {
   /// run time, not here.
   bool dynamicRows = false;
   /// The kernel's R1 is dynamic: a column schedule's `chunks` is then the
-  /// fewest chunks per sample (the lowering adds chunks so that each holds
-  /// at most kColumnChunkBytes).
+  /// number of chunks aimed for in all samples together, kMinTasks (the
+  /// lowering divides it among the samples at run time and adds chunks so
+  /// that each holds at most kColumnChunkBytes).
   bool dynamicR1 = false;
   /// The length a dynamic R2 stands for in the choice of the vector width,
   /// the unroll and the prefetch (0: R2 is static): the kernel serves every
@@ -341,7 +342,7 @@ static FailureOr<ScheduleAttr> selectCPUColumn(const CPUSelection &s, bool,
   if (s.options.chunks > 0)
     k = s.options.chunks;
   else if (s.dynamicR1)
-    k = (kMinTasks + p0 - 1) / p0;
+    k = kMinTasks;
   else
     k = std::max<int64_t>((s.bytes() + kColumnChunkBytes - 1) /
                               kColumnChunkBytes,
@@ -419,10 +420,10 @@ chooseDynamicStrategy(KernelOp op, const KernelLayout &layout,
 /// decisions may change (threads from kMinParallelBytes, prefetch from the
 /// L2's size, streaming stores from 3/4 of the last-level cache, prefetch
 /// once a task has two rows), one variant per distinct schedule. Each size
-/// is evaluated on a static stand-in of the layout: a dynamic R2 stands for
-/// rows of kPrefetchBytes (long rows: full vectors, one row prefetched),
-/// the other dynamic runs for 1, but the first dynamic one of P0, R1, R2,
-/// which takes the rest of the size.
+/// is evaluated on a static stand-in of the layout (layoutAt): a dynamic R2
+/// takes up to kPrefetchBytes (its vector width and unroll are those of
+/// such long rows, whatever the size: the kernel masks short ones), the
+/// first dynamic one of P0 and R1 the rest of the size.
 static FailureOr<ArrayAttr>
 selectCPUVariants(KernelOp op, const KernelLayout &layout, CPUTargetAttr target,
                   const NormSelectScheduleOptions &options) {
@@ -432,32 +433,59 @@ selectCPUVariants(KernelOp op, const KernelLayout &layout, CPUTargetAttr target,
   if (failed(strategy))
     return failure();
   int64_t elementBytes = inputElementBytes(op);
-  KernelLayout standIn = layout;
-  for (Run r : {Run::P0, Run::R1, Run::R2})
-    if (layout.isDynamic(r))
-      standIn.size[r] = 1;
-  if (layout.isDynamic(Run::R2)) {
-    int64_t fixed = ShapedType::isDynamic(layout.r2o) ? 1 : layout.r2o;
+  // The static dimensions' product, and per dynamic run the product of its
+  // static dimensions (GroupNorm's G beside a dynamic N).
+  int64_t fixed = 1;
+  int64_t unit[4] = {1, 1, 1, 1};
+  for (int r = Run::P0; r <= Run::R2; ++r)
+    for (int64_t d : layout.dims[r])
+      if (!ShapedType::isDynamic(layout.shape[d])) {
+        // A static 0 (no channels) empties every size: counted as 1 here.
+        fixed *= std::max<int64_t>(layout.shape[d], 1);
+        unit[r] *= std::max<int64_t>(layout.shape[d], 1);
+      }
+  bool dynR2 = layout.isDynamic(Run::R2);
+  int64_t nominalR2 = 0;
+  if (dynR2) {
     int64_t row = std::max<int64_t>(kPrefetchBytes / elementBytes, 1);
-    standIn.size[Run::R2] = (row + fixed - 1) / fixed * fixed;
+    nominalR2 = (row + unit[Run::R2] - 1) / unit[Run::R2] * unit[Run::R2];
   }
   Run growing = layout.isDynamic(Run::P0)   ? Run::P0
                 : layout.isDynamic(Run::R1) ? Run::R1
                                             : Run::R2;
-  int64_t others = 1;
-  for (int r = Run::P0; r <= Run::R2; ++r)
-    if (r != growing)
-      others *= std::max<int64_t>(standIn.size[r], 1);
+  // The layout at `n` elements: a dynamic R2 takes up to its nominal length
+  // (all of them where it is the only dynamic run), the growing run the
+  // rest, other dynamic runs their static factors.
+  auto layoutAt = [&](int64_t n) {
+    KernelLayout at = layout;
+    int64_t rest = std::max<int64_t>((n + fixed - 1) / fixed, 1);
+    for (int r = Run::P0; r <= Run::R2; ++r)
+      if (layout.isDynamic(Run(r)))
+        at.size[r] = unit[r];
+    if (dynR2) {
+      int64_t take =
+          growing == Run::R2 ? rest : std::min(rest, nominalR2 / unit[Run::R2]);
+      take = std::max<int64_t>(take, 1);
+      at.size[Run::R2] = take * unit[Run::R2];
+      rest = (rest + take - 1) / take;
+    }
+    if (growing != Run::R2)
+      at.size[growing] = rest * unit[growing];
+    return at;
+  };
   // Sizes where a decision may change, ascending, as multiples of the
-  // other runs.
-  int64_t rowBytes = std::max<int64_t>(standIn.size[Run::R2], 1) * elementBytes;
+  // static dimensions: threads, prefetch (the L2; two rows per task),
+  // streaming stores.
+  int64_t rowLen =
+      dynR2 ? nominalR2 : std::max<int64_t>(layout.size[Run::R2], 1);
+  int64_t rowBytes = rowLen * elementBytes;
   int64_t tasks = options.rowTasks > 0 ? int64_t(options.rowTasks) : kRowTasks;
-  SmallVector<int64_t> counts = {1, 2 * tasks * standIn.size[Run::R2]};
+  SmallVector<int64_t> counts = {1, 2 * tasks * rowLen};
   for (int64_t bytes : {kMinParallelBytes, target.getL2Cache(),
                         (3 * target.getLlcCache() + 3) / 4})
-    counts.push_back((bytes + rowBytes - 1) / rowBytes * standIn.size[Run::R2]);
+    counts.push_back((bytes + rowBytes - 1) / rowBytes * rowLen);
   for (int64_t &n : counts)
-    n = (std::max<int64_t>(n, 1) + others - 1) / others * others;
+    n = (std::max<int64_t>(n, 1) + fixed - 1) / fixed * fixed;
   llvm::sort(counts);
   counts.erase(llvm::unique(counts), counts.end());
 
@@ -468,13 +496,11 @@ selectCPUVariants(KernelOp op, const KernelLayout &layout, CPUTargetAttr target,
   SmallVector<Attribute> variants;
   Attribute previous;
   for (int64_t n : counts) {
-    KernelLayout at = standIn;
-    at.size[growing] = n / others;
+    KernelLayout at = layoutAt(n);
     CPUSelection s{op, at, target, options};
     s.dynamicRows = true;
     s.dynamicR1 = layout.isDynamic(Run::R1);
-    if (layout.isDynamic(Run::R2))
-      s.nominalR2 = standIn.size[Run::R2];
+    s.nominalR2 = nominalR2;
     std::string why;
     FailureOr<ScheduleAttr> schedule = select(s, true, why);
     if (failed(schedule))

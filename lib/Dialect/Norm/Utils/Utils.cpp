@@ -189,17 +189,43 @@ Value flattenMemRef(OpBuilder &b, Location loc, Value mem) {
   ReassociationIndices all;
   for (int64_t i = 0; i < type.getRank(); ++i)
     all.push_back(i);
-  return memref::CollapseShapeOp::create(b, loc, mem,
-                                         ArrayRef<ReassociationIndices>{all});
+  // The type spelled out: a static 0 beside a dynamic dimension is dynamic
+  // (the verifier's rule), which the inferred type would make 0.
+  int64_t size =
+      type.hasStaticShape() ? type.getNumElements() : ShapedType::kDynamic;
+  return memref::CollapseShapeOp::create(
+      b, loc, MemRefType::get({size}, type.getElementType()), mem,
+      ArrayRef<ReassociationIndices>{all});
 }
 
 std::optional<std::pair<Value, int64_t>> traceReshapedDim(Value v, int64_t d) {
+  // A group whose other dimensions are all static 1s keeps the size of
+  // its one other dimension (a statistic's kept unit dimensions).
+  auto onlyOther = [](ArrayRef<int64_t> group,
+                      MemRefType type) -> std::optional<int64_t> {
+    std::optional<int64_t> other;
+    for (int64_t g : group) {
+      if (type.getDimSize(g) != 1) {
+        if (other)
+          return std::nullopt;
+        other = g;
+      }
+    }
+    return other;
+  };
   while (true) {
     if (auto c = v.getDefiningOp<memref::CollapseShapeOp>()) {
       SmallVector<ReassociationIndices> groups = c.getReassociationIndices();
-      if (d >= int64_t(groups.size()) || groups[d].size() != 1)
+      if (d >= int64_t(groups.size()))
         return std::nullopt;
-      d = groups[d][0];
+      if (groups[d].size() == 1) {
+        d = groups[d][0];
+      } else {
+        std::optional<int64_t> other = onlyOther(groups[d], c.getSrcType());
+        if (!other)
+          return std::nullopt;
+        d = *other;
+      }
       v = c.getSrc();
     } else if (auto e = v.getDefiningOp<memref::ExpandShapeOp>()) {
       // Result dimension d lies in one source dimension's group.
@@ -207,7 +233,9 @@ std::optional<std::pair<Value, int64_t>> traceReshapedDim(Value v, int64_t d) {
       auto it = llvm::find_if(groups, [&](const ReassociationIndices &g) {
         return llvm::is_contained(g, d);
       });
-      if (it == groups.end() || it->size() != 1)
+      if (it == groups.end() || llvm::any_of(*it, [&](int64_t g) {
+            return g != d && e.getResultType().getDimSize(g) != 1;
+          }))
         return std::nullopt;
       d = it - groups.begin();
       v = e.getSrc();

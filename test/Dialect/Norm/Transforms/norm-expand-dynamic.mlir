@@ -79,3 +79,19 @@ func.func @instance_norm_batch(%x: tensor<?x3x8xf32>, %rm: tensor<3xf32>, %rv: t
   %y, %nrm, %nrv = norm.instance_norm %x running(%rm, %rv) {training} : (tensor<?x3x8xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<?x3x8xf32>, tensor<3xf32>, tensor<3xf32>)
   return %y, %nrm : tensor<?x3x8xf32>, tensor<3xf32>
 }
+
+// -----
+
+// InstanceNorm from input statistics over dynamic spatial dimensions: C3
+// (more than 1 spatial element) at run time; the running variance's factor
+// n / (n - 1) from the runtime spatial size.
+// CHECK-LABEL: func.func @instance_norm_spatial
+// CHECK: %[[S:.*]] = tensor.dim %arg0, %c2
+// CHECK: %[[NOT1:.*]] = arith.cmpi ne, %[[S]], %c1
+// CHECK: norm.check %[[NOT1]], "norm.instance_norm: expected more than 1 spatial element when normalizing with input statistics"
+// CHECK: norm.moments %arg0 axes = [2] : tensor<?x3x?xf32> -> tensor<?x3x1xf32>, tensor<?x3x1xf32>
+// CHECK: arith.uitofp %{{.*}} : i64 to f64
+func.func @instance_norm_spatial(%x: tensor<?x3x?xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>) -> (tensor<?x3x?xf32>, tensor<3xf32>) {
+  %y, %nrm, %nrv = norm.instance_norm %x running(%rm, %rv) {training} : (tensor<?x3x?xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<?x3x?xf32>, tensor<3xf32>, tensor<3xf32>)
+  return %y, %nrv : tensor<?x3x?xf32>, tensor<3xf32>
+}

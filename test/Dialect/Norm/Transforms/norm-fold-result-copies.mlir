@@ -85,3 +85,30 @@ func.func @dynamic(%x: memref<?x4xf32>, %out: memref<?x4xf32>) {
   memref.copy %alloc, %out : memref<?x4xf32> to memref<?x4xf32>
   return
 }
+
+// -----
+
+// A dynamically shaped statistic computed flat and returned with its unit
+// dimension (an expand_shape view): the view of the out-parameter takes the
+// allocation's place after the size check, and the size's source is
+// recorded.
+// CHECK-LABEL: func.func @dynamic_view
+// CHECK-SAME: attributes {norm.result_dims = [array<i64: 1, 0, 0, 0>]}
+// CHECK: %[[N:.*]] = memref.dim %arg0, %c0
+// CHECK: %[[GIVEN:.*]] = memref.dim %arg1, %c0
+// CHECK: %[[SAME:.*]] = arith.cmpi eq, %[[GIVEN]], %[[N]]
+// CHECK: norm.check %[[SAME]]
+// CHECK: %[[VIEW:.*]] = memref.collapse_shape %arg1 {{\[\[}}0, 1]] : memref<?x1xf32> into memref<?xf32>
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[VIEW]] : memref<?xf32>)
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: memref.copy
+func.func @dynamic_view(%x: memref<?x8xf32>, %out: memref<?x1xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = memref.dim %x, %c0 : memref<?x8xf32>
+  %alloc = memref.alloc(%n) : memref<?xf32>
+  linalg.fill ins(%zero : f32) outs(%alloc : memref<?xf32>)
+  %e = memref.expand_shape %alloc [[0, 1]] output_shape [%n, 1] : memref<?xf32> into memref<?x1xf32>
+  memref.copy %e, %out : memref<?x1xf32> to memref<?x1xf32>
+  return
+}

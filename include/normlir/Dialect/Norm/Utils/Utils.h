@@ -99,7 +99,7 @@ struct KernelLayout;
 /// memref.expand_shape/collapse_shape ops whose reassociation keeps it
 /// alone (the GroupNorm channel split): the first buffer up the chain that
 /// is not such a reshape, and its dimension; std::nullopt where a group
-/// merges it with others.
+/// merges it with others than static 1s.
 std::optional<std::pair<mlir::Value, int64_t>> traceReshapedDim(mlir::Value v,
                                                                 int64_t d);
 
