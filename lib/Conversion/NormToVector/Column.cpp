@@ -29,6 +29,8 @@ namespace {
 /// Apply tasks the column strategy aims for (any thread count up to this
 /// gets balanced work).
 constexpr int64_t kApplyTasks = 64;
+/// Vectors of a row the dynamic apply writes out rather than loops over.
+constexpr int64_t kMaxUnrolledRowVectors = 16;
 
 class ColumnEmitter : public VectorEmitter {
 public:
@@ -380,6 +382,30 @@ void ColumnEmitter::emitApply() {
           fma(d, loadVec(laneScale, at, mask), loadVec(laneBias, at, mask));
       storeVec(r, y, iadd(start, off), mask, aligned);
     };
+    // Rows of whole vectors (a runtime row count, no streaming stores): a
+    // loop over the rows around the row's vectors, whose lanes are then
+    // constants, in place of the flat run's lane tracking. Measured on
+    // BatchNorm eval 256x14x14x256 channels-last (one thread), the flat
+    // run over a runtime length took 1.10x the static kernel's time.
+    if (!len.isStatic() && lanes % vl == 0 && !nontemporal) {
+      Value rows = idiv(len.value, lanes);
+      int64_t perRow = lanes / vl;
+      forLoop(cI(0), rows, {}, [&](Value row, ValueRange) {
+        Value rowStart = imul(row, lanes);
+        // Up to kMaxUnrolledRowVectors vectors written out, more in a loop.
+        if (perRow <= kMaxUnrolledRowVectors) {
+          for (int64_t k = 0; k < perRow; ++k)
+            element(iadd(rowStart, k * vl), cI(k * vl), Value(), false);
+        } else {
+          forLoop(perRow, [&](Value k) {
+            Value lane = imul(k, vl);
+            element(iadd(rowStart, lane), lane, Value(), false);
+          });
+        }
+        return SmallVector<Value>{};
+      });
+      return;
+    }
     flatLoop(start, len, lanes, element);
   };
   if (p0Len.isStatic() && r1Len.isStatic()) {
