@@ -4,6 +4,10 @@ sequence length.
 * a LayerNorm/RMSNorm spec over ``?xN`` (and ``?x?xN``) compiled once and
   called with many shapes (0 and 1 rows, odd counts, the counts where the
   kernel switches variant) against the float64 reference, f32 and bf16;
+* BatchNorm, GroupNorm and InstanceNorm over ``?xCx?x?`` (NCHW and
+  channels-last; training with running statistics, eval; f32, f16, bf16)
+  for sizes 0 and 1 along each dynamic dimension, and the runtime forms of
+  their verifiers' checks;
 * the statistics results and a residual add, whose dynamic sizes must
   agree: mismatches are errors with the check's message, nothing written
   out of bounds (the kernels run under ASan in the sanitizer job);
