@@ -66,6 +66,22 @@ def test_instance_norm_empty_batch_with_running_stats(tmp_path):
     same(got["running_var"], trv.numpy(), "running_var")
 
 
+def test_instance_norm_no_spatial_values_with_running_stats(tmp_path):
+    # N > 0 but no spatial values: PyTorch's BatchNorm over (1, N * C, 0)
+    # leaves the running statistics as they are (N = 0 above gives NaN).
+    x = np.zeros((2, 3, 0), np.float32)
+    spec = nt.instance_norm_spec(x.shape, running="f32", training=True)
+    rm = np.array([1.0, 2.0, 3.0], np.float32)
+    rv = np.array([4.0, 5.0, 6.0], np.float32)
+    got = spec.run(tmp_path, x=x, rm=rm, rv=rv)
+    trm, trv = torch.from_numpy(rm.copy()), torch.from_numpy(rv.copy())
+    y = torch.nn.functional.instance_norm(torch.from_numpy(x), trm, trv,
+                                          use_input_stats=True)
+    assert got["y"].shape == tuple(y.shape)
+    same(got["running_mean"], trm.numpy(), "running_mean")
+    same(got["running_var"], trv.numpy(), "running_var")
+
+
 def test_group_norm_group_with_inf(tmp_path):
     x = np.arange(16, dtype=np.float32).reshape(2, 4, 2)
     x[0, 0, 0] = np.inf  # first element of group (0, 0)

@@ -368,6 +368,13 @@ def test_channel_norm_checks_and_zero_channels(rng):
             k.function.call([x, rm, rv], [y, nrm, nrv])
         for out in (y, nrm, nrv):
             np.testing.assert_array_equal(out, 7.0)
+    # No spatial values (N > 0): the running statistics stay, as PyTorch's.
+    k = normlir.compile(normlir.Spec("instance_norm", "f32", (-1, 3, -1),
+                                     running_stats=True, training=True))
+    rm, rv = np.array([1, 2, 3], np.float32), np.array([4, 5, 6], np.float32)
+    _, nrm, nrv = k(np.zeros((2, 3, 0), np.float32), rm, rv)
+    np.testing.assert_array_equal(nrm, rm)
+    np.testing.assert_array_equal(nrv, rv)
     for spec, x in (
             (normlir.Spec("batch_norm", "f32", (-1, 0, 3), training=True),
              np.zeros((2, 0, 3), np.float32)),

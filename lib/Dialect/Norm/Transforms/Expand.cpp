@@ -175,6 +175,19 @@ Value buildMeanOverBatch(OpBuilder &b, Location loc, Value nc) {
       });
 }
 
+/// `updated`, or `kept` where the i1 `empty` holds (null: `updated`): the
+/// running statistics an input of no values leaves as they are.
+Value keepWhereEmpty(OpBuilder &b, Location loc, Value updated, Value kept,
+                     Value empty) {
+  if (!empty)
+    return updated;
+  return buildMap(b, loc, ValueRange{updated, kept},
+                  cast<RankedTensorType>(kept.getType()),
+                  [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                    return arith::SelectOp::create(nb, l, empty, a[1], a[0]);
+                  });
+}
+
 /// num_batches_tracked + 1, as a rank-0 tensor.
 Value buildIncrement(OpBuilder &b, Location loc, Value counter) {
   Value count = tensor::ExtractOp::create(b, loc, counter, ValueRange{});
@@ -362,14 +375,7 @@ struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
     // An empty batch (at run time) leaves the running statistics alone and
     // saves zeros, as the static case.
     auto unlessEmpty = [&](Value updated, Value kept) -> Value {
-      if (!empty)
-        return updated;
-      return buildMap(rewriter, loc, ValueRange{updated, kept},
-                      cast<RankedTensorType>(kept.getType()),
-                      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                        return arith::SelectOp::create(nb, l, empty, a[1],
-                                                       a[0]);
-                      });
+      return keepWhereEmpty(rewriter, loc, updated, kept, empty);
     };
     if (empty) {
       Value zeros = buildZeros(rewriter, loc, {inType.getDimSize(c)});
@@ -458,12 +464,30 @@ struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
       Value m = arith::ConstantOp::create(
           rewriter, loc,
           rewriter.getF32FloatAttr(op.getMomentum().convertToDouble()));
+      // No spatial values (N > 0): PyTorch's BatchNorm over (1, N * C, 0)
+      // leaves the running statistics alone (N = 0 averages over nothing:
+      // NaN, as PyTorch).
+      Value empty;
+      if (llvm::any_of(axes, [&](int64_t a) { return inType.isDynamicDim(a); }))
+        empty = arith::CmpIOp::create(
+            rewriter, loc, arith::CmpIPredicate::eq,
+            buildDimsProduct(rewriter, loc, op.getInput(), axes),
+            arith::ConstantIndexOp::create(rewriter, loc, 0));
+      else if (llvm::any_of(
+                   axes, [&](int64_t a) { return inType.getDimSize(a) == 0; }))
+        empty = arith::ConstantOp::create(rewriter, loc,
+                                          rewriter.getBoolAttr(true));
       // The values per (n, c): the spatial dimensions.
-      results.push_back(
-          buildRunningUpdate(rewriter, loc, op.getRunningMean(), meanC, m));
-      results.push_back(buildRunningUpdate(
-          rewriter, loc, op.getRunningVar(), varC, m,
-          buildBesselFactor(rewriter, loc, op.getInput(), axes)));
+      results.push_back(keepWhereEmpty(
+          rewriter, loc,
+          buildRunningUpdate(rewriter, loc, op.getRunningMean(), meanC, m),
+          op.getRunningMean(), empty));
+      results.push_back(keepWhereEmpty(
+          rewriter, loc,
+          buildRunningUpdate(
+              rewriter, loc, op.getRunningVar(), varC, m,
+              buildBesselFactor(rewriter, loc, op.getInput(), axes)),
+          op.getRunningVar(), empty));
     }
     rewriter.replaceOp(op, results);
     return success();
