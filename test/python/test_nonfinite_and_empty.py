@@ -52,24 +52,12 @@ def test_batch_norm_channel_starting_with_inf(tmp_path):
     same(got["y"], y.numpy(), "y")
 
 
-def test_instance_norm_empty_batch_with_running_stats(tmp_path):
-    x = np.zeros((0, 3, 4), np.float32)
-    spec = nt.instance_norm_spec(x.shape, running="f32", training=True)
-    rm = np.array([1.0, 2.0, 3.0], np.float32)
-    rv = np.array([4.0, 5.0, 6.0], np.float32)
-    got = spec.run(tmp_path, x=x, rm=rm, rv=rv)
-    trm, trv = torch.from_numpy(rm.copy()), torch.from_numpy(rv.copy())
-    y = torch.nn.functional.instance_norm(torch.from_numpy(x), trm, trv,
-                                          use_input_stats=True)
-    assert got["y"].shape == tuple(y.shape)
-    same(got["running_mean"], trm.numpy(), "running_mean")
-    same(got["running_var"], trv.numpy(), "running_var")
-
-
-def test_instance_norm_no_spatial_values_with_running_stats(tmp_path):
-    # N > 0 but no spatial values: PyTorch's BatchNorm over (1, N * C, 0)
-    # leaves the running statistics as they are (N = 0 above gives NaN).
-    x = np.zeros((2, 3, 0), np.float32)
+# N = 0 averages the per-sample statistics over nothing (NaN, as PyTorch);
+# N > 0 with no spatial values leaves them as they are (PyTorch's BatchNorm
+# over (1, N * C, 0)).
+@pytest.mark.parametrize("shape", [(0, 3, 4), (2, 3, 0)])
+def test_instance_norm_no_values_with_running_stats(tmp_path, shape):
+    x = np.zeros(shape, np.float32)
     spec = nt.instance_norm_spec(x.shape, running="f32", training=True)
     rm = np.array([1.0, 2.0, 3.0], np.float32)
     rv = np.array([4.0, 5.0, 6.0], np.float32)
