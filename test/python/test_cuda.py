@@ -941,7 +941,7 @@ CPU_CASES = [
     *reuse("test_nonfinite_and_empty", "test_group_norm_group_with_inf",
            marks=[nonfinite]),
     *reuse("test_nonfinite_and_empty",
-           "test_instance_norm_empty_batch_with_running_stats",
+           "test_instance_norm_no_values_with_running_stats",
            marks=[nonfinite]),
     # Tutorial examples, spec features (constants, chained ops, --function).
     *reuse("test_execution", "test_tutorial_layer_norm"),
