@@ -324,13 +324,36 @@ static llvm::Error addEntryPoints(llvm::Module &m,
       b.CreateRet(status);
     };
     // Sizes are checked before anything runs: a negative one would index
-    // memory backwards.
+    // memory backwards, and sizes whose byte count overflows would wrap
+    // the kernel's offsets (no buffer has that many bytes).
     if (numSizes) {
       llvm::Value *negative = nullptr;
-      for (size_t k = 0; k < numSizes; ++k) {
-        llvm::Value *isNeg = b.CreateICmpSLT(entry->getArg(numBuffers + k),
-                                             llvm::ConstantInt::get(i64, 0));
-        negative = negative ? b.CreateOr(negative, isNeg) : isNeg;
+      auto orInto = [&](llvm::Value *bit) {
+        negative = negative ? b.CreateOr(negative, bit) : bit;
+      };
+      for (size_t k = 0; k < numSizes; ++k)
+        orInto(b.CreateICmpSLT(entry->getArg(numBuffers + k),
+                               llvm::ConstantInt::get(i64, 0)));
+      size_t next = numBuffers;
+      for (const TensorSpec *t : specs) {
+        if (llvm::none_of(t->shape,
+                          [](int64_t d) { return d == TensorSpec::kDynamic; }))
+          continue;
+        // Bytes of the buffer, unsigned (the sizes are checked above), with
+        // the overflow bits; at most INT64_MAX.
+        llvm::Value *bytes =
+            llvm::ConstantInt::get(i64, getElementSize(t->elementType));
+        for (int64_t d : t->shape) {
+          llvm::Value *size =
+              d == TensorSpec::kDynamic
+                  ? static_cast<llvm::Value *>(entry->getArg(next++))
+                  : llvm::ConstantInt::get(i64, d);
+          llvm::Value *mul = b.CreateBinaryIntrinsic(
+              llvm::Intrinsic::umul_with_overflow, bytes, size);
+          bytes = b.CreateExtractValue(mul, 0);
+          orInto(b.CreateExtractValue(mul, 1));
+        }
+        orInto(b.CreateICmpSLT(bytes, llvm::ConstantInt::get(i64, 0)));
       }
       auto *bad = llvm::BasicBlock::Create(ctx, "negative_size", entry);
       auto *good = llvm::BasicBlock::Create(ctx, "sizes", entry);

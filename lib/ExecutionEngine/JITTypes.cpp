@@ -107,7 +107,8 @@ std::string FunctionSignature::describeStatus(int32_t status) const {
   if (status == kStatusRuntimeError)
     return "the runtime reported an error";
   if (status == kStatusNegativeSize)
-    return "a size passed for a dynamic dimension is negative";
+    return "a size passed for a dynamic dimension is negative, or a "
+           "buffer's sizes overflow its byte count";
   if (status >= kStatusFirstCheck &&
       static_cast<size_t>(status - kStatusFirstCheck) < checks.size())
     return checks[status - kStatusFirstCheck];

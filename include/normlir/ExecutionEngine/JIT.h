@@ -87,7 +87,8 @@ struct BufferView {
 enum : int32_t {
   /// The CUDA runtime recorded an error (normlirRuntimeGetLastError).
   kStatusRuntimeError = 1,
-  /// A size passed for a dynamic dimension is negative.
+  /// A size passed for a dynamic dimension is negative, or a buffer's sizes
+  /// overflow its byte count (int64).
   kStatusNegativeSize = 2,
   /// kStatusFirstCheck + i: the function's runtime check i failed
   /// (FunctionSignature::checks).

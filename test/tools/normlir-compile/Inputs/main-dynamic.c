@@ -60,6 +60,10 @@ int main(void) {
   printf("then: %s\n", dyn_last_error() ? "not cleared" : "cleared");
   status = ln(x, w, b, y, -1, -1);
   printf("ln(-1 rows): status %d: %s\n", status, dyn_last_error());
+  /* 2^56 rows of 64 floats: 2^64 bytes, which no buffer has; the entry
+     point refuses them before the kernel's offsets wrap. */
+  status = ln(x, w, b, y, (int64_t)1 << 56, (int64_t)1 << 56);
+  printf("ln(2^56 rows): status %d: %s\n", status, dyn_last_error());
 
   float h[3 * 5 * 32], s[3 * 5 * 32], z[3 * 5 * 32];
   for (int i = 0; i < 3 * 5 * 32; ++i) {
