@@ -340,9 +340,11 @@ static llvm::Error addEntryPoints(llvm::Module &m,
                           [](int64_t d) { return d == TensorSpec::kDynamic; }))
           continue;
         // Bytes of the buffer, unsigned (the sizes are checked above), with
-        // the overflow bits; at most INT64_MAX.
+        // the overflow bits; at most INT64_MAX. A buffer with a 0 in its
+        // shape holds no bytes, whatever the other sizes.
         llvm::Value *bytes =
             llvm::ConstantInt::get(i64, getElementSize(t->elementType));
+        llvm::Value *overflow = b.getFalse(), *empty = b.getFalse();
         for (int64_t d : t->shape) {
           llvm::Value *size =
               d == TensorSpec::kDynamic
@@ -351,9 +353,13 @@ static llvm::Error addEntryPoints(llvm::Module &m,
           llvm::Value *mul = b.CreateBinaryIntrinsic(
               llvm::Intrinsic::umul_with_overflow, bytes, size);
           bytes = b.CreateExtractValue(mul, 0);
-          orInto(b.CreateExtractValue(mul, 1));
+          overflow = b.CreateOr(overflow, b.CreateExtractValue(mul, 1));
+          empty = b.CreateOr(
+              empty, b.CreateICmpEQ(size, llvm::ConstantInt::get(i64, 0)));
         }
-        orInto(b.CreateICmpSLT(bytes, llvm::ConstantInt::get(i64, 0)));
+        overflow = b.CreateOr(
+            overflow, b.CreateICmpSLT(bytes, llvm::ConstantInt::get(i64, 0)));
+        orInto(b.CreateAnd(overflow, b.CreateNot(empty)));
       }
       auto *bad = llvm::BasicBlock::Create(ctx, "negative_size", entry);
       auto *good = llvm::BasicBlock::Create(ctx, "sizes", entry);

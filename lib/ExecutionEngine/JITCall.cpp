@@ -74,15 +74,20 @@ static llvm::Error checkBuffers(llvm::StringRef func, const RawBuffer *buffers,
                                                   : describe(b)));
     // The caller's sizes (a dynamic dimension's among them) must not
     // overflow a byte count; checked without allocating (every call).
+    // A buffer with a 0 in its shape holds no bytes, whatever the others.
     int64_t numElements = 1;
-    bool overflow = false;
-    for (int d = 0; d < b.rank; ++d)
+    bool overflow = false, empty = false;
+    for (int d = 0; d < b.rank; ++d) {
       overflow |= llvm::MulOverflow(numElements, b.shape[d], numElements);
+      empty |= b.shape[d] == 0;
+    }
     int64_t bytes = 0;
     overflow |= llvm::MulOverflow(
         numElements, static_cast<int64_t>(getElementSize(b.elementType)),
         bytes);
-    if (overflow)
+    if (empty)
+      numElements = 0;
+    if (overflow && !empty)
       return llvm::createStringError(
           what.str() + " " + std::to_string(i) + " of '" + func.str() + "' (" +
           describe(b) + ") is too large: its size overflows");

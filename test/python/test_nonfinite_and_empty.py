@@ -52,10 +52,11 @@ def test_batch_norm_channel_starting_with_inf(tmp_path):
     same(got["y"], y.numpy(), "y")
 
 
-# N = 0 averages the per-sample statistics over nothing (NaN, as PyTorch);
+# N = 0 averages the per-sample statistics over nothing (NaN, as PyTorch,
+# with spatial values or without);
 # N > 0 with no spatial values leaves them as they are (PyTorch's BatchNorm
 # over (1, N * C, 0)).
-@pytest.mark.parametrize("shape", [(0, 3, 4), (2, 3, 0)])
+@pytest.mark.parametrize("shape", [(0, 3, 4), (2, 3, 0), (0, 3, 0)])
 def test_instance_norm_no_values_with_running_stats(tmp_path, shape):
     x = np.zeros(shape, np.float32)
     spec = nt.instance_norm_spec(x.shape, running="f32", training=True)

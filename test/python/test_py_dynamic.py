@@ -389,6 +389,45 @@ def test_channel_norm_checks_and_zero_channels(rng):
         assert y.shape == x.shape
 
 
+# Statistics returned without an apply (convert-norm-to-linalg): results
+# sized from the input, through statistics of statistics.
+STATS_ONLY = [
+    ("""func.func @f(%x: tensor<?x?xf32>) -> (tensor<?x1xf32>, tensor<?x1xf32>) {
+  %m, %v = norm.moments %x axes = [1] : tensor<?x?xf32> -> tensor<?x1xf32>, tensor<?x1xf32>
+  %r = norm.rstd %v epsilon = 1.0e-5 : tensor<?x1xf32> -> tensor<?x1xf32>
+  return %m, %r : tensor<?x1xf32>, tensor<?x1xf32>
+}""", (3, 4), [(3, 1), (3, 1)]),
+    ("""func.func @f(%x: tensor<?x?x?xf32>) -> tensor<?x1x1xf32> {
+  %m, %v = norm.moments %x axes = [2] : tensor<?x?x?xf32> -> tensor<?x?x1xf32>, tensor<?x?x1xf32>
+  %q = norm.mean_square %v axes = [1] : tensor<?x?x1xf32> -> tensor<?x1x1xf32>
+  return %q : tensor<?x1x1xf32>
+}""", (2, 3, 4), [(2, 1, 1)]),
+]
+
+
+@pytest.mark.parametrize("src,shape,want", STATS_ONLY)
+def test_statistics_without_apply(rng, src, shape, want):
+    f = normlir._normlir.compile(src).function("f")
+    assert [tuple(s) for s in f.result_shapes([shape])] == want
+    x = (rng.standard_normal(shape) * 2 + 5).astype(np.float32)
+    outs = [np.empty(s, np.float32) for s in want]
+    f.call([x], outs)
+    x64 = x.astype(np.float64)
+    if len(want) == 2:
+        nt.assert_close(outs[0], x64.mean(1, keepdims=True))
+        nt.assert_close(outs[1], 1 / np.sqrt(x64.var(1, keepdims=True)
+                                             + 1e-5))
+    else:
+        v = x64.var(2, keepdims=True)
+        nt.assert_close(outs[0], (v ** 2).mean(1, keepdims=True))
+    # A result buffer of another size is an error, nothing written.
+    bad = [np.full((s[0] + 1,) + tuple(s[1:]), 7.0, np.float32) for s in want]
+    with pytest.raises(normlir.InvalidArgumentError, match="result"):
+        f.call([x], bad)
+    for b in bad:
+        np.testing.assert_array_equal(b, 7.0)
+
+
 def test_channel_norms_16_bit_and_eval(rng):
     """bf16 and f16 BatchNorm/GroupNorm over dynamic spatial dimensions,
     and BatchNorm/InstanceNorm in eval (from running statistics)."""

@@ -468,15 +468,25 @@ struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
       // leaves the running statistics alone (N = 0 averages over nothing:
       // NaN, as PyTorch).
       Value empty;
-      if (llvm::any_of(axes, [&](int64_t a) { return inType.isDynamicDim(a); }))
-        empty = arith::CmpIOp::create(
-            rewriter, loc, arith::CmpIPredicate::eq,
-            buildDimsProduct(rewriter, loc, op.getInput(), axes),
-            arith::ConstantIndexOp::create(rewriter, loc, 0));
-      else if (llvm::any_of(
-                   axes, [&](int64_t a) { return inType.getDimSize(a) == 0; }))
-        empty = arith::ConstantOp::create(rewriter, loc,
-                                          rewriter.getBoolAttr(true));
+      bool spatialDynamic =
+          llvm::any_of(axes, [&](int64_t a) { return inType.isDynamicDim(a); });
+      bool spatialZero = llvm::any_of(
+          axes, [&](int64_t a) { return inType.getDimSize(a) == 0; });
+      if (spatialDynamic || spatialZero) {
+        Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+        auto isZero = [&](ArrayRef<int64_t> dims) -> Value {
+          return arith::CmpIOp::create(
+              rewriter, loc, arith::CmpIPredicate::eq,
+              buildDimsProduct(rewriter, loc, op.getInput(), dims), zero);
+        };
+        // No spatial values, and a batch (N = 0 stays NaN).
+        empty = arith::AndIOp::create(
+            rewriter, loc, isZero(axes),
+            arith::XOrIOp::create(
+                rewriter, loc, isZero({0}),
+                arith::ConstantOp::create(rewriter, loc,
+                                          rewriter.getBoolAttr(true))));
+      }
       // The values per (n, c): the spatial dimensions.
       results.push_back(keepWhereEmpty(
           rewriter, loc,

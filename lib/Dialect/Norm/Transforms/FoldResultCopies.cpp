@@ -20,6 +20,8 @@
 #include "normlir/Dialect/Norm/Transforms/Passes.h"
 #include "normlir/Dialect/Norm/Utils/Utils.h"
 
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
 namespace normlir::norm {
 #define GEN_PASS_DEF_NORMFOLDRESULTCOPIES
 #include "normlir/Dialect/Norm/Transforms/Passes.h.inc"
@@ -73,14 +75,46 @@ static Value computedSize(OpBuilder &b, Location loc, Value computed,
 /// The argument and dimension that `size` is the size of, through views
 /// whose reassociation keeps that dimension alone (the GroupNorm split).
 static std::optional<std::pair<BlockArgument, int64_t>> sizeSource(Value size) {
-  auto dim = size.getDefiningOp<memref::DimOp>();
-  std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
-  if (!index)
-    return std::nullopt;
-  auto source = traceReshapedDim(dim.getSource(), *index);
-  if (!source || !isa<BlockArgument>(source->first))
-    return std::nullopt;
-  return std::make_pair(cast<BlockArgument>(source->first), source->second);
+  // Through allocations sized from other buffers' dimensions (a statistic
+  // of a statistic), as norm-lower-checks follows them.
+  while (true) {
+    auto dim = size.getDefiningOp<memref::DimOp>();
+    std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+    if (!index)
+      return std::nullopt;
+    auto source = traceReshapedDim(dim.getSource(), *index);
+    if (!source)
+      return std::nullopt;
+    if (auto arg = dyn_cast<BlockArgument>(source->first))
+      return std::make_pair(arg, source->second);
+    auto alloc = source->first.getDefiningOp<memref::AllocOp>();
+    if (!alloc || !alloc.getType().isDynamicDim(source->second))
+      return std::nullopt;
+    size = alloc.getDynamicSizes()[alloc.getType().getDynamicDimIndex(
+        source->second)];
+  }
+}
+
+/// Whether anything touches `alloc`, directly or through a view of it, after
+/// `copy` (in the copy's block; a user in another block counts), other than
+/// `except`.
+static bool usedAfter(memref::AllocOp alloc, memref::CopyOp copy,
+                      Operation *except) {
+  SmallVector<Value> worklist = {alloc.getResult()};
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (user == except)
+        continue;
+      Operation *inBlock = copy->getBlock()->findAncestorOpInBlock(*user);
+      if (!inBlock || (inBlock != copy && copy->isBeforeInBlock(inBlock)))
+        return true;
+      // Views alias the allocation: their users count too.
+      if (isa<ViewLikeOpInterface>(user))
+        llvm::append_range(worklist, user->getResults());
+    }
+  }
+  return false;
 }
 
 /// norm.check at `b`'s insertion point that the dynamic sizes of `out` (an
@@ -133,14 +167,9 @@ static LogicalResult foldDynamicCopy(memref::CopyOp copy, bool &error,
   bool foldable = alloc && out.hasOneUse() && alloc.getType() == outType &&
                   outType.getLayout().isIdentity() &&
                   alloc->getBlock() == copy->getBlock();
-  if (foldable) {
-    // Nothing may touch the allocation after the copy.
-    for (Operation *user : alloc->getUsers()) {
-      Operation *inBlock = copy->getBlock()->findAncestorOpInBlock(*user);
-      if (!inBlock || (inBlock != copy && copy->isBeforeInBlock(inBlock)))
-        foldable = false;
-    }
-  }
+  // Nothing may touch the allocation after the copy.
+  if (foldable && usedAfter(alloc, copy, /*except=*/nullptr))
+    foldable = false;
   OpBuilder b(copy);
   if (!foldable) {
     checkResultSizes(b, copy.getLoc(), out, copy.getSource(), sources);
@@ -182,11 +211,19 @@ static LogicalResult foldCopy(memref::CopyOp copy,
       alloc->getBlock() != copy->getBlock())
     return failure();
   // Nothing may touch the allocation after the copy.
-  for (Operation *user : alloc->getUsers()) {
-    Operation *inBlock = copy->getBlock()->findAncestorOpInBlock(*user);
-    if (!inBlock || (inBlock != view && copy->isBeforeInBlock(inBlock)))
-      return failure();
-  }
+  if (usedAfter(alloc, copy, /*except=*/view))
+    return failure();
+  // A dynamic result's sizes are checked right after the allocation: each
+  // must be the allocation's (an expanded group of other dimensions than
+  // static 1s is not traced, and not folded).
+  if (dynamic && isa<memref::ExpandShapeOp>(view))
+    for (int64_t d = 0; d < outType.getRank(); ++d) {
+      if (!outType.isDynamicDim(d))
+        continue;
+      auto source = traceReshapedDim(view->getResult(0), d);
+      if (!source || source->first != alloc.getResult())
+        return failure();
+    }
   OpBuilder b(alloc);
   Value replacement;
   if (dynamic) {

@@ -112,3 +112,60 @@ func.func @dynamic_view(%x: memref<?x8xf32>, %out: memref<?x1xf32>) {
   memref.copy %e, %out : memref<?x1xf32> to memref<?x1xf32>
   return
 }
+
+// -----
+
+// An expanded group with a static size other than 1: the result's size is
+// not traced to the allocation's, so the copy stays (after its size check).
+// CHECK-LABEL: func.func @expand_nonunit
+// CHECK: memref.alloc
+// CHECK: norm.check
+// CHECK: memref.copy
+func.func @expand_nonunit(%x: memref<?x8xf32>, %out: memref<?x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c4 = arith.constant 4 : index
+  %zero = arith.constant 0.0 : f32
+  %n = memref.dim %x, %c0 : memref<?x8xf32>
+  %m = arith.muli %n, %c4 : index
+  %alloc = memref.alloc(%m) : memref<?xf32>
+  linalg.fill ins(%zero : f32) outs(%alloc : memref<?xf32>)
+  %e = memref.expand_shape %alloc [[0, 1]] output_shape [%n, 4] : memref<?xf32> into memref<?x4xf32>
+  memref.copy %e, %out : memref<?x4xf32> to memref<?x4xf32>
+  return
+}
+
+// -----
+
+// The allocation is written after the copy through another view of it: the
+// out-parameter must hold what was copied, so nothing folds (dynamic and
+// static).
+// CHECK-LABEL: func.func @alias_after_copy
+// CHECK: memref.alloc
+// CHECK: memref.copy
+// CHECK-LABEL: func.func @alias_after_copy_static
+// CHECK: memref.alloc
+// CHECK: memref.copy
+func.func @alias_after_copy(%x: memref<?x8xf32>, %out: memref<?x1xf32>) {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1.0 : f32
+  %two = arith.constant 2.0 : f32
+  %n = memref.dim %x, %c0 : memref<?x8xf32>
+  %alloc = memref.alloc(%n) : memref<?xf32>
+  %other = memref.expand_shape %alloc [[0, 1]] output_shape [%n, 1] : memref<?xf32> into memref<?x1xf32>
+  linalg.fill ins(%one : f32) outs(%alloc : memref<?xf32>)
+  %e = memref.expand_shape %alloc [[0, 1]] output_shape [%n, 1] : memref<?xf32> into memref<?x1xf32>
+  memref.copy %e, %out : memref<?x1xf32> to memref<?x1xf32>
+  linalg.fill ins(%two : f32) outs(%other : memref<?x1xf32>)
+  return
+}
+func.func @alias_after_copy_static(%x: memref<4x8xf32>, %out: memref<4x1xf32>) {
+  %one = arith.constant 1.0 : f32
+  %two = arith.constant 2.0 : f32
+  %alloc = memref.alloc() : memref<4xf32>
+  %other = memref.expand_shape %alloc [[0, 1]] output_shape [4, 1] : memref<4xf32> into memref<4x1xf32>
+  linalg.fill ins(%one : f32) outs(%alloc : memref<4xf32>)
+  %e = memref.expand_shape %alloc [[0, 1]] output_shape [4, 1] : memref<4xf32> into memref<4x1xf32>
+  memref.copy %e, %out : memref<4x1xf32> to memref<4x1xf32>
+  linalg.fill ins(%two : f32) outs(%other : memref<4x1xf32>)
+  return
+}

@@ -72,6 +72,10 @@ int main(void) {
   }
   status = res_rms(h, s, w, z, 3, 5, 3, 5, 3, 5);
   printf("res_rms(3x5): status %d\n", status);
+  /* 2^62 x 0 rows hold no bytes: accepted, whatever the order. */
+  status = res_rms(h, s, w, z, (int64_t)1 << 62, 0, (int64_t)1 << 62, 0,
+                   (int64_t)1 << 62, 0);
+  printf("res_rms(2^62x0): status %d\n", status);
   status = res_rms(h, s, w, z, 3, 5, 3, 4, 3, 5);
   printf("res_rms(3x5 + 3x4): status %d: %s\n", status, dyn_last_error());
   return 0;
