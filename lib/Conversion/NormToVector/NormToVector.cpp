@@ -78,7 +78,7 @@ struct ConvertNormToVectorPass
         k.emitError() << "cannot vectorize: " << why;
         return signalPassFailure();
       }
-      expandKernelVariants(rewriter, k, *layout, scheduled);
+      expandKernelVariants(rewriter, k, scheduled);
     }
     for (KernelOp k : scheduled) {
       if (failed(checkKernel(k)) ||

@@ -374,13 +374,10 @@ struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
     Value saveRstd = collapseToAxes(rewriter, loc, s.rstd, {c});
     // An empty batch (at run time) leaves the running statistics alone and
     // saves zeros, as the static case.
-    auto unlessEmpty = [&](Value updated, Value kept) -> Value {
-      return keepWhereEmpty(rewriter, loc, updated, kept, empty);
-    };
     if (empty) {
       Value zeros = buildZeros(rewriter, loc, {inType.getDimSize(c)});
-      saveMean = unlessEmpty(saveMean, zeros);
-      saveRstd = unlessEmpty(saveRstd, zeros);
+      saveMean = keepWhereEmpty(rewriter, loc, saveMean, zeros, empty);
+      saveRstd = keepWhereEmpty(rewriter, loc, saveRstd, zeros, empty);
     }
     SmallVector<Value> results = {y, saveMean, saveRstd};
 
@@ -402,14 +399,16 @@ struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
       }
       // The running variance is updated with the unbiased variance.
       Value varC = collapseToAxes(rewriter, loc, s.variance, {c});
-      results.push_back(unlessEmpty(
+      results.push_back(keepWhereEmpty(
+          rewriter, loc,
           buildRunningUpdate(rewriter, loc, op.getRunningMean(), saveMean, m),
-          op.getRunningMean()));
-      results.push_back(unlessEmpty(
+          op.getRunningMean(), empty));
+      results.push_back(keepWhereEmpty(
+          rewriter, loc,
           buildRunningUpdate(
               rewriter, loc, op.getRunningVar(), varC, m,
               buildBesselFactor(rewriter, loc, op.getInput(), axes)),
-          op.getRunningVar()));
+          op.getRunningVar(), empty));
     }
     if (newNbt)
       results.push_back(newNbt);

@@ -277,7 +277,6 @@ Value buildNumSegments(OpBuilder &b, Location loc, KernelOp op,
 }
 
 void expandKernelVariants(RewriterBase &rewriter, KernelOp op,
-                          const KernelLayout &layout,
                           SmallVectorImpl<KernelOp> &copies) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);

@@ -117,7 +117,6 @@ mlir::Value buildNumSegments(mlir::OpBuilder &b, mlir::Location loc,
 /// its input's number of elements at run time between copies of it, each with
 /// one variant's schedule; appends the copies to `copies`.
 void expandKernelVariants(mlir::RewriterBase &rewriter, KernelOp op,
-                          const KernelLayout &layout,
                           llvm::SmallVectorImpl<KernelOp> &copies);
 
 /// `mem` viewed as a 1-D buffer (collapse_shape; expand_shape for rank 0);
