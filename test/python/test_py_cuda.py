@@ -77,6 +77,66 @@ def test_dynamic_rows(dtype):
     assert (out.float() == 7.0).all()
 
 
+# (N, H, W) through one kernel: empty batch, one element, odd sizes, runs
+# shorter than a warp and longer than a segment piece (16384 elements).
+DYNAMIC_CHANNEL_SHAPES = [(2, 1, 2), (3, 5, 7), (1, 1, 40), (2, 33, 17),
+                          (4, 130, 140), (0, 3, 3), (2, 0, 5)]
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_dynamic_channel_norms(channels_last, dtype):
+    """BatchNorm (training, running statistics), GroupNorm and InstanceNorm
+    over ?xCx?x? on the GPU (issue 16): one kernel each (the segment
+    strategy with runtime chunks for NCHW, the column strategy with runtime
+    chunks per sample for channels-last) for every shape, against PyTorch;
+    an empty batch keeps BatchNorm's running statistics."""
+    torch.manual_seed(0)
+    c, groups = 12, 3
+    dt = {torch.float32: "f32", torch.float16: "f16"}[dtype]
+    order = (lambda s: (s[0], s[2], s[3], s[1])) if channels_last else tuple
+    kw = dict(weight=True, bias=True, channels_last=channels_last)
+    gn = normlir.compile(normlir.Spec("group_norm", dt, order((-1, c, -1, -1)),
+                                      num_groups=groups, **kw),
+                         target="cuda")
+    inorm = normlir.compile(normlir.Spec("instance_norm", dt,
+                                         order((-1, c, -1, -1)), **kw),
+                            target="cuda")
+    bn = normlir.compile(normlir.Spec("batch_norm", dt, order((-1, c, -1, -1)),
+                                      training=True, running_stats=True,
+                                      batches_tracked=True, **kw),
+                         target="cuda")
+    w, b = rand(c, dtype=dtype), rand(c, lo=-1, dtype=dtype)
+    rm = torch.randn(c, device=DEV).to(dtype)
+    rv = rand(c, dtype=dtype)
+    nbt = torch.tensor(3, device=DEV)
+    for n, h, wd in DYNAMIC_CHANNEL_SHAPES:
+        xc = (torch.randn(n, c, h, wd, device=DEV) * 2 + 3).to(dtype)
+        x = xc.permute(0, 2, 3, 1).contiguous() if channels_last else xc
+        as_nchw = ((lambda a: a.permute(0, 3, 1, 2)) if channels_last
+                   else (lambda a: a))
+        if xc.numel():
+            close(as_nchw(gn(x, w, b)),
+                  F.group_norm(xc.float(), groups, w.float(),
+                               b.float()).to(dtype), dtype)
+        if xc.numel() and h * wd > 1:
+            close(as_nchw(inorm(x, w, b)),
+                  F.instance_norm(xc.float(), weight=w.float(),
+                                  bias=b.float()).to(dtype), dtype)
+        y, new_rm, new_rv, new_nbt = bn(x, w, b, rm, rv, nbt)
+        assert int(new_nbt) == 4
+        assert tuple(y.shape) == tuple(x.shape)
+        if not xc.numel():
+            assert torch.equal(new_rm, rm) and torch.equal(new_rv, rv)
+            continue
+        ref_rm, ref_rv = rm.float().clone(), rv.float().clone()
+        ref = F.batch_norm(xc.float(), ref_rm, ref_rv, w.float(), b.float(),
+                           True, 0.1, 1e-5)
+        close(as_nchw(y), ref.to(dtype), dtype)
+        close(new_rm, ref_rm.to(dtype), dtype)
+        close(new_rv, ref_rv.to(dtype), dtype)
+
+
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_batch_norm_training_updates_running_stats(channels_last):
     torch.manual_seed(0)

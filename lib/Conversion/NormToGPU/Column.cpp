@@ -81,10 +81,11 @@ private:
   int64_t threads;
   /// Threads along the columns and along the rows of a block; column tiles.
   int64_t tx, ty, colTiles;
-  /// Rows of R1 per chunk, chunks.
-  int64_t rowsPerChunk, numChunks;
+  /// Rows of R1 per chunk, chunks: computed at run time where the sizes
+  /// are dynamic.
+  Extent rowsPerChunk = 1, numChunks = 1;
   /// Partials per statistic: one per chunk of each of its R2 columns.
-  int64_t numPartials;
+  Extent numPartials = 1;
   /// Deviations summed in f64 (the chip has full-rate f64).
   bool wideSums;
 };
@@ -101,11 +102,21 @@ ColumnEmitter::ColumnEmitter(OpBuilder &b, KernelOp op,
       threads, llvm::PowerOf2Ceil(std::max<int64_t>(columns / vl, 1)));
   ty = threads / tx;
   colTiles = ceilDiv(columns / vl, tx);
-  int64_t r1Len = std::max<int64_t>(r1, 1);
-  rowsPerChunk =
-      ceilDiv(r1Len, std::clamp<int64_t>(schedule.getChunks(), 1, r1Len));
-  numChunks = ceilDiv(r1, rowsPerChunk);
-  numPartials = numChunks * r2;
+  if (l.hasDynamicSize()) {
+    // The schedule's chunks are the blocks wanted per column tile in all:
+    // each sample takes its share, at least kGPUColumnMinRows rows per
+    // thread (as the selection does for static sizes).
+    Extent most = maxE(ceilDivE(r1Len, kGPUColumnMinRows * ty), 1);
+    Extent k =
+        minE(maxE(ceilDivE(schedule.getChunks(), maxE(p0Len, 1)), 1), most);
+    rowsPerChunk = ceilDivE(maxE(r1Len, 1), k);
+  } else {
+    int64_t r1Max = std::max<int64_t>(r1, 1);
+    rowsPerChunk =
+        ceilDiv(r1Max, std::clamp<int64_t>(schedule.getChunks(), 1, r1Max));
+  }
+  numChunks = ceilDivE(r1Len, rowsPerChunk);
+  numPartials = emul(numChunks, r2);
   auto target = dyn_cast_or_null<CUDATargetAttr>(lookupTargetAttr(op));
   wideSums =
       hasFullRateFP64(target ? target : getDefaultCUDATarget(b.getContext()));
@@ -114,7 +125,8 @@ ColumnEmitter::ColumnEmitter(OpBuilder &b, KernelOp op,
 void ColumnEmitter::emitPartials(Value partials) {
   int64_t slots = threads * vl;
   launch(
-      l.size[Run::P0] * numChunks * colTiles, threads, {slots, slots, slots},
+      idx(emul(emul(p0Len, numChunks), colTiles)), threads,
+      {slots, slots, slots},
       [&](Value bid, Value tid, ArrayRef<BlockArgument> sh) {
         emitBlock(bid, tid, sh, partials);
       },
@@ -125,14 +137,14 @@ void ColumnEmitter::emitBlock(Value bid, Value tid,
                               ArrayRef<BlockArgument> shared, Value partials) {
   Value tile = irem(bid, colTiles);
   Value chunk = irem(idiv(bid, colTiles), numChunks);
-  Value p0c = idiv(bid, colTiles * numChunks);
+  Value p0c = idiv(bid, emul(numChunks, colTiles));
   Value txc = irem(tid, tx), tyc = idiv(tid, tx);
   Value q = imul(iadd(imul(tile, tx), txc), vl);
   Value colOk = ult(q, columns);
   Value rowBegin = imul(chunk, rowsPerChunk);
-  Value rowEnd = imin(iadd(rowBegin, rowsPerChunk), cI(r1));
+  Value rowEnd = imin(iadd(rowBegin, idx(rowsPerChunk)), idx(r1Len));
   Value first = iadd(rowBegin, tyc);
-  Value rowBase = imul(p0c, r1);
+  Value rowBase = imul(p0c, r1Len);
   Moments m = threadMoments(rowBase, q, colOk, first, rowEnd);
   // The rows of threads merge in order through workgroup memory: thread
   // (tx, ty) at slot (ty * tx_count + tx) * vl.
@@ -185,8 +197,8 @@ void ColumnEmitter::storeColumnPartials(Value p0c, Value chunk, Value q,
   for (int64_t lane = 0; lane < vl; ++lane) {
     Value col = iadd(q, lane);
     Value g = iadd(imul(p0c, p1), idiv(col, r2));
-    Value idx = iadd(imul(chunk, r2), irem(col, r2));
-    Value base = imul(iadd(imul(g, numPartials), idx), 3);
+    Value at = iadd(imul(chunk, r2), irem(col, r2));
+    Value base = imul(iadd(imul(g, numPartials), at), 3);
     auto lanev = [&](Value v) {
       return vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{lane})
           .getResult();
@@ -200,13 +212,20 @@ void ColumnEmitter::storeColumnPartials(Value p0c, Value chunk, Value q,
 LogicalResult
 LowerColumnKernel::matchAndRewrite(KernelOp op,
                                    PatternRewriter &rewriter) const {
-  std::optional<GPUKernel> kernel =
-      matchGPUKernel(op, norm::Strategy::Column, rewriter);
+  std::optional<GPUKernel> kernel = matchGPUKernel(
+      op, norm::Strategy::Column, rewriter, /*dynamicSizes=*/true);
   if (!kernel)
     return failure();
   const KernelLayout &l = kernel->layout;
   GPUScheduleAttr schedule = kernel->schedule;
   int64_t vl = schedule.getVectorWidth();
+  // Dynamic sizes in P0 and R1 only: the block's tiling of the columns is
+  // static.
+  if (l.isDynamic(Run::P1) || l.isDynamic(Run::R2))
+    return op.emitError() << "the GPU column strategy takes dynamic sizes in "
+                             "P0 and R1 only (static columns P1 x R2), "
+                             "layout "
+                          << l.str();
   if (failed(checkColumns(op, l, vl)))
     return failure();
   int64_t threads = schedule.getThreads();

@@ -28,15 +28,17 @@ using namespace normlir::normtogpu;
 
 using Run = KernelLayout::Run;
 
-void GPUEmitter::emitTwoStage(int64_t numPartials,
+void GPUEmitter::emitTwoStage(const Extent &numPartials,
                               function_ref<void(Value partials)> emitPartials) {
   // f64 partials: a mean far from 0 (1e4 + U(0, 1)) merged in f32 would be
   // rounded at every merge, a few ulp in all, and y = (x - mean) * rstd
   // magnifies that error by rstd.
-  Value partials = deviceAlloc(l.numStats() * numPartials * 3, b.getF64Type());
+  Extent numStats = numStatsLen();
+  Value partials =
+      deviceAlloc(emul(emul(numStats, numPartials), 3), b.getF64Type());
   emitPartials(partials);
-  statMean = centered ? deviceAlloc(l.numStats()) : Value();
-  statRstd = deviceAlloc(l.numStats());
+  statMean = centered ? deviceAlloc(numStats) : Value();
+  statRstd = deviceAlloc(numStats);
   emitCombine(partials, numPartials);
   emitApply();
   for (Value mem : {partials, statMean, statRstd})
@@ -48,10 +50,10 @@ void GPUEmitter::emitTwoStage(int64_t numPartials,
 // Combine
 //===----------------------------------------------------------------------===//
 
-void GPUEmitter::emitCombine(Value partials, int64_t numPartials) {
-  int64_t numStats = l.numStats();
+void GPUEmitter::emitCombine(Value partials, const Extent &numPartials) {
+  Extent numStats = numStatsLen();
   int64_t warpsPerBlock = kBlockThreads / kWarpSize;
-  launch(ceilDiv(numStats, warpsPerBlock), kBlockThreads, {},
+  launch(idx(ceilDivE(numStats, warpsPerBlock)), kBlockThreads, {},
          [&](Value bid, Value tid, ArrayRef<BlockArgument>) {
            Value g = iadd(imul(bid, warpsPerBlock), idiv(tid, kWarpSize));
            Value lane = irem(tid, kWarpSize);
@@ -63,11 +65,11 @@ void GPUEmitter::emitCombine(Value partials, int64_t numPartials) {
 }
 
 void GPUEmitter::combineStatistic(Value g, Value lane, Value partials,
-                                  int64_t numPartials) {
-  int64_t n = l.size[Run::R1] * l.size[Run::R2];
+                                  const Extent &numPartials) {
+  Extent n = emul(r1Len, r2Len);
   Value zero = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.0));
   SmallVector<Value> acc =
-      forLoop(lane, cI(numPartials), kWarpSize, {zero, zero, zero},
+      forLoop(lane, idx(numPartials), kWarpSize, {zero, zero, zero},
               [&](Value i, ValueRange a) -> SmallVector<Value> {
                 Value at = imul(iadd(imul(g, numPartials), i), 3);
                 auto load = [&](Value idx) -> Value {
@@ -88,51 +90,63 @@ void GPUEmitter::combineStatistic(Value g, Value lane, Value partials,
 //===----------------------------------------------------------------------===//
 
 GPUEmitter::ApplyPlan GPUEmitter::planApply() {
-  int64_t r1 = l.size[Run::R1], r2 = l.size[Run::R2];
-  int64_t columns = l.size[Run::P1] * r2;
   ApplyPlan plan;
-  plan.tx = std::min<int64_t>(
-      kBlockThreads, llvm::PowerOf2Ceil(std::max<int64_t>(columns / vl, 1)));
-  plan.ty = kBlockThreads / plan.tx;
-  plan.colTiles = ceilDiv(columns / vl, plan.tx);
-  plan.rowsPerChunk = plan.ty * kApplyRowsPerThread;
-  plan.rowChunks = ceilDiv(r1, plan.rowsPerChunk);
+  plan.columns = emul(p1Len, r2Len);
+  if (plan.columns.isStatic()) {
+    int64_t vectors = plan.columns.fixed / vl;
+    int64_t tx = std::min<int64_t>(
+        kBlockThreads, llvm::PowerOf2Ceil(std::max<int64_t>(vectors, 1)));
+    plan.tx = tx;
+    plan.ty = kBlockThreads / tx;
+    plan.colTiles = ceilDiv(vectors, tx);
+  } else {
+    // Dynamic columns take scalar accesses (the pattern checks vl = 1):
+    // up to a block of threads along them, the rest along the rows.
+    Extent tx = minE(maxE(plan.columns, 1), kBlockThreads);
+    plan.tx = tx;
+    plan.ty = Extent(idiv(cI(kBlockThreads), tx));
+    plan.colTiles = ceilDivE(plan.columns, tx);
+  }
+  plan.rowsPerChunk = emul(plan.ty, kApplyRowsPerThread);
+  plan.rowChunks = ceilDivE(r1Len, plan.rowsPerChunk);
   plan.meanBuf = stats ? statMean : inMean;
   plan.rstdBuf = stats ? statRstd : inRstd;
-  plan.uniformStat = r2 % vl == 0;
+  plan.uniformStat = r2Len.isStatic() ? r2Len.fixed % vl == 0 : vl == 1;
   plan.vectorParams =
       plan.uniformStat && (paramsContiguous() || paramsUniform());
-  plan.channelLanes = r2 == 1 && vl > 1;
+  plan.channelLanes = r2Len.isStatic() && r2Len.fixed == 1 && vl > 1;
   plan.channelParams = plan.channelLanes && l.dims[Run::P1].size() == 1 &&
                        l.paramStride[l.dims[Run::P1][0]] == 1;
   return plan;
 }
 
 void GPUEmitter::emitApply() {
-  int64_t columns = l.size[Run::P1] * l.size[Run::R2];
   ApplyPlan plan = planApply();
-  launch(l.size[Run::P0] * plan.rowChunks * plan.colTiles, kBlockThreads, {},
+  Extent grid = emul(emul(p0Len, plan.rowChunks), plan.colTiles);
+  Extent tilesChunks = emul(plan.colTiles, plan.rowChunks);
+  launch(idx(grid), kBlockThreads, {},
          [&](Value bid, Value tid, ArrayRef<BlockArgument>) {
            Value tile = irem(bid, plan.colTiles);
            Value chunk = irem(idiv(bid, plan.colTiles), plan.rowChunks);
-           Value p0c = idiv(bid, plan.colTiles * plan.rowChunks);
+           Value p0c = idiv(bid, tilesChunks);
            Value txc = irem(tid, plan.tx), tyc = idiv(tid, plan.tx);
            Value q = imul(iadd(imul(tile, plan.tx), txc), vl);
-           ifThen(ult(q, columns),
-                  [&] { applyColumns(plan, p0c, chunk, tyc, q); });
+           Value inside = ult(q, plan.columns);
+           // A dynamic tx leaves the block's last threads past ty rows.
+           if (!plan.ty.isStatic())
+             inside = arith::AndIOp::create(b, loc, inside, ult(tyc, plan.ty));
+           ifThen(inside, [&] { applyColumns(plan, p0c, chunk, tyc, q); });
          });
 }
 
 void GPUEmitter::applyColumns(const ApplyPlan &plan, Value p0c, Value chunk,
                               Value tyc, Value q) {
-  int64_t r1 = l.size[Run::R1], r2 = l.size[Run::R2];
-  int64_t columns = l.size[Run::P1] * r2;
   // Per-lane (or uniform) statistics.
   SmallVector<Value> laneP1, laneR2;
   for (int64_t lane = 0; lane < (plan.uniformStat ? 1 : vl); ++lane) {
     Value col = iadd(q, lane);
-    laneP1.push_back(idiv(col, r2));
-    laneR2.push_back(irem(col, r2));
+    laneP1.push_back(idiv(col, r2Len));
+    laneR2.push_back(irem(col, r2Len));
   }
   Value meanV = applyStatVector(plan, plan.meanBuf, p0c, q, laneP1);
   Value rstdV = applyStatVector(plan, plan.rstdBuf, p0c, q, laneP1);
@@ -146,10 +160,10 @@ void GPUEmitter::applyColumns(const ApplyPlan &plan, Value p0c, Value chunk,
   if (!l.paramsAlongR1)
     fixed = scaleShift(Value());
   Value rowBegin = iadd(imul(chunk, plan.rowsPerChunk), tyc);
-  Value rowEnd =
-      imin(iadd(imul(chunk, plan.rowsPerChunk), plan.rowsPerChunk), cI(r1));
+  Value rowEnd = imin(
+      iadd(imul(chunk, plan.rowsPerChunk), idx(plan.rowsPerChunk)), idx(r1Len));
   auto at = [&](Value row) {
-    return iadd(imul(iadd(imul(p0c, r1), row), columns), q);
+    return iadd(imul(iadd(imul(p0c, r1Len), row), plan.columns), q);
   };
   unrolledRows(
       rowBegin, rowEnd, plan.ty, kRowUnroll, {},
@@ -166,12 +180,11 @@ Value GPUEmitter::applyStatVector(const ApplyPlan &plan, Value buf, Value p0c,
                                   Value q, ArrayRef<Value> laneP1) {
   if (!buf)
     return {};
-  int64_t p1 = l.size[Run::P1];
   if (plan.channelLanes)
-    return loadVec(buf, iadd(imul(p0c, p1), q));
+    return loadVec(buf, iadd(imul(p0c, p1Len), q));
   SmallVector<Value> lanes;
   for (Value pc : laneP1)
-    lanes.push_back(loadScalar(buf, iadd(imul(p0c, p1), pc)));
+    lanes.push_back(loadScalar(buf, iadd(imul(p0c, p1Len), pc)));
   if (plan.uniformStat)
     return splat(lanes[0]);
   return vector::FromElementsOp::create(b, loc, vf, lanes);
@@ -183,7 +196,6 @@ std::pair<Value, Value> GPUEmitter::applyParams(const ApplyPlan &plan,
                                                 ArrayRef<Value> laneR2) {
   if (!w && !bias)
     return {};
-  int64_t r2 = l.size[Run::R2];
   Value r1Off = row ? runParamOffset(Run::R1, row) : Value();
   if (plan.channelParams) {
     Value off = iadd(iadd(p0Off, r1Off), q);
@@ -192,13 +204,13 @@ std::pair<Value, Value> GPUEmitter::applyParams(const ApplyPlan &plan,
   if (plan.vectorParams)
     return paramVectors(
         iadd(iadd(p0Off, r1Off), iadd(runParamOffset(Run::P1, laneP1[0]),
-                                      runParamOffset(Run::R2, laneR2[0]))));
+                                      r2ParamOffset(laneR2[0]))));
   SmallVector<Value> wl, bl;
   for (int64_t lane = 0; lane < vl; ++lane) {
     Value col = iadd(q, lane);
     Value off =
-        iadd(iadd(p0Off, r1Off), iadd(runParamOffset(Run::P1, idiv(col, r2)),
-                                      runParamOffset(Run::R2, irem(col, r2))));
+        iadd(iadd(p0Off, r1Off), iadd(runParamOffset(Run::P1, idiv(col, r2Len)),
+                                      r2ParamOffset(irem(col, r2Len))));
     off = off ? off : cI(0);
     if (w)
       wl.push_back(loadScalar(w, off));

@@ -56,6 +56,36 @@ Value GPUEmitter::ieq(Value a, int64_t c) {
   return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, a, cI(c));
 }
 
+Value GPUEmitter::ieq(Value a, const Extent &c) {
+  if (c.isStatic())
+    return ieq(a, c.fixed);
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, a, c.value);
+}
+
+Extent GPUEmitter::ceilDivE(const Extent &a, const Extent &c) {
+  if (a.isStatic() && c.isStatic())
+    return Extent(ceilDiv(a.fixed, c.fixed));
+  return Extent(arith::CeilDivUIOp::create(b, loc, idx(a), idx(c)));
+}
+
+Extent GPUEmitter::maxE(const Extent &a, const Extent &c) {
+  if (a.isStatic() && c.isStatic())
+    return Extent(std::max(a.fixed, c.fixed));
+  return Extent(arith::MaxUIOp::create(b, loc, idx(a), idx(c)));
+}
+
+Extent GPUEmitter::minE(const Extent &a, const Extent &c) {
+  if (a.isStatic() && c.isStatic())
+    return Extent(std::min(a.fixed, c.fixed));
+  return Extent(imin(idx(a), idx(c)));
+}
+
+Extent GPUEmitter::subE(const Extent &a, const Extent &c) {
+  if (a.isStatic() && c.isStatic())
+    return Extent(a.fixed - c.fixed);
+  return Extent(arith::SubIOp::create(b, loc, idx(a), idx(c)));
+}
+
 Value GPUEmitter::zeroLike(Value like) {
   return isa<VectorType>(like.getType()) ? zeroV() : cF(0.0);
 }
@@ -116,9 +146,9 @@ Value GPUEmitter::ifElse(Value cond, Type type, function_ref<Value()> thenFn,
 }
 
 SmallVector<Value>
-GPUEmitter::forLoop(Value lb, Value ub, int64_t step, ValueRange inits,
+GPUEmitter::forLoop(Value lb, Value ub, const Extent &step, ValueRange inits,
                     function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-  auto loop = scf::ForOp::create(b, loc, lb, ub, cI(step), inits);
+  auto loop = scf::ForOp::create(b, loc, lb, ub, idx(step), inits);
   OpBuilder::InsertionGuard guard(b);
   // Without iter args the builder already added the yield.
   if (inits.empty())
@@ -133,28 +163,32 @@ GPUEmitter::forLoop(Value lb, Value ub, int64_t step, ValueRange inits,
 }
 
 SmallVector<Value> GPUEmitter::unrolledRows(
-    Value lb, Value ub, int64_t step, int64_t unroll, ValueRange inits,
+    Value lb, Value ub, const Extent &step, int64_t unroll, ValueRange inits,
     function_ref<Value(Value)> load,
     function_ref<SmallVector<Value>(Value, Value, ValueRange)> use) {
   // Rows of the main loop: floor(count / unroll) * unroll of the
   // ceil((ub - lb) / step) rows, the empty range clamped to none.
   Value span =
       arith::SubIOp::create(b, loc, arith::MaxUIOp::create(b, loc, lb, ub), lb);
-  Value count = idiv(iadd(span, step - 1), step);
+  Value count = step.isStatic()
+                    ? idiv(iadd(span, step.fixed - 1), step.fixed)
+                    : arith::CeilDivUIOp::create(b, loc, span, step.value);
   Value mainEnd = iadd(lb, imul(imul(idiv(count, unroll), unroll), step));
-  SmallVector<Value> acc =
-      forLoop(lb, mainEnd, step * unroll, inits,
-              [&](Value row, ValueRange a) -> SmallVector<Value> {
-                SmallVector<Value> rows, loaded;
-                for (int64_t u = 0; u < unroll; ++u) {
-                  rows.push_back(iadd(row, u * step));
-                  loaded.push_back(load(rows.back()));
-                }
-                SmallVector<Value> carried(a);
-                for (int64_t u = 0; u < unroll; ++u)
-                  carried = use(rows[u], loaded[u], carried);
-                return carried;
-              });
+  SmallVector<Value> acc = forLoop(
+      lb, mainEnd, emul(step, unroll), inits,
+      [&](Value row, ValueRange a) -> SmallVector<Value> {
+        SmallVector<Value> rows, loaded;
+        for (int64_t u = 0; u < unroll; ++u) {
+          rows.push_back(u == 0            ? row
+                         : step.isStatic() ? iadd(row, u * step.fixed)
+                                           : iadd(row, imul(step.value, u)));
+          loaded.push_back(load(rows.back()));
+        }
+        SmallVector<Value> carried(a);
+        for (int64_t u = 0; u < unroll; ++u)
+          carried = use(rows[u], loaded[u], carried);
+        return carried;
+      });
   return forLoop(mainEnd, arith::MaxUIOp::create(b, loc, mainEnd, ub), step,
                  acc, [&](Value row, ValueRange a) -> SmallVector<Value> {
                    return use(row, load(row), a);
@@ -229,16 +263,35 @@ void GPUEmitter::storeVec(Value v, Value mem, Value i) {
                           /*nontemporal=*/false, accessAlign(elt));
 }
 
-Value GPUEmitter::deviceAlloc(int64_t n, Type elt) {
-  auto type = MemRefType::get({std::max<int64_t>(n, 1)}, elt ? elt : f32Type);
-  return gpu::AllocOp::create(b, loc, type, Type(), ValueRange{}, ValueRange{},
-                              ValueRange{}, false)
+Value GPUEmitter::deviceAlloc(const Extent &n, Type elt) {
+  elt = elt ? elt : f32Type;
+  if (n.isStatic()) {
+    auto type = MemRefType::get({std::max<int64_t>(n.fixed, 1)}, elt);
+    return gpu::AllocOp::create(b, loc, type, Type(), ValueRange{},
+                                ValueRange{}, ValueRange{}, false)
+        .getMemref();
+  }
+  auto type = MemRefType::get({ShapedType::kDynamic}, elt);
+  Value size = idx(maxE(n, 1));
+  return gpu::AllocOp::create(b, loc, type, Type(), ValueRange{},
+                              ValueRange{size}, ValueRange{}, false)
       .getMemref();
 }
 
 //===----------------------------------------------------------------------===//
 // Parameters
 //===----------------------------------------------------------------------===//
+
+Value GPUEmitter::r2ParamOffset(Value r2c) {
+  if (!r2c || !l.isDynamic(Run::R2))
+    return runParamOffset(Run::R2, r2c);
+  Value off;
+  if (l.r2oParamStride != 0)
+    off = imul(idiv(r2c, r2iLen), l.r2oParamStride);
+  if (l.r2iParamStride != 0)
+    off = iadd(off, imul(irem(r2c, r2iLen), l.r2iParamStride));
+  return off;
+}
 
 std::pair<Value, Value> GPUEmitter::paramVectors(Value off) {
   off = off ? off : cI(0);

@@ -126,7 +126,9 @@ public:
   GPUEmitter(mlir::OpBuilder &b, norm::KernelOp op,
              const norm::KernelLayout &layout, norm::GPUScheduleAttr schedule)
       : KernelEmitterBase(b, op, layout, schedule.getVectorWidth()),
-        statistics(makeStatistics(target)), schedule(schedule) {}
+        statistics(makeStatistics(target)), schedule(schedule) {
+    initRunLengths();
+  }
 
   /// y = (x - mean) * (rstd * w) + b: each thread owns `vl` adjacent
   /// columns of one p0, computes their scale and shift once, and walks rows
@@ -142,7 +144,17 @@ protected:
   mlir::Value imin(mlir::Value a, mlir::Value c);
   mlir::Value ult(mlir::Value a, mlir::Value c);
   mlir::Value ult(mlir::Value a, int64_t c) { return ult(a, cI(c)); }
+  mlir::Value ult(mlir::Value a, const norm::Extent &c) {
+    return ult(a, idx(c));
+  }
   mlir::Value ieq(mlir::Value a, int64_t c);
+  mlir::Value ieq(mlir::Value a, const norm::Extent &c);
+  /// ceil(a / c), max(a, c), min(a, c) and a - c of sizes, static where
+  /// both operands are.
+  norm::Extent ceilDivE(const norm::Extent &a, const norm::Extent &c);
+  norm::Extent maxE(const norm::Extent &a, const norm::Extent &c);
+  norm::Extent minE(const norm::Extent &a, const norm::Extent &c);
+  norm::Extent subE(const norm::Extent &a, const norm::Extent &c);
   /// v > 0, scalar or elementwise.
   mlir::Value fgt0(mlir::Value v);
   /// 0 or 1 of the type of `like` (a scalar or a vector).
@@ -157,7 +169,8 @@ protected:
                      llvm::function_ref<mlir::Value()> elseFn);
   /// scf.for lb..ub step `step` with iter args; `body` returns the yields.
   llvm::SmallVector<mlir::Value>
-  forLoop(mlir::Value lb, mlir::Value ub, int64_t step, mlir::ValueRange inits,
+  forLoop(mlir::Value lb, mlir::Value ub, const norm::Extent &step,
+          mlir::ValueRange inits,
           llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::Value,
                                                             mlir::ValueRange)>
               body);
@@ -170,8 +183,8 @@ protected:
   /// thread's memory parallelism is what bounds the kernel. lb may exceed
   /// ub (no rows).
   llvm::SmallVector<mlir::Value>
-  unrolledRows(mlir::Value lb, mlir::Value ub, int64_t step, int64_t unroll,
-               mlir::ValueRange inits,
+  unrolledRows(mlir::Value lb, mlir::Value ub, const norm::Extent &step,
+               int64_t unroll, mlir::ValueRange inits,
                llvm::function_ref<mlir::Value(mlir::Value)> load,
                llvm::function_ref<llvm::SmallVector<mlir::Value>(
                    mlir::Value, mlir::Value, mlir::ValueRange)>
@@ -211,7 +224,7 @@ protected:
   /// epilogue.
   void storeVec(mlir::Value v, mlir::Value mem, mlir::Value i);
   /// A device buffer of `n` elements (at least one) of `type` (null: f32).
-  mlir::Value deviceAlloc(int64_t n, mlir::Type type = {});
+  mlir::Value deviceAlloc(const norm::Extent &n, mlir::Type type = {});
 
   //===--------------------------------------------------------------------===//
   // Parameters
@@ -227,6 +240,10 @@ protected:
   bool paramsUniform() const {
     return l.r2iParamStride == 0 && l.r2i % vl == 0;
   }
+  /// The parameter offset of element `r2c` of R2 (runParamOffset, which
+  /// for a dynamic R2 steps along R2o and R2i: a dynamic dimension is never
+  /// a parameter axis).
+  mlir::Value r2ParamOffset(mlir::Value r2c);
   /// The weight and bias of a vector access at parameter offset `off` (of
   /// its first lane) as vectors; null where there is no such parameter.
   std::pair<mlir::Value, mlir::Value> paramVectors(mlir::Value off);
@@ -253,7 +270,7 @@ protected:
   /// statistics bufferize to one allocation), then the apply; the scratch
   /// is freed after it, stream-ordered.
   void
-  emitTwoStage(int64_t numPartials,
+  emitTwoStage(const norm::Extent &numPartials,
                llvm::function_ref<void(mlir::Value partials)> emitPartials);
 
   GPUTarget target;
@@ -266,15 +283,19 @@ protected:
 private:
   /// One warp per statistic merges its partials: each lane a strided subset
   /// in order, then a butterfly; lane 0 stores the statistics.
-  void emitCombine(mlir::Value partials, int64_t numPartials);
+  void emitCombine(mlir::Value partials, const norm::Extent &numPartials);
   /// The warp of statistic `g` merging its partials.
   void combineStatistic(mlir::Value g, mlir::Value lane, mlir::Value partials,
-                        int64_t numPartials);
+                        const norm::Extent &numPartials);
 
   /// How the apply kernel maps onto threads: a block is `tx` threads along
-  /// the columns (`vl` each) by `ty` along the rows.
+  /// the columns (`vl` each) by `ty` along the rows. Sizes are computed at
+  /// run time where the layout's are dynamic; a dynamic `tx` need not
+  /// divide the block (its last threads then idle).
   struct ApplyPlan {
-    int64_t tx, ty, colTiles, rowsPerChunk, rowChunks;
+    /// Contiguous columns of a row of R1 (P1 x R2).
+    norm::Extent columns = 1;
+    norm::Extent tx = 1, ty = 1, colTiles = 1, rowsPerChunk = 1, rowChunks = 1;
     /// The statistics the apply reads.
     mlir::Value meanBuf, rstdBuf;
     /// The `vl` lanes of an access share a statistic...

@@ -106,8 +106,11 @@ static LogicalResult getScalarSlice(Operation *root,
   };
   if (failed(getBackwardSlice(root, &slice, options)))
     return root->emitError("cannot move this host code onto the GPU");
+  // Effect-free rather than pure: a division by a runtime size (a grid of
+  // dynamic sizes) is not speculatable, but it runs wherever its result
+  // is used, as on the host.
   for (Operation *o : slice)
-    if (!isPure(o) && !isa<memref::LoadOp>(o))
+    if (!isMemoryEffectFree(o) && !isa<memref::LoadOp>(o))
       return o->emitError("cannot move this host operation onto the GPU");
   return success();
 }

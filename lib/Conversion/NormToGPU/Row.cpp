@@ -103,7 +103,7 @@ void RowEmitter::emit() {
   // from it at run time.
   Value grid;
   if (l.hasDynamicSize()) {
-    rowsV = buildNumSegments(b, loc, op, l);
+    rowsV = idx(numSegmentsLen());
     grid = arith::CeilDivUIOp::create(b, loc, rowsV, cI(teams));
   } else {
     grid = cI(ceilDiv(rows, teams));

@@ -62,15 +62,15 @@ private:
   int64_t r1, p1, r2;
   int64_t threads;
   /// Elements per chunk (a multiple of vl), chunks per segment, elements of
-  /// the last chunk.
-  int64_t chunkLen, numChunks, lastLen;
+  /// the last chunk: computed at run time where the sizes are dynamic.
+  Extent chunkLen = 1, numChunks = 1, lastLen = 1;
   /// Warps per block.
   int64_t warps;
   /// R1 segments per block (rows > 1: chunks is 1), groups of them.
   int64_t runs, numGroups;
   /// Partials per statistic: one per chunk of each of its R1 segments, or
   /// per group.
-  int64_t numPartials;
+  Extent numPartials = 1;
 };
 
 } // namespace
@@ -80,22 +80,41 @@ SegmentEmitter::SegmentEmitter(OpBuilder &b, KernelOp op,
                                GPUScheduleAttr schedule)
     : GPUEmitter(b, op, layout, schedule), r1(l.size[Run::R1]),
       p1(l.size[Run::P1]), r2(l.size[Run::R2]), threads(schedule.getThreads()) {
-  int64_t r2Len = std::max<int64_t>(r2, 1);
-  chunkLen = llvm::alignTo(
-      ceilDiv(r2Len, std::clamp<int64_t>(schedule.getChunks(), 1, r2Len)), vl);
-  numChunks = std::max<int64_t>(ceilDiv(r2, chunkLen), 1);
-  lastLen = r2 - (numChunks - 1) * chunkLen;
   warps = ceilDiv(threads, kWarpSize);
+  if (l.hasDynamicSize() && stats) {
+    // The schedule's chunks are the blocks wanted in all: each run takes
+    // its share of them, pieces of at most kGPUSegmentChunk elements, at
+    // least 32 vectors each (as the selection does for static sizes).
+    runs = numGroups = 1;
+    Extent byLength = ceilDivE(r2Len, kGPUSegmentChunk);
+    Extent byBlocks = ceilDivE(schedule.getChunks(), maxE(numSegmentsLen(), 1));
+    Extent most = maxE(ceilDivE(r2Len, 32 * vl), 1);
+    Extent k = minE(maxE(maxE(byLength, byBlocks), 1), most);
+    chunkLen = emul(ceilDivE(ceilDivE(maxE(r2Len, 1), k), vl), vl);
+    numChunks = maxE(ceilDivE(r2Len, chunkLen), 1);
+    lastLen = subE(r2Len, emul(subE(numChunks, 1), chunkLen));
+    numPartials = emul(r1Len, numChunks);
+    return;
+  }
+  if (l.hasDynamicSize())
+    return; // An apply-only kernel: the apply launch alone.
+  int64_t r2Max = std::max<int64_t>(r2, 1);
+  int64_t chunk = llvm::alignTo(
+      ceilDiv(r2Max, std::clamp<int64_t>(schedule.getChunks(), 1, r2Max)), vl);
+  int64_t chunks = std::max<int64_t>(ceilDiv(r2, chunk), 1);
+  chunkLen = chunk;
+  numChunks = chunks;
+  lastLen = r2 - (chunks - 1) * chunk;
   runs = std::clamp<int64_t>(schedule.getRows(), 1, std::max<int64_t>(r1, 1));
   numGroups = ceilDiv(r1, runs);
-  numPartials = runs > 1 ? numGroups : r1 * numChunks;
+  numPartials = runs > 1 ? numGroups : r1 * chunks;
 }
 
 void SegmentEmitter::emitPartials(Value partials) {
-  int64_t grid =
-      runs > 1 ? l.numStats() * numGroups : l.numSegments() * numChunks;
+  Extent grid = runs > 1 ? Extent(l.numStats() * numGroups)
+                         : emul(numSegmentsLen(), numChunks);
   launch(
-      grid, threads, {warps, warps, warps},
+      idx(grid), threads, {warps, warps, warps},
       [&](Value bid, Value tid, ArrayRef<BlockArgument> sh) {
         if (runs > 1)
           emitRuns(bid, tid, sh, partials);
@@ -128,7 +147,7 @@ void SegmentEmitter::emitRuns(Value bid, Value tid,
   statistics.blockMerge(threadMoments(at, imul(count, r2), first), threads, tid,
                         shared, [&](Moments total) {
                           storePartial(total, partials,
-                                       iadd(imul(g, numPartials), group));
+                                       iadd(imul(g, numPartials.fixed), group));
                         });
 }
 
@@ -136,10 +155,11 @@ void SegmentEmitter::emitChunk(Value bid, Value tid,
                                ArrayRef<BlockArgument> shared, Value partials) {
   Value seg = idiv(bid, numChunks);
   Value chunk = irem(bid, numChunks);
-  Value len = numChunks == 1 ? cI(r2)
-                             : select(ieq(chunk, numChunks - 1), cI(lastLen),
-                                      cI(chunkLen));
-  Value start = iadd(imul(seg, r2), imul(chunk, chunkLen));
+  Value len =
+      numChunks.isStatic() && numChunks.fixed == 1
+          ? idx(r2Len)
+          : select(ieq(chunk, subE(numChunks, 1)), idx(lastLen), idx(chunkLen));
+  Value start = iadd(imul(seg, r2Len), imul(chunk, chunkLen));
   Value first = imul(tid, vl);
   statistics.blockMerge(
       threadMoments([&](Value j) { return iadd(start, j); }, len, first),
@@ -179,10 +199,10 @@ GPUEmitter::Moments SegmentEmitter::threadMoments(function_ref<Value(Value)> at,
 void SegmentEmitter::storeChunkPartial(Value seg, Value chunk, Moments total,
                                        Value partials) {
   // Segment s = (p0, r1, p1): statistic (p0, p1), partial r1, chunk.
-  Value p0 = idiv(seg, r1 * p1);
-  Value r1c = irem(idiv(seg, p1), r1);
-  Value p1c = irem(seg, p1);
-  Value g = iadd(imul(p0, p1), p1c);
+  Value p0 = idiv(seg, emul(r1Len, p1Len));
+  Value r1c = irem(idiv(seg, p1Len), r1Len);
+  Value p1c = irem(seg, p1Len);
+  Value g = iadd(imul(p0, p1Len), p1c);
   storePartial(total, partials,
                iadd(imul(g, numPartials), iadd(imul(r1c, numChunks), chunk)));
 }
@@ -197,12 +217,31 @@ void SegmentEmitter::storePartial(Moments total, Value partials, Value index) {
 LogicalResult
 LowerSegmentKernel::matchAndRewrite(KernelOp op,
                                     PatternRewriter &rewriter) const {
-  std::optional<GPUKernel> kernel =
-      matchGPUKernel(op, norm::Strategy::Segment, rewriter);
+  std::optional<GPUKernel> kernel = matchGPUKernel(
+      op, norm::Strategy::Segment, rewriter, /*dynamicSizes=*/true);
   if (!kernel)
     return failure();
   const KernelLayout &l = kernel->layout;
   int64_t vl = kernel->schedule.getVectorWidth();
+  if (l.hasDynamicSize()) {
+    // Chunks of runs whose length is only known at run time: scalar
+    // accesses where the runs are dynamic, and one run per block.
+    if (l.isDynamic(Run::P1) || kernel->schedule.getRows() != 1 ||
+        (l.isDynamic(Run::R2) && vl != 1))
+      return op.emitError()
+             << "the GPU segment strategy takes dynamic sizes in P0, R1 and "
+                "R2 with rows = 1, and vectorWidth = 1 where R2 is dynamic; "
+                "layout "
+             << l.str() << ", schedule " << kernel->schedule;
+    if (!l.isDynamic(Run::R2) &&
+        (failed(checkContiguousRuns(op, l, vl, l.size[Run::R2])) ||
+         failed(checkColumns(op, l, vl))))
+      return failure();
+    rewriter.setInsertionPoint(op);
+    SegmentEmitter(rewriter, op, l, kernel->schedule).emit();
+    rewriter.eraseOp(op);
+    return success();
+  }
   // Vector accesses must stay inside one contiguous run and be aligned.
   if (failed(checkContiguousRuns(op, l, vl, l.size[Run::R2])) ||
       failed(checkColumns(op, l, vl)))

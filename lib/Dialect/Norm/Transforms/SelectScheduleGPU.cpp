@@ -25,8 +25,6 @@ namespace {
 constexpr int64_t kGPUBlockThreads = 256;
 /// Elements per thread the GPU row strategy keeps in registers at most.
 constexpr int64_t kGPUMaxRowElements = 32;
-/// Elements per block of the GPU segment strategy.
-constexpr int64_t kGPUSegmentChunk = 16384;
 /// Runs shorter than this decline the GPU segment strategy; shorter than
 /// kGPUShortSegmentRun, a block takes several (`rows`) of them, about
 /// kGPUSegmentRunsBlock elements.
@@ -35,14 +33,13 @@ constexpr int64_t kGPUShortSegmentRun = 256;
 constexpr int64_t kGPUSegmentRunsBlock = 4096;
 /// Blocks per multiprocessor the GPU segment strategy wants at least.
 constexpr int64_t kGPUMinBlocksPerSM = 2;
-/// Blocks per multiprocessor the GPU column strategy aims for, and the
-/// fewest rows per thread. normlir-tune on an H200 (BatchNorm training,
-/// 32x64x56x56 channels-last) timed 256 chunks of 24 rows per thread at
-/// 0.74 of 1024 chunks of 6 (2048 chunks: 1.47, 4096: 2.33): each thread's
-/// fixed work (its shift, its moments, the block's merge, the combine's
-/// share) wants long threads more than the GPU wants many blocks.
+/// Blocks per multiprocessor the GPU column strategy aims for (with
+/// kGPUColumnMinRows rows per thread at least). normlir-tune on an H200
+/// (BatchNorm training, 32x64x56x56 channels-last) timed 256 chunks of 24 rows
+/// per thread at 0.74 of 1024 chunks of 6 (2048 chunks: 1.47, 4096: 2.33): each
+/// thread's fixed work (its shift, its moments, the block's merge, the
+/// combine's share) wants long threads more than the GPU wants many blocks.
 constexpr int64_t kGPUColumnBlocksPerSM = 2;
-constexpr int64_t kGPUColumnMinRows = 16;
 
 /// The largest power of two <= `max` dividing every value of `runs`.
 static int64_t largestDividingWidth(int64_t max, ArrayRef<int64_t> runs) {
@@ -50,29 +47,6 @@ static int64_t largestDividingWidth(int64_t max, ArrayRef<int64_t> runs) {
   while (v > 1 && llvm::any_of(runs, [&](int64_t r) { return r % v != 0; }))
     v /= 2;
   return v;
-}
-
-/// GPU kernels with dynamic sizes take the row strategy, with a dynamic
-/// number of rows only (R1 = 1, static P1 and R2): a located error
-/// otherwise.
-static LogicalResult checkDynamicRows(KernelOp op, const KernelLayout &layout,
-                                      const NormSelectScheduleOptions &options,
-                                      StringRef what) {
-  using Run = KernelLayout::Run;
-  if (layout.isDynamic(Run::R1) || layout.size[Run::R1] != 1 ||
-      layout.isDynamic(Run::P1) || layout.isDynamic(Run::R2))
-    return op.emitError() << "norm-select-schedule: " << what
-                          << " with dynamic sizes takes the row strategy "
-                             "only, which needs R1 = 1 and a static P1 and "
-                             "R2 (the rows' length); layout "
-                          << layout.str();
-  if (!options.strategy.empty() && options.strategy != "row")
-    return op.emitError() << "norm-select-schedule: strategy="
-                          << options.strategy
-                          << " does not take dynamic sizes (row does); "
-                             "layout "
-                          << layout.str();
-  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -250,29 +224,102 @@ constexpr std::pair<Strategy, GPUStrategyFn> kGPUStrategies[] = {
     {Strategy::Column, selectGPUColumn},
 };
 
-/// A GPU kernel with a dynamic number of rows (P0): the row strategy, whose
-/// choices (threads per row, rows per block, vector width) depend on the
-/// rows' static length only; one schedule serves every row count (the grid
-/// is computed at run time).
+/// A GPU kernel with dynamic sizes: one schedule for every size, its
+/// choices made on the static sizes only. The row strategy where the rows
+/// have a static length that fits (a dynamic number of rows); else the
+/// segment strategy for long or dynamic contiguous runs and the column
+/// strategy for short static ones (channels-last), as for static sizes.
+/// Dynamic runs take scalar accesses (no width is known to divide them).
+/// `chunks` is then the number of blocks the reduction aims for in all:
+/// the lowering shares them among the runs (segment) or the samples
+/// (column) at run time.
+static FailureOr<GPUScheduleAttr>
+selectGPUDynamicSchedule(const GPUSelection &s) {
+  using Run = KernelLayout::Run;
+  const KernelLayout &l = s.layout;
+  const NormSelectScheduleOptions &options = s.options;
+  bool stats = s.op.computesStatistics();
+  if (l.isDynamic(Run::P1))
+    return s.op.emitError()
+           << "norm-select-schedule: a GPU kernel takes dynamic sizes in "
+              "P0, R1 and R2 only (P1, the statistics of one sample, is "
+              "static); layout "
+           << l.str();
+  std::optional<Strategy> forced;
+  if (!options.strategy.empty())
+    forced = symbolizeStrategy(options.strategy);
+  int64_t r1 = s.size(Run::R1), p1 = s.size(Run::P1), r2 = s.size(Run::R2);
+  bool r2Dynamic = l.isDynamic(Run::R2);
+  int64_t blocks = kGPUMinBlocksPerSM * s.target.getMultiprocessors();
+  std::string why;
+  // Row: a dynamic number of rows of a static length.
+  if ((!forced || *forced == Strategy::Row) && !l.isDynamic(Run::R1) &&
+      !r2Dynamic && r1 == 1) {
+    FailureOr<GPUScheduleAttr> row =
+        selectGPURow(s, /*forced=*/forced.has_value(), why);
+    if (failed(row) || *row)
+      return row;
+  }
+  if (forced == Strategy::Row)
+    return s.op.emitError()
+           << "norm-select-schedule: a GPU kernel with dynamic sizes takes "
+              "the row strategy only with R1 = 1 and a static R2 (the rows' "
+              "length)"
+           << (why.empty() ? "" : ", and it declines this one: ") << why
+           << "; layout " << l.str();
+  // (An apply-only kernel lowers to the same apply launch whatever its
+  // strategy; the segment strategy takes dynamic columns.)
+  bool segment = forced ? *forced == Strategy::Segment
+                        : r2Dynamic || (stats && r2 >= kGPUMinSegmentRun);
+  if (!segment && r2Dynamic)
+    return s.op.emitError()
+           << "norm-select-schedule: the GPU column strategy needs static "
+              "contiguous columns (P1 and R2); layout "
+           << l.str();
+  int64_t chunks = options.chunks > 0 ? int64_t(options.chunks) : 0;
+  if (segment) {
+    int64_t v = r2Dynamic ? 1 : s.vectorWidth(s.maxWidth(), {r2, p1 * r2});
+    if (r2Dynamic && options.vectorWidth > 1)
+      return s.op.emitError()
+             << "norm-select-schedule: vector-width=" << options.vectorWidth
+             << " with dynamic contiguous runs (R2), which take scalar "
+                "accesses; layout "
+             << l.str();
+    // About four vectors per thread of a piece of at most kGPUSegmentChunk
+    // elements; the longest blocks where the length is unknown.
+    int64_t t = options.threads;
+    if (t <= 0)
+      t = r2Dynamic ? kGPUBlockThreads
+                    : std::clamp<int64_t>(
+                          llvm::PowerOf2Ceil(
+                              (std::min(r2, kGPUSegmentChunk) / v + 3) / 4),
+                          32, kGPUBlockThreads);
+    return s.get(Strategy::Segment, t, 1, v, chunks > 0 ? chunks : blocks);
+  }
+  int64_t t = options.threads > 0 ? int64_t(options.threads) : kGPUBlockThreads;
+  int64_t maxWidth = std::min<int64_t>(
+      s.maxWidth(), std::max<int64_t>(s.target.getSharedMemoryPerBlock() /
+                                          (kGPUColumnScratchBytesPerLane * t),
+                                      1));
+  int64_t v = s.vectorWidth(maxWidth, {p1 * r2});
+  if (chunks <= 0) {
+    int64_t columns = std::max<int64_t>(p1 * r2 / v, 1);
+    int64_t tx = std::min<int64_t>(t, llvm::PowerOf2Ceil(columns));
+    int64_t tiles = (columns + tx - 1) / tx;
+    chunks = std::max<int64_t>(
+        (kGPUColumnBlocksPerSM * s.target.getMultiprocessors() + tiles - 1) /
+            tiles,
+        1);
+  }
+  return s.get(Strategy::Column, t, 1, v, chunks);
+}
 } // namespace
 
 FailureOr<GPUScheduleAttr>
 normlir::norm::selectGPUDynamic(KernelOp op, const KernelLayout &layout,
                                 CUDATargetAttr target,
                                 const NormSelectScheduleOptions &options) {
-  if (failed(checkDynamicRows(op, layout, options, "a GPU kernel")))
-    return failure();
-  std::string why;
-  FailureOr<GPUScheduleAttr> schedule = selectGPURow(
-      GPUSelection{op, layout, target, options}, /*forced=*/false, why);
-  if (failed(schedule))
-    return failure();
-  if (!*schedule)
-    return op.emitError() << "norm-select-schedule: a GPU kernel with "
-                             "dynamic sizes takes the row strategy, which "
-                             "declines it: "
-                          << why << "; layout " << layout.str();
-  return *schedule;
+  return selectGPUDynamicSchedule(GPUSelection{op, layout, target, options});
 }
 
 FailureOr<GPUScheduleAttr>

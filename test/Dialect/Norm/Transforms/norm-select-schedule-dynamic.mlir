@@ -34,12 +34,13 @@ func.func @rows(%x: tensor<?x256xf32>, %y: tensor<?x256xf32>, %s: tensor<?x1xf32
 
 // Rows of a dynamic length take the row strategy on the CPU, its vector
 // width and unroll chosen for long rows (the kernel masks short ones); the
-// GPU takes a dynamic number of rows only.
+// GPU splits them into pieces (norm-select-schedule-cuda-dynamic.mlir).
 // CHECK-LABEL: func.func @dynamic_row_length
 // CHECK: variants = [#norm.variant<from = 0, schedule = #norm.schedule<strategy = row, vectorWidth = 8, unroll = 4, chunks = 1, rowTasks = 16, nontemporal = false, parallel = false>>,
 // CHECK-SAME: #norm.variant<from = 16384, schedule = #norm.schedule<{{.*}}nontemporal = false, parallel = true>>,
 // CHECK-SAME: #norm.variant<from = 6291456, schedule = #norm.schedule<{{.*}}nontemporal = true, parallel = true>>]
-// CUDA: error: norm-select-schedule: a GPU kernel with dynamic sizes takes the row strategy only, which needs R1 = 1 and a static P1 and R2 (the rows' length); layout [P0, R1, P1, R2] = [4, 1, 1, ?]
+// CUDA-LABEL: func.func @dynamic_row_length
+// CUDA: schedule = #norm.gpu_schedule<strategy = segment, threads = 256, rows = 1, vectorWidth = 1, chunks = 264>
 func.func @dynamic_row_length(%x: tensor<4x?xf32>, %y: tensor<4x?xf32>, %s: tensor<4x1xf32>) -> tensor<4x?xf32> {
   %k:4 = norm.kernel moments %x outs(%y, %s, %s, %s) {axes = array<i64: 1>, epsilon = 1.0e-5 : f64}
       : (tensor<4x?xf32>, tensor<4x?xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>) -> (tensor<4x?xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>)

@@ -127,6 +127,16 @@ constexpr int64_t kColumnChunkBytes = 256 * 1024;
 /// data far from 0 round once (see Column.cpp).
 constexpr int64_t kGPUColumnScratchBytesPerLane = 3 * 8;
 
+/// Elements per block of the GPU segment strategy at most (the selection's
+/// chunks for static sizes; with dynamic sizes the lowering splits each run
+/// into pieces of at most this many at run time).
+constexpr int64_t kGPUSegmentChunk = 16384;
+
+/// Rows of R1 each thread of a GPU column-strategy block reduces at least
+/// (the selection's chunks for static sizes; with dynamic sizes the
+/// lowering's share of chunks per sample at run time).
+constexpr int64_t kGPUColumnMinRows = 16;
+
 /// The length of the contiguous runs of dx that a backward kernel of this
 /// form stores (and so may stream: kMinStreamRun): the row (row form), the
 /// inner run of R2 (segment form); 0 in the column form, which does not
