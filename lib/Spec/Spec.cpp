@@ -113,7 +113,7 @@ llvm::Expected<std::string> NormSpec::toMLIR() const {
         !std::equal(normalizedShape.begin(), normalizedShape.end(),
                     shape.end() - k))
       return specError("normalized_shape must be a non-empty suffix of the "
-                       "input shape (its dimensions static)");
+                       "input shape (-1 where it is dynamic)");
     paramShape = normalizedShape;
   } else {
     if (!normalizedShape.empty())

@@ -83,6 +83,30 @@ DYNAMIC_CHANNEL_SHAPES = [(2, 1, 2), (3, 5, 7), (1, 1, 40), (2, 33, 17),
                           (4, 130, 140), (0, 3, 3), (2, 0, 5)]
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_dynamic_normalized_dims(dtype):
+    """LayerNorm over ?x? on the GPU (the segment strategy with runtime
+    chunks, parameters of a runtime length): one kernel for every row
+    length; a weight of another length is an error, nothing written."""
+    torch.manual_seed(0)
+    dt = "f32" if dtype == torch.float32 else "bf16"
+    k = normlir.compile(normlir.Spec("layer_norm", dt, (-1, -1),
+                                     normalized_shape=(-1,), weight=True,
+                                     bias=True), target="cuda")
+    for rows, n in ((3, 5), (0, 7), (2, 1), (5, 31), (17, 4096),
+                    (2, 70000)):
+        x = torch.randn(rows, n, device=DEV).to(dtype)
+        w, b = rand(n, dtype=dtype), rand(n, lo=-1, dtype=dtype)
+        ref = F.layer_norm(x.float(), (n,), w.float(), b.float()).to(dtype)
+        close(k(x, w, b), ref, dtype)
+    x = torch.ones(2, 5, device=DEV).to(dtype)
+    out = torch.full((2, 5), 7.0, device=DEV).to(dtype)
+    with pytest.raises(normlir.InvalidArgumentError,
+                       match="weight dimension 0 does not match"):
+        k(x, rand(4, dtype=dtype), rand(5, dtype=dtype), out=out)
+    assert (out.float() == 7.0).all()
+
+
 @pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 def test_dynamic_channel_norms(channels_last, dtype):

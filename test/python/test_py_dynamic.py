@@ -1,8 +1,8 @@
 """Dynamic shapes (issue 16): one compiled kernel for every batch size and
 sequence length.
 
-* a LayerNorm/RMSNorm spec over ``?xN`` (and ``?x?xN``) compiled once and
-  called with many shapes (0 and 1 rows, odd counts, the counts where the
+* a LayerNorm/RMSNorm spec over ``?xN`` (and ``?x?xN``, and ``?x?`` with
+  dynamic normalized dimensions) compiled once and called with many shapes (0 and 1 rows, odd counts, the counts where the
   kernel switches variant) against the float64 reference, f32 and bf16;
 * BatchNorm, GroupNorm and InstanceNorm over ``?xCx?x?`` (NCHW and
   channels-last; training with running statistics, eval; f32, f16, bf16)
@@ -469,6 +469,70 @@ def test_channel_norms_16_bit_and_eval(rng):
                         nt.ref_instance_norm(x, running_mean=rm,
                                              running_var=rv,
                                              training=False)["y"])
+
+
+# (rows, normalized length): empty rows and rows of no elements, one
+# element, odd lengths, lengths around the row strategy's vector and
+# variant sizes, long rows.
+NORMALIZED_SHAPES = [(3, 5), (0, 7), (4, 0), (1, 1), (2, 8), (5, 31),
+                     (3, 256), (2, 1000), (17, 4096), (1, 70000)]
+
+
+@pytest.mark.parametrize("dtype", ["f32", pytest.param(
+    "bf16", marks=needs_torch)])
+def test_dynamic_normalized_dims(rng, dtype):
+    """LayerNorm and RMSNorm whose normalized dimensions are dynamic
+    (``?x?``, normalized_shape ``(-1,)``; ``?x?x?`` over the last two): one
+    kernel for every row length, parameters of the input's length; a
+    weight or bias of another length is an error with its message, nothing
+    written (it would be read past its end)."""
+    ln = normlir.compile(normlir.Spec("layer_norm", dtype, (-1, -1),
+                                      normalized_shape=(-1,), weight=True,
+                                      bias=True, save_stats=True))
+    rms = normlir.compile(normlir.Spec("rms_norm", dtype, (-1, -1, -1),
+                                       normalized_shape=(-1, -1),
+                                       weight=True, eps=1e-6))
+    bf16 = dtype == "bf16"
+    # bf16 through torch tensors (results as f32 NumPy arrays).
+    q = (lambda a: nt.quantize(a, "bf16")) if bf16 else (lambda a: a)
+    arg = ((lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32))
+            .to(torch.bfloat16)) if bf16 else (lambda a: a))
+    back = ((lambda t: t.float().numpy() if t.dtype == torch.bfloat16
+             else t.numpy()) if bf16 else (lambda a: a))
+    check = ((lambda got, ref, what: nt.assert_close_lowp(
+        back(got), ref, "bf16", what=what)) if bf16 else
+        (lambda got, ref, what: nt.assert_close(got, ref, what=what)))
+    for rows, n in NORMALIZED_SHAPES:
+        x = q((rng.standard_normal((rows, n)) * 3 + 1).astype(np.float32))
+        w = q(rng.uniform(0.5, 1.5, n).astype(np.float32))
+        b = q(rng.standard_normal(n).astype(np.float32))
+        y, mean, rstd = ln(arg(x), arg(w), arg(b))
+        mean, rstd = back(mean), back(rstd)
+        assert y.shape == (rows, n) and mean.shape == (rows, 1)
+        ref = nt.ref_layer_norm(x, (n,), w, b)
+        what = f"layer_norm {(rows, n)} {dtype}"
+        if x.size:
+            check(y, ref["y"], what)
+        nt.assert_close(mean, ref["mean"], what=what + " mean")
+        nt.assert_close(rstd, ref["rstd"], what=what + " rstd")
+        x3 = x.reshape(rows, 1, n) if n % 2 else x.reshape(rows, 2, n // 2)
+        w3 = w.reshape(x3.shape[1:])
+        y = rms(arg(x3), arg(w3))
+        if x.size:
+            check(y, nt.ref_rms_norm(x3, x3.shape[1:], w3, eps=1e-6)["y"],
+                  f"rms_norm {x3.shape} {dtype}")
+    x = arg(np.ones((2, 5), np.float32))
+    stat = ((lambda: torch.empty(2, 1)) if bf16
+            else (lambda: np.empty((2, 1), np.float32)))
+    ones = lambda n: np.ones(n, np.float32)  # noqa: E731
+    for w, b, name in ((ones(4), ones(5), "weight"),
+                       (ones(5), ones(6), "bias")):
+        out = [arg(np.full((2, 5), 7.0, np.float32)), stat(), stat()]
+        with pytest.raises(normlir.InvalidArgumentError,
+                           match=f"norm.layer_norm: {name} dimension 0 does "
+                                 "not match the input's dimension 1"):
+            ln(x, arg(w), arg(b), out=out)
+        np.testing.assert_array_equal(back(out[0]), 7.0)
 
 
 def test_spec_refuses_dynamic_normalized_and_channel_dims():

@@ -99,7 +99,12 @@ void VectorEmitter::preparePairs() {
   // row, the parameters along it alone (offset 0 at its start).
   bool alongRun = (w || bias) && l.r2iParamStride != 0;
   if (alongRun) {
-    if (l.r2o != 1 || l.r2iParamStride != 1)
+    // (Parameters of a dynamic length are widened instead: the copy is
+    // deinterleaved in blocks of a static count.)
+    if (l.r2o != 1 || l.r2iParamStride != 1 ||
+        llvm::any_of(ValueRange{w, bias}, [](Value mem) {
+          return mem && !cast<MemRefType>(mem.getType()).hasStaticShape();
+        }))
       return;
     for (Run run : {Run::P0, Run::R1, Run::P1})
       for (int64_t d : l.dims[run])

@@ -58,6 +58,23 @@ Value VectorEmitter::widenToF32(Value mem) {
   auto type = cast<MemRefType>(mem.getType());
   if (type.getElementType().isF32())
     return mem;
+  if (!type.hasStaticShape()) {
+    // Parameters of a dynamic length (LayerNorm over ?x?): full vectors,
+    // then a masked tail.
+    Value n = memref::DimOp::create(b, loc, mem, 0);
+    Value wide = allocScratch(Extent(n), f32Type);
+    Value full = idiv(n, vl);
+    forLoop(cI(0), full, {}, [&](Value k, ValueRange) -> SmallVector<Value> {
+      Value i = imul(k, vl);
+      storeVec(loadVec(mem, i), wide, i);
+      return {};
+    });
+    Value tail = imul(full, vl);
+    maskedTail(tail, Extent(n), [&](Value mask) {
+      storeVec(loadVec(mem, tail, mask), wide, tail, mask);
+    });
+    return wide;
+  }
   int64_t n = type.getNumElements();
   Value wide = memref::AllocOp::create(
       b, loc, MemRefType::get({n}, f32Type), ValueRange{},

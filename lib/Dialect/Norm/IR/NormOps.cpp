@@ -46,7 +46,8 @@ static LogicalResult verifyMomentum(Operation *op, double m) {
   return success();
 }
 
-/// The normalized shape is the trailing part of the input's shape.
+/// The normalized shape is the trailing part of the input's shape, -1 (or
+/// kDynamic) where the input's dimension is dynamic.
 static LogicalResult verifyNormalizedShape(Operation *op,
                                            ArrayRef<int64_t> inShape,
                                            ArrayRef<int64_t> normalized) {
@@ -55,15 +56,21 @@ static LogicalResult verifyNormalizedShape(Operation *op,
            << "normalized_shape must have between 1 and rank(input) = "
            << inShape.size() << " dimensions, got " << normalized.size();
   ArrayRef<int64_t> trailing = inShape.take_back(normalized.size());
-  if (trailing != normalized)
-    return op->emitOpError()
-           << "normalized_shape " << shapeStr(normalized)
-           << " does not match the trailing dimensions of the input shape "
-           << shapeStr(inShape)
-           << (llvm::any_of(trailing, ShapedType::isDynamic)
-                   ? " (the normalized dimensions must be static)"
-                   : "");
+  for (auto [have, want] : llvm::zip(trailing, normalized)) {
+    bool wantDynamic = want == -1 || ShapedType::isDynamic(want);
+    if (ShapedType::isDynamic(have) ? !wantDynamic : have != want)
+      return op->emitOpError()
+             << "normalized_shape " << shapeStr(normalized)
+             << " does not match the trailing dimensions of the input shape "
+             << shapeStr(inShape) << " (-1 stands for a dynamic dimension)";
+  }
   return success();
+}
+
+/// The parameters' shape: the input's normalized (trailing) dimensions.
+static ArrayRef<int64_t> normalizedDims(RankedTensorType in,
+                                        ArrayRef<int64_t> normalized) {
+  return in.getShape().take_back(normalized.size());
 }
 
 static LogicalResult verifyChannelAxis(Operation *op, int64_t axis,
@@ -205,9 +212,10 @@ LogicalResult LayerNormOp::verify() {
                                    getNormalizedShape())))
     return failure();
   // (C2)
-  if (failed(verifyParam(*this, getWeight(), "weight", getNormalizedShape(),
+  ArrayRef<int64_t> paramShape = normalizedDims(inType, getNormalizedShape());
+  if (failed(verifyParam(*this, getWeight(), "weight", paramShape,
                          inType.getElementType())) ||
-      failed(verifyParam(*this, getBias(), "bias", getNormalizedShape(),
+      failed(verifyParam(*this, getBias(), "bias", paramShape,
                          inType.getElementType())))
     return failure();
   // (C3)
@@ -237,7 +245,8 @@ LogicalResult RMSNormOp::verify() {
                                    getNormalizedShape())))
     return failure();
   // (C2)
-  if (failed(verifyParam(*this, getWeight(), "weight", getNormalizedShape(),
+  if (failed(verifyParam(*this, getWeight(), "weight",
+                         normalizedDims(inType, getNormalizedShape()),
                          inType.getElementType())))
     return failure();
   // (C3)

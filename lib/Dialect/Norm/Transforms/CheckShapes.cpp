@@ -14,7 +14,9 @@
 // gets a check that the size is that one (the ops after it are compiled for
 // it). The norm ops written in the input (norm.apply, norm.kernel) read
 // their statistics and write their outs at the input's sizes: theirs are
-// checked against the input's the same way. An init that is a tensor.empty
+// checked against the input's the same way, and so are their parameters
+// (and LayerNorm's and RMSNorm's where the normalized dimensions are
+// dynamic) along the parameter axes. An init that is a tensor.empty
 // is compared through its size operands: where they are the input's sizes
 // the check folds away.
 //
@@ -122,8 +124,66 @@ static void checkAgainstInput(OpBuilder &b, Operation *op, Value input,
   }
 }
 
+/// norm.check, before `op`, that each dimension i of the parameter `param`
+/// is `input`'s dimension axes[i] where either is dynamic: a weight shorter
+/// than the row would be read past its end.
+static void checkParam(OpBuilder &b, Operation *op, Value input, Value param,
+                       ArrayRef<int64_t> axes, StringRef name) {
+  if (!param)
+    return;
+  auto in = dyn_cast<RankedTensorType>(input.getType());
+  auto t = dyn_cast<RankedTensorType>(param.getType());
+  if (!in || !t || t.getRank() != int64_t(axes.size()))
+    return;
+  Location loc = op->getLoc();
+  for (auto [i, axis] : llvm::enumerate(axes)) {
+    if (!in.isDynamicDim(axis) && !t.isDynamicDim(i))
+      continue; // The verifier compared them.
+    Value same = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                       dimOf(b, loc, input, axis),
+                                       dimOf(b, loc, param, i));
+    CheckOp::create(b, loc, same,
+                    b.getStringAttr(op->getName().getStringRef() + ": " + name +
+                                    " dimension " + llvm::Twine(i) +
+                                    " does not match the input's dimension " +
+                                    llvm::Twine(axis)));
+  }
+}
+
+/// The runtime checks of a norm.layer_norm or norm.rms_norm whose
+/// normalized dimensions are dynamic: the parameters' sizes.
+static LogicalResult checkRowNormOp(Operation *op, func::FuncOp func) {
+  Value input, weight, bias;
+  size_t k = 0;
+  if (auto ln = dyn_cast<LayerNormOp>(op)) {
+    input = ln.getInput(), weight = ln.getWeight(), bias = ln.getBias();
+    k = ln.getNormalizedShape().size();
+  } else if (auto rms = dyn_cast<RMSNormOp>(op)) {
+    input = rms.getInput(), weight = rms.getWeight();
+    k = rms.getNormalizedShape().size();
+  } else {
+    return success();
+  }
+  auto in = cast<RankedTensorType>(input.getType());
+  int64_t rank = in.getRank();
+  SmallVector<int64_t> axes =
+      llvm::to_vector(llvm::seq<int64_t>(rank - int64_t(k), rank));
+  if (llvm::none_of(axes, [&](int64_t a) { return in.isDynamicDim(a); }) ||
+      (!weight && !bias))
+    return success();
+  if (op->getParentOp() != func.getOperation())
+    return op->emitError("norm-check-shapes: cannot check the dynamic sizes "
+                         "of an op nested in a region");
+  OpBuilder b(op);
+  checkParam(b, op, input, weight, axes, "weight");
+  checkParam(b, op, input, bias, axes, "bias");
+  return success();
+}
+
 /// The runtime checks of a norm.apply or norm.kernel of the input.
 static LogicalResult checkNormOp(Operation *op, func::FuncOp func) {
+  if (isa<LayerNormOp, RMSNormOp>(op))
+    return checkRowNormOp(op, func);
   auto apply = dyn_cast<ApplyOp>(op);
   auto kernel = dyn_cast<KernelOp>(op);
   if (!apply && !kernel)
@@ -139,6 +199,12 @@ static LogicalResult checkNormOp(Operation *op, func::FuncOp func) {
     return op->emitError("norm-check-shapes: cannot check the dynamic sizes "
                          "of an op nested in a region");
   OpBuilder b(op);
+  ArrayRef<int64_t> paramAxes =
+      apply ? apply.getParamAxes() : kernel.getParamAxes();
+  checkParam(b, op, input, apply ? apply.getWeight() : kernel.getWeight(),
+             paramAxes, "weight");
+  checkParam(b, op, input, apply ? apply.getBias() : kernel.getBias(),
+             paramAxes, "bias");
   if (apply) {
     for (auto [v, name] : {std::pair<Value, StringRef>{apply.getMean(), "mean"},
                            {apply.getRstd(), "rstd"}})

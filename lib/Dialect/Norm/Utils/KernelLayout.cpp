@@ -49,12 +49,13 @@ std::optional<KernelLayout> normlir::norm::analyzeKernelLayout(
   l.shape.assign(shape.begin(), shape.end());
   int64_t rank = shape.size();
   l.paramStride.assign(rank, 0);
+  // A dynamic parameter axis (LayerNorm over ?x?) has a dynamic stride, as
+  // have those outside it: only the innermost reduced run may hold them,
+  // where the offsets are linear (checked below).
   int64_t stride = 1;
   for (int64_t a : llvm::reverse(paramAxes)) {
-    if (mlir::ShapedType::isDynamic(shape[a]))
-      return fail("parameter axis " + llvm::Twine(a) + " is dynamic");
     l.paramStride[a] = stride;
-    stride *= shape[a];
+    stride = KernelLayout::product({stride, shape[a]});
   }
 
   // Walk the non-unit dimensions, advancing through P0, R1, P1, R2.
@@ -115,6 +116,20 @@ std::optional<KernelLayout> normlir::norm::analyzeKernelLayout(
     l.r2iParamStride = innerIn ? 1 : 0;
     if (split > 0 && !innerIn)
       l.r2oParamStride = l.paramStride[r2[split - 1]];
+  }
+  // Dynamic parameter strides: every parameter axis in R2i, whose offsets
+  // are the element's index in it.
+  if (llvm::any_of(paramAxes, [&](int64_t a) {
+        return mlir::ShapedType::isDynamic(l.paramStride[a]) ||
+               mlir::ShapedType::isDynamic(shape[a]);
+      })) {
+    llvm::ArrayRef<int64_t> r2i = r2.drop_front(l.r2Split);
+    for (int64_t a : paramAxes)
+      if (shape[a] != 1 &&
+          (l.r2iParamStride != 1 || !llvm::is_contained(r2i, a)))
+        return fail("parameter axis " + llvm::Twine(a) +
+                    " has a dynamic size or stride outside the innermost "
+                    "reduced dimensions");
   }
   return l;
 }

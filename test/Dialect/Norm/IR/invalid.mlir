@@ -270,7 +270,7 @@ func.func @layer_norm_normalized_shape_too_long(%x: tensor<8x6xf32>) {
 
 // PyTorch: "Given normalized_shape=[8], expected input with shape [*, 8]".
 func.func @layer_norm_normalized_shape_mismatch(%x: tensor<8x6xf32>) {
-  // expected-error @+1 {{'norm.layer_norm' op normalized_shape [8] does not match the trailing dimensions of the input shape [8, 6]}}
+  // expected-error @+1 {{'norm.layer_norm' op normalized_shape [8] does not match the trailing dimensions of the input shape [8, 6] (-1 stands for a dynamic dimension)}}
   %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>} : (tensor<8x6xf32>) -> (tensor<8x6xf32>, tensor<8x1xf32>, tensor<8x1xf32>)
   return
 }
@@ -338,7 +338,7 @@ func.func @layer_norm_negative_epsilon(%x: tensor<8x6xf32>) {
 //===----------------------------------------------------------------------===//
 
 func.func @rms_norm_normalized_shape_mismatch(%x: tensor<2x5x16xf32>) {
-  // expected-error @+1 {{'norm.rms_norm' op normalized_shape [16, 5] does not match the trailing dimensions of the input shape [2, 5, 16]}}
+  // expected-error @+1 {{'norm.rms_norm' op normalized_shape [16, 5] does not match the trailing dimensions of the input shape [2, 5, 16] (-1 stands for a dynamic dimension)}}
   %y, %r = norm.rms_norm %x {normalized_shape = array<i64: 16, 5>} : (tensor<2x5x16xf32>) -> (tensor<2x5x16xf32>, tensor<2x1x1xf32>)
   return
 }
@@ -1377,8 +1377,24 @@ module attributes {norm.targets = #norm.cuda_target<chip = "sm_90", multiprocess
 //===----------------------------------------------------------------------===//
 
 func.func @dynamic_normalized_dim(%x: tensor<4x?xf32>) {
-  // expected-error @+1 {{normalized_shape [8] does not match the trailing dimensions of the input shape [4, ?] (the normalized dimensions must be static)}}
+  // expected-error @+1 {{normalized_shape [8] does not match the trailing dimensions of the input shape [4, ?] (-1 stands for a dynamic dimension)}}
   %y, %m, %r = norm.layer_norm %x {normalized_shape = array<i64: 8>} : (tensor<4x?xf32>) -> (tensor<4x?xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @dynamic_marker_on_static_dim(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{normalized_shape [-1] does not match the trailing dimensions of the input shape [4, 8] (-1 stands for a dynamic dimension)}}
+  %y, %r = norm.rms_norm %x {normalized_shape = array<i64: -1>} : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @static_weight_of_dynamic_dim(%x: tensor<4x?xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{weight shape [8] does not match the expected [?]}}
+  %y, %m, %r = norm.layer_norm %x weight %w {normalized_shape = array<i64: -1>} : (tensor<4x?xf32>, tensor<8xf32>) -> (tensor<4x?xf32>, tensor<4x1xf32>, tensor<4x1xf32>)
   return
 }
 

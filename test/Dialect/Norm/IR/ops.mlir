@@ -359,6 +359,15 @@ func.func @dynamic_layer_norm(%x: tensor<?x?x64xf32>, %w: tensor<64xf32>, %b: te
   return %y : tensor<?x?x64xf32>
 }
 
+// Dynamic normalized dimensions: -1 in normalized_shape, parameters of the
+// input's (dynamic) length.
+// CHECK-LABEL: func.func @dynamic_normalized
+// CHECK: norm.layer_norm %{{.*}} {normalized_shape = array<i64: -1>} : (tensor<?x?xf32>, tensor<?xf32>, tensor<?xf32>)
+func.func @dynamic_normalized(%x: tensor<?x?xf32>, %w: tensor<?xf32>, %b: tensor<?xf32>) -> tensor<?x?xf32> {
+  %y, %m, %r = norm.layer_norm %x weight %w bias %b {normalized_shape = array<i64: -1>} : (tensor<?x?xf32>, tensor<?xf32>, tensor<?xf32>) -> (tensor<?x?xf32>, tensor<?x1xf32>, tensor<?x1xf32>)
+  return %y : tensor<?x?xf32>
+}
+
 // The one-value-per-channel rule (C4) is a runtime check when N, H or W is
 // dynamic.
 // CHECK-LABEL: func.func @dynamic_batch_norm

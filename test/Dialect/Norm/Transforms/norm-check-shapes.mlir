@@ -71,3 +71,44 @@ func.func @static(%x: tensor<4x8xf32>, %e: tensor<4x8xf32>) -> tensor<4x8xf32> {
   } -> tensor<4x8xf32>
   return %s : tensor<4x8xf32>
 }
+
+// -----
+
+// LayerNorm over dynamic normalized dimensions: each parameter's size is
+// checked against the input's (a shorter weight would be read past its
+// end); the leading dimension needs no check.
+// CHECK-LABEL: func.func @layer_norm_params
+// CHECK: %[[D:.*]] = tensor.dim %arg0, %c1
+// CHECK: %[[W:.*]] = tensor.dim %arg1, %c0
+// CHECK: %[[EQ:.*]] = arith.cmpi eq, %[[D]], %[[W]]
+// CHECK: norm.check %[[EQ]], "norm.layer_norm: weight dimension 0 does not match the input's dimension 1"
+// CHECK: norm.check %{{.*}}, "norm.layer_norm: bias dimension 0 does not match the input's dimension 1"
+// CHECK-NOT: norm.check
+// CHECK: norm.layer_norm
+func.func @layer_norm_params(%x: tensor<?x?xf32>, %w: tensor<?xf32>, %b: tensor<?xf32>) -> tensor<?x?xf32> {
+  %y, %m, %r = norm.layer_norm %x weight %w bias %b {normalized_shape = array<i64: -1>} : (tensor<?x?xf32>, tensor<?xf32>, tensor<?xf32>) -> (tensor<?x?xf32>, tensor<?x1xf32>, tensor<?x1xf32>)
+  return %y : tensor<?x?xf32>
+}
+
+// -----
+
+// Static normalized dimensions (a dynamic batch): the verifier compared the
+// parameters.
+// CHECK-LABEL: func.func @rms_norm_static_params
+// CHECK-NOT: norm.check
+func.func @rms_norm_static_params(%x: tensor<?x64xf32>, %w: tensor<64xf32>) -> tensor<?x64xf32> {
+  %y, %r = norm.rms_norm %x weight %w {normalized_shape = array<i64: 64>} : (tensor<?x64xf32>, tensor<64xf32>) -> (tensor<?x64xf32>, tensor<?x1xf32>)
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+// A norm.apply of the input with parameters along a dynamic axis: checked
+// as its statistics are.
+// CHECK-LABEL: func.func @apply_params
+// CHECK: norm.check %{{.*}}, "norm.apply: weight dimension 0 does not match the input's dimension 1"
+// CHECK: norm.apply
+func.func @apply_params(%x: tensor<4x?xf32>, %r: tensor<4x1xf32>, %w: tensor<?xf32>) -> tensor<4x?xf32> {
+  %y = norm.apply %x rstd %r weight %w {param_axes = array<i64: 1>} : (tensor<4x?xf32>, tensor<4x1xf32>, tensor<?xf32>) -> tensor<4x?xf32>
+  return %y : tensor<4x?xf32>
+}

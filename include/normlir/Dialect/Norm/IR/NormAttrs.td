@@ -156,6 +156,17 @@ def Norm_GPUScheduleAttr : AttrDef<Norm_Dialect, "GPUSchedule"> {
     * `vectorWidth`: elements per vector access (16 bytes: 4 f32, 8 bf16).
     * `chunks`: pieces of each `R2` run (segment) or of `R1` (column).
 
+    A kernel with dynamic sizes takes one schedule for every size (no
+    variants: the grid is computed at run time), chosen on its static sizes:
+    `row` for a dynamic number of rows of a static length, else `segment`
+    (dynamic or long runs; `rows = 1`) or `column` (static columns
+    `P1 x R2`, dynamic `P0` and `R1`). Dynamic runs take scalar accesses
+    (`vectorWidth = 1`: no width is known to divide them). `chunks` is then
+    the number of blocks the reduction aims for in all: at run time each
+    run takes its share, in pieces of at most 16384 elements and at least
+    32 vectors (segment), or each sample does, at least 16 rows per thread
+    (column).
+
     Constraints:
     * (C1) `strategy` is `row`, `segment` or `column`, meaning on the GPU
       what it means on the CPU: one pass per row, per-segment partials

@@ -201,10 +201,11 @@ def Norm_LayerNormOp : Norm_NamedOp<"layer_norm", [AttrSizedOperandSegments]> {
 
     Constraints:
     * (C1) `0 < len(normalized_shape) <= rank(input)` and the trailing
-      dimensions of `input` equal `normalized_shape` (so they are static;
-      the leading dimensions may be dynamic).
-    * (C2) `shape(weight) = shape(bias) = normalized_shape`; their element
-      type is f32 or the input's.
+      dimensions of `input` equal `normalized_shape`, where `-1` stands for
+      a dynamic dimension (`?`) of the input.
+    * (C2) `shape(weight) = shape(bias)` = the trailing dimensions of
+      `input` (`?` where they are dynamic: norm-check-shapes checks their
+      sizes at run time); their element type is f32 or the input's.
     * (C3) `type(output) = type(input)`; `mean` and `rstd` are f32 with
       shape `(*B, 1, ..., 1)`.
     * (C4) `!(epsilon < 0)` (+inf and NaN allowed, as in PyTorch).
@@ -243,10 +244,11 @@ def Norm_RMSNormOp : Norm_NamedOp<"rms_norm"> {
 
     Constraints:
     * (C1) `0 < len(normalized_shape) <= rank(input)` and the trailing
-      dimensions of `input` equal `normalized_shape` (so they are static;
-      the leading dimensions may be dynamic).
-    * (C2) `shape(weight) = normalized_shape`; its element type is f32 or
-      the input's.
+      dimensions of `input` equal `normalized_shape`, where `-1` stands for
+      a dynamic dimension (`?`) of the input.
+    * (C2) `shape(weight)` = the trailing dimensions of `input` (`?` where
+      they are dynamic: norm-check-shapes checks its sizes at run time);
+      its element type is f32 or the input's.
     * (C3) `type(output) = type(input)`; `rstd` is f32 `(*B, 1, ..., 1)`.
     * (C4) `!(epsilon < 0)` (+inf and NaN allowed, as in PyTorch) when given.
   }];

@@ -34,7 +34,8 @@ namespace normlir::norm {
 /// A dynamic dimension (kDynamic) counts as larger than 1 (it is never
 /// dropped: it may be 1 at run time, which every lowering handles), and the
 /// size of its run is kDynamic: the lowerings take it from the buffer at run
-/// time. Parameter axes are static.
+/// time. A parameter axis may be dynamic (LayerNorm over ?x?) only inside
+/// R2i, whose parameter offsets are the element's index in it.
 struct KernelLayout {
   enum Run { P0 = 0, R1 = 1, P1 = 2, R2 = 3 };
   /// Input dimensions (size > 1 or dynamic) of each run, in order.
@@ -44,7 +45,7 @@ struct KernelLayout {
   int64_t size[4] = {1, 1, 1, 1};
   /// R2 = R2o x R2i: R2i is the trailing part of R2 whose dimensions are all
   /// parameter axes or all not; R2o the rest (also uniform). Either is
-  /// kDynamic when it holds a dynamic dimension (then none of its
+  /// kDynamic when it holds a dynamic dimension (then, in R2o, none of its
   /// dimensions is a parameter axis).
   int64_t r2o = 1, r2i = 1;
   /// How many of R2's dimensions (dims[R2]) form R2o; the rest form R2i.
@@ -55,7 +56,8 @@ struct KernelLayout {
   bool paramsAlongR1 = false;
 
   /// Row-major strides of the parameter tensor, per input dimension (0 for
-  /// dimensions that are not parameter axes).
+  /// dimensions that are not parameter axes; kDynamic outside a dynamic
+  /// parameter axis, in R2i only).
   llvm::SmallVector<int64_t> paramStride;
   /// Input shape.
   llvm::SmallVector<int64_t> shape;
