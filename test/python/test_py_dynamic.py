@@ -535,6 +535,28 @@ def test_dynamic_normalized_dims(rng, dtype):
         np.testing.assert_array_equal(back(out[0]), 7.0)
 
 
+def test_allocation_failure_is_an_error():
+    """An internal buffer sized from the input's dimensions that cannot be
+    allocated (InstanceNorm statistics for a batch of 2**40 with no
+    spatial values: 12 TiB) is an error with its message, not a crash; the
+    running statistics are untouched and the kernel still serves other
+    shapes. (ASan runs this with allocator_may_return_null=1: a failed
+    malloc returns null, as libc's does.)"""
+    k = normlir.compile(normlir.Spec("instance_norm", "f32", (-1, 3, -1),
+                                     running_stats=True, training=True,
+                                     weight=True, bias=True))
+    w = np.ones(3, np.float32)
+    rm, rv = np.zeros(3, np.float32), np.ones(3, np.float32)
+    with pytest.raises(normlir.InvalidArgumentError,
+                       match="out of memory: a buffer sized from the inputs' "
+                             "dimensions could not be allocated"):
+        k(np.empty((2 ** 40, 3, 0), np.float32), w, w, rm, rv)
+    np.testing.assert_array_equal(rm, 0)
+    np.testing.assert_array_equal(rv, 1)
+    y, new_rm, new_rv = k(np.ones((2, 3, 4), np.float32), w, w, rm, rv)
+    np.testing.assert_array_equal(y, 1)
+
+
 def test_spec_refuses_dynamic_normalized_and_channel_dims():
     with pytest.raises(normlir.InvalidArgumentError,
                        match="normalized_shape must be a non-empty suffix"):

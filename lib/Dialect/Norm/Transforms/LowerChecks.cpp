@@ -12,7 +12,10 @@
 // which the function records in `norm.check_messages`. Statuses 1 and 2 are
 // the entry points' (the CUDA runtime's error, a negative size). It runs
 // after deallocation, which then sees one path, while the body is still
-// structured.
+// structured. An allocation of the entry block sized from the inputs'
+// dimensions gets a check too, where it is: a null pointer (an absurd size
+// with an empty input: N = 2^40 instance statistics of no values) frees
+// what was allocated before it and returns that check's status.
 //
 //===----------------------------------------------------------------------===//
 
@@ -103,6 +106,61 @@ static LogicalResult hoistChecks(func::FuncOp func, ArrayRef<CheckOp> checks) {
   return success();
 }
 
+/// A check after an allocation whose size comes from the input's
+/// dimensions (an absurd size fails): the pointer is not null. Where it
+/// fails, the function frees what it has allocated so far and returns the
+/// check's status; the caller's outputs may have been written.
+struct AllocationCheck {
+  CheckOp check;
+  /// The allocations live at the check.
+  SmallVector<Value> live;
+};
+
+/// The operation of `block` that holds `op` (itself, or an ancestor).
+static Operation *inBlock(Block &block, Operation *op) {
+  while (op && op->getBlock() != &block)
+    op = op->getParentOp();
+  return op;
+}
+
+/// An AllocationCheck after each allocation of the entry block with
+/// dynamic sizes (the ones of nested regions, the kernels' scratch, are
+/// sized from buffers that exist: not checked).
+static SmallVector<AllocationCheck> addAllocationChecks(func::FuncOp func) {
+  Block &entry = func.front();
+  SmallVector<memref::AllocOp> allocs;
+  for (auto alloc : entry.getOps<memref::AllocOp>())
+    allocs.push_back(alloc);
+  SmallVector<AllocationCheck> result;
+  for (auto [i, alloc] : llvm::enumerate(allocs)) {
+    if (alloc.getType().hasStaticShape())
+      continue;
+    OpBuilder b(alloc->getContext());
+    b.setInsertionPointAfter(alloc);
+    Location loc = alloc.getLoc();
+    Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, alloc);
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value ok =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, ptr, zero);
+    AllocationCheck c;
+    c.check = CheckOp::create(
+        b, loc, ok,
+        b.getStringAttr("out of memory: a buffer sized from the inputs' "
+                        "dimensions could not be allocated"));
+    // The earlier allocations not freed before this one.
+    for (memref::AllocOp earlier : ArrayRef(allocs).take_front(i)) {
+      bool freed = llvm::any_of(earlier->getUsers(), [&](Operation *user) {
+        Operation *at = inBlock(entry, user);
+        return isa<memref::DeallocOp>(user) && at && at->isBeforeInBlock(alloc);
+      });
+      if (!freed)
+        c.live.push_back(earlier);
+    }
+    result.push_back(std::move(c));
+  }
+  return result;
+}
+
 struct NormLowerChecksPass
     : public normlir::norm::impl::NormLowerChecksBase<NormLowerChecksPass> {
   void runOnOperation() override {
@@ -131,6 +189,12 @@ struct NormLowerChecksPass
                 "the functions the entry points call only";
     if (failed(hoistChecks(func, checks)))
       return failure();
+    SmallVector<AllocationCheck> allocChecks = addAllocationChecks(func);
+    DenseMap<Operation *, ArrayRef<Value>> freeOnFailure;
+    for (AllocationCheck &c : allocChecks) {
+      checks.push_back(c.check);
+      freeOnFailure[c.check] = c.live;
+    }
     OpBuilder b(func.getContext());
     Type i32 = b.getI32Type();
     // Every return gives status 0.
@@ -150,6 +214,8 @@ struct NormLowerChecksPass
       Block *rest = block->splitBlock(check->getNextNode());
       Block *fail = b.createBlock(rest);
       b.setInsertionPointToEnd(fail);
+      for (Value mem : freeOnFailure.lookup(check))
+        memref::DeallocOp::create(b, check.getLoc(), mem);
       Value status = arith::ConstantIntOp::create(
           b, check.getLoc(), i32,
           NormDialect::kFirstCheckStatus + static_cast<int64_t>(i));

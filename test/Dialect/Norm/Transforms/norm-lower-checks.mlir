@@ -82,3 +82,44 @@ func.func @caller(%a: i1) {
   call @helper(%a) : (i1) -> ()
   return
 }
+
+// -----
+
+// Allocations of the entry block sized from the inputs get a check where
+// they are (not hoisted): a null pointer frees the allocations made before
+// it that are still live and returns the check's status. A static
+// allocation is not checked, nor one freed before.
+// CHECK-LABEL: func.func @allocations
+// CHECK-SAME: norm.check_messages = ["dimension", "out of memory: a buffer sized from the inputs' dimensions could not be allocated", "out of memory: a buffer sized from the inputs' dimensions could not be allocated"]
+// CHECK: cf.cond_br
+// CHECK: %[[S:.*]] = memref.alloc() : memref<4xf32>
+// CHECK: %[[A:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK: %[[PA:.*]] = memref.extract_aligned_pointer_as_index %[[A]]
+// CHECK: %[[OKA:.*]] = arith.cmpi ne, %[[PA]], %c0
+// CHECK: cf.cond_br %[[OKA]], ^[[NEXT:.*]], ^[[FAILA:.*]]
+// CHECK: ^[[FAILA]]:
+// CHECK-NEXT: memref.dealloc %[[S]]
+// CHECK-NEXT: arith.constant 4 : i32
+// CHECK: ^[[NEXT]]:
+// CHECK: memref.dealloc %[[A]]
+// CHECK: %[[B:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK: memref.extract_aligned_pointer_as_index %[[B]]
+// CHECK: cf.cond_br %{{.*}}, ^[[LAST:.*]], ^[[FAILB:.*]]
+// CHECK: ^[[FAILB]]:
+// CHECK-NEXT: memref.dealloc %[[S]]
+// CHECK-NEXT: arith.constant 5 : i32
+// CHECK: ^[[LAST]]:
+func.func @allocations(%x: memref<?xf32>, %ok: i1) {
+  norm.check %ok, "dimension"
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?xf32>
+  %s = memref.alloc() : memref<4xf32>
+  %a = memref.alloc(%n) : memref<?xf32>
+  memref.copy %x, %a : memref<?xf32> to memref<?xf32>
+  memref.dealloc %a : memref<?xf32>
+  %b = memref.alloc(%n) : memref<?xf32>
+  memref.copy %x, %b : memref<?xf32> to memref<?xf32>
+  memref.dealloc %b : memref<?xf32>
+  memref.dealloc %s : memref<4xf32>
+  return
+}
