@@ -106,7 +106,7 @@ ColumnEmitter::ColumnEmitter(OpBuilder &b, KernelOp op,
     // The schedule's chunks are the blocks wanted per column tile in all:
     // each sample takes its share, at least kGPUColumnMinRows rows per
     // thread (as the selection does for static sizes).
-    Extent most = maxE(ceilDivE(r1Len, kGPUColumnMinRows * ty), 1);
+    Extent most = maxE(divE(r1Len, kGPUColumnMinRows * ty), 1);
     Extent k =
         minE(maxE(ceilDivE(schedule.getChunks(), maxE(p0Len, 1)), 1), most);
     rowsPerChunk = ceilDivE(maxE(r1Len, 1), k);

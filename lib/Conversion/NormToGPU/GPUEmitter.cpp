@@ -62,6 +62,12 @@ Value GPUEmitter::ieq(Value a, const Extent &c) {
   return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, a, c.value);
 }
 
+Extent GPUEmitter::divE(const Extent &a, const Extent &c) {
+  if (a.isStatic() && c.isStatic())
+    return Extent(a.fixed / c.fixed);
+  return Extent(arith::DivUIOp::create(b, loc, idx(a), idx(c)));
+}
+
 Extent GPUEmitter::ceilDivE(const Extent &a, const Extent &c) {
   if (a.isStatic() && c.isStatic())
     return Extent(ceilDiv(a.fixed, c.fixed));

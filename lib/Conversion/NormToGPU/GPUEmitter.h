@@ -149,8 +149,9 @@ protected:
   }
   mlir::Value ieq(mlir::Value a, int64_t c);
   mlir::Value ieq(mlir::Value a, const norm::Extent &c);
-  /// ceil(a / c), max(a, c), min(a, c) and a - c of sizes, static where
-  /// both operands are.
+  /// a / c, ceil(a / c), max(a, c), min(a, c) and a - c of sizes, static
+  /// where both operands are.
+  norm::Extent divE(const norm::Extent &a, const norm::Extent &c);
   norm::Extent ceilDivE(const norm::Extent &a, const norm::Extent &c);
   norm::Extent maxE(const norm::Extent &a, const norm::Extent &c);
   norm::Extent minE(const norm::Extent &a, const norm::Extent &c);

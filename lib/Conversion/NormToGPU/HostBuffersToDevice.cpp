@@ -176,7 +176,8 @@ static LogicalResult launchHostStores(Block &body) {
 static LogicalResult eraseHostScalarCode(Block &body) {
   for (Operation &o : llvm::make_early_inc_range(llvm::reverse(body))) {
     if (o.hasTrait<OpTrait::IsTerminator>() ||
-        (!isa<memref::LoadOp>(o) && !(isPure(&o) && o.getNumRegions() == 0)))
+        (!isa<memref::LoadOp>(o) &&
+         !(isMemoryEffectFree(&o) && o.getNumRegions() == 0)))
       continue;
     if (o.use_empty()) {
       o.erase();

@@ -88,10 +88,13 @@ SegmentEmitter::SegmentEmitter(OpBuilder &b, KernelOp op,
     runs = numGroups = 1;
     Extent byLength = ceilDivE(r2Len, kGPUSegmentChunk);
     Extent byBlocks = ceilDivE(schedule.getChunks(), maxE(numSegmentsLen(), 1));
-    Extent most = maxE(ceilDivE(r2Len, 32 * vl), 1);
+    Extent most = maxE(divE(r2Len, 32 * vl), 1);
     Extent k = minE(maxE(maxE(byLength, byBlocks), 1), most);
     chunkLen = emul(ceilDivE(ceilDivE(maxE(r2Len, 1), k), vl), vl);
-    numChunks = maxE(ceilDivE(r2Len, chunkLen), 1);
+    // Empty runs have no pieces (no launch; the combine's statistics of no
+    // values are NaN): a grid of one block per empty run could pass the
+    // launch limit.
+    numChunks = ceilDivE(r2Len, chunkLen);
     lastLen = subE(r2Len, emul(subE(numChunks, 1), chunkLen));
     numPartials = emul(r1Len, numChunks);
     return;

@@ -19,7 +19,7 @@ func.func @rows(%x: memref<?x256xf32>, %y: memref<?x256xf32>, %s: memref<?x1xf32
 
 // Dynamic runs (NCHW BatchNorm over ?x3x?): each run of R2 is split at run
 // time into its share of the schedule's 264 blocks, pieces of at most 16384
-// elements and at least 32; the partials are a device buffer of runtime
+// elements and at least 32 (an empty run has none); the partials are a device buffer of runtime
 // size, the partials launch's grid (segments x chunks) is computed on the
 // host, and the combine walks the runtime number of partials.
 // CHECK-LABEL: func.func @segment
@@ -27,9 +27,8 @@ func.func @rows(%x: memref<?x256xf32>, %y: memref<?x256xf32>, %s: memref<?x1xf32
 // CHECK-DAG: %[[HW:.*]] = memref.dim %arg0, %c2
 // CHECK: arith.ceildivui %[[HW]], %c16384
 // CHECK: arith.ceildivui %c264,
-// CHECK: arith.ceildivui %[[HW]], %c32
-// CHECK: %[[NC:.*]] = arith.ceildivui %[[HW]], %
-// CHECK: %[[CHUNKS:.*]] = arith.maxui %[[NC]], %c1
+// CHECK: arith.divui %[[HW]], %c32
+// CHECK: %[[CHUNKS:.*]] = arith.ceildivui %[[HW]], %
 // CHECK: %[[PARTS:.*]] = arith.muli %[[N]], %[[CHUNKS]]
 // CHECK: gpu.alloc ({{.*}}) : memref<?xf64>
 // CHECK: %[[GRID:.*]] = arith.muli %{{.*}}, %[[CHUNKS]]
@@ -53,11 +52,11 @@ func.func @segment(%x: memref<?x3x?xf32>, %y: memref<?x3x?xf32>, %s: memref<1x3x
 // Channels-last with a dynamic batch and rows (InstanceNorm over ?x?x8):
 // the column tiling is static; each sample takes its share of the 132
 // blocks wanted, at least 16 rows per thread (2048 rows of a 2 x 128
-// block: ceil(HW / 2048) chunks at most).
+// block: HW / 2048 chunks at most, and at least one).
 // CHECK-LABEL: func.func @column
 // CHECK-DAG: %[[N:.*]] = memref.dim %arg0, %c0
 // CHECK-DAG: %[[HW:.*]] = memref.dim %arg0, %c1
-// CHECK: %[[MOST:.*]] = arith.ceildivui %[[HW]], %c2048
+// CHECK: %[[MOST:.*]] = arith.divui %[[HW]], %c2048
 // CHECK: %[[N1:.*]] = arith.maxui %[[N]], %c1
 // CHECK: arith.ceildivui %c132, %[[N1]]
 // CHECK: %[[ROWS:.*]] = arith.ceildivui
