@@ -68,16 +68,23 @@ static llvm::Expected<double> measureOnce(const JITModule &module,
 
 llvm::Expected<std::vector<double>>
 normlir::tune::measure(llvm::ArrayRef<const JITModule *> modules,
-                       llvm::StringRef function,
-                       const MeasureOptions &options) {
+                       llvm::StringRef function, const MeasureOptions &options,
+                       llvm::ArrayRef<std::vector<int64_t>> shapes) {
   auto sig = modules.front()->lookup(function);
   if (!sig)
     return sig.takeError();
-  auto random = makeRandomInputs((*sig)->inputs);
+  std::vector<TensorSpec> inputSpecs = (*sig)->inputs;
+  std::vector<TensorSpec> resultSpecs = (*sig)->results;
+  if (!shapes.empty()) {
+    for (auto [spec, shape] : llvm::zip_equal(inputSpecs, shapes))
+      spec.shape = shape;
+    resultSpecs = (*sig)->getResultsFor(shapes);
+  }
+  auto random = makeRandomInputs(inputSpecs);
   if (!random)
     return random.takeError();
   std::vector<HostTensor> inputs = std::move(*random), results;
-  for (const TensorSpec &spec : (*sig)->results) {
+  for (const TensorSpec &spec : resultSpecs) {
     auto t = allocateTensor(spec);
     if (!t)
       return t.takeError();

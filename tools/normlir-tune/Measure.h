@@ -30,9 +30,13 @@ struct MeasureOptions {
 /// shared machine hits all alike; a measurement is the median of `repeat`
 /// calls (CPU) or the mean of `repeat` back-to-back calls between two CUDA
 /// events (GPU). Returns, per module, the median of its rounds, in seconds.
+///
+/// `shapes` gives every input's shape where the function has dynamic
+/// dimensions (its results are sized from them); empty for a static one.
 llvm::Expected<std::vector<double>>
 measure(llvm::ArrayRef<const JITModule *> modules, llvm::StringRef function,
-        const MeasureOptions &options);
+        const MeasureOptions &options,
+        llvm::ArrayRef<std::vector<int64_t>> shapes = {});
 
 } // namespace normlir::tune
 

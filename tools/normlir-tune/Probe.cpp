@@ -124,21 +124,18 @@ ScheduleProbe::schedule(llvm::StringRef function, llvm::StringRef override) {
     return llvm::createStringError("no function '" + function + "'");
   std::vector<ProbedKernel> kernels;
   std::string error;
-  bool dynamic = false;
   func.walk([&](Operation *op) {
     ProbedKernel kernel;
     Value input;
     ArrayRef<int64_t> axes, paramAxes;
     if (auto k = dyn_cast<norm::KernelOp>(op)) {
-      // A kernel with dynamic sizes has a schedule per size range
-      // (variants), which the database, keyed by static shapes, does not
-      // hold yet.
-      if (!cast<ShapedType>(k.getInput().getType()).hasStaticShape()) {
-        dynamic = true;
-        return WalkResult::interrupt();
-      }
       kernel.key = norm::getTuningKey(k, target);
-      kernel.schedule = k.getScheduleAttr();
+      // A kernel with dynamic sizes has a schedule per size range (one
+      // for every size on the GPU).
+      kernel.dynamic =
+          !cast<ShapedType>(k.getInput().getType()).hasStaticShape();
+      kernel.schedule = k.getScheduleAttr() ? Attribute(k.getScheduleAttr())
+                                            : Attribute(k.getVariantsAttr());
       input = k.getInput();
       axes = k.getAxes();
       paramAxes = k.getParamAxes();
@@ -169,13 +166,22 @@ ScheduleProbe::schedule(llvm::StringRef function, llvm::StringRef override) {
     kernels.push_back(std::move(kernel));
     return WalkResult::advance();
   });
-  if (dynamic)
-    return llvm::createStringError(
-        "@" + function +
-        " has a kernel with dynamic sizes: normlir-tune "
-        "tunes static shapes (give the spec the shape to tune); a dynamic "
-        "kernel's schedules per size range are the heuristic's");
   if (!error.empty())
     return llvm::createStringError("cannot read a kernel's layout: " + error);
   return kernels;
+}
+
+ProbedKernel ProbedKernel::at(int64_t elements) const {
+  ProbedKernel k = *this;
+  k.dynamic = false;
+  auto variants = dyn_cast_or_null<ArrayAttr>(schedule);
+  if (!variants)
+    return k;
+  for (auto v : variants.getAsRange<norm::VariantAttr>())
+    if (v.getFrom() <= elements)
+      k.schedule = v.getSchedule();
+  k.scheduleText.clear();
+  llvm::raw_string_ostream os(k.scheduleText);
+  k.schedule.print(os);
+  return k;
 }

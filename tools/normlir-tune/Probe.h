@@ -62,6 +62,14 @@ struct ProbedKernel {
   /// statistics (what its schedule may vary).
   bool grad = false, gradPrefetches = false, gradStreams = false,
        inputStatistics = false;
+  /// A kernel with dynamic sizes: on the CPU `schedule` is its variants
+  /// (an ArrayAttr of #norm.variant, a schedule per range of the input's
+  /// element count).
+  bool dynamic = false;
+
+  /// The kernel as scheduled for an input of `elements` elements: a
+  /// dynamic kernel's variant covering it, the kernel itself otherwise.
+  ProbedKernel at(int64_t elements) const;
 };
 
 /// A parsed spec with its target attached and its norms fused into kernels,

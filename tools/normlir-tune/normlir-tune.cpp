@@ -43,6 +43,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/WithColor.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <set>
 
@@ -112,6 +113,15 @@ static cl::opt<bool> differentiate(
              "(#norm.grad_schedule: saved or recomputed statistics, "
              "prefetch, threads); CPU only"),
     cl::cat(category));
+static cl::list<std::string> atShapes(
+    "at",
+    cl::desc("A function with dynamic dimensions is tuned at points given by "
+             "the shapes of its inputs that have them, ';'-separated in input "
+             "order (--at=64x4096 --at=8192x4096); each point's fastest "
+             "schedule becomes a variant of each dynamic kernel, from the "
+             "geometric mean of the input's element count there and at the "
+             "previous point (CPU)"),
+    cl::value_desc("shape[;shape...]"), cl::cat(category));
 static cl::opt<bool> verbose("v",
                              cl::desc("Report the candidates dropped and why"),
                              cl::cat(category));
@@ -161,7 +171,7 @@ static std::vector<Compiled>
 compileCandidates(ScheduleProbe &probe, llvm::StringRef function,
                   llvm::ArrayRef<ProbedKernel> heuristic,
                   llvm::StringRef source, const JITOptions &base,
-                  size_t &enumerated) {
+                  int64_t elements, size_t &enumerated) {
   std::vector<Candidate> candidates =
       enumerateCandidates(probe, function, heuristic);
   enumerated = candidates.size();
@@ -176,7 +186,9 @@ compileCandidates(ScheduleProbe &probe, llvm::StringRef function,
            "' is invalid: " + firstLine(kernels.takeError()));
       continue;
     }
-    std::vector<std::string> schedules = scheduleTexts(*kernels);
+    std::vector<std::string> schedules;
+    for (const ProbedKernel &k : *kernels)
+      schedules.push_back(k.at(elements).scheduleText);
     if (!seen.insert(schedules).second) {
       note("@" + function + ": '" + c.override +
            "' gives the schedules of the heuristic or an earlier candidate");
@@ -240,33 +252,27 @@ static void printKernels(llvm::StringRef function,
                  << "\n    heuristic: " << k.scheduleText << "\n";
 }
 
-/// Tunes `function`, whose heuristic schedules `heuristicModule` has;
-/// returns the process exit code.
-static int tuneFunction(ScheduleProbe &probe, llvm::StringRef function,
-                        llvm::StringRef source, const JITOptions &base,
-                        const JITModule &heuristicModule) {
-  auto heuristic = probe.schedule(function, "");
-  if (!heuristic)
-    return fail(llvm::toString(heuristic.takeError()));
-  if (heuristic->empty()) {
-    llvm::outs() << "function @" << function
-                 << ": no norm.kernel or norm.grad_kernel, nothing to tune\n";
-    return 0;
-  }
-  if (auto sig = heuristicModule.lookup(function); !sig) {
-    // Named: an error; one of all: skipped (the JIT warned why).
-    if (!functionName.empty())
-      return fail(llvm::toString(sig.takeError()));
-    llvm::consumeError(sig.takeError());
-    llvm::outs() << "function @" << function
-                 << ": not callable from the JIT, skipped\n";
-    return 0;
-  }
-  printKernels(function, *heuristic);
+namespace {
+/// What one tuning point measured.
+struct PointResult {
+  std::vector<std::string> best;
+  double bestSeconds = 0, heuristicSeconds = 0;
+};
+} // namespace
 
+/// Tunes `function` on inputs of `shapes` (none: its static ones), whose
+/// kernels the heuristic schedules as `heuristic` there (`elements`: the
+/// inputs' element count, for the variants of dynamic kernels); the best
+/// schedules go to `result`. Returns the process exit code.
+static int tunePoint(ScheduleProbe &probe, llvm::StringRef function,
+                     llvm::StringRef source, const JITOptions &base,
+                     const JITModule &heuristicModule,
+                     llvm::ArrayRef<ProbedKernel> heuristic,
+                     llvm::ArrayRef<std::vector<int64_t>> shapes,
+                     int64_t elements, PointResult &result) {
   size_t enumerated = 0;
-  std::vector<Compiled> compiled =
-      compileCandidates(probe, function, *heuristic, source, base, enumerated);
+  std::vector<Compiled> compiled = compileCandidates(
+      probe, function, heuristic, source, base, elements, enumerated);
   llvm::outs() << "  candidates: " << compiled.size() << " compiled of "
                << enumerated << " enumerated"
                << (dryRun ? " (dry run: nothing timed)" : "") << "\n";
@@ -284,7 +290,7 @@ static int tuneFunction(ScheduleProbe &probe, llvm::StringRef function,
   options.warmup = warmup;
   options.repeat = repeat;
   options.rounds = rounds;
-  auto seconds = measure(modules, function, options);
+  auto seconds = measure(modules, function, options, shapes);
   if (!seconds)
     return fail("@" + function + ": " + llvm::toString(seconds.takeError()));
 
@@ -304,16 +310,217 @@ static int tuneFunction(ScheduleProbe &probe, llvm::StringRef function,
                        : llvm::StringRef("(heuristic)"))
                  << "\n";
   }
-  std::vector<std::string> bestSchedules =
-      best ? compiled[best - 1].schedules : scheduleTexts(*heuristic);
+  result.best = best ? compiled[best - 1].schedules : scheduleTexts(heuristic);
+  result.bestSeconds = (*seconds)[best];
+  result.heuristicSeconds = h;
   llvm::outs() << "  best: #" << best
                << llvm::format(" (%.3f of the heuristic's time)\n",
                                (*seconds)[best] / h);
-  for (auto [i, s] : llvm::enumerate(bestSchedules))
+  for (auto [i, s] : llvm::enumerate(result.best))
     llvm::outs() << "    kernel " << i << ": " << s << "\n";
+  return 0;
+}
+
+/// The input shapes of one --at point: `text`'s shapes for the inputs with
+/// dynamic dimensions, in order, the others' static shapes.
+static llvm::Expected<std::vector<std::vector<int64_t>>>
+parsePoint(llvm::StringRef text, const FunctionSignature &sig) {
+  llvm::SmallVector<llvm::StringRef> parts;
+  text.split(parts, ';');
+  std::vector<std::vector<int64_t>> shapes;
+  size_t next = 0;
+  for (const TensorSpec &input : sig.inputs) {
+    if (input.hasStaticShape()) {
+      shapes.push_back(input.shape);
+      continue;
+    }
+    if (next == parts.size())
+      return llvm::createStringError("--at=" + text + ": @" + sig.name +
+                                     " has more inputs with dynamic "
+                                     "dimensions (" +
+                                     input.str() + ") than shapes given");
+    std::vector<int64_t> shape;
+    llvm::SmallVector<llvm::StringRef> dims;
+    parts[next++].trim().split(dims, 'x');
+    for (llvm::StringRef d : dims) {
+      int64_t v;
+      if (d.getAsInteger(10, v) || v < 0)
+        return llvm::createStringError("--at=" + text + ": '" + d +
+                                       "' is not a size");
+      shape.push_back(v);
+    }
+    TensorSpec concrete = input;
+    concrete.shape = shape;
+    if (!input.accepts(concrete))
+      return llvm::createStringError("--at=" + text + ": " + concrete.str() +
+                                     " does not fit the input " + input.str());
+    shapes.push_back(std::move(shape));
+  }
+  if (next != parts.size())
+    return llvm::createStringError("--at=" + text + ": more shapes than @" +
+                                   sig.name +
+                                   "'s inputs with dynamic dimensions");
+  return shapes;
+}
+
+/// The variants of one dynamic kernel from its best schedule at each point
+/// (element count, schedule text): ascending, each from the geometric mean
+/// of its count and the previous point's, equal neighbours merged.
+static std::string
+variantsText(std::vector<std::pair<int64_t, std::string>> points) {
+  llvm::sort(points,
+             [](const auto &a, const auto &b) { return a.first < b.first; });
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "[";
+  int64_t from = -1;
+  std::string previous;
+  for (auto [i, point] : llvm::enumerate(points)) {
+    if (point.second == previous)
+      continue;
+    int64_t start =
+        i == 0 ? 0
+               : std::max<int64_t>(
+                     from + 1, int64_t(std::sqrt(double(points[i - 1].first) *
+                                                 double(point.first))));
+    os << (from < 0 ? "" : ", ") << "#norm.variant<from = " << start
+       << ", schedule = " << point.second << ">";
+    from = start;
+    previous = point.second;
+  }
+  os << "]";
+  return text;
+}
+
+/// Appends a record of variants per dynamic kernel of `heuristic`.
+static llvm::Error appendVariantRecords(llvm::ArrayRef<ProbedKernel> heuristic,
+                                        llvm::ArrayRef<int64_t> elements,
+                                        llvm::ArrayRef<PointResult> results) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(dbPath, ec, llvm::sys::fs::OF_Append);
+  if (ec)
+    return llvm::createStringError(dbPath + ": cannot open: " + ec.message());
+  llvm::StringSet<> written;
+  for (auto [k, kernel] : llvm::enumerate(heuristic)) {
+    if (!kernel.dynamic || !written.insert(kernel.key).second)
+      continue;
+    std::vector<std::pair<int64_t, std::string>> points;
+    for (auto [n, r] : llvm::zip_equal(elements, results))
+      points.push_back({n, r.best[k]});
+    llvm::json::OStream json(os);
+    json.object([&, &kernel = kernel] {
+      json.attribute("key", kernel.key);
+      json.attribute("schedule", variantsText(points));
+      json.attribute("heuristic", kernel.scheduleText);
+      json.attributeArray("points", [&] {
+        for (size_t i = 0; i < elements.size(); ++i)
+          json.object([&] {
+            json.attribute("elements", elements[i]);
+            json.attribute("seconds", results[i].bestSeconds);
+            json.attribute("heuristic_seconds", results[i].heuristicSeconds);
+          });
+      });
+    });
+    os << "\n";
+  }
+  os.close();
+  if (os.has_error()) {
+    std::string why = os.error().message();
+    os.clear_error();
+    return llvm::createStringError(dbPath + ": cannot write: " + why);
+  }
+  return llvm::Error::success();
+}
+
+/// Tunes `function`, whose heuristic schedules `heuristicModule` has;
+/// returns the process exit code.
+static int tuneFunction(ScheduleProbe &probe, llvm::StringRef function,
+                        llvm::StringRef source, const JITOptions &base,
+                        const JITModule &heuristicModule) {
+  auto heuristic = probe.schedule(function, "");
+  if (!heuristic)
+    return fail(llvm::toString(heuristic.takeError()));
+  if (heuristic->empty()) {
+    llvm::outs() << "function @" << function
+                 << ": no norm.kernel or norm.grad_kernel, nothing to tune\n";
+    return 0;
+  }
+  auto sig = heuristicModule.lookup(function);
+  if (!sig) {
+    // Named: an error; one of all: skipped (the JIT warned why).
+    if (!functionName.empty())
+      return fail(llvm::toString(sig.takeError()));
+    llvm::consumeError(sig.takeError());
+    llvm::outs() << "function @" << function
+                 << ": not callable from the JIT, skipped\n";
+    return 0;
+  }
+  printKernels(function, *heuristic);
+  bool dynamic =
+      llvm::any_of(*heuristic, [](const ProbedKernel &k) { return k.dynamic; });
+  if (!dynamic) {
+    PointResult result;
+    if (int rc = tunePoint(probe, function, source, base, heuristicModule,
+                           *heuristic, {}, -1, result))
+      return rc;
+    if (!dryRun && !dbPath.empty())
+      if (llvm::Error err =
+              appendRecords(*heuristic, result.best, result.bestSeconds,
+                            result.heuristicSeconds))
+        return fail(llvm::toString(std::move(err)));
+    return 0;
+  }
+  // Dynamic sizes: a tuning point per --at, each dynamic kernel's variant
+  // there measured; its variants recorded from them.
+  if (atShapes.empty())
+    return fail("@" + function +
+                " has kernels with dynamic sizes: give the points to tune "
+                "them at (--at=SHAPES, the shapes of its inputs with "
+                "dynamic dimensions)");
+  if (target == "cuda")
+    return fail("@" + function +
+                ": kernels with dynamic sizes are tuned for the CPU only (a "
+                "GPU kernel has one schedule for every size)");
+  std::vector<int64_t> elements;
+  std::vector<PointResult> results;
+  for (const std::string &point : atShapes) {
+    auto shapes = parsePoint(point, **sig);
+    if (!shapes)
+      return fail(llvm::toString(shapes.takeError()));
+    // The kernels' inputs are the function's first input or a view of it
+    // (a reshape, a fused residual's summand): its element count selects
+    // their variants.
+    int64_t n = 1;
+    for (int64_t d : shapes->front())
+      n *= d;
+    llvm::outs() << "  at " << point << " (" << n << " elements):\n";
+    std::vector<ProbedKernel> heuristicAt;
+    for (const ProbedKernel &k : *heuristic) {
+      heuristicAt.push_back(k.at(n));
+      if (k.dynamic)
+        llvm::outs() << "    heuristic: " << heuristicAt.back().scheduleText
+                     << "\n";
+    }
+    PointResult result;
+    if (int rc = tunePoint(probe, function, source, base, heuristicModule,
+                           heuristicAt, *shapes, n, result))
+      return rc;
+    elements.push_back(n);
+    results.push_back(std::move(result));
+  }
+  if (dryRun)
+    return 0;
+  for (auto [k, kernel] : llvm::enumerate(*heuristic)) {
+    if (!kernel.dynamic)
+      continue;
+    std::vector<std::pair<int64_t, std::string>> points;
+    for (auto [n, r] : llvm::zip_equal(elements, results))
+      points.push_back({n, r.best[k]});
+    llvm::outs() << "  kernel " << k << " variants: " << variantsText(points)
+                 << "\n";
+  }
   if (!dbPath.empty())
-    if (llvm::Error err =
-            appendRecords(*heuristic, bestSchedules, (*seconds)[best], h))
+    if (llvm::Error err = appendVariantRecords(*heuristic, elements, results))
       return fail(llvm::toString(std::move(err)));
   return 0;
 }

@@ -56,7 +56,7 @@ module attributes {norm.target = #norm.cpu_target<triple = "x86_64-unknown-linux
 // FIELDS: error: norm-select-schedule: {{.*}}number.jsonl:1: a record needs the string fields "key" (not empty) and "schedule"
 // RUN: printf '{"key": "k", "schedule": "row"}\n' > %t.text.jsonl
 // RUN: not normlir-opt %s --norm-select-schedule="tuning-db=%t.text.jsonl" 2>&1 | FileCheck %s --check-prefix=TEXT
-// TEXT: error: norm-select-schedule: {{.*}}text.jsonl:1: "schedule" must be a #norm.schedule, #norm.gpu_schedule or #norm.grad_schedule, got 'row'
+// TEXT: error: norm-select-schedule: {{.*}}text.jsonl:1: "schedule" must be a #norm.schedule, #norm.gpu_schedule, #norm.grad_schedule or a list of #norm.variant (a kernel with dynamic sizes), got 'row'
 // RUN: not normlir-opt %s --norm-select-schedule="tuning-db=%t.missing.jsonl" 2>&1 | FileCheck %s --check-prefix=MISSING
 // MISSING: error: norm-select-schedule: {{.*}}missing.jsonl: cannot read the tuning database: No such file or directory
 // RUN: not normlir-opt %s --norm-select-schedule="tuning-db=%S" 2>&1 | FileCheck %s --check-prefix=DIRECTORY

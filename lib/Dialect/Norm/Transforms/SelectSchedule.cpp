@@ -471,6 +471,45 @@ selectCPUVariants(KernelOp op, const KernelLayout &layout, CPUTargetAttr target,
   return ArrayAttr::get(op.getContext(), variants);
 }
 
+/// The variants a tuning database records for a kernel with dynamic sizes
+/// (normlir-tune --at: one measured schedule per size range), checked: a
+/// list of #norm.variant whose `from` ascend strictly from 0, each a CPU
+/// schedule of the strategy the kernel's dynamic sizes take
+/// (chooseDynamicStrategy). Null where the database has no record.
+static FailureOr<ArrayAttr>
+lookupTunedVariants(KernelOp op, const KernelLayout &layout,
+                    const TuningDatabase &database, CPUTargetAttr target,
+                    const NormSelectScheduleOptions &options) {
+  StringRef text = database.lookup(getTuningKey(op, target));
+  if (text.empty())
+    return ArrayAttr();
+  FailureOr<Strategy> strategy =
+      chooseDynamicStrategy(op, layout, target, options);
+  if (failed(strategy))
+    return failure();
+  auto variants =
+      dyn_cast_or_null<ArrayAttr>(parseAttribute(text, op.getContext()));
+  int64_t previous = -1;
+  bool ok = variants && !variants.empty();
+  for (Attribute a : variants ? variants.getValue() : ArrayRef<Attribute>()) {
+    auto v = dyn_cast<VariantAttr>(a);
+    auto schedule = v ? dyn_cast<ScheduleAttr>(v.getSchedule()) : nullptr;
+    ok = ok && schedule && schedule.getStrategy() == *strategy &&
+         (previous < 0 ? v.getFrom() == 0 : v.getFrom() > previous);
+    if (!ok)
+      break;
+    previous = v.getFrom();
+  }
+  if (!ok)
+    return op.emitError()
+           << "norm-select-schedule: the tuning database's record for this "
+              "kernel with dynamic sizes is not a list of #norm.variant "
+              "(from ascending strictly from 0) of #norm.schedule with "
+              "strategy "
+           << stringifyStrategy(*strategy) << ": " << text;
+  return variants;
+}
+
 } // namespace
 
 /// "<name> must be <rule>, got <value>" for an option.
@@ -673,8 +712,8 @@ struct NormSelectSchedulePass
         return WalkResult::interrupt();
       }
       if (layout->hasDynamicSize()) {
-        // A schedule per size range (the tuning database keys static
-        // shapes, so it is not consulted).
+        // A schedule per size range: the database's (normlir-tune --at)
+        // where it has them, else the heuristic's.
         if (cuda) {
           FailureOr<GPUScheduleAttr> gpu =
               selectGPUDynamic(op, *layout, cudaTarget, options);
@@ -684,8 +723,12 @@ struct NormSelectSchedulePass
           op.setScheduleAttr(*gpu);
           return WalkResult::advance();
         }
-        FailureOr<ArrayAttr> variants =
-            selectCPUVariants(op, *layout, cpuTarget, options);
+        FailureOr<ArrayAttr> variants = ArrayAttr();
+        if (database && !overridden)
+          variants =
+              lookupTunedVariants(op, *layout, *database, cpuTarget, options);
+        if (succeeded(variants) && !*variants)
+          variants = selectCPUVariants(op, *layout, cpuTarget, options);
         if (failed(variants))
           return WalkResult::interrupt();
         op.removeScheduleAttr();

@@ -158,10 +158,13 @@ static llvm::Error parseRecords(llvm::StringRef path, llvm::StringRef text,
     // at all.
     if (!schedule->starts_with("#norm.schedule<") &&
         !schedule->starts_with("#norm.gpu_schedule<") &&
-        !schedule->starts_with("#norm.grad_schedule<"))
+        !schedule->starts_with("#norm.grad_schedule<") &&
+        !schedule->starts_with("[#norm.variant<"))
       return recordError(path, lineNo,
                          "\"schedule\" must be a #norm.schedule, "
-                         "#norm.gpu_schedule or #norm.grad_schedule, got '" +
+                         "#norm.gpu_schedule, #norm.grad_schedule or a list "
+                         "of #norm.variant (a kernel with dynamic sizes), "
+                         "got '" +
                              *schedule + "'");
     schedules[*key] = schedule->str();
   }

@@ -14,7 +14,10 @@
 //    "heuristic": "#norm.schedule<...>"}
 //
 // where a later record of the same key replaces an earlier one (so a tuner
-// appends). Only "key" and "schedule" are read by the compiler.
+// appends). Only "key" and "schedule" are read by the compiler. A kernel
+// with dynamic sizes (its key has `?` dimensions) records a schedule per
+// range of its input's element count, `[#norm.variant<from = 0, schedule =
+// #norm.schedule<...>>, ...]`, and "points" (normlir-tune --at).
 //
 //===----------------------------------------------------------------------===//
 
