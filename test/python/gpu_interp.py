@@ -82,8 +82,9 @@ MAX_SHARED_BYTES = 48 * 1024
 # Threads of one launch the interpreter accepts (memory: a few arrays of
 # this length per value).
 MAX_LANES = 1 << 22
-# No reader or writer yet / several readers, in the race-tracking arrays.
-_NOBODY, _MANY = -1, -2
+# In the race-tracking arrays: no reader or writer yet, several readers,
+# host code.
+_NOBODY, _MANY, _HOST = -1, -2, -3
 
 
 class Unsupported(Exception):
@@ -307,9 +308,11 @@ class Buffer:
     written (or given), how often each was written, and for race detection
     who last wrote and read each element, and when."""
 
-    def __init__(self, name, shape, elt, data=None, workgroup=False):
+    def __init__(self, name, shape, elt, data=None, workgroup=False,
+                 line=None):
         self.name, self.shape, self.elt = name, tuple(shape), elt
         self.workgroup = workgroup
+        self.line = line  # of the op that allocated it
         size = int(np.prod(self.shape, dtype=np.int64))
         if data is None:
             fill = np.nan if elt in _FLOATS else 0
@@ -351,8 +354,8 @@ class View:
 # ---------------------------------------------------------------------------
 
 class _Host:
-    """The thread context of host code: one thread, block -1."""
-    block = np.array([-1], dtype=np.int64)
+    """The thread context of host code: one thread."""
+    block = np.array([_HOST], dtype=np.int64)
 
 
 class _Launch:
@@ -474,15 +477,17 @@ class Machine:
         e = elems.ravel()
         buf.data[e] = _to_dtype(value[lanes], buf.elt).ravel()
         buf.init[e] = True
-        np.add.at(buf.writes, e, 1)
+        counts = np.bincount(e, minlength=buf.writes.size)
+        buf.writes += counts
         who, when = self._who_when(buf, lanes)
         w, t = np.repeat(who, width), np.repeat(when, width)
-        conflict = (((buf.w_when[e] == t) & (buf.w_who[e] != w))
+        # Two threads storing to one element in this access, or one that
+        # another thread wrote or read in this epoch.
+        conflict = ((counts[e] > 1)
+                    | ((buf.w_when[e] == t) & (buf.w_who[e] != w))
                     | ((buf.r_when[e] == t) & (buf.r_who[e] != w)))
         buf.w_who[e] = w
         buf.w_when[e] = t
-        # Two threads storing to one element in this access.
-        conflict |= buf.w_who[e] != w
         if conflict.any():
             self.hazard(op.line, "race", f"{op.name} to {buf.name} of an element "
                         "another thread read or wrote with no barrier or "
@@ -548,6 +553,12 @@ def _op(*names):
 
 
 def _compile(op):
+    for block in op.regions:
+        names = [o.name for o in block.ops]
+        if names and (names[-1] not in _TERMINATORS
+                      or any(n in _TERMINATORS for n in names[:-1])):
+            raise Unsupported(f"line {op.line}: a region of {op.name} not "
+                              "ended by its one terminator")
     if op.name in _TERMINATORS or op.name in ("builtin.module",
                                                "func.func"):
         return
@@ -555,6 +566,12 @@ def _compile(op):
     if compiler is None:
         raise Unsupported(f"line {op.line}: unsupported op {op.name}")
     op.run = compiler(op)
+
+
+def _array(text):
+    """'array<i64: 1, -2>' -> [1, -2]."""
+    return [int(v) for v in text.split(":", 1)[1].rstrip(">").split(",")
+            if v.strip()]
 
 
 def _uint(value):
@@ -792,8 +809,7 @@ def _collapse(op):
 @_op("memref.expand_shape")
 def _expand(op):
     groups = _groups(op)
-    static = [int(s) for s in re.findall(
-        r"-?\d+", op.attr("static_output_shape").split(":", 1)[1])]
+    static = _array(op.attr("static_output_shape"))
     a, dyn, r = op.operands[0], op.operands[1:], op.results[0]
 
     def run(m, env, mask):
@@ -845,8 +861,7 @@ def _store(op):
 
 @_op("gpu.alloc")
 def _alloc(op):
-    sizes = [int(s) for s in re.findall(r"-?\d+",
-                                        op.attr("operandSegmentSizes"))]
+    sizes = _array(op.attr("operandSegmentSizes"))
     if sizes[0] or sizes[2]:
         raise Unsupported(f"line {op.line}: async or symbol operands")
     t, r = op.out_types[0], op.results[0]
@@ -855,7 +870,7 @@ def _alloc(op):
         dyn = iter(_scalar(env[d]) for d in op.operands)
         shape = [next(dyn) if d is None else d for d in t.shape]
         buf = Buffer(f"gpu.alloc@{op.line}#{len(m.allocations)}", shape,
-                     t.elt)
+                     t.elt, line=op.line)
         m.allocations.append(buf)
         env[r] = buf.view()
     return run
@@ -881,7 +896,10 @@ def _dealloc(op):
 def _extract(op):
     if len(op.operands) != 1:
         raise Unsupported(f"line {op.line}: dynamic vector.extract")
-    pos = int(re.findall(r"\d+", op.attr("static_position").split(":")[1])[0])
+    pos = _array(op.attr("static_position"))
+    if len(pos) != 1:
+        raise Unsupported(f"line {op.line}: vector.extract at {pos}")
+    pos = pos[0]
     a, r = op.operands[0], op.results[0]
 
     def run(m, env, mask):
@@ -942,8 +960,10 @@ def _if(op):
         yes = m.run_block(then, env, [], on) if on.any() else None
         no = m.run_block(other, env, [], off) if off.any() else None
         for k, r in enumerate(op.results):
-            if yes is None or no is None:
-                env[r] = (yes or no)[k]
+            if no is None:
+                env[r] = yes[k]
+            elif yes is None:
+                env[r] = no[k]
             else:
                 env[r] = _where(cond, yes[k], no[k])
     return run
@@ -962,7 +982,7 @@ def _for(op):
         carried = [env[v] for v in init]
         if iv.size == hi.size == st.size == 1:
             # Uniform bounds: the active threads iterate together.
-            if _scalar(st) == 0 and iv.astype(kind) < hi.astype(kind):
+            if _scalar(st) == 0 and iv.astype(kind)[0] < hi.astype(kind)[0]:
                 m.hazard(op.line, "zero step", "scf.for with step 0")
                 return
             while iv.astype(kind)[0] < hi.astype(kind)[0]:
@@ -989,8 +1009,7 @@ def _for(op):
 
 @_op("gpu.launch")
 def _launch(op):
-    seg = [int(s) for s in re.findall(r"\d+",
-                                      op.attr("operandSegmentSizes")[11:])]
+    seg = _array(op.attr("operandSegmentSizes"))
     if seg[0] or any(seg[7:]):
         raise Unsupported(f"line {op.line}: launch with async tokens, "
                           "clusters or dynamic shared memory")

@@ -208,28 +208,14 @@ compileCandidates(ScheduleProbe &probe, llvm::StringRef function,
   return compiled;
 }
 
-/// Appends one record per distinct key of `heuristic` to the database.
-static llvm::Error appendRecords(llvm::ArrayRef<ProbedKernel> heuristic,
-                                 llvm::ArrayRef<std::string> best,
-                                 double bestSeconds, double heuristicSeconds) {
+/// Appends what `write` writes to the database file.
+static llvm::Error
+appendToDatabase(llvm::function_ref<void(llvm::raw_ostream &)> write) {
   std::error_code ec;
   llvm::raw_fd_ostream os(dbPath, ec, llvm::sys::fs::OF_Append);
   if (ec)
     return llvm::createStringError(dbPath + ": cannot open: " + ec.message());
-  llvm::StringSet<> written;
-  for (auto [kernel, schedule] : llvm::zip_equal(heuristic, best)) {
-    if (!written.insert(kernel.key).second)
-      continue;
-    llvm::json::OStream json(os);
-    json.object([&, &kernel = kernel, &schedule = schedule] {
-      json.attribute("key", kernel.key);
-      json.attribute("schedule", schedule);
-      json.attribute("seconds", bestSeconds);
-      json.attribute("heuristic_seconds", heuristicSeconds);
-      json.attribute("heuristic", kernel.scheduleText);
-    });
-    os << "\n";
-  }
+  write(os);
   os.close();
   if (os.has_error()) {
     std::string why = os.error().message();
@@ -237,6 +223,28 @@ static llvm::Error appendRecords(llvm::ArrayRef<ProbedKernel> heuristic,
     return llvm::createStringError(dbPath + ": cannot write: " + why);
   }
   return llvm::Error::success();
+}
+
+/// Appends one record per distinct key of `heuristic` to the database.
+static llvm::Error appendRecords(llvm::ArrayRef<ProbedKernel> heuristic,
+                                 llvm::ArrayRef<std::string> best,
+                                 double bestSeconds, double heuristicSeconds) {
+  return appendToDatabase([&](llvm::raw_ostream &os) {
+    llvm::StringSet<> written;
+    for (auto [kernel, schedule] : llvm::zip_equal(heuristic, best)) {
+      if (!written.insert(kernel.key).second)
+        continue;
+      llvm::json::OStream json(os);
+      json.object([&, &kernel = kernel, &schedule = schedule] {
+        json.attribute("key", kernel.key);
+        json.attribute("schedule", schedule);
+        json.attribute("seconds", bestSeconds);
+        json.attribute("heuristic_seconds", heuristicSeconds);
+        json.attribute("heuristic", kernel.scheduleText);
+      });
+      os << "\n";
+    }
+  });
 }
 
 /// Prints the function's kernels as the heuristic schedules them.
@@ -396,40 +404,31 @@ variantsText(std::vector<std::pair<int64_t, std::string>> points) {
 static llvm::Error appendVariantRecords(llvm::ArrayRef<ProbedKernel> heuristic,
                                         llvm::ArrayRef<int64_t> elements,
                                         llvm::ArrayRef<PointResult> results) {
-  std::error_code ec;
-  llvm::raw_fd_ostream os(dbPath, ec, llvm::sys::fs::OF_Append);
-  if (ec)
-    return llvm::createStringError(dbPath + ": cannot open: " + ec.message());
-  llvm::StringSet<> written;
-  for (auto [k, kernel] : llvm::enumerate(heuristic)) {
-    if (!kernel.dynamic || !written.insert(kernel.key).second)
-      continue;
-    std::vector<std::pair<int64_t, std::string>> points;
-    for (auto [n, r] : llvm::zip_equal(elements, results))
-      points.push_back({n, r.best[k]});
-    llvm::json::OStream json(os);
-    json.object([&, &kernel = kernel] {
-      json.attribute("key", kernel.key);
-      json.attribute("schedule", variantsText(points));
-      json.attribute("heuristic", kernel.scheduleText);
-      json.attributeArray("points", [&] {
-        for (size_t i = 0; i < elements.size(); ++i)
-          json.object([&] {
-            json.attribute("elements", elements[i]);
-            json.attribute("seconds", results[i].bestSeconds);
-            json.attribute("heuristic_seconds", results[i].heuristicSeconds);
-          });
+  return appendToDatabase([&](llvm::raw_ostream &os) {
+    llvm::StringSet<> written;
+    for (auto [k, kernel] : llvm::enumerate(heuristic)) {
+      if (!kernel.dynamic || !written.insert(kernel.key).second)
+        continue;
+      std::vector<std::pair<int64_t, std::string>> points;
+      for (auto [n, r] : llvm::zip_equal(elements, results))
+        points.push_back({n, r.best[k]});
+      llvm::json::OStream json(os);
+      json.object([&, &kernel = kernel] {
+        json.attribute("key", kernel.key);
+        json.attribute("schedule", variantsText(points));
+        json.attribute("heuristic", kernel.scheduleText);
+        json.attributeArray("points", [&] {
+          for (size_t i = 0; i < elements.size(); ++i)
+            json.object([&] {
+              json.attribute("elements", elements[i]);
+              json.attribute("seconds", results[i].bestSeconds);
+              json.attribute("heuristic_seconds", results[i].heuristicSeconds);
+            });
+        });
       });
-    });
-    os << "\n";
-  }
-  os.close();
-  if (os.has_error()) {
-    std::string why = os.error().message();
-    os.clear_error();
-    return llvm::createStringError(dbPath + ": cannot write: " + why);
-  }
-  return llvm::Error::success();
+      os << "\n";
+    }
+  });
 }
 
 /// Tunes `function`, whose heuristic schedules `heuristicModule` has;
