@@ -208,9 +208,10 @@ _first_shapes: dict = {}
 
 def set_dynamic(mode) -> None:
     """Sets when the norms compile one kernel for every shape rather than
-    one per shape, as ``torch.compile(dynamic=...)``: on the CPU, LayerNorm
-    and RMSNorm with their leading dimensions dynamic, BatchNorm, GroupNorm
-    and InstanceNorm with every dimension but the channels':
+    one per shape, as ``torch.compile(dynamic=...)``: LayerNorm and RMSNorm
+    with their leading dimensions dynamic (CPU and GPU), BatchNorm,
+    GroupNorm and InstanceNorm with every dimension but the channels' (the
+    CPU; the GPU keeps a kernel per shape for them):
 
     * ``None`` (the default): specialize on the first shape of a call
       signature (op, dtype, device, normalized shape, parameters); from the
@@ -253,8 +254,12 @@ def _dynamic_plan(op, opts, layout, x, params, updates, is_torch, key_tail,
     norms' kernel (the sum returned after the output)."""
     if _dynamic_mode is False or op not in _DYNAMIC_OPS:
         return None
-    if is_torch and x.device.type != "cpu":
-        return None  # The GPU's kernels are static.
+    if is_torch and x.device.type != "cpu" and op in _CHANNEL_OPS:
+        # The GPU's dynamic channel-norm kernels (scalar accesses over
+        # dynamic runs) are yet to be measured against the static ones on
+        # a GPU; its dynamic LayerNorm/RMSNorm kernels are the static
+        # ones' code with a runtime grid.
+        return None
     shape = tuple(x.shape)
     if op in _CHANNEL_OPS:
         # Every dimension but the channels' (either layout). The call's own

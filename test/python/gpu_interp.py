@@ -553,14 +553,17 @@ def _op(*names):
 
 
 def _compile(op):
+    if op.name in _TERMINATORS or op.name == "builtin.module":
+        return
+    # run_block runs all ops of a block but its last, whose operands it
+    # returns.
     for block in op.regions:
         names = [o.name for o in block.ops]
         if names and (names[-1] not in _TERMINATORS
                       or any(n in _TERMINATORS for n in names[:-1])):
             raise Unsupported(f"line {op.line}: a region of {op.name} not "
                               "ended by its one terminator")
-    if op.name in _TERMINATORS or op.name in ("builtin.module",
-                                               "func.func"):
+    if op.name == "func.func":
         return
     compiler = _COMPILERS.get(op.name)
     if compiler is None:

@@ -83,6 +83,28 @@ DYNAMIC_CHANNEL_SHAPES = [(2, 1, 2), (3, 5, 7), (1, 1, 40), (2, 33, 17),
                           (4, 130, 140), (0, 3, 3), (2, 0, 5)]
 
 
+def test_functional_dynamic_policy():
+    """normlir.functional on CUDA tensors: LayerNorm and RMSNorm specialize
+    the first shape, then one dynamic kernel serves every further one
+    (torch.compile's dynamic=None); GroupNorm stays a kernel per shape."""
+    torch.manual_seed(0)
+    NF.clear_cache()
+    w, b = rand(96), rand(96)
+    before = normlir.cache_info().misses
+    for rows in (5, 6, 7, 300, 5):
+        x = torch.randn(rows, 96, device=DEV)
+        close(NF.layer_norm(x, (96,), w, b), F.layer_norm(x, (96,), w, b))
+        close(NF.rms_norm(x, (96,), w, eps=1e-6),
+              x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * w)
+    assert normlir.cache_info().misses - before == 4
+    gw = rand(8)
+    before = normlir.cache_info().misses
+    for n in (2, 3, 4):
+        x = torch.randn(n, 8, 6, device=DEV)
+        close(NF.group_norm(x, 4, gw), F.group_norm(x, 4, gw))
+    assert normlir.cache_info().misses - before == 3
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_dynamic_normalized_dims(dtype):
     """LayerNorm over ?x? on the GPU (the segment strategy with runtime
