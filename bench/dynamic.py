@@ -5,16 +5,20 @@ leading ones; BatchNorm, GroupNorm, InstanceNorm: all but the channels'),
 timed in the same process, interleaved.
 
   OMP_NUM_THREADS=t python3 bench/dynamic.py [--rounds 7] [--repeat 20]
-      [--cases ln:f32:65536x1024,...]
+      [--cases ln:f32:65536x1024,...] [--device cuda]
 
 Both kernels are called through the extension's call_ptrs on the same NumPy
 buffers (the dynamic one with the buffers' shapes, which its entry point
 checks). Each round times --repeat calls of each kernel, in alternating
 order; the report gives the median of the rounds' medians of each kernel
 and the dynamic kernel's time over the static one's (median and range over
-the rounds: 1.00 is as fast). Case names: ln, rms, gn (32 groups),
+the rounds: 1.00 is as fast). With --device cuda both are compiled for the
+GPU and called on the same device buffers (PyTorch's) on PyTorch's current
+stream; a measurement is the mean of --repeat back-to-back calls between
+two CUDA events. Case names: ln, rms, gn (32 groups),
 bn_train, bn_eval, in; "_nhwc" for channels-last. Run with the build's
-python_packages on the path (as the tests do).
+python_packages on the path (as the tests do; $NORMLIR_PYTHONPATH names
+another).
 """
 import argparse
 import os
@@ -25,7 +29,8 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "build", "python_packages"))
+sys.path.insert(0, os.environ.get("NORMLIR_PYTHONPATH") or
+                os.path.join(HERE, "..", "build", "python_packages"))
 import normlir  # noqa: E402
 
 # normlir-bench's LayerNorm/RMSNorm cases (all_cases): op, dtype, shape,
@@ -51,7 +56,7 @@ def parse_cases(text):
     return out
 
 
-def kernel(op, dtype, shape, k):
+def kernel(op, dtype, shape, k, target="cpu"):
     """k: the normalized dimensions (ln, rms), channels-last (the others);
     `shape` in memory order."""
     if op in ("ln", "rms"):
@@ -69,7 +74,7 @@ def kernel(op, dtype, shape, k):
             spec = normlir.Spec("batch_norm", dtype, shape,
                                 training=op == "bn_train",
                                 running_stats=True, **kw)
-    return normlir.compile(spec).function
+    return normlir.compile(spec, target=target).function
 
 
 def dynamic_shape(op, shape, k):
@@ -84,6 +89,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--cases", default="")
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     ap.add_argument("--only", default="",
                     help="comma-separated ops: run only their cases "
                          "(e.g. gn,bn_train,bn_eval,in)")
@@ -92,7 +98,12 @@ def main():
     if a.only:
         cases = [c for c in cases if c[0] in a.only.split(",")]
     threads = os.environ.get("OMP_NUM_THREADS", "(all)")
-    print(f"dynamic vs static kernels, OMP_NUM_THREADS={threads}, "
+    cuda = a.device == "cuda"
+    if cuda:
+        import torch
+        threads = torch.cuda.get_device_name()
+    print(f"dynamic vs static kernels, "
+          f"{'GPU ' if cuda else 'OMP_NUM_THREADS='}{threads}, "
           f"{a.rounds} rounds x {a.repeat} calls")
     print(f"{'case':28s} {'static ms':>10s} {'dynamic ms':>11s} "
           f"{'dyn/static':>10s} {'range':>13s}")
@@ -100,8 +111,8 @@ def main():
     for op, dt, shape, k in cases:
         if op not in ("ln", "rms") and k:
             shape = (shape[0], *shape[2:], shape[1])  # memory order
-        static = kernel(op, dt, shape, k)
-        dynamic = kernel(op, dt, dynamic_shape(op, shape, k), k)
+        static = kernel(op, dt, shape, k, a.device)
+        dynamic = kernel(op, dt, dynamic_shape(op, shape, k), k, a.device)
         np_dt = np.float32 if dt == "f32" else np.uint16
         x = rng.standard_normal(shape).astype(np.float32)
         if dt != "f32":
@@ -119,14 +130,42 @@ def main():
         stats = [np.empty(r, np.float32 if len(r) != len(shape) else np_dt)
                  for r in outs[1:]]
         buffers = [x, *params, y, *stats]
-        ptrs = [b.ctypes.data for b in buffers]
         shapes = [b.shape for b in buffers]
+        stream = None
+        if cuda:
+            # bf16 bits travel as int16 (torch has no uint16 here).
+            buffers = [torch.from_numpy(b.view(np.int16) if b.dtype ==
+                                        np.uint16 else b).cuda()
+                       for b in buffers]
+            ptrs = [b.data_ptr() for b in buffers]
+            stream = torch.cuda.current_stream().cuda_stream
+        else:
+            ptrs = [b.ctypes.data for b in buffers]
 
         def run_static():
-            static.call_ptrs(ptrs)
+            static.call_ptrs(ptrs, stream)
 
         def run_dynamic():
-            dynamic.call_ptrs(ptrs, None, shapes)
+            dynamic.call_ptrs(ptrs, stream, shapes)
+
+        def measure(fn):
+            """Seconds per call: the median of --repeat calls (CPU), the
+            mean of --repeat queued calls between CUDA events (GPU)."""
+            if cuda:
+                start = torch.cuda.Event(enable_timing=True)
+                end = torch.cuda.Event(enable_timing=True)
+                start.record()
+                for _ in range(a.repeat):
+                    fn()
+                end.record()
+                end.synchronize()
+                return start.elapsed_time(end) * 1e-3 / a.repeat
+            times = []
+            for _ in range(a.repeat):
+                t0 = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t0)
+            return statistics.median(times)
 
         for fn in (run_static, run_dynamic):  # warm up
             for _ in range(3):
@@ -136,12 +175,7 @@ def main():
             order = (run_static, run_dynamic) if r % 2 == 0 else (
                 run_dynamic, run_static)
             for fn in order:
-                times = []
-                for _ in range(a.repeat):
-                    t0 = time.perf_counter()
-                    fn()
-                    times.append(time.perf_counter() - t0)
-                meds[fn].append(statistics.median(times))
+                meds[fn].append(measure(fn))
         s = statistics.median(meds[run_static])
         d = statistics.median(meds[run_dynamic])
         ratios = [dm / sm for sm, dm in zip(meds[run_static],

@@ -2,8 +2,9 @@
 # NormLIR's GPU checks on a machine lent through the `device` tool, from the
 # .devcarry/ that scripts/device/prepare.sh made (this script is copied
 # there). Writes at most 10 files under $OUT: log.txt, test_cuda.txt, py.txt,
-# ab.txt, tune.txt, tune-bn.txt, tune.jsonl, bench.csv, bench.md, bench-cuda.log. Stages are
-# time-boxed ($PYTEST_S, $BENCH_S) so that a slow one leaves the others
+# ab.txt, tune.txt, tune-bn.txt, tune.jsonl, bench.csv, bench.md, bench-cuda.log (the
+# dynamic-vs-static table is appended to py.txt). Stages are time-boxed
+# ($PYTEST_S, $DYN_S, $BENCH_S) so that a slow one leaves the others
 # their results; $BENCH_CASES picks the bench's cases (a regex).
 cd "$(dirname "$0")/.." || exit 1
 R=$PWD D=$PWD/.devcarry L=/tmp/nl/lib T0=$(date +%s)
@@ -82,6 +83,15 @@ timeout ${TUNE_BN_S:-90} build/bin/normlir-tune scripts/device/ab/${TUNE_BN_SPEC
   --target=cuda --repeat=20 --rounds=1 --warmup=3 --max-candidates=${TUNE_BN_CANDIDATES:-10} \
   --db=$OUT/tune.jsonl > $OUT/tune-bn.txt 2>&1; echo "rc=$?"
 tail -15 $OUT/tune-bn.txt
+
+stage dynamic
+# Issue 16: the dynamic kernels against the static ones on the GPU (the
+# channel norms' dynamic kernels take scalar accesses over dynamic runs;
+# normlir.functional keeps them per shape on CUDA until this is measured).
+if [ -d $D/py/normlir ]; then
+  NORMLIR_PYTHONPATH=$D/py timeout "${DYN_S:-90}" python3 bench/dynamic.py --device cuda \
+    --rounds 3 --repeat 50 ${DYN_ONLY:+--only $DYN_ONLY} 2>&1 | tee -a $OUT/py.txt; echo "rc=$?"
+fi
 
 stage bench
 # About 25 s per case (normlir-run's random inputs are made on the host).
