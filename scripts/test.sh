@@ -75,7 +75,8 @@ HOME=$T CC="clang-22 -fsanitize=address,undefined" \
 
 # pytest: what drives the compiler through many paths (every norm, dtype
 # and layout; schedule overrides; fusion; error paths; NaN/Inf and empty
-# tensors; the Python package and its recovery from bad input). Left out,
+# tensors; the GPU lowering, run by test/python/gpu_interp.py's interpreter;
+# the Python package and its recovery from bad input). Left out,
 # for time: the comparisons with PyTorch (test_torch: the same compiles as
 # test_execution), test_cuda (runs only on a GPU; its PTX paths are in lit
 # and the fuzzer) and test_py_docs.
@@ -85,7 +86,7 @@ NORMLIR_RUN="$ASAN_BIN/normlir-run" NORMLIR_BUILD_DIR="$ASAN_BUILD_DIR" \
   test/python/test_execution.py test/python/test_schedules.py \
   test/python/test_errors.py test/python/test_fusion.py \
   test/python/test_kernels.py test/python/test_nonfinite_and_empty.py \
-  test/python/test_examples.py
+  test/python/test_examples.py test/python/test_gpu_interp.py
 
 step "pytest of the normlir package (instrumented, in Python)"
 # Python is not instrumented: the ASan runtime is preloaded. Python's own

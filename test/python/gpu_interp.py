@@ -16,7 +16,8 @@ Ops: the subset the lowering emits (arith, math.fma/absf/sqrt, scf.for/if,
 memref.load/store/dim/collapse_shape/expand_shape, vector.load/store/
 extract/broadcast/reduction/from_elements, gpu.launch/barrier/shuffle/
 alloc/dealloc, func.func/return). Parsing raises :class:`Unsupported` for
-any other op, attribute value, type or layout: nothing is skipped.
+any other op, attribute value, type or layout (running, for what depends
+on values: a per-thread grid size, a nested launch): nothing is skipped.
 
 Execution model: every value is a NumPy array with one entry per thread
 (host code is one thread), the threads of all blocks of a launch run each
@@ -33,18 +34,19 @@ kind, with a count) rather than raised, so that a test sees them all:
 * out-of-bounds accesses (per dimension) and vector accesses not aligned
   as their ``alignment`` attribute says;
 * reads of memory never written (arguments given data count as written);
-* races: within one launch, a read or write of a workgroup element that
-  another thread of the block wrote or read since the last barrier, or of
-  a global element that another block wrote or read (both kernels' threads
-  of one block are not told apart in global memory);
+* races: a store to an element that another thread read or wrote, or a
+  load of one that another thread wrote, with no barrier between (for
+  workgroup memory) or in the same launch (for global memory, where the
+  threads of one block are not told apart), and two threads storing to one
+  element at once;
 * integer division or remainder by zero;
 * a gpu.barrier reached by only part of a block, a gpu.shuffle by only
   part of a warp;
 * launches of an empty grid, of more than 2^31-1 blocks along x (65535
   along y or z), of blocks of more than 1024 threads, or of more than 48
   KiB of workgroup memory;
-* use of freed device memory, double frees, and device allocations never
-  freed.
+* use of freed device memory, frees of memory gpu.alloc did not give or
+  already freed, and device allocations never freed.
 
 Writes are counted per element (``Buffer.writes``), for a test to check
 that each output element is written once. Launches are listed in
@@ -54,8 +56,10 @@ Limits: one block per region (scf and gpu only, no cf branches); identity
 memref layouts only; 1-D vectors; gpu.shuffle in xor mode; no async
 tokens, clusters or dynamic shared memory; warps of 32 threads. Because
 the threads run in lockstep, a race shows only through the checks above,
-never as a wrong value; races between threads of one block in global
-memory are not detected.
+never as a wrong value. Every op runs for all threads of a launch, the
+inactive ones' results discarded: the time grows with grid x block x the
+trip count of the longest loop, and launches of more than MAX_LANES
+threads raise Unsupported.
 """
 
 import re
@@ -79,9 +83,10 @@ MAX_GRID_YZ = 65535
 MAX_BLOCK = (1024, 1024, 64)
 MAX_THREADS = 1024
 MAX_SHARED_BYTES = 48 * 1024
-# Threads of one launch the interpreter accepts (memory: a few arrays of
-# this length per value).
+# Threads of one launch, and elements of one buffer, the interpreter
+# accepts (memory: a few arrays of this length per value or buffer).
 MAX_LANES = 1 << 22
+MAX_ELEMENTS = 1 << 26
 # In the race-tracking arrays: no reader or writer yet, several readers,
 # host code.
 _NOBODY, _MANY, _HOST = -1, -2, -3
@@ -115,9 +120,9 @@ class VectorType:
 
 
 class MemRefType:
-    def __init__(self, shape, elt, workgroup):
+    def __init__(self, shape, elt):
         # shape: ints, None where dynamic.
-        self.shape, self.elt, self.workgroup = shape, elt, workgroup
+        self.shape, self.elt = shape, elt
 
 
 def _split(text, sep=","):
@@ -165,16 +170,15 @@ def parse_type(text):
         return VectorType(int(m.group(1)), m.group(2))
     m = re.fullmatch(r"memref<(.*)>", text)
     if m:
+        # Identity layouts only; gpu.launch tells workgroup memory by its
+        # attributions, not by this memory space.
         parts = _split(m.group(1))
-        workgroup = False
-        if len(parts) == 2 and parts[1] == "#gpu.address_space<workgroup>":
-            workgroup = True
-        elif len(parts) != 1:
+        if parts[1:] not in ([], ["#gpu.address_space<workgroup>"]):
             raise Unsupported(f"memref layout or memory space: {text}")
         dims = parts[0].split("x")
         if dims[-1] in _DTYPES:
             shape = [None if d == "?" else int(d) for d in dims[:-1]]
-            return MemRefType(shape, dims[-1], workgroup)
+            return MemRefType(shape, dims[-1])
     raise Unsupported(f"type {text}")
 
 
@@ -252,7 +256,7 @@ def parse(text):
         if not s:
             continue
         if s.startswith("^"):
-            op, block = stack[-1]
+            block = stack[-1][1]
             if block.ops or block.args:
                 raise Unsupported(f"line {line_no}: a region with several "
                                   "blocks (unstructured control flow)")
@@ -314,6 +318,9 @@ class Buffer:
         self.workgroup = workgroup
         self.line = line  # of the op that allocated it
         size = int(np.prod(self.shape, dtype=np.int64))
+        if size > MAX_ELEMENTS:
+            raise Unsupported(f"{name}: {size} elements: too many to "
+                              "interpret")
         if data is None:
             fill = np.nan if elt in _FLOATS else 0
             self.data = np.full(size, fill, dtype=_DTYPES[elt])
@@ -489,9 +496,10 @@ class Machine:
         buf.w_who[e] = w
         buf.w_when[e] = t
         if conflict.any():
-            self.hazard(op.line, "race", f"{op.name} to {buf.name} of an element "
-                        "another thread read or wrote with no barrier or "
-                        "launch between")
+            self.hazard(op.line, "race",
+                        f"{op.name} to {buf.name} of an element another "
+                        "thread read or wrote with no barrier or launch "
+                        "between")
 
     # -- execution ---------------------------------------------------------
 
@@ -711,6 +719,8 @@ _SIGNED = {"index": np.int64, "i64": np.int64, "i32": np.int32,
 @_op("arith.cmpi")
 def _cmpi(op):
     pred = int(op.attr("predicate").split(":")[0])
+    if pred not in _CMPI:
+        raise Unsupported(f"line {op.line}: cmpi predicate {pred}")
     fn = _CMPI[pred]
     signed = _SIGNED[_elt(op.in_types[0])] if 2 <= pred <= 5 else None
     (a, b), r = op.operands, op.results[0]
@@ -983,20 +993,19 @@ def _for(op):
     def run(m, env, mask):
         iv, hi, st = env[lb], env[ub], env[step]
         carried = [env[v] for v in init]
-        if iv.size == hi.size == st.size == 1:
+        iv = np.broadcast_to(iv, np.broadcast_shapes(iv.shape, hi.shape,
+                                                     st.shape))
+        active = mask & (iv.astype(kind) < hi.astype(kind))
+        if np.any(active & (st == 0)):
+            # It would never end: report it, and skip the loop.
+            m.hazard(op.line, "zero step", "scf.for with step 0")
+        elif iv.size == 1:
             # Uniform bounds: the active threads iterate together.
-            if _scalar(st) == 0 and iv.astype(kind)[0] < hi.astype(kind)[0]:
-                m.hazard(op.line, "zero step", "scf.for with step 0")
-                return
             while iv.astype(kind)[0] < hi.astype(kind)[0]:
                 carried = m.run_block(body, env, [iv] + carried, mask)
                 iv = iv + st
         else:
             iv = np.broadcast_to(iv, mask.shape)
-            active = mask & (iv.astype(kind) < hi.astype(kind))
-            if np.any(active & (np.broadcast_to(st, mask.shape) == 0)):
-                m.hazard(op.line, "zero step", "scf.for with step 0")
-                return
             while active.any():
                 out = m.run_block(body, env, [iv] + carried, active)
                 carried = [_where(active, n, o)
@@ -1070,10 +1079,17 @@ def _launch(op):
     return run
 
 
+def _in_launch(m, op):
+    """The launch context, which `op` needs."""
+    if isinstance(m.ctx, _Host):
+        raise Unsupported(f"line {op.line}: {op.name} outside a launch")
+    return m.ctx
+
+
 @_op("gpu.barrier")
 def _barrier(op):
     def run(m, env, mask):
-        ctx = m.ctx
+        ctx = _in_launch(m, op)
         n = np.bincount(ctx.block[mask], minlength=len(ctx.barriers))
         if np.any((n > 0) & (n != ctx.threads)):
             m.hazard(op.line, "divergent barrier",
@@ -1089,7 +1105,7 @@ def _shuffle(op):
     (v, off, width), (r, valid) = op.operands, op.results
 
     def run(m, env, mask):
-        ctx = m.ctx
+        ctx = _in_launch(m, op)
         lane = ctx.tid % WARP
         warp = ctx.block * -(-ctx.threads // WARP) + ctx.tid // WARP
         size = np.minimum(WARP, ctx.threads - (ctx.tid - lane))
