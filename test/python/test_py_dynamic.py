@@ -557,6 +557,26 @@ def test_allocation_failure_is_an_error():
     np.testing.assert_array_equal(y, 1)
 
 
+@needs_torch
+def test_allocation_size_overflow_is_an_error():
+    """Sizes whose byte count wraps past 2**64 (2**62 empty rows: 2**62
+    statistics of 4 bytes) would get a small allocation that the kernel
+    then writes past: an error instead, as for a failed allocation. NumPy
+    cannot make such arrays; torch's empty tensors can."""
+    ln = normlir.compile(normlir.Spec("layer_norm", "f32", (-1, -1),
+                                      normalized_shape=(-1,)))
+    gn = normlir.compile(normlir.Spec("group_norm", "f32", (-1, 4, -1),
+                                      num_groups=2))
+    match = "out of memory: a buffer sized from the inputs' dimensions"
+    for n in (2 ** 61, 2 ** 62, 2 ** 63 - 1):
+        with pytest.raises(normlir.InvalidArgumentError, match=match):
+            ln(torch.empty((n, 0)))
+    with pytest.raises(normlir.InvalidArgumentError, match=match):
+        gn(torch.empty((2 ** 61, 4, 0)))
+    x = torch.ones(2, 3)
+    assert torch.equal(ln(x), torch.zeros(2, 3))
+
+
 def test_spec_refuses_dynamic_normalized_and_channel_dims():
     with pytest.raises(normlir.InvalidArgumentError,
                        match="normalized_shape must be a non-empty suffix"):

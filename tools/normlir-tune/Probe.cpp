@@ -12,6 +12,7 @@
 #include "normlir/Dialect/Norm/Utils/Target.h"
 #include "normlir/Pipelines/Pipelines.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/Parser/Parser.h"
@@ -136,6 +137,21 @@ ScheduleProbe::schedule(llvm::StringRef function, llvm::StringRef override) {
           !cast<ShapedType>(k.getInput().getType()).hasStaticShape();
       kernel.schedule = k.getScheduleAttr() ? Attribute(k.getScheduleAttr())
                                             : Attribute(k.getVariantsAttr());
+      // Through reshapes (GroupNorm's view of its input) to an argument.
+      Value source = k.getInput();
+      while (Operation *def = source.getDefiningOp()) {
+        if (auto e = dyn_cast<tensor::ExpandShapeOp>(def))
+          source = e.getSrc();
+        else if (auto c = dyn_cast<tensor::CollapseShapeOp>(def))
+          source = c.getSrc();
+        else if (auto c = dyn_cast<tensor::CastOp>(def))
+          source = c.getSource();
+        else
+          break;
+      }
+      if (auto arg = dyn_cast<BlockArgument>(source);
+          arg && arg.getOwner() == &func.getBody().front())
+        kernel.inputArgument = arg.getArgNumber();
       input = k.getInput();
       axes = k.getAxes();
       paramAxes = k.getParamAxes();

@@ -62,6 +62,10 @@ struct ProbedKernel {
   /// statistics (what its schedule may vary).
   bool grad = false, gradPrefetches = false, gradStreams = false,
        inputStatistics = false;
+  /// The function argument the kernel's input is (or a reshape of: the
+  /// same elements), whose shape at a tuning point gives the kernel's
+  /// element count; -1 where it is none.
+  int64_t inputArgument = -1;
   /// A kernel with dynamic sizes: on the CPU `schedule` is its variants
   /// (an ArrayAttr of #norm.variant, a schedule per range of the input's
   /// element count).

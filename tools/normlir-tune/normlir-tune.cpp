@@ -45,6 +45,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <set>
 
 using namespace normlir;
@@ -171,7 +172,7 @@ static std::vector<Compiled>
 compileCandidates(ScheduleProbe &probe, llvm::StringRef function,
                   llvm::ArrayRef<ProbedKernel> heuristic,
                   llvm::StringRef source, const JITOptions &base,
-                  int64_t elements, size_t &enumerated) {
+                  llvm::ArrayRef<int64_t> elements, size_t &enumerated) {
   std::vector<Candidate> candidates =
       enumerateCandidates(probe, function, heuristic);
   enumerated = candidates.size();
@@ -187,8 +188,9 @@ compileCandidates(ScheduleProbe &probe, llvm::StringRef function,
       continue;
     }
     std::vector<std::string> schedules;
-    for (const ProbedKernel &k : *kernels)
-      schedules.push_back(k.at(elements).scheduleText);
+    for (auto [i, k] : llvm::enumerate(*kernels))
+      schedules.push_back(
+          (elements.empty() ? k : k.at(elements[i])).scheduleText);
     if (!seen.insert(schedules).second) {
       note("@" + function + ": '" + c.override +
            "' gives the schedules of the heuristic or an earlier candidate");
@@ -269,15 +271,16 @@ struct PointResult {
 } // namespace
 
 /// Tunes `function` on inputs of `shapes` (none: its static ones), whose
-/// kernels the heuristic schedules as `heuristic` there (`elements`: the
-/// inputs' element count, for the variants of dynamic kernels); the best
-/// schedules go to `result`. Returns the process exit code.
+/// kernels the heuristic schedules as `heuristic` there (`elements`: each
+/// kernel's input element count, which picks a dynamic kernel's variant;
+/// none for a static function); the best schedules go to `result`. Returns
+/// the process exit code.
 static int tunePoint(ScheduleProbe &probe, llvm::StringRef function,
                      llvm::StringRef source, const JITOptions &base,
                      const JITModule &heuristicModule,
                      llvm::ArrayRef<ProbedKernel> heuristic,
                      llvm::ArrayRef<std::vector<int64_t>> shapes,
-                     int64_t elements, PointResult &result) {
+                     llvm::ArrayRef<int64_t> elements, PointResult &result) {
   size_t enumerated = 0;
   std::vector<Compiled> compiled = compileCandidates(
       probe, function, heuristic, source, base, elements, enumerated);
@@ -400,27 +403,30 @@ variantsText(std::vector<std::pair<int64_t, std::string>> points) {
   return text;
 }
 
-/// Appends a record of variants per dynamic kernel of `heuristic`.
-static llvm::Error appendVariantRecords(llvm::ArrayRef<ProbedKernel> heuristic,
-                                        llvm::ArrayRef<int64_t> elements,
-                                        llvm::ArrayRef<PointResult> results) {
+/// Appends a record of variants per dynamic kernel of `heuristic`;
+/// `elements[i][k]`: kernel k's input element count at point i.
+static llvm::Error
+appendVariantRecords(llvm::ArrayRef<ProbedKernel> heuristic,
+                     llvm::ArrayRef<std::vector<int64_t>> elements,
+                     llvm::ArrayRef<PointResult> results) {
   return appendToDatabase([&](llvm::raw_ostream &os) {
     llvm::StringSet<> written;
-    for (auto [k, kernel] : llvm::enumerate(heuristic)) {
+    for (size_t k = 0; k < heuristic.size(); ++k) {
+      const ProbedKernel &kernel = heuristic[k];
       if (!kernel.dynamic || !written.insert(kernel.key).second)
         continue;
       std::vector<std::pair<int64_t, std::string>> points;
       for (auto [n, r] : llvm::zip_equal(elements, results))
-        points.push_back({n, r.best[k]});
+        points.push_back({n[k], r.best[k]});
       llvm::json::OStream json(os);
-      json.object([&, &kernel = kernel] {
+      json.object([&] {
         json.attribute("key", kernel.key);
         json.attribute("schedule", variantsText(points));
         json.attribute("heuristic", kernel.scheduleText);
         json.attributeArray("points", [&] {
           for (size_t i = 0; i < elements.size(); ++i)
             json.object([&] {
-              json.attribute("elements", elements[i]);
+              json.attribute("elements", elements[i][k]);
               json.attribute("seconds", results[i].bestSeconds);
               json.attribute("heuristic_seconds", results[i].heuristicSeconds);
             });
@@ -458,9 +464,18 @@ static int tuneFunction(ScheduleProbe &probe, llvm::StringRef function,
   bool dynamic =
       llvm::any_of(*heuristic, [](const ProbedKernel &k) { return k.dynamic; });
   if (!dynamic) {
+    if (!atShapes.empty())
+      return fail("--at tunes kernels with dynamic sizes; @" + function +
+                  " has none");
+    if (llvm::any_of((*sig)->inputs,
+                     [](const TensorSpec &t) { return !t.hasStaticShape(); }))
+      return fail("@" + function +
+                  " has inputs with dynamic dimensions but no kernel with "
+                  "dynamic sizes: there is nothing to tune per size (give "
+                  "the spec static shapes)");
     PointResult result;
     if (int rc = tunePoint(probe, function, source, base, heuristicModule,
-                           *heuristic, {}, -1, result))
+                           *heuristic, {}, {}, result))
       return rc;
     if (!dryRun && !dbPath.empty())
       if (llvm::Error err =
@@ -480,31 +495,47 @@ static int tuneFunction(ScheduleProbe &probe, llvm::StringRef function,
     return fail("@" + function +
                 ": kernels with dynamic sizes are tuned for the CPU only (a "
                 "GPU kernel has one schedule for every size)");
-  std::vector<int64_t> elements;
+  std::vector<std::vector<int64_t>> elements;
   std::vector<PointResult> results;
   for (const std::string &point : atShapes) {
     auto shapes = parsePoint(point, **sig);
     if (!shapes)
       return fail(llvm::toString(shapes.takeError()));
-    // The kernels' inputs are the function's first input or a view of it
-    // (a reshape, a fused residual's summand): its element count selects
-    // their variants.
-    int64_t n = 1;
-    for (int64_t d : shapes->front())
-      n *= d;
-    llvm::outs() << "  at " << point << " (" << n << " elements):\n";
+    // Each kernel's element count: its input's, an argument or a reshape
+    // of one (a fused residual's summand), which picks its variant.
+    llvm::outs() << "  at " << point << ":\n";
+    std::vector<int64_t> counts;
     std::vector<ProbedKernel> heuristicAt;
-    for (const ProbedKernel &k : *heuristic) {
-      heuristicAt.push_back(k.at(n));
-      if (k.dynamic)
-        llvm::outs() << "    heuristic: " << heuristicAt.back().scheduleText
-                     << "\n";
+    for (auto [k, kernel] : llvm::enumerate(*heuristic)) {
+      int64_t n = 0;
+      if (kernel.dynamic) {
+        if (kernel.inputArgument < 0)
+          return fail("@" + function + ": kernel " + llvm::Twine(k) +
+                      "'s input is not an argument (or a reshape of one): "
+                      "its size at a point is unknown");
+        n = 1;
+        for (int64_t d : (*shapes)[kernel.inputArgument]) {
+          if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+            return fail("--at=" + point + ": kernel " + llvm::Twine(k) +
+                        "'s input has more than 2^63 elements");
+          n *= d;
+        }
+        if (n == 0)
+          return fail("--at=" + point + ": kernel " + llvm::Twine(k) +
+                      "'s input has no elements there, nothing to time");
+      }
+      counts.push_back(n);
+      heuristicAt.push_back(kernel.at(n));
+      if (kernel.dynamic)
+        llvm::outs() << "    kernel " << k << " (" << n
+                     << " elements), heuristic: "
+                     << heuristicAt.back().scheduleText << "\n";
     }
     PointResult result;
     if (int rc = tunePoint(probe, function, source, base, heuristicModule,
-                           heuristicAt, *shapes, n, result))
+                           heuristicAt, *shapes, counts, result))
       return rc;
-    elements.push_back(n);
+    elements.push_back(std::move(counts));
     results.push_back(std::move(result));
   }
   if (dryRun)
@@ -514,7 +545,7 @@ static int tuneFunction(ScheduleProbe &probe, llvm::StringRef function,
       continue;
     std::vector<std::pair<int64_t, std::string>> points;
     for (auto [n, r] : llvm::zip_equal(elements, results))
-      points.push_back({n, r.best[k]});
+      points.push_back({n[k], r.best[k]});
     llvm::outs() << "  kernel " << k << " variants: " << variantsText(points)
                  << "\n";
   }

@@ -13,9 +13,10 @@
 // the entry points' (the CUDA runtime's error, a negative size). It runs
 // after deallocation, which then sees one path, while the body is still
 // structured. An allocation of the entry block sized from the inputs'
-// dimensions gets a check too, where it is: a null pointer (an absurd size
-// with an empty input: N = 2^40 instance statistics of no values) frees
-// what was allocated before it and returns that check's status.
+// dimensions gets a check too, where it is: a null pointer or a byte count
+// that overflows (an absurd size with an empty input: N = 2^40 instance
+// statistics of no values) frees what was allocated before it and returns
+// that check's status.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +26,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "normlir/Dialect/Norm/Utils/Utils.h"
 #include "llvm/ADT/SetVector.h"
+
+#include <limits>
 
 namespace normlir::norm {
 #define GEN_PASS_DEF_NORMLOWERCHECKS
@@ -132,7 +135,8 @@ static SmallVector<AllocationCheck> addAllocationChecks(func::FuncOp func) {
   for (auto alloc : entry.getOps<memref::AllocOp>())
     allocs.push_back(alloc);
   SmallVector<AllocationCheck> result;
-  for (auto [i, alloc] : llvm::enumerate(allocs)) {
+  for (size_t i = 0; i < allocs.size(); ++i) {
+    memref::AllocOp alloc = allocs[i];
     if (alloc.getType().hasStaticShape())
       continue;
     OpBuilder b(alloc->getContext());
@@ -142,6 +146,27 @@ static SmallVector<AllocationCheck> addAllocationChecks(func::FuncOp func) {
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     Value ok =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, ptr, zero);
+    // A byte count past 2^63 wraps to a small one that malloc grants (2^62
+    // rows of no values have 2^62 statistics): the count must not overflow.
+    // bytes <= max / size at each factor, in unsigned arithmetic, with
+    // the running product's zero taken as one (0 * anything fits).
+    MemRefType type = alloc.getType();
+    int64_t fixed = std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
+    for (int64_t d : type.getShape())
+      if (!ShapedType::isDynamic(d))
+        fixed *= std::max<int64_t>(d, 1);
+    Value bytes = arith::ConstantIndexOp::create(b, loc, fixed);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value max = arith::ConstantIndexOp::create(
+        b, loc, std::numeric_limits<int64_t>::max());
+    for (Value size : alloc.getDynamicSizes()) {
+      Value divisor = arith::MaxUIOp::create(b, loc, size, one);
+      Value fits =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, bytes,
+                                arith::DivUIOp::create(b, loc, max, divisor));
+      ok = arith::AndIOp::create(b, loc, ok, fits);
+      bytes = arith::MulIOp::create(b, loc, bytes, size);
+    }
     AllocationCheck c;
     c.check = CheckOp::create(
         b, loc, ok,

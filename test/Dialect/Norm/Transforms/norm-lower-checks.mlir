@@ -86,8 +86,9 @@ func.func @caller(%a: i1) {
 // -----
 
 // Allocations of the entry block sized from the inputs get a check where
-// they are (not hoisted): a null pointer frees the allocations made before
-// it that are still live and returns the check's status. A static
+// they are (not hoisted): a null pointer or a byte count that overflows
+// frees the allocations made before it that are still live and returns the
+// check's status. A static
 // allocation is not checked, nor one freed before.
 // CHECK-LABEL: func.func @allocations
 // CHECK-SAME: norm.check_messages = ["dimension", "out of memory: a buffer sized from the inputs' dimensions could not be allocated", "out of memory: a buffer sized from the inputs' dimensions could not be allocated"]
@@ -95,7 +96,12 @@ func.func @caller(%a: i1) {
 // CHECK: %[[S:.*]] = memref.alloc() : memref<4xf32>
 // CHECK: %[[A:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
 // CHECK: %[[PA:.*]] = memref.extract_aligned_pointer_as_index %[[A]]
-// CHECK: %[[OKA:.*]] = arith.cmpi ne, %[[PA]], %c0
+// CHECK: %[[NONNULL:.*]] = arith.cmpi ne, %[[PA]], %c0
+// The byte count must not overflow: 4 * n <= (2^63 - 1) / max(n, 1).
+// CHECK: %[[N1:.*]] = arith.maxui %[[N:.*]], %c1
+// CHECK: %[[LIMIT:.*]] = arith.divui %c9223372036854775807, %[[N1]]
+// CHECK: %[[FITS:.*]] = arith.cmpi ule, %c4, %[[LIMIT]]
+// CHECK: %[[OKA:.*]] = arith.andi %[[NONNULL]], %[[FITS]]
 // CHECK: cf.cond_br %[[OKA]], ^[[NEXT:.*]], ^[[FAILA:.*]]
 // CHECK: ^[[FAILA]]:
 // CHECK-NEXT: memref.dealloc %[[S]]
