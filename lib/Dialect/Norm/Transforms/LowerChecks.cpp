@@ -148,25 +148,33 @@ static SmallVector<AllocationCheck> addAllocationChecks(func::FuncOp func) {
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, ptr, zero);
     // A byte count past 2^63 wraps to a small one that malloc grants (2^62
     // rows of no values have 2^62 statistics): the count must not overflow.
-    // bytes <= max / size at each factor, in unsigned arithmetic, with
-    // the running product's zero taken as one (0 * anything fits).
+    // bytes <= max / size at each factor, in unsigned arithmetic; a size of
+    // 0 anywhere makes the count 0 (2^62 x 0 holds nothing).
     MemRefType type = alloc.getType();
     int64_t fixed = std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
     for (int64_t d : type.getShape())
       if (!ShapedType::isDynamic(d))
-        fixed *= std::max<int64_t>(d, 1);
+        fixed *= d;
     Value bytes = arith::ConstantIndexOp::create(b, loc, fixed);
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
     Value max = arith::ConstantIndexOp::create(
         b, loc, std::numeric_limits<int64_t>::max());
+    Value fits, empty;
     for (Value size : alloc.getDynamicSizes()) {
       Value divisor = arith::MaxUIOp::create(b, loc, size, one);
-      Value fits =
+      Value fit =
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, bytes,
                                 arith::DivUIOp::create(b, loc, max, divisor));
-      ok = arith::AndIOp::create(b, loc, ok, fits);
+      Value none =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, size, zero);
+      fits = fits ? arith::AndIOp::create(b, loc, fits, fit).getResult() : fit;
+      empty =
+          empty ? arith::OrIOp::create(b, loc, empty, none).getResult() : none;
       bytes = arith::MulIOp::create(b, loc, bytes, size);
     }
+    if (fixed != 0)
+      ok = arith::AndIOp::create(b, loc, ok,
+                                 arith::OrIOp::create(b, loc, fits, empty));
     AllocationCheck c;
     c.check = CheckOp::create(
         b, loc, ok,

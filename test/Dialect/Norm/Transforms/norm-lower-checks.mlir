@@ -97,11 +97,13 @@ func.func @caller(%a: i1) {
 // CHECK: %[[A:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
 // CHECK: %[[PA:.*]] = memref.extract_aligned_pointer_as_index %[[A]]
 // CHECK: %[[NONNULL:.*]] = arith.cmpi ne, %[[PA]], %c0
-// The byte count must not overflow: 4 * n <= (2^63 - 1) / max(n, 1).
+// The byte count must not overflow: 4 <= (2^63 - 1) / max(n, 1), or n = 0.
 // CHECK: %[[N1:.*]] = arith.maxui %[[N:.*]], %c1
 // CHECK: %[[LIMIT:.*]] = arith.divui %c9223372036854775807, %[[N1]]
 // CHECK: %[[FITS:.*]] = arith.cmpi ule, %c4, %[[LIMIT]]
-// CHECK: %[[OKA:.*]] = arith.andi %[[NONNULL]], %[[FITS]]
+// CHECK: %[[EMPTY:.*]] = arith.cmpi eq, %[[N]], %c0
+// CHECK: %[[COUNT:.*]] = arith.ori %[[FITS]], %[[EMPTY]]
+// CHECK: %[[OKA:.*]] = arith.andi %[[NONNULL]], %[[COUNT]]
 // CHECK: cf.cond_br %[[OKA]], ^[[NEXT:.*]], ^[[FAILA:.*]]
 // CHECK: ^[[FAILA]]:
 // CHECK-NEXT: memref.dealloc %[[S]]
