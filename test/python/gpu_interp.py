@@ -125,39 +125,41 @@ class MemRefType:
         self.shape, self.elt = shape, elt
 
 
-def _split(text, sep=","):
-    """`text` split at `sep` outside brackets and strings."""
-    parts, depth, start, i = [], 0, 0, 0
+def _walk(text, i=0):
+    """(index, character, bracket depth before it) of each character of
+    `text` from `i` on, outside strings; `->` is not a bracket."""
+    depth = 0
     while i < len(text):
         c = text[i]
         if c == '"':
-            i = text.index('"', i + 1)
-        elif c in "<([{":
+            i = text.index('"', i + 1) + 1
+            continue
+        yield i, c, depth
+        if c in "<([{":
             depth += 1
         elif c in ">)]}" and not (c == ">" and text[i - 1] == "-"):
             depth -= 1
-        elif depth == 0 and text.startswith(sep, i):
+        i += 1
+
+
+def _split(text, sep=","):
+    """`text` split at `sep` outside brackets and strings."""
+    parts, start = [], 0
+    for i, _, depth in _walk(text):
+        if depth == 0 and i >= start and text.startswith(sep, i):
             parts.append(text[start:i].strip())
             start = i + len(sep)
-        i += 1
     parts.append(text[start:].strip())
     return parts
 
 
 def _closing(text, i):
     """Index just past the bracket matching the one at text[i]."""
-    depth = 0
-    while True:
-        c = text[i]
-        if c == '"':
-            i = text.index('"', i + 1)
-        elif c in "<([{":
-            depth += 1
-        elif c in ">)]}" and not (c == ">" and text[i - 1] == "-"):
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
+    for j, c, depth in _walk(text, i):
+        if depth == 1 and c in ">)]}" and not (c == ">" and
+                                              text[j - 1] == "-"):
+            return j + 1
+    raise ValueError(f"no bracket closes the one at {i} of {text!r}")
 
 
 def parse_type(text):

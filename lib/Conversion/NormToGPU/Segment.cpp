@@ -81,11 +81,11 @@ SegmentEmitter::SegmentEmitter(OpBuilder &b, KernelOp op,
     : GPUEmitter(b, op, layout, schedule), r1(l.size[Run::R1]),
       p1(l.size[Run::P1]), r2(l.size[Run::R2]), threads(schedule.getThreads()) {
   warps = ceilDiv(threads, kWarpSize);
+  runs = numGroups = 1;
   if (l.hasDynamicSize() && stats) {
     // The schedule's chunks are the blocks wanted in all: each run takes
     // its share of them, pieces of at most kGPUSegmentChunk elements, at
     // least 32 vectors each (as the selection does for static sizes).
-    runs = numGroups = 1;
     Extent byLength = ceilDivE(r2Len, kGPUSegmentChunk);
     Extent byBlocks = ceilDivE(schedule.getChunks(), maxE(numSegmentsLen(), 1));
     Extent most = maxE(divE(r2Len, 32 * vl), 1);
@@ -226,28 +226,20 @@ LowerSegmentKernel::matchAndRewrite(KernelOp op,
     return failure();
   const KernelLayout &l = kernel->layout;
   int64_t vl = kernel->schedule.getVectorWidth();
-  if (l.hasDynamicSize()) {
-    // Chunks of runs whose length is only known at run time: scalar
-    // accesses where the runs are dynamic, and one run per block.
-    if (l.isDynamic(Run::P1) || kernel->schedule.getRows() != 1 ||
-        (l.isDynamic(Run::R2) && vl != 1))
-      return op.emitError()
-             << "the GPU segment strategy takes dynamic sizes in P0, R1 and "
-                "R2 with rows = 1, and vectorWidth = 1 where R2 is dynamic; "
-                "layout "
-             << l.str() << ", schedule " << kernel->schedule;
-    if (!l.isDynamic(Run::R2) &&
-        (failed(checkContiguousRuns(op, l, vl, l.size[Run::R2])) ||
-         failed(checkColumns(op, l, vl))))
-      return failure();
-    rewriter.setInsertionPoint(op);
-    SegmentEmitter(rewriter, op, l, kernel->schedule).emit();
-    rewriter.eraseOp(op);
-    return success();
-  }
+  // Dynamic sizes: chunks of runs whose length is only known at run time,
+  // one run per block, scalar accesses where the runs are dynamic.
+  if (l.hasDynamicSize() &&
+      (l.isDynamic(Run::P1) || kernel->schedule.getRows() != 1 ||
+       (l.isDynamic(Run::R2) && vl != 1)))
+    return op.emitError()
+           << "the GPU segment strategy takes dynamic sizes in P0, R1 and "
+              "R2 with rows = 1, and vectorWidth = 1 where R2 is dynamic; "
+              "layout "
+           << l.str() << ", schedule " << kernel->schedule;
   // Vector accesses must stay inside one contiguous run and be aligned.
-  if (failed(checkContiguousRuns(op, l, vl, l.size[Run::R2])) ||
-      failed(checkColumns(op, l, vl)))
+  if (!l.isDynamic(Run::R2) &&
+      (failed(checkContiguousRuns(op, l, vl, l.size[Run::R2])) ||
+       failed(checkColumns(op, l, vl))))
     return failure();
   rewriter.setInsertionPoint(op);
   SegmentEmitter(rewriter, op, l, kernel->schedule).emit();

@@ -188,6 +188,25 @@ Value keepWhereEmpty(OpBuilder &b, Location loc, Value updated, Value kept,
                   });
 }
 
+/// Appends the updated running mean and variance of `op` (BatchNorm or
+/// InstanceNorm) from the batch's `mean` and biased `variance` (made
+/// unbiased by the Bessel factor of `axes`) with momentum `m`, each kept as
+/// it is where `empty` holds.
+template <typename OpT>
+static void appendRunningUpdates(OpBuilder &b, Location loc, OpT op, Value mean,
+                                 Value variance, Value m,
+                                 ArrayRef<int64_t> axes, Value empty,
+                                 SmallVectorImpl<Value> &results) {
+  results.push_back(keepWhereEmpty(
+      b, loc, buildRunningUpdate(b, loc, op.getRunningMean(), mean, m),
+      op.getRunningMean(), empty));
+  results.push_back(keepWhereEmpty(
+      b, loc,
+      buildRunningUpdate(b, loc, op.getRunningVar(), variance, m,
+                         buildBesselFactor(b, loc, op.getInput(), axes)),
+      op.getRunningVar(), empty));
+}
+
 /// num_batches_tracked + 1, as a rank-0 tensor.
 Value buildIncrement(OpBuilder &b, Location loc, Value counter) {
   Value count = tensor::ExtractOp::create(b, loc, counter, ValueRange{});
@@ -399,16 +418,8 @@ struct ExpandBatchNorm : OpRewritePattern<BatchNormOp> {
       }
       // The running variance is updated with the unbiased variance.
       Value varC = collapseToAxes(rewriter, loc, s.variance, {c});
-      results.push_back(keepWhereEmpty(
-          rewriter, loc,
-          buildRunningUpdate(rewriter, loc, op.getRunningMean(), saveMean, m),
-          op.getRunningMean(), empty));
-      results.push_back(keepWhereEmpty(
-          rewriter, loc,
-          buildRunningUpdate(
-              rewriter, loc, op.getRunningVar(), varC, m,
-              buildBesselFactor(rewriter, loc, op.getInput(), axes)),
-          op.getRunningVar(), empty));
+      appendRunningUpdates(rewriter, loc, op, saveMean, varC, m, axes, empty,
+                           results);
     }
     if (newNbt)
       results.push_back(newNbt);
@@ -487,16 +498,8 @@ struct ExpandInstanceNorm : OpRewritePattern<InstanceNormOp> {
                                           rewriter.getBoolAttr(true))));
       }
       // The values per (n, c): the spatial dimensions.
-      results.push_back(keepWhereEmpty(
-          rewriter, loc,
-          buildRunningUpdate(rewriter, loc, op.getRunningMean(), meanC, m),
-          op.getRunningMean(), empty));
-      results.push_back(keepWhereEmpty(
-          rewriter, loc,
-          buildRunningUpdate(
-              rewriter, loc, op.getRunningVar(), varC, m,
-              buildBesselFactor(rewriter, loc, op.getInput(), axes)),
-          op.getRunningVar(), empty));
+      appendRunningUpdates(rewriter, loc, op, meanC, varC, m, axes, empty,
+                           results);
     }
     rewriter.replaceOp(op, results);
     return success();

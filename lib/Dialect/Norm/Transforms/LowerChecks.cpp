@@ -110,7 +110,8 @@ static LogicalResult hoistChecks(func::FuncOp func, ArrayRef<CheckOp> checks) {
 }
 
 /// A check after an allocation whose size comes from the input's
-/// dimensions (an absurd size fails): the pointer is not null. Where it
+/// dimensions (an absurd size fails): its byte count does not overflow and
+/// the pointer is not null. Where it
 /// fails, the function frees what it has allocated so far and returns the
 /// check's status; the caller's outputs may have been written.
 struct AllocationCheck {
